@@ -1,0 +1,38 @@
+# grantsconsole: `make run` (the whole product on the demo org) and `make test` (the suite).
+# Both do all set-up on a fresh Debian machine: the venv, pip, and the Debian packages
+# the tests need (installed with apt-get when running as root).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: run test drills lint bench clean system-packages
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
+	  { echo "Python 3.12 is needed (.python-version); '$(PYTHON)' is $$($(PYTHON) --version)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP)
+	$(PY) manage.py migrate --noinput -v0
+	@bash .ci/run-local
+
+system-packages:
+	@bash .ci/system-packages
+
+test: $(STAMP) system-packages
+	$(PY) manage.py collectstatic --noinput -v0
+	bash .ci/with-services $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+drills: $(STAMP) system-packages
+	bash .ci/with-services env DRILL_SECONDS=60 $(VENV)/bin/pytest tests/drills $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) staticfiles .celery .run db.sqlite3*

@@ -1,0 +1,1 @@
+"""grantsconsole: a web admin console for Okta Super Admins."""

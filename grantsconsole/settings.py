@@ -1,0 +1,316 @@
+"""One environment-driven settings file.
+
+Every default runs a fresh checkout against the built-in Okta org simulator
+(``python manage.py oktasim``) on SQLite with a filesystem Celery broker. With
+``GRANTSCONSOLE_ENV=production`` every secret must come from the environment, the
+demo credentials are refused, and a missing or invalid variable stops start-up with
+an ``ImproperlyConfigured`` error that names it. Each variable is described in the
+README ("Configuration").
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+ENVIRONMENT = os.environ.get("GRANTSCONSOLE_ENV", "development")
+if ENVIRONMENT not in ("development", "production"):
+    raise ImproperlyConfigured(
+        "GRANTSCONSOLE_ENV must be 'development' or 'production', "
+        f"not {ENVIRONMENT!r}."
+    )
+PRODUCTION = ENVIRONMENT == "production"
+
+
+def env(name: str, default: str | None = None) -> str:
+    """Return the environment variable ``name``.
+
+    In production a variable without a value and without a production default
+    raises ImproperlyConfigured naming it; in development ``default`` is used.
+    """
+    value = os.environ.get(name, "")
+    if value != "":
+        return value
+    if default is None:
+        raise ImproperlyConfigured(f"The environment variable {name} is required.")
+    return default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "")
+    if value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    if value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}.") from None
+
+
+# --- The demo org (the simulator's fixed seed; see README "The demo org") ---------
+# These are development defaults only; production refuses every one of them.
+DEMO_ORG_URL = "http://127.0.0.1:8001"
+DEMO_CONSOLE_CLIENT_ID = "0oa1consoleDEMO000x7"
+DEMO_CONSOLE_CLIENT_SECRET = "demo-console-secret-not-for-production-0000000000"
+DEMO_WORKER_CLIENT_ID = "0oa1workerDEMO0000x7"
+DEMO_WORKER_KEY_FILE = BASE_DIR / "grantsconsole" / "oktasim" / "seed" / "worker-key.pem"
+DEMO_SSWS_TOKEN = "00demoSuperAdminSSWStoken0000000000000000"
+DEMO_SECRET_KEY = "dev-only-secret-key-for-the-demo-org-never-use-in-production-0"
+DEMO_TOKEN_ENCRYPTION_KEY = "ZGVtby10b2tlbi1lbmNyeXB0aW9uLWtleS0wMDAwMDA="
+
+
+def _dev(value: str) -> str | None:
+    """A development default; in production there is none (the variable is required)."""
+    return None if PRODUCTION else value
+
+
+DEBUG = env_bool("DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be false when GRANTSCONSOLE_ENV=production.")
+
+SECRET_KEY = env("SECRET_KEY", _dev(DEMO_SECRET_KEY))
+if PRODUCTION and (SECRET_KEY == DEMO_SECRET_KEY or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be a random value of at least 50 characters in production."
+    )
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in env("ALLOWED_HOSTS", _dev("127.0.0.1,localhost,testserver")).split(",")
+    if h.strip()
+]
+if PRODUCTION and (not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS):
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must list the console's host names in production (no '*')."
+    )
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+# --- Okta -------------------------------------------------------------------------
+OKTA_ORG_URL = env("OKTA_ORG_URL", _dev(DEMO_ORG_URL)).rstrip("/")
+if PRODUCTION and not OKTA_ORG_URL.startswith("https://"):
+    raise ImproperlyConfigured("OKTA_ORG_URL must be an https:// URL in production.")
+OKTA_CONSOLE_CLIENT_ID = env("OKTA_CONSOLE_CLIENT_ID", _dev(DEMO_CONSOLE_CLIENT_ID))
+OKTA_CONSOLE_CLIENT_SECRET = env(
+    "OKTA_CONSOLE_CLIENT_SECRET", _dev(DEMO_CONSOLE_CLIENT_SECRET)
+)
+OKTA_WORKER_CLIENT_ID = env("OKTA_WORKER_CLIENT_ID", "" if PRODUCTION else DEMO_WORKER_CLIENT_ID)
+OKTA_WORKER_PRIVATE_KEY = env(
+    "OKTA_WORKER_PRIVATE_KEY",
+    "" if PRODUCTION else DEMO_WORKER_KEY_FILE.read_text()
+    if DEMO_WORKER_KEY_FILE.exists()
+    else "",
+).replace("\\n", "\n")
+OKTA_WORKER_KEY_ID = env("OKTA_WORKER_KEY_ID", "")
+OKTA_SSWS_TOKEN = env("OKTA_SSWS_TOKEN", "")
+if PRODUCTION:
+    if not (OKTA_WORKER_CLIENT_ID and OKTA_WORKER_PRIVATE_KEY) and not OKTA_SSWS_TOKEN:
+        raise ImproperlyConfigured(
+            "Set OKTA_WORKER_CLIENT_ID and OKTA_WORKER_PRIVATE_KEY (or the legacy "
+            "OKTA_SSWS_TOKEN) so the worker can read Okta."
+        )
+    for _name, _value, _demo in (
+        ("OKTA_CONSOLE_CLIENT_ID", OKTA_CONSOLE_CLIENT_ID, DEMO_CONSOLE_CLIENT_ID),
+        ("OKTA_CONSOLE_CLIENT_SECRET", OKTA_CONSOLE_CLIENT_SECRET, DEMO_CONSOLE_CLIENT_SECRET),
+        ("OKTA_WORKER_CLIENT_ID", OKTA_WORKER_CLIENT_ID, DEMO_WORKER_CLIENT_ID),
+        ("OKTA_SSWS_TOKEN", OKTA_SSWS_TOKEN, DEMO_SSWS_TOKEN),
+    ):
+        if _value == _demo:
+            raise ImproperlyConfigured(
+                f"{_name} holds the demo org's value; production refuses it."
+            )
+    if DEMO_WORKER_KEY_FILE.exists() and (
+        OKTA_WORKER_PRIVATE_KEY.strip() == DEMO_WORKER_KEY_FILE.read_text().strip()
+    ):
+        raise ImproperlyConfigured(
+            "OKTA_WORKER_PRIVATE_KEY is the demo org's key; production refuses it."
+        )
+# Share of each Okta rate-limit bucket this console may use (Okta advises 50% for
+# tools that share an org).
+OKTA_RATE_LIMIT_SHARE = float(env("OKTA_RATE_LIMIT_SHARE", "0.5"))
+if not 0 < OKTA_RATE_LIMIT_SHARE <= 1:
+    raise ImproperlyConfigured("OKTA_RATE_LIMIT_SHARE must be in (0, 1].")
+
+# Fernet key (urlsafe base64 of 32 bytes) for tokens at rest.
+TOKEN_ENCRYPTION_KEY = env("TOKEN_ENCRYPTION_KEY", _dev(DEMO_TOKEN_ENCRYPTION_KEY))
+if PRODUCTION and TOKEN_ENCRYPTION_KEY == DEMO_TOKEN_ENCRYPTION_KEY:
+    raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEY holds the demo value.")
+AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", _dev("dev-only-audit-checkpoint-key"))
+
+# --- Django -----------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "grantsconsole.oktasim",
+    "grantsconsole.grants",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "grantsconsole.urls"
+WSGI_APPLICATION = "grantsconsole.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+            ],
+        },
+    },
+]
+
+import dj_database_url  # noqa: E402
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", _dev(f"sqlite:///{BASE_DIR / 'db.sqlite3'}")),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60 if PRODUCTION else 0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while a worker writes; IMMEDIATE avoids
+    # "database is locked" upgrades inside transactions.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_MAX_AGE = 31536000 if PRODUCTION else 0
+
+# --- Celery -----------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", "" if not PRODUCTION else None)
+CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _q = Path(env("CELERY_FS_DIR", str(BASE_DIR / ".celery")))
+    for _d in ("data", "processed", "control"):
+        (_q / _d).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_q / "data"),
+        "data_folder_out": str(_q / "data"),
+        "processed_folder": str(_q / "processed"),
+        "control_folder": str(_q / "control"),
+    }
+elif CELERY_BROKER_URL.startswith("rediss://"):
+    import ssl
+
+    # Heroku Key-Value Store presents a self-signed certificate.
+    CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_NONE}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# Schedules, in seconds (incremental, full) and a crontab hour (daily audit, UTC).
+SYNC_INCREMENTAL_EVERY = env_int("SYNC_INCREMENTAL_EVERY", 60)
+SYNC_FULL_EVERY = env_int("SYNC_FULL_EVERY", 6 * 3600)
+AUDIT_REPORT_HOUR = env_int("AUDIT_REPORT_HOUR", 5)
+
+# --- Logging ----------------------------------------------------------------------
+LOG_LEVEL = env("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- Security ---------------------------------------------------------------------
+from django.utils.csp import CSP  # noqa: E402
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF, OKTA_ORG_URL],
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 30 * 60  # idle timeout, renewed on every request
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_SECONDS = 12 * 3600
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"

@@ -1,0 +1,8 @@
+"""URL configuration: every route of the console in one place."""
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""Shared fixtures. The simulator is the network: no test reaches the internet."""
