@@ -20,8 +20,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 ENVIRONMENT = os.environ.get("GRANTSCONSOLE_ENV", "development")
 if ENVIRONMENT not in ("development", "production"):
     raise ImproperlyConfigured(
-        "GRANTSCONSOLE_ENV must be 'development' or 'production', "
-        f"not {ENVIRONMENT!r}."
+        f"GRANTSCONSOLE_ENV must be 'development' or 'production', not {ENVIRONMENT!r}."
     )
 PRODUCTION = ENVIRONMENT == "production"
 
@@ -58,7 +57,9 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}.") from None
+        raise ImproperlyConfigured(
+            f"{name} must be an integer, not {value!r}."
+        ) from None
 
 
 # --- The demo org (the simulator's fixed seed; see README "The demo org") ---------
@@ -67,7 +68,9 @@ DEMO_ORG_URL = "http://127.0.0.1:8001"
 DEMO_CONSOLE_CLIENT_ID = "0oa1consoleDEMO000x7"
 DEMO_CONSOLE_CLIENT_SECRET = "demo-console-secret-not-for-production-0000000000"
 DEMO_WORKER_CLIENT_ID = "0oa1workerDEMO0000x7"
-DEMO_WORKER_KEY_FILE = BASE_DIR / "grantsconsole" / "oktasim" / "seed" / "worker-key.pem"
+DEMO_WORKER_KEY_FILE = (
+    BASE_DIR / "grantsconsole" / "oktasim" / "seed" / "worker-key.pem"
+)
 DEMO_SSWS_TOKEN = "00demoSuperAdminSSWStoken0000000000000000"
 DEMO_SECRET_KEY = "dev-only-secret-key-for-the-demo-org-never-use-in-production-0"
 DEMO_TOKEN_ENCRYPTION_KEY = "ZGVtby10b2tlbi1lbmNyeXB0aW9uLWtleS0wMDAwMDA="
@@ -109,10 +112,14 @@ OKTA_CONSOLE_CLIENT_ID = env("OKTA_CONSOLE_CLIENT_ID", _dev(DEMO_CONSOLE_CLIENT_
 OKTA_CONSOLE_CLIENT_SECRET = env(
     "OKTA_CONSOLE_CLIENT_SECRET", _dev(DEMO_CONSOLE_CLIENT_SECRET)
 )
-OKTA_WORKER_CLIENT_ID = env("OKTA_WORKER_CLIENT_ID", "" if PRODUCTION else DEMO_WORKER_CLIENT_ID)
+OKTA_WORKER_CLIENT_ID = env(
+    "OKTA_WORKER_CLIENT_ID", "" if PRODUCTION else DEMO_WORKER_CLIENT_ID
+)
 OKTA_WORKER_PRIVATE_KEY = env(
     "OKTA_WORKER_PRIVATE_KEY",
-    "" if PRODUCTION else DEMO_WORKER_KEY_FILE.read_text()
+    ""
+    if PRODUCTION
+    else DEMO_WORKER_KEY_FILE.read_text()
     if DEMO_WORKER_KEY_FILE.exists()
     else "",
 ).replace("\\n", "\n")
@@ -126,7 +133,11 @@ if PRODUCTION:
         )
     for _name, _value, _demo in (
         ("OKTA_CONSOLE_CLIENT_ID", OKTA_CONSOLE_CLIENT_ID, DEMO_CONSOLE_CLIENT_ID),
-        ("OKTA_CONSOLE_CLIENT_SECRET", OKTA_CONSOLE_CLIENT_SECRET, DEMO_CONSOLE_CLIENT_SECRET),
+        (
+            "OKTA_CONSOLE_CLIENT_SECRET",
+            OKTA_CONSOLE_CLIENT_SECRET,
+            DEMO_CONSOLE_CLIENT_SECRET,
+        ),
         ("OKTA_WORKER_CLIENT_ID", OKTA_WORKER_CLIENT_ID, DEMO_WORKER_CLIENT_ID),
         ("OKTA_SSWS_TOKEN", OKTA_SSWS_TOKEN, DEMO_SSWS_TOKEN),
     ):
@@ -162,11 +173,13 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "grantsconsole.ops",
     "grantsconsole.oktasim",
     "grantsconsole.grants",
 ]
 
 MIDDLEWARE = [
+    "grantsconsole.ops.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -271,14 +284,36 @@ SYNC_FULL_EVERY = env_int("SYNC_FULL_EVERY", 6 * 3600)
 AUDIT_REPORT_HOUR = env_int("AUDIT_REPORT_HOUR", 5)
 
 # --- Logging ----------------------------------------------------------------------
+# JSON lines on stdout in production (LOG_FORMAT=json), plain text in development;
+# both carry the request id and mask credentials (grantsconsole.ops.logging).
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
+LOG_FORMAT = env("LOG_FORMAT", "json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "grantsconsole.ops.request_id.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "grantsconsole.ops.logging.RedactingJsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level"},
+        },
+        "plain": {
+            "()": "grantsconsole.ops.logging.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+    },
 }
 
 # --- Security ---------------------------------------------------------------------
@@ -306,7 +341,7 @@ SESSION_ABSOLUTE_SECONDS = 12 * 3600
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

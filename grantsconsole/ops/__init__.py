@@ -1,0 +1,1 @@
+"""Operations endpoints and plumbing: liveness/readiness probes and JSON logging."""
