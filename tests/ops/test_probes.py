@@ -1,0 +1,59 @@
+"""Probes, request ids and log masking."""
+
+import json
+import logging
+
+from grantsconsole.ops.logging import RedactingJsonFormatter, redact
+
+
+def test_healthz_answers_without_touching_the_database(client):
+    # No django_db mark: any query here raises "Database access not allowed".
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_healthz_is_get_only(client):
+    assert client.post("/healthz").status_code == 405
+
+
+def test_request_id_is_reused_when_well_formed(client):
+    response = client.get(
+        "/healthz", HTTP_X_REQUEST_ID="0b0c5a3e-9f1d-4c1e-8a55-3d2f8f0e1a22"
+    )
+    assert response["X-Request-ID"] == "0b0c5a3e-9f1d-4c1e-8a55-3d2f8f0e1a22"
+
+
+def test_request_id_header_cannot_inject_log_text(client):
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="x\nFAKE LOG LINE admin=1")
+    assert "\n" not in response["X-Request-ID"]
+    assert "FAKE" not in response["X-Request-ID"]
+    assert len(response["X-Request-ID"]) == 32
+
+
+def test_redact_masks_tokens_assertions_and_keys():
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIwMHUxIn0.c2lnbmF0dXJl"
+    text = (
+        f"Authorization: Bearer {jwt} SSWS 00abcdefghijklmnopqrstuv "
+        "client_assertion=abc.def.ghi&refresh_token=rt-secret-value "
+        "-----BEGIN PRIVATE KEY-----\nMIIEv\n-----END PRIVATE KEY-----"
+    )
+    masked = redact(text)
+    for secret in (
+        jwt,
+        "00abcdefghijklmnopqrstuv",
+        "abc.def.ghi",
+        "rt-secret-value",
+        "MIIEv",
+    ):
+        assert secret not in masked
+
+
+def test_json_log_line_keeps_newlines_inside_one_line():
+    formatter = RedactingJsonFormatter("%(levelname)s %(message)s")
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "label\nFORGED access_token=abc", None, None
+    )
+    line = formatter.format(record)
+    assert "\n" not in line
+    assert json.loads(line)["message"] == "label\nFORGED access_token=[redacted]"

@@ -1,0 +1,100 @@
+"""Production settings: `check --deploy` is clean, and bad config stops start-up."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENV = {
+    "GRANTSCONSOLE_ENV": "production",
+    "SECRET_KEY": "p" * 20 + "r0d-s3cret-key-with-enough-entropy-for-django-checks",
+    "ALLOWED_HOSTS": "console.example.com",
+    "DATABASE_URL": "sqlite:////tmp/grantsconsole-prod-check.sqlite3",
+    "REDIS_URL": "rediss://:pw@redis.example.com:6380",
+    "OKTA_ORG_URL": "https://example.okta.com",
+    "OKTA_CONSOLE_CLIENT_ID": "0oa1realconsole0000x7",
+    "OKTA_CONSOLE_CLIENT_SECRET": "a-real-console-secret",
+    "OKTA_SSWS_TOKEN": "00realSSWStoken000000000000000000000000000",
+    "TOKEN_ENCRYPTION_KEY": "a-random-token-encryption-secret-of-enough-length",
+    "AUDIT_HMAC_KEY": "a-random-audit-checkpoint-secret",
+}
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OKTA_", "DJANGO_"))
+    }
+    clean.pop("DATABASE_URL", None)
+    clean.pop("REDIS_URL", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_passes_with_production_settings():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "OKTA_ORG_URL",
+        "OKTA_CONSOLE_CLIENT_ID",
+        "OKTA_CONSOLE_CLIENT_SECRET",
+        "TOKEN_ENCRYPTION_KEY",
+    ],
+)
+def test_missing_production_setting_stops_start_up_naming_it(variable):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != variable}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert variable in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        (
+            "SECRET_KEY",
+            "dev-only-secret-key-for-the-demo-org-never-use-in-production-0",
+        ),
+        ("OKTA_CONSOLE_CLIENT_ID", "0oa1consoleDEMO000x7"),
+        ("OKTA_SSWS_TOKEN", "00demoSuperAdminSSWStoken0000000000000000"),
+        ("OKTA_ORG_URL", "http://127.0.0.1:8001"),
+        ("ALLOWED_HOSTS", "*"),
+        ("DEBUG", "true"),
+    ],
+)
+def test_demo_or_insecure_values_are_refused_in_production(variable, value):
+    result = _manage("check", env={**PRODUCTION_ENV, variable: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert variable in result.stderr
+
+
+def test_worker_credentials_are_required_in_production():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "OKTA_SSWS_TOKEN"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "OKTA_WORKER_PRIVATE_KEY" in result.stderr
+
+
+def test_development_defaults_run_a_fresh_checkout():
+    result = _manage("check", env={})
+    assert result.returncode == 0, result.stderr
