@@ -1,0 +1,371 @@
+"""Local grant state: OIDC apps, their Okta API scope grants, the audit trail, syncs.
+
+Writes happen only in :mod:`grantsconsole.grants.services` (and
+:mod:`grantsconsole.grants.audit` for audit rows); reads for pages in
+:mod:`grantsconsole.grants.selectors`. Every datetime is aware UTC.
+
+Room for several Okta orgs (planned): every table that holds Okta state
+(OktaApp, LogCursor, SyncRun, SyncLock, AuditEvent) can gain a nullable
+``org = ForeignKey("grants.OktaOrg")`` in one additive migration, backfilled to
+the single org, after which the unique constraints named ``grants_*_unique``
+are swapped for ``(org, ...)`` versions (e.g. ``(org, okta_id)`` on OktaApp,
+``(org, name)`` on SyncLock and LogCursor). No column is renamed or rewritten:
+ScopeGrant reaches its org through ``app``; the audit hash covers the columns
+listed in ``audit.HASHED_FIELDS`` and a new ``org`` column is added to that list
+only for rows written after the migration (``hash_version`` on each row says
+which list applies).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db import models
+from django.db.models import Q
+
+
+class OktaApp(models.Model):
+    """One OIDC app seen in the Okta org (``GET /api/v1/apps``).
+
+    ``grants_state`` is "ok" when the last read of its grant collection
+    (``GET /api/v1/apps/{appId}/grants``) succeeded and "unknown" when it failed
+    (``grants_error`` says why; the local grants are then the last known ones).
+    ``removed_at`` is set when a complete full sync no longer lists the app (or
+    Okta answers 404 for it). ``version`` increases with every local change of
+    the app's grants; a sync applies a snapshot only if the version it read
+    before calling Okta is still current, so a slow sync never overwrites a
+    newer change.
+    """
+
+    class GrantsState(models.TextChoices):
+        OK = "ok", "read"
+        UNKNOWN = "unknown", "could not be read"
+
+    okta_id = models.CharField(max_length=64)
+    label = models.CharField(max_length=500, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    client_id = models.CharField(max_length=200, blank=True)
+    application_type = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=32, blank=True)
+    sign_on_mode = models.CharField(max_length=64, blank=True)
+    okta_created = models.DateTimeField(null=True, blank=True)
+    okta_last_updated = models.DateTimeField(null=True, blank=True)
+
+    grants_state = models.CharField(
+        max_length=16, choices=GrantsState.choices, default=GrantsState.UNKNOWN
+    )
+    grants_error = models.TextField(blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_change_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveBigIntegerField(default=0)
+    # Full-sync bookkeeping: the run that last listed the app and the run that
+    # last read (or failed to read) its grants.
+    seen_run_id = models.BigIntegerField(null=True, blank=True)
+    synced_run_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["label", "okta_id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["okta_id"], name="grants_oktaapp_unique"),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            models.Index(fields=["label", "okta_id"], name="grants_app_label_idx"),
+            models.Index(fields=["status", "label"], name="grants_app_status_idx"),
+            models.Index(
+                fields=["application_type", "label"], name="grants_app_type_idx"
+            ),
+            models.Index(fields=["grants_state"], name="grants_app_state_idx"),
+            models.Index(fields=["seen_run_id"], name="grants_app_seen_run_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.okta_id})"
+
+
+class ScopeGrant(models.Model):
+    """One Okta API scope grant of an app, with history.
+
+    Okta hard-deletes a revoked grant; here the row stays, with ``revoked_at``
+    and ``revoked_by`` (an Okta login, a System Log actor, or "sync" when the
+    change was only noticed by a full sync). At most one open
+    (``revoked_at IS NULL``) row exists per (app, scope_id).
+    """
+
+    app = models.ForeignKey(OktaApp, on_delete=models.PROTECT, related_name="grants")
+    scope_id = models.CharField(max_length=200)
+    okta_grant_id = models.CharField(max_length=64, blank=True)
+    issuer = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=32, blank=True)
+    created_by_id = models.CharField(max_length=64, blank=True)
+    created_by_type = models.CharField(max_length=32, blank=True)
+    created = models.DateTimeField(null=True, blank=True)  # Okta's grant.created
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    granted_by = models.CharField(max_length=300, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["scope_id", "-first_seen_at"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["app", "scope_id"],
+                condition=Q(revoked_at__isnull=True),
+                name="grants_scopegrant_one_open_unique",
+            ),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            models.Index(
+                fields=["scope_id", "revoked_at"], name="grants_grant_scope_idx"
+            ),
+            models.Index(fields=["app", "revoked_at"], name="grants_grant_app_idx"),
+        ]
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "open"
+        return f"{self.scope_id} on {self.app_id} ({state})"
+
+
+class AuditImmutableError(Exception):
+    """Raised when code tries to change or delete an audit row."""
+
+
+class _AppendOnlyQuerySet(models.QuerySet):
+    """A queryset that reads and inserts but refuses every update and delete."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AuditImmutableError(f"{self.model.__name__} rows cannot be updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditImmutableError(f"{self.model.__name__} rows cannot be deleted.")
+
+    def _raw_delete(self, using: Any) -> int:
+        raise AuditImmutableError(f"{self.model.__name__} rows cannot be deleted.")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise AuditImmutableError(f"{self.model.__name__} rows cannot be updated.")
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[Any]:
+        raise AuditImmutableError(
+            f"{self.model.__name__} rows are appended one by one through "
+            "grantsconsole.grants.audit."
+        )
+
+    def update_or_create(self, *args: Any, **kwargs: Any) -> Any:
+        raise AuditImmutableError(f"{self.model.__name__} rows cannot be updated.")
+
+
+class _AppendOnlyModel(models.Model):
+    """Base for append-only tables: save() only inserts, delete() refuses."""
+
+    objects = _AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditImmutableError(f"{type(self).__name__} rows cannot be updated.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditImmutableError(f"{type(self).__name__} rows cannot be deleted.")
+
+
+class AuditEvent(_AppendOnlyModel):
+    """One audit row: append-only and hash-chained (see :mod:`.audit`).
+
+    ``seq`` is 1, 2, 3 ... without gaps; ``prev_hash`` is the previous row's
+    ``row_hash`` ("0" * 64 for the first); ``row_hash`` is SHA-256 over
+    ``prev_hash`` and the canonical JSON of the hashed columns; ``row_mac`` is an
+    HMAC-SHA256 of ``row_hash`` with ``settings.AUDIT_HMAC_KEY`` (a key outside
+    the database, so a row forged with a recomputed hash is still caught).
+    ``actor_id``/``actor_login`` are an Okta user id and login, a System Log
+    actor, or "worker". ``app_okta_id``/``app_label`` keep the app's identity as
+    it was. ``event_key`` (optional, unique) makes a record idempotent.
+    """
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success"
+        FAILURE = "failure"
+        PENDING = "pending"
+        DENIED = "denied"
+        SKIPPED = "skipped"
+
+    seq = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField()
+    action = models.CharField(max_length=40)
+    actor_id = models.CharField(max_length=200, blank=True)
+    actor_login = models.CharField(max_length=300, blank=True)
+    app = models.ForeignKey(
+        OktaApp,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    app_okta_id = models.CharField(max_length=64, blank=True)
+    app_label = models.CharField(max_length=500, blank=True)
+    scope_id = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=16, default=Outcome.SUCCESS)
+    okta_request_id = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    event_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (NULL = no key; unique)
+    hash_version = models.PositiveSmallIntegerField(default=1)
+    prev_hash = models.CharField(max_length=64)
+    row_hash = models.CharField(max_length=64)
+    row_mac = models.CharField(max_length=64)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-seq"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["seq"], name="grants_auditevent_seq_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["event_key"], name="grants_auditevent_key_unique"
+            ),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            models.Index(fields=["created_at", "seq"], name="grants_audit_time_idx"),
+            models.Index(fields=["app", "seq"], name="grants_audit_app_idx"),
+            models.Index(fields=["actor_login", "seq"], name="grants_audit_actor_idx"),
+            models.Index(fields=["action", "seq"], name="grants_audit_action_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.outcome}"
+
+
+class AuditCheckpoint(_AppendOnlyModel):
+    """A signed statement "the chain had ``count`` rows ending in ``head_hash``".
+
+    ``mac`` is HMAC-SHA256 (``settings.AUDIT_HMAC_KEY``) over count, head hash
+    and time; the same line goes to the log (the off-box copy). Checkpoints let
+    ``verify_audit`` notice rows cut off the tail of the chain.
+    """
+
+    count = models.PositiveBigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    mac = models.CharField(max_length=64)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.count} @ {self.created_at:%Y-%m-%dT%H:%M:%SZ}"
+
+
+class SyncRun(models.Model):
+    """One full or incremental sync: progress, counters, outcome.
+
+    ``apps_total``/``apps_done`` give progress for the UI; ``errors`` maps an app's
+    Okta id to a plain-words message for apps whose grants could not be read.
+    A full sync works in short steps (one apps page, or one batch of apps'
+    grants); ``step`` numbers them so a redelivered step never runs twice and
+    ``list_after``/``list_done`` remember where the apps listing stands.
+    """
+
+    class Kind(models.TextChoices):
+        FULL = "full"
+        INCREMENTAL = "incremental"
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        PARTIAL = "partial"  # finished, but some apps' grants could not be read
+        FAILED = "failed"
+        SKIPPED = "skipped"  # another sync of the same kind held the lock
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RUNNING
+    )
+    trigger = models.CharField(max_length=32, blank=True)  # beat | command | console
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    message = models.TextField(blank=True)
+
+    apps_total = models.PositiveIntegerField(default=0)
+    apps_done = models.PositiveIntegerField(default=0)
+    apps_failed = models.PositiveIntegerField(default=0)
+    apps_added = models.PositiveIntegerField(default=0)
+    apps_removed = models.PositiveIntegerField(default=0)
+    grants_added = models.PositiveIntegerField(default=0)
+    grants_revoked = models.PositiveIntegerField(default=0)
+    events_seen = models.PositiveIntegerField(default=0)
+    okta_requests = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=dict, blank=True)
+
+    step = models.PositiveIntegerField(default=0)
+    list_after = models.CharField(max_length=500, blank=True)
+    list_done = models.BooleanField(default=False)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-started_at", "-id"]
+        indexes: ClassVar[list[Any]] = [
+            models.Index(
+                fields=["kind", "status", "-id"], name="grants_syncrun_kind_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sync #{self.pk} {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status != self.Status.RUNNING
+
+
+class SyncLock(models.Model):
+    """A named single-flight lock with an owner token and an expiry (see locks.py)."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    owner = models.CharField(max_length=100, blank=True)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"lock {self.name} ({self.owner or 'free'})"
+
+
+class LogCursor(models.Model):
+    """Where the incremental sync resumes reading the System Log.
+
+    ``next_url`` is the opaque ``rel="next"`` link of the last page processed
+    (saved in the same transaction as the changes that page caused). Until the
+    first poll, ``since`` says where to start (seeded by a full sync).
+    """
+
+    name = models.CharField(max_length=100, unique=True, default="system_log")
+    next_url = models.TextField(blank=True)
+    since = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_event_published = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"log cursor {self.name}"
+
+
+class AuditReport(models.Model):
+    """A stored audit report (daily or on demand); ``data`` holds its sections.
+
+    The shape of ``data`` is documented in ``services.reports.build_report``.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    trigger = models.CharField(max_length=32, blank=True)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"audit report {self.period_start:%Y-%m-%d}..{self.period_end:%Y-%m-%d}"

@@ -1,0 +1,171 @@
+"""The audit trail: chain, ORM refusal, tamper detection (edit, delete, reorder,
+forge, tail truncation, checkpoint edit)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from grantsconsole.grants import audit
+from grantsconsole.grants.models import AuditCheckpoint, AuditEvent, AuditImmutableError
+
+pytestmark = pytest.mark.django_db
+
+
+def _fill(n: int = 6) -> list[AuditEvent]:
+    return [
+        audit.record(
+            "grant",
+            actor_id=f"00u{i}",
+            actor_login=f"admin{i}@example.com",
+            scope_id="okta.users.read",
+            detail={"i": i, "note": "ünïcode ok"},
+        )
+        for i in range(n)
+    ]
+
+
+def _raw(sql: str, params: list | None = None) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE grants_auditevent DISABLE TRIGGER USER")
+            cursor.execute("ALTER TABLE grants_auditcheckpoint DISABLE TRIGGER USER")
+        cursor.execute(sql, params or [])
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE grants_auditevent ENABLE TRIGGER USER")
+            cursor.execute("ALTER TABLE grants_auditcheckpoint ENABLE TRIGGER USER")
+
+
+def _verify_fails(capsys) -> str:
+    with pytest.raises(SystemExit) as exc:
+        call_command("verify_audit")
+    assert exc.value.code != 0
+    return capsys.readouterr().err
+
+
+def test_it_chains_rows_and_verifies():
+    rows = _fill(4)
+    assert [r.seq for r in rows] == [1, 2, 3, 4]
+    assert rows[0].prev_hash == audit.GENESIS_HASH
+    assert all(b.prev_hash == a.row_hash for a, b in itertools.pairwise(rows))
+    audit.checkpoint()
+    result = audit.verify()
+    assert result.ok, result.problem
+    assert (result.rows, result.checkpoints) == (4, 1)
+
+
+def test_verify_audit_command_passes_on_a_clean_chain(capsys):
+    _fill(3)
+    call_command("verify_audit")
+    assert "OK" in capsys.readouterr().out
+
+
+def test_record_with_a_key_is_idempotent():
+    first = audit.record("sync", key="run-1")
+    again = audit.record("sync", key="run-1")
+    assert first.pk == again.pk
+    assert AuditEvent.objects.count() == 1
+
+
+def test_record_refuses_unknown_action():
+    with pytest.raises(ValueError, match="Unknown audit action"):
+        audit.record("frobnicate")
+
+
+def test_orm_refuses_update_and_delete():
+    row = _fill(1)[0]
+    row.outcome = "failure"
+    with pytest.raises(AuditImmutableError):
+        row.save()
+    with pytest.raises(AuditImmutableError):
+        row.delete()
+    with pytest.raises(AuditImmutableError):
+        AuditEvent.objects.filter(pk=row.pk).update(outcome="failure")
+    with pytest.raises(AuditImmutableError):
+        AuditEvent.objects.all().delete()
+    cp = audit.checkpoint()
+    with pytest.raises(AuditImmutableError):
+        cp.delete()
+    with pytest.raises(AuditImmutableError):
+        AuditCheckpoint.objects.all().update(count=0)
+    assert audit.verify().ok
+
+
+def test_edit_is_detected(capsys):
+    _fill()
+    _raw(
+        "UPDATE grants_auditevent SET actor_login = 'someone.else@example.com' WHERE seq = 3"
+    )
+    err = _verify_fails(capsys)
+    assert "seq 3" in err
+
+
+def test_edit_with_recomputed_hash_is_detected(capsys):
+    rows = _fill()
+    victim = rows[2]
+    victim.outcome = "failure"
+    new_hash = audit.compute_hash(victim.prev_hash, victim)
+    _raw(
+        "UPDATE grants_auditevent SET outcome = 'failure', row_hash = %s WHERE seq = 3",
+        [new_hash],
+    )
+    err = _verify_fails(capsys)
+    assert "seq 3" in err
+
+
+def test_delete_is_detected(capsys):
+    _fill()
+    _raw("DELETE FROM grants_auditevent WHERE seq = 4")
+    err = _verify_fails(capsys)
+    assert "seq 5" in err
+
+
+def test_reorder_is_detected(capsys):
+    _fill()
+    # Swap the contents of rows 2 and 3 (everything except the primary key).
+    _raw("UPDATE grants_auditevent SET seq = 1000 WHERE seq = 2")
+    _raw("UPDATE grants_auditevent SET seq = 2 WHERE seq = 3")
+    _raw("UPDATE grants_auditevent SET seq = 3 WHERE seq = 1000")
+    err = _verify_fails(capsys)
+    assert "seq 3" in err
+
+
+def test_forged_row_is_detected(capsys):
+    rows = _fill()
+    last = rows[-1]
+    forged = AuditEvent(
+        seq=last.seq + 1,
+        created_at=last.created_at,
+        action="revoke",
+        actor_login="attacker@example.com",
+        scope_id="okta.users.manage",
+        outcome="success",
+        detail={},
+        hash_version=1,
+        prev_hash=last.row_hash,
+    )
+    forged.row_hash = audit.compute_hash(last.row_hash, forged)
+    forged.row_mac = "f" * 64
+    forged.save()  # an insert, like a forger with write access would do
+    err = _verify_fails(capsys)
+    assert f"seq {last.seq + 1}" in err
+
+
+def test_tail_truncation_is_caught_by_checkpoint(capsys):
+    _fill()
+    audit.checkpoint()
+    _raw("DELETE FROM grants_auditevent WHERE seq >= 5")
+    err = _verify_fails(capsys)
+    assert "checkpoint" in err
+    assert "tail" in err
+
+
+def test_edited_checkpoint_is_detected(capsys):
+    _fill()
+    audit.checkpoint()
+    _raw("UPDATE grants_auditcheckpoint SET count = 3")
+    err = _verify_fails(capsys)
+    assert "signature" in err
