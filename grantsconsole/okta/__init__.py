@@ -1,0 +1,89 @@
+"""Okta management API client for grantsconsole (plain Python, no Django).
+
+Public API (see ``/work/prompts/contract.md`` section 2)::
+
+    from grantsconsole.okta import OktaClient, ServiceAppTokenSource
+    client = OktaClient(org_url, ServiceAppTokenSource(org_url, client_id, pem,
+                        scopes=["okta.apps.read", "okta.appGrants.read"]))
+    for app in client.iter_oidc_apps():
+        grants = client.list_grants(app.id)
+
+Modules: ``client`` (the calls), ``transport`` (one request: pacing, auth,
+retries, typed errors), ``pacing`` (rate-limit buckets, share, clock),
+``tokens`` (token sources), ``models`` (value objects and parsers), ``errors``,
+``links`` (Link headers, same-origin rule), ``scopes`` (the scope catalog) and
+``build_catalog`` (regenerates ``scopes.json``).
+"""
+
+from . import scopes as scope_catalog
+from .client import OktaClient
+from .errors import (
+    OktaConnectionError,
+    OktaError,
+    OktaForeignLink,
+    OktaInsufficientScope,
+    OktaMalformedResponse,
+    OktaNotFound,
+    OktaPermissionDenied,
+    OktaRateLimited,
+    OktaServerError,
+    OktaTimeout,
+    OktaUnauthorized,
+    OktaValidationError,
+)
+from .models import (
+    App,
+    Grant,
+    GrantResult,
+    LogEvent,
+    LogPage,
+    LogTarget,
+    RevokeResult,
+    Role,
+    SkippedApp,
+)
+from .pacing import Clock, LocalPacer, Pacer, SystemClock
+from .scopes import ScopeInfo
+from .tokens import (
+    ServiceAppTokenSource,
+    SswsTokenSource,
+    TokenSet,
+    TokenSource,
+    UserTokenSource,
+)
+
+__all__ = [
+    "App",
+    "Clock",
+    "Grant",
+    "GrantResult",
+    "LocalPacer",
+    "LogEvent",
+    "LogPage",
+    "LogTarget",
+    "OktaClient",
+    "OktaConnectionError",
+    "OktaError",
+    "OktaForeignLink",
+    "OktaInsufficientScope",
+    "OktaMalformedResponse",
+    "OktaNotFound",
+    "OktaPermissionDenied",
+    "OktaRateLimited",
+    "OktaServerError",
+    "OktaTimeout",
+    "OktaUnauthorized",
+    "OktaValidationError",
+    "Pacer",
+    "RevokeResult",
+    "Role",
+    "ScopeInfo",
+    "ServiceAppTokenSource",
+    "SkippedApp",
+    "SswsTokenSource",
+    "SystemClock",
+    "TokenSet",
+    "TokenSource",
+    "UserTokenSource",
+    "scope_catalog",
+]

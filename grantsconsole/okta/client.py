@@ -1,0 +1,446 @@
+"""OktaClient: the calls grantsconsole makes to Okta's management API.
+
+Each method names the Okta API reference operation it follows
+(okta-management-openapi-spec 2026.06.3, ``management-minimal.yaml``).
+All methods raise :class:`~grantsconsole.okta.errors.OktaError` subclasses;
+none ever turns an error or an unreadable body into an empty result.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from .errors import (
+    OktaConnectionError,
+    OktaMalformedResponse,
+    OktaNotFound,
+    OktaRateLimited,
+    OktaServerError,
+    OktaTimeout,
+    OktaValidationError,
+)
+from .links import check_same_origin
+from .models import (
+    App,
+    Grant,
+    GrantResult,
+    LogPage,
+    ParseError,
+    RevokeResult,
+    Role,
+    SkippedApp,
+    parse_app,
+    parse_grant,
+    parse_log_event,
+    parse_role,
+)
+from .pacing import Clock, LocalPacer, Pacer, SystemClock
+from .tokens import TokenSource
+from .transport import OktaResponse, Transport
+
+__all__ = ["APPS_PATH", "LOGS_PATH", "OIDC_FILTER", "OktaClient"]
+
+logger = logging.getLogger("grantsconsole.okta")
+
+APPS_PATH = "/api/v1/apps"
+LOGS_PATH = "/api/v1/logs"
+OIDC_FILTER = 'name eq "oidc_client"'
+PAGE_LIMIT = 200  # Okta's maximum for GET /api/v1/apps
+
+
+def _seg(value: str) -> str:
+    """One URL path segment (ids are quoted so they cannot change the path)."""
+    if not value:
+        raise ValueError("empty id")
+    return quote(value, safe="")
+
+
+def _list_body(response: OktaResponse, what: str) -> list[Any]:
+    if not isinstance(response.body, list):
+        raise OktaMalformedResponse(
+            f"{what}: expected a JSON array, got {type(response.body).__name__}",
+            status=response.status,
+            request_id=response.request_id,
+            path=urlsplit(response.url).path,
+        )
+    return response.body
+
+
+class OktaClient:
+    """Client for one Okta org.
+
+    ``org_url``: the org (= org authorization server issuer), e.g.
+    "https://example.okta.com". ``token_source``: where the ``Authorization``
+    header comes from. ``share``: fraction (0, 1] of each rate-limit bucket this
+    client may use per window (Okta advises 50% for tools sharing an org).
+    ``timeout``: (connect, read) seconds for every request. ``max_retries``:
+    repeats of a request safe to repeat (GET, DELETE by id). ``pacer``/``clock``:
+    injectable (a shared pacer; a fake clock in tests). ``max_write_attempts``:
+    POSTs a grant may take in total when outcomes are unclear (each repeat only
+    after reading the grants back).
+    """
+
+    def __init__(
+        self,
+        org_url: str,
+        token_source: TokenSource,
+        *,
+        share: float = 0.5,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        session: requests.Session | None = None,
+        max_retries: int = 4,
+        pacer: Pacer | None = None,
+        clock: Clock | None = None,
+        max_write_attempts: int = 3,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not org_url.startswith(("https://", "http://")):
+            raise ValueError("org_url must be an http(s) URL")
+        self.org_url = org_url.rstrip("/")
+        self.token_source = token_source
+        self.clock: Clock = clock or SystemClock()
+        self.pacer: Pacer = pacer or LocalPacer(share, clock=self.clock)
+        self.max_write_attempts = max(1, max_write_attempts)
+        self.transport = Transport(
+            self.org_url,
+            token_source,
+            pacer=self.pacer,
+            clock=self.clock,
+            session=session,
+            timeout=timeout,
+            max_retries=max_retries,
+            rng=rng,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"OktaClient(org_url={self.org_url!r}, token_source={self.token_source!r})"
+        )
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests this client sent to ``/api/v1`` (retries included;
+        token requests are counted by ``token_source.token_requests``)."""
+        return self.transport.request_count
+
+    # -- Apps API ------------------------------------------------------------
+
+    def list_app_page(
+        self, after: str | None = None, limit: int = PAGE_LIMIT
+    ) -> tuple[list[App], list[SkippedApp], str | None]:
+        """One page of OIDC apps: ``GET /api/v1/apps?filter=name eq "oidc_client"``.
+
+        Okta API reference: Applications, ``listApplications``. ``after`` is
+        either the opaque cursor returned by a previous call (the full
+        ``rel="next"`` URL, checked to be on the org) or a raw ``after`` value;
+        None for the first page. Returns (apps, skipped, next) where ``skipped``
+        lists app objects that did not parse and ``next`` is the next page's URL
+        (None on the last page). Raises OktaForeignLink for a next link off the
+        org, OktaMalformedResponse if the body is not an array, and the other
+        OktaError kinds.
+        """
+        limit = max(1, min(int(limit), PAGE_LIMIT))
+        if after and "://" in after:
+            check_same_origin(after, self.org_url, APPS_PATH)
+            response = self.transport.request("GET", after, retry_safe=True)
+        else:
+            params = {"filter": OIDC_FILTER, "limit": limit, "after": after or None}
+            response = self.transport.request(
+                "GET", APPS_PATH, params=params, retry_safe=True
+            )
+        apps: list[App] = []
+        skipped: list[SkippedApp] = []
+        for raw in _list_body(response, "list apps"):
+            try:
+                apps.append(parse_app(raw))
+            except ParseError as exc:
+                app_id = raw.get("id") if isinstance(raw, dict) else None
+                skipped.append(
+                    SkippedApp(app_id if isinstance(app_id, str) else "", str(exc))
+                )
+        next_url = response.links.get("next")
+        if next_url is not None:
+            check_same_origin(next_url, self.org_url, APPS_PATH)
+        return apps, skipped, next_url
+
+    def iter_oidc_apps(
+        self, on_skip: Callable[[SkippedApp], None] | None = None
+    ) -> Iterator[App]:
+        """Every OIDC app of the org, streamed page by page (200 per page).
+
+        Okta API reference: Applications, ``listApplications`` with
+        ``filter=name eq "oidc_client"``, following ``Link: rel="next"``.
+        ``on_skip`` is called for each app object that did not parse (default:
+        a warning is logged). Raises like :meth:`list_app_page`, and
+        OktaMalformedResponse if Okta repeats a page link (a paging loop).
+        """
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            apps, skipped, next_url = self.list_app_page(after)
+            for item in skipped:
+                if on_skip is not None:
+                    on_skip(item)
+                else:
+                    logger.warning(
+                        "skipped an app Okta returned (%s): %s",
+                        item.app_id or "no id",
+                        item.reason,
+                    )
+            yield from apps
+            if next_url is None:
+                return
+            if next_url in seen:
+                raise OktaMalformedResponse("Okta repeated a paging link (loop)")
+            seen.add(next_url)
+            after = next_url
+
+    def get_app(self, app_id: str) -> App:
+        """One app: ``GET /api/v1/apps/{appId}``.
+
+        Okta API reference: Applications, ``getApplication``. Raises
+        OktaNotFound if it does not exist, OktaMalformedResponse if it is not
+        an OIDC app object.
+        """
+        response = self.transport.request(
+            "GET", f"{APPS_PATH}/{_seg(app_id)}", retry_safe=True
+        )
+        try:
+            return parse_app(response.body)
+        except ParseError as exc:
+            raise OktaMalformedResponse(
+                f"app {app_id}: {exc}",
+                status=response.status,
+                request_id=response.request_id,
+            ) from None
+
+    # -- Application Grants API ----------------------------------------------
+
+    def list_grants(self, app_id: str) -> list[Grant]:
+        """The app's grant collection: ``GET /api/v1/apps/{appId}/grants``.
+
+        Okta API reference: Application Grants, ``listScopeConsentGrants``
+        (not paginated). Raises OktaNotFound for an unknown app and
+        OktaMalformedResponse if the body or any grant in it is unreadable (a
+        partial list would look like revoked grants).
+        """
+        response = self.transport.request(
+            "GET", f"{APPS_PATH}/{_seg(app_id)}/grants", retry_safe=True
+        )
+        grants = []
+        for raw in _list_body(response, f"grants of {app_id}"):
+            try:
+                grants.append(parse_grant(raw))
+            except ParseError as exc:
+                raise OktaMalformedResponse(
+                    f"a grant of app {app_id} is unreadable: {exc}",
+                    status=response.status,
+                    request_id=response.request_id,
+                ) from None
+        return grants
+
+    def _find_grant(self, app_id: str, scope_id: str) -> Grant | None:
+        return next(
+            (g for g in self.list_grants(app_id) if g.scope_id == scope_id), None
+        )
+
+    def grant_scope(
+        self, app_id: str, scope_id: str, issuer: str | None = None
+    ) -> GrantResult:
+        """Grant an Okta API scope to an app: ``POST /api/v1/apps/{appId}/grants``.
+
+        Okta API reference: Application Grants, ``grantConsentToScope`` (body
+        ``{"issuer": <org URL>, "scopeId": ...}``; 200 or 201). Idempotent: if
+        Okta refuses because the app already holds the scope, the existing grant
+        is read back and returned with ``already_present=True``. The POST is
+        never repeated blindly: after a timeout, connection error, 5xx or 429
+        the grants are read back first; if the scope is there the grant is
+        returned (``recovered=True``), otherwise the POST is sent again, at most
+        ``max_write_attempts`` times in all. Scopes unknown to the catalog are
+        sent as they are. Raises OktaValidationError (bad scope/issuer),
+        OktaPermissionDenied / OktaInsufficientScope, OktaNotFound, and the
+        last unclear-outcome error when attempts run out.
+        """
+        path = f"{APPS_PATH}/{_seg(app_id)}/grants"
+        body = {"issuer": (issuer or self.org_url).rstrip("/"), "scopeId": scope_id}
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self.transport.request(
+                    "POST", path, json=body, retry_safe=False
+                )
+            except OktaValidationError as exc:
+                existing = self._find_grant(app_id, scope_id)
+                if existing is not None:
+                    logger.info(
+                        "app %s already holds %s (grant %s)",
+                        app_id,
+                        scope_id,
+                        existing.id,
+                    )
+                    return GrantResult(existing, True, exc.request_id)
+                raise
+            except (
+                OktaServerError,
+                OktaTimeout,
+                OktaConnectionError,
+                OktaRateLimited,
+            ) as exc:
+                if isinstance(exc, OktaRateLimited):
+                    wait = exc.retry_after
+                    self.clock.sleep(
+                        (wait + 1.0 if wait is not None else 0.0)
+                        + self.transport.backoff(attempt)
+                    )
+                existing = self._find_grant(app_id, scope_id)
+                if existing is not None:
+                    logger.info(
+                        "grant of %s to app %s had an unclear outcome (%s); "
+                        "read back: present",
+                        scope_id,
+                        app_id,
+                        type(exc).__name__,
+                    )
+                    return GrantResult(existing, False, exc.request_id, recovered=True)
+                if attempt >= self.max_write_attempts:
+                    raise
+                if not isinstance(exc, OktaRateLimited):
+                    self.clock.sleep(self.transport.backoff(attempt))
+                continue
+            try:
+                grant = parse_grant(response.body)
+            except ParseError:
+                existing = self._find_grant(app_id, scope_id)
+                if existing is None:
+                    raise OktaMalformedResponse(
+                        "grant response unreadable and the grant is not listed",
+                        status=response.status,
+                        request_id=response.request_id,
+                    ) from None
+                return GrantResult(existing, False, response.request_id, recovered=True)
+            return GrantResult(grant, False, response.request_id)
+
+    def revoke_grant(self, app_id: str, grant_id: str) -> RevokeResult:
+        """Revoke one grant: ``DELETE /api/v1/apps/{appId}/grants/{grantId}``.
+
+        Okta API reference: Application Grants, ``revokeScopeConsentGrant``
+        (204). A grant (or app) that is already gone (404) is success with
+        ``already_gone=True``. Safe to repeat, so retried like a GET.
+        """
+        path = f"{APPS_PATH}/{_seg(app_id)}/grants/{_seg(grant_id)}"
+        try:
+            response = self.transport.request("DELETE", path, retry_safe=True)
+        except OktaNotFound as exc:
+            return RevokeResult(True, exc.request_id, grant_id)
+        return RevokeResult(False, response.request_id, grant_id)
+
+    def revoke_scope(self, app_id: str, scope_id: str) -> RevokeResult:
+        """Revoke an app's grant of ``scope_id``, found by reading the grants back.
+
+        Okta API reference: Application Grants, ``listScopeConsentGrants`` then
+        ``revokeScopeConsentGrant``. No grant for the scope (or no app) is
+        success with ``already_gone=True``.
+        """
+        try:
+            grant = self._find_grant(app_id, scope_id)
+        except OktaNotFound as exc:
+            return RevokeResult(True, exc.request_id, "")
+        if grant is None:
+            return RevokeResult(True, "", "")
+        return self.revoke_grant(app_id, grant.id)
+
+    # -- Roles -----------------------------------------------------------------
+
+    def list_user_roles(self, user_id: str) -> list[Role]:
+        """A user's admin role assignments: ``GET /api/v1/users/{userId}/roles``.
+
+        Okta API reference: Role Assignment (AssignmentRoleUser),
+        ``listAssignedRolesForUser`` (includes roles inherited from groups).
+        Raises OktaPermissionDenied when the caller may not read roles (e.g. a
+        non-admin whose token nevertheless carries ``okta.roles.read``).
+        """
+        response = self.transport.request(
+            "GET", f"/api/v1/users/{_seg(user_id)}/roles", retry_safe=True
+        )
+        roles = []
+        for raw in _list_body(response, f"roles of {user_id}"):
+            try:
+                roles.append(parse_role(raw))
+            except ParseError as exc:
+                raise OktaMalformedResponse(
+                    f"a role of user {user_id} is unreadable: {exc}",
+                    status=response.status,
+                    request_id=response.request_id,
+                ) from None
+        return roles
+
+    def is_super_admin(self, user_id: str) -> bool:
+        """True if the user holds an ACTIVE ``SUPER_ADMIN`` role (directly or via
+        a group). Raises like :meth:`list_user_roles` (never guesses False on an
+        error)."""
+        return any(
+            role.type == "SUPER_ADMIN" and role.status in ("ACTIVE", "")
+            for role in self.list_user_roles(user_id)
+        )
+
+    # -- System Log ------------------------------------------------------------
+
+    def poll_logs(
+        self,
+        next_url: str | None,
+        *,
+        since: datetime | None = None,
+        filter: str | None = None,
+        limit: int = 1000,
+    ) -> LogPage:
+        """One System Log polling request: ``GET /api/v1/logs``.
+
+        Okta API reference: System Log, ``listLogEvents``, polling form (no
+        ``until``, ``sortOrder=ASCENDING``; Okta always returns a ``next`` link).
+        With ``next_url`` (the stored cursor) that link is followed as is
+        (checked to be on the org); otherwise a first request is built from
+        ``since`` (aware datetime), ``filter`` (SCIM) and ``limit`` (<= 1000).
+        Returns the events and the next link to store. Raises
+        OktaMalformedResponse for an unreadable body or event.
+        """
+        if next_url:
+            check_same_origin(next_url, self.org_url, LOGS_PATH)
+            response = self.transport.request("GET", next_url, retry_safe=True)
+        else:
+            params: dict[str, Any] = {
+                "sortOrder": "ASCENDING",
+                "limit": max(1, min(int(limit), 1000)),
+            }
+            if since is not None:
+                if since.tzinfo is None:
+                    raise ValueError("since must be timezone-aware")
+                params["since"] = (
+                    since.astimezone(UTC).isoformat(timespec="milliseconds")
+                ).replace("+00:00", "Z")
+            if filter:
+                params["filter"] = filter
+            response = self.transport.request(
+                "GET", LOGS_PATH, params=params, retry_safe=True
+            )
+        events = []
+        for raw in _list_body(response, "System Log"):
+            try:
+                events.append(parse_log_event(raw))
+            except ParseError as exc:
+                raise OktaMalformedResponse(
+                    f"a System Log event is unreadable: {exc}",
+                    status=response.status,
+                    request_id=response.request_id,
+                ) from None
+        following = response.links.get("next")
+        if following is not None:
+            check_same_origin(following, self.org_url, LOGS_PATH)
+        return LogPage(tuple(events), following)

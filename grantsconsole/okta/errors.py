@@ -1,0 +1,278 @@
+"""Typed errors for Okta API calls.
+
+Every error carries what Okta sent back (Okta API reference, "Error response" in
+the Core Okta API docs: ``errorCode``, ``errorSummary``, ``errorId``,
+``errorCauses``) plus the HTTP status and the ``X-Okta-Request-Id`` header, and a
+plain-words ``explanation`` an admin can act on. No error ever holds a token, an
+assertion, a key or a client secret: messages are built only from Okta's error
+body, the request method and path, and our own wording.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = [
+    "OktaConnectionError",
+    "OktaError",
+    "OktaForeignLink",
+    "OktaInsufficientScope",
+    "OktaMalformedResponse",
+    "OktaNotFound",
+    "OktaPermissionDenied",
+    "OktaRateLimited",
+    "OktaServerError",
+    "OktaTimeout",
+    "OktaUnauthorized",
+    "OktaValidationError",
+    "WwwAuthenticate",
+    "parse_www_authenticate",
+]
+
+
+class OktaError(Exception):
+    """Base of every error raised by :mod:`grantsconsole.okta`.
+
+    Attributes (all strings default to ""):
+      status: HTTP status (int) or None when no response arrived.
+      error_code: Okta ``errorCode`` (e.g. "E0000006") or the OAuth ``error``.
+      error_summary: Okta ``errorSummary`` or the OAuth ``error_description``.
+      error_id: Okta ``errorId`` (per-request id, "oae...").
+      request_id: the ``X-Okta-Request-Id`` response header.
+      error_causes: tuple of ``errorCauses[].errorSummary`` strings.
+      method, path: the request that failed (path without query string).
+      explanation: plain words for an admin: what happened, what to do.
+    """
+
+    default_explanation = "Okta returned an error."
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        error_code: str = "",
+        error_summary: str = "",
+        error_id: str = "",
+        request_id: str = "",
+        error_causes: tuple[str, ...] = (),
+        method: str = "",
+        path: str = "",
+        explanation: str = "",
+    ) -> None:
+        self.status = status
+        self.error_code = error_code
+        self.error_summary = error_summary
+        self.error_id = error_id
+        self.request_id = request_id
+        self.error_causes = tuple(error_causes)
+        self.method = method
+        self.path = path
+        self.explanation = explanation or self.default_explanation
+        super().__init__(message or error_summary or self.explanation)
+
+    def __str__(self) -> str:
+        parts = [str(self.args[0]) if self.args else self.explanation]
+        if self.method or self.path:
+            parts.append(f"[{self.method} {self.path}]".replace("[ ", "["))
+        if self.status is not None:
+            parts.append(f"status={self.status}")
+        if self.error_code:
+            parts.append(f"errorCode={self.error_code}")
+        if self.error_id:
+            parts.append(f"errorId={self.error_id}")
+        if self.request_id:
+            parts.append(f"X-Okta-Request-Id={self.request_id}")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class OktaUnauthorized(OktaError):
+    """401: the token or API token was rejected (expired, revoked, wrong audience).
+
+    Raised only after the token source had its one chance to refresh.
+    """
+
+    default_explanation = (
+        "Okta did not accept the credentials (the access token or API token is "
+        "expired, revoked or not meant for this org). Sign in again, or check the "
+        "service app's key and client id."
+    )
+
+
+class OktaInsufficientScope(OktaError):
+    """403 with ``WWW-Authenticate: ... error="insufficient_scope"``.
+
+    ``scope`` names the Okta API scope the token lacks (from the header's
+    ``scope`` parameter), e.g. "okta.appGrants.manage"; "" if Okta did not say.
+    """
+
+    def __init__(self, message: str = "", *, scope: str = "", **kw: object) -> None:
+        self.scope = scope
+        kw.setdefault(
+            "explanation",
+            (
+                f"The access token does not carry the Okta API scope '{scope}'. "
+                f"Grant '{scope}' to the app in its Okta API Scopes tab, then sign "
+                "in again (or let the service app fetch a new token) so the new "
+                "token includes it."
+                if scope
+                else "The access token does not carry an Okta API scope this call "
+                "needs. Grant the scope to the app, then obtain a new token."
+            ),
+        )
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class OktaPermissionDenied(OktaError):
+    """403 without an insufficient-scope challenge (E0000006, E0000005, ...).
+
+    The usual cause is Okta's silent downscoping: the org authorization server
+    puts every requested scope that the app holds into the token whatever the
+    user's admin role, and only the API call itself checks the role.
+    """
+
+    default_explanation = (
+        "Okta refused the action although the token carries the needed scope. "
+        "Okta issues a scope to anyone who signs in to an app that holds it, and "
+        "only checks the person's admin role when the call is made (silent "
+        "downscoping). The signed-in user (or the service app) does not have an "
+        "admin role that allows this; granting or revoking Okta API scopes needs a "
+        "Super Admin."
+    )
+
+
+class OktaNotFound(OktaError):
+    """404 (E0000007): the app, grant or user does not exist (any more)."""
+
+    default_explanation = "Okta says the app, grant or user does not exist (any more)."
+
+
+class OktaValidationError(OktaError):
+    """400/405/409/411/422: Okta rejected the request as invalid (E0000001 etc.)."""
+
+    default_explanation = "Okta rejected the request as invalid."
+
+
+class OktaRateLimited(OktaError):
+    """429 (E0000047) after the bounded retries, or for a request not repeated.
+
+    ``retry_after`` is the number of seconds (float, >= 0) until Okta's window
+    resets by its own clock (``X-Rate-Limit-Reset`` minus ``Date``), or None when
+    the headers were missing/garbled; ``concurrency`` is True for a
+    concurrent-request limit (``X-Rate-Limit-Limit: 0``).
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        retry_after: float | None = None,
+        concurrency: bool = False,
+        **kw: object,
+    ) -> None:
+        self.retry_after = retry_after
+        self.concurrency = concurrency
+        wait = f"about {retry_after:.0f} s" if retry_after is not None else "a minute"
+        kw.setdefault(
+            "explanation",
+            f"Okta's rate limit for this kind of call is used up (other tools in the "
+            f"org share it). Try again in {wait}.",
+        )
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class OktaServerError(OktaError):
+    """5xx from Okta (after bounded retries for requests safe to repeat)."""
+
+    default_explanation = "Okta had an internal error. Try again shortly."
+
+
+class OktaTimeout(OktaError):
+    """No answer within the connect or read timeout (after bounded retries)."""
+
+    default_explanation = "Okta did not answer in time. Try again shortly."
+
+
+class OktaConnectionError(OktaError):
+    """The connection to Okta failed (DNS, refused, reset) after bounded retries."""
+
+    default_explanation = "Could not reach Okta. Check the network and the org URL."
+
+
+class OktaMalformedResponse(OktaError):
+    """The response body was not what the Okta API reference describes.
+
+    Never turned into an empty result: a body we cannot read is an error.
+    """
+
+    default_explanation = (
+        "Okta's answer could not be read (unexpected format). Nothing was assumed "
+        "from it; try again, and report it if it persists."
+    )
+
+
+class OktaForeignLink(OktaMalformedResponse):
+    """A ``Link: rel="next"`` (or stored cursor) points outside the org URL.
+
+    Following it would send our token to another scheme, host or port.
+    """
+
+    default_explanation = (
+        "Okta's paging link pointed to another host; it was not followed so that "
+        "no credentials leave the Okta org."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WwwAuthenticate:
+    """One parsed ``WWW-Authenticate`` challenge (RFC 6750 / RFC 9449 DPoP)."""
+
+    scheme: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def error(self) -> str:
+        return self.params.get("error", "")
+
+    @property
+    def scope(self) -> str:
+        return self.params.get("scope", "")
+
+
+_PARAM = re.compile(
+    r'\s*([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?'
+)
+_SCHEME = re.compile(r"\s*,?\s*([A-Za-z][\w-]*)(?=\s+[A-Za-z_][\w-]*\s*=|\s*$|\s*,)")
+
+
+def parse_www_authenticate(value: str) -> list[WwwAuthenticate]:
+    """Parse a ``WWW-Authenticate`` header into challenges.
+
+    Handles Okta's Bearer form and the newer DPoP form (okta-api.md §7.7), e.g.
+    ``DPoP algs="RS256 ES256", realm="...", scope="okta.policies.read",
+    error="insufficient_scope"`` and several challenges joined by commas.
+    Returns [] for an empty or unreadable value (never raises).
+    """
+    challenges: list[WwwAuthenticate] = []
+    pos = 0
+    text = value or ""
+    current: WwwAuthenticate | None = None
+    while pos < len(text):
+        param = _PARAM.match(text, pos)
+        if param and current is not None:
+            name = param.group(1).lower()
+            raw = param.group(2) if param.group(2) is not None else param.group(3)
+            current.params[name] = re.sub(r"\\(.)", r"\1", raw or "")
+            pos = param.end()
+            continue
+        scheme = _SCHEME.match(text, pos)
+        if not scheme:
+            break
+        current = WwwAuthenticate(scheme=scheme.group(1), params={})
+        challenges.append(current)
+        pos = scheme.end()
+    return challenges

@@ -1,0 +1,329 @@
+"""Value objects for Okta apps, grants, roles and System Log events, and their parsers.
+
+Shapes follow the Okta Management API reference (okta-management-openapi-spec
+2026.06.3): ``Application``/``OpenIdConnectApplication`` (Apps API),
+``OAuth2ScopeConsentGrant`` (Application Grants API), ``StandardRole``
+(Role Assignment API, ``/api/v1/users/{userId}/roles``) and ``LogEvent``
+(System Log API). Every datetime is timezone-aware UTC. Parsers raise
+:class:`ParseError` (a ``ValueError``) for objects they cannot read; the client
+decides whether that skips one app or fails the call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "App",
+    "Grant",
+    "GrantResult",
+    "LogEvent",
+    "LogPage",
+    "LogTarget",
+    "ParseError",
+    "RevokeResult",
+    "Role",
+    "SkippedApp",
+    "parse_app",
+    "parse_datetime",
+    "parse_grant",
+    "parse_log_event",
+    "parse_role",
+]
+
+
+class ParseError(ValueError):
+    """An Okta object did not have the shape the API reference describes."""
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """An OIDC app (``GET /api/v1/apps``, signOnMode ``OPENID_CONNECT``).
+
+    ``client_id`` is ``credentials.oauthClient.client_id`` (the OAuth client id
+    grants carry as ``clientId``; equals ``id`` unless a custom one was set);
+    ``application_type`` is ``settings.oauthClient.application_type``
+    (web | browser | native | service, "" if absent); ``created`` and
+    ``last_updated`` are aware UTC datetimes (None if absent).
+    """
+
+    id: str
+    label: str
+    name: str
+    sign_on_mode: str
+    status: str
+    client_id: str
+    application_type: str
+    created: datetime | None
+    last_updated: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """An Okta API scope grant (``OAuth2ScopeConsentGrant``) of an app.
+
+    ``created_by_id``/``created_by_type`` come from ``createdBy`` ("" if absent).
+    """
+
+    id: str
+    scope_id: str
+    issuer: str
+    client_id: str
+    source: str
+    status: str
+    created_by_id: str
+    created_by_type: str
+    created: datetime | None
+    last_updated: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """An admin role assignment (``GET /api/v1/users/{userId}/roles``).
+
+    ``type`` is Okta's ``RoleType`` (e.g. "SUPER_ADMIN"); ``assignment_type`` is
+    USER | GROUP | CLIENT.
+    """
+
+    id: str
+    type: str
+    status: str
+    assignment_type: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogTarget:
+    """One ``target[]`` entry of a System Log event."""
+
+    id: str
+    type: str
+    alternate_id: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """A System Log event (``GET /api/v1/logs``), flattened.
+
+    ``request_id`` is ``debugContext.debugData.requestId`` (falls back to
+    ``transaction.id``); ``published`` is aware UTC.
+    """
+
+    uuid: str
+    published: datetime
+    event_type: str
+    actor_id: str
+    actor_type: str
+    actor_alternate_id: str
+    actor_display_name: str
+    targets: tuple[LogTarget, ...]
+    outcome_result: str
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogPage:
+    """One System Log page: the events and the ``rel="next"`` URL to resume from.
+
+    ``next_url`` is the opaque link to store as the cursor (None only if Okta
+    sent none, which a polling request never does).
+    """
+
+    events: tuple[LogEvent, ...]
+    next_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedApp:
+    """An app object of a page that did not parse; reported, then skipped.
+
+    ``app_id`` is the object's ``id`` if it had a readable one, else "";
+    ``reason`` says what was wrong (never contains secrets: apps carry none in
+    list responses, and we only quote field names).
+    """
+
+    app_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GrantResult:
+    """Outcome of :meth:`OktaClient.grant_scope`.
+
+    ``already_present`` is True when the app already held the scope (the
+    existing grant, found by reading back, is returned); ``recovered`` is True
+    when the POST had an unclear outcome and the grant was found by reading
+    back; ``request_id`` is the ``X-Okta-Request-Id`` of the deciding response.
+    """
+
+    grant: Grant
+    already_present: bool
+    request_id: str
+    recovered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeResult:
+    """Outcome of :meth:`OktaClient.revoke_grant` / ``revoke_scope``.
+
+    ``already_gone`` is True when the grant no longer existed (404 or not in the
+    read-back list); ``grant_id`` is the revoked (or missing) grant's id ("" if
+    no grant for the scope was found).
+    """
+
+    already_gone: bool
+    request_id: str
+    grant_id: str = ""
+
+
+def parse_datetime(value: Any, field_name: str = "date") -> datetime | None:
+    """Parse Okta's ISO-8601 timestamps ("2025-03-14T00:02:37.000Z") to aware UTC.
+
+    None/"" -> None. Raises ParseError for anything else that is not a date.
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ParseError(f"{field_name} is not a string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ParseError(f"{field_name} is not an ISO-8601 date") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _obj(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ParseError(f"{what} is not a JSON object")
+    return value
+
+
+def _str(data: dict[str, Any], key: str, *, required: bool = False) -> str:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ParseError(f"missing '{key}'")
+        return ""
+    if not isinstance(value, str):
+        raise ParseError(f"'{key}' is not a string")
+    if required and not value:
+        raise ParseError(f"empty '{key}'")
+    return value
+
+
+def _nested(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    current: Any = data
+    for key in keys:
+        current = current.get(key) if isinstance(current, dict) else None
+        if current is None:
+            return {}
+        if not isinstance(current, dict):
+            raise ParseError(f"'{'.'.join(keys)}' is not an object")
+    return current
+
+
+def parse_app(data: Any) -> App:
+    """Parse one ``Application`` object of ``GET /api/v1/apps``.
+
+    Requires ``id``, ``name``, ``label``, ``status`` and ``signOnMode`` strings;
+    ``signOnMode`` must be ``OPENID_CONNECT``. Raises ParseError otherwise.
+    """
+    data = _obj(data, "app")
+    app_id = _str(data, "id", required=True)
+    sign_on_mode = _str(data, "signOnMode", required=True)
+    if sign_on_mode != "OPENID_CONNECT":
+        raise ParseError(f"signOnMode is {sign_on_mode!r}, not an OIDC app")
+    oauth_credentials = _nested(data, "credentials", "oauthClient")
+    oauth_settings = _nested(data, "settings", "oauthClient")
+    return App(
+        id=app_id,
+        label=_str(data, "label", required=True),
+        name=_str(data, "name", required=True),
+        sign_on_mode=sign_on_mode,
+        status=_str(data, "status", required=True),
+        client_id=_str(oauth_credentials, "client_id") or app_id,
+        application_type=_str(oauth_settings, "application_type"),
+        created=parse_datetime(data.get("created"), "created"),
+        last_updated=parse_datetime(data.get("lastUpdated"), "lastUpdated"),
+    )
+
+
+def parse_grant(data: Any) -> Grant:
+    """Parse one ``OAuth2ScopeConsentGrant`` (Application Grants API).
+
+    Requires ``id``, ``scopeId`` and ``issuer``. Raises ParseError otherwise.
+    """
+    data = _obj(data, "grant")
+    created_by = _nested(data, "createdBy")
+    return Grant(
+        id=_str(data, "id", required=True),
+        scope_id=_str(data, "scopeId", required=True),
+        issuer=_str(data, "issuer", required=True),
+        client_id=_str(data, "clientId"),
+        source=_str(data, "source"),
+        status=_str(data, "status"),
+        created_by_id=_str(created_by, "id"),
+        created_by_type=_str(created_by, "type"),
+        created=parse_datetime(data.get("created"), "created"),
+        last_updated=parse_datetime(data.get("lastUpdated"), "lastUpdated"),
+    )
+
+
+def parse_role(data: Any) -> Role:
+    """Parse one role assignment of ``GET /api/v1/users/{userId}/roles``.
+
+    Requires ``id`` and ``type``. Raises ParseError otherwise.
+    """
+    data = _obj(data, "role")
+    return Role(
+        id=_str(data, "id", required=True),
+        type=_str(data, "type", required=True),
+        status=_str(data, "status"),
+        assignment_type=_str(data, "assignmentType"),
+        label=_str(data, "label"),
+    )
+
+
+def parse_log_event(data: Any) -> LogEvent:
+    """Parse one ``LogEvent`` of ``GET /api/v1/logs``.
+
+    Requires ``uuid``, ``published`` and ``eventType``. Raises ParseError
+    otherwise.
+    """
+    data = _obj(data, "event")
+    actor = _nested(data, "actor")
+    raw_targets = data.get("target") or []
+    if not isinstance(raw_targets, list):
+        raise ParseError("'target' is not a list")
+    targets = []
+    for raw in raw_targets:
+        target = _obj(raw, "target")
+        targets.append(
+            LogTarget(
+                id=_str(target, "id"),
+                type=_str(target, "type"),
+                alternate_id=_str(target, "alternateId"),
+                display_name=_str(target, "displayName"),
+            )
+        )
+    published = parse_datetime(data.get("published"), "published")
+    if published is None:
+        raise ParseError("missing 'published'")
+    request_id = _str(_nested(data, "debugContext", "debugData"), "requestId")
+    return LogEvent(
+        uuid=_str(data, "uuid", required=True),
+        published=published,
+        event_type=_str(data, "eventType", required=True),
+        actor_id=_str(actor, "id"),
+        actor_type=_str(actor, "type"),
+        actor_alternate_id=_str(actor, "alternateId"),
+        actor_display_name=_str(actor, "displayName"),
+        targets=tuple(targets),
+        outcome_result=_str(_nested(data, "outcome"), "result"),
+        request_id=request_id or _str(_nested(data, "transaction"), "id"),
+    )

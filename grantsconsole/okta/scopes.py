@@ -1,0 +1,116 @@
+"""The okta.* scope catalog (package data ``scopes.json``).
+
+Metadata for display, never a gate: a scope the catalog does not know is still
+shown, stored and sent; :func:`describe` labels it uncatalogued. The JSON is
+generated from ``shared/okta/scopes.yaml`` by
+``python -m grantsconsole.okta.build_catalog`` (see there for the risk rule).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+__all__ = ["ScopeInfo", "all", "describe", "get", "resource_of", "spec_version"]
+
+_ACTIONS = ("read", "manage", "register")
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeInfo:
+    """One Okta API scope.
+
+    ``kind``: read | manage | self; ``risk``: low | medium | high | critical
+    (low for read/self scopes); ``resource``: the scope's resource, e.g.
+    "users" for okta.users.read; ``family``: management | oauth | myaccount |
+    governance | access-gateway; ``catalogued``: False for scopes the catalog
+    does not know (then name/kind/resource are inferred from the name).
+    """
+
+    name: str
+    description: str
+    kind: str
+    resource: str
+    risk: str
+    family: str = ""
+    status: str = ""
+    grantable: str = ""
+    catalogued: bool = True
+
+
+def resource_of(scope_id: str) -> str:
+    """Resource part of a scope name: "okta.apps.interclientTrust.manage" ->
+    "apps.interclientTrust", "okta.users.read.self" -> "users", "ssf.read" ->
+    "ssf". Names without a known action suffix are returned without "okta."."""
+    parts = scope_id.split(".")
+    if parts and parts[0] == "okta":
+        parts = parts[1:]
+    if len(parts) > 1 and parts[-1] == "self":
+        parts = parts[:-1]
+    if len(parts) > 1 and parts[-1] in _ACTIONS:
+        parts = parts[:-1]
+    return ".".join(parts) or scope_id
+
+
+def _kind_of(scope_id: str) -> str:
+    if scope_id.endswith(".self") or ".myAccount." in scope_id:
+        return "self"
+    if scope_id.endswith((".manage", ".register")):
+        return "manage"
+    return "read" if scope_id.endswith(".read") else ""
+
+
+@cache
+def _load() -> tuple[str, dict[str, ScopeInfo]]:
+    raw = json.loads(
+        resources.files(__package__).joinpath("scopes.json").read_text("utf-8")
+    )
+    catalog = {
+        item["name"]: ScopeInfo(
+            name=item["name"],
+            description=item["description"],
+            kind=item["kind"],
+            resource=resource_of(item["name"]),
+            risk=item["risk"],
+            family=item.get("family", ""),
+            status=item.get("status", ""),
+            grantable=item.get("grantable_via_app_grants", ""),
+        )
+        for item in raw["scopes"]
+    }
+    return raw.get("spec_version", ""), catalog
+
+
+def get(scope_id: str) -> ScopeInfo | None:
+    """The catalog entry for ``scope_id``, or None if it is not catalogued."""
+    return _load()[1].get(scope_id)
+
+
+def describe(scope_id: str) -> ScopeInfo:
+    """Like :func:`get` but never None: an unknown scope gets an entry with
+    ``catalogued=False``, kind inferred from its name, and risk "high" if it
+    looks like a manage scope (unknown power), else "low"."""
+    info = get(scope_id)
+    if info is not None:
+        return info
+    kind = _kind_of(scope_id)
+    return ScopeInfo(
+        name=scope_id,
+        description="Not in the scope catalog (uncatalogued).",
+        kind=kind,
+        resource=resource_of(scope_id),
+        risk="high" if kind == "manage" else "low",
+        catalogued=False,
+    )
+
+
+def all() -> list[ScopeInfo]:
+    """Every catalogued scope, sorted by name."""
+    return list(_load()[1].values())
+
+
+def spec_version() -> str:
+    """Okta spec version the catalog was derived from (e.g. "2026.06.3")."""
+    return _load()[0]

@@ -1,0 +1,539 @@
+"""Credentials for Okta's management API, behind one interface.
+
+* :class:`UserTokenSource` - the signed-in admin's access token from the org
+  authorization server, refreshed with the ``refresh_token`` grant shortly
+  before it expires and once after a 401 (Okta API reference: "Implement OAuth
+  for Okta", ``POST /oauth2/v1/token`` with ``grant_type=refresh_token``).
+* :class:`ServiceAppTokenSource` - a service app's token by
+  ``client_credentials`` with a ``private_key_jwt`` client assertion ("Implement
+  OAuth for Okta with a service app"): assertion ``iss`` = ``sub`` = client id,
+  ``aud`` = the token URL, ``exp`` 5 minutes ahead at most, a fresh ``jti``, and a
+  ``kid`` header. The token is cached until shortly before it expires and
+  fetched again once after a 401.
+* :class:`SswsTokenSource` - a legacy SSWS API token.
+
+No token, refresh token, client secret, assertion or key appears in any repr,
+log line or exception raised here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import threading
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import jwt
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from .errors import (
+    OktaConnectionError,
+    OktaMalformedResponse,
+    OktaRateLimited,
+    OktaServerError,
+    OktaTimeout,
+    OktaUnauthorized,
+    OktaValidationError,
+)
+from .pacing import Clock, SystemClock, parse_rate_limit_headers
+
+__all__ = [
+    "ServiceAppTokenSource",
+    "SswsTokenSource",
+    "TokenSet",
+    "TokenSource",
+    "UserTokenSource",
+    "jwk_thumbprint",
+]
+
+logger = logging.getLogger("grantsconsole.okta")
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+DEFAULT_TIMEOUT = (5.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSet:
+    """Tokens from one token response, as handed to ``on_refresh``.
+
+    ``expires_at`` is epoch seconds (UTC, local clock); ``scope`` the granted
+    scopes, space-separated. Secrets are excluded from repr.
+    """
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_at: float
+    scope: str
+    id_token: str = field(default="", repr=False)
+    token_type: str = "Bearer"
+
+
+class TokenSource(ABC):
+    """Supplies the ``Authorization`` header for Okta API calls.
+
+    ``authorization()`` returns the header value (``"Bearer ..."`` or
+    ``"SSWS ..."``), refreshing first if the cached token is about to expire.
+    ``refresh_after_unauthorized(rejected)`` is called by the client at most once
+    per API call after a 401 with the header value Okta rejected; it returns True
+    when a different credential is now available (the client then retries once)
+    and False when retrying cannot help. ``granted_scopes()`` returns the Okta
+    API scopes of the current token (empty for SSWS: not scope-limited).
+    ``token_requests`` counts requests made to ``/oauth2/v1/token``.
+    """
+
+    token_requests: int = 0
+
+    @abstractmethod
+    def authorization(self) -> str: ...
+
+    @abstractmethod
+    def refresh_after_unauthorized(self, rejected: str) -> bool: ...
+
+    @abstractmethod
+    def granted_scopes(self) -> frozenset[str]: ...
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<credentials hidden>)"
+
+
+class SswsTokenSource(TokenSource):
+    """A legacy SSWS API token (``Authorization: SSWS <token>``); never refreshed."""
+
+    def __init__(self, token: str) -> None:
+        if not token:
+            raise ValueError("an SSWS API token is required")
+        self._token = token
+
+    def authorization(self) -> str:
+        return f"SSWS {self._token}"
+
+    def refresh_after_unauthorized(self, rejected: str) -> bool:
+        return False
+
+    def granted_scopes(self) -> frozenset[str]:
+        return frozenset()
+
+    def __repr__(self) -> str:
+        return "SswsTokenSource(token=<hidden>)"
+
+
+def _token_url(org_url: str) -> str:
+    return f"{org_url.rstrip('/')}/oauth2/v1/token"
+
+
+def _to_epoch(value: datetime | float | int | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("expires_at must be timezone-aware (UTC)")
+        return value.timestamp()
+    return float(value)
+
+
+def _scope_set(scope: str | Iterable[str] | None) -> frozenset[str]:
+    if not scope:
+        return frozenset()
+    if isinstance(scope, str):
+        return frozenset(scope.split())
+    return frozenset(scope)
+
+
+class _OAuthTokenSource(TokenSource):
+    """Shared plumbing: the token request, its errors, locking and timing."""
+
+    #: never reuse a token this close (seconds) to its expiry
+    refresh_margin = 60.0
+    #: a token fetched this recently and still rejected is not fetched again
+    min_refetch_interval = 5.0
+
+    def __init__(
+        self,
+        org_url: str,
+        *,
+        clock: Clock | None,
+        session: requests.Session | None,
+        timeout: tuple[float, float],
+    ) -> None:
+        self.org_url = org_url.rstrip("/")
+        self.token_url = _token_url(org_url)
+        self.clock: Clock = clock or SystemClock()
+        self._session = session or requests.Session()
+        self._timeout = timeout
+        self._lock = threading.RLock()
+        self._access_token = ""
+        self._expires_at: float | None = None
+        self._fetched_at: float | None = None
+        self._scope: frozenset[str] | None = None
+        self.token_requests = 0
+
+    def _post_token(self, data: dict[str, str], auth: Any = None) -> dict[str, Any]:
+        """POST the form to /oauth2/v1/token; return the JSON body or raise."""
+        self.token_requests += 1
+        try:
+            response = self._session.post(
+                self.token_url,
+                data=data,
+                auth=auth,
+                headers={"Accept": "application/json"},
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            raise OktaTimeout(
+                "token request timed out", method="POST", path="/oauth2/v1/token"
+            ) from None
+        except requests.RequestException as exc:
+            raise OktaConnectionError(
+                f"token request failed: {type(exc).__name__}",
+                method="POST",
+                path="/oauth2/v1/token",
+            ) from None
+        request_id = response.headers.get("X-Okta-Request-Id", "")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        common = {
+            "status": response.status_code,
+            "request_id": request_id,
+            "method": "POST",
+            "path": "/oauth2/v1/token",
+        }
+        if response.status_code == 200:
+            if not isinstance(body, dict) or not isinstance(
+                body.get("access_token"), str
+            ):
+                raise OktaMalformedResponse(
+                    "token response without access_token", **common
+                )
+            return body
+        code = description = ""
+        if isinstance(body, dict):
+            code = str(body.get("error") or body.get("errorCode") or "")
+            description = str(
+                body.get("error_description") or body.get("errorSummary") or ""
+            )
+        kw = {**common, "error_code": code, "error_summary": description}
+        if response.status_code == 429:
+            info = parse_rate_limit_headers(response.headers)
+            raise OktaRateLimited(
+                "token endpoint rate limited", retry_after=info.seconds_to_reset(), **kw
+            )
+        if response.status_code >= 500:
+            raise OktaServerError("token endpoint error", **kw)
+        if response.status_code in (400, 401, 403):
+            raise OktaUnauthorized(
+                f"token request refused: {code or response.status_code}"
+                + (f" ({description})" if description else ""),
+                **kw,
+            )
+        raise OktaValidationError(f"token request failed: {code}", **kw)
+
+    def _store(self, body: dict[str, Any]) -> None:
+        now = self.clock.now()
+        try:
+            expires_in = float(body.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            expires_in = 3600.0
+        self._access_token = body["access_token"]
+        self._expires_at = now + expires_in
+        self._fetched_at = now
+        if isinstance(body.get("scope"), str):
+            self._scope = _scope_set(body["scope"])
+
+    def _needs_refresh(self) -> bool:
+        if not self._access_token:
+            return True
+        if self._expires_at is None:
+            return False
+        return self.clock.now() >= self._expires_at - self.refresh_margin
+
+    def _recently_fetched(self) -> bool:
+        return (
+            self._fetched_at is not None
+            and self.clock.now() - self._fetched_at < self.min_refetch_interval
+        )
+
+    @property
+    def expires_at(self) -> float | None:
+        """Epoch seconds (local clock) when the current token expires, if known."""
+        return self._expires_at
+
+
+class ServiceAppTokenSource(_OAuthTokenSource):
+    """Org-AS token for a service app: client_credentials + private_key_jwt.
+
+    ``private_key_pem``: PEM of the app's RSA or EC private key (PKCS#1/PKCS#8,
+    unencrypted). ``key_id``: the ``kid`` of the matching public JWK registered
+    on the app; if None, the RFC 7638 SHA-256 thumbprint of the public key.
+    ``scopes``: Okta API scopes to request. ``assertion_lifetime``: seconds the
+    assertion is valid (at most 300). Raises ValueError for an unreadable key.
+    Token errors raise OktaUnauthorized / OktaRateLimited / OktaServerError /
+    OktaTimeout / OktaConnectionError / OktaMalformedResponse.
+    """
+
+    def __init__(
+        self,
+        org_url: str,
+        client_id: str,
+        private_key_pem: str | bytes,
+        key_id: str | None = None,
+        scopes: Iterable[str] = ("okta.apps.read", "okta.appGrants.read"),
+        *,
+        assertion_lifetime: float = 300.0,
+        clock: Clock | None = None,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(org_url, clock=clock, session=session, timeout=timeout)
+        if not client_id:
+            raise ValueError("client_id is required")
+        self.client_id = client_id
+        self.scopes = tuple(scopes)
+        self.assertion_lifetime = min(float(assertion_lifetime), 300.0)
+        pem = (
+            private_key_pem.encode()
+            if isinstance(private_key_pem, str)
+            else private_key_pem
+        )
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError):
+            raise ValueError("private_key_pem is not a readable private key") from None
+        if isinstance(key, rsa.RSAPrivateKey):
+            self._algorithm = "RS256"
+        elif isinstance(key, ec.EllipticCurvePrivateKey):
+            self._algorithm = {256: "ES256", 384: "ES384", 521: "ES512"}[
+                key.curve.key_size
+            ]
+        else:
+            raise ValueError("private key must be RSA or EC")
+        self._key = key
+        self.key_id = key_id or jwk_thumbprint(key.public_key())
+
+    def __repr__(self) -> str:
+        return (
+            f"ServiceAppTokenSource(client_id={self.client_id!r}, "
+            f"key_id={self.key_id!r}, scopes={list(self.scopes)!r})"
+        )
+
+    def _assertion(self) -> str:
+        now = int(self.clock.now())
+        claims = {
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": self.token_url,
+            "iat": now,
+            "exp": now + int(self.assertion_lifetime),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(
+            claims, self._key, algorithm=self._algorithm, headers={"kid": self.key_id}
+        )
+
+    def _fetch(self) -> None:
+        body = self._post_token(
+            {
+                "grant_type": "client_credentials",
+                "scope": " ".join(self.scopes),
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": self._assertion(),
+            }
+        )
+        self._store(body)
+        logger.debug(
+            "service app %s got an Okta token (expires in %.0f s, scopes %s)",
+            self.client_id,
+            (self._expires_at or 0) - self.clock.now(),
+            " ".join(sorted(self._scope or ())),
+        )
+
+    def authorization(self) -> str:
+        """``Bearer <token>``, fetching a token if none is cached or it is about
+        to expire."""
+        with self._lock:
+            if self._needs_refresh():
+                self._fetch()
+            return f"Bearer {self._access_token}"
+
+    def refresh_after_unauthorized(self, rejected: str) -> bool:
+        """Fetch a new token after a 401 unless it was fetched moments ago."""
+        with self._lock:
+            if rejected != f"Bearer {self._access_token}":
+                return True  # another thread already fetched a new one
+            if self._recently_fetched():
+                return False
+            self._fetch()
+            return True
+
+    def granted_scopes(self) -> frozenset[str]:
+        """Scopes Okta put in the token (the response's ``scope``), fetching one
+        if none is cached."""
+        with self._lock:
+            if self._needs_refresh():
+                self._fetch()
+            return self._scope if self._scope is not None else frozenset(self.scopes)
+
+
+class UserTokenSource(_OAuthTokenSource):
+    """The signed-in admin's org-AS access token, refreshed with ``refresh_token``.
+
+    ``expires_at``: aware datetime or epoch seconds (None = unknown, then only a
+    401 triggers a refresh). The token is refreshed when less than
+    ``refresh_margin`` (60 s) is left, and once after a 401 (never in a loop: a
+    token refreshed less than 5 s ago and still rejected is not refreshed
+    again). ``on_refresh(TokenSet)`` is called after every refresh so the
+    caller can encrypt and store the new tokens (Okta may rotate the refresh
+    token); an exception it raises is logged (type only) and does not fail the
+    call. The client authenticates with ``client_secret_basic``.
+    A refused refresh raises OktaUnauthorized (the admin must sign in again).
+    """
+
+    def __init__(
+        self,
+        org_url: str,
+        client_id: str,
+        client_secret: str,
+        access_token: str,
+        refresh_token: str = "",
+        expires_at: datetime | float | None = None,
+        on_refresh: Callable[[TokenSet], None] | None = None,
+        *,
+        scope: str | Iterable[str] | None = None,
+        clock: Clock | None = None,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(org_url, clock=clock, session=session, timeout=timeout)
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._access_token = access_token
+        self._refresh_token = refresh_token
+        self._expires_at = _to_epoch(expires_at)
+        self._scope = _scope_set(scope) if scope is not None else None
+        self.on_refresh = on_refresh
+        self.refreshes = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"UserTokenSource(client_id={self.client_id!r}, "
+            f"expires_at={self._expires_at!r}, tokens=<hidden>)"
+        )
+
+    def _refresh(self) -> None:
+        if not self._refresh_token:
+            raise OktaUnauthorized(
+                "the access token expired and there is no refresh token",
+                explanation="Your Okta session for this console has expired. "
+                "Sign in again.",
+            )
+        try:
+            body = self._post_token(
+                {"grant_type": "refresh_token", "refresh_token": self._refresh_token},
+                auth=(self.client_id, self._client_secret),
+            )
+        except OktaUnauthorized as exc:
+            exc.explanation = (
+                "Okta refused to refresh your session (the refresh token expired "
+                "or was revoked). Sign in again."
+            )
+            raise
+        self._store(body)
+        if isinstance(body.get("refresh_token"), str) and body["refresh_token"]:
+            self._refresh_token = body["refresh_token"]
+        self.refreshes += 1
+        logger.debug(
+            "refreshed the Okta token of client %s (expires in %.0f s)",
+            self.client_id,
+            (self._expires_at or 0) - self.clock.now(),
+        )
+        if self.on_refresh is not None:
+            tokens = TokenSet(
+                access_token=self._access_token,
+                refresh_token=self._refresh_token,
+                expires_at=self._expires_at or 0.0,
+                scope=" ".join(sorted(self._scope or ())),
+                id_token=str(body.get("id_token") or ""),
+                token_type=str(body.get("token_type") or "Bearer"),
+            )
+            try:
+                self.on_refresh(tokens)
+            except Exception as exc:  # the call itself can still go ahead
+                logger.warning(
+                    "on_refresh callback failed (%s); new tokens kept in memory only",
+                    type(exc).__name__,
+                )
+
+    def authorization(self) -> str:
+        """``Bearer <token>``, refreshing first when it is about to expire."""
+        with self._lock:
+            expiring = self._needs_refresh() and bool(self._refresh_token)
+            if expiring or not self._access_token:
+                self._refresh()
+            return f"Bearer {self._access_token}"
+
+    def refresh_after_unauthorized(self, rejected: str) -> bool:
+        """Refresh once after a 401; False when that cannot help."""
+        with self._lock:
+            if rejected != f"Bearer {self._access_token}":
+                return True
+            if not self._refresh_token or self._recently_fetched():
+                return False
+            self._refresh()
+            return True
+
+    def granted_scopes(self) -> frozenset[str]:
+        """Scopes of the current token (from the sign-in or refresh response);
+        refreshes once to learn them if unknown and a refresh token exists."""
+        with self._lock:
+            if self._scope is None and self._refresh_token:
+                self._refresh()
+            return self._scope or frozenset()
+
+
+def _b64url_uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8 or 1, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def jwk_thumbprint(public_key: Any) -> str:
+    """RFC 7638 JWK thumbprint (SHA-256, base64url without padding) of an RSA or
+    EC public key; the default ``kid`` of :class:`ServiceAppTokenSource`."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        numbers = public_key.public_numbers()
+        members = {
+            "e": _b64url_uint(numbers.e),
+            "kty": "RSA",
+            "n": _b64url_uint(numbers.n),
+        }
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        numbers = public_key.public_numbers()
+        size = (public_key.curve.key_size + 7) // 8
+        crv = {256: "P-256", 384: "P-384", 521: "P-521"}[public_key.curve.key_size]
+
+        def coord(v: int) -> str:
+            return (
+                base64.urlsafe_b64encode(v.to_bytes(size, "big")).rstrip(b"=").decode()
+            )
+
+        members = {
+            "crv": crv,
+            "kty": "EC",
+            "x": coord(numbers.x),
+            "y": coord(numbers.y),
+        }
+    else:
+        raise ValueError("only RSA and EC keys have a thumbprint here")
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
+    digest = hashlib.sha256(canonical).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -1,0 +1,354 @@
+"""One Okta API request, done right: pacing, auth, bounded retries, typed errors.
+
+Policy (documented for ASVS 13.1.3; numbers are constructor arguments of
+:class:`Transport`):
+
+* Every request goes through the pacer first and feeds it the rate-limit
+  headers of every response.
+* Connect and read timeouts on every request (default 5 s / 30 s).
+* 401: the token source may refresh once per call; then the request is sent
+  again (a 401 means Okta did nothing, so this is safe for any method).
+* Requests safe to repeat (GET, DELETE of one resource by id) are retried at
+  most ``max_retries`` times on 429, 5xx, timeouts and connection errors:
+  a 429 waits until Okta's reset (``X-Rate-Limit-Reset`` minus ``Date``) plus
+  one second plus up to ``jitter`` seconds; a concurrency 429 (Limit 0) or
+  missing, garbled or duplicated headers wait a capped exponential backoff
+  with jitter (base ``backoff_base``, cap ``max_backoff``). A 429 whose reset is
+  more than ``max_rate_limit_wait`` seconds away is not waited for. Retries
+  carry ``X-Okta-Retry-For`` (the first response's ``X-Okta-Request-Id``) and
+  ``X-Okta-Retry-Count``.
+* Other requests (POST) are never repeated here; their callers read back first.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from .errors import (
+    OktaConnectionError,
+    OktaError,
+    OktaInsufficientScope,
+    OktaMalformedResponse,
+    OktaNotFound,
+    OktaPermissionDenied,
+    OktaRateLimited,
+    OktaServerError,
+    OktaTimeout,
+    OktaUnauthorized,
+    OktaValidationError,
+    parse_www_authenticate,
+)
+from .links import parse_links
+from .pacing import Clock, Pacer, RateLimitInfo, bucket_for, parse_rate_limit_headers
+from .tokens import TokenSource
+
+__all__ = ["OktaResponse", "Transport", "error_from_response"]
+
+logger = logging.getLogger("grantsconsole.okta")
+
+USER_AGENT = "grantsconsole-okta/0.1 python-requests"
+
+
+@dataclass(frozen=True, slots=True)
+class OktaResponse:
+    """A successful (2xx) Okta response.
+
+    ``body`` is the parsed JSON (None for 204); ``links`` maps rel -> URL from
+    the ``Link`` headers; ``request_id`` is ``X-Okta-Request-Id`` ("" if absent).
+    """
+
+    status: int
+    headers: CaseInsensitiveDict
+    body: Any
+    request_id: str
+    links: dict[str, str]
+    url: str
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def error_from_response(
+    response: requests.Response, method: str, path: str
+) -> OktaError:
+    """Build the typed error for a non-2xx Okta response (never raises).
+
+    403 with a ``WWW-Authenticate`` challenge carrying
+    ``error="insufficient_scope"`` (Bearer or DPoP form) becomes
+    OktaInsufficientScope naming the scope; other 403s OktaPermissionDenied.
+    """
+    status = response.status_code
+    body = _json_or_none(response)
+    fields: dict[str, Any] = {
+        "status": status,
+        "request_id": response.headers.get("X-Okta-Request-Id", ""),
+        "method": method,
+        "path": path,
+    }
+    if isinstance(body, dict):
+        fields["error_code"] = str(body.get("errorCode") or body.get("error") or "")
+        fields["error_summary"] = str(
+            body.get("errorSummary") or body.get("error_description") or ""
+        )
+        fields["error_id"] = str(body.get("errorId") or "")
+        causes = body.get("errorCauses")
+        if isinstance(causes, list):
+            fields["error_causes"] = tuple(
+                str(c.get("errorSummary", "")) for c in causes if isinstance(c, dict)
+            )
+    challenges = parse_www_authenticate(response.headers.get("WWW-Authenticate", ""))
+    challenge_error = next((c.error for c in challenges if c.error), "")
+    if status == 401:
+        if challenge_error and not fields.get("error_code"):
+            fields["error_code"] = challenge_error
+        return OktaUnauthorized(**fields)
+    if status == 403:
+        scoped = [c for c in challenges if c.error == "insufficient_scope"]
+        if scoped:
+            fields.setdefault("error_code", "insufficient_scope")
+            if not fields.get("error_summary"):
+                fields["error_summary"] = scoped[0].params.get(
+                    "error_description", "insufficient scope"
+                )
+            scope = next((c.scope for c in scoped if c.scope), "")
+            return OktaInsufficientScope(
+                f"the access token lacks the Okta API scope '{scope}'" if scope else "",
+                scope=scope,
+                **fields,
+            )
+        return OktaPermissionDenied(**fields)
+    if status == 404:
+        return OktaNotFound(**fields)
+    if status == 429:
+        info = parse_rate_limit_headers(response.headers)
+        return OktaRateLimited(
+            retry_after=info.seconds_to_reset(), concurrency=info.concurrency, **fields
+        )
+    if status >= 500:
+        return OktaServerError(**fields)
+    if 400 <= status < 500:
+        return OktaValidationError(**fields)
+    return OktaMalformedResponse(f"unexpected HTTP status {status}", **fields)
+
+
+class Transport:
+    """Sends Okta API requests for :class:`~grantsconsole.okta.client.OktaClient`.
+
+    ``request_count`` counts HTTP requests sent to ``/api/v1`` (retries
+    included, token requests excluded). ``retries`` counts repeats,
+    ``rate_limited`` the 429 responses received.
+    """
+
+    def __init__(
+        self,
+        org_url: str,
+        token_source: TokenSource,
+        *,
+        pacer: Pacer,
+        clock: Clock,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        max_retries: int = 4,
+        backoff_base: float = 0.5,
+        max_backoff: float = 30.0,
+        max_rate_limit_wait: float = 300.0,
+        jitter: float = 0.5,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.org_url = org_url.rstrip("/")
+        self.token_source = token_source
+        self.pacer = pacer
+        self.clock = clock
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.max_backoff = max_backoff
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.jitter = jitter
+        self.rng = rng or random.Random()
+        self.request_count = 0
+        self.retries = 0
+        self.rate_limited = 0
+
+    def backoff(self, attempt: int) -> float:
+        """Capped exponential backoff with jitter for retry number ``attempt``
+        (1-based), in seconds: uniform in [d/2, d], d = min(cap, base * 2**(n-1))."""
+        delay = min(self.max_backoff, self.backoff_base * (2 ** max(0, attempt - 1)))
+        return delay / 2 + self.rng.random() * delay / 2
+
+    def rate_limit_wait(self, info: RateLimitInfo, attempt: int) -> float:
+        """Seconds to wait after a 429: Reset - Date + 1 + jitter, or the capped
+        backoff for a concurrency limit or unreadable headers."""
+        to_reset = info.seconds_to_reset()
+        if to_reset is None or info.concurrency:
+            return self.backoff(attempt)
+        return to_reset + 1.0 + self.rng.random() * self.jitter
+
+    def url_for(self, path_or_url: str, params: dict[str, Any] | None) -> str:
+        url = path_or_url if "://" in path_or_url else self.org_url + path_or_url
+        if params:
+            query = urlencode({k: v for k, v in params.items() if v is not None})
+            url = f"{url}{'&' if '?' in url else '?'}{query}"
+        return url
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        retry_safe: bool,
+    ) -> OktaResponse:
+        """Send one API request; return the 2xx response or raise a typed error.
+
+        ``path_or_url``: an ``/api/v1/...`` path or a full URL already checked to
+        be on the org (a ``next`` link). ``retry_safe``: whether the request may
+        be repeated (GET, DELETE by id). Raises an OktaError subclass.
+        """
+        url = self.url_for(path_or_url, params)
+        split = urlsplit(url)
+        path = split.path
+        shown = path + (f"?{split.query}" if split.query else "")
+        bucket = bucket_for(path)
+        extra_headers: dict[str, str] = {}
+        first_request_id = ""
+        attempt = 0  # number of repeats so far (not counting the auth retry)
+        auth_retried = False
+        while True:
+            self.pacer.before_request(bucket)
+            try:
+                # After pacing, so a long wait cannot leave us an expired token.
+                authorization = self.token_source.authorization()
+            except BaseException:
+                self.pacer.release(bucket)
+                raise
+            headers = {
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+                "Authorization": authorization,
+                **extra_headers,
+            }
+            sent_at = self.clock.now()
+            self.request_count += 1
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    json=json,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                self.pacer.release(bucket)
+                timed_out = isinstance(exc, requests.Timeout)
+                error_cls = OktaTimeout if timed_out else OktaConnectionError
+                logger.debug("%s %s -> %s", method, shown, type(exc).__name__)
+                if retry_safe and attempt < self.max_retries:
+                    attempt += 1
+                    self.retries += 1
+                    self.clock.sleep(self.backoff(attempt))
+                    extra_headers = self._retry_headers(first_request_id, attempt)
+                    continue
+                raise error_cls(
+                    f"{'timed out' if timed_out else 'connection failed'} "
+                    f"({type(exc).__name__})",
+                    method=method,
+                    path=path,
+                ) from None
+            received_at = self.clock.now()
+            info = parse_rate_limit_headers(response.headers)
+            self.pacer.after_response(bucket, info, sent_at, received_at)
+            request_id = response.headers.get("X-Okta-Request-Id", "")
+            first_request_id = first_request_id or request_id
+            logger.debug(
+                "%s %s -> %s (request id %s, rate limit %s/%s)",
+                method,
+                shown,
+                response.status_code,
+                request_id or "-",
+                info.remaining if info.valid else "?",
+                info.limit if info.valid else "?",
+            )
+            status = response.status_code
+            if 200 <= status < 300:
+                return self._success(response, method, path, url, request_id)
+            if status == 401 and not auth_retried:
+                auth_retried = True
+                if self.token_source.refresh_after_unauthorized(authorization):
+                    extra_headers = {}
+                    continue
+            error = error_from_response(response, method, path)
+            if status == 429:
+                self.rate_limited += 1
+            repeatable = retry_safe and (status == 429 or status >= 500)
+            if repeatable and attempt < self.max_retries:
+                wait = (
+                    self.rate_limit_wait(info, attempt + 1)
+                    if status == 429
+                    else self.backoff(attempt + 1)
+                )
+                if wait <= self.max_rate_limit_wait:
+                    attempt += 1
+                    self.retries += 1
+                    logger.debug(
+                        "%s %s: retry %d in %.2f s", method, path, attempt, wait
+                    )
+                    self.clock.sleep(wait)
+                    extra_headers = self._retry_headers(first_request_id, attempt)
+                    continue
+            raise error
+
+    @staticmethod
+    def _retry_headers(first_request_id: str, attempt: int) -> dict[str, str]:
+        headers = {"X-Okta-Retry-Count": str(attempt)}
+        if first_request_id:
+            headers["X-Okta-Retry-For"] = first_request_id
+        return headers
+
+    @staticmethod
+    def _success(
+        response: requests.Response, method: str, path: str, url: str, request_id: str
+    ) -> OktaResponse:
+        body: Any = None
+        if response.status_code != 204 and response.content:
+            content_type = response.headers.get("Content-Type", "")
+            try:
+                body = response.json()
+            except ValueError:
+                raise OktaMalformedResponse(
+                    f"response is not JSON (Content-Type {content_type or 'none'})",
+                    status=response.status_code,
+                    request_id=request_id,
+                    method=method,
+                    path=path,
+                ) from None
+        try:
+            links = parse_links(response.headers.get("Link"))
+        except OktaMalformedResponse as exc:
+            exc.status, exc.request_id = response.status_code, request_id
+            exc.method, exc.path = method, path
+            raise
+        return OktaResponse(
+            status=response.status_code,
+            headers=response.headers,
+            body=body,
+            request_id=request_id,
+            links=links,
+            url=url,
+        )
