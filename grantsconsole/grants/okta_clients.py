@@ -1,0 +1,73 @@
+"""The worker's Okta client, built from settings.
+
+The worker (full and incremental syncs, audit reports) reads Okta as an Okta
+**service app**: ``client_credentials`` with ``private_key_jwt`` against the Org
+Authorization Server, scopes ``okta.apps.read okta.appGrants.read
+okta.logs.read`` (Okta guide "Implement OAuth for Okta with a service app").
+Without ``OKTA_WORKER_CLIENT_ID`` + ``OKTA_WORKER_PRIVATE_KEY`` it falls back to
+the legacy SSWS API token ``OKTA_SSWS_TOKEN``.
+
+One client per process and org URL is kept, so its cached access token (one
+hour) and its rate-limit pacing state are shared by all tasks of the process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from grantsconsole.okta import OktaClient, ServiceAppTokenSource, SswsTokenSource
+
+WORKER_SCOPES = ("okta.apps.read", "okta.appGrants.read", "okta.logs.read")
+
+_lock = threading.Lock()
+_clients: dict[tuple[int, str, str], OktaClient] = {}
+
+
+def worker_auth_kind() -> str:
+    """ "service_app" or "ssws": which credentials ``worker_client()`` uses."""
+    if settings.OKTA_WORKER_CLIENT_ID and settings.OKTA_WORKER_PRIVATE_KEY:
+        return "service_app"
+    if settings.OKTA_SSWS_TOKEN:
+        return "ssws"
+    raise ImproperlyConfigured(
+        "No worker credentials: set OKTA_WORKER_CLIENT_ID and OKTA_WORKER_PRIVATE_KEY "
+        "(an Okta service app), or the legacy OKTA_SSWS_TOKEN."
+    )
+
+
+def _build() -> OktaClient:
+    org_url = settings.OKTA_ORG_URL
+    if worker_auth_kind() == "service_app":
+        source = ServiceAppTokenSource(
+            org_url,
+            settings.OKTA_WORKER_CLIENT_ID,
+            settings.OKTA_WORKER_PRIVATE_KEY,
+            key_id=settings.OKTA_WORKER_KEY_ID or None,
+            scopes=list(WORKER_SCOPES),
+        )
+    else:
+        source = SswsTokenSource(settings.OKTA_SSWS_TOKEN)
+    return OktaClient(org_url, source, share=settings.OKTA_RATE_LIMIT_SHARE)
+
+
+def worker_client() -> OktaClient:
+    """The process's worker OktaClient for ``settings.OKTA_ORG_URL``.
+
+    Raises ImproperlyConfigured when no worker credentials are set.
+    """
+    key = (os.getpid(), settings.OKTA_ORG_URL, worker_auth_kind())
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = _build()
+        return client
+
+
+def forget_worker_clients() -> None:
+    """Drop cached clients (tests that reset the simulator between runs)."""
+    with _lock:
+        _clients.clear()

@@ -1,0 +1,50 @@
+"""Services: the only code that writes grant state (Django-Styleguide "services").
+
+Console writes: :func:`grant_scopes`, :func:`revoke_scopes`, :func:`refresh_app`.
+Syncs: :func:`run_full_sync` (inline) or :func:`start_full_sync` +
+:func:`full_sync_step` (Celery), :func:`run_incremental_sync`.
+Reports: :func:`create_report`, :func:`report_as_csv`, :func:`report_as_json`.
+Audit rows: :mod:`grantsconsole.grants.audit`.
+"""
+
+from grantsconsole.grants.services.console import (
+    RefreshResult,
+    ScopeResult,
+    grant_scopes,
+    refresh_app,
+    revoke_scopes,
+)
+from grantsconsole.grants.services.full_sync import (
+    fail_run,
+    full_sync_step,
+    run_full_sync,
+    stalled_runs,
+    start_full_sync,
+    transient_wait,
+)
+from grantsconsole.grants.services.incremental_sync import run_incremental_sync
+from grantsconsole.grants.services.reports import (
+    build_report,
+    create_report,
+    report_as_csv,
+    report_as_json,
+)
+
+__all__ = [
+    "RefreshResult",
+    "ScopeResult",
+    "build_report",
+    "create_report",
+    "fail_run",
+    "full_sync_step",
+    "grant_scopes",
+    "refresh_app",
+    "report_as_csv",
+    "report_as_json",
+    "revoke_scopes",
+    "run_full_sync",
+    "run_incremental_sync",
+    "stalled_runs",
+    "start_full_sync",
+    "transient_wait",
+]

@@ -1,0 +1,335 @@
+"""Applying what Okta says about one app to the local state, in one transaction.
+
+Used by the full sync, the incremental sync and "refresh this app". The Okta
+calls happen before (outside any transaction); these functions only write the
+database. A snapshot is applied only when the app's ``version`` is still the
+one read before the Okta call, so a slower reader never overwrites a newer
+change (the caller re-reads Okta and tries again).
+
+Every difference found becomes an audit row: ``external_grant`` /
+``external_revoke`` (a change made outside the console), ``app_discovered``,
+``app_restored`` and ``app_removed``. Apps seen for the first time are recorded
+with one ``app_discovered`` row listing the scopes they hold, not one row per
+grant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from grantsconsole.grants import audit
+from grantsconsole.grants.models import OktaApp, ScopeGrant
+from grantsconsole.okta import App, Grant
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who made a change, as far as we know.
+
+    From a System Log event: ``actor_id``/``login`` of the event's actor, ``at`` its
+    ``published`` time (UTC), ``event_uuid`` and ``request_id`` of the event. An
+    empty Actor means "unknown: only noticed by comparing with Okta".
+    """
+
+    actor_id: str = ""
+    login: str = ""
+    at: datetime | None = None
+    event_uuid: str = ""
+    request_id: str = ""
+
+    @property
+    def known(self) -> bool:
+        return bool(self.actor_id or self.login)
+
+
+NOBODY = Actor()
+
+
+@dataclass(slots=True)
+class AppChange:
+    """What applying one app changed: scope ids added and revoked, and flags.
+
+    ``applied`` is False when the app's version moved since it was read (the
+    caller should read Okta again).
+    """
+
+    app: OktaApp | None = None
+    applied: bool = True
+    discovered: bool = False
+    restored: bool = False
+    removed: bool = False
+    added: list[str] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.discovered
+            or self.restored
+            or self.removed
+            or self.added
+            or self.revoked
+        )
+
+
+def local_version(okta_id: str) -> int | None:
+    """The app's current ``version``, or None when it is not in the database."""
+    return (
+        OktaApp.objects.filter(okta_id=okta_id)
+        .values_list("version", flat=True)
+        .first()
+    )
+
+
+def _locked_app(okta_id: str) -> OktaApp | None:
+    qs = OktaApp.objects.filter(okta_id=okta_id)
+    if connection.features.has_select_for_update:
+        qs = qs.select_for_update()
+    return qs.first()
+
+
+def _copy_metadata(row: OktaApp, app: App) -> None:
+    row.label = app.label[:500]
+    row.name = app.name[:200]
+    row.client_id = app.client_id[:200]
+    row.application_type = app.application_type[:32]
+    row.status = app.status[:32]
+    row.sign_on_mode = app.sign_on_mode[:64]
+    row.okta_created = app.created
+    row.okta_last_updated = app.last_updated
+
+
+def _actor_fields(actor: Actor, source: str) -> dict[str, str]:
+    if actor.known:
+        return {"actor_id": actor.actor_id, "actor_login": actor.login}
+    return {"actor_id": "", "actor_login": ""}
+
+
+def _detail(actor: Actor, source: str, **extra: object) -> dict[str, object]:
+    detail: dict[str, object] = {"detected_by": source}
+    if actor.known:
+        detail["actor_source"] = "system_log"
+        if actor.at:
+            detail["changed_at"] = actor.at.isoformat()
+        if actor.event_uuid:
+            detail["log_event"] = actor.event_uuid
+    else:
+        detail["actor_source"] = "unknown"
+    detail.update(extra)
+    return detail
+
+
+def _open_grant(row: OktaApp, grant: Grant, now: datetime, actor: Actor) -> ScopeGrant:
+    return ScopeGrant.objects.create(
+        app=row,
+        scope_id=grant.scope_id[:200],
+        okta_grant_id=grant.id[:64],
+        issuer=grant.issuer[:500],
+        source=grant.source[:32],
+        created_by_id=grant.created_by_id[:64],
+        created_by_type=grant.created_by_type[:32],
+        created=grant.created,
+        first_seen_at=now,
+        last_seen_at=now,
+        granted_by=(actor.login or actor.actor_id)[:300],
+    )
+
+
+def apply_snapshot(
+    app: App,
+    grants: list[Grant],
+    *,
+    expected_version: int | None,
+    source: str,
+    attribution: Mapping[tuple[str, str], Actor] | None = None,
+    app_actor: Actor = NOBODY,
+    run_id: int | None = None,
+) -> AppChange:
+    """Make the local app and its open grants equal to Okta's ``app`` + ``grants``.
+
+    ``expected_version`` is what ``local_version()`` returned before Okta was
+    read (None: the app was not in the database). ``source`` names the caller for
+    the audit detail ("full_sync", "incremental_sync", "refresh").
+    ``attribution`` maps (scope_id, "grant"|"revoke") to the Actor the System
+    Log names for that change; ``app_actor`` is the actor of an app lifecycle
+    event. ``run_id`` marks the app as listed and synced by that full sync.
+    Returns what changed; ``applied`` is False (and nothing is written) when
+    the local version moved meanwhile.
+    """
+    attribution = attribution or {}
+    now = timezone.now()
+    result = AppChange()
+    with transaction.atomic():
+        row = _locked_app(app.id)
+        current = row.version if row else None
+        if current != expected_version:
+            result.applied = False
+            return result
+        if row is None:
+            row = OktaApp(okta_id=app.id)
+            result.discovered = True
+        _copy_metadata(row, app)
+        if row.removed_at is not None:
+            row.removed_at = None
+            result.restored = True
+        row.grants_state = OktaApp.GrantsState.OK
+        row.grants_error = ""
+        row.last_synced_at = now
+        if run_id is not None:
+            row.seen_run_id = run_id
+            row.synced_run_id = run_id
+        row.save()
+        result.app = row
+
+        okta_by_scope = {g.scope_id: g for g in grants}
+        open_rows = {g.scope_id: g for g in row.grants.filter(revoked_at__isnull=True)}
+
+        if result.discovered:
+            for grant in grants:
+                _open_grant(
+                    row, grant, now, attribution.get((grant.scope_id, "grant"), NOBODY)
+                )
+            audit.record(
+                "app_discovered",
+                app=row,
+                **_actor_fields(app_actor, source),
+                detail=_detail(
+                    app_actor, source, scopes=sorted(okta_by_scope), status=app.status
+                ),
+            )
+            result.added = sorted(okta_by_scope)
+        else:
+            if result.restored:
+                audit.record(
+                    "app_restored",
+                    app=row,
+                    **_actor_fields(app_actor, source),
+                    detail=_detail(app_actor, source, status=app.status),
+                )
+            for scope_id, local in sorted(open_rows.items()):
+                remote = okta_by_scope.get(scope_id)
+                if remote is not None and (
+                    not local.okta_grant_id or local.okta_grant_id == remote.id
+                ):
+                    continue
+                actor = attribution.get((scope_id, "revoke"), NOBODY)
+                local.revoked_at = actor.at or now
+                local.revoked_by = (actor.login or actor.actor_id or f"({source})")[
+                    :300
+                ]
+                local.save(update_fields=["revoked_at", "revoked_by"])
+                audit.record(
+                    "external_revoke",
+                    app=row,
+                    scope_id=scope_id,
+                    **_actor_fields(actor, source),
+                    okta_request_id=actor.request_id,
+                    detail=_detail(actor, source, okta_grant_id=local.okta_grant_id),
+                    key=f"external_revoke:{local.pk}",
+                )
+                result.revoked.append(scope_id)
+                open_rows.pop(scope_id)
+            for scope_id, remote in sorted(okta_by_scope.items()):
+                if scope_id in open_rows:
+                    continue
+                actor = attribution.get((scope_id, "grant"), NOBODY)
+                _open_grant(row, remote, now, actor)
+                audit.record(
+                    "external_grant",
+                    app=row,
+                    scope_id=scope_id,
+                    **_actor_fields(actor, source),
+                    okta_request_id=actor.request_id,
+                    detail=_detail(
+                        actor,
+                        source,
+                        okta_grant_id=remote.id,
+                        created_by=remote.created_by_id,
+                        created=remote.created.isoformat() if remote.created else "",
+                    ),
+                )
+                result.added.append(scope_id)
+        row.grants.filter(revoked_at__isnull=True).update(last_seen_at=now)
+        if result.changed:
+            OktaApp.objects.filter(pk=row.pk).update(
+                version=F("version") + 1, last_change_at=now
+            )
+    return result
+
+
+def mark_unreadable(
+    okta_id: str, message: str, *, app: App | None = None, run_id: int | None = None
+) -> OktaApp | None:
+    """Record that the app's grants could not be read: state "unknown", the
+    error message kept, its local grants untouched. Creates the app row when
+    ``app`` (its listing) is given and it is new. Returns the row (None if the
+    app is unknown locally and no listing was given)."""
+    with transaction.atomic():
+        row = _locked_app(okta_id)
+        if row is None:
+            if app is None:
+                return None
+            row = OktaApp(okta_id=okta_id)
+        if app is not None:
+            _copy_metadata(row, app)
+        row.grants_state = OktaApp.GrantsState.UNKNOWN
+        row.grants_error = message[:2000]
+        if run_id is not None:
+            row.seen_run_id = run_id
+            row.synced_run_id = run_id
+        row.save()
+    return row
+
+
+def mark_removed(okta_id: str, *, source: str, actor: Actor = NOBODY) -> AppChange:
+    """The app is gone from Okta: set ``removed_at`` and close its open grants,
+    with an ``app_removed`` row and one ``external_revoke`` row per grant.
+    A no-op for an app already removed or unknown."""
+    now = timezone.now()
+    result = AppChange()
+    with transaction.atomic():
+        row = _locked_app(okta_id)
+        if row is None or row.removed_at is not None:
+            return result
+        result.app = row
+        result.removed = True
+        row.removed_at = now
+        row.save(update_fields=["removed_at"])
+        closed = list(row.grants.filter(revoked_at__isnull=True).order_by("scope_id"))
+        audit.record(
+            "app_removed",
+            app=row,
+            **_actor_fields(actor, source),
+            okta_request_id=actor.request_id,
+            detail=_detail(actor, source, scopes=[g.scope_id for g in closed]),
+        )
+        for grant in closed:
+            grant.revoked_at = actor.at or now
+            grant.revoked_by = (
+                actor.login or actor.actor_id or f"({source}: app removed)"
+            )[:300]
+            grant.save(update_fields=["revoked_at", "revoked_by"])
+            audit.record(
+                "external_revoke",
+                app=row,
+                scope_id=grant.scope_id,
+                **_actor_fields(actor, source),
+                detail=_detail(
+                    actor,
+                    source,
+                    okta_grant_id=grant.okta_grant_id,
+                    reason="app_removed",
+                ),
+                key=f"external_revoke:{grant.pk}",
+            )
+            result.revoked.append(grant.scope_id)
+        OktaApp.objects.filter(pk=row.pk).update(
+            version=F("version") + 1, last_change_at=now
+        )
+    return result

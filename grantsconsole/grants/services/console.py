@@ -1,0 +1,396 @@
+"""Grant and revoke Okta API scopes from the console, and "refresh this app".
+
+Flow per scope (reliability-and-performance.md A.2 point 1): an intent row
+(``grant_intent`` / ``revoke_intent``, outcome "pending") is committed before
+the Okta call; the Okta call is made with the signed-in admin's own client; a
+final row (``grant`` / ``revoke``) records the outcome and Okta's request id. The
+local grant row changes only when Okta said yes. A scope already granted, or a
+grant already gone, is success (``changed=False``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from grantsconsole.grants import audit
+from grantsconsole.grants.models import OktaApp, ScopeGrant
+from grantsconsole.grants.services.apply import AppChange
+from grantsconsole.grants.services.common import describe, sync_one_app
+from grantsconsole.okta import (
+    GrantResult,
+    OktaClient,
+    OktaError,
+    OktaInsufficientScope,
+    OktaPermissionDenied,
+    OktaUnauthorized,
+    RevokeResult,
+)
+
+logger = logging.getLogger(__name__)
+
+# After one of these, the next scope would fail the same way: stop the batch.
+_STOP_ERRORS = (OktaUnauthorized, OktaPermissionDenied, OktaInsufficientScope)
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeResult:
+    """The outcome for one scope of a grant or revoke request.
+
+    ``ok``: Okta did it (or it was already so). ``changed``: False when the app
+    already held the scope / the grant was already gone. ``attempted``: False
+    when the scope was not tried because an earlier one failed for a reason
+    that applies to all (401/403). ``message``: plain words for the UI.
+    ``okta_request_id``: ``X-Okta-Request-Id`` of the deciding response.
+    ``error_code``/``status``: Okta's errorCode and HTTP status on failure.
+    ``audit_seq``: seq of the final audit row (None if not attempted).
+    """
+
+    scope_id: str
+    ok: bool
+    changed: bool
+    message: str
+    okta_request_id: str = ""
+    error_code: str = ""
+    status: int | None = None
+    attempted: bool = True
+    audit_seq: int | None = None
+
+
+def _unique(scope_ids: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for scope_id in scope_ids:
+        scope_id = scope_id.strip()
+        if scope_id:
+            seen.setdefault(scope_id, None)
+    return list(seen)
+
+
+def _failure_detail(intent_seq: int, exc: OktaError) -> dict[str, object]:
+    return {
+        "intent_seq": intent_seq,
+        "status": exc.status,
+        "error_code": exc.error_code,
+        "error_summary": exc.error_summary,
+        "explanation": exc.explanation,
+        "error": type(exc).__name__,
+    }
+
+
+def _not_attempted(scope_ids: list[str], reason: str) -> list[ScopeResult]:
+    return [
+        ScopeResult(s, ok=False, changed=False, message=reason, attempted=False)
+        for s in scope_ids
+    ]
+
+
+def _bump(app: OktaApp, now) -> None:
+    OktaApp.objects.filter(pk=app.pk).update(
+        version=F("version") + 1, last_change_at=now
+    )
+
+
+def _record_granted(
+    app: OktaApp, result: GrantResult, actor_id: str, actor_login: str, intent_seq: int
+) -> audit.AuditEvent:
+    grant = result.grant
+    now = timezone.now()
+    with transaction.atomic():
+        row = ScopeGrant.objects.filter(
+            app=app, scope_id=grant.scope_id, revoked_at__isnull=True
+        ).first()
+        if row is not None and row.okta_grant_id and row.okta_grant_id != grant.id:
+            # Okta holds a different grant than we knew: the old one is gone.
+            row.revoked_at = now
+            row.revoked_by = "(replaced in Okta)"
+            row.save(update_fields=["revoked_at", "revoked_by"])
+            row = None
+        if row is None:
+            ScopeGrant.objects.create(
+                app=app,
+                scope_id=grant.scope_id,
+                okta_grant_id=grant.id,
+                issuer=grant.issuer,
+                source=grant.source,
+                created_by_id=grant.created_by_id,
+                created_by_type=grant.created_by_type,
+                created=grant.created,
+                first_seen_at=now,
+                last_seen_at=now,
+                granted_by=actor_login or actor_id,
+            )
+        else:
+            row.okta_grant_id = grant.id
+            row.last_seen_at = now
+            row.save(update_fields=["okta_grant_id", "last_seen_at"])
+        _bump(app, now)
+        return audit.record(
+            "grant",
+            actor_id=actor_id,
+            actor_login=actor_login,
+            app=app,
+            scope_id=grant.scope_id,
+            outcome="success",
+            okta_request_id=result.request_id,
+            detail={
+                "intent_seq": intent_seq,
+                "okta_grant_id": grant.id,
+                "already_present": result.already_present,
+                "recovered": result.recovered,
+            },
+        )
+
+
+def _record_revoked(
+    app: OktaApp,
+    scope_id: str,
+    result: RevokeResult,
+    actor_id: str,
+    actor_login: str,
+    intent_seq: int,
+) -> audit.AuditEvent:
+    now = timezone.now()
+    with transaction.atomic():
+        closed = 0
+        for row in ScopeGrant.objects.filter(
+            app=app, scope_id=scope_id, revoked_at__isnull=True
+        ):
+            row.revoked_at = now
+            row.revoked_by = actor_login or actor_id
+            row.save(update_fields=["revoked_at", "revoked_by"])
+            closed += 1
+        _bump(app, now)
+        return audit.record(
+            "revoke",
+            actor_id=actor_id,
+            actor_login=actor_login,
+            app=app,
+            scope_id=scope_id,
+            outcome="success",
+            okta_request_id=result.request_id,
+            detail={
+                "intent_seq": intent_seq,
+                "okta_grant_id": result.grant_id,
+                "already_gone": result.already_gone,
+                "local_rows_closed": closed,
+            },
+        )
+
+
+def grant_scopes(
+    *,
+    client: OktaClient,
+    app: OktaApp,
+    scope_ids: Iterable[str],
+    actor_id: str,
+    actor_login: str,
+    issuer: str | None = None,
+) -> list[ScopeResult]:
+    """Grant each scope to ``app`` through Okta, one ``POST
+    /api/v1/apps/{appId}/grants`` per scope (Okta API reference: Application
+    Grants, grantConsentToScope), with ``client`` acting as the signed-in
+    admin. ``issuer`` defaults to the org URL (the Org Authorization Server).
+
+    Returns one ScopeResult per distinct scope, in order. Okta errors never
+    raise: they become failed results with an audit row each. After a 401/403
+    the remaining scopes are not attempted. Unexpected exceptions (bugs) are
+    recorded as a failure row and re-raised.
+    """
+    scopes = _unique(scope_ids)
+    results: list[ScopeResult] = []
+    for index, scope_id in enumerate(scopes):
+        intent = audit.record(
+            "grant_intent",
+            actor_id=actor_id,
+            actor_login=actor_login,
+            app=app,
+            scope_id=scope_id,
+            outcome="pending",
+        )
+        try:
+            result = client.grant_scope(app.okta_id, scope_id, issuer=issuer)
+        except OktaError as exc:
+            final = audit.record(
+                "grant",
+                actor_id=actor_id,
+                actor_login=actor_login,
+                app=app,
+                scope_id=scope_id,
+                outcome="failure",
+                okta_request_id=exc.request_id,
+                detail=_failure_detail(intent.seq, exc),
+            )
+            results.append(
+                ScopeResult(
+                    scope_id,
+                    ok=False,
+                    changed=False,
+                    message=exc.explanation,
+                    okta_request_id=exc.request_id,
+                    error_code=exc.error_code,
+                    status=exc.status,
+                    audit_seq=final.seq,
+                )
+            )
+            if isinstance(exc, _STOP_ERRORS):
+                results += _not_attempted(
+                    scopes[index + 1 :], "Not attempted: " + exc.explanation
+                )
+                break
+            continue
+        except Exception as exc:
+            audit.record(
+                "grant",
+                actor_id=actor_id,
+                actor_login=actor_login,
+                app=app,
+                scope_id=scope_id,
+                outcome="failure",
+                detail={"intent_seq": intent.seq, "error": type(exc).__name__},
+            )
+            raise
+        final = _record_granted(app, result, actor_id, actor_login, intent.seq)
+        results.append(
+            ScopeResult(
+                scope_id,
+                ok=True,
+                changed=not result.already_present,
+                message=(
+                    f"{app.label} already held {scope_id}."
+                    if result.already_present
+                    else f"Granted {scope_id} to {app.label}."
+                ),
+                okta_request_id=result.request_id,
+                audit_seq=final.seq,
+            )
+        )
+    return results
+
+
+def revoke_scopes(
+    *,
+    client: OktaClient,
+    app: OktaApp,
+    scope_ids: Iterable[str],
+    actor_id: str,
+    actor_login: str,
+) -> list[ScopeResult]:
+    """Revoke each scope from ``app`` through Okta (read the grants back, then
+    ``DELETE /api/v1/apps/{appId}/grants/{grantId}``; Okta API reference:
+    Application Grants, revokeScopeConsentGrant), acting as the signed-in
+    admin. Same result shape and error handling as :func:`grant_scopes`; a
+    grant already gone is success with ``changed=False``.
+    """
+    scopes = _unique(scope_ids)
+    results: list[ScopeResult] = []
+    for index, scope_id in enumerate(scopes):
+        intent = audit.record(
+            "revoke_intent",
+            actor_id=actor_id,
+            actor_login=actor_login,
+            app=app,
+            scope_id=scope_id,
+            outcome="pending",
+        )
+        try:
+            result = client.revoke_scope(app.okta_id, scope_id)
+        except OktaError as exc:
+            final = audit.record(
+                "revoke",
+                actor_id=actor_id,
+                actor_login=actor_login,
+                app=app,
+                scope_id=scope_id,
+                outcome="failure",
+                okta_request_id=exc.request_id,
+                detail=_failure_detail(intent.seq, exc),
+            )
+            results.append(
+                ScopeResult(
+                    scope_id,
+                    ok=False,
+                    changed=False,
+                    message=exc.explanation,
+                    okta_request_id=exc.request_id,
+                    error_code=exc.error_code,
+                    status=exc.status,
+                    audit_seq=final.seq,
+                )
+            )
+            if isinstance(exc, _STOP_ERRORS):
+                results += _not_attempted(
+                    scopes[index + 1 :], "Not attempted: " + exc.explanation
+                )
+                break
+            continue
+        except Exception as exc:
+            audit.record(
+                "revoke",
+                actor_id=actor_id,
+                actor_login=actor_login,
+                app=app,
+                scope_id=scope_id,
+                outcome="failure",
+                detail={"intent_seq": intent.seq, "error": type(exc).__name__},
+            )
+            raise
+        final = _record_revoked(
+            app, scope_id, result, actor_id, actor_login, intent.seq
+        )
+        results.append(
+            ScopeResult(
+                scope_id,
+                ok=True,
+                changed=not result.already_gone,
+                message=(
+                    f"{app.label} did not hold {scope_id} (already revoked)."
+                    if result.already_gone
+                    else f"Revoked {scope_id} from {app.label}."
+                ),
+                okta_request_id=result.request_id,
+                audit_seq=final.seq,
+            )
+        )
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    """Outcome of :func:`refresh_app`: ``change`` (what differed from Okta and was
+    recorded as external changes), ``error`` (an Okta error, plain words) or ""."""
+
+    change: AppChange
+    error: str = ""
+
+
+def refresh_app(
+    *, client: OktaClient, app: OktaApp, actor_id: str = "", actor_login: str = ""
+) -> RefreshResult:
+    """Re-read one app and its grants from Okta now and apply them
+    (``GET /api/v1/apps/{appId}`` and ``/grants``). Differences are recorded as
+    ``external_grant``/``external_revoke`` rows; an app Okta no longer has is
+    marked removed; an error leaves the local grants as they were and marks
+    the app's grants "unknown". ``actor_*`` only go to the log line: the admin
+    who pressed refresh did not make the changes it finds. Never raises
+    OktaError: the error text is returned.
+    """
+    logger.info(
+        "refresh of app %s requested by %s", app.okta_id, actor_login or actor_id
+    )
+    try:
+        outcome = sync_one_app(client, app.okta_id, source="refresh")
+    except OktaError as exc:
+        return RefreshResult(AppChange(app=app), error=describe(exc))
+    if outcome.error is not None:
+        return RefreshResult(outcome.change, error=describe(outcome.error))
+    if outcome.conflict:
+        return RefreshResult(
+            outcome.change,
+            error="The app changed locally while it was read; try again.",
+        )
+    return RefreshResult(outcome.change)

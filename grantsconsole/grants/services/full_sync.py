@@ -1,0 +1,356 @@
+"""Full sync: every OIDC app and its grant collection, in short steps.
+
+A run is driven step by step (:func:`full_sync_step`); each step is one apps
+page (``GET /api/v1/apps``, 200 per page) or one batch of apps' grants (``GET
+/api/v1/apps/{appId}/grants``, one transaction per app), and finishes in
+seconds, far from Redis' visibility timeout. Steps are numbered: a step runs
+only if its number is the run's current one and advances it when done, so a
+redelivered or duplicated step message does nothing twice; an app already
+synced by this run is skipped without an Okta call.
+
+Single-flight: a run holds the ``sync:full`` lock (locks.py) from start to
+finish, renewed by each step; a second run started meanwhile is recorded as
+"skipped" and makes no Okta call. When the listing is complete, apps no longer
+listed are marked removed with their grants closed. Errors reading one app's
+grants mark that app "unknown" and never touch its grants; 401/403 on the
+listing fail the run (never read as "no apps").
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from grantsconsole.grants import audit, locks
+from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
+from grantsconsole.grants.services.apply import mark_removed
+from grantsconsole.grants.services.common import (
+    CREDENTIAL_ERRORS,
+    TRANSIENT_ERRORS,
+    describe,
+    sync_one_app,
+)
+from grantsconsole.okta import App, OktaClient, OktaError, OktaPermissionDenied
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = "sync:full"
+LOCK_TTL_SECONDS = 600  # > the longest step (task hard time limit 300 s)
+STEP_BUDGET_SECONDS = 15.0  # a grants step stops taking new apps after this
+STEP_MAX_APPS = 25
+STALL_SECONDS = 180  # a running run without a heartbeat this long is resumed
+SOURCE = "full_sync"
+
+
+def _owner(run_id: int) -> str:
+    return f"full-sync-run-{run_id}"
+
+
+def start_full_sync(*, trigger: str) -> SyncRun:
+    """Create a full-sync run and take the single-flight lock.
+
+    Returns the run; its status is "running" (drive it with
+    :func:`full_sync_step` from step 0) or "skipped" when another full sync
+    holds the lock (no Okta call is made).
+    """
+    run = SyncRun.objects.create(
+        kind=SyncRun.Kind.FULL, trigger=trigger, heartbeat_at=timezone.now()
+    )
+    if not locks.acquire(LOCK_NAME, _owner(run.pk), LOCK_TTL_SECONDS):
+        other = locks.holder(LOCK_NAME)
+        run.status = SyncRun.Status.SKIPPED
+        run.finished_at = timezone.now()
+        run.message = (
+            "Skipped: another full sync is running"
+            + (f" ({other.replace('full-sync-run-', 'run #')})" if other else "")
+            + "."
+        )
+        run.save(update_fields=["status", "finished_at", "message"])
+        logger.info("full sync #%s skipped: lock held by %s", run.pk, other)
+    return run
+
+
+def _heartbeat(run_id: int, **counters: int) -> None:
+    updates = {name: F(name) + value for name, value in counters.items() if value}
+    SyncRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now(), **updates)
+
+
+def _add_error(run_id: int, okta_id: str, message: str) -> None:
+    with transaction.atomic():
+        run = SyncRun.objects.get(pk=run_id)
+        errors = dict(run.errors)
+        errors[okta_id or "(no id)"] = message
+        SyncRun.objects.filter(pk=run_id).update(errors=errors)
+
+
+def _count_apps(run_id: int) -> None:
+    total = OktaApp.objects.filter(seen_run_id=run_id).count()
+    done = OktaApp.objects.filter(seen_run_id=run_id, synced_run_id=run_id).count()
+    SyncRun.objects.filter(pk=run_id).update(apps_total=total, apps_done=done)
+
+
+def _list_one_page(run: SyncRun, client: OktaClient) -> None:
+    apps, skipped, next_url = client.list_app_page(run.list_after or None)
+    now = timezone.now()
+    with transaction.atomic():
+        for app in apps:
+            _upsert_listing(app, run.pk)
+        for item in skipped:
+            # An app object we could not read: keep what we know of it (not
+            # "removed"), mark its grants unknown, say why.
+            if item.app_id:
+                OktaApp.objects.filter(okta_id=item.app_id).update(
+                    seen_run_id=run.pk,
+                    synced_run_id=run.pk,
+                    grants_state=OktaApp.GrantsState.UNKNOWN,
+                    grants_error=f"Okta's app object could not be read: {item.reason}",
+                )
+        SyncRun.objects.filter(pk=run.pk).update(
+            list_after=next_url or "",
+            list_done=next_url is None,
+            heartbeat_at=now,
+        )
+    for item in skipped:
+        _add_error(run.pk, item.app_id, f"app object unreadable: {item.reason}")
+        SyncRun.objects.filter(pk=run.pk).update(apps_failed=F("apps_failed") + 1)
+    _count_apps(run.pk)
+
+
+def _upsert_listing(app: App, run_id: int) -> None:
+    """Record that the listing has the app (its grants are read in a later step).
+
+    A new app gets a row now; whether it is new is decided when its grants are
+    first applied (``last_synced_at`` is still empty)."""
+    updated = OktaApp.objects.filter(okta_id=app.id).update(seen_run_id=run_id)
+    if not updated:
+        OktaApp.objects.create(
+            okta_id=app.id,
+            label=app.label[:500],
+            name=app.name[:200],
+            client_id=app.client_id[:200],
+            application_type=app.application_type[:32],
+            status=app.status[:32],
+            sign_on_mode=app.sign_on_mode[:64],
+            okta_created=app.created,
+            okta_last_updated=app.last_updated,
+            seen_run_id=run_id,
+        )
+
+
+def _listing_of(row: OktaApp) -> App:
+    """The App as the current run listed it (metadata is refreshed on apply)."""
+    return App(
+        id=row.okta_id,
+        label=row.label,
+        name=row.name,
+        sign_on_mode=row.sign_on_mode,
+        status=row.status,
+        client_id=row.client_id,
+        application_type=row.application_type,
+        created=row.okta_created,
+        last_updated=row.okta_last_updated,
+    )
+
+
+def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
+    """Read grants for up to STEP_MAX_APPS apps of this run; True if more remain."""
+    deadline = time.monotonic() + STEP_BUDGET_SECONDS
+    pending = list(
+        OktaApp.objects.filter(seen_run_id=run.pk)
+        .exclude(synced_run_id=run.pk)
+        .order_by("id")[: STEP_MAX_APPS + 1]
+    )
+    for row in pending[:STEP_MAX_APPS]:
+        if time.monotonic() > deadline:
+            return True
+        # Re-check: a twin delivery of this step may have synced it meanwhile.
+        if OktaApp.objects.filter(pk=row.pk, synced_run_id=run.pk).exists():
+            continue
+        outcome = sync_one_app(
+            client, row.okta_id, source=SOURCE, listing=_listing_of(row), run_id=run.pk
+        )
+        change = outcome.change
+        if outcome.error is not None:
+            _add_error(run.pk, row.okta_id, describe(outcome.error))
+        _heartbeat(
+            run.pk,
+            apps_done=1,
+            apps_failed=1 if outcome.error is not None else 0,
+            apps_added=1 if change.discovered else 0,
+            grants_added=0 if change.discovered else len(change.added),
+            grants_revoked=len(change.revoked),
+        )
+    return len(pending) > STEP_MAX_APPS or (
+        OktaApp.objects.filter(seen_run_id=run.pk)
+        .exclude(synced_run_id=run.pk)
+        .exists()
+    )
+
+
+def _finish(run: SyncRun) -> None:
+    removed = 0
+    for okta_id in (
+        OktaApp.objects.filter(removed_at__isnull=True)
+        .exclude(seen_run_id=run.pk)
+        .values_list("okta_id", flat=True)
+    ):
+        if mark_removed(okta_id, source=SOURCE).removed:
+            removed += 1
+    _count_apps(run.pk)
+    run.refresh_from_db()
+    status = SyncRun.Status.PARTIAL if run.apps_failed else SyncRun.Status.SUCCEEDED
+    message = f"{run.apps_done} apps read" + (
+        f"; grants of {run.apps_failed} could not be read" if run.apps_failed else ""
+    )
+    with transaction.atomic():
+        ended = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+            status=status,
+            finished_at=timezone.now(),
+            apps_removed=F("apps_removed") + removed,
+            message=message,
+        )
+        if not ended:
+            return  # a twin delivery finished it
+        cursor, _ = LogCursor.objects.get_or_create(name="system_log")
+        if not cursor.next_url and cursor.since is None:
+            # Seed the incremental sync: replay the System Log from this run's
+            # start (changes it already saw then compare equal: no rows).
+            cursor.since = run.started_at
+            cursor.save(update_fields=["since", "updated_at"])
+        if status == SyncRun.Status.PARTIAL:
+            audit.record(
+                "sync",
+                actor_login="worker",
+                outcome="failure",
+                detail={
+                    "run": run.pk,
+                    "kind": "full",
+                    "status": status,
+                    "apps_failed": run.apps_failed,
+                    "errors": dict(list(run.errors.items())[:50]),
+                },
+                key=f"sync-run-{run.pk}",
+            )
+    locks.release(LOCK_NAME, _owner(run.pk))
+    audit.checkpoint()
+    logger.info("full sync #%s %s: %s", run.pk, status, message)
+
+
+def fail_run(run_id: int, message: str) -> None:
+    """End a full-sync run as failed (no app is marked removed), release its
+    lock and write a ``sync`` failure audit row. A no-op for a finished run."""
+    with transaction.atomic():
+        ended = SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.RUNNING).update(
+            status=SyncRun.Status.FAILED, finished_at=timezone.now(), message=message
+        )
+        if ended:
+            audit.record(
+                "sync",
+                actor_login="worker",
+                outcome="failure",
+                detail={"run": run_id, "kind": "full", "message": message},
+                key=f"sync-run-{run_id}",
+            )
+    locks.release(LOCK_NAME, _owner(run_id))
+    if ended:
+        logger.warning("full sync #%s failed: %s", run_id, message)
+
+
+def full_sync_step(run_id: int, step: int, *, client: OktaClient) -> int | None:
+    """Run step ``step`` of full-sync run ``run_id``.
+
+    Returns the next step's number, or None when there is nothing more to do
+    (the run finished, failed, or this step was a stale duplicate). Raises
+    TRANSIENT_ERRORS (rate limit, 5xx, timeout, connection) for the caller to
+    retry the same step later; credential errors and 403 on the listing fail
+    the run.
+    """
+    run = SyncRun.objects.filter(pk=run_id).first()
+    if run is None or run.status != SyncRun.Status.RUNNING or run.step != step:
+        return None
+    if not locks.acquire(LOCK_NAME, _owner(run_id), LOCK_TTL_SECONDS):
+        fail_run(run_id, "Another full sync took over the lock (this run had stalled).")
+        return None
+    before = client.request_count
+    try:
+        if not run.list_done:
+            _list_one_page(run, client)
+            more = True
+        else:
+            more = _sync_grants_batch(run, client)
+    except TRANSIENT_ERRORS:
+        raise
+    except (*CREDENTIAL_ERRORS, OktaPermissionDenied) as exc:
+        fail_run(run_id, "Okta refused the worker's credentials: " + describe(exc))
+        return None
+    except OktaError as exc:
+        # Only the listing raises these here (per-app errors are handled per app).
+        fail_run(run_id, "The apps listing could not be read: " + describe(exc))
+        return None
+    finally:
+        _heartbeat(run_id, okta_requests=client.request_count - before)
+    if not more:
+        _finish(SyncRun.objects.get(pk=run_id))
+        return None
+    claimed = SyncRun.objects.filter(
+        pk=run_id, step=step, status=SyncRun.Status.RUNNING
+    ).update(step=step + 1)
+    return step + 1 if claimed else None
+
+
+def transient_wait(exc: OktaError, attempt: int) -> float:
+    """Seconds to wait before retrying a step after a transient error: Okta's
+    ``retry_after`` (+1 s) for a rate limit, else 2**attempt capped at 60 s."""
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        return min(max(float(retry_after), 0.0) + 1.0, 120.0)
+    return float(min(2**attempt, 60))
+
+
+def run_full_sync(
+    *,
+    client: OktaClient,
+    trigger: str = "command",
+    max_transient_retries: int = 6,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SyncRun:
+    """Run a whole full sync in this process (the management command; tests).
+
+    Same steps as the Celery tasks. Transient errors are retried with waits
+    (``transient_wait``) up to ``max_transient_retries`` times per step, after
+    which the run fails. Returns the finished (or skipped) run.
+    """
+    run = start_full_sync(trigger=trigger)
+    step: int | None = 0
+    retries = 0
+    while run.status == SyncRun.Status.RUNNING and step is not None:
+        try:
+            step = full_sync_step(run.pk, step, client=client)
+            retries = 0
+        except TRANSIENT_ERRORS as exc:
+            retries += 1
+            if retries > max_transient_retries:
+                fail_run(run.pk, "Okta kept failing: " + describe(exc))
+                break
+            sleep(transient_wait(exc, retries))
+        run.refresh_from_db()
+    run.refresh_from_db()
+    return run
+
+
+def stalled_runs() -> list[SyncRun]:
+    """Running full syncs whose last heartbeat is older than STALL_SECONDS."""
+    limit = timezone.now() - timedelta(seconds=STALL_SECONDS)
+    return list(
+        SyncRun.objects.filter(
+            kind=SyncRun.Kind.FULL,
+            status=SyncRun.Status.RUNNING,
+            heartbeat_at__lt=limit,
+        )
+    )

@@ -1,0 +1,311 @@
+"""Incremental sync: follow the System Log and re-read only the apps it names.
+
+Okta API reference: System Log, ``listLogEvents`` in its polling form (no
+``until``, ascending; every page carries a ``next`` link, even an empty one).
+The stored cursor (``LogCursor.next_url``) is saved in the same transaction as
+the changes its page caused, so after a crash the page is read again (no gap)
+and its changes compare equal (no double rows). Events watched:
+``app.oauth2.admin.consent.grant|revoke`` (attribute the change to the event's
+actor and time) and ``application.lifecycle.*`` (new, changed, deleted apps).
+Each named app is re-read (``GET /api/v1/apps/{appId}`` and ``/grants``): the
+event only says where to look; Okta's current state is what gets applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from grantsconsole.grants import locks
+from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
+from grantsconsole.grants.services.apply import (
+    NOBODY,
+    Actor,
+    AppChange,
+    apply_snapshot,
+    local_version,
+    mark_removed,
+    mark_unreadable,
+)
+from grantsconsole.grants.services.common import (
+    CREDENTIAL_ERRORS,
+    TRANSIENT_ERRORS,
+    describe,
+)
+from grantsconsole.okta import (
+    App,
+    Grant,
+    LogEvent,
+    OktaClient,
+    OktaError,
+    OktaNotFound,
+)
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = "sync:incremental"
+LOCK_TTL_SECONDS = 300
+CURSOR_NAME = "system_log"
+FIRST_POLL_WINDOW = timedelta(minutes=5)
+PAGE_LIMIT = 1000
+MAX_PAGES_PER_RUN = 20
+APPLY_ATTEMPTS = 3
+SOURCE = "incremental_sync"
+
+GRANT_EVENTS = {
+    "app.oauth2.admin.consent.grant": "grant",
+    "app.oauth2.admin.consent.revoke": "revoke",
+}
+LIFECYCLE_PREFIXES = ("application.lifecycle.", "app.oauth2.client.lifecycle.")
+LOG_FILTER = (
+    'eventType eq "app.oauth2.admin.consent.grant" or '
+    'eventType eq "app.oauth2.admin.consent.revoke" or '
+    'eventType sw "application.lifecycle." or '
+    'eventType sw "app.oauth2.client.lifecycle."'
+)
+_APP_TARGET_TYPES = {"AppInstance", "PublicClientApp", "Application", "App"}
+_SCOPE_TARGET_TYPES = {"Scope", "OAuth2Scope"}
+
+
+def _is_relevant(event: LogEvent) -> bool:
+    return event.event_type in GRANT_EVENTS or event.event_type.startswith(
+        LIFECYCLE_PREFIXES
+    )
+
+
+def _actor(event: LogEvent) -> Actor:
+    return Actor(
+        actor_id=event.actor_id,
+        login=event.actor_alternate_id or event.actor_display_name,
+        at=event.published,
+        event_uuid=event.uuid,
+        request_id=event.request_id,
+    )
+
+
+@dataclass(slots=True)
+class _AppWork:
+    """What the events of one page say about one app."""
+
+    attribution: dict[tuple[str, str], Actor] = field(default_factory=dict)
+    app_actor: Actor = NOBODY
+    deleted: bool = False
+
+
+def _plan(events: tuple[LogEvent, ...]) -> dict[str, _AppWork]:
+    """Group the relevant, successful events by app id (later events win)."""
+    work: dict[str, _AppWork] = {}
+    for event in sorted(events, key=lambda e: e.published):
+        if not _is_relevant(event) or event.outcome_result not in ("SUCCESS", ""):
+            continue
+        app_ids = [
+            t.id
+            for t in event.targets
+            if t.id and (t.type in _APP_TARGET_TYPES or t.id.startswith("0oa"))
+        ]
+        scope_ids = [
+            t.id or t.alternate_id
+            for t in event.targets
+            if t.type in _SCOPE_TARGET_TYPES or (t.id or "").startswith("okta.")
+        ]
+        for app_id in app_ids:
+            item = work.setdefault(app_id, _AppWork())
+            kind = GRANT_EVENTS.get(event.event_type)
+            if kind is not None:
+                for scope_id in scope_ids:
+                    item.attribution[(scope_id, kind)] = _actor(event)
+            else:
+                item.app_actor = _actor(event)
+                item.deleted = event.event_type.endswith(".delete")
+    return work
+
+
+@dataclass(slots=True)
+class _Fetched:
+    okta_id: str
+    version: int | None
+    work: _AppWork
+    app: App | None = None
+    grants: list[Grant] | None = None
+    gone: bool = False
+    error: OktaError | None = None
+
+
+def _fetch(client: OktaClient, okta_id: str, work: _AppWork) -> _Fetched:
+    fetched = _Fetched(okta_id, local_version(okta_id), work)
+    try:
+        fetched.app = client.get_app(okta_id)
+        fetched.grants = client.list_grants(okta_id)
+    except OktaNotFound:
+        fetched.gone = True
+    except (*TRANSIENT_ERRORS, *CREDENTIAL_ERRORS):
+        raise
+    except OktaError as exc:
+        fetched.error = exc
+    return fetched
+
+
+class _VersionMoved(Exception):
+    """An app changed locally while its Okta state was being read."""
+
+
+@dataclass(slots=True)
+class _PageResult:
+    apps: int = 0
+    added: int = 0
+    revoked: int = 0
+    discovered: int = 0
+    removed: int = 0
+    failed: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _apply_page(
+    fetched: list[_Fetched],
+    cursor: LogCursor,
+    next_url: str | None,
+    newest: datetime | None,
+) -> _PageResult:
+    """Apply every app of one page and move the cursor, in one transaction."""
+    result = _PageResult()
+    with transaction.atomic():
+        for item in fetched:
+            result.apps += 1
+            change: AppChange
+            if item.gone:
+                if OktaApp.objects.filter(okta_id=item.okta_id).exists():
+                    change = mark_removed(
+                        item.okta_id, source=SOURCE, actor=item.work.app_actor
+                    )
+                    result.removed += int(change.removed)
+                continue
+            if item.error is not None:
+                # Not an OIDC app (malformed for us), or unreadable: keep what
+                # we have; the full sync is the backstop.
+                if mark_unreadable(item.okta_id, describe(item.error)) is not None:
+                    result.failed += 1
+                    result.errors[item.okta_id] = describe(item.error)
+                continue
+            assert item.app is not None
+            assert item.grants is not None
+            change = apply_snapshot(
+                item.app,
+                item.grants,
+                expected_version=item.version,
+                source=SOURCE,
+                attribution=item.work.attribution,
+                app_actor=item.work.app_actor,
+            )
+            if not change.applied:
+                raise _VersionMoved(item.okta_id)
+            result.discovered += int(change.discovered)
+            if not change.discovered:
+                result.added += len(change.added)
+            result.revoked += len(change.revoked)
+        cursor.next_url = next_url or cursor.next_url
+        if newest is not None:
+            cursor.last_event_published = max(
+                newest, cursor.last_event_published or newest
+            )
+        cursor.save()
+    return result
+
+
+def start_incremental_sync(*, trigger: str) -> SyncRun:
+    """Create an incremental run holding the ``sync:incremental`` lock, or a
+    "skipped" run (no Okta call) when another one holds it."""
+    run = SyncRun.objects.create(
+        kind=SyncRun.Kind.INCREMENTAL, trigger=trigger, heartbeat_at=timezone.now()
+    )
+    if not locks.acquire(LOCK_NAME, f"incremental-run-{run.pk}", LOCK_TTL_SECONDS):
+        run.status = SyncRun.Status.SKIPPED
+        run.finished_at = timezone.now()
+        run.message = "Skipped: another incremental sync is running."
+        run.save(update_fields=["status", "finished_at", "message"])
+    return run
+
+
+def run_incremental_sync(*, client: OktaClient, trigger: str = "command") -> SyncRun:
+    """Poll the System Log from the stored cursor and apply what it names.
+
+    First run without a cursor: starts ``FIRST_POLL_WINDOW`` ago (or where a
+    full sync seeded it). Reads pages until one is not full (caught up) or
+    MAX_PAGES_PER_RUN. A transient Okta error or a credential error ends the
+    run as failed with the cursor where the last applied page left it (the
+    next run resumes there). Returns the finished run.
+    """
+    run = start_incremental_sync(trigger=trigger)
+    if run.status == SyncRun.Status.SKIPPED:
+        return run
+    owner = f"incremental-run-{run.pk}"
+    before = client.request_count
+    totals = _PageResult()
+    status, message = SyncRun.Status.SUCCEEDED, ""
+    try:
+        cursor, _ = LogCursor.objects.get_or_create(name=CURSOR_NAME)
+        for _page in range(MAX_PAGES_PER_RUN):
+            since = None
+            if not cursor.next_url:
+                since = cursor.since or (timezone.now() - FIRST_POLL_WINDOW)
+            for attempt in range(APPLY_ATTEMPTS):
+                page = client.poll_logs(
+                    cursor.next_url or None,
+                    since=since,
+                    filter=LOG_FILTER,
+                    limit=PAGE_LIMIT,
+                )
+                work = _plan(page.events)
+                fetched = [_fetch(client, okta_id, w) for okta_id, w in work.items()]
+                newest = max((e.published for e in page.events), default=None)
+                try:
+                    result = _apply_page(fetched, cursor, page.next_url, newest)
+                    break
+                except _VersionMoved:
+                    cursor.refresh_from_db()
+                    if attempt == APPLY_ATTEMPTS - 1:
+                        raise
+            SyncRun.objects.filter(pk=run.pk).update(
+                heartbeat_at=timezone.now(),
+                events_seen=F("events_seen") + len(page.events),
+                apps_done=F("apps_done") + result.apps,
+                apps_total=F("apps_total") + result.apps,
+            )
+            for name in ("added", "revoked", "discovered", "removed", "failed"):
+                setattr(totals, name, getattr(totals, name) + getattr(result, name))
+            totals.errors.update(result.errors)
+            locks.acquire(LOCK_NAME, owner, LOCK_TTL_SECONDS)
+            if len(page.events) < PAGE_LIMIT:
+                break
+        if totals.failed:
+            status = SyncRun.Status.PARTIAL
+        message = (
+            f"{totals.added} grants added, {totals.revoked} revoked, "
+            f"{totals.discovered} apps discovered, {totals.removed} removed"
+        )
+    except OktaError as exc:
+        status, message = SyncRun.Status.FAILED, describe(exc)
+        logger.warning("incremental sync #%s failed: %s", run.pk, message)
+    except _VersionMoved as exc:
+        status = SyncRun.Status.FAILED
+        message = f"app {exc} kept changing locally; will retry"
+    finally:
+        SyncRun.objects.filter(pk=run.pk).update(
+            status=status,
+            finished_at=timezone.now(),
+            message=message,
+            okta_requests=client.request_count - before,
+            grants_added=totals.added,
+            grants_revoked=totals.revoked,
+            apps_added=totals.discovered,
+            apps_removed=totals.removed,
+            apps_failed=totals.failed,
+            errors=totals.errors,
+        )
+        locks.release(LOCK_NAME, owner)
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,256 @@
+"""The audit report (daily, and on demand): build, store, export as CSV and JSON.
+
+Sections of ``AuditReport.data`` (every time ISO-8601 UTC):
+
+- ``period``: {"start", "end"}; ``generated_at``.
+- ``critical_holders``: [{"scope_id", "description", "apps": [{"okta_id", "label",
+  "since", "granted_by"}]}] — every catalogued ``manage`` scope of risk
+  "critical" and the live apps holding it (scopes no app holds are listed with
+  ``apps: []``).
+- ``changes``: [{"seq", "time", "action", "outcome", "actor_login", "actor_id",
+  "app_okta_id", "app_label", "scope_id", "okta_request_id"}] — grants, revokes
+  and app changes in the period (console and external), oldest first.
+- ``external_changes``: the subset of ``changes`` made outside the console
+  (external_grant, external_revoke, app_removed, app_discovered, app_restored).
+- ``failed_attempts``: failed grant/revoke rows and authz_denied rows in the period.
+- ``unreadable_apps``: [{"okta_id", "label", "error", "last_synced_at"}] — live
+  apps whose grants could not be read on the last attempt.
+- ``uncatalogued_scopes``: [{"scope_id", "apps": [okta_id, ...]}] — open grants of
+  scopes the catalog does not know.
+- ``totals``: counts of the above plus apps and open grants.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from grantsconsole.grants import audit
+from grantsconsole.grants.models import AuditEvent, AuditReport, OktaApp, ScopeGrant
+from grantsconsole.okta import scope_catalog
+
+CHANGE_ACTIONS = (
+    "grant",
+    "revoke",
+    "external_grant",
+    "external_revoke",
+    "app_removed",
+    "app_discovered",
+    "app_restored",
+)
+EXTERNAL_ACTIONS = (
+    "external_grant",
+    "external_revoke",
+    "app_removed",
+    "app_discovered",
+    "app_restored",
+)
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _event(row: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": row.seq,
+        "time": _iso(row.created_at),
+        "action": row.action,
+        "outcome": row.outcome,
+        "actor_login": row.actor_login,
+        "actor_id": row.actor_id,
+        "app_okta_id": row.app_okta_id,
+        "app_label": row.app_label,
+        "scope_id": row.scope_id,
+        "okta_request_id": row.okta_request_id,
+    }
+
+
+def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
+    """The report's data for events in [start, end) and the state now."""
+    open_grants = list(
+        ScopeGrant.objects.filter(revoked_at__isnull=True, app__removed_at__isnull=True)
+        .select_related("app")
+        .order_by("scope_id", "app__label")
+    )
+    by_scope: dict[str, list[ScopeGrant]] = {}
+    for grant in open_grants:
+        by_scope.setdefault(grant.scope_id, []).append(grant)
+
+    critical = [
+        info
+        for info in scope_catalog.all()
+        if info.kind == "manage" and info.risk == "critical"
+    ]
+    critical_holders = [
+        {
+            "scope_id": info.name,
+            "description": info.description,
+            "apps": [
+                {
+                    "okta_id": g.app.okta_id,
+                    "label": g.app.label,
+                    "since": _iso(g.created or g.first_seen_at),
+                    "granted_by": g.granted_by or g.created_by_id,
+                }
+                for g in by_scope.get(info.name, [])
+            ],
+        }
+        for info in sorted(critical, key=lambda i: i.name)
+    ]
+
+    events = AuditEvent.objects.filter(created_at__gte=start, created_at__lt=end)
+    changes = [
+        _event(r)
+        for r in events.filter(action__in=CHANGE_ACTIONS, outcome="success").order_by(
+            "seq"
+        )
+    ]
+    external = [c for c in changes if c["action"] in EXTERNAL_ACTIONS]
+    failed = [
+        _event(r)
+        for r in events.filter(
+            action__in=("grant", "revoke", "authz_denied"),
+            outcome__in=("failure", "denied"),
+        ).order_by("seq")
+    ]
+    unreadable = [
+        {
+            "okta_id": app.okta_id,
+            "label": app.label,
+            "error": app.grants_error,
+            "last_synced_at": _iso(app.last_synced_at),
+        }
+        for app in OktaApp.objects.filter(
+            removed_at__isnull=True, grants_state=OktaApp.GrantsState.UNKNOWN
+        ).order_by("label")
+    ]
+    uncatalogued = [
+        {"scope_id": scope_id, "apps": [g.app.okta_id for g in grants]}
+        for scope_id, grants in sorted(by_scope.items())
+        if scope_catalog.get(scope_id) is None
+    ]
+    return {
+        "period": {"start": _iso(start), "end": _iso(end)},
+        "generated_at": _iso(timezone.now()),
+        "critical_holders": critical_holders,
+        "changes": changes,
+        "external_changes": external,
+        "failed_attempts": failed,
+        "unreadable_apps": unreadable,
+        "uncatalogued_scopes": uncatalogued,
+        "totals": {
+            "apps": OktaApp.objects.filter(removed_at__isnull=True).count(),
+            "open_grants": len(open_grants),
+            "apps_with_critical_scopes": len(
+                {a["okta_id"] for h in critical_holders for a in h["apps"]}
+            ),
+            "changes": len(changes),
+            "external_changes": len(external),
+            "failed_attempts": len(failed),
+            "unreadable_apps": len(unreadable),
+            "uncatalogued_scopes": len(uncatalogued),
+        },
+    }
+
+
+def create_report(
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    trigger: str = "command",
+) -> AuditReport:
+    """Build and store a report; default period: the 24 hours before now.
+
+    Also writes a signed audit checkpoint (the daily one)."""
+    end = end or timezone.now()
+    start = start or end - timedelta(days=1)
+    report = AuditReport.objects.create(
+        period_start=start,
+        period_end=end,
+        trigger=trigger,
+        data=build_report(start=start, end=end),
+    )
+    audit.checkpoint()
+    return report
+
+
+def report_as_json(report: AuditReport) -> str:
+    """The stored report as pretty JSON (the ``data`` shape above)."""
+    return json.dumps(report.data, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+CSV_COLUMNS = (
+    "section",
+    "scope_id",
+    "app_okta_id",
+    "app_label",
+    "time",
+    "action",
+    "outcome",
+    "actor_login",
+    "actor_id",
+    "okta_request_id",
+    "detail",
+)
+
+
+def _safe_cell(value: Any) -> str:
+    """Text for a CSV cell; neutralizes spreadsheet formulas (CSV injection),
+    since labels come from Okta and anyone with app admin rights can set them."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def report_as_csv(report: AuditReport) -> str:
+    """The stored report flattened to CSV rows, one per fact, with a
+    ``section`` column: critical_holder, change, external_change,
+    failed_attempt, unreadable_app, uncatalogued_scope."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+
+    def row(**values: Any) -> None:
+        writer.writerow([_safe_cell(values.get(c, "")) for c in CSV_COLUMNS])
+
+    data = report.data
+    for holder in data.get("critical_holders", []):
+        for app in holder["apps"]:
+            row(
+                section="critical_holder",
+                scope_id=holder["scope_id"],
+                app_okta_id=app["okta_id"],
+                app_label=app["label"],
+                time=app["since"],
+                actor_login=app["granted_by"],
+            )
+    for section, key in (
+        ("change", "changes"),
+        ("external_change", "external_changes"),
+        ("failed_attempt", "failed_attempts"),
+    ):
+        for event in data.get(key, []):
+            row(section=section, **event)
+    for app in data.get("unreadable_apps", []):
+        row(
+            section="unreadable_app",
+            app_okta_id=app["okta_id"],
+            app_label=app["label"],
+            time=app["last_synced_at"],
+            detail=app["error"],
+        )
+    for item in data.get("uncatalogued_scopes", []):
+        for okta_id in item["apps"]:
+            row(
+                section="uncatalogued_scope",
+                scope_id=item["scope_id"],
+                app_okta_id=okta_id,
+            )
+    return out.getvalue()

@@ -1,0 +1,89 @@
+"""Celery tasks: thin entry points that call one service each.
+
+Every task is idempotent and short (a full sync is a chain of steps, each
+seconds long) and runs with ``acks_late`` + ``reject_on_worker_lost`` (settings),
+so a killed worker's task is delivered again and repeats nothing. Retries with
+backoff only for rate limits and transient Okta errors.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from grantsconsole.grants import services
+from grantsconsole.grants.models import SyncRun
+from grantsconsole.grants.okta_clients import worker_client
+from grantsconsole.grants.services.common import TRANSIENT_ERRORS, describe
+
+logger = logging.getLogger(__name__)
+
+STEP_MAX_RETRIES = 8
+
+
+@shared_task(name="grants.start_full_sync")
+def start_full_sync(trigger: str = "beat") -> int:
+    """Start a full sync (or record it as skipped) and queue its first step.
+    Returns the SyncRun id."""
+    run = services.start_full_sync(trigger=trigger)
+    if run.status == SyncRun.Status.RUNNING:
+        full_sync_step.delay(run.pk, 0)
+    return run.pk
+
+
+@shared_task(bind=True, name="grants.full_sync_step", max_retries=STEP_MAX_RETRIES)
+def full_sync_step(self, run_id: int, step: int) -> int | None:
+    """Run one step of a full sync and queue the next; a stale or duplicate
+    step message does nothing. Transient Okta errors retry this step with
+    backoff; after STEP_MAX_RETRIES the run fails."""
+    try:
+        following = services.full_sync_step(run_id, step, client=worker_client())
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries >= STEP_MAX_RETRIES:
+            services.fail_run(run_id, "Okta kept failing: " + describe(exc))
+            return None
+        countdown = services.transient_wait(exc, self.request.retries + 1)
+        logger.info("full sync #%s step %s: retry in %.0f s", run_id, step, countdown)
+        raise self.retry(countdown=countdown, exc=None) from None
+    if following is not None:
+        full_sync_step.delay(run_id, following)
+    return following
+
+
+@shared_task(name="grants.incremental_sync")
+def incremental_sync(trigger: str = "beat") -> int:
+    """Poll the System Log once (see services.run_incremental_sync). Until a
+    full sync has completed, start one instead (the first baseline).
+    Returns the SyncRun id."""
+    has_baseline = SyncRun.objects.filter(
+        kind=SyncRun.Kind.FULL,
+        status__in=(SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL),
+    ).exists()
+    if not has_baseline:
+        running = SyncRun.objects.filter(
+            kind=SyncRun.Kind.FULL, status=SyncRun.Status.RUNNING
+        ).first()
+        if running is not None:
+            return running.pk
+        return start_full_sync(trigger="first-baseline")
+    return services.run_incremental_sync(client=worker_client(), trigger=trigger).pk
+
+
+@shared_task(name="grants.sync_watchdog")
+def sync_watchdog() -> list[int]:
+    """Re-queue the current step of full syncs that stopped making progress
+    (e.g. a worker died between finishing a step and queueing the next).
+    Returns the run ids resumed."""
+    resumed = []
+    for run in services.stalled_runs():
+        logger.warning("full sync #%s stalled at step %s; resuming", run.pk, run.step)
+        full_sync_step.delay(run.pk, run.step)
+        resumed.append(run.pk)
+    return resumed
+
+
+@shared_task(name="grants.audit_report")
+def audit_report(trigger: str = "beat") -> int:
+    """Build and store the daily audit report; returns its id."""
+    return services.create_report(trigger=trigger).pk
