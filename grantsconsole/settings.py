@@ -176,6 +176,12 @@ INSTALLED_APPS = [
     "grantsconsole.ops",
     "grantsconsole.oktasim",
     "grantsconsole.grants",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "grantsconsole.accounts",
+    "grantsconsole.console",
 ]
 
 MIDDLEWARE = [
@@ -186,6 +192,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "grantsconsole.accounts.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -353,3 +361,58 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# --- Sign-in: allauth OIDC against the Org Authorization Server (grantsconsole.accounts)
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+OKTA_CONSOLE_SCOPES = [
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "okta.apps.read",
+    "okta.appGrants.read",
+    "okta.appGrants.manage",
+    "okta.roles.read",
+]
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": "okta",
+                "name": "Okta",
+                "client_id": OKTA_CONSOLE_CLIENT_ID,
+                "secret": OKTA_CONSOLE_CLIENT_SECRET,
+                "settings": {
+                    # read at request time from OKTA_ORG_URL by accounts.oidc
+                    "server_url": OKTA_ORG_URL,
+                    "scope": OKTA_CONSOLE_SCOPES,
+                    "oauth_pkce_enabled": True,
+                    "token_auth_method": "client_secret_basic",
+                    "fetch_userinfo": True,
+                },
+            }
+        ],
+    }
+}
+SOCIALACCOUNT_ADAPTER = "grantsconsole.accounts.adapter.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "grantsconsole.accounts.adapter.AccountAdapter"
+SOCIALACCOUNT_ONLY = True
+SOCIALACCOUNT_STORE_TOKENS = False  # accounts.custody keeps them, encrypted
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in button is a POST
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*"]
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+ALLAUTH_TRUSTED_PROXY_COUNT = 1 if PRODUCTION else 0
+ACCOUNTS_ROLE_RECHECK_SECONDS = env_int("ACCOUNTS_ROLE_RECHECK_SECONDS", 300)
+ACCOUNTS_STEP_UP_MAX_AGE = env_int("ACCOUNTS_STEP_UP_MAX_AGE", 15 * 60)
+OKTA_POST_LOGOUT_REDIRECT_URI = env("OKTA_POST_LOGOUT_REDIRECT_URI", "")

@@ -1,12 +1,19 @@
 """URL configuration: every route of the console in one place."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
+from grantsconsole.accounts import views as accounts_views
 from grantsconsole.ops import views as ops_views
 
 urlpatterns = [
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    # accounts.urls first: it overrides allauth's login, logout and Okta routes
+    path("accounts/", include("grantsconsole.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("health/console/", accounts_views.console_health, name="console_health"),
+    # the console pages (grantsconsole/console/urls.py): apps, scopes, audit, sync, reports
+    path("", include("grantsconsole.console.urls")),
 ]

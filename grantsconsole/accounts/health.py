@@ -1,0 +1,140 @@
+"""Console health: which Okta API scopes the console and the worker really hold,
+and what each missing scope switches off.
+
+Sources: the console app's grant collection (``GET /api/v1/apps/{appId}/grants``
+with the admin's token; an OIDC app's id is its client id), the ``scope`` of
+the admin's token response, and the worker service app's token response.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from grantsconsole.okta import Grant, OktaClient, OktaError
+
+#: scopes the console's sign-in requests -> what stops working without each
+CONSOLE_FEATURES: dict[str, str] = {
+    "okta.roles.read": (
+        "Signing in: the Super Admin check and the role re-check before every write. "
+        "Without it nobody can use the console."
+    ),
+    "okta.apps.read": "Listing apps and opening an app's page from the console.",
+    "okta.appGrants.read": (
+        "Reading an app's grant collection live from Okta (and this page's list of "
+        "the console's own grants)."
+    ),
+    "okta.appGrants.manage": "Granting and revoking Okta API scopes.",
+    "offline_access": (
+        "Staying signed in longer than one hour (the refresh token); without it "
+        "you must sign in again when the access token expires."
+    ),
+}
+
+#: scopes the worker requests -> what stops working without each
+WORKER_FEATURES: dict[str, str] = {
+    "okta.apps.read": "Background sync of the app list (new and removed apps).",
+    "okta.appGrants.read": (
+        "Background sync of grant collections, so drift and out-of-band grants "
+        "are detected."
+    ),
+    "okta.logs.read": (
+        "Reading the System Log to name who made a change outside this console."
+    ),
+}
+
+
+@dataclass(slots=True)
+class ScopeRow:
+    """One requested scope: granted to the app? in the token? what breaks if not."""
+
+    scope_id: str
+    feature: str
+    in_grants: bool | None  # None: the grant collection could not be read
+    in_token: bool | None  # None: Okta did not report the token's scopes
+
+    @property
+    def ok(self) -> bool:
+        return self.in_token is not False and self.in_grants is not False
+
+
+@dataclass(slots=True)
+class ConsoleHealth:
+    """Everything the console-health page shows; ``*_error`` is an Okta error's
+    plain-words explanation ("" when the read worked)."""
+
+    console_grants: list[Grant] = field(default_factory=list)
+    console_grants_error: str = ""
+    console_rows: list[ScopeRow] = field(default_factory=list)
+    worker_scopes: frozenset[str] | None = None
+    worker_error: str = ""
+    worker_rows: list[ScopeRow] = field(default_factory=list)
+
+    @property
+    def problems(self) -> int:
+        return sum(not r.ok for r in self.console_rows + self.worker_rows)
+
+
+class _SswsWorker(Exception):
+    pass
+
+
+def _worker_scopes() -> frozenset[str]:
+    from grantsconsole.grants.okta_clients import worker_auth_kind, worker_client
+
+    if worker_auth_kind() == "ssws":
+        raise _SswsWorker
+    return worker_client().token_source.granted_scopes()
+
+
+def console_health(admin: OktaClient, token_scopes: frozenset[str]) -> ConsoleHealth:
+    """Collect the console-health facts. ``admin`` acts with the signed-in
+    admin's token; ``token_scopes`` are that token's granted scopes (empty if
+    Okta did not report them). Never raises for Okta errors."""
+    health = ConsoleHealth()
+    granted: set[str] | None
+    try:
+        health.console_grants = admin.list_grants(settings.OKTA_CONSOLE_CLIENT_ID)
+        granted = {
+            g.scope_id for g in health.console_grants if g.status.upper() == "ACTIVE"
+        }
+    except OktaError as exc:
+        health.console_grants_error = exc.explanation
+        granted = None
+    for scope_id, feature in CONSOLE_FEATURES.items():
+        needs_grant = scope_id.startswith("okta.")
+        health.console_rows.append(
+            ScopeRow(
+                scope_id,
+                feature,
+                in_grants=(scope_id in granted)
+                if (granted is not None and needs_grant)
+                else (True if not needs_grant else None),
+                in_token=(scope_id in token_scopes) if token_scopes else None,
+            )
+        )
+    try:
+        health.worker_scopes = _worker_scopes()
+    except _SswsWorker:
+        health.worker_error = (
+            "The worker uses a legacy SSWS API token: it is not limited by scopes "
+            "and acts with the full rights of the admin who created it. Prefer a "
+            "service app with read scopes only."
+        )
+    except OktaError as exc:
+        health.worker_error = exc.explanation
+    except Exception as exc:  # ImproperlyConfigured: no worker credentials
+        health.worker_error = str(exc)
+    for scope_id, feature in WORKER_FEATURES.items():
+        health.worker_rows.append(
+            ScopeRow(
+                scope_id,
+                feature,
+                in_grants=None,
+                in_token=(scope_id in health.worker_scopes)
+                if health.worker_scopes is not None
+                else None,
+            )
+        )
+    return health

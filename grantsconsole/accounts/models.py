@@ -1,0 +1,81 @@
+"""Server-side custody of the signed-in admins' Okta tokens.
+
+One :class:`OktaCredential` row per signed-in browser session, created after a
+successful Super Admin sign-in and deleted (and revoked at Okta) on sign-out,
+timeout or a failed role re-check. Token columns hold Fernet ciphertext only
+(:mod:`grantsconsole.accounts.crypto`); plaintext never reaches the database,
+a log line or a repr.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from grantsconsole.accounts import crypto
+
+
+class OktaCredential(models.Model):
+    """The Okta tokens of one admin session (Org Authorization Server, user context).
+
+    Times are aware UTC datetimes. ``scopes`` is the space-separated ``scope`` of
+    the token response (the scopes Okta actually put in the access token).
+    ``auth_time`` is the ID token's ``auth_time`` (when the admin last
+    authenticated at Okta); ``role_checked_at`` is when
+    ``GET /api/v1/users/{uid}/roles`` last confirmed SUPER_ADMIN.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="okta_credentials",
+    )
+    okta_user_id = models.CharField(max_length=64, help_text="ID token `sub`.")
+    login = models.CharField(max_length=255, blank=True)
+    access_token_enc = models.TextField()
+    refresh_token_enc = models.TextField(blank=True)
+    id_token_enc = models.TextField(blank=True)
+    access_expires_at = models.DateTimeField()
+    scopes = models.TextField(blank=True)
+    auth_time = models.DateTimeField()
+    role_checked_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["last_used_at"])]
+
+    def __str__(self) -> str:
+        return f"Okta session of {self.login or self.okta_user_id}"
+
+    def __repr__(self) -> str:
+        return f"<OktaCredential {self.pk} user={self.okta_user_id!r}>"
+
+    @property
+    def access_token(self) -> str:
+        return crypto.decrypt(self.access_token_enc)
+
+    @property
+    def refresh_token(self) -> str:
+        return crypto.decrypt(self.refresh_token_enc)
+
+    @property
+    def id_token(self) -> str:
+        return crypto.decrypt(self.id_token_enc)
+
+    def set_tokens(
+        self, *, access_token: str, refresh_token: str = "", id_token: str = ""
+    ) -> None:
+        """Encrypt and set tokens; an empty refresh or ID token keeps the old one."""
+        self.access_token_enc = crypto.encrypt(access_token)
+        if refresh_token:
+            self.refresh_token_enc = crypto.encrypt(refresh_token)
+        if id_token:
+            self.id_token_enc = crypto.encrypt(id_token)
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
