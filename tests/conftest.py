@@ -1,1 +1,55 @@
 """Shared fixtures. The simulator is the network: no test reaches the internet."""
+
+# --- Okta org simulator (owner: SIM) ------------------------------------------------
+# pytest-django loads the Django settings before any conftest is imported, so setting
+# OKTA_ORG_URL here alone would be too late. We bind the simulator's socket now (a free
+# loopback port, held so no parallel run can take it), export OKTA_ORG_URL (also seen
+# by subprocesses such as Celery workers) and re-evaluate the settings module, so
+# every setting derived from OKTA_ORG_URL matches the simulator for the whole session.
+import importlib
+import os
+import socket
+import sys
+
+import pytest
+
+_SIM_SOCKET = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+_SIM_SOCKET.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+_SIM_SOCKET.bind(("127.0.0.1", 0))
+_SIM_SOCKET.listen(256)
+SIM_URL = f"http://127.0.0.1:{_SIM_SOCKET.getsockname()[1]}"
+os.environ["OKTA_ORG_URL"] = SIM_URL
+
+
+def _reload_django_settings() -> None:
+    from django import conf
+
+    module = os.environ.get("DJANGO_SETTINGS_MODULE", "grantsconsole.settings")
+    if module in sys.modules:
+        importlib.reload(sys.modules[module])
+    if conf.settings.configured:
+        conf.settings._wrapped = conf.Settings(module)
+
+
+_reload_django_settings()
+
+
+@pytest.fixture(scope="session")
+def sim_server():
+    """The session's running simulator (demo org) on SIM_URL = settings.OKTA_ORG_URL."""
+    from grantsconsole.oktasim.server import SimServer
+
+    server = SimServer(sock=_SIM_SOCKET).start()
+    assert server.url == SIM_URL
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sim(sim_server):
+    """Reset the simulator to the demo seed and return a SimControl for it."""
+    from grantsconsole.oktasim.testing import SimControl
+
+    control = SimControl(sim_server.url)
+    control.reset()
+    return control

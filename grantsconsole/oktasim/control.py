@@ -1,0 +1,335 @@
+"""The ``/__sim__/`` control surface (JSON in, JSON out) used by tests, benchmarks
+and humans. Documented in ``grantsconsole/oktasim/README.md``.
+
+Not part of Okta: requests here are not rate limited and not recorded in
+``/__sim__/requests``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from .shapes import grant_json, iso
+from .state import App, OrgError
+from .web import Request, Response, json_response
+
+if TYPE_CHECKING:
+    from .server import Simulator
+
+
+def _err(status: int, message: str) -> Response:
+    return json_response(status, {"error": message})
+
+
+class ControlSurface:
+    """Handlers for /__sim__/* over a :class:`Simulator`."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    def handle(self, req: Request) -> Response:
+        route = (req.method, req.path.removeprefix("/__sim__").rstrip("/") or "/")
+        handlers = {
+            ("POST", "/reset"): self.reset,
+            ("POST", "/faults"): self.add_fault,
+            ("GET", "/faults"): self.list_faults,
+            ("DELETE", "/faults"): self.clear_faults,
+            ("POST", "/rate-limits"): self.set_rate_limits,
+            ("GET", "/rate-limits"): self.get_rate_limits,
+            ("POST", "/clock"): self.clock,
+            ("GET", "/clock"): self.clock,
+            ("POST", "/oob/grant"): self.oob_grant,
+            ("POST", "/oob/revoke"): self.oob_revoke,
+            ("POST", "/oob/app"): self.oob_app,
+            ("POST", "/roles"): self.roles,
+            ("POST", "/tokens"): self.tokens,
+            ("GET", "/requests"): self.requests,
+            ("GET", "/state"): self.state,
+            ("GET", "/health"): self.health,
+        }
+        fn = handlers.get(route)
+        if fn is None:
+            known = sorted({p for _, p in handlers})
+            if any(p == route[1] for p in known):
+                return _err(405, f"method {req.method} not allowed on {req.path}")
+            return _err(404, f"unknown control path {req.path}; known: {known}")
+        data: Any = {}
+        if req.body:
+            try:
+                data = json.loads(req.body)
+            except ValueError:
+                return _err(400, "the body must be JSON")
+            if not isinstance(data, dict):
+                return _err(400, "the body must be a JSON object")
+        try:
+            return fn(data, req)
+        except OrgError as e:
+            return json_response(
+                e.status,
+                {
+                    "error": e.summary,
+                    "errorCode": e.error_code,
+                    "errorCauses": e.causes,
+                },
+            )
+        except (ValueError, TypeError, KeyError) as e:
+            return _err(400, f"bad control request: {e}")
+
+    # --- handlers ----------------------------------------------------------------------
+    def reset(self, data: dict, req: Request) -> Response:
+        self.sim.reset(
+            seed=data.get("seed", "demo"),
+            apps=data.get("apps"),
+            rate_limit=data.get("rate_limit"),
+        )
+        return json_response(
+            200,
+            {
+                "ok": True,
+                "apps": len(self.sim.org.apps),
+                "users": len(self.sim.org.users),
+            },
+        )
+
+    def add_fault(self, data: dict, req: Request) -> Response:
+        fault = self.sim.faults.add(data)
+        return json_response(201, fault.describe())
+
+    def list_faults(self, data: dict, req: Request) -> Response:
+        return json_response(200, [f.describe() for f in self.sim.faults.rules])
+
+    def clear_faults(self, data: dict, req: Request) -> Response:
+        self.sim.faults.clear()
+        return Response(204, b"", [], None)
+
+    def set_rate_limits(self, data: dict, req: Request) -> Response:
+        """{bucket, limit} or {"apps": N, ...}; window_seconds; concurrency (null = off)."""
+        limits = {}
+        if "bucket" in data:
+            limits[str(data["bucket"])] = int(data["limit"])
+        for k, v in data.items():
+            if k not in ("bucket", "limit", "window_seconds", "concurrency"):
+                limits[k] = int(v)
+        self.sim.limiter.configure(
+            limits,
+            data.get("window_seconds"),
+            data.get("concurrency", False),
+        )
+        return self.get_rate_limits({}, req)
+
+    def get_rate_limits(self, data: dict, req: Request) -> Response:
+        lim = self.sim.limiter
+        return json_response(
+            200,
+            {
+                "limits": lim.limits,
+                "window_seconds": lim.window_seconds,
+                "concurrency": lim.concurrency_limit,
+            },
+        )
+
+    def clock(self, data: dict, req: Request) -> Response:
+        if req.method == "POST":
+            self.sim.clock.advance(float(data.get("advance_seconds", 0)))
+        now = self.sim.clock.now()
+        return json_response(
+            200,
+            {"now": now, "now_iso": iso(now), "offset_seconds": self.sim.clock.offset},
+        )
+
+    def _actor(self, data: dict):
+        org = self.sim.org
+        login = data.get("actor_login", "super.admin@example.com")
+        user = org.users_by_login.get(str(login).lower())
+        if user is None:
+            raise OrgError(
+                404, "E0000007", f"Not found: Resource not found: {login} (User)"
+            )
+        return org.user_actor(user)
+
+    def oob_grant(self, data: dict, req: Request) -> Response:
+        """As if granted in Okta's Admin Console by ``actor_login``; logs the event."""
+        org = self.sim.org
+        with org.lock:
+            app = org.get_app(data["app_id"])
+            g = org.grant(
+                app,
+                data["scope_id"],
+                self._actor(data),
+                request_uri=f"/admin/app/{app.id}/grants",
+            )
+            return json_response(200, grant_json(org, app, g, embed_scope=True))
+
+    def oob_revoke(self, data: dict, req: Request) -> Response:
+        org = self.sim.org
+        with org.lock:
+            app = org.get_app(data["app_id"])
+            g = app.grant_for(data["scope_id"])
+            if g is None:
+                raise OrgError(
+                    404,
+                    "E0000007",
+                    f"Not found: Resource not found: "
+                    f"{data['scope_id']} (OAuth2ScopeConsentGrant)",
+                )
+            org.revoke(
+                app, g, self._actor(data), request_uri=f"/admin/app/{app.id}/grants"
+            )
+        return Response(204, b"", [], None)
+
+    def oob_app(self, data: dict, req: Request) -> Response:
+        """{action: create|activate|deactivate|delete, app_id?, label?, kind?, grants?}."""
+        org = self.sim.org
+        action = data.get("action")
+        with org.lock:
+            actor = self._actor(data)
+            if action == "create":
+                kind = data.get("kind", "web")
+                now = org.clock.now()
+                app_id = org.ids.make("0oa")
+                app = App(
+                    id=app_id,
+                    label=data.get("label", f"New app {app_id[-6:]}"),
+                    kind=kind,
+                    created=float(int(now)),
+                    last_updated=float(int(now)),
+                    client_id=app_id
+                    if kind in ("web", "browser", "native", "service")
+                    else None,
+                    redirect_uris=[]
+                    if kind == "service"
+                    else [f"https://{app_id.lower()}.example.com/callback"],
+                )
+                org.add_app(app, actor)
+                for s in data.get("grants", []):
+                    org.grant(app, s, actor)
+                return json_response(201, self._app_state(app))
+            if action in ("activate", "deactivate"):
+                app = org.set_app_status(
+                    data["app_id"],
+                    "ACTIVE" if action == "activate" else "INACTIVE",
+                    actor,
+                )
+                return json_response(200, self._app_state(app))
+            if action == "delete":
+                org.delete_app(data["app_id"], actor)
+                return Response(204, b"", [], None)
+        raise ValueError("action must be create, activate, deactivate or delete")
+
+    def roles(self, data: dict, req: Request) -> Response:
+        org = self.sim.org
+        with org.lock:
+            user = org.set_roles(data["login"], list(data.get("roles", [])))
+            return json_response(
+                200,
+                {"login": user.login, "id": user.id, "roles": sorted(user.role_types)},
+            )
+
+    def tokens(self, data: dict, req: Request) -> Response:
+        """Mint tokens without a browser: {login?, client_id?, scopes}. Sim-only helper.
+
+        Scopes go through the same filter as /authorize and /token (ungranted okta.*
+        scopes dropped). With ``login`` the token is a user token for ``client_id``
+        (default the console app), else a service-app token for ``client_id``.
+        """
+        org = self.sim.org
+        oauth = self.sim.oauth
+        from .seed import CONSOLE_CLIENT_ID, WORKER_CLIENT_ID
+
+        with org.lock:
+            client_id = data.get("client_id") or (
+                CONSOLE_CLIENT_ID if data.get("login") else WORKER_CLIENT_ID
+            )
+            app = org.apps_by_client_id.get(client_id)
+            if app is None:
+                raise OrgError(
+                    404,
+                    "E0000007",
+                    f"Not found: Resource not found: {client_id} (OAuth2Client)",
+                )
+            scopes = data.get("scopes") or ["openid", "profile", "email"]
+            if isinstance(scopes, str):
+                scopes = scopes.split()
+            from .web import OAuthError
+
+            try:
+                scopes = oauth.filter_scopes(app, list(scopes))
+            except OAuthError as e:
+                return json_response(
+                    e.status, {"error": e.error, "error_description": e.description}
+                )
+            if data.get("login"):
+                user = org.users_by_login.get(str(data["login"]).lower())
+                if user is None:
+                    raise OrgError(
+                        404,
+                        "E0000007",
+                        f"Not found: Resource not found: {data['login']} (User)",
+                    )
+                now = int(org.clock.now())
+                amr = ["pwd", "otp", "mfa"] if data.get("mfa") else ["pwd"]
+                return oauth._issue(
+                    app, user, scopes, data.get("nonce"), now, amr, None
+                )
+            return json_response(
+                200,
+                {
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                    "access_token": oauth.mint_access_token(app, None, scopes),
+                    "scope": " ".join(scopes),
+                },
+            )
+
+    def requests(self, data: dict, req: Request) -> Response:
+        since = int(req.query.get("since", "0") or 0)
+        with self.sim.requests_lock:
+            items = self.sim.requests_log[since:]
+            return json_response(200, items)
+
+    def _app_state(self, app: App) -> dict[str, Any]:
+        return {
+            "id": app.id,
+            "label": app.label,
+            "kind": app.kind,
+            "name": app.name,
+            "sign_on_mode": app.sign_on_mode,
+            "status": app.status,
+            "client_id": app.client_id,
+            "grants": [
+                {
+                    "id": g.id,
+                    "scopeId": g.scope_id,
+                    "created": iso(g.created),
+                    "createdBy": {"id": g.created_by_id, "type": g.created_by_type},
+                }
+                for g in app.grants
+            ],
+        }
+
+    def state(self, data: dict, req: Request) -> Response:
+        org = self.sim.org
+        with org.lock:
+            return json_response(
+                200,
+                {
+                    "url": org.url,
+                    "apps": [self._app_state(org.apps[i]) for i in org.app_ids],
+                    "users": [
+                        {
+                            "id": u.id,
+                            "login": u.login,
+                            "status": u.status,
+                            "roles": sorted(u.role_types),
+                        }
+                        for u in org.users.values()
+                    ],
+                    "events": len(org.events),
+                },
+            )
+
+    def health(self, data: dict, req: Request) -> Response:
+        return json_response(
+            200, {"ok": True, "url": self.sim.url, "apps": len(self.sim.org.apps)}
+        )

@@ -1,0 +1,313 @@
+"""System Log queries: ``GET /api/v1/logs`` parameters, SCIM filter, cursors.
+
+Okta's rules (docs/okta-api.md §6, DOCS-SYSLOG): a *polling* request (ascending,
+no ``until``) returns events in persistence order and always carries a
+``rel="next"`` link, even on an empty page; a *bounded* request (``until``) or a
+descending one is ordered by ``published``, finite, and links ``next`` only while
+more remain. ``since`` defaults to 7 days before ``until``; more than 180 days ago
+is 400 E0000053; events older than 90 days are not returned. ``limit`` 0-1000
+(default 100). ``filter`` is SCIM (eq ne gt ge lt le sw co ew pr, and or not, ()),
+but not on ``published``; ``q`` is up to 10 case-insensitive keywords of ≤ 40 chars.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .state import LogEvent
+from .web import HttpError
+
+RETENTION = 90 * 86400
+MAX_SINCE_AGE = 180 * 86400
+DEFAULT_SINCE = 7 * 86400
+
+
+@dataclass(slots=True)
+class Page:
+    events: list[LogEvent]
+    next_params: dict[str, str] | None
+
+
+def bad_param(msg: str) -> HttpError:
+    return HttpError(400, "E0000053", f"Invalid parameter: {msg}", [msg])
+
+
+def iso_to_epoch(value: str, name: str) -> float:
+    """ISO-8601 -> UTC epoch seconds; HttpError 400 naming the parameter."""
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_param(
+            f"The {name} parameter is not a valid ISO 8601 date-time."
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def cursor_of(ev: LogEvent) -> str:
+    return f"{int(ev.published * 1000)}_{ev.seq}"
+
+
+def parse_cursor(value: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(-?\d+)_(\d+)", value)
+    if not m:
+        raise HttpError(400, "E0000029", "Invalid paging request.", ["Invalid cursor."])
+    return int(m.group(1)), int(m.group(2))
+
+
+def query(events: list[LogEvent], q: dict[str, str], now: float) -> Page:
+    """Run one /api/v1/logs request over ``events`` (persistence order, seq = index+1)."""
+    try:
+        limit = int(q.get("limit", "100"))
+    except ValueError:
+        raise bad_param("The limit parameter must be an integer.") from None
+    if not 0 <= limit <= 1000:
+        raise bad_param("The limit parameter must be between 0 and 1000.")
+    order = q.get("sortOrder", "ASCENDING").upper()
+    if order not in ("ASCENDING", "DESCENDING"):
+        raise bad_param("The sortOrder parameter must be ASCENDING or DESCENDING.")
+    until = iso_to_epoch(q["until"], "until") if q.get("until") else None
+    since = iso_to_epoch(q["since"], "since") if q.get("since") else None
+    if since is not None and since < now - MAX_SINCE_AGE:
+        raise bad_param(
+            "The since parameter is over 180 days prior to the current day."
+        )
+    if since is not None and until is not None and since > until:
+        raise bad_param("The since parameter must be earlier than the until parameter.")
+    pred = compile_filter(q.get("filter")) if q.get("filter") else None
+    kw = keywords(q.get("q")) if q.get("q") else None
+    floor = now - RETENTION
+
+    def ok(ev: LogEvent) -> bool:
+        if ev.published < floor:
+            return False
+        if pred is not None and not pred(ev):
+            return False
+        return kw is None or matches_keywords(ev, kw)
+
+    keep = {k: v for k, v in q.items() if k in ("filter", "q", "limit", "sortOrder")}
+    after = q.get("after")
+    if order == "ASCENDING" and until is None:
+        # Polling: persistence order; always a next link.
+        if after is not None:
+            _, seq = parse_cursor(after)
+            start = min(max(seq, 0), len(events))
+            lower = None
+        else:
+            start = 0
+            lower = since if since is not None else now - DEFAULT_SINCE
+        out: list[LogEvent] = []
+        last_seq = start
+        i = start
+        n = len(events)
+        while i < n and len(out) < limit:
+            ev = events[i]
+            i += 1
+            last_seq = ev.seq
+            if (lower is None or ev.published >= lower) and ok(ev):
+                out.append(ev)
+        if out and len(out) == limit:
+            last_seq = out[-1].seq
+        cursor = f"{int((out[-1].published if out else now) * 1000)}_{last_seq}"
+        return Page(out, {**keep, "after": cursor})
+    # Bounded or descending: by published, finite.
+    hi = until if until is not None else now
+    lo = since if since is not None else hi - DEFAULT_SINCE
+    sel = [e for e in events if lo <= e.published < hi and ok(e)]
+    sel.sort(key=lambda e: (e.published, e.seq), reverse=(order == "DESCENDING"))
+    if after is not None:
+        key = parse_cursor(after)
+        if order == "DESCENDING":
+            sel = [e for e in sel if (int(e.published * 1000), e.seq) < key]
+        else:
+            sel = [e for e in sel if (int(e.published * 1000), e.seq) > key]
+    page = sel[:limit]
+    nxt = None
+    if len(sel) > limit and page:
+        nxt = {**keep, "after": cursor_of(page[-1])}
+        if q.get("since"):
+            nxt["since"] = q["since"]
+        if q.get("until"):
+            nxt["until"] = q["until"]
+    return Page(page, nxt)
+
+
+def keywords(q: str) -> list[str]:
+    words = q.split()
+    if len(words) > 10 or any(len(w) > 40 for w in words):
+        raise bad_param(
+            "The q parameter allows at most 10 keywords of at most 40 characters."
+        )
+    return [w.lower() for w in words]
+
+
+def matches_keywords(ev: LogEvent, words: list[str]) -> bool:
+    hay = " ".join(
+        [
+            ev.event_type,
+            ev.display_message,
+            ev.actor.id,
+            ev.actor.alternate_id,
+            ev.actor.display_name,
+            *(" ".join(t) for t in ev.targets),
+        ]
+    ).lower()
+    return all(w in hay for w in words)
+
+
+# --- SCIM filter -------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<lp>\()|(?P<rp>\))|(?P<word>[A-Za-z_][\w.]*)'
+    r"|(?P<num>-?\d+(?:\.\d+)?))"
+)
+_OPS = {"eq", "ne", "gt", "ge", "lt", "le", "sw", "co", "ew", "pr"}
+
+
+def _attr_values(ev: LogEvent, attr: str) -> list[str]:
+    a = ev.actor
+    simple = {
+        "eventType": ev.event_type,
+        "uuid": ev.uuid,
+        "displayMessage": ev.display_message,
+        "severity": ev.severity,
+        "outcome.result": ev.outcome,
+        "actor.id": a.id,
+        "actor.type": a.type,
+        "actor.alternateId": a.alternate_id,
+        "actor.displayName": a.display_name,
+        "transaction.id": ev.request_id,
+        "debugContext.debugData.requestId": ev.request_id,
+        "debugContext.debugData.requestUri": ev.request_uri,
+        "client.ipAddress": "127.0.0.1",
+    }
+    if attr in simple:
+        return [simple[attr]]
+    idx = {
+        "target.id": 0,
+        "target.type": 1,
+        "target.alternateId": 2,
+        "target.displayName": 3,
+    }
+    if attr in idx:
+        return [t[idx[attr]] for t in ev.targets]
+    if attr in ("legacyEventType", "outcome.reason"):
+        return []
+    raise HttpError(
+        400,
+        "E0000031",
+        "Invalid search criteria.",
+        [f"filter: The attribute '{attr}' is not supported."],
+    )
+
+
+def compile_filter(text: str):
+    """A predicate over LogEvent for a SCIM filter; HttpError 400 E0000031 if invalid."""
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise HttpError(
+                400,
+                "E0000031",
+                "Invalid search criteria.",
+                [f"filter: Unexpected input at position {pos}."],
+            )
+        kind = m.lastgroup or ""
+        tokens.append((kind, m.group(kind)))
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    i = 0
+
+    def fail(msg: str) -> HttpError:
+        return HttpError(
+            400, "E0000031", "Invalid search criteria.", [f"filter: {msg}"]
+        )
+
+    def peek() -> tuple[str, str] | None:
+        return tokens[i] if i < len(tokens) else None
+
+    def take() -> tuple[str, str]:
+        nonlocal i
+        if i >= len(tokens):
+            raise fail("Unexpected end of filter.")
+        i += 1
+        return tokens[i - 1]
+
+    def expr():
+        left = term()
+        while (t := peek()) and t[0] == "word" and t[1].lower() == "or":
+            take()
+            right = term()
+            left = (lambda a, b: lambda ev: a(ev) or b(ev))(left, right)
+        return left
+
+    def term():
+        left = factor()
+        while (t := peek()) and t[0] == "word" and t[1].lower() == "and":
+            take()
+            right = factor()
+            left = (lambda a, b: lambda ev: a(ev) and b(ev))(left, right)
+        return left
+
+    def factor():
+        t = take()
+        if t[0] == "word" and t[1].lower() == "not":
+            inner = factor()
+            return lambda ev: not inner(ev)
+        if t[0] == "lp":
+            inner = expr()
+            if take()[0] != "rp":
+                raise fail("Missing ')'.")
+            return inner
+        if t[0] != "word":
+            raise fail(f"Expected an attribute, got {t[1]}.")
+        attr = t[1]
+        if attr == "published":
+            raise fail(
+                "The published attribute cannot be filtered; use since and until."
+            )
+        op_t = take()
+        op = op_t[1].lower()
+        if op_t[0] != "word" or op not in _OPS:
+            raise fail(f"Unknown operator {op_t[1]}.")
+        _attr_values(_PROBE, attr)  # validates the attribute name
+        if op == "pr":
+            return lambda ev: bool(_attr_values(ev, attr))
+        v = take()
+        if v[0] == "str":
+            value = v[1][1:-1].replace('\\"', '"')
+        elif v[0] in ("num", "word"):
+            value = v[1]
+        else:
+            raise fail("Expected a value.")
+        cmp = {
+            "eq": lambda a: a == value,
+            "ne": lambda a: a != value,
+            "sw": lambda a: a.startswith(value),
+            "ew": lambda a: a.endswith(value),
+            "co": lambda a: value in a,
+            "gt": lambda a: a > value,
+            "ge": lambda a: a >= value,
+            "lt": lambda a: a < value,
+            "le": lambda a: a <= value,
+        }[op]
+        if op == "ne":
+            return lambda ev: all(cmp(x) for x in _attr_values(ev, attr))
+        return lambda ev: any(cmp(x) for x in _attr_values(ev, attr))
+
+    pred = expr()
+    if i != len(tokens):
+        raise fail(f"Unexpected {tokens[i][1]}.")
+    return pred
+
+
+from .state import Actor  # noqa: E402
+
+_PROBE = LogEvent(0, 0.0, "", "", "", Actor("", "", "", ""), (), "")

@@ -1,0 +1,414 @@
+"""Seeds: the fixed demo org, large generated orgs, and JSON seed files.
+
+A seed is a plain dict (also the JSON file format for ``--seed PATH.json``)::
+
+    {"users": [{"login", "first_name", "last_name", "password", "roles": [ROLE...],
+                "id"?, "api_token"?}],
+     "apps":  [{"label", "kind": "web|browser|native|service|saml|bookmark",
+                "id"?, "client_id"?, "client_secret"?, "redirect_uris"?,
+                "post_logout_redirect_uris"?, "status"?, "roles"?: [ROLE...],
+                "jwks"?: [JWK...], "loopback_any_port"?: bool,
+                "grants": [scopeId...], "granted_by"?: login}]}
+
+The demo org's users, passwords, SSWS token and client credentials are fixed (the
+console's development defaults, README "The demo org"); so are all ids for a given
+seed, because ids come from a deterministic generator.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from .state import App, Org
+
+SEED_DIR = Path(__file__).with_name("seed")
+WORKER_KEY_FILE = SEED_DIR / "worker-key.pem"
+
+DEMO_PASSWORD = "Demo-Pass-2026!"
+DEMO_SSWS_TOKEN = "00demoSuperAdminSSWStoken0000000000000000"
+CONSOLE_CLIENT_ID = "0oa1consoleDEMO000x7"
+CONSOLE_CLIENT_SECRET = "demo-console-secret-not-for-production-0000000000"
+CONSOLE_REDIRECT_URIS = [
+    "http://127.0.0.1:8000/accounts/oidc/okta/login/callback/",
+    "http://localhost:8000/accounts/oidc/okta/login/callback/",
+]
+CONSOLE_POST_LOGOUT_URIS = ["http://127.0.0.1:8000/"]
+CONSOLE_GRANTS = [
+    "okta.apps.read",
+    "okta.appGrants.read",
+    "okta.appGrants.manage",
+    "okta.roles.read",
+    "okta.logs.read",
+]
+WORKER_CLIENT_ID = "0oa1workerDEMO0000x7"
+WORKER_GRANTS = ["okta.apps.read", "okta.appGrants.read", "okta.logs.read"]
+
+DEMO_USERS = [
+    ("super.admin@example.com", "Sam", "Super", ["SUPER_ADMIN"], DEMO_SSWS_TOKEN),
+    ("org.admin@example.com", "Olga", "Orgadmin", ["ORG_ADMIN"], None),
+    ("app.admin@example.com", "Abe", "Appadmin", ["APP_ADMIN"], None),
+    ("readonly.admin@example.com", "Rita", "Readonly", ["READ_ONLY_ADMIN"], None),
+    ("end.user@example.com", "Eve", "Enduser", [], None),
+]
+
+_DEMO_APPS: list[tuple[str, str, list[str]]] = [
+    # (label, kind, grants)
+    ("Payroll Portal", "web", ["okta.users.read", "okta.groups.read"]),
+    (
+        "HR Onboarding",
+        "web",
+        ["okta.users.manage", "okta.groups.manage", "okta.users.read"],
+    ),
+    ("Expense Reports", "web", []),
+    ("Intranet Wiki", "web", ["okta.users.read.self"]),
+    ("Vendor Portal", "web", ["okta.apps.read"]),
+    (
+        "Help Desk Console",
+        "web",
+        ["okta.users.read", "okta.factors.manage", "okta.logs.read"],
+    ),
+    (
+        "Security Dashboard",
+        "web",
+        [
+            "okta.logs.read",
+            "okta.apps.read",
+            "okta.policies.read",
+            "okta.securityInsights.read",
+        ],
+    ),
+    (
+        "Access Reviews",
+        "web",
+        ["okta.governance.accessCertifications.manage", "okta.users.read"],
+    ),
+    ("Partner Hub", "web", ["okta.groups.read"]),
+    ("Legacy CRM", "web", ["okta.users.read", "okta.apps.manage"]),
+    ("Status Page Admin", "web", []),
+    ("Travel Booking", "browser", ["okta.users.read.self"]),
+    ("Team Directory", "browser", ["okta.users.read", "okta.groups.read"]),
+    ("Time Tracker", "browser", []),
+    ("Design System Docs", "browser", ["okta.myAccount.profile.read"]),
+    ("Analytics SPA", "browser", ["okta.logs.read", "okta.apps.read"]),
+    (
+        "Self-Service Profile",
+        "browser",
+        ["okta.myAccount.profile.manage", "okta.myAccount.email.manage"],
+    ),
+    ("Office Chat", "browser", []),
+    ("Field Sales", "native", ["okta.users.read.self"]),
+    ("Warehouse Scanner", "native", []),
+    ("Exec Mobile", "native", ["okta.users.read"]),
+    ("Kiosk App", "native", []),
+    (
+        "Admin Mobile",
+        "native",
+        ["okta.users.manage", "okta.apps.read", "okta.roles.read"],
+    ),
+    ("Nightly User Sync", "service", ["okta.users.manage", "okta.groups.manage"]),
+    ("SIEM Log Shipper", "service", ["okta.logs.read"]),
+    (
+        "Provisioning Bot",
+        "service",
+        [
+            "okta.users.manage",
+            "okta.apps.manage",
+            "okta.groups.manage",
+            "okta.roles.manage",
+        ],
+    ),
+    (
+        "Terraform Automation",
+        "service",
+        [
+            "okta.apps.manage",
+            "okta.appGrants.manage",
+            "okta.authorizationServers.manage",
+            "okta.policies.manage",
+            "okta.groups.manage",
+        ],
+    ),
+    (
+        "Backup Exporter",
+        "service",
+        ["okta.users.read", "okta.groups.read", "okta.apps.read"],
+    ),
+    ("Device Inventory", "service", ["okta.devices.read"]),
+    (
+        "AI Helpdesk Agent",
+        "service",
+        ["okta.aiAgents.read", "okta.aiAgents.manage", "okta.users.read"],
+    ),
+    (
+        "Compliance Scanner",
+        "service",
+        ["okta.apps.read", "okta.appGrants.read", "okta.roles.read", "okta.logs.read"],
+    ),
+    ("Org2Org Bridge", "service", ["okta.users.manage", "okta.apiTokens.manage"]),
+    ("Domain Manager", "service", ["okta.domains.manage", "okta.brands.manage"]),
+    ("Idle Service", "service", []),
+    ("Event Hook Relay", "service", ["okta.eventHooks.manage", "okta.logs.read"]),
+    ("Risk Engine", "service", ["okta.userRisk.manage", "okta.users.read"]),
+    ("Group Sync Worker", "service", ["okta.groups.manage"]),
+    ("Retired Reporting", "web", ["okta.reports.read", "okta.users.read"]),
+    ("Old Mobile Beta", "native", ["okta.users.read"]),
+    ("Custom Client Id App", "web", ["okta.apps.read"]),
+]
+_INACTIVE = {"Retired Reporting", "Old Mobile Beta"}
+_NON_OIDC = [
+    ("Salesforce (SAML)", "saml"),
+    ("Workday (SAML)", "saml"),
+    ("Company Handbook", "bookmark"),
+    ("Benefits Bookmark", "bookmark"),
+]
+
+
+def worker_public_jwk(pem: bytes | None = None) -> dict[str, str]:
+    """The demo worker's public key as an Okta app JWK (``kid`` = RFC 7638 thumbprint)."""
+    pem = pem if pem is not None else WORKER_KEY_FILE.read_bytes()
+    key = serialization.load_pem_private_key(pem, password=None).public_key()
+    nums = key.public_numbers()
+
+    def b64(n: int) -> str:
+        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    e, n = b64(nums.e), b64(nums.n)
+    canon = json.dumps({"e": e, "kty": "RSA", "n": n}, separators=(",", ":"))
+    kid = (
+        base64.urlsafe_b64encode(hashlib.sha256(canon.encode()).digest())
+        .rstrip(b"=")
+        .decode()
+    )
+    return {
+        "kty": "RSA",
+        "id": "pks1workerDEMO0000x7",
+        "status": "ACTIVE",
+        "kid": kid,
+        "use": "sig",
+        "alg": "RS256",
+        "e": e,
+        "n": n,
+    }
+
+
+def demo_seed() -> dict[str, Any]:
+    """The demo org as a seed dict (see module docstring)."""
+    users = [
+        {
+            "login": login,
+            "first_name": first,
+            "last_name": last,
+            "password": DEMO_PASSWORD,
+            "roles": roles,
+            **({"api_token": token} if token else {}),
+        }
+        for login, first, last, roles, token in DEMO_USERS
+    ]
+    apps: list[dict[str, Any]] = [
+        {
+            "id": CONSOLE_CLIENT_ID,
+            "client_id": CONSOLE_CLIENT_ID,
+            "client_secret": CONSOLE_CLIENT_SECRET,
+            "label": "Grants Console",
+            "kind": "web",
+            "redirect_uris": CONSOLE_REDIRECT_URIS,
+            "post_logout_redirect_uris": CONSOLE_POST_LOGOUT_URIS,
+            "loopback_any_port": True,
+            "grants": CONSOLE_GRANTS,
+        },
+        {
+            "id": WORKER_CLIENT_ID,
+            "client_id": WORKER_CLIENT_ID,
+            "label": "Grants Console Worker",
+            "kind": "service",
+            "jwks": [worker_public_jwk()],
+            "roles": ["SUPER_ADMIN"],
+            "grants": WORKER_GRANTS,
+        },
+    ]
+    for label, kind, grants in _DEMO_APPS:
+        spec: dict[str, Any] = {"label": label, "kind": kind, "grants": grants}
+        if label in _INACTIVE:
+            spec["status"] = "INACTIVE"
+        if label == "Custom Client Id App":
+            spec["client_id"] = "custom-client-id-demo-app"
+        apps.append(spec)
+    for label, kind in _NON_OIDC:
+        apps.append({"label": label, "kind": kind, "grants": []})
+    return {"users": users, "apps": apps}
+
+
+def load_seed(seed: str | dict | None) -> dict[str, Any]:
+    """``"demo"``/None -> the demo seed; a dict as is; else a JSON file path."""
+    if seed is None or seed == "demo":
+        return demo_seed()
+    if isinstance(seed, dict):
+        return seed
+    return json.loads(Path(seed).read_text())
+
+
+# Scope pool for generated apps: common management scopes, weighted to reads.
+_POOL = [
+    "okta.users.read",
+    "okta.users.manage",
+    "okta.groups.read",
+    "okta.groups.manage",
+    "okta.apps.read",
+    "okta.apps.manage",
+    "okta.logs.read",
+    "okta.roles.read",
+    "okta.roles.manage",
+    "okta.policies.read",
+    "okta.policies.manage",
+    "okta.authorizationServers.read",
+    "okta.authorizationServers.manage",
+    "okta.factors.read",
+    "okta.factors.manage",
+    "okta.devices.read",
+    "okta.domains.read",
+    "okta.brands.read",
+    "okta.eventHooks.read",
+    "okta.inlineHooks.read",
+    "okta.idps.read",
+    "okta.schemas.read",
+    "okta.trustedOrigins.read",
+    "okta.userTypes.read",
+    "okta.appGrants.read",
+    "okta.appGrants.manage",
+    "okta.networkZones.read",
+    "okta.orgs.read",
+    "okta.sessions.read",
+    "okta.users.read.self",
+    "okta.aiAgents.read",
+]
+_KINDS = ["web", "browser", "native", "service"]
+
+
+def generated_apps(n: int, rng_seed: int = 42) -> list[dict[str, Any]]:
+    """``n`` generated app specs: ~1% non-OIDC, OIDC apps with 0-12 grants each."""
+    rng = random.Random(rng_seed)
+    apps = []
+    for i in range(n):
+        if i % 100 == 99:
+            apps.append(
+                {
+                    "label": f"Generated SAML {i:05d}",
+                    "kind": rng.choice(["saml", "bookmark"]),
+                    "grants": [],
+                }
+            )
+            continue
+        kind = _KINDS[i % 4]
+        apps.append(
+            {
+                "label": f"Generated {kind} app {i:05d}",
+                "kind": kind,
+                "grants": rng.sample(_POOL, rng.randint(0, 12)),
+            }
+        )
+    return apps
+
+
+def build_org(
+    org: Org, seed: str | dict | None = "demo", apps: int | None = None
+) -> None:
+    """Fill an empty ``org`` from a seed (plus ``apps`` generated apps if given).
+
+    With ``apps`` set, the seed's users and its console and worker apps are kept and
+    the seed's other apps are replaced by ``apps`` generated ones. Grants are dated
+    in the past and each writes its historical ``app.oauth2.admin.consent.grant``
+    System Log event.
+    """
+    spec = load_seed(seed)
+    now = org.clock.now()
+    rng = random.Random(7)
+    for u in spec.get("users", []):
+        org.add_user(
+            u["login"],
+            u.get("first_name", u["login"].split("@")[0]),
+            u.get("last_name", ""),
+            u.get("password", DEMO_PASSWORD),
+            list(u.get("roles", [])),
+            user_id=u.get("id"),
+            api_token=u.get("api_token"),
+            created=now - 400 * 86400,
+        )
+    app_specs = list(spec.get("apps", []))
+    if apps is not None:
+        keep = [
+            a for a in app_specs if a.get("id") in (CONSOLE_CLIENT_ID, WORKER_CLIENT_ID)
+        ]
+        app_specs = keep + generated_apps(apps)
+    default_granter = next(
+        (u for u in org.users.values() if "SUPER_ADMIN" in u.role_types), None
+    )
+    for i, a in enumerate(app_specs):
+        kind = a.get("kind", "web")
+        created = now - (380 - (i * 300 / max(1, len(app_specs)))) * 86400
+        app_id = a.get("id") or org.ids.make("0oa")
+        client_id = a.get("client_id") or (app_id if kind in _KINDS else None)
+        app = App(
+            id=app_id,
+            label=a["label"],
+            kind=kind,
+            created=float(int(created)),
+            last_updated=float(int(created)),
+            status=a.get("status", "ACTIVE"),
+            client_id=client_id,
+            client_secret=a.get("client_secret")
+            or (f"demo-secret-{app_id}" if kind == "web" else None),
+            redirect_uris=list(
+                a.get("redirect_uris")
+                or (
+                    []
+                    if kind == "service" or kind not in _KINDS
+                    else [f"https://{app_id.lower()}.example.com/callback"]
+                )
+            ),
+            post_logout_redirect_uris=list(a.get("post_logout_redirect_uris", [])),
+            jwks=list(
+                a.get("jwks")
+                or ([_placeholder_jwk(app_id)] if kind == "service" else [])
+            ),
+            loopback_any_port=bool(a.get("loopback_any_port", False)),
+        )
+        for r in a.get("roles", []):
+            from .state import RoleAssignment
+
+            app.roles.append(RoleAssignment(org.ids.make("ra1"), r, created, "CLIENT"))
+        org.add_app(app, log=False)
+        granter = org.users_by_login.get(
+            str(a.get("granted_by", "")).lower(), default_granter
+        )
+        actor = org.user_actor(granter) if granter else org.system_actor()
+        for j, scope in enumerate(a.get("grants", [])):
+            when = created + 3600 + j * 60 + rng.randint(0, 86400 * 5)
+            org.grant(app, scope, actor, created=min(when, now - 3600))
+
+
+_PLACEHOLDER_N = None
+
+
+def _placeholder_jwk(app_id: str) -> dict[str, str]:
+    """A registered-looking public JWK for generated service apps (no private key)."""
+    global _PLACEHOLDER_N
+    if _PLACEHOLDER_N is None:
+        _PLACEHOLDER_N = worker_public_jwk()["n"]
+    return {
+        "kty": "RSA",
+        "id": "pks" + app_id[3:],
+        "status": "ACTIVE",
+        "kid": "kid-" + app_id,
+        "use": "sig",
+        "alg": "RS256",
+        "e": "AQAB",
+        "n": _PLACEHOLDER_N,
+    }

@@ -1,0 +1,590 @@
+"""The simulated org's state: users, apps, grants, System Log, tokens, clock.
+
+Plain objects in dicts and lists with indexes (apps sorted by id for cursor paging,
+apps by client_id, users by id/login/API token), so no request rescans the org.
+Every mutation goes through :class:`Org` methods that also write the System Log,
+so API calls and out-of-band (control-surface) changes log identically.
+
+Times are float UTC epoch seconds of the simulator clock (:class:`Clock`), which
+tests may move forward; rendering to ISO-8601 happens in :mod:`.shapes`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+SCOPES_FILE = Path(__file__).with_name("scopes.txt")
+
+
+def load_known_scopes() -> frozenset[str]:
+    """The Okta API scopes this org accepts in grants (``scopes.txt``)."""
+    names = []
+    for line in SCOPES_FILE.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            names.append(line)
+    return frozenset(names)
+
+
+KNOWN_SCOPES = load_known_scopes()
+
+# Role type -> Okta's label (Admin Console names).
+ROLE_LABELS = {
+    "SUPER_ADMIN": "Super Administrator",
+    "ORG_ADMIN": "Organization Administrator",
+    "APP_ADMIN": "Application Administrator",
+    "READ_ONLY_ADMIN": "Read Only Administrator",
+    "USER_ADMIN": "User Administrator",
+    "HELP_DESK_ADMIN": "Help Desk Administrator",
+    "GROUP_MEMBERSHIP_ADMIN": "Group Membership Administrator",
+    "API_ACCESS_MANAGEMENT_ADMIN": "API Access Management Administrator",
+    "REPORT_ADMIN": "Report Administrator",
+    "MOBILE_ADMIN": "Mobile Administrator",
+    "WORKFLOWS_ADMIN": "Workflows Administrator",
+    "ACCESS_CERTIFICATIONS_ADMIN": "Access Certifications Administrator",
+    "ACCESS_REQUESTS_ADMIN": "Access Requests Administrator",
+}
+
+
+def base62(n: int, width: int) -> str:
+    """``n`` in base 62 (ASCII-ordered digits), left-padded to ``width``."""
+    out = []
+    while n:
+        n, r = divmod(n, 62)
+        out.append(BASE62[r])
+    return "".join(reversed(out)).rjust(width, "0")[-width:]
+
+
+class Clock:
+    """Simulator time: the wall clock plus an offset tests can advance (seconds)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        """Current simulator time, UTC epoch seconds."""
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        """Move simulator time forward by ``seconds``."""
+        self.offset += float(seconds)
+
+
+class IdMaker:
+    """Okta-like ids: 3-char prefix + 17 base62 chars, increasing with creation.
+
+    Deterministic for a given seed, so a reset org always has the same ids.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.counter = 0
+        self.rng = random.Random(seed)
+
+    def make(self, prefix: str) -> str:
+        """A fresh id such as ``0oa1…`` (20 chars); later ids sort after earlier."""
+        self.counter += 1
+        tail = "".join(self.rng.choice(BASE62) for _ in range(5))
+        return f"{prefix}1{base62(self.counter, 8)}{tail}0h7"[:20].ljust(20, "0")
+
+    def token(self, n: int) -> str:
+        """``n`` random base62 chars (error ids, request ids)."""
+        return "".join(self.rng.choice(BASE62) for _ in range(n))
+
+
+@dataclass(slots=True)
+class RoleAssignment:
+    """An admin role assigned to a user or a client (service app)."""
+
+    id: str
+    type: str
+    created: float
+    assignment_type: str = "USER"
+    status: str = "ACTIVE"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS.get(self.type, self.type.replace("_", " ").title())
+
+
+@dataclass(slots=True)
+class User:
+    """An Okta user (``00u…``) with its admin role assignments."""
+
+    id: str
+    login: str
+    first_name: str
+    last_name: str
+    password: str
+    created: float
+    roles: list[RoleAssignment] = field(default_factory=list)
+    status: str = "ACTIVE"
+    api_token: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def role_types(self) -> set[str]:
+        return {r.type for r in self.roles if r.status == "ACTIVE"}
+
+
+@dataclass(slots=True)
+class Grant:
+    """An Okta API scope grant in an app's grant collection (``oag…``)."""
+
+    id: str
+    scope_id: str
+    issuer: str
+    client_id: str
+    created: float
+    created_by_id: str
+    created_by_type: str = "User"
+    source: str = "ADMIN"
+    status: str = "ACTIVE"
+
+    @property
+    def last_updated(self) -> float:
+        return self.created
+
+
+@dataclass(slots=True)
+class App:
+    """An app instance (``0oa…``). OIDC apps have ``application_type`` set.
+
+    ``kind`` is one of web, browser, native, service (OIDC) or saml, bookmark.
+    ``grants`` keeps creation order (Okta's list order).
+    """
+
+    id: str
+    label: str
+    kind: str
+    created: float
+    last_updated: float
+    status: str = "ACTIVE"
+    client_id: str | None = None
+    client_secret: str | None = None
+    redirect_uris: list[str] = field(default_factory=list)
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
+    jwks: list[dict] = field(default_factory=list)
+    loopback_any_port: bool = False
+    roles: list[RoleAssignment] = field(default_factory=list)
+    grants: list[Grant] = field(default_factory=list)
+    json_cache: bytes | None = None
+
+    @property
+    def is_oidc(self) -> bool:
+        return self.kind in ("web", "browser", "native", "service")
+
+    @property
+    def name(self) -> str:
+        return {
+            "saml": "template_saml_2_0",
+            "bookmark": "bookmark",
+        }.get(self.kind, "oidc_client")
+
+    @property
+    def sign_on_mode(self) -> str:
+        return {"saml": "SAML_2_0", "bookmark": "BOOKMARK"}.get(
+            self.kind, "OPENID_CONNECT"
+        )
+
+    @property
+    def token_endpoint_auth_method(self) -> str:
+        if self.kind == "service":
+            return "private_key_jwt"
+        if self.kind in ("browser", "native"):
+            return "none"
+        return "client_secret_basic"
+
+    @property
+    def grant_types(self) -> list[str]:
+        if self.kind == "service":
+            return ["client_credentials"]
+        return ["authorization_code", "refresh_token"]
+
+    @property
+    def response_types(self) -> list[str]:
+        return ["token"] if self.kind == "service" else ["code"]
+
+    @property
+    def pkce_required(self) -> bool:
+        return self.kind in ("browser", "native", "web")
+
+    @property
+    def role_types(self) -> set[str]:
+        return {r.type for r in self.roles if r.status == "ACTIVE"}
+
+    def grant_for(self, scope_id: str) -> Grant | None:
+        for g in self.grants:
+            if g.scope_id == scope_id:
+                return g
+        return None
+
+    def granted_scopes(self) -> set[str]:
+        return {g.scope_id for g in self.grants}
+
+
+@dataclass(slots=True)
+class Actor:
+    """Who did something, as the System Log names it."""
+
+    id: str
+    type: str
+    alternate_id: str
+    display_name: str
+
+
+@dataclass(slots=True)
+class LogEvent:
+    """One System Log event, stored compactly and rendered by :mod:`.shapes`.
+
+    ``targets`` holds ``(id, type, alternateId, displayName)`` tuples.
+    """
+
+    seq: int
+    published: float
+    uuid: str
+    event_type: str
+    display_message: str
+    actor: Actor
+    targets: tuple[tuple[str, str, str, str], ...]
+    request_id: str
+    request_uri: str = ""
+    outcome: str = "SUCCESS"
+    severity: str = "INFO"
+
+
+class OrgError(Exception):
+    """A domain refusal the API turns into an Okta error.
+
+    ``status`` and ``error_code`` are Okta's; ``summary`` is the errorSummary and
+    ``causes`` the errorCauses summaries.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        error_code: str,
+        summary: str,
+        causes: list[str] | None = None,
+    ) -> None:
+        super().__init__(summary)
+        self.status = status
+        self.error_code = error_code
+        self.summary = summary
+        self.causes = causes or []
+
+
+class Org:
+    """The whole simulated org. Callers hold :attr:`lock` around reads and writes."""
+
+    def __init__(self, url: str, clock: Clock, seed: int = 0) -> None:
+        self.url = url
+        self.clock = clock
+        self.ids = IdMaker(seed)
+        self.lock = threading.RLock()
+        self.users: dict[str, User] = {}
+        self.users_by_login: dict[str, User] = {}
+        self.users_by_token: dict[str, User] = {}
+        self.apps: dict[str, App] = {}
+        self.app_ids: list[str] = []  # sorted, for cursor paging
+        self.apps_by_client_id: dict[str, App] = {}
+        self.events: list[LogEvent] = []
+        self.event_seq = 0
+
+    # --- users -------------------------------------------------------------------
+    def add_user(
+        self,
+        login: str,
+        first_name: str,
+        last_name: str,
+        password: str,
+        roles: list[str],
+        *,
+        user_id: str | None = None,
+        api_token: str | None = None,
+        created: float | None = None,
+    ) -> User:
+        """Create a user with the given admin role types."""
+        created = self.clock.now() if created is None else created
+        user = User(
+            id=user_id or self.ids.make("00u"),
+            login=login,
+            first_name=first_name,
+            last_name=last_name,
+            password=password,
+            created=created,
+            api_token=api_token,
+        )
+        user.roles = [
+            RoleAssignment(self.ids.make("ra1")[:20], t, created) for t in roles
+        ]
+        self.users[user.id] = user
+        self.users_by_login[login.lower()] = user
+        if api_token:
+            self.users_by_token[api_token] = user
+        return user
+
+    def set_roles(
+        self, login: str, roles: list[str], actor: Actor | None = None
+    ) -> User:
+        """Replace a user's admin roles (e.g. demote a Super Admin); logs the change."""
+        user = self.users_by_login.get(login.lower())
+        if user is None:
+            raise OrgError(
+                404, "E0000007", f"Not found: Resource not found: {login} (User)"
+            )
+        before = user.role_types
+        now = self.clock.now()
+        kept = [r for r in user.roles if r.type in roles]
+        for t in roles:
+            if t not in {r.type for r in kept}:
+                kept.append(RoleAssignment(self.ids.make("ra1"), t, now))
+        user.roles = kept
+        actor = actor or self.system_actor()
+        target = (user.id, "User", user.login, user.display_name)
+        if set(roles) - before:
+            self.log(
+                "user.account.privilege.grant", "Grant user privilege", actor, (target,)
+            )
+        if before - set(roles):
+            self.log(
+                "user.account.privilege.revoke",
+                "Revoke user privilege",
+                actor,
+                (target,),
+            )
+        return user
+
+    def system_actor(self) -> Actor:
+        return Actor("0oa1okta00000000sys0", "PublicClientApp", "Okta", "Okta System")
+
+    def user_actor(self, user: User) -> Actor:
+        return Actor(user.id, "User", user.login, user.display_name)
+
+    def client_actor(self, app: App) -> Actor:
+        return Actor(
+            app.client_id or app.id,
+            "PublicClientApp",
+            app.client_id or app.id,
+            app.label,
+        )
+
+    # --- apps --------------------------------------------------------------------
+    def add_app(self, app: App, actor: Actor | None = None, log: bool = True) -> App:
+        """Insert an app (keeps ``app_ids`` sorted); logs ``application.lifecycle.create``."""
+        self.apps[app.id] = app
+        if self.app_ids and app.id > self.app_ids[-1]:
+            self.app_ids.append(app.id)
+        else:
+            bisect.insort(self.app_ids, app.id)
+        if app.client_id:
+            self.apps_by_client_id[app.client_id] = app
+        if log:
+            self.log(
+                "application.lifecycle.create",
+                "Add application",
+                actor or self.system_actor(),
+                (self.app_target(app),),
+            )
+        return app
+
+    def app_target(self, app: App) -> tuple[str, str, str, str]:
+        return (app.id, "AppInstance", app.label, app.name)
+
+    def get_app(self, app_id: str) -> App:
+        """The app with this id, else OrgError 404 E0000007 (AppInstance)."""
+        app = self.apps.get(app_id)
+        if app is None:
+            raise OrgError(
+                404,
+                "E0000007",
+                f"Not found: Resource not found: {app_id} (AppInstance)",
+            )
+        return app
+
+    def set_app_status(
+        self, app_id: str, status: str, actor: Actor | None = None
+    ) -> App:
+        """ACTIVE/INACTIVE; logs application.lifecycle.activate|deactivate."""
+        app = self.get_app(app_id)
+        if app.status != status:
+            app.status = status
+            app.last_updated = self.clock.now()
+            app.json_cache = None
+            verb = "activate" if status == "ACTIVE" else "deactivate"
+            self.log(
+                f"application.lifecycle.{verb}",
+                f"{verb.title()} application",
+                actor or self.system_actor(),
+                (self.app_target(app),),
+            )
+        return app
+
+    def delete_app(self, app_id: str, actor: Actor | None = None) -> None:
+        """Remove an app and its grants; logs application.lifecycle.delete."""
+        app = self.get_app(app_id)
+        del self.apps[app_id]
+        i = bisect.bisect_left(self.app_ids, app_id)
+        if i < len(self.app_ids) and self.app_ids[i] == app_id:
+            del self.app_ids[i]
+        if app.client_id:
+            self.apps_by_client_id.pop(app.client_id, None)
+        self.log(
+            "application.lifecycle.delete",
+            "Delete application",
+            actor or self.system_actor(),
+            (self.app_target(app),),
+        )
+
+    def page_after(self, after: str | None) -> int:
+        """Index in ``app_ids`` of the first app after cursor ``after``."""
+        if not after:
+            return 0
+        return bisect.bisect_right(self.app_ids, after)
+
+    # --- grants ------------------------------------------------------------------
+    def grant(
+        self,
+        app: App,
+        scope_id: str,
+        actor: Actor,
+        *,
+        issuer: str | None = None,
+        created: float | None = None,
+        request_id: str = "",
+        request_uri: str = "",
+        log: bool = True,
+    ) -> Grant:
+        """Add ``scope_id`` to the app's grant collection; logs the admin consent.
+
+        Raises OrgError 400 E0000001 for a non-OIDC app, an unknown scope, a wrong
+        issuer or a scope already granted (deliberate choices, see DEVIATIONS.md).
+        """
+        issuer = self.url if issuer is None else issuer
+        causes = []
+        if not app.is_oidc:
+            causes.append(
+                f"appId: The app {app.id} is not an OAuth 2.0 client app "
+                f"(signOnMode {app.sign_on_mode}); only OIDC apps have Okta API scope grants."
+            )
+        elif issuer.rstrip("/") != self.url:
+            causes.append(
+                f"issuer: The issuer {issuer} is not this org's authorization server ({self.url})."
+            )
+        elif scope_id not in KNOWN_SCOPES:
+            causes.append(
+                f"scopeId: The scope {scope_id} is not a valid Okta API scope."
+            )
+        elif app.grant_for(scope_id) is not None:
+            causes.append(
+                f"scopeId: The scope {scope_id} is already granted to this app."
+            )
+        if causes:
+            raise OrgError(
+                400, "E0000001", "Api validation failed: scopeConsentGrant", causes
+            )
+        created = self.clock.now() if created is None else created
+        g = Grant(
+            id=self.ids.make("oag"),
+            scope_id=scope_id,
+            issuer=self.url,
+            client_id=app.client_id or app.id,
+            created=float(int(created)),
+            created_by_id=actor.id,
+            created_by_type="User" if actor.type == "User" else "Client",
+        )
+        app.grants.append(g)
+        if log:
+            self.log(
+                "app.oauth2.admin.consent.grant",
+                "Admin consent granted for scope",
+                actor,
+                (
+                    (app.id, "PublicClientApp", app.label, app.label),
+                    (scope_id, "Scope", scope_id, scope_id),
+                ),
+                request_id=request_id,
+                request_uri=request_uri or f"/api/v1/apps/{app.id}/grants",
+                published=created,
+            )
+        return g
+
+    def get_grant(self, app: App, grant_id: str) -> Grant:
+        """The grant, else OrgError 404 E0000007 (OAuth2ScopeConsentGrant)."""
+        for g in app.grants:
+            if g.id == grant_id:
+                return g
+        raise OrgError(
+            404,
+            "E0000007",
+            f"Not found: Resource not found: {grant_id} (OAuth2ScopeConsentGrant)",
+        )
+
+    def revoke(
+        self,
+        app: App,
+        grant: Grant,
+        actor: Actor,
+        *,
+        request_id: str = "",
+        request_uri: str = "",
+    ) -> None:
+        """Hard-delete the grant (Okta no longer lists it); logs the revoke."""
+        app.grants.remove(grant)
+        self.log(
+            "app.oauth2.admin.consent.revoke",
+            "Admin consent revoked for scope",
+            actor,
+            (
+                (app.id, "PublicClientApp", app.label, app.label),
+                (grant.scope_id, "Scope", grant.scope_id, grant.scope_id),
+            ),
+            request_id=request_id,
+            request_uri=request_uri or f"/api/v1/apps/{app.id}/grants/{grant.id}",
+        )
+
+    # --- System Log --------------------------------------------------------------
+    def log(
+        self,
+        event_type: str,
+        message: str,
+        actor: Actor,
+        targets: tuple[tuple[str, str, str, str], ...],
+        *,
+        request_id: str = "",
+        request_uri: str = "",
+        published: float | None = None,
+        outcome: str = "SUCCESS",
+    ) -> LogEvent:
+        """Append a System Log event (persistence order = ``seq``)."""
+        self.event_seq += 1
+        seq = self.event_seq
+        ev = LogEvent(
+            seq=seq,
+            published=self.clock.now() if published is None else published,
+            uuid=str(
+                uuid.UUID(
+                    int=(0x5EED << 112) | (self.ids.rng.getrandbits(64) << 32) | seq,
+                    version=4,
+                )
+            ),
+            event_type=event_type,
+            display_message=message,
+            actor=actor,
+            targets=targets,
+            request_id=request_id or self.ids.token(27),
+            request_uri=request_uri,
+            outcome=outcome,
+        )
+        self.events.append(ev)
+        return ev
