@@ -56,10 +56,11 @@ PAGE_LIMIT = 200  # Okta's maximum for GET /api/v1/apps
 
 
 def _seg(value: str) -> str:
-    """One URL path segment (ids are quoted so they cannot change the path)."""
+    """One URL path segment (ids are quoted so they cannot change the path; "@"
+    is a legal path character, so a login works where Okta accepts one)."""
     if not value:
         raise ValueError("empty id")
-    return quote(value, safe="")
+    return quote(value, safe="@")
 
 
 def _list_body(response: OktaResponse, what: str) -> list[Any]:
@@ -275,7 +276,7 @@ class OktaClient:
             attempt += 1
             try:
                 response = self.transport.request(
-                    "POST", path, json=body, retry_safe=False
+                    "POST", path, json_body=body, retry_safe=False
                 )
             except OktaValidationError as exc:
                 existing = self._find_grant(app_id, scope_id)

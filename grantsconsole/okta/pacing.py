@@ -33,6 +33,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 __all__ = [
+    "BUCKET_APP",
     "BUCKET_APPS",
     "BUCKET_LOGS",
     "BUCKET_OTHER",
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 BUCKET_APPS = "/api/v1/apps*"
+BUCKET_APP = "/api/v1/apps/{appId}"
 BUCKET_LOGS = "/api/v1/logs"
 BUCKET_USERS = "/api/v1/users*"
 BUCKET_OTHER = "/api/v1/*"
@@ -56,13 +58,16 @@ BUCKET_OTHER = "/api/v1/*"
 def bucket_for(path_or_url: str) -> str:
     """Name of the rate-limit bucket a request path falls in.
 
-    ``/api/v1/apps`` and everything below it (including an app's grants) share
-    one bucket; ``/api/v1/logs`` and ``/api/v1/users*`` have their own; anything
-    else is "other". (Okta's table has more buckets; grouping more widely only
-    makes us more careful, and the limits themselves are read from headers.)
+    Mirrors Okta's table (okta-api.md §5): ``/api/v1/apps`` and everything below
+    it, including an app's grants, share one bucket, except a single app
+    ``/api/v1/apps/{appId}``, which Okta meters separately; ``/api/v1/logs`` and
+    ``/api/v1/users*`` have their own; anything else is "other". The limits
+    themselves are always read from the response headers.
     """
     path = urlsplit(path_or_url).path if "://" in path_or_url else path_or_url
     path = path.split("?", 1)[0].rstrip("/")
+    if path.startswith("/api/v1/apps/") and path.count("/") == 4:
+        return BUCKET_APP
     if path == "/api/v1/apps" or path.startswith("/api/v1/apps/"):
         return BUCKET_APPS
     if path == "/api/v1/logs":

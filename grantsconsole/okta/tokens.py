@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
@@ -328,7 +329,9 @@ class ServiceAppTokenSource(_OAuthTokenSource):
         )
 
     def _assertion(self) -> str:
-        now = int(self.clock.now())
+        # Okta checks iat/exp against its own (real) clock, so use the real time
+        # here even when a test injects a fake clock for sleeping and expiry.
+        now = int(time.time())
         claims = {
             "iss": self.client_id,
             "sub": self.client_id,

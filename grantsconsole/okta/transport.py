@@ -22,14 +22,17 @@ Policy (documented for ASVS 13.1.3; numbers are constructor arguments of
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import ReadTimeoutError
 
 from .errors import (
     OktaConnectionError,
@@ -72,17 +75,25 @@ class OktaResponse:
     url: str
 
 
-def _json_or_none(response: requests.Response) -> Any:
-    if not response.content:
+def _json_or_none(content: bytes) -> Any:
+    if not content:
         return None
     try:
-        return response.json()
+        return json.loads(content)
     except ValueError:
         return None
 
 
+class _BodyError(Exception):
+    """The body could not be read within the size/time caps."""
+
+    def __init__(self, message: str, *, too_slow: bool) -> None:
+        super().__init__(message)
+        self.too_slow = too_slow
+
+
 def error_from_response(
-    response: requests.Response, method: str, path: str
+    response: requests.Response, method: str, path: str, content: bytes = b""
 ) -> OktaError:
     """Build the typed error for a non-2xx Okta response (never raises).
 
@@ -91,7 +102,7 @@ def error_from_response(
     OktaInsufficientScope naming the scope; other 403s OktaPermissionDenied.
     """
     status = response.status_code
-    body = _json_or_none(response)
+    body = _json_or_none(content)
     fields: dict[str, Any] = {
         "status": status,
         "request_id": response.headers.get("X-Okta-Request-Id", ""),
@@ -167,6 +178,8 @@ class Transport:
         max_rate_limit_wait: float = 300.0,
         jitter: float = 0.5,
         rng: random.Random | None = None,
+        max_response_bytes: int = 10_000_000,
+        total_timeout: float = 60.0,
     ) -> None:
         self.org_url = org_url.rstrip("/")
         self.token_source = token_source
@@ -180,6 +193,8 @@ class Transport:
         self.max_rate_limit_wait = max_rate_limit_wait
         self.jitter = jitter
         self.rng = rng or random.Random()
+        self.max_response_bytes = max_response_bytes
+        self.total_timeout = total_timeout
         self.request_count = 0
         self.retries = 0
         self.rate_limited = 0
@@ -211,7 +226,7 @@ class Transport:
         path_or_url: str,
         *,
         params: dict[str, Any] | None = None,
-        json: Any = None,
+        json_body: Any = None,
         retry_safe: bool,
     ) -> OktaResponse:
         """Send one API request; return the 2xx response or raise a typed error.
@@ -245,20 +260,45 @@ class Transport:
             }
             sent_at = self.clock.now()
             self.request_count += 1
+            started = time.monotonic()
             try:
                 response = self.session.request(
                     method,
                     url,
                     headers=headers,
-                    json=json,
+                    json=json_body,
                     timeout=self.timeout,
                     allow_redirects=False,
+                    stream=True,
                 )
             except requests.RequestException as exc:
                 self.pacer.release(bucket)
-                timed_out = isinstance(exc, requests.Timeout)
+                failure: Exception = exc
+                response = None
+            if response is not None:
+                received_at = self.clock.now()
+                info = parse_rate_limit_headers(response.headers)
+                self.pacer.after_response(bucket, info, sent_at, received_at)
+                try:
+                    content = self._read_body(response, started)
+                except (requests.RequestException, _BodyError) as exc:
+                    failure = exc
+                    if isinstance(exc, _BodyError) and not exc.too_slow:
+                        raise OktaMalformedResponse(
+                            str(exc),
+                            status=response.status_code,
+                            request_id=response.headers.get("X-Okta-Request-Id", ""),
+                            method=method,
+                            path=path,
+                        ) from None
+                    response = None
+            if response is None:
+                timed_out = isinstance(failure, requests.Timeout | _BodyError) or (
+                    # requests reports a read timeout inside the body this way
+                    bool(failure.args) and isinstance(failure.args[0], ReadTimeoutError)
+                )
                 error_cls = OktaTimeout if timed_out else OktaConnectionError
-                logger.debug("%s %s -> %s", method, shown, type(exc).__name__)
+                logger.debug("%s %s -> %s", method, shown, type(failure).__name__)
                 if retry_safe and attempt < self.max_retries:
                     attempt += 1
                     self.retries += 1
@@ -267,13 +307,10 @@ class Transport:
                     continue
                 raise error_cls(
                     f"{'timed out' if timed_out else 'connection failed'} "
-                    f"({type(exc).__name__})",
+                    f"({type(failure).__name__})",
                     method=method,
                     path=path,
                 ) from None
-            received_at = self.clock.now()
-            info = parse_rate_limit_headers(response.headers)
-            self.pacer.after_response(bucket, info, sent_at, received_at)
             request_id = response.headers.get("X-Okta-Request-Id", "")
             first_request_id = first_request_id or request_id
             logger.debug(
@@ -287,13 +324,13 @@ class Transport:
             )
             status = response.status_code
             if 200 <= status < 300:
-                return self._success(response, method, path, url, request_id)
+                return self._success(response, content, method, path, url, request_id)
             if status == 401 and not auth_retried:
                 auth_retried = True
                 if self.token_source.refresh_after_unauthorized(authorization):
                     extra_headers = {}
                     continue
-            error = error_from_response(response, method, path)
+            error = error_from_response(response, method, path, content)
             if status == 429:
                 self.rate_limited += 1
             repeatable = retry_safe and (status == 429 or status >= 500)
@@ -321,15 +358,43 @@ class Transport:
             headers["X-Okta-Retry-For"] = first_request_id
         return headers
 
+    def _read_body(self, response: requests.Response, started: float) -> bytes:
+        """The whole body, at most ``max_response_bytes`` and ``total_timeout``
+        seconds after the request started (a slow drip is a timeout)."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(chunk_size=65536):
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise _BodyError(
+                        f"response larger than {self.max_response_bytes} bytes",
+                        too_slow=False,
+                    )
+                if time.monotonic() - started > self.total_timeout:
+                    raise _BodyError(
+                        f"response took longer than {self.total_timeout} s",
+                        too_slow=True,
+                    )
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return b"".join(chunks)
+
     @staticmethod
     def _success(
-        response: requests.Response, method: str, path: str, url: str, request_id: str
+        response: requests.Response,
+        content: bytes,
+        method: str,
+        path: str,
+        url: str,
+        request_id: str,
     ) -> OktaResponse:
         body: Any = None
-        if response.status_code != 204 and response.content:
+        if response.status_code != 204 and content:
             content_type = response.headers.get("Content-Type", "")
             try:
-                body = response.json()
+                body = json.loads(content)
             except ValueError:
                 raise OktaMalformedResponse(
                     f"response is not JSON (Content-Type {content_type or 'none'})",

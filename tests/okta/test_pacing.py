@@ -68,7 +68,9 @@ def run(pacer: LocalPacer, clock: FakeClock, bucket: ModelBucket, n: int, **kw):
         sent = clock.now()
         clock.t += 0.01  # request latency
         headers = bucket.handle(sent + 0.005, **kw)
-        pacer.after_response(BUCKET, parse_rate_limit_headers(headers), sent, clock.now())
+        pacer.after_response(
+            BUCKET, parse_rate_limit_headers(headers), sent, clock.now()
+        )
 
 
 @pytest.mark.parametrize("share", [0.5, 1.0])

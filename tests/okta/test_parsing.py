@@ -94,7 +94,12 @@ def test_rate_limit_headers_valid_garbled_and_duplicated():
         }
     )
     info = parse_rate_limit_headers(headers)
-    assert (info.valid, info.limit, info.remaining, info.reset) == (True, 100, 42, 1800000060)
+    assert (info.valid, info.limit, info.remaining, info.reset) == (
+        True,
+        100,
+        42,
+        1800000060,
+    )
     assert info.date is not None
     for name, value in [
         ("X-Rate-Limit-Reset", "1800000060, 1800000060"),
@@ -117,6 +122,7 @@ def test_buckets():
     assert bucket_for("/api/v1/apps") == "/api/v1/apps*"
     assert bucket_for("/api/v1/apps/0oa1/grants/oag1") == "/api/v1/apps*"
     assert bucket_for(f"{ORG}/api/v1/apps?after=1") == "/api/v1/apps*"
+    assert bucket_for("/api/v1/apps/0oa1") == "/api/v1/apps/{appId}"
     assert bucket_for("/api/v1/logs?since=x") == "/api/v1/logs"
     assert bucket_for("/api/v1/users/00u1/roles") == "/api/v1/users*"
     assert bucket_for("/api/v1/groups") == "/api/v1/*"

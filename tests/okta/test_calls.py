@@ -1,0 +1,158 @@
+"""Every read call over real HTTP against the simulator, and the exact request count."""
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from grantsconsole.okta import OktaForeignLink, OktaNotFound
+
+from .conftest import WORKER_ID
+
+
+def api_requests(sim, caller=None):
+    """The simulator's request log, /api/v1 only (optionally of one caller)."""
+    return [
+        r
+        for r in sim.requests()
+        if r["path"].startswith("/api/v1")
+        and (caller is None or r.get("caller") == caller)
+    ]
+
+
+def token_requests(sim):
+    return [r for r in sim.requests() if r["path"] == "/oauth2/v1/token"]
+
+
+def test_full_listing_makes_exactly_the_necessary_requests(sim, worker_client):
+    """N OIDC apps and their grants: ceil(N/200) + N requests, one token request."""
+    sim.reset(apps=450)
+    apps = list(worker_client.iter_oidc_apps())
+    grants = {app.id: worker_client.list_grants(app.id) for app in apps}
+    n = len(apps)
+    assert n > 400
+    assert len({app.id for app in apps}) == n  # no duplicates across pages
+    assert all(app.sign_on_mode == "OPENID_CONNECT" for app in apps)
+    log = api_requests(sim)
+    pages = [r for r in log if r["path"] == "/api/v1/apps"]
+    grant_reads = [r for r in log if r["path"].endswith("/grants")]
+    assert len(pages) == math.ceil(n / 200)
+    assert len(grant_reads) == n
+    assert len(log) == math.ceil(n / 200) + n == worker_client.request_count
+    assert len(token_requests(sim)) == 1
+    assert all(r["status"] == 200 for r in log)
+    # The listing matches the org: every OIDC app and every grant.
+    state = sim.state()
+    oidc = {a["id"] for a in state["apps"] if a["sign_on_mode"] == "OPENID_CONNECT"}
+    assert {app.id for app in apps} == oidc
+    expected = {
+        a["id"]: sorted(g["scopeId"] for g in a.get("grants", []))
+        for a in state["apps"]
+        if a["id"] in oidc
+    }
+    assert {k: sorted(g.scope_id for g in v) for k, v in grants.items()} == expected
+
+
+def test_first_page_uses_filter_and_limit_then_follows_next(sim, ssws_client):
+    sim.reset(apps=450)
+    apps = list(ssws_client.iter_oidc_apps())
+    pages = [r for r in api_requests(sim) if r["path"] == "/api/v1/apps"]
+    first = pages[0]["query"]
+    assert "filter=name+eq+%22oidc_client%22" in first or (
+        'name eq "oidc_client"' in first
+    )
+    assert "limit=200" in first
+    assert all("after=" in p["query"] for p in pages[1:])
+    assert len(apps) == len({a.id for a in apps})
+
+
+def test_list_app_page_cursor_round_trip(sim, ssws_client):
+    """Chunked sync: one page at a time, the opaque cursor handed back."""
+    sim.reset(apps=450)
+    seen = []
+    cursor = None
+    pages = 0
+    while True:
+        apps, skipped, cursor = ssws_client.list_app_page(cursor)
+        pages += 1
+        assert skipped == []
+        seen.extend(a.id for a in apps)
+        if cursor is None:
+            break
+        assert cursor.startswith(sim.url + "/api/v1/apps?")
+    assert pages == math.ceil(len(seen) / 200)
+    assert len(seen) == len(set(seen))
+    # A raw `after` value works too (the same page as the link would give).
+    small, _, nxt = ssws_client.list_app_page(limit=5)
+    again, _, _ = ssws_client.list_app_page(after=small[-1].id, limit=5)
+    assert nxt is not None
+    assert [a.id for a in again] == seen[5:10]
+
+
+def test_stored_cursor_to_another_host_is_refused(sim, ssws_client):
+    before = ssws_client.request_count
+    with pytest.raises(OktaForeignLink):
+        ssws_client.list_app_page("https://evil.example.net/api/v1/apps?after=x")
+    assert ssws_client.request_count == before  # nothing was sent
+
+
+def test_get_app_and_its_fields(sim, ssws_client):
+    first = next(ssws_client.iter_oidc_apps())
+    app = ssws_client.get_app(first.id)
+    assert app == first
+    assert app.client_id
+    assert app.created is not None and app.created.tzinfo is not None
+    with pytest.raises(OktaNotFound) as err:
+        ssws_client.get_app("0oa1doesNotExist000x7")
+    assert err.value.status == 404
+    assert err.value.error_code == "E0000007"
+    assert err.value.request_id
+
+
+def test_list_grants_of_the_console_app(sim, ssws_client):
+    grants = ssws_client.list_grants("0oa1consoleDEMO000x7")
+    scopes = {g.scope_id for g in grants}
+    assert {"okta.apps.read", "okta.appGrants.manage", "okta.logs.read"} <= scopes
+    for grant in grants:
+        assert grant.id.startswith("oag")
+        assert grant.issuer == sim.url
+        assert grant.client_id == "0oa1consoleDEMO000x7"
+        assert grant.created is not None
+
+
+def test_roles_and_super_admin(sim, ssws_client):
+    roles = ssws_client.list_user_roles("super.admin@example.com")
+    assert any(r.type == "SUPER_ADMIN" for r in roles)
+    assert ssws_client.is_super_admin("super.admin@example.com")
+    assert not ssws_client.is_super_admin("org.admin@example.com")
+    assert not ssws_client.is_super_admin("end.user@example.com")
+    sim.set_roles("super.admin@example.com", ["READ_ONLY_ADMIN"])
+    assert not ssws_client.is_super_admin("super.admin@example.com")
+
+
+def test_system_log_polling_resumes_from_the_next_link(sim, worker_client):
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    page = worker_client.poll_logs(None, since=since)
+    assert page.next_url and page.next_url.startswith(sim.url + "/api/v1/logs")
+    sim.oob_grant("0oa1workerDEMO0000x7", "okta.users.read", "super.admin@example.com")
+    page2 = worker_client.poll_logs(page.next_url)
+    grants = [
+        e for e in page2.events if e.event_type == "app.oauth2.admin.consent.grant"
+    ]
+    assert len(grants) == 1
+    event = grants[0]
+    assert event.published.tzinfo is not None
+    assert event.actor_alternate_id == "super.admin@example.com"
+    assert {t.id for t in event.targets} >= {WORKER_ID} or any(
+        t.alternate_id == "okta.users.read" or t.id == "okta.users.read"
+        for t in event.targets
+    )
+    page3 = worker_client.poll_logs(page2.next_url)
+    assert page3.events == ()  # nothing new, nothing repeated
+    assert page3.next_url
+    filtered = worker_client.poll_logs(
+        None, since=since, filter='eventType eq "app.oauth2.admin.consent.grant"'
+    )
+    assert {e.event_type for e in filtered.events} == {"app.oauth2.admin.consent.grant"}
+    with pytest.raises(OktaForeignLink):
+        worker_client.poll_logs("https://evil.example.net/api/v1/logs?after=1")
