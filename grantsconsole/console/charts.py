@@ -1,0 +1,144 @@
+"""Server-side SVG charts (no JavaScript, no CDN, CSP-safe: classes, no style attrs).
+
+Every label is escaped with ``format_html``; the result is safe to embed inline.
+Sizes are in SVG user units; the CSS scales the SVG to the page width.
+"""
+
+from __future__ import annotations
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+WIDTH, HEIGHT = 720, 260
+LEFT, RIGHT, TOP, BOTTOM = 48, 16, 24, 36
+
+
+def _nice_max(value: int) -> int:
+    """A round axis maximum >= value (1, 2, 5 x 10^n)."""
+    if value <= 0:
+        return 1
+    step = 1
+    while True:
+        for m in (1, 2, 5):
+            if m * step >= value:
+                return m * step
+        step *= 10
+
+
+def line_chart(points: list[tuple[str, int]], *, title: str) -> SafeString:
+    """A line chart of ``(label, value)`` points, labels along x (every 5th shown)."""
+    top = _nice_max(max((v for _, v in points), default=0))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    n = max(len(points) - 1, 1)
+
+    def xy(i: int, v: int) -> tuple[float, float]:
+        return LEFT + plot_w * i / n, TOP + plot_h * (1 - v / top)
+
+    coords = [xy(i, v) for i, (_, v) in enumerate(points)]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+    grid = format_html_join(
+        "",
+        '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+        '<text class="label-end" x="{}" y="{}">{}</text>',
+        (
+            (
+                LEFT,
+                WIDTH - RIGHT,
+                f"{TOP + plot_h * (1 - f):.1f}",
+                f"{TOP + plot_h * (1 - f):.1f}",
+                LEFT - 6,
+                f"{TOP + plot_h * (1 - f) + 4:.1f}",
+                round(top * f),
+            )
+            for f in (0, 0.25, 0.5, 0.75, 1)
+        ),
+    )
+    xlabels = format_html_join(
+        "",
+        '<text class="label-mid" x="{}" y="{}">{}</text>',
+        (
+            (f"{coords[i][0]:.1f}", HEIGHT - BOTTOM + 18, label)
+            for i, (label, _) in enumerate(points)
+            if i % 5 == 0 or i == len(points) - 1
+        ),
+    )
+    dots = format_html_join(
+        "",
+        '<circle class="dot" cx="{}" cy="{}" r="3"><title>{}: {}</title></circle>',
+        (
+            (f"{x:.1f}", f"{y:.1f}", points[i][0], points[i][1])
+            for i, (x, y) in enumerate(coords)
+        ),
+    )
+    return format_html(
+        '<svg role="img" aria-label="{}" viewBox="0 0 {} {}" width="{}" height="{}" '
+        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}'
+        '<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+        '<polyline class="line" points="{}"/>{}{}</svg>',
+        title,
+        WIDTH,
+        HEIGHT,
+        WIDTH,
+        HEIGHT,
+        title,
+        grid,
+        LEFT,
+        WIDTH - RIGHT,
+        TOP + plot_h,
+        TOP + plot_h,
+        path,
+        dots,
+        xlabels,
+    )
+
+
+def bar_chart(bars: list[tuple[str, int]], *, title: str) -> SafeString:
+    """A horizontal bar chart of ``(label, value)``, one row per bar."""
+    label_w, row_h = 230, 24
+    height = max(len(bars), 1) * row_h + TOP + 8
+    top = _nice_max(max((v for _, v in bars), default=0))
+    plot_w = WIDTH - label_w - RIGHT - 40
+    rows = format_html_join(
+        "",
+        '<text class="label-end" x="{}" y="{}">{}</text>'
+        '<rect class="bar" x="{}" y="{}" width="{}" height="{}"><title>{}: {} apps</title></rect>'
+        '<text x="{}" y="{}">{}</text>',
+        (
+            (
+                label_w - 8,
+                TOP + i * row_h + 16,
+                label,
+                label_w,
+                TOP + i * row_h + 4,
+                f"{max(plot_w * v / top, 1):.1f}",
+                row_h - 8,
+                label,
+                v,
+                f"{label_w + plot_w * v / top + 6:.1f}",
+                TOP + i * row_h + 16,
+                v,
+            )
+            for i, (label, v) in enumerate(bars)
+        ),
+    )
+    empty = (
+        format_html(
+            '<text x="{}" y="{}">No manage scope is held by any app.</text>',
+            LEFT,
+            TOP + 12,
+        )
+        if not bars
+        else ""
+    )
+    return format_html(
+        '<svg role="img" aria-label="{}" viewBox="0 0 {} {}" width="{}" height="{}" '
+        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}{}</svg>',
+        title,
+        WIDTH,
+        height,
+        WIDTH,
+        height,
+        title,
+        rows,
+        empty,
+    )

@@ -1,0 +1,192 @@
+"""Input validation for the console pages (filters, scope and app selections).
+
+Nothing here touches Okta. Unknown app or scope ids raise ``Http404``; a tampered
+selection (a value sent twice, nothing chosen) raises :class:`SelectionError`
+with a message an admin can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+
+from django import forms
+from django.http import Http404, QueryDict
+
+from grantsconsole.console.selectors import APP_SORTS, AppFilters, AuditFilters
+from grantsconsole.grants.audit import ACTIONS
+
+APP_TYPES = [
+    ("", "Any type"),
+    ("web", "Web"),
+    ("native", "Native"),
+    ("browser", "Single-page (browser)"),
+    ("service", "Service (API)"),
+]
+APP_STATUSES = [
+    ("", "Present (any status)"),
+    ("ACTIVE", "Active"),
+    ("INACTIVE", "Inactive"),
+    ("removed", "Removed from Okta"),
+]
+SORT_CHOICES = [(key, key) for key in APP_SORTS]
+SCOPE_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+APP_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_SELECTION = 200
+
+
+class SelectionError(ValueError):
+    """A scope or app selection the console refuses before calling Okta."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AppFilterForm(forms.Form):
+    """Search, filters and sort of the apps list (all optional, GET)."""
+
+    q = forms.CharField(
+        required=False, max_length=200, label="Search label or client id"
+    )
+    type = forms.ChoiceField(required=False, choices=APP_TYPES, label="Type")
+    status = forms.ChoiceField(required=False, choices=APP_STATUSES, label="Status")
+    scope = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Holds scope",
+        help_text="e.g. okta.users.manage",
+    )
+    manage = forms.BooleanField(required=False, label="Holds any manage scope")
+    changed = forms.IntegerField(
+        required=False, min_value=1, max_value=3650, label="Changed in the last N days"
+    )
+    unreadable = forms.BooleanField(required=False, label="Grants unreadable")
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
+
+    def clean_scope(self) -> str:
+        value = self.cleaned_data["scope"].strip()
+        if value and not SCOPE_ID_RE.match(value):
+            raise forms.ValidationError("Enter a scope id such as okta.users.manage.")
+        return value
+
+    def to_filters(self) -> AppFilters:
+        """The filters (defaults for any field that failed validation)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return AppFilters(
+            q=(data.get("q") or "").strip(),
+            app_type=data.get("type") or "",
+            status=data.get("status") or "",
+            holds_scope=data.get("scope") or "",
+            holds_manage=bool(data.get("manage")),
+            changed_days=data.get("changed"),
+            unreadable=bool(data.get("unreadable")),
+            sort=data.get("sort") or "label",
+        )
+
+
+class AuditFilterForm(forms.Form):
+    """Filters of the audit page and its exports (GET)."""
+
+    app = forms.CharField(required=False, max_length=64, label="App (Okta id)")
+    scope = forms.CharField(required=False, max_length=200, label="Scope")
+    actor = forms.CharField(required=False, max_length=300, label="Actor (login or id)")
+    action = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any action"), *((a, a.replace("_", " ")) for a in ACTIONS)],
+        label="Action",
+    )
+    external = forms.BooleanField(
+        required=False, label="Changes made outside the console"
+    )
+    date_from = forms.DateField(
+        required=False,
+        label="From (UTC)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = forms.DateField(
+        required=False,
+        label="To (UTC, inclusive)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def to_filters(self) -> AuditFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        date_from = data.get("date_from")
+        date_to = data.get("date_to")
+        return AuditFilters(
+            app=(data.get("app") or "").strip(),
+            scope=(data.get("scope") or "").strip(),
+            actor=(data.get("actor") or "").strip(),
+            action=data.get("action") or "",
+            external_only=bool(data.get("external")),
+            date_from=datetime.combine(date_from, time.min, tzinfo=UTC)
+            if date_from
+            else None,
+            date_to=(
+                datetime.combine(date_to, time.min, tzinfo=UTC) + timedelta(days=1)
+                if date_to
+                else None
+            ),
+        )
+
+    def before_seq(self) -> int | None:
+        return self.cleaned_data.get("before") if self.is_valid() else None
+
+
+class SyncStartForm(forms.Form):
+    """ "Sync now": which kind of sync to start."""
+
+    kind = forms.ChoiceField(choices=[("incremental", "Incremental"), ("full", "Full")])
+
+
+def _unique_selection(values: list[str], noun: str) -> list[str]:
+    if not values or all(not v.strip() for v in values):
+        raise SelectionError(f"Choose at least one {noun}.")
+    if len(values) > MAX_SELECTION:
+        raise SelectionError(f"Choose at most {MAX_SELECTION} {noun}s at a time.")
+    seen: set[str] = set()
+    twice: list[str] = []
+    for value in values:
+        if value in seen and value not in twice:
+            twice.append(value)
+        seen.add(value)
+    if twice:
+        names = ", ".join(twice)
+        raise SelectionError(
+            f"The form sent {names} more than once; each {noun} may appear only once. "
+            "Nothing was changed; reload the page and choose again."
+        )
+    return values
+
+
+def scope_selection(data: QueryDict, *, known: Callable[[str], bool]) -> list[str]:
+    """The scopeIds chosen in a grant or revoke form, in the order sent.
+
+    A per-row button sends ``only=<scopeId>`` (that scope alone); otherwise the
+    ticked ``scope`` checkboxes count. Raises ``SelectionError`` for an empty
+    selection or a scope sent twice, ``Http404`` for a malformed or unknown
+    scopeId (``known`` decides).
+    """
+    only = data.get("only", "")
+    values = [only] if only else data.getlist("scope")
+    values = _unique_selection(values, "scope")
+    for value in values:
+        if not SCOPE_ID_RE.match(value) or not known(value):
+            raise Http404("Unknown scope.")
+    return values
+
+
+def app_selection(data: QueryDict) -> list[str]:
+    """The Okta app ids chosen in a bulk form (``app`` values), in the order sent.
+
+    Raises ``SelectionError`` for an empty selection or an app sent twice and
+    ``Http404`` for a malformed id (the caller 404s ids it cannot find).
+    """
+    values = _unique_selection(data.getlist("app"), "app")
+    for value in values:
+        if not APP_ID_RE.match(value):
+            raise Http404("Unknown app.")
+    return values

@@ -1,0 +1,39 @@
+"""Routes of the console pages (flat, hyphenated names; included at the site root)."""
+
+from django.urls import path
+from django.views.generic import RedirectView
+
+from grantsconsole.console.views import apps, audit, reports, scopes, sync
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="apps-list"), name="home"),
+    path("apps/", apps.apps_list, name="apps-list"),
+    path("apps/<str:okta_id>/", apps.app_detail, name="app-detail"),
+    path("apps/<str:okta_id>/grants/grant", apps.grant_create, name="grant-create"),
+    path("apps/<str:okta_id>/grants/revoke", apps.grant_revoke, name="grant-revoke"),
+    path("apps/<str:okta_id>/refresh", apps.app_refresh, name="app-refresh"),
+    path("scopes/", scopes.scopes_list, name="scopes-list"),
+    path("scopes/matrix/", scopes.scopes_matrix, name="scopes-matrix"),
+    path("scopes/<str:scope_id>/", scopes.scope_detail, name="scope-detail"),
+    path(
+        "scopes/<str:scope_id>/grant", scopes.scope_grant_bulk, name="scope-grant-bulk"
+    ),
+    path(
+        "scopes/<str:scope_id>/revoke",
+        scopes.scope_revoke_bulk,
+        name="scope-revoke-bulk",
+    ),
+    path("audit/", audit.audit_list, name="audit-list"),
+    path("audit/export.<str:fmt>", audit.audit_export, name="audit-export"),
+    path("sync/", sync.sync_list, name="sync-list"),
+    path("sync/progress", sync.sync_progress, name="sync-progress"),
+    path("sync/start", sync.sync_start, name="sync-start"),
+    path("sync/<int:run_id>/", sync.sync_detail, name="sync-detail"),
+    path("reports/", reports.reports_list, name="reports-list"),
+    path("reports/<int:report_id>/", reports.report_detail, name="report-detail"),
+    path(
+        "reports/<int:report_id>/export.<str:fmt>",
+        reports.report_export,
+        name="report-export",
+    ),
+]

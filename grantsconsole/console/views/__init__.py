@@ -1,0 +1,1 @@
+"""Console views, one module per page area (apps, scopes, audit, sync, reports)."""

@@ -1,0 +1,313 @@
+"""Apps list, one app's grant collection, grant / revoke / refresh of one app.
+
+Reads come from the database (``console.selectors``). Grant, revoke and refresh
+call Okta through ``grantsconsole.grants.services`` with the signed-in admin's
+own token (``accounts.access.admin_client``), after every check that needs no
+Okta call: unknown app or scope → 404, an empty or tampered selection → a
+message, a ``manage`` scope → a confirmation stating its risk first.
+
+With htmx (``HX-Request``) a write answers with the refreshed grant collection
+(and the history, out of band) to swap in place; without JavaScript the same
+forms post normally and the view redirects back to the app page with one
+message per scope (post/redirect/get).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from grantsconsole.accounts.access import (
+    admin_client,
+    require_recent_auth,
+    super_admin_required,
+    super_admin_write,
+)
+from grantsconsole.console import selectors
+from grantsconsole.console.catalog import get_catalog
+from grantsconsole.console.forms import (
+    APP_STATUSES,
+    APP_TYPES,
+    AppFilterForm,
+    SelectionError,
+    scope_selection,
+)
+from grantsconsole.console.outcomes import Outcome, describe, explain_error
+from grantsconsole.console.views.common import actor_of, is_htmx, render_page
+from grantsconsole.grants.models import OktaApp
+from grantsconsole.grants.services import console as services
+from grantsconsole.okta.errors import OktaError
+
+APPS_PER_PAGE = 50
+
+
+@require_GET
+@super_admin_required
+def apps_list(request: HttpRequest) -> HttpResponse:
+    """Every OIDC app with grant counts; search, filters, sort, pages of 50.
+
+    Queries: the auth ones, the stale banner, one COUNT and one page of rows.
+    """
+    form = AppFilterForm(request.GET or None)
+    filters = form.to_filters()
+    paginator = Paginator(selectors.app_list(filters), APPS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    for app in page.object_list:
+        app.max_risk = selectors.risk_of_rank(app.max_risk_rank)
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "app_types": dict(APP_TYPES),
+        "app_statuses": APP_STATUSES,
+        "sorts": _sort_links(filters.sort),
+    }
+    if is_htmx(request) and request.htmx.target == "apps-results":
+        return render(request, "apps/list.html#apps-results", context)
+    return render_page(request, "apps/list.html", context, section="apps")
+
+
+def _sort_links(current: str) -> dict[str, dict[str, str]]:
+    """For each sortable column: the sort value its header link sets and aria-sort."""
+    columns = {
+        "label": "label",
+        "client_id": "client_id",
+        "grants": "-grants",
+        "manage": "-manage",
+        "synced": "-synced",
+        "changed": "-changed",
+    }
+    links: dict[str, dict[str, str]] = {}
+    for column, default in columns.items():
+        if current == column:
+            links[column] = {"next": f"-{column}", "aria": "ascending"}
+        elif current == f"-{column}":
+            links[column] = {"next": column, "aria": "descending"}
+        else:
+            links[column] = {"next": default, "aria": "none"}
+    return links
+
+
+def _app_or_404(okta_id: str, *, present: bool = False) -> OktaApp:
+    app = selectors.app_by_okta_id(okta_id)
+    if app is None or (present and app.removed_at is not None):
+        raise Http404("Unknown app.")
+    return app
+
+
+def _detail_context(app: OktaApp, **extra: Any) -> dict[str, Any]:
+    return {
+        "app": app,
+        "collection": selectors.grant_collection(app),
+        "history": selectors.app_history(app),
+        **extra,
+    }
+
+
+@require_GET
+@super_admin_required
+def app_detail(request: HttpRequest, okta_id: str) -> HttpResponse:
+    """One app: its grant collection by resource, grant/revoke forms, history.
+
+    Queries: the auth ones, the stale banner, the app, its open grants, its
+    latest 50 audit events.
+    """
+    app = _app_or_404(okta_id)
+    return render_page(
+        request, "apps/detail.html", _detail_context(app), section="apps"
+    )
+
+
+def _respond_after_write(
+    request: HttpRequest, app: OktaApp, outcomes: list[Outcome], *, title: str
+) -> HttpResponse:
+    """htmx: the refreshed grant collection + history; otherwise messages + redirect."""
+    if is_htmx(request):
+        return render(
+            request,
+            "apps/_after_write.html",
+            _detail_context(app, outcomes=outcomes, outcome_title=title),
+        )
+    for outcome in outcomes:
+        text = f"{outcome.subject}: {outcome.headline}"
+        if outcome.explanation:
+            text = f"{text} {outcome.explanation}"
+        (messages.success if outcome.ok else messages.error)(request, text)
+    return redirect(reverse("app-detail", args=[app.okta_id]) + "#grant-collection")
+
+
+def _refuse_selection(request: HttpRequest, app: OktaApp, message: str) -> HttpResponse:
+    """The selection was empty or tampered: say so, change nothing (400)."""
+    if is_htmx(request):
+        return render(
+            request,
+            "apps/_after_write.html",
+            _detail_context(app, form_error=message),
+            status=400,
+        )
+    return render_page(
+        request,
+        "apps/detail.html",
+        _detail_context(app, form_error=message),
+        section="apps",
+        status=400,
+    )
+
+
+def _confirm_manage(
+    request: HttpRequest, app: OktaApp, scope_ids: list[str]
+) -> HttpResponse:
+    """Ask before granting any manage scope, naming each one's risk and reach."""
+    catalog = get_catalog()
+    rows = [
+        {
+            "scope_id": s,
+            "info": catalog.get(s),
+            "risk": catalog.risk(s),
+            "is_manage": catalog.is_manage(s),
+        }
+        for s in scope_ids
+    ]
+    context = {
+        "app": app,
+        "confirm_rows": rows,
+        "manage_rows": [r for r in rows if r["is_manage"]],
+        "scope_ids": scope_ids,
+    }
+    if is_htmx(request):
+        return render(request, "apps/confirm_grant.html#confirm", context)
+    return render_page(request, "apps/confirm_grant.html", context, section="apps")
+
+
+@require_POST
+@super_admin_required
+def grant_create(request: HttpRequest, okta_id: str) -> HttpResponse:
+    """Grant the selected catalog scopes to the app (``POST``; several at once).
+
+    Form fields: ``scope`` (repeated) or ``only`` (one scope), ``confirm=yes``
+    once the admin confirmed the risk of any manage scope.
+    """
+    app = _app_or_404(okta_id, present=True)
+    catalog = get_catalog()
+    try:
+        scope_ids = scope_selection(request.POST, known=catalog.knows)
+    except SelectionError as exc:
+        return _refuse_selection(request, app, exc.message)
+    if any(catalog.is_manage(s) for s in scope_ids):
+        if request.POST.get("confirm") != "yes":
+            return _confirm_manage(request, app, scope_ids)
+        step_up = require_recent_auth(request, request.path, request.POST)
+        if step_up is not None:
+            return step_up
+    return _write(request, app=app, scope_ids=scope_ids, verb="grant")
+
+
+@require_POST
+@super_admin_required
+def grant_revoke(request: HttpRequest, okta_id: str) -> HttpResponse:
+    """Revoke the selected scopes from the app (``POST``; several at once).
+
+    Any scope the catalog knows, or one the app holds although uncatalogued.
+    """
+    app = _app_or_404(okta_id, present=True)
+    catalog = get_catalog()
+    held = set(app.grants.filter(revoked_at=None).values_list("scope_id", flat=True))
+    try:
+        scope_ids = scope_selection(
+            request.POST, known=lambda s: catalog.knows(s) or s in held
+        )
+    except SelectionError as exc:
+        return _refuse_selection(request, app, exc.message)
+    if any(catalog.is_manage(s) for s in scope_ids):
+        step_up = require_recent_auth(request, request.path, request.POST)
+        if step_up is not None:
+            return step_up
+    return _write(request, app=app, scope_ids=scope_ids, verb="revoke")
+
+
+@super_admin_write
+def _write(
+    request: HttpRequest, *, app: OktaApp, scope_ids: list[str], verb: str
+) -> HttpResponse:
+    """Call the grant or revoke service (fresh role check first, by the decorator)."""
+    actor_id, actor_login = actor_of(request)
+    service = services.grant_scopes if verb == "grant" else services.revoke_scopes
+    try:
+        results = service(
+            client=admin_client(request),
+            app=app,
+            scope_ids=scope_ids,
+            actor_id=actor_id,
+            actor_login=actor_login,
+        )
+        outcomes = [describe(r, verb=verb) for r in results]
+    except OktaError as exc:
+        headline, explanation = explain_error(exc, verb=verb)
+        outcomes = [Outcome(s, False, headline, explanation) for s in scope_ids]
+    app.refresh_from_db()
+    title = "Grant results" if verb == "grant" else "Revoke results"
+    return _respond_after_write(request, app, outcomes, title=title)
+
+
+@require_POST
+@super_admin_required
+def app_refresh(request: HttpRequest, okta_id: str) -> HttpResponse:
+    """ "Refresh from Okta": read this app's grants again (one grants call)."""
+    app = _app_or_404(okta_id, present=True)
+    return _refresh(request, app=app)
+
+
+@super_admin_write
+def _refresh(request: HttpRequest, *, app: OktaApp) -> HttpResponse:
+    actor_id, actor_login = actor_of(request)
+    try:
+        result = services.refresh_app(
+            client=admin_client(request),
+            app=app,
+            actor_id=actor_id,
+            actor_login=actor_login,
+        )
+        outcome = _refresh_outcome(app, result)
+    except OktaError as exc:
+        headline, explanation = explain_error(exc, verb="refresh")
+        outcome = Outcome(app.label, False, headline, explanation)
+    app.refresh_from_db()
+    return _respond_after_write(request, app, [outcome], title="Refresh from Okta")
+
+
+def _refresh_outcome(app: OktaApp, result: Any) -> Outcome:
+    """Plain words for a ``RefreshResult`` (``change`` and ``error``)."""
+    if result.error:
+        return Outcome(
+            app.label,
+            False,
+            "Not refreshed: Okta answered with an error.",
+            result.error,
+        )
+    change = result.change
+    if change.removed:
+        return Outcome(
+            app.label, True, "Okta no longer has this app; it is marked removed."
+        )
+    if not change.added and not change.revoked:
+        return Outcome(
+            app.label, True, "Refreshed from Okta: the local state was already current."
+        )
+    parts = []
+    if change.added:
+        parts.append("held in Okta but not here: " + ", ".join(change.added))
+    if change.revoked:
+        parts.append("gone from Okta: " + ", ".join(change.revoked))
+    return Outcome(
+        app.label,
+        True,
+        "Refreshed from Okta; recorded as changes made outside the console: "
+        + "; ".join(parts)
+        + ".",
+    )

@@ -1,0 +1,117 @@
+"""Stored audit reports (view, export) and the charts of grant state over time.
+
+Charts are server-side SVG (``console.charts``): no script, no CDN, and the CSP
+(``style-src 'self'``) is satisfied because the SVG uses classes from
+``static/css/console.css`` and presentation attributes only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from grantsconsole.accounts.access import super_admin_required
+from grantsconsole.console import charts, selectors
+from grantsconsole.console.views.common import render_page
+from grantsconsole.grants.models import AuditReport
+
+
+@require_GET
+@super_admin_required
+def reports_list(request: HttpRequest) -> HttpResponse:
+    """Stored reports and two charts. Queries: auth, stale banner, reports,
+    grant counts per day (one aggregate), most-held manage scopes."""
+    over_time = selectors.grant_counts_over_time(days=30)
+    top_manage = selectors.most_held_manage_scopes(limit=10)
+    context = {
+        "reports": selectors.reports(),
+        "over_time": over_time,
+        "top_manage": top_manage,
+        "chart_over_time": charts.line_chart(
+            [(d.strftime("%m-%d"), n) for d, n in over_time],
+            title="Open grants at the end of each day (last 30 days, UTC)",
+        ),
+        "chart_top_manage": charts.bar_chart(
+            top_manage, title="Manage scopes held by the most apps"
+        ),
+    }
+    return render_page(request, "reports/list.html", context, section="reports")
+
+
+def _report_or_404(report_id: int) -> AuditReport:
+    report = AuditReport.objects.filter(pk=report_id).first()
+    if report is None:
+        raise Http404("Unknown report.")
+    return report
+
+
+def _sections(data: Any) -> list[tuple[str, Any]]:
+    """The report's top-level sections in a stable order, for generic rendering."""
+    if not isinstance(data, dict):
+        return [("report", data)]
+    return list(data.items())
+
+
+@require_GET
+@super_admin_required
+def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
+    """One stored report, section by section."""
+    report = _report_or_404(report_id)
+    context = {"report": report, "sections": _sections(report.data)}
+    return render_page(request, "reports/detail.html", context, section="reports")
+
+
+def _flatten(data: Any) -> list[tuple[str, str, str]]:
+    """(section, key/index, value) rows for the CSV export of a report."""
+    rows: list[tuple[str, str, str]] = []
+    items = data.items() if isinstance(data, dict) else [("report", data)]
+    for section, value in items:
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                rows.append((str(section), str(i), json.dumps(item, sort_keys=True)))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                rows.append((str(section), str(key), json.dumps(item, sort_keys=True)))
+        else:
+            rows.append((str(section), "", json.dumps(value, sort_keys=True)))
+    return rows
+
+
+@require_GET
+@super_admin_required
+def report_export(request: HttpRequest, report_id: int, fmt: str) -> HttpResponse:
+    """One report as JSON (as stored) or CSV (section, key, JSON value)."""
+    report = _report_or_404(report_id)
+    name = f"audit-report-{report.pk}-{report.created_at:%Y%m%d}"
+    if fmt == "json":
+        body = json.dumps(
+            {
+                "id": report.pk,
+                "created_at": report.created_at.isoformat(),
+                "period_start": report.period_start.isoformat(),
+                "period_end": report.period_end.isoformat(),
+                "trigger": report.trigger,
+                "data": report.data,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        response = HttpResponse(body, content_type="application/json")
+    else:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["section", "key", "value"])
+        for row in _flatten(report.data):
+            writer.writerow([_csv_safe(c) for c in row])
+        response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

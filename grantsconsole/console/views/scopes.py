@@ -1,0 +1,219 @@
+"""The org-wide scope view: who holds each scope, the apps x families matrix, and
+granting one scope to several apps (or revoking it from several) in one action.
+
+A bulk write calls the grant/revoke service once per app and shows one result
+per app; an unknown scope or app id is a 404 and an empty or tampered selection
+a message, both before any Okta call.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from grantsconsole.accounts.access import (
+    admin_client,
+    require_recent_auth,
+    super_admin_required,
+    super_admin_write,
+)
+from grantsconsole.console import selectors
+from grantsconsole.console.catalog import get_catalog
+from grantsconsole.console.forms import SelectionError, app_selection
+from grantsconsole.console.outcomes import Outcome, describe, explain_error
+from grantsconsole.console.views.common import actor_of, is_htmx, render_page
+from grantsconsole.grants.models import OktaApp
+from grantsconsole.grants.services import console as services
+from grantsconsole.okta.errors import OktaError
+
+MATRIX_PER_PAGE = 40
+
+
+@require_GET
+@super_admin_required
+def scopes_list(request: HttpRequest) -> HttpResponse:
+    """Every catalog scope (and every held uncatalogued one) with its number of holders.
+
+    Queries: the auth ones, the stale banner, one GROUP BY.
+    """
+    catalog = get_catalog()
+    counts = selectors.scope_holder_counts()
+    kind = request.GET.get("kind", "")
+    held_only = request.GET.get("held") == "1"
+    groups = []
+    for resource, infos in catalog.groups:
+        rows = [
+            {"info": i, "count": counts.get(i.name, 0), "risk": catalog.risk(i.name)}
+            for i in infos
+            if (not kind or i.kind == kind) and (not held_only or counts.get(i.name))
+        ]
+        if rows:
+            groups.append((resource, rows))
+    unknown = sorted((s, n) for s, n in counts.items() if not catalog.knows(s))
+    context = {
+        "groups": groups,
+        "uncatalogued": unknown,
+        "kind": kind,
+        "held_only": held_only,
+        "total_scopes": len(catalog.by_id),
+    }
+    return render_page(request, "scopes/list.html", context, section="scopes")
+
+
+@require_GET
+@super_admin_required
+def scopes_matrix(request: HttpRequest) -> HttpResponse:
+    """Apps x scope families: the strongest access each app holds per family.
+
+    Apps with the most manage grants first, 40 per page. Queries: the auth
+    ones, the stale banner, COUNT + page of apps, held families, page grants.
+    """
+    filters = selectors.AppFilters(sort="-manage")
+    paginator = Paginator(selectors.app_list(filters), MATRIX_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    families, rows = selectors.matrix(list(page.object_list))
+    context = {"families": families, "rows": rows, "page": page}
+    return render_page(request, "scopes/matrix.html", context, section="scopes")
+
+
+def _scope_or_404(scope_id: str) -> str:
+    catalog = get_catalog()
+    if catalog.knows(scope_id):
+        return scope_id
+    # An uncatalogued scope is known only if some app holds it.
+    if OktaApp.objects.filter(
+        grants__scope_id=scope_id, grants__revoked_at=None
+    ).exists():
+        return scope_id
+    raise Http404("Unknown scope.")
+
+
+def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
+    catalog = get_catalog()
+    return {
+        "scope_id": scope_id,
+        "info": catalog.get(scope_id),
+        "risk": catalog.risk(scope_id),
+        "is_manage": catalog.is_manage(scope_id),
+        "grantable": catalog.knows(scope_id),
+        "holders": selectors.scope_holders(scope_id),
+        "candidates": selectors.apps_without_scope(scope_id, q=q),
+        "q": q,
+        **extra,
+    }
+
+
+@require_GET
+@super_admin_required
+def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
+    """One scope: the apps holding it (revoke from several) and apps to grant it to.
+
+    Queries: the auth ones, the stale banner, holders, up to 200 candidates.
+    """
+    _scope_or_404(scope_id)
+    q = request.GET.get("q", "").strip()[:200]
+    context = _scope_context(scope_id, q)
+    if is_htmx(request) and request.htmx.target == "candidates":
+        return render(request, "scopes/detail.html#candidates", context)
+    return render_page(request, "scopes/detail.html", context, section="scopes")
+
+
+def _bulk(request: HttpRequest, scope_id: str, verb: str) -> HttpResponse:
+    catalog = get_catalog()
+    if verb == "grant" and not catalog.knows(scope_id):
+        raise Http404("Unknown scope.")
+    _scope_or_404(scope_id)
+    try:
+        okta_ids = app_selection(request.POST)
+    except SelectionError as exc:
+        return _bulk_refuse(request, scope_id, exc.message)
+    apps = {
+        a.okta_id: a
+        for a in OktaApp.objects.filter(okta_id__in=okta_ids, removed_at__isnull=True)
+    }
+    if len(apps) != len(okta_ids):
+        raise Http404("Unknown app.")
+    ordered = [apps[i] for i in okta_ids]
+    if (
+        verb == "grant"
+        and catalog.is_manage(scope_id)
+        and request.POST.get("confirm") != "yes"
+    ):
+        context = {
+            "scope_id": scope_id,
+            "info": catalog.get(scope_id),
+            "risk": catalog.risk(scope_id),
+            "apps": ordered,
+        }
+        if is_htmx(request):
+            return render(request, "scopes/confirm_bulk.html#confirm", context)
+        return render_page(
+            request, "scopes/confirm_bulk.html", context, section="scopes"
+        )
+    if catalog.is_manage(scope_id):
+        step_up = require_recent_auth(request, request.path, request.POST)
+        if step_up is not None:
+            return step_up
+    return _bulk_write(request, scope_id=scope_id, apps=ordered, verb=verb)
+
+
+@super_admin_write
+def _bulk_write(
+    request: HttpRequest, *, scope_id: str, apps: list[OktaApp], verb: str
+) -> HttpResponse:
+    """One service call per app; one result line per app (its label)."""
+    actor_id, actor_login = actor_of(request)
+    service = services.grant_scopes if verb == "grant" else services.revoke_scopes
+    client = admin_client(request)
+    outcomes: list[Outcome] = []
+    for app in apps:
+        try:
+            results = service(
+                client=client,
+                app=app,
+                scope_ids=[scope_id],
+                actor_id=actor_id,
+                actor_login=actor_login,
+            )
+            one = describe(results[0], verb=verb)
+            outcomes.append(Outcome(app.label, one.ok, one.headline, one.explanation))
+        except OktaError as exc:
+            headline, explanation = explain_error(exc, verb=verb)
+            outcomes.append(Outcome(app.label, False, headline, explanation))
+    title = f"{'Grant' if verb == 'grant' else 'Revoke'} {scope_id}: results per app"
+    if is_htmx(request):
+        context = _scope_context(scope_id, "", outcomes=outcomes, outcome_title=title)
+        return render(request, "scopes/detail.html#scope-body", context)
+    for outcome in outcomes:
+        text = f"{outcome.subject}: {outcome.headline}"
+        if outcome.explanation:
+            text = f"{text} {outcome.explanation}"
+        (messages.success if outcome.ok else messages.error)(request, text)
+    return redirect(reverse("scope-detail", args=[scope_id]))
+
+
+def _bulk_refuse(request: HttpRequest, scope_id: str, message: str) -> HttpResponse:
+    context = _scope_context(scope_id, "", form_error=message)
+    if is_htmx(request):
+        return render(request, "scopes/detail.html#scope-body", context, status=400)
+    return render_page(
+        request, "scopes/detail.html", context, section="scopes", status=400
+    )
+
+
+@require_POST
+@super_admin_required
+def scope_grant_bulk(request: HttpRequest, scope_id: str) -> HttpResponse:
+    """Grant ``scope_id`` to every app in ``app`` (repeated); a result per app."""
+    return _bulk(request, scope_id, "grant")
+
+
+@require_POST
+@super_admin_required
+def scope_revoke_bulk(request: HttpRequest, scope_id: str) -> HttpResponse:
+    """Revoke ``scope_id`` from every app in ``app`` (repeated); a result per app."""
+    return _bulk(request, scope_id, "revoke")

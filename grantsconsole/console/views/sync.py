@@ -1,0 +1,89 @@
+"""Sync runs: live progress (htmx polling), outcome, per-app errors, "Sync now".
+
+The progress fragment is polled every 2 s by htmx while a run is running
+(``hx-trigger="every 2s"``); once no run is running the fragment is rendered
+without the trigger, so polling stops. Without JavaScript a ``<meta refresh>``
+is not used (CSP-friendly); the page shows a "Reload" link instead.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from grantsconsole.accounts.access import super_admin_required
+from grantsconsole.console import selectors
+from grantsconsole.console.forms import SyncStartForm
+from grantsconsole.console.views.common import actor_of, is_htmx, render_page
+from grantsconsole.grants.models import SyncRun
+
+
+def _progress_context() -> dict[str, object]:
+    return {"running": selectors.running_syncs()}
+
+
+@require_GET
+@super_admin_required
+def sync_list(request: HttpRequest) -> HttpResponse:
+    """Latest sync runs with outcome and counters; live progress of running ones.
+
+    Queries: the auth ones, the stale banner, running runs, latest 30 runs.
+    """
+    context = {
+        **_progress_context(),
+        "runs": selectors.sync_runs(),
+        "form": SyncStartForm(),
+    }
+    return render_page(request, "sync/list.html", context, section="sync")
+
+
+@require_GET
+@super_admin_required
+def sync_progress(request: HttpRequest) -> HttpResponse:
+    """The progress fragment alone (what htmx polls). One query after auth."""
+    return render(request, "sync/list.html#progress", _progress_context())
+
+
+@require_GET
+@super_admin_required
+def sync_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    """One run: counters, message and the per-app errors."""
+    run = SyncRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise Http404("Unknown sync run.")
+    errors = sorted((run.errors or {}).items()) if isinstance(run.errors, dict) else []
+    context = {"run": run, "errors": errors}
+    return render_page(request, "sync/detail.html", context, section="sync")
+
+
+def _enqueue(kind: str, actor_login: str) -> None:
+    """Queue a sync of ``kind`` after the transaction commits (the worker runs it)."""
+    from grantsconsole.grants import tasks
+
+    task = tasks.start_full_sync if kind == "full" else tasks.incremental_sync
+    transaction.on_commit(lambda: task.delay(trigger="console"))
+
+
+@require_POST
+@super_admin_required
+def sync_start(request: HttpRequest) -> HttpResponse:
+    """ "Sync now": queue a full or incremental sync (POST, ``kind``)."""
+    form = SyncStartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a full or an incremental sync.")
+        return redirect("sync-list")
+    kind = form.cleaned_data["kind"]
+    _, login = actor_of(request)
+    _enqueue(kind, login)
+    messages.success(
+        request,
+        f"A {kind} sync was queued; its progress appears below once a worker starts it.",
+    )
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = request.build_absolute_uri("/sync/")
+        return response
+    return redirect("sync-list")
