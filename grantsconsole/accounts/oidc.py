@@ -180,7 +180,11 @@ class OktaOrgOAuth2Adapter(OpenIDConnectOAuth2Adapter):
                 actor_id=tokens.okta_user_id,
                 actor_login=tokens.login,
                 okta_request_id=decision.okta_request_id,
-                detail={"during": "sign_in", **decision.audit_detail()},
+                detail={
+                    "during": "sign_in",
+                    "token_scopes": tokens.scope,
+                    **decision.audit_detail(),
+                },
             )
             # Nothing is stored; the fresh tokens are revoked at once.
             custody.revoke_token(tokens.refresh_token, "refresh_token")

@@ -14,7 +14,8 @@ def test_round_trip_and_ciphertext_hides_plaintext() -> None:
     sealed = crypto.encrypt(token)
     assert token not in sealed
     assert crypto.decrypt(sealed) == token
-    assert crypto.encrypt("") == "" and crypto.decrypt("") == ""
+    assert crypto.encrypt("") == ""
+    assert crypto.decrypt("") == ""
 
 
 def test_key_rotation_old_ciphertext_still_readable() -> None:

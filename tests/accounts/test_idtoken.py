@@ -159,7 +159,9 @@ def test_step_up_needs_recent_auth_time(jwks_uri: str) -> None:
     assert _validate(fresh, jwks_uri, max_age=900)["auth_time"] == int(now) - 30
     stale = _sign(_claims(auth_time=int(now) - 3600))
     assert _reason(stale, jwks_uri, max_age=900) == "not_recent"
-    assert _reason(_sign(_claims(auth_time=None)), jwks_uri, max_age=900) == "not_recent"
+    assert (
+        _reason(_sign(_claims(auth_time=None)), jwks_uri, max_age=900) == "not_recent"
+    )
 
 
 def test_unreachable_keys_fail_closed() -> None:
