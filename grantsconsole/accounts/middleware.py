@@ -3,7 +3,9 @@
 Django's ``SESSION_COOKIE_AGE`` with ``SESSION_SAVE_EVERY_REQUEST`` already ends
 an idle session by expiry; this middleware also enforces both limits from the
 times stored in the session (``LOGIN_AT``, ``LAST_SEEN``), so the absolute cap
-holds however active the admin is. An ended session has its Okta tokens revoked
+holds however active the admin is. An ``OktaUnauthorized`` escaping a view
+(the admin's token refused even after a refresh) also ends the session. An
+ended session has its Okta tokens revoked
 and deleted, gets a ``sign_out`` audit row and is sent to the sign-in page.
 Place after ``AuthenticationMiddleware``.
 """
@@ -14,10 +16,21 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 
 from grantsconsole.accounts import auditing, session
+from grantsconsole.okta import OktaUnauthorized
+
+EXPIRED_MESSAGES = {
+    "absolute_timeout": "You were signed out: sessions last at most 12 hours.",
+    "idle_timeout": "You were signed out after 30 minutes without activity.",
+    "okta_token_rejected": (
+        "You were signed out: Okta no longer accepts this console's token for your "
+        "account (revoked or expired). Sign in again."
+    ),
+}
 
 
 class SessionTimeoutMiddleware:
@@ -40,6 +53,15 @@ class SessionTimeoutMiddleware:
             request.session[session.LAST_SEEN] = now
         return self.get_response(request)
 
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponse | None:
+        """Okta refused the admin's token even after one refresh (revoked, or the
+        refresh token expired): end the session and ask for a new sign-in."""
+        if isinstance(exception, OktaUnauthorized) and session.credential_of(request):
+            return self._expire(request, "okta_token_rejected")
+        return None
+
     def _expire(self, request: HttpRequest, reason: str) -> HttpResponse:
         cred = session.credential_of(request)
         auditing.record(
@@ -51,6 +73,7 @@ class SessionTimeoutMiddleware:
             detail={"reason": reason},
         )
         session.end_session(request)
+        messages.info(request, EXPIRED_MESSAGES[reason])
         path = request.get_full_path() if request.method in ("GET", "HEAD") else "/"
         response = redirect_to_login(path)
         if request.headers.get("HX-Request") == "true":

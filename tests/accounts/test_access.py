@@ -51,7 +51,7 @@ def test_super_admin_write_rechecks_role_then_writes_with_own_token(sim, admin) 
     writes = okta_writes(sim)
     assert len(writes) == 1
     assert writes[0]["status"] in (200, 201)
-    cred = OktaCredential.objects.get()
+    OktaCredential.objects.get()
     # made with the admin's own delegated token: Okta names the admin
     assert flow.SUPER in str(writes[0]["caller"])
     app = next(a for a in sim.state()["apps"] if a["id"] == app_id)

@@ -154,3 +154,15 @@ def test_read_only_admin_with_manage_scope_in_token_is_refused(sim) -> None:
     event = AuditEvent.objects.get(action="authz_denied")
     assert "okta.appGrants.manage" in event.detail["token_scopes"].split()
     assert event.detail["roles"] == ["READ_ONLY_ADMIN"]
+
+
+def test_console_app_without_roles_read_grant_is_explained(sim) -> None:
+    sim.oob_revoke("0oa1consoleDEMO000x7", "okta.roles.read")
+    client = flow.console_client()
+    response = flow.sign_in(client, flow.SUPER)
+    assert response.status_code == 403
+    assert b'data-reason="missing_scope"' in response.content
+    assert b"okta.roles.read" in response.content
+    assert not OktaCredential.objects.exists()
+    event = AuditEvent.objects.get(action="authz_denied")
+    assert event.detail["missing_scope"] == "okta.roles.read"

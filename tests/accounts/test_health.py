@@ -1,0 +1,75 @@
+"""Console health: the console app's grant collection, the scopes in the admin's
+and the worker's tokens, and what each missing scope disables."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from grantsconsole.grants.okta_clients import forget_worker_clients
+from tests.accounts import flow
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CONSOLE = "0oa1consoleDEMO000x7"
+WORKER = "0oa1workerDEMO0000x7"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_worker_client():
+    forget_worker_clients()
+    yield
+    forget_worker_clients()
+
+
+def _row(page: bytes, section: str, scope: str) -> str:
+    text = page.decode()
+    part = text[text.index(f'id="{section}"') :]
+    match = re.search(
+        rf'<tr data-scope="{re.escape(scope)}" data-ok="(yes|no)">(.*?)</tr>',
+        part,
+        re.S,
+    )
+    assert match, scope
+    return match.group(1) + match.group(2)
+
+
+def test_all_scopes_present(sim, admin) -> None:
+    page = admin.get("/health/console/")
+    assert page.status_code == 200
+    body = page.content
+    assert b"Every scope the console and the worker need is present." in body
+    for scope in (
+        "okta.apps.read",
+        "okta.appGrants.read",
+        "okta.appGrants.manage",
+        "okta.roles.read",
+        "okta.logs.read",
+    ):
+        assert f"<code>{scope}</code>".encode() in body  # the console's grants
+    for scope in ("okta.roles.read", "okta.appGrants.manage", "offline_access"):
+        assert _row(body, "console-scopes", scope).startswith("yes")
+    for scope in ("okta.apps.read", "okta.appGrants.read", "okta.logs.read"):
+        assert _row(body, "worker-scopes", scope).startswith("yes")
+
+
+def test_missing_grants_show_what_they_disable(sim, admin) -> None:
+    sim.oob_revoke(CONSOLE, "okta.appGrants.manage")
+    sim.oob_revoke(WORKER, "okta.logs.read")
+    page = admin.get("/health/console/")
+    assert page.status_code == 200
+    body = page.content
+    assert b"2 scope problems found." in body
+    manage = _row(body, "console-scopes", "okta.appGrants.manage")
+    assert manage.startswith("no")
+    assert "Disabled: Granting and revoking Okta API scopes." in manage
+    logs = _row(body, "worker-scopes", "okta.logs.read")
+    assert logs.startswith("no")
+    assert "System Log" in logs
+    assert _row(body, "console-scopes", "okta.roles.read").startswith("yes")
+
+
+def test_health_page_needs_a_super_admin(sim) -> None:
+    client = flow.console_client()
+    assert client.get("/health/console/").status_code == 302

@@ -1,0 +1,84 @@
+"""Sessions: 30 minutes idle, 12 hours absolute; an ended session's Okta tokens
+are revoked and deleted."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from grantsconsole.accounts import session as sess
+from grantsconsole.accounts.models import OktaCredential
+from grantsconsole.grants.models import AuditEvent
+from tests.accounts.conftest import introspect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _set(client, **values: float) -> None:
+    s = client.session
+    for key, value in values.items():
+        s[key] = value
+    s.save()
+
+
+def _assert_signed_out(client, response, reason: str, access_token: str) -> None:
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+    assert "_auth_user_id" not in client.session
+    assert not OktaCredential.objects.exists()
+    assert introspect(access_token)["active"] is False
+    event = AuditEvent.objects.filter(action="sign_out").latest("seq")
+    assert event.detail["reason"] == reason
+    page = client.get(response["Location"])
+    assert b"signed out" in page.content
+
+
+def test_activity_keeps_the_session_alive(sim, admin) -> None:
+    _set(admin, **{sess.LAST_SEEN: time.time() - 29 * 60})
+    assert admin.get("/health/console/").status_code == 200
+    assert time.time() - admin.session[sess.LAST_SEEN] < 5
+
+
+def test_idle_timeout_after_30_minutes(sim, admin) -> None:
+    access = OktaCredential.objects.get().access_token
+    _set(admin, **{sess.LAST_SEEN: time.time() - 30 * 60 - 1})
+    response = admin.get("/health/console/")
+    _assert_signed_out(admin, response, "idle_timeout", access)
+
+
+def test_idle_session_expires_server_side_too(sim, admin) -> None:
+    """Django's own expiry (SESSION_COOKIE_AGE, renewed on every request)."""
+    assert admin.session.get_expiry_age() == 30 * 60
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = admin.get("/health/console/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    # the orphaned tokens are ended by the periodic purge
+    from grantsconsole.accounts.custody import purge_stale
+
+    access = OktaCredential.objects.get().access_token
+    OktaCredential.objects.update(last_used_at=timezone.now() - timedelta(minutes=31))
+    assert purge_stale() == 1
+    assert not OktaCredential.objects.exists()
+    assert introspect(access)["active"] is False
+
+
+def test_absolute_timeout_after_12_hours_despite_activity(sim, admin) -> None:
+    access = OktaCredential.objects.get().access_token
+    _set(
+        admin,
+        **{sess.LOGIN_AT: time.time() - 12 * 3600 - 1, sess.LAST_SEEN: time.time() - 5},
+    )
+    response = admin.get("/health/console/")
+    _assert_signed_out(admin, response, "absolute_timeout", access)
+
+
+def test_timeout_on_a_post_redirects_without_running_it(sim, admin) -> None:
+    _set(admin, **{sess.LAST_SEEN: time.time() - 31 * 60})
+    response = admin.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/"
