@@ -32,7 +32,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import HTTPError, ReadTimeoutError
 
 from .errors import (
     OktaConnectionError,
@@ -281,7 +281,7 @@ class Transport:
                 self.pacer.after_response(bucket, info, sent_at, received_at)
                 try:
                     content = self._read_body(response, started)
-                except (requests.RequestException, _BodyError) as exc:
+                except (requests.RequestException, HTTPError, _BodyError) as exc:
                     failure = exc
                     if isinstance(exc, _BodyError) and not exc.too_slow:
                         raise OktaMalformedResponse(
@@ -293,7 +293,9 @@ class Transport:
                         ) from None
                     response = None
             if response is None:
-                timed_out = isinstance(failure, requests.Timeout | _BodyError) or (
+                timed_out = isinstance(
+                    failure, requests.Timeout | ReadTimeoutError | _BodyError
+                ) or (
                     # requests reports a read timeout inside the body this way
                     bool(failure.args) and isinstance(failure.args[0], ReadTimeoutError)
                 )
@@ -363,8 +365,16 @@ class Transport:
         seconds after the request started (a slow drip is a timeout)."""
         chunks: list[bytes] = []
         size = 0
+        raw = response.raw
+        # read1 returns what has arrived, so a slow drip is noticed in time.
+        reader = (
+            (lambda: raw.read1(65536, decode_content=True))
+            if hasattr(raw, "read1")
+            else None
+        )
+        pieces = iter(reader, b"") if reader else response.iter_content(65536)
         try:
-            for chunk in response.iter_content(chunk_size=65536):
+            for chunk in pieces:
                 size += len(chunk)
                 if size > self.max_response_bytes:
                     raise _BodyError(

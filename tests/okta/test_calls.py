@@ -101,7 +101,8 @@ def test_get_app_and_its_fields(sim, ssws_client):
     app = ssws_client.get_app(first.id)
     assert app == first
     assert app.client_id
-    assert app.created is not None and app.created.tzinfo is not None
+    assert app.created is not None
+    assert app.created.tzinfo is not None
     with pytest.raises(OktaNotFound) as err:
         ssws_client.get_app("0oa1doesNotExist000x7")
     assert err.value.status == 404
@@ -133,7 +134,8 @@ def test_roles_and_super_admin(sim, ssws_client):
 def test_system_log_polling_resumes_from_the_next_link(sim, worker_client):
     since = datetime.now(UTC) - timedelta(minutes=5)
     page = worker_client.poll_logs(None, since=since)
-    assert page.next_url and page.next_url.startswith(sim.url + "/api/v1/logs")
+    assert page.next_url
+    assert page.next_url.startswith(sim.url + "/api/v1/logs")
     sim.oob_grant("0oa1workerDEMO0000x7", "okta.users.read", "super.admin@example.com")
     page2 = worker_client.poll_logs(page.next_url)
     grants = [
