@@ -218,8 +218,16 @@ class ControlSurface:
         raise ValueError("action must be create, activate, deactivate or delete")
 
     def roles(self, data: dict, req: Request) -> Response:
+        """{login, roles} for a user, or {client_id, roles} for a service app."""
         org = self.sim.org
         with org.lock:
+            if "client_id" in data:
+                app = org.set_client_roles(
+                    data["client_id"], list(data.get("roles", []))
+                )
+                return json_response(
+                    200, {"client_id": app.client_id, "roles": sorted(app.role_types)}
+                )
             user = org.set_roles(data["login"], list(data.get("roles", [])))
             return json_response(
                 200,

@@ -477,7 +477,8 @@ class OrgAuthServer:
         need_login = session is None or "login" in prompt.split()
         if session is not None and max_age not in (None, ""):
             try:
-                if now - session.auth_time > int(max_age):
+                limit = int(max_age)
+                if limit == 0 or now - session.auth_time > limit:
                     need_login = True
             except ValueError:
                 return fail("invalid_request", "The 'max_age' parameter is invalid.")

@@ -365,6 +365,39 @@ class Org:
             )
         return user
 
+    def set_client_roles(self, client_id: str, roles: list[str]) -> App:
+        """Replace a service app's admin roles; logs app.oauth2.client.privilege.*."""
+        app = self.apps_by_client_id.get(client_id)
+        if app is None:
+            raise OrgError(
+                404,
+                "E0000007",
+                f"Not found: Resource not found: {client_id} (OAuth2Client)",
+            )
+        before = app.role_types
+        now = self.clock.now()
+        kept = [r for r in app.roles if r.type in roles]
+        for t in roles:
+            if t not in {r.type for r in kept}:
+                kept.append(RoleAssignment(self.ids.make("ra1"), t, now, "CLIENT"))
+        app.roles = kept
+        target = (client_id, "PublicClientApp", client_id, app.label)
+        if set(roles) - before:
+            self.log(
+                "app.oauth2.client.privilege.grant",
+                "Grant client privilege",
+                self.system_actor(),
+                (target,),
+            )
+        if before - set(roles):
+            self.log(
+                "app.oauth2.client.privilege.revoke",
+                "Revoke client privilege",
+                self.system_actor(),
+                (target,),
+            )
+        return app
+
     def system_actor(self) -> Actor:
         return Actor("0oa1okta00000000sys0", "PublicClientApp", "Okta", "Okta System")
 

@@ -118,6 +118,10 @@ class SimControl:
         """Replace a user's admin roles (e.g. ``[]`` demotes a Super Admin)."""
         return self._call("POST", "/roles", {"login": login, "roles": roles})
 
+    def set_client_roles(self, client_id: str, roles: list[str]) -> dict:
+        """Replace a service app's admin roles (e.g. ``[]`` removes the worker's)."""
+        return self._call("POST", "/roles", {"client_id": client_id, "roles": roles})
+
     def advance_clock(self, seconds: float) -> dict:
         """Move the simulator clock forward (token expiry, rate-limit windows)."""
         return self._call("POST", "/clock", {"advance_seconds": seconds})
