@@ -1,6 +1,7 @@
-"""Server-side SVG charts (no JavaScript, no CDN, CSP-safe: classes, no style attrs).
+"""Server-side SVG charts (no JavaScript, no CDN; presentation attributes, no CSS).
 
-Every label is escaped with ``format_html``; the result is safe to embed inline.
+Every label is escaped with ``format_html``. Served as ``image/svg+xml`` and shown
+with ``<img>``, so the SVG is self-contained: colours are attributes, not classes.
 Sizes are in SVG user units; the CSS scales the SVG to the page width.
 """
 
@@ -38,8 +39,8 @@ def line_chart(points: list[tuple[str, int]], *, title: str) -> SafeString:
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
     grid = format_html_join(
         "",
-        '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-        '<text class="label-end" x="{}" y="{}">{}</text>',
+        '<line stroke="#e3e7ec" stroke-width="1" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+        '<text text-anchor="end" font-size="12" fill="#1b1f24" font-family="system-ui, sans-serif" x="{}" y="{}">{}</text>',
         (
             (
                 LEFT,
@@ -55,7 +56,7 @@ def line_chart(points: list[tuple[str, int]], *, title: str) -> SafeString:
     )
     xlabels = format_html_join(
         "",
-        '<text class="label-mid" x="{}" y="{}">{}</text>',
+        '<text text-anchor="middle" font-size="12" fill="#1b1f24" font-family="system-ui, sans-serif" x="{}" y="{}">{}</text>',
         (
             (f"{coords[i][0]:.1f}", HEIGHT - BOTTOM + 18, label)
             for i, (label, _) in enumerate(points)
@@ -64,7 +65,7 @@ def line_chart(points: list[tuple[str, int]], *, title: str) -> SafeString:
     )
     dots = format_html_join(
         "",
-        '<circle class="dot" cx="{}" cy="{}" r="3"><title>{}: {}</title></circle>',
+        '<circle fill="#0b57b0" cx="{}" cy="{}" r="3"><title>{}: {}</title></circle>',
         (
             (f"{x:.1f}", f"{y:.1f}", points[i][0], points[i][1])
             for i, (x, y) in enumerate(coords)
@@ -73,8 +74,8 @@ def line_chart(points: list[tuple[str, int]], *, title: str) -> SafeString:
     return format_html(
         '<svg role="img" aria-label="{}" viewBox="0 0 {} {}" width="{}" height="{}" '
         'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}'
-        '<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-        '<polyline class="line" points="{}"/>{}{}</svg>',
+        '<line stroke="#8a96a3" stroke-width="1" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+        '<polyline fill="none" stroke="#0b57b0" stroke-width="2.5" points="{}"/>{}{}</svg>',
         title,
         WIDTH,
         HEIGHT,
@@ -100,9 +101,9 @@ def bar_chart(bars: list[tuple[str, int]], *, title: str) -> SafeString:
     plot_w = WIDTH - label_w - RIGHT - 40
     rows = format_html_join(
         "",
-        '<text class="label-end" x="{}" y="{}">{}</text>'
-        '<rect class="bar" x="{}" y="{}" width="{}" height="{}"><title>{}: {} apps</title></rect>'
-        '<text x="{}" y="{}">{}</text>',
+        '<text text-anchor="end" font-size="12" fill="#1b1f24" font-family="system-ui, sans-serif" x="{}" y="{}">{}</text>'
+        '<rect fill="#c2410c" x="{}" y="{}" width="{}" height="{}"><title>{}: {} apps</title></rect>'
+        '<text x="{}" y="{}" font-size="12" fill="#1b1f24" font-family="system-ui, sans-serif">{}</text>',
         (
             (
                 label_w - 8,
@@ -123,7 +124,7 @@ def bar_chart(bars: list[tuple[str, int]], *, title: str) -> SafeString:
     )
     empty = (
         format_html(
-            '<text x="{}" y="{}">No manage scope is held by any app.</text>',
+            '<text x="{}" y="{}" font-size="12" fill="#1b1f24">No manage scope is held by any app.</text>',
             LEFT,
             TOP + 12,
         )

@@ -8,11 +8,14 @@ Times are aware UTC datetimes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -22,10 +25,14 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    StringAgg,
+    Subquery,
     Value,
     When,
+    Window,
 )
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from grantsconsole.console.catalog import RANK_RISK, RISK_RANK, get_catalog
 from grantsconsole.grants.models import (
@@ -55,7 +62,7 @@ APP_SORTS = {
 EXTERNAL_ACTIONS = ("external_grant", "external_revoke")
 
 
-# --- the "stale since" banner ------------------------------------------------------
+# --- the "stale since" banner and the audit chain status (one statement) -------------
 
 
 @dataclass(frozen=True)
@@ -63,39 +70,88 @@ class Freshness:
     """How fresh the local state is, from the latest finished syncs.
 
     ``stale`` is True when the latest finished sync failed; ``since`` is the
-    finish time of the last sync that succeeded (None if none in the window);
+    finish time of the last sync that succeeded (None if there is none);
     ``message`` is the failed run's plain-words message (Okta's answer).
     """
 
     stale: bool
     since: datetime | None = None
     message: str = ""
-    last_run: Any = None
+
+
+_FINISHED_EXCLUDED = ("running", "skipped")
+_OK_STATUSES = ("succeeded", "partial")
+
+
+def _status_querysets() -> dict[str, QuerySet]:
+    finished = SyncRun.objects.exclude(status__in=_FINISHED_EXCLUDED).order_by("-id")
+    ok = SyncRun.objects.filter(status__in=_OK_STATUSES).order_by("-id")
+    return {
+        "st_status": finished.values("status")[:1],
+        "st_message": finished.values("message")[:1],
+        "st_ok_at": ok.values("finished_at")[:1],
+    }
+
+
+def _verification_querysets() -> dict[str, QuerySet]:
+    report = AuditReport.objects.order_by("-created_at", "-id")
+    checkpoint = AuditCheckpoint.objects.order_by("-id")
+    return {
+        "vf_report_at": report.values("created_at")[:1],
+        "vf_report": report.values("data__verification")[:1],
+        "vf_cp_at": checkpoint.values("created_at")[:1],
+        "vf_cp_count": checkpoint.values("count")[:1],
+    }
+
+
+def status_annotations() -> dict[str, Subquery]:
+    """Scalar subqueries giving the stale-banner facts; annotate them onto a
+    single-row queryset so the banner costs no query of its own."""
+    return {name: Subquery(qs) for name, qs in _status_querysets().items()}
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """A DB value (aware datetime, or SQLite text from a raw scalar select) as UTC."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = parse_datetime(str(value))
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _freshness_of(values: dict[str, Any]) -> Freshness:
+    stale = values.get("st_status") == SyncRun.Status.FAILED
+    return Freshness(
+        stale=stale,
+        since=_as_datetime(values.get("st_ok_at")) if stale else None,
+        message=(values.get("st_message") or "") if stale else "",
+    )
+
+
+def freshness_of(obj: Any) -> Freshness:
+    """The :class:`Freshness` carried by a row annotated with ``status_annotations``."""
+    return _freshness_of({k: getattr(obj, k, None) for k in _status_querysets()})
+
+
+def _select_scalars(querysets: dict[str, QuerySet]) -> dict[str, Any]:
+    """``SELECT (q1) AS a, (q2) AS b, ...``: several scalar subqueries, one statement,
+    exactly one row (SQLite and PostgreSQL both allow a SELECT without FROM)."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for name, qs in querysets.items():
+        sql, qparams = qs.query.get_compiler(using=qs.db).as_sql()
+        parts.append(f"({sql}) AS {connection.ops.quote_name(name)}")
+        params.extend(qparams)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return dict(zip(querysets, row, strict=True))
 
 
 def freshness() -> Freshness:
-    """One query: the latest 25 finished syncs, newest first."""
-    runs = list(
-        SyncRun.objects.exclude(
-            status__in=[SyncRun.Status.RUNNING, SyncRun.Status.SKIPPED]
-        )
-        .order_by("-id")
-        .only("id", "kind", "status", "finished_at", "started_at", "message")[:25]
-    )
-    if not runs:
-        return Freshness(stale=False)
-    latest = runs[0]
-    if latest.status != SyncRun.Status.FAILED:
-        return Freshness(stale=False, last_run=latest)
-    since = next(
-        (
-            r.finished_at or r.started_at
-            for r in runs
-            if r.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
-        ),
-        None,
-    )
-    return Freshness(stale=True, since=since, message=latest.message, last_run=latest)
+    """The stale-banner facts. One statement."""
+    return _freshness_of(_select_scalars(_status_querysets()))
 
 
 # --- apps ------------------------------------------------------------------------------
@@ -192,9 +248,28 @@ def risk_of_rank(rank: int | None) -> str:
     return RANK_RISK.get(rank or 0, "")
 
 
-def app_by_okta_id(okta_id: str) -> OktaApp | None:
-    """The app with this Okta id (also a removed one), or None. One query."""
-    return OktaApp.objects.filter(okta_id=okta_id).first()
+def app_by_okta_id(okta_id: str, *, with_status: bool = False) -> OktaApp | None:
+    """The app with this Okta id (also a removed one), or None. One query.
+
+    ``with_status`` annotates the stale-banner facts (``freshness_of(app)``).
+    """
+    qs = OktaApp.objects.filter(okta_id=okta_id)
+    if with_status:
+        qs = qs.annotate(**status_annotations())
+    return qs.first()
+
+
+def window_page(qs: QuerySet, number: int, per_page: int) -> Page | None:
+    """Page ``number`` of ``qs`` and the total row count in one statement
+    (``COUNT(*) OVER ()`` rides along with the rows). None when the page is
+    past the end (the caller sends the admin to page 1)."""
+    offset = (max(number, 1) - 1) * per_page
+    rows = list(qs.annotate(total_rows=Window(Count("pk")))[offset : offset + per_page])
+    if not rows and number > 1:
+        return None
+    paginator = Paginator([], per_page)
+    paginator.count = rows[0].total_rows if rows else 0  # type: ignore[misc]
+    return Page(rows, max(number, 1), paginator)
 
 
 @dataclass
@@ -228,15 +303,17 @@ class GrantCollection:
     grants: dict[str, ScopeGrant] = field(default_factory=dict)
 
 
-def grant_collection(app: OktaApp) -> GrantCollection:
-    """Every catalog scope for ``app``, granted or not, plus held unknown scopes.
+def app_grants(app: OktaApp) -> list[ScopeGrant]:
+    """Every grant row of ``app``, held and revoked (our history), newest first.
+    One query."""
+    return list(ScopeGrant.objects.filter(app=app).order_by("-first_seen_at", "-id"))
 
-    One query (the app's open grants).
-    """
+
+def grant_collection(app: OktaApp, rows: list[ScopeGrant]) -> GrantCollection:
+    """Every catalog scope for ``app``, granted or not, plus held unknown scopes,
+    from the app's grant ``rows`` (``app_grants``). No query."""
     catalog = get_catalog()
-    grants = {
-        g.scope_id: g for g in ScopeGrant.objects.filter(app=app, revoked_at=None)
-    }
+    grants = {g.scope_id: g for g in rows if g.revoked_at is None}
     groups: list[tuple[str, list[ScopeRow]]] = []
     for resource, infos in catalog.groups:
         rows = [
@@ -273,9 +350,43 @@ def grant_collection(app: OktaApp) -> GrantCollection:
     )
 
 
-def app_history(app: OktaApp, limit: int = 50) -> list[AuditEvent]:
-    """The app's latest audit events, newest first. One query."""
-    return list(AuditEvent.objects.filter(app=app).order_by("-seq")[:limit])
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change of an app's grant collection: ``action`` "granted"/"revoked"."""
+
+    at: datetime
+    action: str
+    scope_id: str
+    by: str
+
+
+def grant_history(rows: list[ScopeGrant], limit: int = 60) -> list[HistoryEntry]:
+    """The app's grant changes, newest first, from its grant ``rows``. No query.
+
+    A grant is "granted" when first seen (by ``granted_by``: an admin's login, a
+    System Log actor, or Okta's ``createdBy``) and "revoked" at ``revoked_at``.
+    """
+    entries: list[HistoryEntry] = []
+    for g in rows:
+        entries.append(
+            HistoryEntry(
+                at=g.created or g.first_seen_at,
+                action="granted",
+                scope_id=g.scope_id,
+                by=g.granted_by or g.created_by_id or "unknown",
+            )
+        )
+        if g.revoked_at is not None:
+            entries.append(
+                HistoryEntry(
+                    at=g.revoked_at,
+                    action="revoked",
+                    scope_id=g.scope_id,
+                    by=g.revoked_by or "unknown",
+                )
+            )
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
 
 
 # --- scopes ------------------------------------------------------------------------------
@@ -291,32 +402,50 @@ def scope_holder_counts() -> dict[str, int]:
     return {r["scope_id"]: r["n"] for r in rows}
 
 
-def scope_holders(scope_id: str) -> list[ScopeGrant]:
-    """Open grants of ``scope_id`` on present apps, with their app. One query."""
-    return list(
-        ScopeGrant.objects.filter(
-            scope_id=scope_id, revoked_at=None, app__removed_at__isnull=True
-        )
-        .select_related("app")
-        .order_by("app__label", "app__okta_id")
-    )
+@dataclass
+class ScopeApps:
+    """Apps for one scope's page: ``holders`` (each with ``grant_created``,
+    ``grant_by``) and up to ``CANDIDATES`` ``candidates`` not holding it;
+    ``truncated`` when the holders list was cut at ``SCOPE_APPS_LIMIT``."""
+
+    holders: list[OktaApp]
+    candidates: list[OktaApp]
+    truncated: bool
 
 
-def apps_without_scope(scope_id: str, q: str = "", limit: int = 200) -> list[OktaApp]:
-    """Up to ``limit`` present apps not holding ``scope_id`` (optionally searched).
+CANDIDATES = 200
+SCOPE_APPS_LIMIT = 2000
 
-    One query.
+
+def scope_apps(scope_id: str, q: str = "") -> ScopeApps:
+    """Present apps holding ``scope_id`` and apps it could be granted to. One query.
+
+    Holders come first (by label), then non-holders matching ``q`` (label or
+    client id; all when empty).
     """
-    qs = OktaApp.objects.filter(removed_at__isnull=True).exclude(
-        Exists(
-            ScopeGrant.objects.filter(
-                app=OuterRef("pk"), scope_id=scope_id, revoked_at=None
-            )
-        )
+    held = ScopeGrant.objects.filter(
+        app=OuterRef("pk"), scope_id=scope_id, revoked_at=None
     )
-    if q:
-        qs = qs.filter(Q(label__icontains=q) | Q(client_id__icontains=q))
-    return list(qs.order_by("label", "okta_id")[:limit])
+    match = Q(label__icontains=q) | Q(client_id__icontains=q) if q else Q()
+    rows = list(
+        OktaApp.objects.filter(removed_at__isnull=True)
+        .annotate(
+            holds=Exists(held),
+            grant_created=Subquery(held.values("created")[:1]),
+            grant_seen=Subquery(held.values("first_seen_at")[:1]),
+            grant_by=Subquery(held.values("granted_by")[:1]),
+            grant_creator=Subquery(held.values("created_by_id")[:1]),
+        )
+        .filter(Q(holds=True) | match)
+        .order_by("-holds", "label", "okta_id")[:SCOPE_APPS_LIMIT]
+    )
+    holders = [a for a in rows if a.holds]
+    candidates = [a for a in rows if not a.holds][:CANDIDATES]
+    return ScopeApps(
+        holders=holders,
+        candidates=candidates,
+        truncated=len(holders) == SCOPE_APPS_LIMIT,
+    )
 
 
 @dataclass
@@ -328,46 +457,53 @@ class MatrixRow:
     manage_count: int
 
 
-def matrix(apps: list[OktaApp]) -> tuple[list[str], list[MatrixRow]]:
-    """Families (resources) held by any present app, and one row per given app.
-
-    Two queries: the distinct held scopes org-wide, and the grants of ``apps``.
-    A cell shows the strongest access the app holds in that family
-    (manage > read > self).
+def matrix_page(
+    number: int, per_page: int
+) -> tuple[Page | None, list[str], list[MatrixRow]]:
+    """One page of apps (most manage grants first) with the strongest access each
+    holds per scope family (resource): manage > read > self. One statement: the
+    apps, their counts, their open scopeIds (``StringAgg``) and the total.
+    Families are those held by any app on the page.
     """
     catalog = get_catalog()
-    held_scopes = (
-        ScopeGrant.objects.filter(revoked_at=None, app__removed_at__isnull=True)
-        .values_list("scope_id", flat=True)
-        .distinct()
-    )
-    families = sorted({catalog.resource(s) for s in held_scopes})
-    index = {f: i for i, f in enumerate(families)}
-    strength = {"": 0, "self": 1, "read": 2, "manage": 3}
-    by_app: dict[int, list[str]] = {a.pk: [""] * len(families) for a in apps}
-    manage_counts: dict[int, int] = dict.fromkeys(by_app, 0)
-    for app_id, scope_id in ScopeGrant.objects.filter(
-        app_id__in=list(by_app), revoked_at=None
-    ).values_list("app_id", "scope_id"):
-        family = catalog.resource(scope_id)
-        if family not in index:
-            continue
-        info = catalog.get(scope_id)
-        kind = (
-            info.kind
-            if info
-            else ("manage" if scope_id.endswith(".manage") else "read")
+    qs = app_list(AppFilters(sort="-manage")).annotate(
+        scope_list=StringAgg(
+            "grants__scope_id",
+            delimiter=Value(" "),
+            filter=Q(grants__revoked_at__isnull=True),
+            default=Value(""),
         )
-        if kind == "manage":
-            manage_counts[app_id] += 1
-        cells = by_app[app_id]
-        if strength.get(kind, 0) > strength[cells[index[family]]]:
-            cells[index[family]] = kind
+    )
+    page = window_page(qs, number, per_page)
+    if page is None:
+        return None, [], []
+    strength = {"": 0, "self": 1, "read": 2, "manage": 3}
+    per_app: list[tuple[OktaApp, dict[str, str]]] = []
+    families: set[str] = set()
+    for app in page.object_list:
+        best: dict[str, str] = {}
+        for scope_id in (app.scope_list or "").split():
+            family = catalog.resource(scope_id)
+            info = catalog.get(scope_id)
+            kind = (
+                info.kind
+                if info
+                else ("manage" if scope_id.endswith(".manage") else "read")
+            )
+            if strength.get(kind, 0) > strength[best.get(family, "")]:
+                best[family] = kind
+        families.update(best)
+        per_app.append((app, best))
+    ordered = sorted(families)
     rows = [
-        MatrixRow(app=a, cells=by_app[a.pk], manage_count=manage_counts[a.pk])
-        for a in apps
+        MatrixRow(
+            app=app,
+            cells=[best.get(f, "") for f in ordered],
+            manage_count=app.manage_count,
+        )
+        for app, best in per_app
     ]
-    return families, rows
+    return page, ordered, rows
 
 
 # --- audit --------------------------------------------------------------------------------
@@ -447,41 +583,50 @@ class Verification:
     source: str
 
 
-def last_verification() -> Verification:
-    """Two queries: the newest audit report and the newest checkpoint."""
-    report = (
-        AuditReport.objects.order_by("-created_at", "-id")
-        .only("created_at", "data")
-        .first()
-    )
-    checkpoint = AuditCheckpoint.objects.order_by("-id").first()
+NOT_VERIFIED = Verification(ok=None, at=None, rows=None, problem="", source="")
+
+
+def _verification_of(values: dict[str, Any]) -> Verification:
     found: list[Verification] = []
-    if report is not None and isinstance(report.data, dict):
-        v = report.data.get("verification")
-        if isinstance(v, dict) and "ok" in v:
-            at = _parse_time(v.get("verified_at")) or report.created_at
-            found.append(
-                Verification(
-                    ok=bool(v.get("ok")),
-                    at=at,
-                    rows=v.get("rows"),
-                    problem=str(v.get("problem") or ""),
-                    source="report",
-                )
+    raw = values.get("vf_report")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raw = None
+    if isinstance(raw, dict) and "ok" in raw:
+        at = _parse_time(raw.get("verified_at")) or _as_datetime(
+            values.get("vf_report_at")
+        )
+        found.append(
+            Verification(
+                ok=bool(raw.get("ok")),
+                at=at,
+                rows=raw.get("rows"),
+                problem=str(raw.get("problem") or ""),
+                source="report",
             )
-    if checkpoint is not None:
+        )
+    cp_at = _as_datetime(values.get("vf_cp_at"))
+    if cp_at is not None:
         found.append(
             Verification(
                 ok=True,
-                at=checkpoint.created_at,
-                rows=checkpoint.count,
+                at=cp_at,
+                rows=values.get("vf_cp_count"),
                 problem="",
                 source="checkpoint",
             )
         )
     if not found:
-        return Verification(ok=None, at=None, rows=None, problem="", source="")
-    return max(found, key=lambda v: v.at or timezone.now())
+        return NOT_VERIFIED
+    return max(found, key=lambda v: v.at or datetime.min.replace(tzinfo=UTC))
+
+
+def audit_status() -> tuple[Freshness, Verification]:
+    """The stale banner and the chain's last verification. One statement."""
+    values = _select_scalars({**_status_querysets(), **_verification_querysets()})
+    return _freshness_of(values), _verification_of(values)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -498,8 +643,13 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 def sync_runs(limit: int = 30) -> list[SyncRun]:
-    """The latest sync runs, newest first. One query."""
-    return list(SyncRun.objects.order_by("-id")[:limit])
+    """The latest ``limit`` sync runs plus any still running, newest first. One query."""
+    latest = SyncRun.objects.order_by("-id").values("pk")[:limit]
+    return list(
+        SyncRun.objects.filter(
+            Q(status=SyncRun.Status.RUNNING) | Q(pk__in=Subquery(latest))
+        ).order_by("-id")
+    )
 
 
 def running_syncs() -> list[SyncRun]:

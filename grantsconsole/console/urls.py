@@ -30,6 +30,16 @@ urlpatterns = [
     path("sync/start", sync.sync_start, name="sync-start"),
     path("sync/<int:run_id>/", sync.sync_detail, name="sync-detail"),
     path("reports/", reports.reports_list, name="reports-list"),
+    path(
+        "reports/charts/grants-over-time.svg",
+        reports.chart_grants_over_time,
+        name="chart-grants-over-time",
+    ),
+    path(
+        "reports/charts/top-manage-scopes.svg",
+        reports.chart_top_manage,
+        name="chart-top-manage",
+    ),
     path("reports/<int:report_id>/", reports.report_detail, name="report-detail"),
     path(
         "reports/<int:report_id>/export.<str:fmt>",

@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -39,7 +38,13 @@ from grantsconsole.console.forms import (
     scope_selection,
 )
 from grantsconsole.console.outcomes import Outcome, describe, explain_error
-from grantsconsole.console.views.common import actor_of, is_htmx, render_page
+from grantsconsole.console.views.common import (
+    actor_of,
+    first_page,
+    is_htmx,
+    page_number,
+    render_page,
+)
 from grantsconsole.grants.models import OktaApp
 from grantsconsole.grants.services import console as services
 from grantsconsole.okta.errors import OktaError
@@ -52,12 +57,15 @@ APPS_PER_PAGE = 50
 def apps_list(request: HttpRequest) -> HttpResponse:
     """Every OIDC app with grant counts; search, filters, sort, pages of 50.
 
-    Queries: the auth ones, the stale banner, one COUNT and one page of rows.
+    Queries: the auth ones, the stale banner, one page of rows with the total.
     """
     form = AppFilterForm(request.GET or None)
     filters = form.to_filters()
-    paginator = Paginator(selectors.app_list(filters), APPS_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = selectors.window_page(
+        selectors.app_list(filters), page_number(request), APPS_PER_PAGE
+    )
+    if page is None:
+        return redirect(first_page(request))
     for app in page.object_list:
         app.max_risk = selectors.risk_of_rank(app.max_risk_rank)
     context = {
@@ -94,18 +102,22 @@ def _sort_links(current: str) -> dict[str, dict[str, str]]:
     return links
 
 
-def _app_or_404(okta_id: str, *, present: bool = False) -> OktaApp:
-    app = selectors.app_by_okta_id(okta_id)
+def _app_or_404(
+    okta_id: str, *, present: bool = False, with_status: bool = False
+) -> OktaApp:
+    app = selectors.app_by_okta_id(okta_id, with_status=with_status)
     if app is None or (present and app.removed_at is not None):
         raise Http404("Unknown app.")
     return app
 
 
 def _detail_context(app: OktaApp, **extra: Any) -> dict[str, Any]:
+    """The grant collection and the grant history (one query: the grant rows)."""
+    rows = selectors.app_grants(app)
     return {
         "app": app,
-        "collection": selectors.grant_collection(app),
-        "history": selectors.app_history(app),
+        "collection": selectors.grant_collection(app, rows),
+        "history": selectors.grant_history(rows),
         **extra,
     }
 
@@ -115,12 +127,16 @@ def _detail_context(app: OktaApp, **extra: Any) -> dict[str, Any]:
 def app_detail(request: HttpRequest, okta_id: str) -> HttpResponse:
     """One app: its grant collection by resource, grant/revoke forms, history.
 
-    Queries: the auth ones, the stale banner, the app, its open grants, its
-    latest 50 audit events.
+    Queries: the auth ones, the app (with the stale-banner facts), its grant
+    rows (held and revoked: the collection and the history).
     """
-    app = _app_or_404(okta_id)
+    app = _app_or_404(okta_id, with_status=True)
     return render_page(
-        request, "apps/detail.html", _detail_context(app), section="apps"
+        request,
+        "apps/detail.html",
+        _detail_context(app),
+        section="apps",
+        freshness=selectors.freshness_of(app),
     )
 
 

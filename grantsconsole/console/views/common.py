@@ -23,15 +23,34 @@ def render_page(
     *,
     section: str,
     status: int = 200,
+    freshness: selectors.Freshness | None = None,
 ) -> HttpResponse:
     """Render a full console page with the nav ``section`` and the stale banner.
 
-    Adds one query (``selectors.freshness``).
+    Pass ``freshness`` when a page query already carried it; otherwise it costs
+    one statement (``selectors.freshness``).
     """
-    context = {**context, "section": section, "freshness": selectors.freshness()}
+    if freshness is None:
+        freshness = selectors.freshness()
+    context = {**context, "section": section, "freshness": freshness}
     return render(request, template, context, status=status)
 
 
 def actor_of(request: HttpRequest) -> tuple[str, str]:
     """(Okta user id, login) of the signed-in admin, for audit rows."""
     return okta_identity(request)
+
+
+def page_number(request: HttpRequest) -> int:
+    """The ``page`` query parameter as a positive int (1 when absent or invalid)."""
+    try:
+        return max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        return 1
+
+
+def first_page(request: HttpRequest) -> str:
+    """The current URL with ``page`` removed (page 1)."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return f"{request.path}?{query.urlencode()}" if query else request.path

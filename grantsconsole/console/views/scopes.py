@@ -9,7 +9,6 @@ a message, both before any Okta call.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,8 +24,14 @@ from grantsconsole.console import selectors
 from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.forms import SelectionError, app_selection
 from grantsconsole.console.outcomes import Outcome, describe, explain_error
-from grantsconsole.console.views.common import actor_of, is_htmx, render_page
-from grantsconsole.grants.models import OktaApp
+from grantsconsole.console.views.common import (
+    actor_of,
+    first_page,
+    is_htmx,
+    page_number,
+    render_page,
+)
+from grantsconsole.grants.models import OktaApp, ScopeGrant
 from grantsconsole.grants.services import console as services
 from grantsconsole.okta.errors import OktaError
 
@@ -70,38 +75,33 @@ def scopes_matrix(request: HttpRequest) -> HttpResponse:
     """Apps x scope families: the strongest access each app holds per family.
 
     Apps with the most manage grants first, 40 per page. Queries: the auth
-    ones, the stale banner, COUNT + page of apps, held families, page grants.
+    ones, the stale banner, one page of apps with their scopes and the total.
     """
-    filters = selectors.AppFilters(sort="-manage")
-    paginator = Paginator(selectors.app_list(filters), MATRIX_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
-    families, rows = selectors.matrix(list(page.object_list))
+    page, families, rows = selectors.matrix_page(page_number(request), MATRIX_PER_PAGE)
+    if page is None:
+        return redirect(first_page(request))
     context = {"families": families, "rows": rows, "page": page}
     return render_page(request, "scopes/matrix.html", context, section="scopes")
 
 
-def _scope_or_404(scope_id: str) -> str:
-    catalog = get_catalog()
-    if catalog.knows(scope_id):
-        return scope_id
-    # An uncatalogued scope is known only if some app holds it.
-    if OktaApp.objects.filter(
-        grants__scope_id=scope_id, grants__revoked_at=None
-    ).exists():
-        return scope_id
-    raise Http404("Unknown scope.")
-
-
 def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
+    """Everything the scope page shows; one query (``selectors.scope_apps``).
+
+    Raises Http404 for a scope the catalog does not know and no app holds.
+    """
     catalog = get_catalog()
+    apps = selectors.scope_apps(scope_id, q=q)
+    if not catalog.knows(scope_id) and not apps.holders:
+        raise Http404("Unknown scope.")
     return {
         "scope_id": scope_id,
         "info": catalog.get(scope_id),
         "risk": catalog.risk(scope_id),
         "is_manage": catalog.is_manage(scope_id),
         "grantable": catalog.knows(scope_id),
-        "holders": selectors.scope_holders(scope_id),
-        "candidates": selectors.apps_without_scope(scope_id, q=q),
+        "holders": apps.holders,
+        "candidates": apps.candidates,
+        "truncated": apps.truncated,
         "q": q,
         **extra,
     }
@@ -112,9 +112,8 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
 def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
     """One scope: the apps holding it (revoke from several) and apps to grant it to.
 
-    Queries: the auth ones, the stale banner, holders, up to 200 candidates.
+    Queries: the auth ones, the stale banner, the apps (holders + candidates).
     """
-    _scope_or_404(scope_id)
     q = request.GET.get("q", "").strip()[:200]
     context = _scope_context(scope_id, q)
     if is_htmx(request) and request.htmx.target == "candidates":
@@ -124,9 +123,11 @@ def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
 
 def _bulk(request: HttpRequest, scope_id: str, verb: str) -> HttpResponse:
     catalog = get_catalog()
-    if verb == "grant" and not catalog.knows(scope_id):
+    if not catalog.knows(scope_id) and (
+        verb == "grant"
+        or not ScopeGrant.objects.filter(scope_id=scope_id, revoked_at=None).exists()
+    ):
         raise Http404("Unknown scope.")
-    _scope_or_404(scope_id)
     try:
         okta_ids = app_selection(request.POST)
     except SelectionError as exc:

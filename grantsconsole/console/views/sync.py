@@ -30,11 +30,12 @@ def _progress_context() -> dict[str, object]:
 def sync_list(request: HttpRequest) -> HttpResponse:
     """Latest sync runs with outcome and counters; live progress of running ones.
 
-    Queries: the auth ones, the stale banner, running runs, latest 30 runs.
+    Queries: the auth ones, the stale banner, the latest 30 runs (+ running ones).
     """
+    runs = selectors.sync_runs()
     context = {
-        **_progress_context(),
-        "runs": selectors.sync_runs(),
+        "running": [r for r in runs if r.status == SyncRun.Status.RUNNING],
+        "runs": runs,
         "form": SyncStartForm(),
     }
     return render_page(request, "sync/list.html", context, section="sync")

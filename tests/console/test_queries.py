@@ -1,0 +1,62 @@
+"""Every console page reads the database only, in at most 8 queries (session and
+user included), whatever the number of apps (reliability-and-performance.md C-1)."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from grantsconsole.grants.models import AuditReport, SyncRun
+from tests.console.conftest import make_apps
+
+MAX_QUERIES = 8
+
+
+def _pages(apps) -> list[str]:
+    run = SyncRun.objects.create(kind="full", status="succeeded", apps_total=len(apps))
+    report = AuditReport.objects.create(
+        period_start=timezone.now(), period_end=timezone.now(), data={"summary": {}}
+    )
+    last_page = (len(apps) + 49) // 50
+    return [
+        "/apps/",
+        f"/apps/?page={last_page}",
+        "/apps/?sort=-manage&manage=on&scope=okta.users.manage&changed=30",
+        "/apps/?unreadable=on&type=web&status=ACTIVE&q=App",
+        f"/apps/{apps[0].okta_id}/",
+        f"/apps/{apps[-1].okta_id}/",
+        "/scopes/",
+        "/scopes/matrix/",
+        f"/scopes/matrix/?page={(len(apps) + 39) // 40}",
+        "/scopes/okta.users.manage/",
+        "/audit/",
+        "/audit/?action=grant&external=on&date_from=2026-01-01",
+        "/audit/?app=0oaT000001App&scope=okta.users.manage&actor=x&before=99",
+        "/scopes/okta.users.manage/?q=App 00",
+        "/sync/",
+        "/sync/progress",
+        f"/sync/{run.pk}/",
+        "/reports/",
+        "/reports/charts/grants-over-time.svg",
+        "/reports/charts/top-manage-scopes.svg",
+        f"/reports/{report.pk}/",
+    ]
+
+
+@pytest.mark.parametrize("n_apps", [10, 1000])
+def test_every_page_stays_within_the_query_budget(
+    admin, n_apps, django_assert_max_num_queries
+):
+    apps = make_apps(n_apps, grants_per_app=10 if n_apps == 1000 else 3)
+    for url in _pages(apps):
+        with django_assert_max_num_queries(MAX_QUERIES, info=url):
+            response = admin.get(url)
+        assert response.status_code == 200, url
+
+
+def test_pages_never_call_okta(admin, sim):
+    apps = make_apps(20)
+    before = len(sim.requests())
+    for url in _pages(apps):
+        assert admin.get(url).status_code == 200
+    assert sim.requests()[before:] == []
