@@ -21,7 +21,9 @@ Public API:
 
 A refusal writes an ``authz_denied`` audit row, ends the session (tokens
 revoked at Okta) and renders ``accounts/denied.html`` with 403; when Okta could
-not be asked, 503 and the session is kept (fail closed, not signed out).
+not be asked, 503 and the session is kept (fail closed, not signed out). For
+htmx requests the same page comes with status 200 and ``HX-Retarget: #main``
+(htmx swaps only 2xx), and "sign in first" is a 401 with ``HX-Redirect``.
 """
 
 from __future__ import annotations
@@ -86,12 +88,20 @@ def _deny(
     )
     if not decision.transient:
         session.end_session(request)
-    return render(
+    response = render(
         request,
         "accounts/denied.html",
         {"decision": decision, "login": cred.login},
         status=503 if decision.transient else 403,
     )
+    if request.headers.get("HX-Request") == "true":
+        # htmx swaps only 2xx answers (base.html's htmx-config): replace <main>
+        # with the explanation instead of failing silently.
+        response.status_code = 200
+        response["HX-Retarget"] = "#main"
+        response["HX-Reswap"] = "outerHTML"
+        response["HX-Reselect"] = "#main"
+    return response
 
 
 def _check(request: HttpRequest, *, fresh: bool) -> HttpResponse | None:

@@ -77,5 +77,8 @@ class SessionTimeoutMiddleware:
         path = request.get_full_path() if request.method in ("GET", "HEAD") else "/"
         response = redirect_to_login(path)
         if request.headers.get("HX-Request") == "true":
-            response["HX-Redirect"] = response["Location"]
+            # XHR would follow a 302 silently; htmx navigates on HX-Redirect.
+            hx = HttpResponse(status=204)
+            hx["HX-Redirect"] = response["Location"]
+            return hx
         return response

@@ -120,3 +120,17 @@ def test_okta_outage_during_recheck_fails_closed_but_keeps_session(sim, admin) -
         "/test/grant/", {"app_id": _app_id(sim), "scope_id": "okta.users.read"}
     )
     assert ok.status_code == 200
+
+
+def test_htmx_write_by_demoted_admin_swaps_in_the_explanation(sim, admin) -> None:
+    sim.set_roles(flow.SUPER, ["APP_ADMIN"])
+    response = admin.post(
+        "/test/grant/",
+        {"app_id": _app_id(sim), "scope_id": "okta.users.read"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200  # htmx swaps only 2xx answers
+    assert response["HX-Retarget"] == "#main"
+    assert b'data-reason="not_super_admin"' in response.content
+    assert okta_writes(sim) == []
+    assert not OktaCredential.objects.exists()

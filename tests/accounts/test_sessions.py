@@ -82,3 +82,11 @@ def test_timeout_on_a_post_redirects_without_running_it(sim, admin) -> None:
     response = admin.post("/accounts/logout/")
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/?next=/"
+
+
+def test_htmx_request_after_timeout_gets_hx_redirect(sim, admin) -> None:
+    _set(admin, **{sess.LAST_SEEN: time.time() - 31 * 60})
+    response = admin.get("/health/console/", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith("/accounts/login/?next=")
+    assert not OktaCredential.objects.exists()
