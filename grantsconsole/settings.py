@@ -159,8 +159,19 @@ if not 0 < OKTA_RATE_LIMIT_SHARE <= 1:
 
 # Fernet key (urlsafe base64 of 32 bytes) for tokens at rest.
 TOKEN_ENCRYPTION_KEY = env("TOKEN_ENCRYPTION_KEY", _dev(DEMO_TOKEN_ENCRYPTION_KEY))
-if PRODUCTION and TOKEN_ENCRYPTION_KEY == DEMO_TOKEN_ENCRYPTION_KEY:
-    raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEY holds the demo value.")
+if PRODUCTION:
+    from cryptography.fernet import Fernet
+
+    try:
+        for _key in TOKEN_ENCRYPTION_KEY.split(","):
+            Fernet(_key.strip())
+    except ValueError:
+        raise ImproperlyConfigured(
+            "TOKEN_ENCRYPTION_KEY must be one or more comma-separated Fernet keys "
+            "(urlsafe base64 of 32 bytes)."
+        ) from None
+    if DEMO_TOKEN_ENCRYPTION_KEY in TOKEN_ENCRYPTION_KEY:
+        raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEY holds the demo value.")
 AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", _dev("dev-only-audit-checkpoint-key"))
 
 # --- Django -----------------------------------------------------------------------

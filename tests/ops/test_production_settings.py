@@ -19,7 +19,7 @@ PRODUCTION_ENV = {
     "OKTA_CONSOLE_CLIENT_ID": "0oa1realconsole0000x7",
     "OKTA_CONSOLE_CLIENT_SECRET": "a-real-console-secret",
     "OKTA_SSWS_TOKEN": "00realSSWStoken000000000000000000000000000",
-    "TOKEN_ENCRYPTION_KEY": "a-random-token-encryption-secret-of-enough-length",
+    "TOKEN_ENCRYPTION_KEY": "cHJvZHVjdGlvbi10b2tlbi1rZXktMzItYnl0ZXMhISE=",
     "AUDIT_HMAC_KEY": "a-random-audit-checkpoint-secret",
 }
 
@@ -78,6 +78,7 @@ def test_missing_production_setting_stops_start_up_naming_it(variable):
         ("OKTA_SSWS_TOKEN", "00demoSuperAdminSSWStoken0000000000000000"),
         ("OKTA_ORG_URL", "http://127.0.0.1:8001"),
         ("ALLOWED_HOSTS", "*"),
+        ("TOKEN_ENCRYPTION_KEY", "not-a-fernet-key"),
         ("DEBUG", "true"),
     ],
 )
