@@ -90,3 +90,23 @@ def test_htmx_request_after_timeout_gets_hx_redirect(sim, admin) -> None:
     assert response.status_code == 204
     assert response["HX-Redirect"].startswith("/accounts/login/?next=")
     assert not OktaCredential.objects.exists()
+
+
+def test_purge_command_ends_only_stale_credentials(sim, admin) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    live = OktaCredential.objects.get()
+    assert admin.get("/health/console/").status_code == 200
+    out = StringIO()
+    call_command("purge_okta_tokens", stdout=out)
+    assert "Ended 0" in out.getvalue()
+    assert OktaCredential.objects.filter(pk=live.pk).exists()
+
+    OktaCredential.objects.update(
+        created_at=timezone.now() - timedelta(hours=12, seconds=1)
+    )
+    call_command("purge_okta_tokens", stdout=out)
+    assert "Ended 1" in out.getvalue()
+    assert introspect(live.access_token)["active"] is False

@@ -1,0 +1,15 @@
+"""Celery entry points of the sign-in app (thin: the work is in custody)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from grantsconsole.accounts import custody
+
+
+@shared_task(name="accounts.purge_okta_tokens", ignore_result=True)
+def purge_okta_tokens() -> int:
+    """Revoke and delete Okta tokens of sessions idle > 30 min or older than 12 h
+    (sessions that simply expire never tell the server). Idempotent; schedule
+    every few minutes. Returns how many credentials were ended."""
+    return custody.purge_stale()
