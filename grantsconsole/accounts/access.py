@@ -66,6 +66,10 @@ def _step_up_seconds() -> int:
     return int(getattr(settings, "ACCOUNTS_STEP_UP_MAX_AGE", 900))
 
 
+def _step_up_acr() -> str:
+    return str(getattr(settings, "ACCOUNTS_STEP_UP_ACR_VALUES", "") or "")
+
+
 def _not_signed_in(request: HttpRequest) -> HttpResponse:
     if request.headers.get("HX-Request") == "true":
         response = HttpResponse(status=401)
@@ -189,7 +193,9 @@ def require_recent_auth(
     """Step-up for sensitive writes (granting/revoking a ``manage`` scope).
 
     Returns None when the admin's Okta ``auth_time`` is at most
-    ``ACCOUNTS_STEP_UP_MAX_AGE`` seconds old. Otherwise returns a redirect to
+    ``ACCOUNTS_STEP_UP_MAX_AGE`` seconds old (and, when
+    ``ACCOUNTS_STEP_UP_ACR_VALUES`` is set, e.g. to ``urn:okta:loa:2fa:any``,
+    that authentication used MFA: ``mfa`` in ``amr``). Otherwise returns a redirect to
     ``/oauth2/v1/authorize`` with ``max_age`` (an ``HX-Redirect`` for htmx
     requests); after Okta re-authenticates the admin, the callback checks that
     ``auth_time`` is recent and lands on ``accounts:step_up_resume``, which
@@ -202,7 +208,9 @@ def require_recent_auth(
     if cred is None:
         raise PermissionDenied("No Okta sign-in in this session.")
     max_age = _step_up_seconds()
-    if timezone.now() - cred.auth_time <= timedelta(seconds=max_age):
+    acr_values = _step_up_acr()
+    recent = timezone.now() - cred.auth_time <= timedelta(seconds=max_age)
+    if recent and (not acr_values or "mfa" in (cred.amr or [])):
         return None
     if not url_has_allowed_host_and_scheme(
         resume_url,
@@ -214,6 +222,7 @@ def require_recent_auth(
         request,
         max_age=max_age,
         next_url=reverse("accounts:step_up_resume"),
+        acr_values=acr_values,
         step_up={
             "resume_url": resume_url,
             "post": _post_lists(pending_post_data),

@@ -78,6 +78,7 @@ def create_credential(user: Any, tokens: SignInTokens) -> OktaCredential:
         access_expires_at=tokens.expires_at,
         scopes=tokens.scope,
         auth_time=tokens.auth_time,
+        amr=[str(a) for a in tokens.claims.get("amr") or []],
         role_checked_at=now,
         last_used_at=now,
     )

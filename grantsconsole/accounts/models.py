@@ -41,6 +41,9 @@ class OktaCredential(models.Model):
     access_expires_at = models.DateTimeField()
     scopes = models.TextField(blank=True)
     auth_time = models.DateTimeField()
+    amr = models.JSONField(
+        default=list, blank=True, help_text="ID token `amr` (e.g. pwd, otp, mfa)."
+    )
     role_checked_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField()

@@ -84,19 +84,25 @@ class OktaOrgProvider(OpenIDConnectProvider):
         data: Any = None,
         *,
         max_age: int | None = None,
+        acr_values: str = "",
         step_up: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> HttpResponse:
         """302 to ``/oauth2/v1/authorize`` with PKCE, ``state`` and ``nonce``.
 
         ``max_age`` (seconds) asks Okta to re-authenticate an older session;
-        ``step_up`` (JSON-able) travels in the stashed state to the callback.
+        ``acr_values`` (e.g. ``urn:okta:loa:2fa:any``) asks for MFA, and the
+        callback then requires ``mfa`` in the ID token's ``amr`` (Okta ignores
+        unsupported values silently); ``step_up`` (JSON-able) travels in the
+        stashed state to the callback.
         """
         nonce = secrets.token_urlsafe(32)
         auth_params = dict(kwargs.pop("auth_params", None) or self.get_auth_params())
         auth_params["nonce"] = nonce
         if max_age is not None:
             auth_params["max_age"] = str(int(max_age))
+        if acr_values:
+            auth_params["acr_values"] = acr_values
         return super().redirect(
             request,
             process,
@@ -105,6 +111,7 @@ class OktaOrgProvider(OpenIDConnectProvider):
             auth_params=auth_params,
             nonce=nonce,
             max_age=max_age,
+            acr_values=acr_values,
             step_up=step_up,
             **kwargs,
         )
@@ -153,6 +160,10 @@ class OktaOrgOAuth2Adapter(OpenIDConnectOAuth2Adapter):
             )
         except idtoken.IdTokenInvalid as exc:
             raise SignInRefused(exc.reason, str(exc)) from None
+        if state.get("acr_values") and "mfa" not in (claims.get("amr") or []):
+            raise SignInRefused(
+                "mfa_missing", "Okta did not report a multi-factor authentication."
+            )
         userinfo = self._fetch_user_info(token.token)
         if str(userinfo.get("sub")) != str(claims["sub"]):
             raise SignInRefused(
@@ -238,13 +249,20 @@ def callback(request: HttpRequest) -> HttpResponse:
 
 
 def step_up_redirect(
-    request: HttpRequest, *, max_age: int, next_url: str, step_up: dict[str, Any]
+    request: HttpRequest,
+    *,
+    max_age: int,
+    next_url: str,
+    step_up: dict[str, Any],
+    acr_values: str = "",
 ) -> HttpResponse:
-    """Send the signed-in admin through Okta again with ``max_age``."""
+    """Send the signed-in admin through Okta again with ``max_age`` (and
+    ``acr_values`` when MFA is required)."""
     return get_provider(request).redirect(
         request,
         AuthProcess.LOGIN,
         next_url=next_url,
         max_age=max_age,
+        acr_values=acr_values,
         step_up=step_up,
     )

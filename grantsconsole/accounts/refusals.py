@@ -60,6 +60,11 @@ FAILURES = {
         "This action needs a fresh sign-in, but Okta did not ask you to sign in "
         "again. Nothing was done."
     ),
+    "mfa_missing": (
+        "This action needs a sign-in with a second factor, but Okta did not report "
+        "one (amr has no 'mfa'). Nothing was done; enrol a factor in Okta or ask "
+        "an admin to require MFA for this console app."
+    ),
     "userinfo_mismatch": (
         "Okta's user profile does not match the ID token. Nothing was stored."
     ),

@@ -44,6 +44,7 @@ def okta_login(
     login: str,
     password: str = DEMO_PASSWORD,
     browser: requests.Session | None = None,
+    passcode: str = "",
 ) -> str:
     """At the simulator: open the authorize URL and submit the login form (unless
     the browser's Okta session makes that unnecessary). Returns the redirect back
@@ -63,7 +64,7 @@ def okta_login(
     }
     answer = browser.post(
         urljoin(authorize_url, html.unescape(form.group(1))),
-        data={**hidden, "username": login, "password": password},
+        data={**hidden, "username": login, "password": password, "passcode": passcode},
         allow_redirects=False,
         timeout=10,
     )

@@ -177,3 +177,36 @@ def test_resume_url_must_be_on_site(sim, admin) -> None:
     _age_auth()
     with pytest.raises(ValueError, match="resume_url"):
         require_recent_auth(request, "https://evil.example.com/grant/", {})
+
+
+MFA = "urn:okta:loa:2fa:any"
+DEMO_MFA_CODE = "123456"  # the simulator's demo verification code
+
+
+@pytest.mark.parametrize("with_mfa", [True, False])
+def test_step_up_can_demand_mfa(sim, admin, settings, with_mfa) -> None:
+    settings.ACCOUNTS_STEP_UP_ACR_VALUES = MFA
+    # a recent password-only sign-in is not enough when MFA is demanded
+    response = admin.post(
+        "/test/grant/", {"app_id": _app_id(sim), "scope_id": "okta.users.manage"}
+    )
+    assert response.status_code == 302
+    authorize = response["Location"]
+    assert flow.query(authorize)["acr_values"] == MFA
+    if with_mfa:
+        callback = flow.okta_login(authorize, flow.SUPER, passcode=DEMO_MFA_CODE)
+        assert flow.finish(admin, callback)["Location"] == "/accounts/step-up/resume/"
+        assert "mfa" in OktaCredential.objects.get().amr
+        action, fields = _form_fields(admin.get("/accounts/step-up/resume/").content)
+        assert admin.post(action, dict(fields)).status_code == 200
+        assert len(okta_writes(sim)) == 1
+    else:
+        # an IdP that ignores acr_values (Okta does for unsupported values):
+        # the sign-in happens with a password only, amr lacks "mfa"
+        ignored = re.sub(r"&acr_values=[^&]*", "", authorize)
+        assert "acr_values" not in ignored
+        callback = flow.okta_login(ignored, flow.SUPER)
+        refused = flow.finish(admin, callback)
+        assert refused.status_code == 400
+        assert b'data-reason="mfa_missing"' in refused.content
+        assert okta_writes(sim) == []
