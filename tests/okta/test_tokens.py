@@ -1,0 +1,191 @@
+"""Token sources against the simulator's org authorization server."""
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from grantsconsole.okta import (
+    OktaClient,
+    OktaUnauthorized,
+    ServiceAppTokenSource,
+    SswsTokenSource,
+    TokenSet,
+    UserTokenSource,
+)
+
+from .conftest import (
+    CONSOLE_ID,
+    CONSOLE_SECRET,
+    WORKER_ID,
+    WORKER_PEM,
+    WORKER_SCOPES,
+    user_source,
+)
+
+CONSOLE = "0oa1consoleDEMO000x7"
+
+
+def token_calls(sim):
+    return [r for r in sim.requests() if r["path"] == "/oauth2/v1/token"]
+
+
+def api_calls(sim):
+    return [r for r in sim.requests() if r["path"].startswith("/api/v1")]
+
+
+# -- service app: client_credentials + private_key_jwt ------------------------------
+
+
+def test_service_app_token_is_fetched_once_and_cached(
+    sim, worker_client, worker_source
+):
+    for _ in range(5):
+        worker_client.list_grants(CONSOLE)
+    assert len(token_calls(sim)) == 1
+    assert token_calls(sim)[0]["status"] == 200
+    assert worker_source.token_requests == 1
+    assert worker_source.granted_scopes() == frozenset(WORKER_SCOPES)
+    assert all(r["caller"] == WORKER_ID for r in api_calls(sim))
+
+
+def test_assertion_claims_and_kid(sim, worker_source):
+    public = serialization.load_pem_private_key(
+        WORKER_PEM.encode(), password=None
+    ).public_key()
+    first, second = worker_source._assertion(), worker_source._assertion()
+    header = jwt.get_unverified_header(first)
+    claims = jwt.decode(
+        first, public, algorithms=["RS256"], audience=f"{sim.url}/oauth2/v1/token"
+    )
+    assert header["alg"] == "RS256"
+    jwks = sim.state()["apps"]
+    assert header["kid"] == worker_source.key_id
+    assert claims["iss"] == claims["sub"] == WORKER_ID
+    assert claims["aud"] == f"{sim.url}/oauth2/v1/token"
+    assert 0 < claims["exp"] - claims["iat"] <= 300
+    assert (
+        claims["jti"] != jwt.decode(second, options={"verify_signature": False})["jti"]
+    )
+    assert jwks  # the simulator accepted this kid in the other tests
+
+
+def test_service_app_token_refreshed_before_expiry(sim, worker_client, clock):
+    worker_client.list_grants(CONSOLE)
+    clock.sleep(3600 - 30)  # inside the refresh margin (both clocks move)
+    worker_client.list_grants(CONSOLE)
+    assert len(token_calls(sim)) == 2
+    assert [r["status"] for r in api_calls(sim)] == [200, 200]
+
+
+def test_service_app_refetches_once_on_401(sim, worker_client, clock):
+    worker_client.list_grants(CONSOLE)
+    clock.offset += 10  # the token is no longer "just fetched" (local time only)
+    sim.fault("/grants$", status=401)
+    worker_client.list_grants(CONSOLE)
+    assert len(token_calls(sim)) == 2
+    assert [r["status"] for r in api_calls(sim)] == [200, 401, 200]
+
+
+def test_service_app_never_loops_on_401(sim, worker_client, clock):
+    worker_client.list_grants(CONSOLE)
+    clock.offset += 10
+    sim.fault("/grants$", status=401, times=-1)
+    with pytest.raises(OktaUnauthorized):
+        worker_client.list_grants(CONSOLE)
+    assert len(token_calls(sim)) == 2  # one re-fetch, no more
+    assert [r["status"] for r in api_calls(sim)] == [200, 401, 401]
+    with pytest.raises(OktaUnauthorized):  # and a fresh token is not re-fetched again
+        worker_client.list_grants(CONSOLE)
+    assert len(token_calls(sim)) == 2
+
+
+def test_wrong_key_is_refused_by_the_token_endpoint(sim, clock):
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = other.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    source = ServiceAppTokenSource(sim.url, WORKER_ID, pem, key_id=None, clock=clock)
+    with pytest.raises(OktaUnauthorized) as err:
+        OktaClient(sim.url, source, clock=clock).list_grants(CONSOLE)
+    assert err.value.error_code == "invalid_client"
+    assert err.value.path == "/oauth2/v1/token"
+    assert api_calls(sim) == []
+
+
+def test_unreadable_key_is_a_value_error_without_the_key():
+    with pytest.raises(ValueError, match="not a readable private key") as err:
+        ServiceAppTokenSource("http://127.0.0.1:1", WORKER_ID, "-----BEGIN junk-----")
+    assert "junk" not in str(err.value)
+
+
+# -- the signed-in admin: refresh_token ------------------------------------------------
+
+
+def test_user_token_refreshed_before_expiry(sim, admin_tokens, clock):
+    stored: list[TokenSet] = []
+    source = user_source(
+        sim, admin_tokens, clock, expires_at=clock.now() + 30, on_refresh=stored.append
+    )
+    client = OktaClient(sim.url, source, clock=clock)
+    client.list_grants(CONSOLE)
+    assert len(token_calls(sim)) == 1
+    assert len(stored) == 1
+    assert stored[0].access_token != admin_tokens["access_token"]
+    assert stored[0].refresh_token == admin_tokens["refresh_token"]
+    assert stored[0].expires_at > clock.now() + 3000
+    assert "okta.appGrants.manage" in stored[0].scope.split()
+    client.list_grants(CONSOLE)
+    assert len(token_calls(sim)) == 1  # the new token is used, not refreshed again
+
+
+def test_user_token_refreshed_once_on_401(sim, admin_tokens, clock):
+    """The token expired by Okta's clock but not by ours: 401, refresh, retry."""
+    stored: list[TokenSet] = []
+    source = user_source(sim, admin_tokens, clock, on_refresh=stored.append)
+    client = OktaClient(sim.url, source, clock=clock)
+    sim.advance_clock(3700)  # only the simulator's clock moves
+    assert client.list_grants(CONSOLE)
+    assert [r["status"] for r in api_calls(sim)] == [401, 200]
+    assert len(token_calls(sim)) == 1
+    assert len(stored) == 1
+
+
+def test_refused_refresh_asks_to_sign_in_again_without_looping(
+    sim, admin_tokens, clock
+):
+    source = UserTokenSource(
+        sim.url,
+        CONSOLE_ID,
+        CONSOLE_SECRET,
+        admin_tokens["access_token"],
+        "not-a-refresh-token",
+        clock.now() + 3600,
+        clock=clock,
+    )
+    client = OktaClient(sim.url, source, clock=clock)
+    sim.advance_clock(3700)
+    with pytest.raises(OktaUnauthorized) as err:
+        client.list_grants(CONSOLE)
+    assert "Sign in again" in err.value.explanation
+    assert len(token_calls(sim)) == 1
+    assert len(api_calls(sim)) == 1
+
+
+def test_on_refresh_failure_does_not_fail_the_call(sim, admin_tokens, clock):
+    def broken(tokens):
+        raise RuntimeError("database down")
+
+    source = user_source(
+        sim, admin_tokens, clock, expires_at=clock.now() + 1, on_refresh=broken
+    )
+    assert OktaClient(sim.url, source, clock=clock).list_grants(CONSOLE)
+
+
+def test_granted_scopes(sim, admin_tokens, clock):
+    source = user_source(sim, admin_tokens, clock)
+    assert "okta.appGrants.manage" in source.granted_scopes()
+    assert SswsTokenSource("x").granted_scopes() == frozenset()
+    assert not SswsTokenSource("x").refresh_after_unauthorized("SSWS x")
