@@ -43,6 +43,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from grantsconsole.accounts import auditing, custody, oidc, roles, session
+from grantsconsole.accounts.crypto import TokenDecryptionError
 from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.okta import OktaClient
 
@@ -115,8 +116,13 @@ def _check(request: HttpRequest, *, fresh: bool) -> HttpResponse | None:
         return _not_signed_in(request)
     now = timezone.now()
     stale = now - cred.role_checked_at >= timedelta(seconds=_recheck_seconds())
+    try:
+        client = admin_client(request)
+    except TokenDecryptionError:  # TOKEN_ENCRYPTION_KEY rotated away: sign in again
+        session.end_session(request)
+        return _not_signed_in(request)
     if fresh or stale:
-        decision = roles.check_super_admin(admin_client(request), cred.okta_user_id)
+        decision = roles.check_super_admin(client, cred.okta_user_id)
         if not decision.allowed:
             return _deny(request, cred, decision)
         OktaCredential.objects.filter(pk=cred.pk).update(

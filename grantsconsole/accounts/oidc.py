@@ -211,7 +211,7 @@ class OktaOrgOAuth2Adapter(OpenIDConnectOAuth2Adapter):
         login = self.get_provider().sociallogin_from_response(
             request, {"userinfo": userinfo, "id_token": claims}
         )
-        login.okta_signin = tokens  # read by signals.on_user_logged_in
+        login.okta_signin = tokens  # read by signals.store_okta_tokens
         return login
 
 

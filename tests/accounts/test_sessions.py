@@ -110,3 +110,15 @@ def test_purge_command_ends_only_stale_credentials(sim, admin) -> None:
     call_command("purge_okta_tokens", stdout=out)
     assert "Ended 1" in out.getvalue()
     assert introspect(live.access_token)["active"] is False
+
+
+def test_tokens_unreadable_after_key_rotation_mean_sign_in_again(
+    sim, admin, settings
+) -> None:
+    from cryptography.fernet import Fernet
+
+    settings.TOKEN_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    response = admin.get("/health/console/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert not OktaCredential.objects.exists()
