@@ -352,7 +352,7 @@ def build_org(
     )
     for i, a in enumerate(app_specs):
         kind = a.get("kind", "web")
-        created = now - (380 - (i * 300 / max(1, len(app_specs)))) * 86400
+        created = now - (380 - (i * 368 / max(1, len(app_specs)))) * 86400
         app_id = a.get("id") or org.ids.make("0oa")
         client_id = a.get("client_id") or (app_id if kind in _KINDS else None)
         app = App(
@@ -390,7 +390,7 @@ def build_org(
         )
         actor = org.user_actor(granter) if granter else org.system_actor()
         for j, scope in enumerate(a.get("grants", [])):
-            when = created + 3600 + j * 60 + rng.randint(0, 86400 * 5)
+            when = created + 3600 + j * 60 + rng.randint(0, 86400 * 2)
             org.grant(app, scope, actor, created=min(when, now - 3600))
 
 

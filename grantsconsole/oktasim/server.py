@@ -481,6 +481,26 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(self._head(resp, len(resp.body)) + body)
 
+    def send_error(
+        self, code: int, message: str | None = None, explain: str | None = None
+    ) -> None:
+        """Protocol-level errors (bad request line, unknown method, oversized headers)
+        as Okta error JSON instead of http.server's HTML page."""
+        if code == 501:  # a method http.server has no do_X for
+            code, error = (
+                405,
+                ("E0000022", "The endpoint does not support the provided HTTP method"),
+            )
+        else:
+            error = ("E0000003", "The request body was not well-formed.")
+        self.request_version = "HTTP/1.1"
+        self.close_connection = True
+        body = json.dumps(
+            error_body(error[0], error[1], "oae" + _token(22)), separators=(",", ":")
+        ).encode()
+        with contextlib.suppress(OSError):
+            self.wfile.write(self._head(Response(code, body), len(body)) + body)
+
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
     def handle_one_request(self) -> None:
