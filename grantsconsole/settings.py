@@ -297,7 +297,7 @@ CELERY_TASK_TIME_LIMIT = 300
 # Heroku sends SIGTERM and kills after 30 s; with REMAP_SIGTERM=SIGQUIT (Procfile) the
 # worker gets a soft shutdown of 20 s to finish its chunk, then re-queues (acks_late).
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 20
-CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
+CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = False  # an idle worker exits at once
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"

@@ -17,8 +17,6 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-WORKER_SCOPES = ("okta.apps.read", "okta.appGrants.read", "okta.logs.read")
-
 
 @never_cache
 @require_GET
@@ -49,10 +47,9 @@ def _check_okta() -> dict:
     issuer = response.json().get("issuer")
     if issuer != settings.OKTA_ORG_URL:
         return {"ok": False, "error": "the discovery document names another issuer"}
-    from grantsconsole.grants.okta_clients import worker_token_source
+    from grantsconsole.grants.okta_clients import WORKER_SCOPES, worker_client
 
-    source = worker_token_source()
-    granted = source.granted_scopes()
+    granted = worker_client().token_source.granted_scopes()
     if not granted:  # an SSWS token is not scoped
         return {"ok": True, "auth": "ssws"}
     missing = sorted(set(WORKER_SCOPES) - set(granted))
