@@ -259,7 +259,15 @@ class ManagementApi:
                     more = True
                     break
                 out.append(app)
-        body = b"[" + b",".join(app_bytes(self.org, a) for a in out) + b"]"
+        parts = [b"["]
+        for a in out:
+            parts.append(app_bytes(self.org, a))
+            parts.append(b",")
+        if out:
+            parts[-1] = b"]"  # replaces the last comma
+        else:
+            parts.append(b"]")
+        body = b"".join(parts)  # one copy of a page that can be ~0.5 MB
         base = f"{self.org.url}{req.path}"
         headers = [
             (

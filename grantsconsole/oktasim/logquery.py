@@ -12,6 +12,7 @@ but not on ``published``; ``q`` is up to 10 case-insensitive keywords of ≤ 40 
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,49 +91,60 @@ def query(events: list[LogEvent], q: dict[str, str], now: float) -> Page:
 
     keep = {k: v for k, v in q.items() if k in ("filter", "q", "limit", "sortOrder")}
     after = q.get("after")
+    cursor_seq = parse_cursor(after)[1] if after is not None else None
+    # Events are kept in published order (seq follows it), so bisect finds windows.
+    first = bisect.bisect_left(events, floor, key=_published)
     if order == "ASCENDING" and until is None:
-        # Polling: persistence order; always a next link.
-        if after is not None:
-            _, seq = parse_cursor(after)
-            start = min(max(seq, 0), len(events))
-            lower = None
+        # Polling: always a next link, even on an empty page.
+        if cursor_seq is not None:
+            start = max(min(cursor_seq, len(events)), first)
         else:
-            start = 0
             lower = since if since is not None else now - DEFAULT_SINCE
+            start = max(bisect.bisect_left(events, lower, key=_published), first)
         out: list[LogEvent] = []
-        last_seq = start
         i = start
         n = len(events)
         while i < n and len(out) < limit:
             ev = events[i]
             i += 1
-            last_seq = ev.seq
-            if (lower is None or ev.published >= lower) and ok(ev):
+            if ok(ev):
                 out.append(ev)
-        if out and len(out) == limit:
-            last_seq = out[-1].seq
-        cursor = f"{int((out[-1].published if out else now) * 1000)}_{last_seq}"
-        return Page(out, {**keep, "after": cursor})
-    # Bounded or descending: by published, finite.
+        last_seq = out[-1].seq if len(out) == limit else max(i, start)
+        stamp = out[-1].published if out else now
+        return Page(out, {**keep, "after": f"{int(stamp * 1000)}_{last_seq}"})
+    # Bounded or descending: ordered by published, finite.
     hi = until if until is not None else now
     lo = since if since is not None else hi - DEFAULT_SINCE
-    sel = [e for e in events if lo <= e.published < hi and ok(e)]
-    sel.sort(key=lambda e: (e.published, e.seq), reverse=(order == "DESCENDING"))
-    if after is not None:
-        key = parse_cursor(after)
-        if order == "DESCENDING":
-            sel = [e for e in sel if (int(e.published * 1000), e.seq) < key]
-        else:
-            sel = [e for e in sel if (int(e.published * 1000), e.seq) > key]
-    page = sel[:limit]
+    lo_i = max(bisect.bisect_left(events, lo, key=_published), first)
+    hi_i = bisect.bisect_left(events, hi, key=_published)
+    if order == "DESCENDING":
+        if cursor_seq is not None:
+            hi_i = min(hi_i, cursor_seq - 1)
+        indexes = range(hi_i - 1, lo_i - 1, -1)
+    else:
+        if cursor_seq is not None:
+            lo_i = max(lo_i, cursor_seq)
+        indexes = range(lo_i, hi_i)
+    page: list[LogEvent] = []
+    more = False
+    for idx in indexes:
+        ev = events[idx]
+        if ok(ev):
+            if len(page) == limit:
+                more = True
+                break
+            page.append(ev)
     nxt = None
-    if len(sel) > limit and page:
+    if more and page:
         nxt = {**keep, "after": cursor_of(page[-1])}
-        if q.get("since"):
-            nxt["since"] = q["since"]
-        if q.get("until"):
-            nxt["until"] = q["until"]
+        for k in ("since", "until"):
+            if q.get(k):
+                nxt[k] = q[k]
     return Page(page, nxt)
+
+
+def _published(ev: LogEvent) -> float:
+    return ev.published
 
 
 def keywords(q: str) -> list[str]:

@@ -392,6 +392,7 @@ def build_org(
         for j, scope in enumerate(a.get("grants", [])):
             when = created + 3600 + j * 60 + rng.randint(0, 86400 * 2)
             org.grant(app, scope, actor, created=min(when, now - 3600))
+    org.sort_history()
 
 
 _PLACEHOLDER_N = None

@@ -46,8 +46,12 @@ log = logging.getLogger("grantsconsole.oktasim")
 _rng = random.Random()
 
 
+_TABLE = bytes(ord(BASE62[i % 62]) for i in range(256))
+
+
 def _token(n: int) -> str:
-    return "".join(_rng.choices(BASE62, k=n))
+    """``n`` random base62 chars (request ids, error ids)."""
+    return _rng.getrandbits(8 * n).to_bytes(n, "big").translate(_TABLE).decode()
 
 
 class Simulator:
@@ -479,7 +483,12 @@ class _Handler(BaseHTTPRequestHandler):
                 if release.wait(interval):
                     break
             return
-        self.wfile.write(self._head(resp, len(resp.body)) + body)
+        head = self._head(resp, len(resp.body))
+        if len(body) > 65536:  # large pages: two writes beat copying the body
+            self.wfile.write(head)
+            self.wfile.write(body)
+        else:
+            self.wfile.write(head + body)
 
     def send_error(
         self, code: int, message: str | None = None, explain: str | None = None

@@ -15,11 +15,12 @@ import bisect
 import random
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+_BASE62_TABLE = bytes(ord(BASE62[i % 62]) for i in range(256))
 
 SCOPES_FILE = Path(__file__).with_name("scopes.txt")
 
@@ -63,6 +64,12 @@ def base62(n: int, width: int) -> str:
     return "".join(reversed(out)).rjust(width, "0")[-width:]
 
 
+def _uuid4ish(bits: int, seq: int) -> str:
+    """A version-4-shaped UUID string from 96 random bits and the event seq."""
+    h = f"{bits:024x}{seq & 0xFFFFFFFF:08x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
 class Clock:
     """Simulator time: the wall clock plus an offset tests can advance (seconds)."""
 
@@ -91,12 +98,17 @@ class IdMaker:
     def make(self, prefix: str) -> str:
         """A fresh id such as ``0oa1…`` (20 chars); later ids sort after earlier."""
         self.counter += 1
-        tail = "".join(self.rng.choice(BASE62) for _ in range(5))
+        tail = self.token(5)
         return f"{prefix}1{base62(self.counter, 8)}{tail}0h7"[:20].ljust(20, "0")
 
     def token(self, n: int) -> str:
-        """``n`` random base62 chars (error ids, request ids)."""
-        return "".join(self.rng.choice(BASE62) for _ in range(n))
+        """``n`` pseudo-random base62 chars (ids, request ids)."""
+        return (
+            self.rng.getrandbits(8 * n)
+            .to_bytes(n, "big")
+            .translate(_BASE62_TABLE)
+            .decode()
+        )
 
 
 @dataclass(slots=True)
@@ -587,6 +599,13 @@ class Org:
         )
 
     # --- System Log --------------------------------------------------------------
+    def sort_history(self) -> None:
+        """Put seeded (back-dated) events in published order and renumber ``seq``."""
+        self.events.sort(key=lambda e: e.published)
+        for i, ev in enumerate(self.events, 1):
+            ev.seq = i
+        self.event_seq = len(self.events)
+
     def log(
         self,
         event_type: str,
@@ -599,18 +618,22 @@ class Org:
         published: float | None = None,
         outcome: str = "SUCCESS",
     ) -> LogEvent:
-        """Append a System Log event (persistence order = ``seq``)."""
+        """Append a System Log event (persistence order = ``seq`` = index + 1).
+
+        Live events are stamped now and never before the previous event, so the log
+        stays in ``published`` order (seed history is sorted once by
+        :meth:`sort_history`).
+        """
         self.event_seq += 1
         seq = self.event_seq
+        if published is None:
+            published = self.clock.now()
+            if self.events and published < self.events[-1].published:
+                published = self.events[-1].published
         ev = LogEvent(
             seq=seq,
-            published=self.clock.now() if published is None else published,
-            uuid=str(
-                uuid.UUID(
-                    int=(0x5EED << 112) | (self.ids.rng.getrandbits(64) << 32) | seq,
-                    version=4,
-                )
-            ),
+            published=published,
+            uuid=_uuid4ish(self.ids.rng.getrandbits(96), seq),
             event_type=event_type,
             display_message=message,
             actor=actor,
