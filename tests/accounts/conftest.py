@@ -11,16 +11,16 @@ from tests.accounts import flow
 
 
 @pytest.fixture
-def browser() -> requests.Session:
+def okta_browser() -> requests.Session:
     """The admin's browser at Okta (keeps the simulator's session cookie)."""
     return requests.Session()
 
 
 @pytest.fixture
-def admin(sim, browser: requests.Session) -> Client:
+def admin(sim, okta_browser: requests.Session) -> Client:
     """A Django test client signed in as the demo Super Admin."""
     client = flow.console_client()
-    response = flow.sign_in(client, flow.SUPER, browser=browser)
+    response = flow.sign_in(client, flow.SUPER, browser=okta_browser)
     assert response.status_code == 302, response.content[:800]
     return client
 

@@ -32,10 +32,10 @@ def test_sign_out_post_needs_a_csrf_token(sim, admin) -> None:
     assert OktaCredential.objects.exists()
 
 
-def test_no_token_in_any_log_line(sim, browser, caplog) -> None:
+def test_no_token_in_any_log_line(sim, okta_browser, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     client = flow.console_client()
-    assert flow.sign_in(client, flow.SUPER, browser=browser).status_code == 302
+    assert flow.sign_in(client, flow.SUPER, browser=okta_browser).status_code == 302
     cred = OktaCredential.objects.get()
     secrets = {cred.access_token, cred.refresh_token, cred.id_token}
     sim.advance_clock(3601)  # force a refresh after a 401

@@ -89,14 +89,15 @@ def test_htmx_request_gets_an_hx_redirect(sim, admin) -> None:
 
 @pytest.mark.parametrize("fresh_okta_session", [False, True])
 def test_step_up_then_resume_the_action(
-    sim, admin, browser: requests.Session, fresh_okta_session: bool
+    sim, admin, okta_browser: requests.Session, fresh_okta_session: bool
 ) -> None:
     old = OktaCredential.objects.get()
     old_access = old.access_token
     authorize = _start_step_up(sim, admin)
     # the admin authenticates at Okta again (a new browser session at Okta shows
     # the login form; the existing one is still within max_age at Okta)
-    okta_browser = requests.Session() if fresh_okta_session else browser
+    if fresh_okta_session:
+        okta_browser = requests.Session()
     callback = flow.okta_login(authorize, flow.SUPER, browser=okta_browser)
     landed = flow.finish(admin, callback)
     assert landed.status_code == 302

@@ -84,7 +84,9 @@ def test_revoked_refresh_token_ends_the_session(sim, admin) -> None:
     )
 
 
-def test_sign_out_revokes_tokens_and_ends_the_okta_session(sim, admin, browser) -> None:
+def test_sign_out_revokes_tokens_and_ends_the_okta_session(
+    sim, admin, okta_browser
+) -> None:
     cred = OktaCredential.objects.get()
     access, refresh, id_token = cred.access_token, cred.refresh_token, cred.id_token
     assert introspect(access)["active"] is True
@@ -110,10 +112,10 @@ def test_sign_out_revokes_tokens_and_ends_the_okta_session(sim, admin, browser) 
     assert event.detail["reason"] == "user"
 
     # RP-initiated logout at Okta ends the Okta session of this browser
-    okta = browser.get(location, allow_redirects=False, timeout=10)
+    okta = okta_browser.get(location, allow_redirects=False, timeout=10)
     assert okta.status_code == 302
     assert okta.headers["Location"].startswith(f"http://{flow.HOST}/")
-    again = browser.get(flow.start(admin), allow_redirects=False, timeout=10)
+    again = okta_browser.get(flow.start(admin), allow_redirects=False, timeout=10)
     assert again.status_code == 200  # the login form, not a silent SSO redirect
     assert 'name="password"' in again.text
     assert admin.get("/health/console/").status_code == 302

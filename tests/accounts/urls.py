@@ -4,7 +4,9 @@ the public API of grantsconsole.accounts.access the way the console does."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.urls import path
+from django.utils.html import escape
 
 from grantsconsole.accounts.access import (
     admin_client,
@@ -19,7 +21,14 @@ from grantsconsole.urls import urlpatterns as project_urlpatterns
 def grant_view(request: HttpRequest) -> HttpResponse:
     """GET: a form. POST: step-up, then grant the scope with the admin's token."""
     if request.method != "POST":
-        return HttpResponse("form")
+        token = get_token(request)
+        return HttpResponse(
+            '<!doctype html><html><body><form method="post" action="/test/grant/">'
+            f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
+            f'<input name="app_id" value="{escape(request.GET.get("app_id", ""))}">'
+            '<input name="scope_id" value="okta.users.manage">'
+            '<button type="submit">Grant</button></form></body></html>'
+        )
     pending = require_recent_auth(request, request.path, request.POST)
     if pending is not None:
         return pending
