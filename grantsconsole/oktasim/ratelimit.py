@@ -25,6 +25,7 @@ BUCKET_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("apps", re.compile(r"^/api/v1/apps(/.*)?$")),
     ("logs", re.compile(r"^/api/v1/logs$")),
     ("api", re.compile(r"^/api/v1(/.*)?$")),
+    ("clients", re.compile(r"^/oauth2/v1/clients(/.*)?$")),
     ("oauth2", re.compile(r"^/oauth2/v1/")),
 ]
 
@@ -34,6 +35,7 @@ DEFAULT_LIMITS = {
     "app": 500,
     "logs": 120,
     "api": 1200,
+    "clients": 100,
     "oauth2": 2000,
     "unlimited": 10000,
     "other": 10000,

@@ -103,7 +103,13 @@ class Simulator:
     def handle(self, req: Request) -> Response:
         """Answer one request (never raises)."""
         if req.path.startswith("/__sim__/") or req.path == "/__sim__":
-            resp = self.control.handle(req)
+            try:
+                resp = self.control.handle(req)
+            except Exception as e:  # a bug in a control handler must not kill the reply
+                log.exception(
+                    "oktasim: control request %s %s failed", req.method, req.path
+                )
+                resp = json_response(500, {"error": f"control request failed: {e}"})
             resp.headers.append(("X-Okta-Request-Id", req.request_id))
             return resp
         bucket = bucket_for(req.path)
