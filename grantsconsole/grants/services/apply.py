@@ -173,7 +173,8 @@ def apply_snapshot(
             return result
         if row is None:
             row = OktaApp(okta_id=app.id)
-            result.discovered = True
+        # New: never had its grants read (a full sync lists apps first).
+        result.discovered = row.last_synced_at is None
         _copy_metadata(row, app)
         if row.removed_at is not None:
             row.removed_at = None

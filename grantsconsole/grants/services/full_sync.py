@@ -29,14 +29,21 @@ from django.utils import timezone
 
 from grantsconsole.grants import audit, locks
 from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
-from grantsconsole.grants.services.apply import mark_removed
+from grantsconsole.grants.services.apply import AppChange, mark_removed, mark_unreadable
 from grantsconsole.grants.services.common import (
     CREDENTIAL_ERRORS,
     TRANSIENT_ERRORS,
+    AppSyncOutcome,
     describe,
     sync_one_app,
 )
-from grantsconsole.okta import App, OktaClient, OktaError, OktaPermissionDenied
+from grantsconsole.okta import (
+    App,
+    OktaClient,
+    OktaError,
+    OktaPermissionDenied,
+    OktaRateLimited,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +51,8 @@ LOCK_NAME = "sync:full"
 LOCK_TTL_SECONDS = 600  # > the longest step (task hard time limit 300 s)
 STEP_BUDGET_SECONDS = 15.0  # a grants step stops taking new apps after this
 STEP_MAX_APPS = 25
-STALL_SECONDS = 180  # a running run without a heartbeat this long is resumed
+STALL_SECONDS = 180
+OUTAGE_STREAK = 3  # consecutive apps failing transiently = an outage  # a running run without a heartbeat this long is resumed
 SOURCE = "full_sync"
 
 
@@ -166,15 +174,35 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
         .exclude(synced_run_id=run.pk)
         .order_by("id")[: STEP_MAX_APPS + 1]
     )
+    streak: list[int] = []  # apps just failed by transient errors, in a row
     for row in pending[:STEP_MAX_APPS]:
         if time.monotonic() > deadline:
             return True
         # Re-check: a twin delivery of this step may have synced it meanwhile.
         if OktaApp.objects.filter(pk=row.pk, synced_run_id=run.pk).exists():
             continue
-        outcome = sync_one_app(
-            client, row.okta_id, source=SOURCE, listing=_listing_of(row), run_id=run.pk
-        )
+        try:
+            outcome = sync_one_app(
+                client,
+                row.okta_id,
+                source=SOURCE,
+                listing=_listing_of(row),
+                run_id=run.pk,
+            )
+        except OktaRateLimited:
+            raise  # the whole step waits for the window and retries
+        except TRANSIENT_ERRORS as exc:
+            # The client already retried; one app's 5xx/timeout marks that app
+            # unknown. Several in a row look like an outage: retry the step later
+            # and read these apps again then.
+            mark_unreadable(row.okta_id, describe(exc), run_id=run.pk)
+            streak.append(row.pk)
+            if len(streak) >= OUTAGE_STREAK:
+                OktaApp.objects.filter(pk__in=streak).update(synced_run_id=None)
+                raise
+            outcome = AppSyncOutcome(AppChange(), error=exc)
+        else:
+            streak.clear()
         change = outcome.change
         if outcome.error is not None:
             _add_error(run.pk, row.okta_id, describe(outcome.error))

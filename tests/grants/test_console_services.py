@@ -1,0 +1,212 @@
+"""grant_scopes / revoke_scopes / refresh_app against the simulator."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from grantsconsole.grants import audit, services
+from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
+from grantsconsole.okta import OktaClient, SswsTokenSource, TokenSource
+from tests.grants.helpers import app_with_grants, app_without, db_state, okta_state
+
+pytestmark = pytest.mark.django_db
+
+SUPER = ("00u-super", "super.admin@example.com")
+
+
+class _Bearer(TokenSource):
+    """A fixed access token (minted by the simulator for a given user)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def authorization(self) -> str:
+        return f"Bearer {self.token}"
+
+    def refresh_after_unauthorized(self, rejected: str) -> bool:
+        return False
+
+    def granted_scopes(self) -> frozenset[str]:
+        return frozenset()
+
+    def __repr__(self) -> str:
+        return "_Bearer(***)"
+
+
+@pytest.fixture
+def admin_client(sim) -> OktaClient:
+    """The Super Admin acting through the console (SSWS token of the demo org)."""
+    return OktaClient(
+        sim.url, SswsTokenSource("00demoSuperAdminSSWStoken0000000000000000")
+    )
+
+
+@pytest.fixture
+def readonly_client(sim) -> OktaClient:
+    """A Read-Only Admin whose console token carries okta.appGrants.manage."""
+    body = requests.post(
+        sim.url + "/__sim__/tokens",
+        json={
+            "login": "readonly.admin@example.com",
+            "scopes": "openid okta.appGrants.read okta.appGrants.manage",
+        },
+        timeout=10,
+    ).json()
+    return OktaClient(sim.url, _Bearer(body["access_token"]))
+
+
+@pytest.fixture
+def synced(sim, client):
+    services.run_full_sync(client=client)
+
+
+def _actions(after: int) -> list[tuple[str, str, str]]:
+    return list(
+        AuditEvent.objects.filter(seq__gt=after)
+        .order_by("seq")
+        .values_list("action", "scope_id", "outcome")
+    )
+
+
+def test_grant_records_intent_then_outcome_and_the_local_row(sim, admin_client, synced):
+    target = app_without(sim, "okta.groups.read")
+    app = OktaApp.objects.get(okta_id=target["id"])
+    head = AuditEvent.objects.count()
+
+    [result] = services.grant_scopes(
+        client=admin_client,
+        app=app,
+        scope_ids=["okta.groups.read"],
+        actor_id=SUPER[0],
+        actor_login=SUPER[1],
+    )
+
+    assert result.ok
+    assert result.changed
+    assert result.okta_request_id
+    assert _actions(head) == [
+        ("grant_intent", "okta.groups.read", "pending"),
+        ("grant", "okta.groups.read", "success"),
+    ]
+    final = AuditEvent.objects.get(seq=result.audit_seq)
+    assert final.okta_request_id == result.okta_request_id
+    assert final.actor_login == SUPER[1]
+    grant = ScopeGrant.objects.get(
+        app=app, scope_id="okta.groups.read", revoked_at__isnull=True
+    )
+    assert grant.granted_by == SUPER[1]
+    assert db_state() == okta_state(sim)
+
+
+def test_granting_a_scope_already_held_is_success_without_change(
+    sim, admin_client, synced
+):
+    holder = app_with_grants(sim)
+    app = OktaApp.objects.get(okta_id=holder["id"])
+    scope = holder["grants"][0]["scopeId"]
+    [result] = services.grant_scopes(
+        client=admin_client,
+        app=app,
+        scope_ids=[scope],
+        actor_id=SUPER[0],
+        actor_login=SUPER[1],
+    )
+    assert result.ok
+    assert not result.changed
+    assert (
+        AuditEvent.objects.get(seq=result.audit_seq).detail["already_present"] is True
+    )
+    assert (
+        ScopeGrant.objects.filter(
+            app=app, scope_id=scope, revoked_at__isnull=True
+        ).count()
+        == 1
+    )
+
+
+def test_revoke_closes_the_local_row_and_is_idempotent(sim, admin_client, synced):
+    holder = app_with_grants(sim)
+    app = OktaApp.objects.get(okta_id=holder["id"])
+    scope = holder["grants"][0]["scopeId"]
+    [first] = services.revoke_scopes(
+        client=admin_client,
+        app=app,
+        scope_ids=[scope],
+        actor_id=SUPER[0],
+        actor_login=SUPER[1],
+    )
+    [again] = services.revoke_scopes(
+        client=admin_client,
+        app=app,
+        scope_ids=[scope],
+        actor_id=SUPER[0],
+        actor_login=SUPER[1],
+    )
+    assert (first.ok, first.changed) == (True, True)
+    assert (again.ok, again.changed) == (True, False)
+    row = ScopeGrant.objects.get(app=app, scope_id=scope)
+    assert row.revoked_by == SUPER[1]
+    assert db_state() == okta_state(sim)
+
+
+def test_a_refused_grant_changes_nothing_locally(sim, admin_client, synced):
+    target = app_without(sim, "okta.groups.read")
+    app = OktaApp.objects.get(okta_id=target["id"])
+    head = AuditEvent.objects.count()
+    [result] = services.grant_scopes(
+        client=admin_client,
+        app=app,
+        scope_ids=["okta.notAScope.read"],
+        actor_id=SUPER[0],
+        actor_login=SUPER[1],
+    )
+    assert not result.ok
+    assert result.status == 400
+    assert _actions(head) == [
+        ("grant_intent", "okta.notAScope.read", "pending"),
+        ("grant", "okta.notAScope.read", "failure"),
+    ]
+    assert not ScopeGrant.objects.filter(
+        app=app, scope_id="okta.notAScope.read"
+    ).exists()
+
+
+def test_a_read_only_admin_is_refused_and_the_rest_is_not_attempted(
+    sim, readonly_client, synced
+):
+    target = app_without(sim, "okta.groups.read")
+    app = OktaApp.objects.get(okta_id=target["id"])
+    head = AuditEvent.objects.count()
+    results = services.grant_scopes(
+        client=readonly_client,
+        app=app,
+        scope_ids=["okta.groups.read", "okta.users.read"],
+        actor_id="00u-ro",
+        actor_login="readonly.admin@example.com",
+    )
+    assert [(r.ok, r.attempted, r.status) for r in results] == [
+        (False, True, 403),
+        (False, False, None),
+    ]
+    assert "Super Admin" in results[0].message
+    assert _actions(head) == [
+        ("grant_intent", "okta.groups.read", "pending"),
+        ("grant", "okta.groups.read", "failure"),
+    ]
+    assert db_state() == okta_state(sim)
+
+
+def test_refresh_app_records_what_changed_outside(sim, client, synced):
+    target = app_without(sim, "okta.groups.read")
+    sim.oob_grant(
+        app_id=target["id"],
+        scope_id="okta.groups.read",
+        actor_login="super.admin@example.com",
+    )
+    app = OktaApp.objects.get(okta_id=target["id"])
+    result = services.refresh_app(client=client, app=app, actor_login=SUPER[1])
+    assert result.error == ""
+    assert result.change.added == ["okta.groups.read"]
+    assert AuditEvent.objects.filter(action="external_grant", app=app).count() == 1
+    assert audit.verify().ok

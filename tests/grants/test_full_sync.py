@@ -1,0 +1,249 @@
+"""Full sync against the simulator over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from grantsconsole.grants import audit, locks, services
+from grantsconsole.grants.models import (
+    AuditEvent,
+    LogCursor,
+    OktaApp,
+    ScopeGrant,
+    SyncRun,
+)
+from grantsconsole.grants.services import full_sync
+from tests.grants.helpers import (
+    app_with_grants,
+    app_without,
+    db_state,
+    okta_state,
+    sim_post,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _api_requests(sim) -> list[dict]:
+    return [r for r in sim.requests() if r["path"].startswith("/api/v1/")]
+
+
+def test_full_sync_reproduces_the_simulator_state(sim, client):
+    run = services.run_full_sync(client=client)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    expected = okta_state(sim)
+    assert db_state() == expected
+    assert run.apps_total == run.apps_done == len(expected)
+    assert OktaApp.objects.filter(grants_state="ok").count() == len(expected)
+    # New apps are recorded once each, with the scopes they hold.
+    discovered = AuditEvent.objects.filter(action="app_discovered")
+    assert discovered.count() == len(expected)
+    some = discovered.get(app_okta_id=app_with_grants(sim)["id"])
+    assert some.detail["scopes"] == sorted(expected[some.app_okta_id]["grants"])
+    assert audit.verify().ok
+    # The System Log cursor is seeded for the incremental sync.
+    assert LogCursor.objects.get().since == run.started_at
+
+
+def test_full_sync_request_count_is_pages_plus_apps(sim, client):
+    sim.reset(apps=450, rate_limit=100_000)
+    run = services.run_full_sync(client=client)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    n = len(okta_state(sim))
+    api = _api_requests(sim)
+    listing = [r for r in api if r["path"] == "/api/v1/apps"]
+    grants = [r for r in api if r["path"].endswith("/grants")]
+    assert len(grants) == n
+    assert len(listing) == -(-n // 200)  # ceil(n / 200): pages of 200
+    assert len(api) == len(listing) + len(grants)
+    assert db_state() == okta_state(sim)
+
+
+def test_a_second_sync_changes_nothing_and_writes_no_audit_rows(sim, client):
+    services.run_full_sync(client=client)
+    rows = AuditEvent.objects.count()
+    grants = list(ScopeGrant.objects.values_list("pk", "revoked_at").order_by("pk"))
+    run = services.run_full_sync(client=client)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert AuditEvent.objects.count() == rows
+    assert (
+        list(ScopeGrant.objects.values_list("pk", "revoked_at").order_by("pk"))
+        == grants
+    )
+    assert (run.grants_added, run.grants_revoked, run.apps_added, run.apps_removed) == (
+        0,
+        0,
+        0,
+        0,
+    )
+
+
+def test_changes_made_in_okta_become_external_change_rows(sim, client):
+    services.run_full_sync(client=client)
+    holder = app_with_grants(sim)
+    revoked_scope = holder["grants"][0]["scopeId"]
+    target = app_without(sim, "okta.groups.read")
+    sim.oob_revoke(
+        app_id=holder["id"], scope_id=revoked_scope, actor_login="org.admin@example.com"
+    )
+    sim.oob_grant(
+        app_id=target["id"],
+        scope_id="okta.groups.read",
+        actor_login="super.admin@example.com",
+    )
+    before = AuditEvent.objects.count()
+
+    run = services.run_full_sync(client=client)
+
+    assert db_state() == okta_state(sim)
+    assert (run.grants_added, run.grants_revoked) == (1, 1)
+    new = AuditEvent.objects.filter(seq__gt=before)
+    assert sorted(new.values_list("action", "app_okta_id", "scope_id")) == sorted(
+        [
+            ("external_grant", target["id"], "okta.groups.read"),
+            ("external_revoke", holder["id"], revoked_scope),
+        ]
+    )
+    closed = ScopeGrant.objects.get(app__okta_id=holder["id"], scope_id=revoked_scope)
+    assert closed.revoked_at is not None  # history kept
+    assert audit.verify().ok
+
+
+def test_an_app_deleted_in_okta_is_marked_removed_with_its_grants_closed(sim, client):
+    services.run_full_sync(client=client)
+    victim = app_with_grants(sim)
+    sim_post(sim, "/__sim__/oob/app", action="delete", app_id=victim["id"])
+
+    run = services.run_full_sync(client=client)
+
+    row = OktaApp.objects.get(okta_id=victim["id"])
+    assert row.removed_at is not None
+    assert not row.grants.filter(revoked_at__isnull=True).exists()
+    assert run.apps_removed == 1
+    assert (
+        AuditEvent.objects.filter(
+            action="app_removed", app_okta_id=victim["id"]
+        ).count()
+        == 1
+    )
+    assert AuditEvent.objects.filter(
+        action="external_revoke", app_okta_id=victim["id"]
+    ).count() == len(victim["grants"])
+    assert db_state() == okta_state(sim)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500, "error_code": "E0000009"},
+        {"kind": "malformed"},
+        {"status": 403, "error_code": "E0000006"},
+    ],
+    ids=["server-error", "malformed-body", "forbidden"],
+)
+def test_a_fault_on_one_app_leaves_its_local_grants_untouched(sim, client, fault):
+    services.run_full_sync(client=client)
+    victim = app_with_grants(sim)
+    other = app_without(sim, "okta.groups.read")
+    before = {
+        g.scope_id: g.okta_grant_id
+        for g in ScopeGrant.objects.filter(
+            app__okta_id=victim["id"], revoked_at__isnull=True
+        )
+    }
+    # Okta changes for both apps, but the victim's grants cannot be read.
+    sim.oob_revoke(
+        app_id=victim["id"],
+        scope_id=victim["grants"][0]["scopeId"],
+        actor_login="super.admin@example.com",
+    )
+    sim.oob_grant(
+        app_id=other["id"],
+        scope_id="okta.groups.read",
+        actor_login="super.admin@example.com",
+    )
+    sim.fault(
+        method="GET", path=f"/api/v1/apps/{victim['id']}/grants$", times=100, **fault
+    )
+
+    run = services.run_full_sync(client=client)
+
+    assert run.status == SyncRun.Status.PARTIAL
+    assert list(run.errors) == [victim["id"]]
+    row = OktaApp.objects.get(okta_id=victim["id"])
+    assert row.grants_state == OktaApp.GrantsState.UNKNOWN
+    assert row.grants_error
+    assert row.removed_at is None
+    after = {
+        g.scope_id: g.okta_grant_id for g in row.grants.filter(revoked_at__isnull=True)
+    }
+    assert after == before
+    assert not AuditEvent.objects.filter(
+        app_okta_id=victim["id"], action="external_revoke"
+    ).exists()
+    # The other app was synced.
+    assert "okta.groups.read" in db_state()[other["id"]]["grants"]
+    # The unreadable app is named in a sync audit row.
+    sync_row = AuditEvent.objects.get(action="sync")
+    assert victim["id"] in sync_row.detail["errors"]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_an_auth_failure_on_the_listing_fails_the_sync_and_removes_nothing(
+    sim, client, status
+):
+    services.run_full_sync(client=client)
+    before = db_state()
+    sim.fault(
+        method="GET",
+        path="/api/v1/apps$",
+        times=100,
+        status=status,
+        error_code="E0000006" if status == 403 else "E0000011",
+    )
+
+    run = services.run_full_sync(client=client)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert db_state() == before
+    assert not OktaApp.objects.filter(removed_at__isnull=False).exists()
+    assert AuditEvent.objects.filter(action="sync", outcome="failure").count() == 1
+    assert locks.holder(full_sync.LOCK_NAME) == ""
+
+
+def test_a_second_sync_while_one_runs_is_skipped_without_okta_calls(sim, client):
+    first = services.start_full_sync(trigger="test")
+    assert first.status == SyncRun.Status.RUNNING
+    calls = len(_api_requests(sim))
+
+    second = services.run_full_sync(client=client)
+
+    assert second.status == SyncRun.Status.SKIPPED
+    assert f"run #{first.pk}" in second.message
+    assert len(_api_requests(sim)) == calls
+    # The first run proceeds step by step and finishes.
+    step = 0
+    while step is not None:
+        step = services.full_sync_step(first.pk, step, client=client)
+    first.refresh_from_db()
+    assert first.status == SyncRun.Status.SUCCEEDED
+    assert db_state() == okta_state(sim)
+
+
+def test_a_stale_or_duplicate_step_does_nothing(sim, client):
+    run = services.start_full_sync(trigger="test")
+    assert services.full_sync_step(run.pk, 0, client=client) == 1
+    calls = len(_api_requests(sim))
+    assert (
+        services.full_sync_step(run.pk, 0, client=client) is None
+    )  # redelivered step 0
+    assert len(_api_requests(sim)) == calls
+
+
+def test_sync_grants_command_runs_a_full_sync(sim, client, capsys):
+    call_command("sync_grants", "--full")
+    out = capsys.readouterr().out
+    assert "full sync" in out
+    assert "succeeded" in out
+    assert db_state() == okta_state(sim)

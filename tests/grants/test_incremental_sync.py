@@ -1,0 +1,185 @@
+"""Incremental sync: System Log polling against the simulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from grantsconsole.grants import audit, services
+from grantsconsole.grants.models import (
+    AuditEvent,
+    LogCursor,
+    OktaApp,
+    ScopeGrant,
+    SyncRun,
+)
+from tests.grants.helpers import (
+    app_with_grants,
+    app_without,
+    db_state,
+    okta_state,
+    sim_clear_faults,
+    sim_post,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def synced(sim, client):
+    """A database filled by a full sync (which seeds the System Log cursor)."""
+    run = services.run_full_sync(client=client)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    return run
+
+
+def _logs_requests(sim) -> list[dict]:
+    return [r for r in sim.requests() if r["path"] == "/api/v1/logs"]
+
+
+def test_out_of_band_grant_and_revoke_are_detected_with_their_actor(
+    sim, client, synced
+):
+    holder = app_with_grants(sim)
+    revoked_scope = holder["grants"][0]["scopeId"]
+    target = app_without(sim, "okta.groups.read")
+    sim.oob_grant(
+        app_id=target["id"],
+        scope_id="okta.groups.read",
+        actor_login="super.admin@example.com",
+    )
+    sim.oob_revoke(
+        app_id=holder["id"], scope_id=revoked_scope, actor_login="org.admin@example.com"
+    )
+    before = AuditEvent.objects.count()
+    calls = len(sim.requests())
+
+    run = services.run_incremental_sync(client=client)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert db_state() == okta_state(sim)
+    granted = AuditEvent.objects.get(seq__gt=before, action="external_grant")
+    assert (granted.app_okta_id, granted.scope_id) == (target["id"], "okta.groups.read")
+    assert granted.actor_login == "super.admin@example.com"
+    assert granted.actor_id.startswith("00u")
+    assert granted.detail["actor_source"] == "system_log"
+    assert granted.detail["changed_at"]
+    revoked = AuditEvent.objects.get(seq__gt=before, action="external_revoke")
+    assert (revoked.app_okta_id, revoked.scope_id) == (holder["id"], revoked_scope)
+    assert revoked.actor_login == "org.admin@example.com"
+    closed = ScopeGrant.objects.get(app__okta_id=holder["id"], scope_id=revoked_scope)
+    assert closed.revoked_by == "org.admin@example.com"
+    # Only the two named apps were re-read.
+    reread = {
+        r["path"]
+        for r in sim.requests()[calls:]
+        if r["path"].startswith("/api/v1/apps/")
+    }
+    assert reread == {
+        f"/api/v1/apps/{holder['id']}",
+        f"/api/v1/apps/{holder['id']}/grants",
+        f"/api/v1/apps/{target['id']}",
+        f"/api/v1/apps/{target['id']}/grants",
+    }
+    assert audit.verify().ok
+
+
+def test_a_quiet_poll_costs_one_request_and_writes_nothing(sim, client, synced):
+    services.run_incremental_sync(client=client)  # catch up past the seed window
+    rows = AuditEvent.objects.count()
+    calls = len(sim.requests())
+
+    run = services.run_incremental_sync(client=client)
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert AuditEvent.objects.count() == rows
+    new = sim.requests()[calls:]
+    assert [r["path"] for r in new] == ["/api/v1/logs"]
+
+
+def test_the_cursor_survives_and_events_are_not_processed_twice(sim, client, synced):
+    target = app_without(sim, "okta.groups.read")
+    sim.oob_grant(
+        app_id=target["id"],
+        scope_id="okta.groups.read",
+        actor_login="super.admin@example.com",
+    )
+    services.run_incremental_sync(client=client)
+    cursor = LogCursor.objects.get()
+    assert cursor.next_url.startswith(sim.url + "/api/v1/logs")
+    rows = AuditEvent.objects.count()
+    # A "restarted worker": a new client, the same database.
+    from grantsconsole.grants.okta_clients import forget_worker_clients, worker_client
+
+    forget_worker_clients()
+    services.run_incremental_sync(client=worker_client())
+    assert AuditEvent.objects.count() == rows
+    assert _logs_requests(sim)[-1]["query"]  # followed the stored next link
+
+
+def test_an_app_created_and_deleted_in_okta_is_tracked(sim, client, synced):
+    created = sim_post(
+        sim,
+        "/__sim__/oob/app",
+        action="create",
+        label="Brand New App",
+        grants=["okta.users.read"],
+        actor_login="super.admin@example.com",
+    )
+    services.run_incremental_sync(client=client)
+    row = OktaApp.objects.get(okta_id=created["id"])
+    assert row.label == "Brand New App"
+    assert set(row.grants.values_list("scope_id", flat=True)) == {"okta.users.read"}
+    assert AuditEvent.objects.filter(action="app_discovered", app=row).exists()
+
+    sim_post(
+        sim,
+        "/__sim__/oob/app",
+        action="delete",
+        app_id=created["id"],
+        actor_login="org.admin@example.com",
+    )
+    services.run_incremental_sync(client=client)
+    row.refresh_from_db()
+    assert row.removed_at is not None
+    removed = AuditEvent.objects.get(action="app_removed", app=row)
+    assert removed.actor_login == "org.admin@example.com"
+    assert db_state() == okta_state(sim)
+
+
+def test_a_transient_error_keeps_the_cursor(sim, client, synced):
+    services.run_incremental_sync(client=client)
+    target = app_without(sim, "okta.groups.read")
+    sim.oob_grant(
+        app_id=target["id"],
+        scope_id="okta.groups.read",
+        actor_login="super.admin@example.com",
+    )
+    cursor = LogCursor.objects.get().next_url
+    sim.fault(
+        method="GET", path=f"/api/v1/apps/{target['id']}/grants$", times=50, status=503
+    )
+
+    failed = services.run_incremental_sync(client=client)
+
+    assert failed.status == SyncRun.Status.FAILED
+    assert LogCursor.objects.get().next_url == cursor
+    assert "okta.groups.read" not in db_state()[target["id"]]["grants"]
+    sim_clear_faults(sim)
+    ok = services.run_incremental_sync(client=client)
+    assert ok.status == SyncRun.Status.SUCCEEDED
+    assert (
+        AuditEvent.objects.get(action="external_grant").actor_login
+        == "super.admin@example.com"
+    )
+    assert db_state() == okta_state(sim)
+
+
+def test_a_second_incremental_sync_while_one_runs_is_skipped(sim, client, synced):
+    from grantsconsole.grants import locks
+    from grantsconsole.grants.services import incremental_sync
+
+    assert locks.acquire(incremental_sync.LOCK_NAME, "someone-else", 60)
+    calls = len(sim.requests())
+    run = services.run_incremental_sync(client=client)
+    assert run.status == SyncRun.Status.SKIPPED
+    assert len(sim.requests()) == calls

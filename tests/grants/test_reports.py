@@ -1,0 +1,126 @@
+"""The audit report: sections, storage, CSV and JSON export, the command."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from grantsconsole.grants import services
+from grantsconsole.grants.models import (
+    AuditCheckpoint,
+    AuditReport,
+    OktaApp,
+    ScopeGrant,
+)
+from grantsconsole.okta import scope_catalog
+from tests.grants.helpers import app_with_grants, app_without
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(sim, client):
+    """A synced org with one external grant, one external revoke and one app
+    whose grants could not be read."""
+    services.run_full_sync(client=client)
+    holder = app_with_grants(sim)
+    target = app_without(sim, "okta.users.manage")
+    sim.oob_grant(
+        app_id=target["id"],
+        scope_id="okta.users.manage",
+        actor_login="super.admin@example.com",
+    )
+    sim.oob_revoke(
+        app_id=holder["id"],
+        scope_id=holder["grants"][0]["scopeId"],
+        actor_login="org.admin@example.com",
+    )
+    services.run_incremental_sync(client=client)
+    broken = OktaApp.objects.exclude(okta_id__in=[holder["id"], target["id"]]).first()
+    OktaApp.objects.filter(pk=broken.pk).update(
+        grants_state="unknown", grants_error="HTTP 500"
+    )
+    odd = OktaApp.objects.get(okta_id=target["id"])
+    now = timezone.now()
+    ScopeGrant.objects.create(
+        app=odd,
+        scope_id="okta.someFutureThing.manage",
+        okta_grant_id="oagX",
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+    return {"holder": holder, "target": target, "broken": broken}
+
+
+def test_the_report_has_every_section(history):
+    report = services.create_report(trigger="test")
+    data = AuditReport.objects.get(pk=report.pk).data
+    users_manage = next(
+        h for h in data["critical_holders"] if h["scope_id"] == "okta.users.manage"
+    )
+    assert history["target"]["id"] in {a["okta_id"] for a in users_manage["apps"]}
+    external = {
+        (e["action"], e["app_okta_id"], e["actor_login"])
+        for e in data["external_changes"]
+    }
+    assert (
+        "external_grant",
+        history["target"]["id"],
+        "super.admin@example.com",
+    ) in external
+    assert (
+        "external_revoke",
+        history["holder"]["id"],
+        "org.admin@example.com",
+    ) in external
+    assert [a["okta_id"] for a in data["unreadable_apps"]] == [
+        history["broken"].okta_id
+    ]
+    uncatalogued = {u["scope_id"]: u["apps"] for u in data["uncatalogued_scopes"]}
+    assert uncatalogued["okta.someFutureThing.manage"] == [history["target"]["id"]]
+    assert all(scope_catalog.get(s) is None for s in uncatalogued)
+    assert data["totals"]["external_changes"] == len(data["external_changes"])
+    assert AuditCheckpoint.objects.exists()
+
+
+def test_the_period_bounds_the_changes(history):
+    later = timezone.now() + timedelta(hours=1)
+    report = services.create_report(start=later, end=later + timedelta(days=1))
+    assert report.data["changes"] == []
+    assert report.data["unreadable_apps"]  # state sections are "now"
+
+
+def test_csv_and_json_exports(history):
+    report = services.create_report()
+    rows = list(csv.DictReader(io.StringIO(services.report_as_csv(report))))
+    sections = {r["section"] for r in rows}
+    assert {
+        "critical_holder",
+        "external_change",
+        "unreadable_app",
+        "uncatalogued_scope",
+    } <= sections
+    assert json.loads(services.report_as_json(report)) == report.data
+
+
+def test_csv_cells_cannot_start_formulas(history):
+    app = OktaApp.objects.get(okta_id=history["target"]["id"])
+    OktaApp.objects.filter(pk=app.pk).update(label='=HYPERLINK("http://evil")')
+    report = services.create_report()
+    text = services.report_as_csv(report)
+    assert "'=HYPERLINK" in text
+    assert ",=HYPERLINK" not in text
+
+
+def test_audit_report_command(history, tmp_path, capsys):
+    out = tmp_path / "report.csv"
+    call_command("audit_report", "--format", "csv", "--output", str(out))
+    assert out.read_text().startswith("section,")
+    call_command("audit_report")
+    assert "external_changes" in capsys.readouterr().out
