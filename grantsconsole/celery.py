@@ -45,6 +45,13 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
             "schedule": 60.0,
             "options": {"expires": 55},
         },
+        # Every 5 minutes: delete and revoke the Okta tokens of sessions that
+        # expired without a sign-out (idle or absolute timeout).
+        "accounts-purge-okta-tokens": {
+            "task": "accounts.purge_okta_tokens",
+            "schedule": 300.0,
+            "options": {"expires": 290},
+        },
         # Daily at AUDIT_REPORT_HOUR:00 UTC (https://crontab.guru/#0_5_*_*_*).
         "grants-audit-report": {
             "task": "grants.audit_report",
