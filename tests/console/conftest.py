@@ -10,6 +10,7 @@ import pytest
 import requests
 from django.test import Client
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from grantsconsole.grants.models import OktaApp, ScopeGrant
 from tests.accounts import flow
@@ -99,3 +100,80 @@ def make_apps(n: int, *, grants_per_app: int = 3, prefix: str = "App") -> list[O
         for j in range(grants_per_app)
     )
     return apps
+
+
+def mirror_org(sim) -> int:
+    """Copy the simulator's OIDC apps and grants into the database, as a full
+    sync would leave them, without Okta calls (fast). Returns the app count."""
+    now = timezone.now()
+    apps = [a for a in sim.state()["apps"] if a["sign_on_mode"] == "OPENID_CONNECT"]
+    rows = OktaApp.objects.bulk_create(
+        OktaApp(
+            okta_id=a["id"],
+            label=a["label"],
+            name=a.get("name", ""),
+            client_id=a.get("client_id") or "",
+            application_type=a.get("kind", ""),
+            status=a["status"],
+            sign_on_mode=a["sign_on_mode"],
+            grants_state="ok",
+            last_synced_at=now,
+        )
+        for a in apps
+    )
+    ScopeGrant.objects.bulk_create(
+        ScopeGrant(
+            app=row,
+            scope_id=g["scopeId"],
+            okta_grant_id=g["id"],
+            source="ADMIN",
+            created_by_id=g["createdBy"]["id"],
+            created_by_type=g["createdBy"]["type"],
+            created=parse_datetime(g["created"]),
+            first_seen_at=parse_datetime(g["created"]),
+            last_seen_at=now,
+        )
+        for row, a in zip(rows, apps, strict=True)
+        for g in a["grants"]
+    )
+    return len(rows)
+
+
+@pytest.fixture
+def synced(sim, db) -> int:
+    """The demo org's apps and grants in the database (see ``mirror_org``)."""
+    return mirror_org(sim)
+
+
+def okta_grants(sim, app_id: str) -> set[str]:
+    """The scopeIds the simulator says ``app_id`` holds."""
+    for app in sim.state()["apps"]:
+        if app["id"] == app_id:
+            return {g["scopeId"] for g in app["grants"]}
+    raise AssertionError(f"no app {app_id} in the simulator")
+
+
+def grant_writes(sim) -> list[dict]:
+    """Every request the simulator saw that writes a grant collection."""
+    return [
+        r
+        for r in sim.requests()
+        if r["method"] in ("POST", "DELETE") and "/grants" in r["path"]
+    ]
+
+
+def web_app(sim, *, without: str = "", holding: str = "") -> dict:
+    """An OIDC web app of the simulator (not the console's own app) that does not
+    hold ``without`` / does hold ``holding``."""
+    for app in sim.state()["apps"]:
+        scopes = {g["scopeId"] for g in app["grants"]}
+        if (
+            app["sign_on_mode"] == "OPENID_CONNECT"
+            and app["id"] not in ("0oa1consoleDEMO000x7", "0oa1workerDEMO0000x7")
+            and app.get("client_id")
+            not in ("0oa1consoleDEMO000x7", "0oa1workerDEMO0000x7")
+            and (not without or without not in scopes)
+            and (not holding or holding in scopes)
+        ):
+            return app
+    raise AssertionError("no suitable app in the demo org")

@@ -1,0 +1,236 @@
+"""One app's page: grant collection, grant and revoke in place (htmx) and by plain
+form posts, the manage-scope confirmation, Okta's answers in plain words, refresh."""
+
+from __future__ import annotations
+
+import pytest
+
+from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
+from tests.console.conftest import grant_writes, okta_grants, web_app
+
+HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "grant-collection"}
+
+
+def _url(app_id: str, action: str = "") -> str:
+    return (
+        f"/apps/{app_id}/"
+        + {
+            "": "",
+            "grant": "grants/grant",
+            "revoke": "grants/revoke",
+            "refresh": "refresh",
+        }[action]
+    )
+
+
+def test_page_lists_every_catalog_scope_grouped_and_held_ones(admin, synced, sim):
+    app = web_app(sim, holding="okta.apps.read")
+    page = admin.get(_url(app["id"]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    # grouped by resource, catalog descriptions, held scopes marked
+    assert 'id="res-users"' in body and 'id="res-groups"' in body
+    assert "okta.users.manage" in body and "okta.apps.read" in body
+    row = body.split('id="scope-okta.apps.read"')[1].split("</tr>")[0]
+    assert "granted" in row and "Revoke" in row
+
+
+def test_grant_in_place_with_htmx_reaches_okta_and_the_audit(admin, synced, sim):
+    app = web_app(sim, without="okta.groups.read")
+    response = admin.post(_url(app["id"], "grant"), {"only": "okta.groups.read"}, **HX)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.lstrip().startswith('<section id="grant-collection"')  # a fragment
+    assert "Granted." in body
+    assert 'hx-swap-oob="true"' in body  # the history is refreshed too
+    assert "okta.groups.read" in okta_grants(sim, app["id"])
+    assert ScopeGrant.objects.filter(
+        app__okta_id=app["id"], scope_id="okta.groups.read", revoked_at=None
+    ).exists()
+    assert AuditEvent.objects.filter(
+        action="grant",
+        app_okta_id=app["id"],
+        scope_id="okta.groups.read",
+        outcome="success",
+    ).exists()
+
+
+def test_revoke_by_plain_form_redirects_with_a_message(admin, synced, sim):
+    app = web_app(sim, holding="okta.apps.read")
+    response = admin.post(_url(app["id"], "revoke"), {"scope": ["okta.apps.read"]})
+    assert response.status_code == 302
+    assert response["Location"].startswith(_url(app["id"]))
+    page = admin.get(response["Location"])
+    assert "okta.apps.read: Revoked." in page.content.decode()
+    assert "okta.apps.read" not in okta_grants(sim, app["id"])
+
+
+def test_several_scopes_at_once_give_a_result_per_scope(admin, synced, sim):
+    app = web_app(sim, without="okta.groups.read")
+    held = sorted(okta_grants(sim, app["id"]) - {"okta.groups.read"})
+    scopes = ["okta.groups.read", "okta.logs.read"]
+    response = admin.post(_url(app["id"], "grant"), {"scope": scopes}, **HX)
+    body = response.content.decode()
+    for scope in scopes:
+        assert f"<code>{scope}</code>: " in body
+    assert set(scopes) <= okta_grants(sim, app["id"])
+    assert set(held) <= okta_grants(sim, app["id"])
+
+
+def test_a_manage_scope_needs_a_confirmation_that_states_its_risk(admin, synced, sim):
+    app = web_app(sim, without="okta.users.manage")
+    asked = admin.post(_url(app["id"], "grant"), {"scope": ["okta.users.manage"]}, **HX)
+    body = asked.content.decode()
+    assert asked.status_code == 200
+    assert "manage scope" in body and "risk" in body
+    assert 'name="confirm" value="yes"' in body
+    assert grant_writes(sim) == []
+    confirmed = admin.post(
+        _url(app["id"], "grant"),
+        {"scope": ["okta.users.manage"], "confirm": "yes"},
+        **HX,
+    )
+    assert "Granted." in confirmed.content.decode()
+    assert "okta.users.manage" in okta_grants(sim, app["id"])
+
+
+def test_the_confirmation_works_without_javascript(admin, synced, sim):
+    app = web_app(sim, without="okta.users.manage")
+    asked = admin.post(_url(app["id"], "grant"), {"only": "okta.users.manage"})
+    assert asked.status_code == 200
+    assert "<html" in asked.content.decode()  # a whole page, not a fragment
+    done = admin.post(
+        _url(app["id"], "grant"), {"scope": "okta.users.manage", "confirm": "yes"}
+    )
+    assert done.status_code == 302
+    assert "okta.users.manage" in okta_grants(sim, app["id"])
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"scope": ["okta.apps.read", "okta.apps.read"]}, "more than once"),
+        ({}, "Choose at least one scope"),
+        ({"scope": [""]}, "Choose at least one scope"),
+    ],
+)
+@pytest.mark.parametrize("action", ["grant", "revoke"])
+def test_tampered_or_empty_selection_is_refused_before_okta(
+    admin, synced, sim, data, message, action
+):
+    app = web_app(sim)
+    before = len(sim.requests())
+    for extra in ({}, HX):
+        response = admin.post(_url(app["id"], action), data, **extra)
+        assert response.status_code == 400
+        assert message in response.content.decode()
+    assert sim.requests()[before:] == []
+
+
+@pytest.mark.parametrize("action", ["grant", "revoke"])
+def test_unknown_scope_or_app_is_404_before_okta(admin, synced, sim, action):
+    app = web_app(sim)
+    before = len(sim.requests())
+    assert (
+        admin.post(
+            _url(app["id"], action), {"scope": "okta.nothing.manage"}
+        ).status_code
+        == 404
+    )
+    assert admin.post(_url(app["id"], action), {"scope": "<script>"}).status_code == 404
+    assert (
+        admin.post(
+            _url("0oaNOSUCHAPP", action), {"scope": "okta.apps.read"}
+        ).status_code
+        == 404
+    )
+    assert admin.get(_url("0oaNOSUCHAPP")).status_code == 404
+    assert sim.requests()[before:] == []
+
+
+def test_403_on_a_grant_explains_silent_downscoping(admin, synced, sim):
+    app = web_app(sim, without="okta.groups.read")
+    sim.fault(
+        f"/api/v1/apps/{app['id']}/grants$",
+        method="POST",
+        status=403,
+        error_code="E0000006",
+    )
+    response = admin.post(_url(app["id"], "grant"), {"only": "okta.groups.read"}, **HX)
+    body = response.content.decode()
+    assert "refused the grant (403)" in body
+    assert "silent downscoping" in body
+    assert "okta.groups.read" not in okta_grants(sim, app["id"])
+
+
+def test_missing_console_scope_names_the_grant_to_add(admin, synced, sim):
+    app = web_app(sim, without="okta.groups.read")
+    sim.fault(
+        f"/api/v1/apps/{app['id']}/grants$",
+        method="POST",
+        status=403,
+        error_code="E0000006",
+        headers={
+            "WWW-Authenticate": 'Bearer realm="IdpError", error="insufficient_scope", '
+            'error_description="The access token provided does not contain the required scopes.", '
+            'scope="okta.appGrants.manage"'
+        },
+    )
+    body = admin.post(
+        _url(app["id"], "grant"), {"only": "okta.groups.read"}, **HX
+    ).content.decode()
+    assert "okta.appGrants.manage" in body
+    assert "Grant" in body and "API Scopes" in body
+
+
+def test_rate_limit_says_how_long_to_wait(admin, synced, sim):
+    app = web_app(sim, without="okta.groups.read")
+    now = int(sim.requests()[-1]["time"])  # the simulator's clock
+    sim.fault(
+        f"/api/v1/apps/{app['id']}/grants$",
+        method="POST",
+        status=429,
+        times=-1,
+        rate_limit_headers=False,
+        headers={
+            "X-Rate-Limit-Limit": "50",
+            "X-Rate-Limit-Remaining": "0",
+            "X-Rate-Limit-Reset": str(now + 1),
+        },
+    )
+    body = admin.post(
+        _url(app["id"], "grant"), {"only": "okta.groups.read"}, **HX
+    ).content.decode()
+    assert "rate limit" in body
+    assert "Try again in about" in body
+    assert "okta.groups.read" not in okta_grants(sim, app["id"])
+
+
+def test_refresh_reads_the_grants_once_and_records_outside_changes(admin, synced, sim):
+    app = web_app(sim, without="okta.groups.read")
+    sim.oob_grant(app["id"], "okta.groups.read", actor_login="org.admin@example.com")
+    before = len(sim.requests())
+    response = admin.post(_url(app["id"], "refresh"), **HX)
+    body = response.content.decode()
+    assert "okta.groups.read" in body and "outside the console" in body
+    grants_calls = [
+        r
+        for r in sim.requests()[before:]
+        if r["path"] == f"/api/v1/apps/{app['id']}/grants"
+    ]
+    assert len(grants_calls) == 1
+    assert ScopeGrant.objects.filter(
+        app__okta_id=app["id"], scope_id="okta.groups.read", revoked_at=None
+    ).exists()
+
+
+def test_a_removed_app_is_shown_read_only(admin, synced, sim):
+    app = web_app(sim)
+    OktaApp.objects.filter(okta_id=app["id"]).update(removed_at="2026-01-01T00:00:00Z")
+    body = admin.get(_url(app["id"])).content.decode()
+    assert "removed from Okta" in body
+    assert "Grant selected" not in body
+    assert (
+        admin.post(_url(app["id"], "grant"), {"only": "okta.apps.read"}).status_code
+        == 404
+    )
