@@ -29,10 +29,13 @@ def test_page_lists_every_catalog_scope_grouped_and_held_ones(admin, synced, sim
     assert page.status_code == 200
     body = page.content.decode()
     # grouped by resource, catalog descriptions, held scopes marked
-    assert 'id="res-users"' in body and 'id="res-groups"' in body
-    assert "okta.users.manage" in body and "okta.apps.read" in body
+    assert 'id="res-users"' in body
+    assert 'id="res-groups"' in body
+    assert "okta.users.manage" in body
+    assert "okta.apps.read" in body
     row = body.split('id="scope-okta.apps.read"')[1].split("</tr>")[0]
-    assert "granted" in row and "Revoke" in row
+    assert "granted" in row
+    assert "Revoke" in row
 
 
 def test_grant_in_place_with_htmx_reaches_okta_and_the_audit(admin, synced, sim):
@@ -82,7 +85,8 @@ def test_a_manage_scope_needs_a_confirmation_that_states_its_risk(admin, synced,
     asked = admin.post(_url(app["id"], "grant"), {"scope": ["okta.users.manage"]}, **HX)
     body = asked.content.decode()
     assert asked.status_code == 200
-    assert "manage scope" in body and "risk" in body
+    assert "manage scope" in body
+    assert "risk" in body
     assert 'name="confirm" value="yes"' in body
     assert grant_writes(sim) == []
     confirmed = admin.post(
@@ -180,7 +184,8 @@ def test_missing_console_scope_names_the_grant_to_add(admin, synced, sim):
         _url(app["id"], "grant"), {"only": "okta.groups.read"}, **HX
     ).content.decode()
     assert "okta.appGrants.manage" in body
-    assert "Grant" in body and "API Scopes" in body
+    assert "Grant" in body
+    assert "API Scopes" in body
 
 
 def test_rate_limit_says_how_long_to_wait(admin, synced, sim):
@@ -212,7 +217,8 @@ def test_refresh_reads_the_grants_once_and_records_outside_changes(admin, synced
     before = len(sim.requests())
     response = admin.post(_url(app["id"], "refresh"), **HX)
     body = response.content.decode()
-    assert "okta.groups.read" in body and "outside the console" in body
+    assert "okta.groups.read" in body
+    assert "outside the console" in body
     grants_calls = [
         r
         for r in sim.requests()[before:]
