@@ -134,11 +134,11 @@ class User:
     login: str
     first_name: str
     last_name: str
-    password: str
-    created: float
+    password: str = field(repr=False)
+    created: float = 0.0
     roles: list[RoleAssignment] = field(default_factory=list)
     status: str = "ACTIVE"
-    api_token: str | None = None
+    api_token: str | None = field(default=None, repr=False)
 
     @property
     def display_name(self) -> str:
@@ -183,14 +183,14 @@ class App:
     last_updated: float
     status: str = "ACTIVE"
     client_id: str | None = None
-    client_secret: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
     redirect_uris: list[str] = field(default_factory=list)
     post_logout_redirect_uris: list[str] = field(default_factory=list)
     jwks: list[dict] = field(default_factory=list)
     loopback_any_port: bool = False
     roles: list[RoleAssignment] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
-    json_cache: bytes | None = None
+    json_cache: bytes | None = field(default=None, repr=False)
 
     @property
     def is_oidc(self) -> bool:

@@ -65,3 +65,14 @@ def test_requests_are_recorded_with_caller(sim):
     assert [(r["method"], r["path"], r["status"], r["caller"]) for r in recorded] == [
         ("GET", "/api/v1/apps", 200, "super.admin@example.com")
     ]
+
+
+def test_no_secret_in_object_reprs(sim_server):
+    org = sim_server.sim.org
+    text = repr(list(org.users.values())) + repr(list(org.apps.values()))
+    for secret in (
+        "Demo-Pass-2026!",
+        "00demoSuperAdminSSWStoken0000000000000000",
+        "demo-console-secret-not-for-production-0000000000",
+    ):
+        assert secret not in text
