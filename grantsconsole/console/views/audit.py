@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -122,6 +122,8 @@ def _json_chunks(events: Iterator[AuditEvent]) -> Iterator[str]:
 @super_admin_required
 def audit_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
     """Every audit row matching the page's filters, as CSV or JSON, streamed."""
+    if fmt not in ("csv", "json"):
+        raise Http404("Unknown export format.")
     filters = AuditFilterForm(request.GET or None).to_filters()
     events = selectors.iter_audit_events(filters)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")

@@ -107,6 +107,8 @@ def _flatten(data: Any) -> list[tuple[str, str, str]]:
 @super_admin_required
 def report_export(request: HttpRequest, report_id: int, fmt: str) -> HttpResponse:
     """One report as JSON (as stored) or CSV (section, key, JSON value)."""
+    if fmt not in ("csv", "json"):
+        raise Http404("Unknown export format.")
     report = _report_or_404(report_id)
     name = f"audit-report-{report.pk}-{report.created_at:%Y%m%d}"
     if fmt == "json":
