@@ -1,5 +1,7 @@
 """Every error kind, produced by the simulator's fault injection over real HTTP."""
 
+import time
+
 import pytest
 import requests
 
@@ -107,14 +109,26 @@ def test_server_error_retried_then_surfaced(sim, clock):
 
 
 def test_timeout(sim, clock):
-    sim.fault(GRANTS, kind="hang", delay=3)
+    sim.fault(GRANTS, kind="hang", delay=1)
     client = client_for(sim, clock, timeout=(2, 0.3), max_retries=0)
     with pytest.raises(OktaTimeout) as err:
         client.list_grants(CONSOLE)
     assert err.value.status is None
     # With retries the hung request is repeated and the next answer is used.
-    sim.fault(GRANTS, kind="hang", delay=3)
+    sim.fault(GRANTS, kind="hang", delay=1)
     assert client_for(sim, clock, timeout=(2, 0.3)).list_grants(CONSOLE)
+    wait_for_hung_requests(sim, 2)
+
+
+def wait_for_hung_requests(sim, count):
+    """A hung request is logged when the simulator gives up on it; wait for that,
+    so it cannot land in the next test's request log."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if sum(r.get("fault") == "drop" for r in sim.requests()) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError("hung requests were not released")
 
 
 def test_slow_drip_is_a_timeout_not_a_hang(sim, clock):

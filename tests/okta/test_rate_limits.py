@@ -22,7 +22,7 @@ class RecordingSession(requests.Session):
         self.sent: list[tuple[str, str, dict]] = []
 
     def request(self, method, url, **kw):
-        headers = {k: v for k, v in (kw.get("headers") or {}).items()}
+        headers = dict((kw.get("headers") or {}).items())
         headers.pop("Authorization", None)
         self.sent.append((method, url, headers))
         return super().request(method, url, **kw)
@@ -54,10 +54,10 @@ def test_full_listing_stays_within_the_share_with_no_429(
     sim.set_rate_limit("apps", limit=LIMIT, window_seconds=WINDOW)
     client = OktaClient(sim.url, worker_source, share=share, clock=clock)
     start = clock.now()
-    apps, grants = full_listing(client)
+    apps, _grants = full_listing(client)
     elapsed = clock.now() - start
     log = [r for r in sim.requests() if r["bucket"] == "apps"]
-    assert all(r["status"] == 200 for r in log)  # zero 429s
+    assert [r for r in log if r["status"] != 200] == []  # zero 429s
     needed = math.ceil(len(apps) / 200) + len(apps)
     assert len(log) == needed == client.request_count
     per_window = math.floor(LIMIT * share)
