@@ -1,0 +1,107 @@
+"""The org-wide scope view: holders per scope, the matrix, and one scope granted
+to (or revoked from) several apps in one action, with a result per app."""
+
+from __future__ import annotations
+
+from tests.console.conftest import grant_writes, okta_grants, web_app
+
+HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "scope-body"}
+
+
+def _apps_without(sim, scope_id: str, n: int) -> list[dict]:
+    found = []
+    for app in sim.state()["apps"]:
+        scopes = {g["scopeId"] for g in app["grants"]}
+        if (
+            app["sign_on_mode"] == "OPENID_CONNECT"
+            and app["kind"] == "web"
+            and scope_id not in scopes
+            and "console" not in app["label"].lower()
+        ):
+            found.append(app)
+    assert len(found) >= n
+    return found[:n]
+
+
+def test_scopes_list_counts_holders(admin, synced, sim):
+    holders = sum(
+        1
+        for a in sim.state()["apps"]
+        if a["sign_on_mode"] == "OPENID_CONNECT"
+        and "okta.apps.read" in {g["scopeId"] for g in a["grants"]}
+    )
+    body = admin.get("/scopes/?held=1").content.decode()
+    row = body.split('href="/scopes/okta.apps.read/"')[1].split("</tr>")[0]
+    assert f'<td class="num">{holders}</td>' in row
+
+
+def test_scope_page_lists_the_apps_holding_it(admin, synced, sim):
+    app = web_app(sim, holding="okta.apps.read")
+    body = admin.get("/scopes/okta.apps.read/").content.decode()
+    holders = body.split('id="holders-heading"')[1].split("</section>")[0]
+    assert app["id"] in holders
+
+
+def test_matrix_shows_the_strongest_access_per_family(admin, synced, sim):
+    oidc = [a for a in sim.state()["apps"] if a["sign_on_mode"] == "OPENID_CONNECT"]
+    app = max(
+        oidc, key=lambda a: sum(g["scopeId"].endswith(".manage") for g in a["grants"])
+    )
+    body = admin.get("/scopes/matrix/").content.decode()
+    assert 'class="cell-manage"' in body
+    assert f'href="/apps/{app["id"]}/"' in body
+    assert 'class="cell-read"' in body
+
+
+def test_grant_one_scope_to_several_apps_with_a_result_per_app(admin, synced, sim):
+    apps = _apps_without(sim, "okta.groups.read", 3)
+    response = admin.post(
+        "/scopes/okta.groups.read/grant", {"app": [a["id"] for a in apps]}, **HX
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    for app in apps:
+        assert "okta.groups.read" in okta_grants(sim, app["id"])
+        assert f"{app['label']}: Granted." in body.replace("&#x27;", "'")
+
+
+def test_revoke_one_scope_from_several_apps_by_plain_form(admin, synced, sim):
+    apps = _apps_without(sim, "okta.groups.read", 2)
+    for app in apps:
+        sim.oob_grant(app["id"], "okta.groups.read")
+    admin.post(f"/apps/{apps[0]['id']}/refresh")
+    admin.post(f"/apps/{apps[1]['id']}/refresh")
+    response = admin.post(
+        "/scopes/okta.groups.read/revoke", {"app": [a["id"] for a in apps]}
+    )
+    assert response.status_code == 302
+    for app in apps:
+        assert "okta.groups.read" not in okta_grants(sim, app["id"])
+
+
+def test_bulk_manage_grant_asks_first(admin, synced, sim):
+    apps = _apps_without(sim, "okta.users.manage", 2)
+    ids = [a["id"] for a in apps]
+    asked = admin.post("/scopes/okta.users.manage/grant", {"app": ids}, **HX)
+    assert 'name="confirm" value="yes"' in asked.content.decode()
+    assert grant_writes(sim) == []
+    done = admin.post(
+        "/scopes/okta.users.manage/grant", {"app": ids, "confirm": "yes"}, **HX
+    )
+    assert done.status_code == 200
+    for app in apps:
+        assert "okta.users.manage" in okta_grants(sim, app["id"])
+
+
+def test_bulk_selection_tampering_is_refused(admin, synced, sim):
+    app = web_app(sim)
+    before = len(sim.requests())
+    twice = admin.post(
+        "/scopes/okta.groups.read/grant", {"app": [app["id"], app["id"]]}
+    )
+    empty = admin.post("/scopes/okta.groups.read/grant", {})
+    assert twice.status_code == 400
+    assert "more than once" in twice.content.decode()
+    assert empty.status_code == 400
+    assert "Choose at least one app" in empty.content.decode()
+    assert sim.requests()[before:] == []

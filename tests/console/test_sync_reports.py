@@ -1,0 +1,125 @@
+"""Sync page (live progress, Sync now, per-app errors, stale banner) and reports
+(stored reports, exports, SVG charts)."""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree
+
+from django.utils import timezone
+
+from grantsconsole.grants import tasks
+from grantsconsole.grants.models import AuditReport, SyncRun
+from tests.console.conftest import make_apps
+
+
+def test_a_running_sync_shows_a_progress_bar_that_polls(admin, db):
+    run = SyncRun.objects.create(
+        kind="full", status="running", apps_total=10, apps_done=4
+    )
+    page = admin.get("/sync/").content.decode()
+    assert 'hx-trigger="every 2s"' in page
+    assert f'<progress id="progress-{run.pk}" max="10" value="4">' in page
+    SyncRun.objects.filter(pk=run.pk).update(apps_done=9)
+    fragment = admin.get("/sync/progress").content.decode()
+    assert fragment.lstrip().startswith('<section id="sync-progress"')
+    assert 'value="9"' in fragment
+    SyncRun.objects.filter(pk=run.pk).update(
+        status="succeeded", finished_at=timezone.now()
+    )
+    done = admin.get("/sync/progress").content.decode()
+    assert "hx-trigger" not in done  # polling stops
+    assert "No sync is running" in done
+
+
+def test_sync_now_queues_the_chosen_kind_after_commit(
+    admin, db, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued: list[tuple[str, dict]] = []
+    monkeypatch.setattr(
+        tasks.start_full_sync, "delay", lambda **kw: queued.append(("full", kw))
+    )
+    monkeypatch.setattr(
+        tasks.incremental_sync, "delay", lambda **kw: queued.append(("incremental", kw))
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        full = admin.post("/sync/start", {"kind": "full"})
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post("/sync/start", {"kind": "incremental"})
+    with django_capture_on_commit_callbacks(execute=True):
+        bad = admin.post("/sync/start", {"kind": "everything"})
+    assert full.status_code == 302
+    assert bad.status_code == 302
+    assert queued == [
+        ("full", {"trigger": "console"}),
+        ("incremental", {"trigger": "console"}),
+    ]
+
+
+def test_run_detail_lists_per_app_errors(admin, db):
+    run = SyncRun.objects.create(
+        kind="full",
+        status="partial",
+        apps_failed=1,
+        errors={
+            "0oaBROKEN": "Okta had an internal error. Try again shortly. (HTTP 500)"
+        },
+    )
+    body = admin.get(f"/sync/{run.pk}/").content.decode()
+    assert "0oaBROKEN" in body
+    assert "internal error" in body
+
+
+def test_stale_banner_after_a_failed_sync(admin, db):
+    ok = SyncRun.objects.create(
+        kind="full", status="succeeded", finished_at=timezone.now()
+    )
+    assert "Stale since" not in admin.get("/apps/").content.decode()
+    SyncRun.objects.create(
+        kind="incremental",
+        status="failed",
+        finished_at=timezone.now(),
+        message="Could not reach Okta. Check the network and the org URL.",
+    )
+    for url in ("/apps/", "/audit/", "/scopes/", "/sync/", "/reports/"):
+        body = admin.get(url).content.decode()
+        assert "Stale since" in body, url
+        assert ok.finished_at.strftime("%Y-%m-%d %H:%M") in body
+        assert "Could not reach Okta" in body
+
+
+def test_reports_are_listed_viewed_and_exported(admin, db):
+    report = AuditReport.objects.create(
+        period_start=timezone.now(),
+        period_end=timezone.now(),
+        trigger="beat",
+        data={
+            "critical_holders": [
+                {"app": "<b>Payroll</b>", "scope": "okta.users.manage"}
+            ],
+            "summary": {"apps": 3, "grants": 7},
+        },
+    )
+    assert f"/reports/{report.pk}/" in admin.get("/reports/").content.decode()
+    body = admin.get(f"/reports/{report.pk}/").content.decode()
+    assert "&lt;b&gt;Payroll&lt;/b&gt;" in body
+    assert "<b>Payroll" not in body
+    exported = json.loads(admin.get(f"/reports/{report.pk}/export.json").content)
+    assert exported["data"]["summary"] == {"apps": 3, "grants": 7}
+    csv_text = admin.get(f"/reports/{report.pk}/export.csv").content.decode()
+    assert csv_text.startswith("section,key,value")
+    assert "critical_holders" in csv_text
+
+
+def test_charts_are_valid_svg_with_the_numbers(admin, db):
+    make_apps(12)
+    for url in (
+        "/reports/charts/grants-over-time.svg",
+        "/reports/charts/top-manage-scopes.svg",
+    ):
+        response = admin.get(url)
+        assert response["Content-Type"].startswith("image/svg+xml")
+        root = ElementTree.fromstring(response.content)
+        assert root.tag.endswith("svg")
+    bars = admin.get("/reports/charts/top-manage-scopes.svg").content.decode()
+    assert "okta.users.manage" in bars
