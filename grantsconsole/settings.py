@@ -270,6 +270,9 @@ WHITENOISE_MAX_AGE = 31536000 if PRODUCTION else 0
 # --- Celery -----------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", "" if not PRODUCTION else None)
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# Seconds before Redis redelivers an unacknowledged task (a killed worker's). Every
+# task is far shorter (full sync steps take seconds); the failover test lowers it.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _q = Path(env("CELERY_FS_DIR", str(BASE_DIR / ".celery")))
     for _d in ("data", "processed", "control"):
@@ -285,9 +288,9 @@ elif CELERY_BROKER_URL.startswith("rediss://"):
 
     # Heroku Key-Value Store presents a self-signed certificate.
     CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_NONE}
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
