@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 from . import logquery
@@ -276,9 +275,9 @@ class ManagementApi:
             )
         ]
         if more:
-            params = {k: v for k, v in q.items() if k != "after"}
-            params["after"] = out[-1].id
-            params.setdefault("limit", str(limit))
+            # Recorded order: after, then limit, then the other parameters.
+            params = {"after": out[-1].id, "limit": q.get("limit", str(limit))}
+            params.update((k, v) for k, v in q.items() if k not in params)
             headers.append(
                 ("Link", f'<{base}?{urlencode(params, quote_via=quote)}>; rel="next"')
             )
@@ -478,11 +477,3 @@ def parse_json_body(req: Request):
         raise HttpError(
             400, "E0000003", "The request body was not well-formed."
         ) from None
-
-
-def iso_to_epoch(value: str) -> float:
-    """ISO-8601 (``Z`` or offset) -> UTC epoch seconds; ValueError if malformed."""
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()

@@ -119,22 +119,6 @@ class RateLimiter:
         exceeded = enforce and bucket != "unlimited" and count > limit
         return Verdict(bucket, limit, max(0, limit - count), reset, exceeded)
 
-    def peek(self, bucket: str) -> Verdict:
-        """The bucket's current headers without counting a request."""
-        now = self.clock.now()
-        limit = self.limits.get(bucket, DEFAULT_LIMITS["other"])
-        with self.lock:
-            start, count = self._windows.get(bucket, (now, 0))
-            if now >= start + self.window_seconds:
-                start, count = now, 0
-        return Verdict(
-            bucket,
-            limit,
-            max(0, limit - count),
-            math.ceil(start + self.window_seconds),
-            False,
-        )
-
     def enter(self) -> Verdict | None:
         """Start an in-flight API request; a Verdict when over the concurrency limit.
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from .state import App, Org
+from .state import App, Org, RoleAssignment
 
 SEED_DIR = Path(__file__).with_name("seed")
 WORKER_KEY_FILE = SEED_DIR / "worker-key.pem"
@@ -381,8 +381,6 @@ def build_org(
             loopback_any_port=bool(a.get("loopback_any_port", False)),
         )
         for r in a.get("roles", []):
-            from .state import RoleAssignment
-
             app.roles.append(RoleAssignment(org.ids.make("ra1"), r, created, "CLIENT"))
         org.add_app(app, log=False)
         granter = org.users_by_login.get(
@@ -395,14 +393,14 @@ def build_org(
     org.sort_history()
 
 
-_PLACEHOLDER_N = None
-
-
 def _placeholder_jwk(app_id: str) -> dict[str, str]:
-    """A registered-looking public JWK for generated service apps (no private key)."""
-    global _PLACEHOLDER_N
-    if _PLACEHOLDER_N is None:
-        _PLACEHOLDER_N = worker_public_jwk()["n"]
+    """A registered-looking public JWK for a generated service app.
+
+    The modulus is a deterministic random odd 2048-bit number, so no private key
+    exists for it: nothing can sign in as these apps.
+    """
+    bits = random.Random(app_id).getrandbits(2048) | (1 << 2047) | 1
+    n = base64.urlsafe_b64encode(bits.to_bytes(256, "big")).rstrip(b"=").decode()
     return {
         "kty": "RSA",
         "id": "pks" + app_id[3:],
@@ -411,5 +409,5 @@ def _placeholder_jwk(app_id: str) -> dict[str, str]:
         "use": "sig",
         "alg": "RS256",
         "e": "AQAB",
-        "n": _PLACEHOLDER_N,
+        "n": n,
     }
