@@ -273,6 +273,13 @@ CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 # Seconds before Redis redelivers an unacknowledged task (a killed worker's). Every
 # task is far shorter (full sync steps take seconds); the failover test lowers it.
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+# Each worker looks for such overdue tasks every 10 s (kombu's default throttle
+# would make that every 100 s).
+_REDIS_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _q = Path(env("CELERY_FS_DIR", str(BASE_DIR / ".celery")))
     for _d in ("data", "processed", "control"):
@@ -288,9 +295,9 @@ elif CELERY_BROKER_URL.startswith("rediss://"):
 
     # Heroku Key-Value Store presents a self-signed certificate.
     CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_NONE}
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = _REDIS_TRANSPORT_OPTIONS
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = _REDIS_TRANSPORT_OPTIONS
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
