@@ -407,7 +407,7 @@ class OrgAuthServer:
             params.update(form)
         client_id = params.get("client_id", "")
         app = self.org.apps_by_client_id.get(client_id)
-        if app is None or not app.is_oidc:
+        if app is None or not app.is_oidc or app.status != "ACTIVE":
             return self._error_page(
                 400, "invalid_client", "The client_id parameter is invalid or missing."
             )
@@ -605,7 +605,15 @@ class OrgAuthServer:
 
     # --- /token ----------------------------------------------------------------------
     def authenticate_client(self, req: Request, form: dict[str, str]) -> App:
-        """The app authenticated by this token/revoke/introspect request, else invalid_client."""
+        """The ACTIVE app authenticated by this token/revoke/introspect request, else
+        OAuthError 401 invalid_client."""
+        app = self._authenticate_client(req, form)
+        if app.status != "ACTIVE":
+            raise OAuthError(401, "invalid_client", "The client is not active.")
+        return app
+
+    def _authenticate_client(self, req: Request, form: dict[str, str]) -> App:
+        """Client authentication: client_secret_basic/post, private_key_jwt, or none."""
         bad = OAuthError(
             401,
             "invalid_client",

@@ -464,3 +464,18 @@ def test_user_demoted_after_sign_in_keeps_scopes_but_loses_access(sim):
         "okta.appGrants.manage"
         in jwt.decode(token, options={"verify_signature": False})["scp"]
     )
+
+
+def test_inactive_apps_cannot_sign_in_or_get_tokens(sim):
+    sim.oob_app("deactivate", app_id=CONSOLE_ID)
+    r = authorize(sim.url)
+    assert r.status_code == 400
+    assert "Location" not in r.headers
+    r = requests.post(
+        f"{sim.url}/oauth2/v1/token",
+        data={"grant_type": "refresh_token", "refresh_token": "x"},
+        auth=(CONSOLE_ID, CONSOLE_SECRET),
+        timeout=5,
+    )
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_client"

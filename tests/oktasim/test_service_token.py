@@ -182,7 +182,9 @@ def test_unknown_grant_type(sim):
 
 def test_the_worker_key_cannot_sign_in_as_another_service_app(sim):
     other = next(a for a in sim.state()["apps"] if a["label"] == "Nightly User Sync")
-    assertion = worker_assertion(sim.url, iss=other["client_id"], sub=other["client_id"])
+    assertion = worker_assertion(
+        sim.url, iss=other["client_id"], sub=other["client_id"]
+    )
     r = worker_token_request(sim.url, "okta.users.manage", assertion)
     assert r.status_code == 401
     assert "signature" in r.json()["error_description"]
