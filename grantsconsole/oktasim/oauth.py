@@ -591,7 +591,8 @@ class OrgAuthServer:
 <body><main><h1>Sign In</h1><p>Okta org simulator: {html.escape(self.org.url)}</p>{err}
 <form method="post" action="/oauth2/v1/authorize/login" id="form19">{hidden}
 <label for="okta-signin-username">Username</label>
-<input id="okta-signin-username" name="username" type="text" autocomplete="username" autofocus>
+<input id="okta-signin-username" name="username" type="text" autocomplete="username" autofocus
+ value="{html.escape(params.get("login_hint", ""))}">
 <label for="okta-signin-password">Password</label>
 <input id="okta-signin-password" name="password" type="password"
  autocomplete="current-password">

@@ -479,3 +479,8 @@ def test_inactive_apps_cannot_sign_in_or_get_tokens(sim):
     )
     assert r.status_code == 401
     assert r.json()["error"] == "invalid_client"
+
+
+def test_login_hint_prefills_the_username(sim):
+    r = authorize(sim.url, login_hint='org.admin@example.com"><b>')
+    assert 'value="org.admin@example.com&quot;&gt;&lt;b&gt;"' in r.text
