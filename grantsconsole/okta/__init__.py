@@ -10,6 +10,7 @@ Public API (see ``/work/prompts/contract.md`` section 2)::
 
 Modules: ``client`` (the calls), ``transport`` (one request: pacing, auth,
 retries, typed errors), ``pacing`` (rate-limit buckets, share, clock),
+``redis_pacer`` (the same pacing shared by processes through Redis),
 ``tokens`` (token sources), ``models`` (value objects and parsers), ``errors``,
 ``links`` (Link headers, same-origin rule), ``scopes`` (the scope catalog) and
 ``build_catalog`` (regenerates ``scopes.json``).
@@ -42,7 +43,8 @@ from .models import (
     Role,
     SkippedApp,
 )
-from .pacing import Clock, LocalPacer, Pacer, SystemClock
+from .pacing import Clock, LocalPacer, Pacer, SystemClock, shared_pacer
+from .redis_pacer import RedisPacer
 from .scopes import ScopeInfo
 from .tokens import (
     ServiceAppTokenSource,
@@ -75,6 +77,7 @@ __all__ = [
     "OktaUnauthorized",
     "OktaValidationError",
     "Pacer",
+    "RedisPacer",
     "RevokeResult",
     "Role",
     "ScopeInfo",
@@ -86,4 +89,5 @@ __all__ = [
     "TokenSource",
     "UserTokenSource",
     "scope_catalog",
+    "shared_pacer",
 ]

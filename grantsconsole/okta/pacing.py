@@ -45,7 +45,9 @@ __all__ = [
     "ServerClock",
     "SystemClock",
     "bucket_for",
+    "budget_for",
     "parse_rate_limit_headers",
+    "shared_pacer",
 ]
 
 BUCKET_APPS = "/api/v1/apps*"
@@ -198,6 +200,13 @@ class ServerClock:
     def known(self) -> bool:
         return self._lower is not None
 
+    def to_server(self, local_time: float) -> float | None:
+        """Earliest Okta time that ``local_time`` may correspond to (so a window
+        is never taken as over too soon); None if no Date was seen yet."""
+        if self._lower is None:
+            return None
+        return local_time + self._lower
+
     def to_local(self, server_time: float) -> float | None:
         """Latest local time at which Okta's clock might still be before
         ``server_time`` (so waiting until then is never early); None if unknown."""
@@ -207,25 +216,35 @@ class ServerClock:
 
 
 class Pacer(Protocol):
-    """What the transport needs from a pacer (local or shared between processes).
+    """What the transport needs from a pacer (local, or shared between processes).
 
     ``before_request(bucket)`` blocks (through the clock) until one more request
-    in ``bucket`` stays within the share; ``after_response(bucket, info, sent_at,
-    received_at)`` feeds back the rate-limit headers of the response (called for
-    every response, including 429s) and releases the slot; ``release(bucket)``
-    releases a slot whose request got no response; ``local_reset(info)`` turns a
-    response's Reset into local epoch seconds (None if unknown).
+    in ``bucket`` stays within the share and returns a ticket for that slot (any
+    object, or None); ``after_response(bucket, info, sent_at, received_at,
+    ticket)`` feeds back the rate-limit headers of the response (called for
+    every response, 429s included; times are local epoch seconds) and frees the
+    slot; ``release(bucket, ticket)`` frees the slot of a request that got no
+    response.
     """
 
-    def before_request(self, bucket: str) -> None: ...
+    def before_request(self, bucket: str) -> object: ...
 
     def after_response(
-        self, bucket: str, info: RateLimitInfo, sent_at: float, received_at: float
+        self,
+        bucket: str,
+        info: RateLimitInfo,
+        sent_at: float,
+        received_at: float,
+        ticket: object = None,
     ) -> None: ...
 
-    def release(self, bucket: str) -> None: ...
+    def release(self, bucket: str, ticket: object = None) -> None: ...
 
-    def local_reset(self, info: RateLimitInfo) -> float | None: ...
+
+def budget_for(limit: int, share: float) -> int:
+    """Requests one client may send per window of a bucket with ``limit``:
+    ``max(1, floor(limit * share))``."""
+    return max(1, math.floor(limit * share + 1e-9))
 
 
 @dataclass(slots=True)
@@ -270,39 +289,30 @@ class LocalPacer:
 
     def budget(self, limit: int) -> int:
         """Requests this client may send per window of a bucket with ``limit``."""
-        return max(1, math.floor(limit * self.share + 1e-9))
-
-    def local_reset(self, info: RateLimitInfo) -> float | None:
-        """Local epoch seconds when the window of ``info`` has surely reset."""
-        if not info.valid:
-            return None
-        with self._lock:
-            end = self.server_clock.to_local(float(info.reset))
-        if end is None and info.date is not None:
-            end = self.clock.now() + max(0.0, info.reset - info.date) + 1.0
-        return end
+        return budget_for(limit, self.share)
 
     def _wait_needed(self, bucket: str, now: float) -> float:
         window = self._windows.get(bucket)
         end = self._window_end.get(bucket)
-        if window is None or end is None or now >= end:
-            return 0.0
+        if window is None or end is None or window.limit <= 0:
+            return 0.0  # nothing known yet: the first answer will tell
         in_flight = self._in_flight.get(bucket, 0)
-        if window.limit <= 0:
+        own, remaining = window.own, window.remaining
+        if now >= end:
+            # The window has reset: assume a fresh one until an answer says more,
+            # but never put more than a window's share in flight blindly.
+            own, remaining = 0, window.limit
+        if own + in_flight < self.budget(window.limit) and remaining - in_flight > 0:
             return 0.0
-        if (
-            window.own + in_flight < self.budget(window.limit)
-            and window.remaining - in_flight > 0
-        ):
-            return 0.0
-        if in_flight and window.remaining - in_flight <= 0 < window.remaining:
-            # Our own requests in flight hold the last slots; they may reveal a
-            # new window. Wait briefly rather than a whole window.
-            return min(end - now, 0.05)
+        if now >= end or (in_flight and remaining > 0):
+            # Our own requests in flight hold the last slots; their answers
+            # decide. Poll briefly rather than wait a whole window.
+            return 0.05 if now >= end else min(end - now, 0.05)
         return end - now
 
     def before_request(self, bucket: str) -> None:
-        """Block until one more request in ``bucket`` fits the share; take a slot."""
+        """Block until one more request in ``bucket`` fits the share; take a slot
+        (the ticket is None: slots are counted per bucket)."""
         while True:
             with self._lock:
                 now = self.clock.now()
@@ -314,14 +324,19 @@ class LocalPacer:
             self.waited_seconds += wait
             self.clock.sleep(wait)
 
-    def release(self, bucket: str) -> None:
+    def release(self, bucket: str, ticket: object = None) -> None:
         """Give back the slot of a request that got no response."""
         with self._lock:
             if self._in_flight.get(bucket, 0) > 0:
                 self._in_flight[bucket] -= 1
 
     def after_response(
-        self, bucket: str, info: RateLimitInfo, sent_at: float, received_at: float
+        self,
+        bucket: str,
+        info: RateLimitInfo,
+        sent_at: float,
+        received_at: float,
+        ticket: object = None,
     ) -> None:
         """Record a response's headers (every response, 429s included)."""
         with self._lock:
@@ -360,3 +375,20 @@ class LocalPacer:
                 }
                 for bucket, window in self._windows.items()
             }
+
+
+_SHARED: dict[tuple[str, float], LocalPacer] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_pacer(key: str, share: float = 0.5) -> LocalPacer:
+    """The process-wide LocalPacer for ``key`` (e.g. ``f"{org_url} {client_id}"``:
+    Okta gives each OAuth app or API token its own share), created on first use
+    with the real clock. Lets short-lived clients (one per web request) pace as
+    one; use :class:`~grantsconsole.okta.redis_pacer.RedisPacer` across
+    processes."""
+    with _SHARED_LOCK:
+        pacer = _SHARED.get((key, share))
+        if pacer is None:
+            pacer = _SHARED[(key, share)] = LocalPacer(share)
+        return pacer

@@ -245,12 +245,12 @@ class Transport:
         attempt = 0  # number of repeats so far (not counting the auth retry)
         auth_retried = False
         while True:
-            self.pacer.before_request(bucket)
+            ticket = self.pacer.before_request(bucket)
             try:
                 # After pacing, so a long wait cannot leave us an expired token.
                 authorization = self.token_source.authorization()
             except BaseException:
-                self.pacer.release(bucket)
+                self.pacer.release(bucket, ticket)
                 raise
             headers = {
                 "Accept": "application/json",
@@ -272,13 +272,13 @@ class Transport:
                     stream=True,
                 )
             except requests.RequestException as exc:
-                self.pacer.release(bucket)
+                self.pacer.release(bucket, ticket)
                 failure: Exception = exc
                 response = None
             if response is not None:
                 received_at = self.clock.now()
                 info = parse_rate_limit_headers(response.headers)
-                self.pacer.after_response(bucket, info, sent_at, received_at)
+                self.pacer.after_response(bucket, info, sent_at, received_at, ticket)
                 try:
                     content = self._read_body(response, started)
                 except (requests.RequestException, HTTPError, _BodyError) as exc:

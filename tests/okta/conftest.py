@@ -172,3 +172,59 @@ def debug_logs(caplog):
     """Capture every log record at DEBUG (ours, urllib3's, everyone's)."""
     caplog.set_level(logging.DEBUG)
     return caplog
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """REDIS_TEST_URL (as set by .ci/with-services), else a throwaway
+    redis-server on a free loopback port for this session."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+
+    url = os.environ.get("REDIS_TEST_URL")
+    if url:
+        yield url
+        return
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is needed (Debian package redis-server)"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()

@@ -145,3 +145,12 @@ def test_share_must_be_a_fraction():
         LocalPacer(1.5)
     assert LocalPacer(0.5).budget(1) == 1
     assert LocalPacer(0.5).budget(100) == 50
+
+
+def test_shared_pacer_is_one_per_key_and_share():
+    from grantsconsole.okta import shared_pacer
+
+    a = shared_pacer("https://example.okta.com 0oa1console", 0.5)
+    assert shared_pacer("https://example.okta.com 0oa1console", 0.5) is a
+    assert shared_pacer("https://example.okta.com 0oa1worker", 0.5) is not a
+    assert shared_pacer("https://example.okta.com 0oa1console", 0.4) is not a
