@@ -13,6 +13,7 @@ from .server import SimServer
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Parse the options, build the org, serve until Ctrl-C."""
     parser = argparse.ArgumentParser(prog="python -m grantsconsole.oktasim")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)

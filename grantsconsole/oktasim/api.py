@@ -131,6 +131,7 @@ class ManagementApi:
         )
 
     def handles(self, path: str) -> bool:
+        """True for paths this API serves (/api/v1/*, /oauth2/v1/clients/*)."""
         return path.startswith("/api/v1") or path.startswith("/oauth2/v1/clients/")
 
     def handle(self, req: Request) -> Response:
@@ -200,12 +201,14 @@ class ManagementApi:
         raise HttpError(401, "E0000011", "Invalid token provided")
 
     def actor_of(self, caller: Caller):
+        """The System Log actor for a caller (the user, else the service app)."""
         if caller.user is not None:
             return self.org.user_actor(caller.user)
         return self.org.client_actor(caller.app)
 
     @staticmethod
     def require_role(caller: Caller, allowed: set[str]) -> None:
+        """HttpError 403 E0000006 unless the caller holds one of ``allowed``."""
         if not (caller.role_types & allowed):
             raise _denied()
 

@@ -29,6 +29,7 @@ class ControlSurface:
         self.sim = sim
 
     def handle(self, req: Request) -> Response:
+        """Dispatch one /__sim__/ request; bad input answers 400 JSON."""
         route = (req.method, req.path.removeprefix("/__sim__").rstrip("/") or "/")
         handlers = {
             ("POST", "/reset"): self.reset,
@@ -78,6 +79,7 @@ class ControlSurface:
 
     # --- handlers ----------------------------------------------------------------------
     def reset(self, data: dict, req: Request) -> Response:
+        """POST /reset {seed?, apps?, rate_limit?}: a freshly seeded org."""
         self.sim.reset(
             seed=data.get("seed", "demo"),
             apps=data.get("apps"),
@@ -93,13 +95,16 @@ class ControlSurface:
         )
 
     def add_fault(self, data: dict, req: Request) -> Response:
+        """POST /faults: add a rule (see faults.py); 201 with the rule."""
         fault = self.sim.faults.add(data)
         return json_response(201, fault.describe())
 
     def list_faults(self, data: dict, req: Request) -> Response:
+        """GET /faults: the active rules with remaining uses and hits."""
         return json_response(200, [f.describe() for f in self.sim.faults.rules])
 
     def clear_faults(self, data: dict, req: Request) -> Response:
+        """DELETE /faults: remove every rule."""
         self.sim.faults.clear()
         return Response(204, b"", [], None)
 
@@ -119,6 +124,7 @@ class ControlSurface:
         return self.get_rate_limits({}, req)
 
     def get_rate_limits(self, data: dict, req: Request) -> Response:
+        """GET /rate-limits: limits per bucket, window, concurrency."""
         lim = self.sim.limiter
         return json_response(
             200,
@@ -130,6 +136,7 @@ class ControlSurface:
         )
 
     def clock(self, data: dict, req: Request) -> Response:
+        """POST /clock {advance_seconds} moves the clock; GET shows it."""
         if req.method == "POST":
             self.sim.clock.advance(float(data.get("advance_seconds", 0)))
         now = self.sim.clock.now()
@@ -162,6 +169,7 @@ class ControlSurface:
             return json_response(200, grant_json(org, app, g, embed_scope=True))
 
     def oob_revoke(self, data: dict, req: Request) -> Response:
+        """As if revoked in Okta's Admin Console; logs the event; 204."""
         org = self.sim.org
         with org.lock:
             app = org.get_app(data["app_id"])
@@ -291,6 +299,7 @@ class ControlSurface:
             )
 
     def requests(self, data: dict, req: Request) -> Response:
+        """GET /requests?since=N: recorded API requests from index N."""
         since = int(req.query.get("since", "0") or 0)
         with self.sim.requests_lock:
             items = self.sim.requests_log[since:]
@@ -317,6 +326,7 @@ class ControlSurface:
         }
 
     def state(self, data: dict, req: Request) -> Response:
+        """GET /state: apps (sorted by id, with grants), users, event count."""
         org = self.sim.org
         with org.lock:
             return json_response(
@@ -338,6 +348,7 @@ class ControlSurface:
             )
 
     def health(self, data: dict, req: Request) -> Response:
+        """GET /health: liveness and the org URL."""
         return json_response(
             200, {"ok": True, "url": self.sim.url, "apps": len(self.sim.org.apps)}
         )

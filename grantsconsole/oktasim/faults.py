@@ -76,6 +76,7 @@ class Fault:
     hits: int = 0
 
     def describe(self) -> dict[str, Any]:
+        """The rule as JSON (for GET /__sim__/faults)."""
         return {
             "method": self.method,
             "path": self.path.pattern,
@@ -121,6 +122,7 @@ class FaultBook:
         return fault
 
     def clear(self) -> None:
+        """Remove every rule."""
         with self.lock:
             self.rules.clear()
 

@@ -27,11 +27,14 @@ DEFAULT_SINCE = 7 * 86400
 
 @dataclass(slots=True)
 class Page:
+    """One page of events and the query parameters of its next link (or None)."""
+
     events: list[LogEvent]
     next_params: dict[str, str] | None
 
 
 def bad_param(msg: str) -> HttpError:
+    """Okta's 400 E0000053 'Invalid parameter: …' for a System Log parameter."""
     return HttpError(400, "E0000053", f"Invalid parameter: {msg}", [msg])
 
 
@@ -49,10 +52,12 @@ def iso_to_epoch(value: str, name: str) -> float:
 
 
 def cursor_of(ev: LogEvent) -> str:
+    """The ``after`` cursor of an event: ``<published ms>_<seq>``."""
     return f"{int(ev.published * 1000)}_{ev.seq}"
 
 
 def parse_cursor(value: str) -> tuple[int, int]:
+    """(published ms, seq) of a cursor; HttpError 400 E0000029 if malformed."""
     m = re.fullmatch(r"(-?\d+)_(\d+)", value)
     if not m:
         raise HttpError(400, "E0000029", "Invalid paging request.", ["Invalid cursor."])
@@ -148,6 +153,7 @@ def _published(ev: LogEvent) -> float:
 
 
 def keywords(q: str) -> list[str]:
+    """The ``q`` keywords, lower-cased; 400 E0000053 past 10 or 40 chars."""
     words = q.split()
     if len(words) > 10 or any(len(w) > 40 for w in words):
         raise bad_param(
@@ -157,6 +163,7 @@ def keywords(q: str) -> list[str]:
 
 
 def matches_keywords(ev: LogEvent, words: list[str]) -> bool:
+    """True if every keyword occurs in the event's type, message, actor or targets."""
     hay = " ".join(
         [
             ev.event_type,

@@ -75,6 +75,8 @@ class Caller:
 
 @dataclass(slots=True)
 class AuthCode:
+    """An issued authorization code (single use, CODE_TTL seconds)."""
+
     client_id: str
     redirect_uri: str
     user_id: str
@@ -88,6 +90,8 @@ class AuthCode:
 
 @dataclass(slots=True)
 class RefreshToken:
+    """A refresh token's grant (90 days, not rotated)."""
+
     client_id: str
     user_id: str
     scopes: list[str]
@@ -98,6 +102,8 @@ class RefreshToken:
 
 @dataclass(slots=True)
 class Session:
+    """A signed-in browser session (cookie ``oktasim_sid``); auth_time in epoch s."""
+
     user_id: str
     auth_time: int
     amr: list[str] = field(default_factory=list)
@@ -278,6 +284,7 @@ class OrgAuthServer:
         auth_time: int,
         amr: list[str],
     ) -> str:
+        """An RS256 ID token: aud = client_id, nonce, auth_time, amr, profile/email claims."""
         now = int(self.org.clock.now())
         claims: dict[str, Any] = {
             "sub": user.id,
@@ -299,6 +306,7 @@ class OrgAuthServer:
         return self._sign(claims)
 
     def user_claims(self, user: User, scopes: list[str]) -> dict[str, Any]:
+        """The profile/email claims the granted OIDC scopes release."""
         out: dict[str, Any] = {}
         if "profile" in scopes:
             out.update(
@@ -943,6 +951,7 @@ class OrgAuthServer:
 
     # --- userinfo / revoke / introspect / logout ------------------------------------
     def userinfo(self, req: Request) -> Response:
+        """GET/POST /oauth2/v1/userinfo: claims for a token with ``openid``; 401/403 with WWW-Authenticate."""
         auth = req.headers.get("authorization", "")
         claims = (
             self.verify_access_token(auth[7:].strip())
@@ -990,6 +999,7 @@ class OrgAuthServer:
         )
 
     def revoke(self, req: Request) -> Response:
+        """POST /oauth2/v1/revoke (client auth): revokes an access or refresh token; always 200."""
         form = (
             req.form()
             if req.content_type == "application/x-www-form-urlencoded"
@@ -1012,6 +1022,7 @@ class OrgAuthServer:
         return Response(200, b"", [], None)
 
     def introspect(self, req: Request) -> Response:
+        """POST /oauth2/v1/introspect (client auth): ``{active, scope, username, exp, …}``."""
         form = (
             req.form()
             if req.content_type == "application/x-www-form-urlencoded"

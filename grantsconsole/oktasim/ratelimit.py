@@ -63,6 +63,7 @@ class Verdict:
     concurrency: bool = False
 
     def headers(self) -> list[tuple[str, str]]:
+        """The three X-Rate-Limit-* headers for a response."""
         return [
             ("X-Rate-Limit-Limit", str(self.limit)),
             ("X-Rate-Limit-Remaining", str(self.remaining)),
@@ -137,5 +138,6 @@ class RateLimiter:
         return None
 
     def leave(self) -> None:
+        """End an in-flight API request."""
         with self.lock:
             self.in_flight -= 1

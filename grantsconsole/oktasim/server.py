@@ -127,6 +127,7 @@ class Simulator:
         return resp
 
     def record(self, req: Request, resp: Response, bucket: str) -> None:
+        """Append the request to the /__sim__/requests log."""
         entry = {
             "method": req.method,
             "path": req.path,
@@ -586,6 +587,7 @@ class SimServer:
 
     @property
     def port(self) -> int:
+        """The TCP port the simulator listens on."""
         return int(self._httpd.server_address[1])
 
     def start(self) -> SimServer:

@@ -219,6 +219,7 @@ def role_json(org: Org, role: RoleAssignment, assignee_href: str) -> dict[str, A
 
 
 def user_roles_json(org: Org, user: User) -> list[dict[str, Any]]:
+    """All of a user's role assignments as ``listAssignedRolesForUser`` returns them."""
     href = f"{org.url}/api/v1/users/{user.id}"
     return [role_json(org, r, href) for r in user.roles]
 

@@ -236,12 +236,14 @@ class App:
         return {r.type for r in self.roles if r.status == "ACTIVE"}
 
     def grant_for(self, scope_id: str) -> Grant | None:
+        """The app's grant of ``scope_id``, if any."""
         for g in self.grants:
             if g.scope_id == scope_id:
                 return g
         return None
 
     def granted_scopes(self) -> set[str]:
+        """The scopeIds in the app's grant collection."""
         return {g.scope_id for g in self.grants}
 
 
@@ -411,12 +413,15 @@ class Org:
         return app
 
     def system_actor(self) -> Actor:
+        """The actor for changes without a person (seeding, role changes)."""
         return Actor("0oa1okta00000000sys0", "PublicClientApp", "Okta", "Okta System")
 
     def user_actor(self, user: User) -> Actor:
+        """A user as System Log actor."""
         return Actor(user.id, "User", user.login, user.display_name)
 
     def client_actor(self, app: App) -> Actor:
+        """A service app as System Log actor (``PublicClientApp``)."""
         return Actor(
             app.client_id or app.id,
             "PublicClientApp",
@@ -444,6 +449,7 @@ class Org:
         return app
 
     def app_target(self, app: App) -> tuple[str, str, str, str]:
+        """An app as System Log target (``AppInstance``)."""
         return (app.id, "AppInstance", app.label, app.name)
 
     def get_app(self, app_id: str) -> App:

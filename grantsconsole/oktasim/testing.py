@@ -78,6 +78,7 @@ class SimControl:
         )
 
     def clear_faults(self) -> None:
+        """Remove every injected fault."""
         self._call("DELETE", "/faults")
 
     def requests(self, since: int = 0) -> list[dict]:

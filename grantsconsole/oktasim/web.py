@@ -36,6 +36,7 @@ class Request:
         body: bytes,
         request_id: str,
     ) -> Request:
+        """Parse the request target, query and cookies."""
         path, _, raw_query = target.partition("?")
         query = {
             k: v[0] for k, v in parse_qs(raw_query, keep_blank_values=True).items()
@@ -51,6 +52,7 @@ class Request:
 
     @property
     def content_type(self) -> str:
+        """The media type without parameters, lower-cased."""
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
     def form(self) -> dict[str, str]:
@@ -74,6 +76,7 @@ class Response:
     fault: dict[str, Any] | None = None
 
     def header(self, name: str) -> str | None:
+        """The first header called ``name`` (case-insensitive), else None."""
         low = name.lower()
         for k, v in self.headers:
             if k.lower() == low:
@@ -93,12 +96,14 @@ def json_response(
 def html_response(
     status: int, html: str, headers: list[tuple[str, str]] | None = None
 ) -> Response:
+    """An HTML response (UTF-8)."""
     return Response(
         status, html.encode(), list(headers or []), "text/html;charset=utf-8"
     )
 
 
 def redirect(location: str, headers: list[tuple[str, str]] | None = None) -> Response:
+    """A 302 to ``location``."""
     return Response(302, b"", [("Location", location), *(headers or [])], None)
 
 

@@ -12,9 +12,12 @@ from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
+    """``manage.py oktasim``: options as in the module docstring."""
+
     help = "Run the Okta org simulator (the demo org by default) as an HTTP server."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        """--host, --port, --seed, --apps, --rate-limit."""
         parser.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
         parser.add_argument(
             "--port", type=int, default=8001, help="Port (0 = any free)."
@@ -38,6 +41,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **opts: object) -> None:
+        """Build the org, print how to reach it, serve until Ctrl-C."""
         from grantsconsole.oktasim import seed as demo
         from grantsconsole.oktasim.server import SimServer
 
