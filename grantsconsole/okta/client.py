@@ -131,6 +131,19 @@ class OktaClient:
         token requests are counted by ``token_source.token_requests``)."""
         return self.transport.request_count
 
+    def stats(self) -> dict[str, float]:
+        """Counters for benchmarks and health pages: API requests sent, repeats,
+        429 answers received, token requests, and the pacer's waits (count and
+        total seconds, when the pacer keeps them)."""
+        return {
+            "requests": self.transport.request_count,
+            "retries": self.transport.retries,
+            "rate_limited": self.transport.rate_limited,
+            "token_requests": getattr(self.token_source, "token_requests", 0),
+            "pacing_waits": getattr(self.pacer, "waits", 0),
+            "pacing_wait_seconds": round(getattr(self.pacer, "waited_seconds", 0.0), 3),
+        }
+
     # -- Apps API ------------------------------------------------------------
 
     def list_app_page(
