@@ -170,9 +170,16 @@ _NON_OIDC = [
 ]
 
 
+_JWK_CACHE: dict[bytes, dict[str, str]] = {}
+
+
 def worker_public_jwk(pem: bytes | None = None) -> dict[str, str]:
     """The demo worker's public key as an Okta app JWK (``kid`` = RFC 7638 thumbprint)."""
     pem = pem if pem is not None else WORKER_KEY_FILE.read_bytes()
+    cached = _JWK_CACHE.get(pem)
+    if cached is not None:
+        return dict(cached)
+    # Loading checks the RSA key (~0.1 s); every reset needs the JWK, so cache it.
     key = serialization.load_pem_private_key(pem, password=None).public_key()
     nums = key.public_numbers()
 
@@ -187,7 +194,7 @@ def worker_public_jwk(pem: bytes | None = None) -> dict[str, str]:
         .rstrip(b"=")
         .decode()
     )
-    return {
+    jwk = {
         "kty": "RSA",
         "id": "pks1workerDEMO0000x7",
         "status": "ACTIVE",
@@ -197,6 +204,8 @@ def worker_public_jwk(pem: bytes | None = None) -> dict[str, str]:
         "e": e,
         "n": n,
     }
+    _JWK_CACHE[pem] = jwk
+    return dict(jwk)
 
 
 def demo_seed() -> dict[str, Any]:
