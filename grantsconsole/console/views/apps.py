@@ -116,6 +116,9 @@ def _detail_context(app: OktaApp, **extra: Any) -> dict[str, Any]:
     rows = selectors.app_grants(app)
     return {
         "app": app,
+        "editable": app.removed_at is None,
+        "grant_url": reverse("grant-create", args=[app.okta_id]),
+        "revoke_url": reverse("grant-revoke", args=[app.okta_id]),
         "collection": selectors.grant_collection(app, rows),
         "history": selectors.grant_history(rows),
         **extra,

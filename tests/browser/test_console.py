@@ -1,0 +1,170 @@
+"""The console in a real browser: sign in at the simulator's login page, find an
+app, grant a scope in place, revoke it, see both in the audit page and in Okta;
+a read-only admin is refused; a hostile app label renders as text."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from grantsconsole.grants.models import AuditReport, SyncRun
+from tests.accounts import flow
+from tests.console.conftest import mirror_org, okta_grants
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCOPE = "okta.groups.read"
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def sign_in(page: Page, base: str, login: str) -> None:
+    """From the console's sign-in page through the simulator's login form."""
+    page.goto(base + "/apps/")
+    page.get_by_role("button", name="Sign in with Okta").click()
+    page.fill("#okta-signin-username", login)
+    page.fill("#okta-signin-password", flow.DEMO_PASSWORD)
+    page.click("#okta-signin-submit")
+
+
+def _target_app(sim) -> dict:
+    for app in sim.state()["apps"]:
+        scopes = {g["scopeId"] for g in app["grants"]}
+        if (
+            app["sign_on_mode"] == "OPENID_CONNECT"
+            and app["kind"] == "web"
+            and not {SCOPE, "okta.users.manage"} & scopes
+            and "onsole" not in app["label"]
+        ):
+            return app
+    raise AssertionError("no web app without the scope")
+
+
+def test_grant_and_revoke_in_place_then_audit_and_okta_agree(
+    page: Page, live_server, sim, shot
+):
+    mirror_org(sim)
+    SyncRun.objects.create(
+        kind="full",
+        status="succeeded",
+        finished_at=timezone.now(),
+        apps_total=40,
+        apps_done=40,
+    )
+    AuditReport.objects.create(
+        period_start=timezone.now(),
+        period_end=timezone.now(),
+        trigger="beat",
+        data={
+            "summary": {"apps": 40},
+            "critical_holders": [{"app": "Payroll", "scope": "okta.users.manage"}],
+        },
+    )
+    app = _target_app(sim)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    sign_in(page, live_server.url, flow.SUPER)
+    expect(page.get_by_role("heading", name="OIDC apps")).to_be_visible()
+    shot("01-apps-list")
+
+    # find the app with the search box (htmx swaps the results in place)
+    page.get_by_label("Search label or client id").fill(app["label"])
+    link = page.locator("#apps-results").get_by_role(
+        "link", name=app["label"], exact=True
+    )
+    expect(link).to_be_visible()
+    expect(page.locator("#apps-results tbody tr")).to_have_count(1)
+    link.click()
+    expect(page.get_by_role("heading", name=app["label"], exact=True)).to_be_visible()
+    shot("02-app-detail")
+
+    # grant in place: the page is not reloaded, the row turns "granted"
+    page.evaluate("window.__noReload = true")
+    page.get_by_role("button", name=f"Grant {SCOPE}", exact=True).click()
+    results = page.locator("#grant-collection .results")
+    expect(results).to_contain_text(f"{SCOPE}: Granted.")
+    expect(
+        page.get_by_role("button", name=f"Revoke {SCOPE}", exact=True)
+    ).to_be_visible()
+    assert page.evaluate("window.__noReload") is True
+    assert SCOPE in okta_grants(sim, app["id"])
+    expect(page.locator("#app-history")).to_contain_text(SCOPE)
+    shot("03-app-granted-in-place")
+
+    # a manage scope asks first and states the risk
+    page.get_by_role("button", name="Grant okta.users.manage", exact=True).click()
+    expect(page.get_by_role("alertdialog")).to_contain_text("risk")
+    shot("04-confirm-manage-scope")
+    page.get_by_role("link", name="Cancel").click()
+    assert "okta.users.manage" not in okta_grants(sim, app["id"])
+
+    page.get_by_role("button", name=f"Revoke {SCOPE}", exact=True).click()
+    expect(page.locator("#grant-collection .results")).to_contain_text(
+        f"{SCOPE}: Revoked."
+    )
+    expect(
+        page.get_by_role("button", name=f"Grant {SCOPE}", exact=True)
+    ).to_be_visible()
+    assert SCOPE not in okta_grants(sim, app["id"])
+
+    # both changes are in the audit trail, attributed to the admin
+    page.goto(f"{live_server.url}/audit/?app={app['id']}&scope={SCOPE}")
+    rows = page.locator("table tbody tr")
+    expect(
+        rows.filter(has_text=re.compile(r"\bgrant\b")).filter(has_text="success")
+    ).to_have_count(1)
+    expect(
+        rows.filter(has_text=re.compile(r"\brevoke\b")).filter(has_text="success")
+    ).to_have_count(1)
+    expect(rows.first).to_contain_text(flow.SUPER)
+    shot("05-audit")
+
+    for path, name in [
+        ("/scopes/", "06-scopes"),
+        ("/scopes/matrix/", "07-scopes-matrix"),
+        ("/scopes/okta.users.manage/", "08-scope-detail"),
+        ("/sync/", "09-sync"),
+        ("/reports/", "10-reports"),
+        (f"/reports/{AuditReport.objects.get().pk}/", "11-report-detail"),
+    ]:
+        response = page.goto(live_server.url + path)
+        assert response.status == 200, path
+        shot(name)
+    assert dialogs == []
+
+
+def test_the_read_only_admin_is_refused(page: Page, live_server, sim, shot):
+    mirror_org(sim)
+    sign_in(page, live_server.url, flow.READ_ONLY)
+    expect(page.get_by_role("heading", name="Access refused")).to_be_visible()
+    shot("12-read-only-admin-refused")
+    response = page.goto(live_server.url + "/apps/")
+    assert "/accounts/login/" in page.url or response.status == 403
+
+
+def test_a_hostile_app_label_renders_as_text(page: Page, live_server, sim, shot):
+    import time
+
+    t0 = time.monotonic()
+    sim.oob_app("create", label=HOSTILE, kind="web", grants=["okta.users.manage"])
+    mirror_org(sim)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    print("T setup", time.monotonic() - t0)
+    sign_in(page, live_server.url, flow.SUPER)
+    print("T signin", time.monotonic() - t0)
+    page.get_by_label("Search label or client id").fill("onerror")
+    link = page.locator("#apps-results").get_by_role("link", name=HOSTILE, exact=True)
+    expect(link).to_be_visible()
+    assert page.locator("img[src='x']").count() == 0
+    print("T search", time.monotonic() - t0)
+    link.click()
+    expect(page.get_by_role("heading", name=HOSTILE, exact=True)).to_be_visible()
+    print("T detail", time.monotonic() - t0)
+    assert page.locator("img[src='x']").count() == 0
+    shot("13-hostile-label-as-text")
+    print("T shot", time.monotonic() - t0)
+    assert dialogs == []
