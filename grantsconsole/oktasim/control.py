@@ -129,6 +129,7 @@ class ControlSurface:
         return json_response(
             200,
             {
+                "in_flight": lim.in_flight,
                 "limits": lim.limits,
                 "window_seconds": lim.window_seconds,
                 "concurrency": lim.concurrency_limit,

@@ -53,6 +53,13 @@ def _resolve(spec: dict, ref: str) -> Any:
 
 
 def load_spec() -> dict:
+    """Parse the full spec (~3 s with libyaml). It lives beside the repository, in
+    ``../shared/okta/``; OKTA_MANAGEMENT_SPEC may point elsewhere."""
+    if not SPEC_PATH.exists():
+        raise FileNotFoundError(
+            f"Okta's Management API spec is not at {SPEC_PATH}; the fidelity suite needs "
+            "it (set OKTA_MANAGEMENT_SPEC to its path)."
+        )
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with SPEC_PATH.open() as f:
         return yaml.load(f, Loader=loader)

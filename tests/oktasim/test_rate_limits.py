@@ -97,10 +97,16 @@ def test_buckets_are_org_wide_across_callers(sim, ssws):
 
 def test_concurrency_limit_429_reports_limit_zero(sim, ssws):
     sim.set_rate_limit(concurrency=1)
-    sim.fault(path="^/api/v1/apps$", kind="delay", delay=1.5)
+    sim.fault(path="^/api/v1/apps$", kind="delay", delay=3)
     slow = threading.Thread(target=lambda: ssws.get(f"{sim.url}/api/v1/apps"))
     slow.start()
-    time.sleep(0.4)
+    deadline = time.monotonic() + 10
+    while (
+        requests.get(f"{sim.url}/__sim__/rate-limits", timeout=5).json()["in_flight"]
+        < 1
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
     r = requests.get(
         f"{sim.url}/api/v1/logs",
         headers={"Authorization": ssws.headers["Authorization"]},
