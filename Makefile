@@ -25,7 +25,7 @@ system-packages:
 
 test: $(STAMP) system-packages
 	$(PY) manage.py collectstatic --noinput -v0
-	bash .ci/with-services $(VENV)/bin/pytest $(PYTEST_ARGS)
+	bash .ci/with-services bash .ci/test-suite $(PYTEST_ARGS)
 
 drills: $(STAMP) system-packages
 	bash .ci/with-services env DRILL_SECONDS=60 $(VENV)/bin/pytest tests/drills $(PYTEST_ARGS)
