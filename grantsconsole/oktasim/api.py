@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from . import logquery
 from .oauth import Caller, OrgAuthServer
@@ -125,7 +125,7 @@ class ManagementApi:
                         headers=[("Allow", ", ".join(sorted(methods)))],
                     )
                 fn, scopes = methods[method]
-                return fn, scopes, m.groupdict()
+                return fn, scopes, {k: unquote(v) for k, v in m.groupdict().items()}
         raise HttpError(
             404, "E0000007", f"Not found: Resource not found: {path} (Request)"
         )

@@ -150,3 +150,9 @@ def test_role_change_writes_a_system_log_event(sim):
     token = user_token(sim, "super.admin@example.com", ALL)
     events = get(sim, "/api/v1/logs", bearer(token)).json()
     assert events[-1]["eventType"] == "user.account.privilege.grant"
+
+
+def test_roles_by_url_encoded_login(sim):
+    token = user_token(sim, "super.admin@example.com", ALL)
+    r = get(sim, "/api/v1/users/org.admin%40example.com/roles", bearer(token))
+    assert [x["type"] for x in r.json()] == ["ORG_ADMIN"]
