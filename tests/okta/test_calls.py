@@ -40,6 +40,9 @@ def test_full_listing_makes_exactly_the_necessary_requests(sim, worker_client):
     assert len(grant_reads) == n
     assert len(log) == math.ceil(n / 200) + n == worker_client.request_count
     assert len(token_requests(sim)) == 1
+    stats = worker_client.stats()
+    assert (stats["requests"], stats["token_requests"]) == (len(log), 1)
+    assert (stats["retries"], stats["rate_limited"]) == (0, 0)
     assert all(r["status"] == 200 for r in log)
     # The listing matches the org: every OIDC app and every grant.
     state = sim.state()
