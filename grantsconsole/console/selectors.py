@@ -154,6 +154,18 @@ def freshness() -> Freshness:
     return _freshness_of(_select_scalars(_status_querysets()))
 
 
+def manage_q(field: str = "scope_id") -> Q:
+    """SQL condition "``field`` is a manage scope": the catalog's manage scopes
+    (e.g. okta.clients.register), or an uncatalogued scope ending in ``.manage``
+    (not the catalog's ``*.manage`` self scopes)."""
+    catalog = get_catalog()
+    manage_ids = [s for s, info in catalog.by_id.items() if info.kind == "manage"]
+    return Q(**{f"{field}__in": manage_ids}) | (
+        Q(**{f"{field}__endswith": ".manage"})
+        & ~Q(**{f"{field}__in": list(catalog.by_id)})
+    )
+
+
 # --- apps ------------------------------------------------------------------------------
 
 
@@ -182,9 +194,7 @@ def _max_risk_expression() -> Case:
         if ids
     ]
     # An uncatalogued manage scope is "high" (see Catalog.risk).
-    whens.append(
-        When(grants__scope_id__endswith=".manage", then=Value(RISK_RANK["high"]))
-    )
+    whens.append(When(manage_q("grants__scope_id"), then=Value(RISK_RANK["high"])))
     return Case(*whens, default=Value(0), output_field=IntegerField())
 
 
@@ -222,7 +232,7 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
         qs = qs.filter(
             Exists(
                 ScopeGrant.objects.filter(
-                    app=OuterRef("pk"), scope_id__endswith=".manage", revoked_at=None
+                    manage_q(), app=OuterRef("pk"), revoked_at=None
                 )
             )
         )
@@ -235,9 +245,7 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
     open_grant = Q(grants__revoked_at__isnull=True)
     qs = qs.annotate(
         grant_count=Count("grants", filter=open_grant),
-        manage_count=Count(
-            "grants", filter=open_grant & Q(grants__scope_id__endswith=".manage")
-        ),
+        manage_count=Count("grants", filter=open_grant & manage_q("grants__scope_id")),
         max_risk_rank=Max(_max_risk_expression(), filter=open_grant),
     )
     return qs.order_by(*APP_SORTS.get(filters.sort, APP_SORTS["label"]))
@@ -309,14 +317,23 @@ def app_grants(app: OktaApp) -> list[ScopeGrant]:
     return list(ScopeGrant.objects.filter(app=app).order_by("-first_seen_at", "-id"))
 
 
-def grant_collection(app: OktaApp, rows: list[ScopeGrant]) -> GrantCollection:
+SHOW_CHOICES = ("all", "held", "manage")
+
+
+def grant_collection(
+    app: OktaApp, rows: list[ScopeGrant], show: str = "all"
+) -> GrantCollection:
     """Every catalog scope for ``app``, granted or not, plus held unknown scopes,
-    from the app's grant ``rows`` (``app_grants``). No query."""
+    from the app's grant ``rows`` (``app_grants``). No query.
+
+    ``show`` narrows the catalog rows: "held" (granted only) or "manage"
+    (manage scopes only); held uncatalogued scopes are always listed.
+    """
     catalog = get_catalog()
     grants = {g.scope_id: g for g in rows if g.revoked_at is None}
     groups: list[tuple[str, list[ScopeRow]]] = []
     for resource, infos in catalog.groups:
-        rows = [
+        scope_rows = [
             ScopeRow(
                 scope_id=info.name,
                 info=info,
@@ -325,8 +342,12 @@ def grant_collection(app: OktaApp, rows: list[ScopeGrant]) -> GrantCollection:
                 is_manage=info.kind == "manage",
             )
             for info in infos
+            if show == "all"
+            or (show == "held" and info.name in grants)
+            or (show == "manage" and info.kind == "manage")
         ]
-        groups.append((resource, rows))
+        if scope_rows:
+            groups.append((resource, scope_rows))
     uncatalogued = [
         ScopeRow(
             scope_id=scope_id,
@@ -488,7 +509,7 @@ def matrix_page(
             kind = (
                 info.kind
                 if info
-                else ("manage" if scope_id.endswith(".manage") else "read")
+                else ("manage" if catalog.is_manage(scope_id) else "read")
             )
             if strength.get(kind, 0) > strength[best.get(family, "")]:
                 best[family] = kind
@@ -692,7 +713,7 @@ def most_held_manage_scopes(limit: int = 10) -> list[tuple[str, int]]:
     """The ``limit`` manage scopes held by the most present apps. One query."""
     rows = (
         ScopeGrant.objects.filter(
-            revoked_at=None, app__removed_at__isnull=True, scope_id__endswith=".manage"
+            manage_q(), revoked_at=None, app__removed_at__isnull=True
         )
         .values("scope_id")
         .annotate(n=Count("id"))

@@ -3,6 +3,8 @@ form posts, the manage-scope confirmation, Okta's answers in plain words, refres
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
@@ -240,3 +242,15 @@ def test_a_removed_app_is_shown_read_only(admin, synced, sim):
         admin.post(_url(app["id"], "grant"), {"only": "okta.apps.read"}).status_code
         == 404
     )
+
+
+def test_show_held_only_lists_just_the_granted_scopes(admin, synced, sim):
+    app = web_app(sim, holding="okta.apps.read")
+    held = okta_grants(sim, app["id"])
+    body = admin.get(_url(app["id"]) + "?show=held").content.decode()
+    listed = set(re.findall(r'name="scope" value="([^"]+)"', body))
+    assert listed == held
+    manage = admin.get(_url(app["id"]) + "?show=manage").content.decode()
+    listed = set(re.findall(r'name="scope" value="([^"]+)"', manage))
+    assert "okta.users.manage" in listed
+    assert "okta.users.read" not in listed

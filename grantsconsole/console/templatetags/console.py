@@ -161,7 +161,7 @@ def scope_row(row: Any, editable: bool, grant_url: str, revoke_url: str) -> str:
     held = (
         format_html("<strong>{}</strong>", "granted")
         if grant
-        else format_html('<span class="muted">{}</span>', "not granted")
+        else format_html('<span class="muted nowrap">{}</span>', "not granted")
     )
     by = ""
     since = ""

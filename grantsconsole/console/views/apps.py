@@ -111,15 +111,22 @@ def _app_or_404(
     return app
 
 
-def _detail_context(app: OktaApp, **extra: Any) -> dict[str, Any]:
+def _show(request: HttpRequest) -> str:
+    value = request.POST.get("show") or request.GET.get("show") or "all"
+    return value if value in selectors.SHOW_CHOICES else "all"
+
+
+def _detail_context(app: OktaApp, show: str = "all", **extra: Any) -> dict[str, Any]:
     """The grant collection and the grant history (one query: the grant rows)."""
     rows = selectors.app_grants(app)
     return {
         "app": app,
+        "show": show,
+        "catalog_size": len(get_catalog().by_id),
         "editable": app.removed_at is None,
         "grant_url": reverse("grant-create", args=[app.okta_id]),
         "revoke_url": reverse("grant-revoke", args=[app.okta_id]),
-        "collection": selectors.grant_collection(app, rows),
+        "collection": selectors.grant_collection(app, rows, show),
         "history": selectors.grant_history(rows),
         **extra,
     }
@@ -137,7 +144,7 @@ def app_detail(request: HttpRequest, okta_id: str) -> HttpResponse:
     return render_page(
         request,
         "apps/detail.html",
-        _detail_context(app),
+        _detail_context(app, _show(request)),
         section="apps",
         freshness=selectors.freshness_of(app),
     )
@@ -151,7 +158,9 @@ def _respond_after_write(
         return render(
             request,
             "apps/_after_write.html",
-            _detail_context(app, outcomes=outcomes, outcome_title=title),
+            _detail_context(
+                app, _show(request), outcomes=outcomes, outcome_title=title
+            ),
         )
     for outcome in outcomes:
         text = f"{outcome.subject}: {outcome.headline}"
@@ -167,13 +176,13 @@ def _refuse_selection(request: HttpRequest, app: OktaApp, message: str) -> HttpR
         return render(
             request,
             "apps/_after_write.html",
-            _detail_context(app, form_error=message),
+            _detail_context(app, _show(request), form_error=message),
             status=400,
         )
     return render_page(
         request,
         "apps/detail.html",
-        _detail_context(app, form_error=message),
+        _detail_context(app, _show(request), form_error=message),
         section="apps",
         status=400,
     )
