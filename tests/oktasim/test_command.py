@@ -95,3 +95,24 @@ def test_options_seed_file_apps_and_rate_limit(run_command, tmp_path):
     assert r.headers["X-Rate-Limit-Limit"] == "7"
     url, out = run_command("--apps", "300")
     assert "(302 apps" in out
+
+
+def test_example_seed_file_loads(sim):
+    path = (
+        Path(__file__).resolve().parents[2] / "grantsconsole/oktasim/seed/example.json"
+    )
+    info = sim.reset(seed=str(path))
+    assert (info["apps"], info["users"]) == (4, 2)
+    apps = {a["label"]: a for a in sim.state()["apps"]}
+    assert apps["Team Wiki"]["status"] == "INACTIVE"
+    assert [g["scopeId"] for g in apps["Reporting Service"]["grants"]] == [
+        "okta.logs.read",
+        "okta.users.read",
+    ]
+    r = requests.get(
+        f"{sim.url}/api/v1/apps",
+        timeout=5,
+        headers={"Authorization": "SSWS 00exampleAliceSSWStoken00000000000000000"},
+    )
+    assert r.status_code == 200
+    sim.reset()
