@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import requests
 from django.conf import settings
 
@@ -10,6 +12,9 @@ SSWS = {"Authorization": "SSWS 00demoSuperAdminSSWStoken0000000000000000"}
 
 def test_settings_point_at_the_session_simulator(sim_server):
     assert sim_server.url == settings.OKTA_ORG_URL
+    # settings derived from OKTA_ORG_URL at import time follow too (re-evaluated module)
+    assert sim_server.url in settings.SECURE_CSP["form-action"]
+    assert os.environ["OKTA_ORG_URL"] == sim_server.url
 
 
 def test_discovery_names_the_org_url_as_issuer(sim):
