@@ -254,3 +254,15 @@ def test_show_held_only_lists_just_the_granted_scopes(admin, synced, sim):
     listed = set(re.findall(r'name="scope" value="([^"]+)"', manage))
     assert "okta.users.manage" in listed
     assert "okta.users.read" not in listed
+
+
+def test_a_manage_grant_needs_a_recent_okta_sign_in(admin, synced, sim, settings):
+    settings.ACCOUNTS_STEP_UP_MAX_AGE = 0  # every manage change asks Okta again
+    app = web_app(sim, without="okta.users.manage")
+    data = {"scope": "okta.users.manage", "confirm": "yes"}
+    plain = admin.post(_url(app["id"], "grant"), data)
+    assert plain.status_code == 302
+    assert plain["Location"].startswith(sim.url + "/oauth2/v1/authorize")
+    htmx = admin.post(_url(app["id"], "grant"), data, **HX)
+    assert htmx["HX-Redirect"].startswith(sim.url + "/oauth2/v1/authorize")
+    assert grant_writes(sim) == []
