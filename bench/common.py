@@ -346,6 +346,12 @@ def start_child(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, 
     return proc, time.monotonic()
 
 
+def running(proc: subprocess.Popen) -> bool:
+    """True while the child runs; unlike ``poll()`` this does not reap it, so
+    :func:`finish_child` still gets its rusage."""
+    return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+
+
 def finish_child(proc: subprocess.Popen, started: float) -> ChildResult:
     """Wait for a child from :func:`start_child` and collect its rusage."""
     _, status, usage = os.wait4(proc.pid, 0)
