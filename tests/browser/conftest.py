@@ -43,11 +43,12 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture
 def shot(page):
-    """``shot(name)`` saves a full-page screenshot to artifacts/screenshots/."""
+    """``shot(name)`` saves a screenshot (the laptop-sized viewport, or the whole
+    page with ``full_page=True``) to artifacts/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_default_timeout(10_000)
 
-    def take(name: str) -> None:
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    def take(name: str, *, full_page: bool = False) -> None:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
     return take

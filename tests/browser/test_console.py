@@ -122,11 +122,27 @@ def test_grant_and_revoke_in_place_then_audit_and_okta_agree(
     expect(rows.first).to_contain_text(flow.SUPER)
     shot("05-audit")
 
+    # a running sync: the progress bar follows the run (htmx polls every 2 s)
+    run = SyncRun.objects.create(
+        kind="full", status="running", apps_total=10, apps_done=2
+    )
+    page.goto(live_server.url + "/sync/")
+    bar = page.locator(f"#progress-{run.pk}")
+    expect(bar).to_have_attribute("value", "2")
+    SyncRun.objects.filter(pk=run.pk).update(apps_done=7)
+    expect(bar).to_have_attribute("value", "7", timeout=6000)
+    shot("09-sync-running")
+    SyncRun.objects.filter(pk=run.pk).update(
+        status="succeeded", apps_done=10, finished_at=timezone.now()
+    )
+    expect(page.locator("#sync-progress")).to_contain_text(
+        "No sync is running", timeout=6000
+    )
+
     for path, name in [
         ("/scopes/", "06-scopes"),
         ("/scopes/matrix/", "07-scopes-matrix"),
         ("/scopes/okta.users.manage/", "08-scope-detail"),
-        ("/sync/", "09-sync"),
         ("/reports/", "10-reports"),
         (f"/reports/{AuditReport.objects.get().pk}/", "11-report-detail"),
     ]:
@@ -146,25 +162,17 @@ def test_the_read_only_admin_is_refused(page: Page, live_server, sim, shot):
 
 
 def test_a_hostile_app_label_renders_as_text(page: Page, live_server, sim, shot):
-    import time
-
-    t0 = time.monotonic()
     sim.oob_app("create", label=HOSTILE, kind="web", grants=["okta.users.manage"])
     mirror_org(sim)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    print("T setup", time.monotonic() - t0)
     sign_in(page, live_server.url, flow.SUPER)
-    print("T signin", time.monotonic() - t0)
     page.get_by_label("Search label or client id").fill("onerror")
     link = page.locator("#apps-results").get_by_role("link", name=HOSTILE, exact=True)
     expect(link).to_be_visible()
     assert page.locator("img[src='x']").count() == 0
-    print("T search", time.monotonic() - t0)
     link.click()
     expect(page.get_by_role("heading", name=HOSTILE, exact=True)).to_be_visible()
-    print("T detail", time.monotonic() - t0)
     assert page.locator("img[src='x']").count() == 0
     shot("13-hostile-label-as-text")
-    print("T shot", time.monotonic() - t0)
     assert dialogs == []

@@ -56,3 +56,14 @@ def test_pages_carry_a_strict_csp_and_no_inline_script_or_style(admin, hostile_a
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", body), url
         assert " style=" not in body, url
         assert "<style" not in body, url
+
+
+def test_the_apps_search_answers_htmx_with_the_results_fragment(admin, hostile_app):
+    response = admin.get(
+        "/apps/?q=onerror", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="apps-results"
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="apps-results">')
+    assert "<html" not in body
+    assert "1 app." in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body
