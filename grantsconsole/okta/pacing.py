@@ -263,8 +263,9 @@ class LocalPacer:
     may go while ``own + in_flight < max(1, floor(limit * share))`` and
     ``remaining - in_flight > 0``; otherwise the pacer sleeps until the window
     resets (local time, from Reset and the ``Date`` offset) plus ``margin``
-    seconds. When nothing is known about a bucket, or its window has passed,
-    the request goes at once. Thread-safe.
+    seconds. While nothing is known about a bucket, one request at a time goes;
+    once its window has passed, up to a window's share goes at once.
+    Thread-safe.
     """
 
     def __init__(
@@ -294,9 +295,10 @@ class LocalPacer:
     def _wait_needed(self, bucket: str, now: float) -> float:
         window = self._windows.get(bucket)
         end = self._window_end.get(bucket)
-        if window is None or end is None or window.limit <= 0:
-            return 0.0  # nothing known yet: the first answer will tell
         in_flight = self._in_flight.get(bucket, 0)
+        if window is None or end is None or window.limit <= 0:
+            # Nothing known yet: one request at a time until an answer tells.
+            return 0.05 if in_flight else 0.0
         own, remaining = window.own, window.remaining
         if now >= end:
             # The window has reset: assume a fresh one until an answer says more,

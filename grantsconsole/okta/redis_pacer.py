@@ -42,7 +42,7 @@ local reset, limit = tonumber(h[1]), tonumber(h[2])
 local take = false
 local wait = 0
 if (not reset) or (not limit) or limit <= 0 then
-  take = true
+  if inflight == 0 then take = true else wait = 0.05 end
 else
   local remaining, own = tonumber(h[3]) or limit, tonumber(h[4]) or 0
   local expired = now >= reset + margin

@@ -161,3 +161,21 @@ def test_system_log_polling_resumes_from_the_next_link(sim, worker_client):
     assert {e.event_type for e in filtered.events} == {"app.oauth2.admin.consent.grant"}
     with pytest.raises(OktaForeignLink):
         worker_client.poll_logs("https://evil.example.net/api/v1/logs?after=1")
+
+
+def test_listing_survives_the_cursor_app_being_deleted(sim, ssws_client):
+    """An app deleted out of band between two pages: nothing repeated, the
+    rest of the org still listed."""
+    sim.reset(apps=450)
+    first, _, cursor = ssws_client.list_app_page()
+    sim.fault("/api/v1/apps$", kind="delete_app", app_id=first[-1].id)
+    rest = []
+    while cursor:
+        page, _, cursor = ssws_client.list_app_page(cursor)
+        rest.extend(page)
+    ids = [a.id for a in first + rest]
+    assert len(ids) == len(set(ids))
+    remaining = {
+        a["id"] for a in sim.state()["apps"] if a["sign_on_mode"] == "OPENID_CONNECT"
+    }
+    assert remaining == set(ids) - {first[-1].id}

@@ -165,3 +165,30 @@ def test_pacing_sleeps_until_reset_by_okta_clock_even_with_skew(sim, clock):
     assert all(r["status"] == 200 for r in sim.requests())
     assert len(clock.slept) == 2  # 2 per window at share 0.5: two waits
     assert all(0 < s <= WINDOW + 1.2 for s in clock.slept)
+
+
+def test_one_client_shared_by_threads_stays_within_the_share(sim, worker_source):
+    """Real time, 4 threads on one client: slots in flight count against the share."""
+    import threading
+
+    limit, window = 10, 2
+    sim.set_rate_limit("apps", limit=limit, window_seconds=window)
+    client = OktaClient(sim.url, worker_source, share=0.5)
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            for _ in range(5):
+                client.list_grants("0oa1consoleDEMO000x7")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    log = [r for r in sim.requests() if r["bucket"] == "apps"]
+    assert [r["status"] for r in log] == [200] * 20
+    assert max(windows_of([r["time"] for r in log], window)) <= 5
