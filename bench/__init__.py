@@ -1,0 +1,1 @@
+"""Benchmarks for issue 8 (not tests; see bench/README.md)."""
