@@ -373,6 +373,7 @@ class Transport:
             else None
         )
         pieces = iter(reader, b"") if reader else response.iter_content(65536)
+        complete = False
         try:
             for chunk in pieces:
                 size += len(chunk)
@@ -387,8 +388,12 @@ class Transport:
                         too_slow=True,
                     )
                 chunks.append(chunk)
+            complete = True
         finally:
-            response.close()
+            if complete and hasattr(raw, "release_conn"):
+                raw.release_conn()  # fully read: keep the connection for reuse
+            else:
+                response.close()  # cut short: drop the connection
         return b"".join(chunks)
 
     @staticmethod

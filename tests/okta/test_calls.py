@@ -179,3 +179,11 @@ def test_listing_survives_the_cursor_app_being_deleted(sim, ssws_client):
         a["id"] for a in sim.state()["apps"] if a["sign_on_mode"] == "OPENID_CONNECT"
     }
     assert remaining == set(ids) - {first[-1].id}
+
+
+def test_connections_are_reused(sim, ssws_client, debug_logs):
+    """Bodies are read in full and the connection goes back to the pool (a new
+    TLS handshake per call would cost more than the call against real Okta)."""
+    for _ in range(10):
+        ssws_client.list_grants("0oa1consoleDEMO000x7")
+    assert debug_logs.text.count("Starting new HTTP connection") == 1
