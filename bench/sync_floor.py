@@ -44,6 +44,7 @@ from typing import Any
 import common as c
 
 DRAIN_MARK = "zzdrain"
+WINDOW_COUNTS: list[list[int]] = []  # our requests per window, per scenario
 
 
 class Drainer(threading.Thread):
@@ -81,12 +82,16 @@ def windows_touched(times: list[float], window: float) -> tuple[int, float]:
     first request after the previous one ended: the simulator's and Okta's rule),
     and the mean idle time between a window's end and the next request (s)."""
     count, end, gaps = 0, -math.inf, []
+    per_window: list[int] = []
     for t in sorted(times):
         if t >= end:
             if count:
                 gaps.append(t - end)
             count += 1
             end = t + window
+            per_window.append(0)
+        per_window[-1] += 1
+    WINDOW_COUNTS.append(per_window)
     return count, (sum(gaps) / len(gaps) if gaps else 0.0)
 
 
@@ -192,6 +197,7 @@ def scenario(
         "windows_min": windows_min,
         "windows_used": used,
         "idle_after_window_s": gap,
+        "requests_per_window": WINDOW_COUNTS[-1],
         "floor_s": floor,
         "wall_s": wall,
         "wall_over_floor": (wall / floor) if wall and floor else None,
