@@ -29,14 +29,14 @@ def _fill(n: int = 6) -> list[AuditEvent]:
 
 
 def _raw(sql: str, params: list | None = None) -> None:
+    """Tamper as someone with direct database access would: on PostgreSQL a
+    superuser first switches the append-only triggers off for the session."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE grants_auditevent DISABLE TRIGGER USER")
-            cursor.execute("ALTER TABLE grants_auditcheckpoint DISABLE TRIGGER USER")
+            cursor.execute("SET session_replication_role = replica")
         cursor.execute(sql, params or [])
         if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE grants_auditevent ENABLE TRIGGER USER")
-            cursor.execute("ALTER TABLE grants_auditcheckpoint ENABLE TRIGGER USER")
+            cursor.execute("SET session_replication_role = DEFAULT")
 
 
 def _verify_fails(capsys) -> str:
@@ -169,3 +169,57 @@ def test_edited_checkpoint_is_detected(capsys):
     _raw("UPDATE grants_auditcheckpoint SET count = 3")
     err = _verify_fails(capsys)
     assert "signature" in err
+
+
+@pytest.mark.postgres
+def test_postgres_triggers_refuse_raw_update_and_delete():
+    """On PostgreSQL even raw SQL cannot change or delete audit rows."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import psycopg
+
+    base = os.environ.get("POSTGRES_TEST_URL")
+    assert base, "run it through `make test` (.ci/with-services starts PostgreSQL)"
+    name = f"gc_audit_{secrets.token_hex(4)}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    env = {**os.environ, "DATABASE_URL": url}
+    root = Path(__file__).resolve().parents[2]
+    try:
+        for args in (
+            ["migrate", "--noinput", "-v0"],
+            [
+                "shell",
+                "-c",
+                "from grantsconsole.grants import audit; "
+                "audit.record('sync'); audit.checkpoint()",
+            ],
+        ):
+            subprocess.run(
+                [sys.executable, "manage.py", *args],
+                cwd=root,
+                env=env,
+                check=True,
+                timeout=120,
+            )
+        with psycopg.connect(url, autocommit=True) as conn:
+            for sql in (
+                "UPDATE grants_auditevent SET outcome = 'failure'",
+                "DELETE FROM grants_auditevent",
+                "UPDATE grants_auditcheckpoint SET count = 0",
+            ):
+                with pytest.raises(
+                    psycopg.errors.InsufficientPrivilege, match="append-only"
+                ):
+                    conn.execute(sql)
+            assert conn.execute(
+                "SELECT count(*) FROM grants_auditevent"
+            ).fetchone() == (1,)
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

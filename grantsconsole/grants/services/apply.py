@@ -126,7 +126,13 @@ def _detail(actor: Actor, source: str, **extra: object) -> dict[str, object]:
 
 
 def _open_grant(row: OktaApp, grant: Grant, now: datetime, actor: Actor) -> ScopeGrant:
-    return ScopeGrant.objects.create(
+    new = _grant_row(row, grant, now, actor)
+    new.save(force_insert=True)
+    return new
+
+
+def _grant_row(row: OktaApp, grant: Grant, now: datetime, actor: Actor) -> ScopeGrant:
+    return ScopeGrant(
         app=row,
         scope_id=grant.scope_id[:200],
         okta_grant_id=grant.id[:64],
@@ -192,10 +198,10 @@ def apply_snapshot(
         open_rows = {g.scope_id: g for g in row.grants.filter(revoked_at__isnull=True)}
 
         if result.discovered:
-            for grant in grants:
-                _open_grant(
-                    row, grant, now, attribution.get((grant.scope_id, "grant"), NOBODY)
-                )
+            ScopeGrant.objects.bulk_create(
+                _grant_row(row, g, now, attribution.get((g.scope_id, "grant"), NOBODY))
+                for g in grants
+            )
             audit.record(
                 "app_discovered",
                 app=row,
