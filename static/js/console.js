@@ -20,4 +20,31 @@
     var focus = target.querySelector("[data-focus-after-swap]");
     if (focus) focus.focus();
   });
+  // An in-place request that failed (403 refused, 5xx, network): say so, in text.
+  function showError(text) {
+    var box = document.getElementById("htmx-error");
+    if (!box) return;
+    box.textContent = text + " ";
+    var link = document.createElement("a");
+    link.href = window.location.href;
+    link.textContent = "Reload the page";
+    box.appendChild(link);
+    box.hidden = false;
+    box.scrollIntoView({ block: "center" });
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail && event.detail.xhr ? event.detail.xhr.status : 0;
+    if (status === 403) {
+      showError("The console refused this change (403): your Okta role or sign-in no longer allows it, or the form expired. Nothing was changed.");
+    } else {
+      showError("The console could not complete this request (HTTP " + status + ").");
+    }
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showError("The console could not be reached; check your connection.");
+  });
+  document.addEventListener("htmx:beforeRequest", function () {
+    var box = document.getElementById("htmx-error");
+    if (box) box.hidden = true;
+  });
 })();

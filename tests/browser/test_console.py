@@ -135,9 +135,6 @@ def test_grant_and_revoke_in_place_then_audit_and_okta_agree(
     SyncRun.objects.filter(pk=run.pk).update(
         status="succeeded", apps_done=10, finished_at=timezone.now()
     )
-    expect(page.locator("#sync-progress")).to_contain_text(
-        "No sync is running", timeout=6000
-    )
 
     for path, name in [
         ("/scopes/", "06-scopes"),
@@ -161,12 +158,17 @@ def test_the_read_only_admin_is_refused(page: Page, live_server, sim, shot):
     assert "/accounts/login/" in page.url or response.status == 403
 
 
-def test_a_hostile_app_label_renders_as_text(page: Page, live_server, sim, shot):
+def test_hostile_label_renders_as_text_and_a_demoted_admin_is_refused_in_place(
+    page: Page, live_server, sim, shot
+):
     sim.oob_app("create", label=HOSTILE, kind="web", grants=["okta.users.manage"])
     mirror_org(sim)
+    app = _target_app(sim)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     sign_in(page, live_server.url, flow.SUPER)
+
+    # a hostile app label (set in Okta) is shown as text, never run as markup
     page.get_by_label("Search label or client id").fill("onerror")
     link = page.locator("#apps-results").get_by_role("link", name=HOSTILE, exact=True)
     expect(link).to_be_visible()
@@ -176,3 +178,13 @@ def test_a_hostile_app_label_renders_as_text(page: Page, live_server, sim, shot)
     assert page.locator("img[src='x']").count() == 0
     shot("13-hostile-label-as-text")
     assert dialogs == []
+
+    # demoted in Okta mid-session: the next write is refused in place, nothing sent
+    page.goto(f"{live_server.url}/apps/{app['id']}/?show=manage")
+    sim.set_roles(flow.SUPER, ["READ_ONLY_ADMIN"])
+    page.get_by_role("button", name="Grant okta.users.manage", exact=True).click()
+    page.get_by_role("button", name=re.compile(r"^Yes, grant")).click()
+    expect(page.get_by_role("heading", name="Access refused")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("READ_ONLY_ADMIN")
+    shot("14-demoted-admin-refused-in-place")
+    assert "okta.users.manage" not in okta_grants(sim, app["id"])
