@@ -85,7 +85,11 @@ class OktaClient:
     repeats of a request safe to repeat (GET, DELETE by id). ``pacer``/``clock``:
     injectable (a shared pacer; a fake clock in tests). ``max_write_attempts``:
     POSTs a grant may take in total when outcomes are unclear (each repeat only
-    after reading the grants back).
+    after reading the grants back). ``max_wait``: the longest single wait (pacing,
+    429 reset, backoff) a call accepts, in seconds; beyond it the call raises
+    OktaRateLimited with ``retry_after`` instead. Workers keep the default
+    (300 s); the console's interactive client should pass a few seconds so a
+    click never blocks a web request for a minute.
     """
 
     def __init__(
@@ -101,6 +105,7 @@ class OktaClient:
         clock: Clock | None = None,
         max_write_attempts: int = 3,
         rng: random.Random | None = None,
+        max_wait: float = 300.0,
     ) -> None:
         if not org_url.startswith(("https://", "http://")):
             raise ValueError("org_url must be an http(s) URL")
@@ -118,6 +123,7 @@ class OktaClient:
             timeout=timeout,
             max_retries=max_retries,
             rng=rng,
+            max_rate_limit_wait=max_wait,
         )
 
     def __repr__(self) -> str:
@@ -309,11 +315,12 @@ class OktaClient:
                 OktaRateLimited,
             ) as exc:
                 if isinstance(exc, OktaRateLimited):
-                    wait = exc.retry_after
-                    self.clock.sleep(
-                        (wait + 1.0 if wait is not None else 0.0)
-                        + self.transport.backoff(attempt)
-                    )
+                    # A 429 means Okta did nothing: wait (if we may) and go on.
+                    wait = (exc.retry_after or 0.0) + 1.0
+                    wait += self.transport.backoff(attempt)
+                    if wait > self.transport.max_rate_limit_wait:
+                        raise
+                    self.clock.sleep(wait)
                 existing = self._find_grant(app_id, scope_id)
                 if existing is not None:
                     logger.info(

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from .errors import OktaRateLimited
+
 __all__ = [
     "BUCKET_APP",
     "BUCKET_APPS",
@@ -218,16 +220,18 @@ class ServerClock:
 class Pacer(Protocol):
     """What the transport needs from a pacer (local, or shared between processes).
 
-    ``before_request(bucket)`` blocks (through the clock) until one more request
-    in ``bucket`` stays within the share and returns a ticket for that slot (any
-    object, or None); ``after_response(bucket, info, sent_at, received_at,
+    ``before_request(bucket, max_wait)`` blocks (through the clock) until one
+    more request in ``bucket`` stays within the share and returns a ticket for
+    that slot (any object, or None); if that would mean waiting more than
+    ``max_wait`` seconds in all it raises OktaRateLimited (``retry_after`` = the
+    wait) without taking a slot; ``after_response(bucket, info, sent_at, received_at,
     ticket)`` feeds back the rate-limit headers of the response (called for
     every response, 429s included; times are local epoch seconds) and frees the
     slot; ``release(bucket, ticket)`` frees the slot of a request that got no
     response.
     """
 
-    def before_request(self, bucket: str) -> object: ...
+    def before_request(self, bucket: str, max_wait: float | None = None) -> object: ...
 
     def after_response(
         self,
@@ -239,6 +243,16 @@ class Pacer(Protocol):
     ) -> None: ...
 
     def release(self, bucket: str, ticket: object = None) -> None: ...
+
+
+def check_wait(total: float, max_wait: float | None) -> None:
+    """Raise OktaRateLimited when a pacing wait of ``total`` seconds would pass
+    ``max_wait`` (an interactive caller would rather say "try again soon")."""
+    if max_wait is not None and total > max_wait:
+        raise OktaRateLimited(
+            f"this app's share of the rate limit is used up for about {total:.0f} s",
+            retry_after=total,
+        )
 
 
 def budget_for(limit: int, share: float) -> int:
@@ -312,9 +326,11 @@ class LocalPacer:
             return 0.05 if now >= end else min(end - now, 0.05)
         return end - now
 
-    def before_request(self, bucket: str) -> None:
+    def before_request(self, bucket: str, max_wait: float | None = None) -> None:
         """Block until one more request in ``bucket`` fits the share; take a slot
-        (the ticket is None: slots are counted per bucket)."""
+        (the ticket is None: slots are counted per bucket). Raises
+        OktaRateLimited instead of waiting more than ``max_wait`` seconds."""
+        waited = 0.0
         while True:
             with self._lock:
                 now = self.clock.now()
@@ -322,6 +338,8 @@ class LocalPacer:
                 if wait <= 0:
                     self._in_flight[bucket] = self._in_flight.get(bucket, 0) + 1
                     return
+            check_wait(waited + wait, max_wait)
+            waited += wait
             self.waits += 1
             self.waited_seconds += wait
             self.clock.sleep(wait)

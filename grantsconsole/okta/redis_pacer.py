@@ -24,7 +24,7 @@ import threading
 import uuid
 from typing import Any
 
-from .pacing import Clock, RateLimitInfo, ServerClock, SystemClock
+from .pacing import Clock, RateLimitInfo, ServerClock, SystemClock, check_wait
 
 __all__ = ["RedisPacer"]
 
@@ -143,10 +143,12 @@ class RedisPacer:
             server_now = self.server_clock.to_server(now)
         return now if server_now is None else server_now
 
-    def before_request(self, bucket: str) -> str:
+    def before_request(self, bucket: str, max_wait: float | None = None) -> str:
         """Block until a slot in ``bucket`` is free across all processes; return
-        the slot's ticket."""
+        the slot's ticket. Raises OktaRateLimited instead of waiting more than
+        ``max_wait`` seconds."""
         ticket = uuid.uuid4().hex
+        waited = 0.0
         while True:
             wait = float(
                 self._acquire(
@@ -163,6 +165,8 @@ class RedisPacer:
             )
             if wait <= 0:
                 return ticket
+            check_wait(waited + wait, max_wait)
+            waited += wait
             self.waits += 1
             self.waited_seconds += wait
             self.clock.sleep(wait)

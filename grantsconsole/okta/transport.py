@@ -189,8 +189,8 @@ class Transport:
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff_base = backoff_base
-        self.max_backoff = max_backoff
         self.max_rate_limit_wait = max_rate_limit_wait
+        self.max_backoff = min(max_backoff, max_rate_limit_wait)
         self.jitter = jitter
         self.rng = rng or random.Random()
         self.max_response_bytes = max_response_bytes
@@ -245,7 +245,7 @@ class Transport:
         attempt = 0  # number of repeats so far (not counting the auth retry)
         auth_retried = False
         while True:
-            ticket = self.pacer.before_request(bucket)
+            ticket = self.pacer.before_request(bucket, self.max_rate_limit_wait)
             try:
                 # After pacing, so a long wait cannot leave us an expired token.
                 authorization = self.token_source.authorization()

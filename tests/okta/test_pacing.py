@@ -154,3 +154,18 @@ def test_shared_pacer_is_one_per_key_and_share():
     assert shared_pacer("https://example.okta.com 0oa1console", 0.5) is a
     assert shared_pacer("https://example.okta.com 0oa1worker", 0.5) is not a
     assert shared_pacer("https://example.okta.com 0oa1console", 0.4) is not a
+
+
+def test_pacer_raises_instead_of_waiting_past_max_wait():
+    from grantsconsole.okta import OktaRateLimited
+
+    clock = FakeClock()
+    pacer = LocalPacer(0.5, clock=clock)
+    bucket = ModelBucket(limit=2, window=60.0)
+    run(pacer, clock, bucket, 1)
+    with pytest.raises(OktaRateLimited) as err:
+        pacer.before_request(BUCKET, max_wait=5)
+    assert 58 <= err.value.retry_after <= 61.5  # to the reset (+ margin)
+    assert clock.slept == 0
+    pacer.before_request(BUCKET, max_wait=62)  # a patient caller still gets through
+    assert clock.slept > 58

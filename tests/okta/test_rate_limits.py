@@ -192,3 +192,35 @@ def test_one_client_shared_by_threads_stays_within_the_share(sim, worker_source)
     log = [r for r in sim.requests() if r["bucket"] == "apps"]
     assert [r["status"] for r in log] == [200] * 20
     assert max(windows_of([r["time"] for r in log], window)) <= 5
+
+
+def test_interactive_client_never_waits_longer_than_max_wait(sim, clock, admin_tokens):
+    """The console's client (max_wait=5): a click gets 'try again in N s', not a
+    minute-long web request."""
+    from grantsconsole.okta import OktaRateLimited
+
+    from .conftest import user_source
+
+    sim.set_rate_limit("apps", limit=2, window_seconds=60)
+    client = OktaClient(
+        sim.url, user_source(sim, admin_tokens, clock), clock=clock, max_wait=5
+    )
+    client.list_grants("0oa1consoleDEMO000x7")  # our share (1 of 2) is now used
+    with pytest.raises(OktaRateLimited) as paced:
+        client.list_grants("0oa1consoleDEMO000x7")
+    assert 50 <= paced.value.retry_after <= 62
+    assert paced.value.status is None  # decided locally: nothing was sent
+    assert clock.slept == []
+    assert len(sim.requests()) == 1
+
+    sim.reset()  # a fresh window, then Okta itself answers 429 to the POST
+    sim.fault("/api/v1/apps/0oa1workerDEMO0000x7/grants$", method="POST", status=429)
+    client = OktaClient(
+        sim.url, user_source(sim, admin_tokens, clock), clock=clock, max_wait=5
+    )
+    with pytest.raises(OktaRateLimited) as rejected:
+        client.grant_scope("0oa1workerDEMO0000x7", "okta.groups.read")
+    assert rejected.value.status == 429
+    assert rejected.value.retry_after > 5
+    assert clock.slept == []
+    assert [(r["method"], r["status"]) for r in sim.requests()] == [("POST", 429)]
