@@ -8,11 +8,14 @@ Without ``OKTA_WORKER_CLIENT_ID`` + ``OKTA_WORKER_PRIVATE_KEY`` it falls back to
 the legacy SSWS API token ``OKTA_SSWS_TOKEN``.
 
 One client per process and org URL is kept, so its cached access token (one
-hour) and its rate-limit pacing state are shared by all tasks of the process.
+hour) is shared by all tasks of the process. With ``REDIS_URL`` set, the
+rate-limit pacing state lives in Redis (``RedisPacer``), so all worker
+processes together stay within the service app's share of each bucket.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 
@@ -20,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from grantsconsole.okta import OktaClient, ServiceAppTokenSource, SswsTokenSource
+from grantsconsole.okta.redis_pacer import RedisPacer
 
 WORKER_SCOPES = ("okta.apps.read", "okta.appGrants.read", "okta.logs.read")
 
@@ -39,6 +43,25 @@ def worker_auth_kind() -> str:
     )
 
 
+def _pacer(org_url: str, identity: str) -> RedisPacer | None:
+    """With Redis configured, every worker process paces through one shared
+    budget (the service app's share of each rate-limit bucket); else None
+    (the client paces per process)."""
+    if not settings.REDIS_URL:
+        return None
+    import redis
+
+    options: dict[str, object] = {"socket_timeout": 5, "socket_connect_timeout": 5}
+    if settings.REDIS_URL.startswith("rediss://"):
+        options["ssl_cert_reqs"] = None  # Heroku Key-Value Store: self-signed
+    connection = redis.Redis.from_url(settings.REDIS_URL, **options)
+    return RedisPacer(
+        connection,
+        f"grantsconsole:okta-pace:{org_url}:{identity}",
+        share=settings.OKTA_RATE_LIMIT_SHARE,
+    )
+
+
 def _build() -> OktaClient:
     org_url = settings.OKTA_ORG_URL
     if worker_auth_kind() == "service_app":
@@ -51,7 +74,18 @@ def _build() -> OktaClient:
         )
     else:
         source = SswsTokenSource(settings.OKTA_SSWS_TOKEN)
-    return OktaClient(org_url, source, share=settings.OKTA_RATE_LIMIT_SHARE)
+    identity = (
+        settings.OKTA_WORKER_CLIENT_ID
+        if worker_auth_kind() == "service_app"
+        else "ssws-"
+        + hashlib.sha256(settings.OKTA_SSWS_TOKEN.encode()).hexdigest()[:12]
+    )
+    return OktaClient(
+        org_url,
+        source,
+        share=settings.OKTA_RATE_LIMIT_SHARE,
+        pacer=_pacer(org_url, identity),
+    )
 
 
 def worker_client() -> OktaClient:
