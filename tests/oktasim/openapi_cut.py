@@ -14,13 +14,22 @@ from typing import Any
 
 import yaml
 
-SPEC_PATH = Path(
-    os.environ.get("OKTA_MANAGEMENT_SPEC", "")
-    or Path(__file__).resolve().parents[3]
-    / "shared"
-    / "okta"
-    / "management-minimal.yaml"
-)
+_SPEC = Path("shared") / "okta" / "management-minimal.yaml"
+
+
+def _find_spec() -> Path:
+    """OKTA_MANAGEMENT_SPEC, else ``shared/okta/`` beside the repository (or beside
+    any parent folder, or /work/shared for fresh clones elsewhere on this machine)."""
+    if os.environ.get("OKTA_MANAGEMENT_SPEC"):
+        return Path(os.environ["OKTA_MANAGEMENT_SPEC"])
+    repo = Path(__file__).resolve().parents[2]
+    for folder in [*repo.parents, Path("/work")]:
+        if (folder / _SPEC).exists():
+            return folder / _SPEC
+    return repo.parent / _SPEC
+
+
+SPEC_PATH = _find_spec()
 
 OPERATIONS = {
     "/api/v1/apps": ["get"],
