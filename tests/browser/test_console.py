@@ -11,6 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from grantsconsole.grants.models import AuditReport, SyncRun
+from grantsconsole.grants.services import create_report
 from tests.accounts import flow
 from tests.console.conftest import mirror_org, okta_grants
 
@@ -52,15 +53,6 @@ def test_grant_and_revoke_in_place_then_audit_and_okta_agree(
         finished_at=timezone.now(),
         apps_total=40,
         apps_done=40,
-    )
-    AuditReport.objects.create(
-        period_start=timezone.now(),
-        period_end=timezone.now(),
-        trigger="beat",
-        data={
-            "summary": {"apps": 40},
-            "critical_holders": [{"app": "Payroll", "scope": "okta.users.manage"}],
-        },
     )
     app = _target_app(sim)
     dialogs: list[str] = []
@@ -136,6 +128,7 @@ def test_grant_and_revoke_in_place_then_audit_and_okta_agree(
         status="succeeded", apps_done=10, finished_at=timezone.now()
     )
 
+    create_report(trigger="beat")
     for path, name in [
         ("/scopes/", "06-scopes"),
         ("/scopes/matrix/", "07-scopes-matrix"),

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from grantsconsole.grants import tasks
 from grantsconsole.grants.models import AuditReport, SyncRun
-from tests.console.conftest import make_apps
+from tests.console.conftest import make_apps, web_app
 
 
 def test_a_running_sync_shows_a_progress_bar_that_polls(admin, db):
@@ -88,27 +88,34 @@ def test_stale_banner_after_a_failed_sync(admin, db):
         assert "Could not reach Okta" in body
 
 
-def test_reports_are_listed_viewed_and_exported(admin, db):
+def test_reports_are_listed_viewed_and_exported(admin, synced, sim):
+    from grantsconsole.grants.services import create_report
+
+    app = web_app(sim, without="okta.users.manage")
+    sim.oob_grant(app["id"], "okta.users.manage", actor_login="org.admin@example.com")
+    admin.post(f"/apps/{app['id']}/refresh")  # recorded as an external grant
+    report = create_report(trigger="test")
+    assert f"/reports/{report.pk}/" in admin.get("/reports/").content.decode()
+    body = admin.get(f"/reports/{report.pk}/").content.decode()
+    assert "Who holds the critical scopes" in body
+    assert "Changes made outside the console (1)" in body
+    assert "external_grant" in body
+    exported = json.loads(admin.get(f"/reports/{report.pk}/export.json").content)
+    assert exported == report.data
+    csv_text = admin.get(f"/reports/{report.pk}/export.csv").content.decode()
+    assert csv_text.startswith("section,")
+    assert "external_change" in csv_text
+
+
+def test_unknown_report_sections_render_generically_and_escaped(admin, db):
     report = AuditReport.objects.create(
         period_start=timezone.now(),
         period_end=timezone.now(),
-        trigger="beat",
-        data={
-            "critical_holders": [
-                {"app": "<b>Payroll</b>", "scope": "okta.users.manage"}
-            ],
-            "summary": {"apps": 3, "grants": 7},
-        },
+        data={"notes": [{"app": "<b>Payroll</b>", "scope": "okta.users.manage"}]},
     )
-    assert f"/reports/{report.pk}/" in admin.get("/reports/").content.decode()
     body = admin.get(f"/reports/{report.pk}/").content.decode()
     assert "&lt;b&gt;Payroll&lt;/b&gt;" in body
     assert "<b>Payroll" not in body
-    exported = json.loads(admin.get(f"/reports/{report.pk}/export.json").content)
-    assert exported["data"]["summary"] == {"apps": 3, "grants": 7}
-    csv_text = admin.get(f"/reports/{report.pk}/export.csv").content.decode()
-    assert csv_text.startswith("section,key,value")
-    assert "critical_holders" in csv_text
 
 
 def test_charts_are_valid_svg_with_the_numbers(admin, db):

@@ -51,6 +51,21 @@ def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(UTC).strftime(fmt) + " UTC"
 
 
+@register.filter
+def isotime(value: Any) -> str:
+    """An ISO-8601 string (as stored in report data) shown like ``utc``; the text
+    itself when it does not parse."""
+    if not value:
+        return "—"
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return utc(parsed)
+
+
 @register.simple_tag
 def utc_time(value: datetime | None) -> str:
     """A ``<time datetime=…>`` element in UTC, or an em dash."""
@@ -220,3 +235,10 @@ def scope_row(row: Any, editable: bool, grant_url: str, revoke_url: str) -> str:
         risk,
         action,
     )
+
+
+@register.filter
+def words(key: Any) -> str:
+    """A report key as words: "open_grants" → "Open grants"."""
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]

@@ -7,9 +7,6 @@ Charts are server-side SVG (``console.charts``): no script, no CDN, and the CSP
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,6 +16,7 @@ from grantsconsole.accounts.access import super_admin_required
 from grantsconsole.console import charts, selectors
 from grantsconsole.console.views.common import render_page
 from grantsconsole.grants.models import AuditReport
+from grantsconsole.grants.services import reports as report_services
 
 
 @require_GET
@@ -71,11 +69,25 @@ def _report_or_404(report_id: int) -> AuditReport:
     return report
 
 
+KNOWN_SECTIONS = (
+    "period",
+    "generated_at",
+    "totals",
+    "critical_holders",
+    "changes",
+    "external_changes",
+    "failed_attempts",
+    "unreadable_apps",
+    "uncatalogued_scopes",
+    "verification",
+)
+
+
 def _sections(data: Any) -> list[tuple[str, Any]]:
-    """The report's top-level sections in a stable order, for generic rendering."""
+    """Sections this page has no dedicated layout for, for generic rendering."""
     if not isinstance(data, dict):
         return [("report", data)]
-    return list(data.items())
+    return [(k, v) for k, v in data.items() if k not in KNOWN_SECTIONS]
 
 
 @require_GET
@@ -83,58 +95,28 @@ def _sections(data: Any) -> list[tuple[str, Any]]:
 def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     """One stored report, section by section."""
     report = _report_or_404(report_id)
-    context = {"report": report, "sections": _sections(report.data)}
+    data = report.data if isinstance(report.data, dict) else {}
+    context = {"report": report, "data": data, "sections": _sections(report.data)}
     return render_page(request, "reports/detail.html", context, section="reports")
-
-
-def _flatten(data: Any) -> list[tuple[str, str, str]]:
-    """(section, key/index, value) rows for the CSV export of a report."""
-    rows: list[tuple[str, str, str]] = []
-    items = data.items() if isinstance(data, dict) else [("report", data)]
-    for section, value in items:
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                rows.append((str(section), str(i), json.dumps(item, sort_keys=True)))
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                rows.append((str(section), str(key), json.dumps(item, sort_keys=True)))
-        else:
-            rows.append((str(section), "", json.dumps(value, sort_keys=True)))
-    return rows
 
 
 @require_GET
 @super_admin_required
 def report_export(request: HttpRequest, report_id: int, fmt: str) -> HttpResponse:
-    """One report as JSON (as stored) or CSV (section, key, JSON value)."""
+    """One report as JSON (its data, as stored) or CSV (one row per fact), in the
+    formats of ``grants.services.reports``."""
     if fmt not in ("csv", "json"):
         raise Http404("Unknown export format.")
     report = _report_or_404(report_id)
     name = f"audit-report-{report.pk}-{report.created_at:%Y%m%d}"
     if fmt == "json":
-        body = json.dumps(
-            {
-                "id": report.pk,
-                "created_at": report.created_at.isoformat(),
-                "period_start": report.period_start.isoformat(),
-                "period_end": report.period_end.isoformat(),
-                "trigger": report.trigger,
-                "data": report.data,
-            },
-            indent=2,
-            sort_keys=True,
+        response = HttpResponse(
+            report_services.report_as_json(report), content_type="application/json"
         )
-        response = HttpResponse(body, content_type="application/json")
     else:
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(["section", "key", "value"])
-        for row in _flatten(report.data):
-            writer.writerow([_csv_safe(c) for c in row])
-        response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            report_services.report_as_csv(report),
+            content_type="text/csv; charset=utf-8",
+        )
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
-
-
-def _csv_safe(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
