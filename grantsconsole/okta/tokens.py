@@ -240,6 +240,32 @@ class _OAuthTokenSource(TokenSource):
             )
         raise OktaValidationError(f"token request failed: {code}", **kw)
 
+    #: token requests per fetch when Okta answers 5xx/429 or not at all
+    token_attempts = 3
+    #: longest wait (seconds) for a rate-limited token endpoint before giving up
+    max_token_wait = 10.0
+
+    def _post_token_retrying(
+        self, form: Callable[[], dict[str, str]], auth: Any = None
+    ) -> dict[str, Any]:
+        """``_post_token`` repeated (``token_attempts`` in all) after a 5xx, a
+        timeout, a connection error or a 429 whose reset is near; the form is
+        rebuilt each time (a client assertion must not be reused)."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._post_token(form(), auth=auth)
+            except OktaRateLimited as exc:
+                wait = (exc.retry_after if exc.retry_after is not None else 1.0) + 1
+                if attempt >= self.token_attempts or wait > self.max_token_wait:
+                    raise
+            except (OktaServerError, OktaTimeout, OktaConnectionError):
+                if attempt >= self.token_attempts:
+                    raise
+                wait = 0.5 * 2 ** (attempt - 1)
+            self.clock.sleep(wait)
+
     def _store(self, body: dict[str, Any]) -> None:
         now = self.clock.now()
         try:
@@ -345,12 +371,12 @@ class ServiceAppTokenSource(_OAuthTokenSource):
         )
 
     def _fetch(self) -> None:
-        body = self._post_token(
-            {
+        body = self._post_token_retrying(
+            lambda: {
                 "grant_type": "client_credentials",
                 "scope": " ".join(self.scopes),
                 "client_assertion_type": ASSERTION_TYPE,
-                "client_assertion": self._assertion(),
+                "client_assertion": self._assertion(),  # a fresh jti per attempt
             }
         )
         self._store(body)
@@ -441,8 +467,11 @@ class UserTokenSource(_OAuthTokenSource):
                 "Sign in again.",
             )
         try:
-            body = self._post_token(
-                {"grant_type": "refresh_token", "refresh_token": self._refresh_token},
+            body = self._post_token_retrying(
+                lambda: {
+                    "grant_type": "refresh_token",
+                    "refresh_token": self._refresh_token,
+                },
                 auth=(self.client_id, self._client_secret),
             )
         except OktaUnauthorized as exc:

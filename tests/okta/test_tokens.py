@@ -189,3 +189,25 @@ def test_granted_scopes(sim, admin_tokens, clock):
     assert "okta.appGrants.manage" in source.granted_scopes()
     assert SswsTokenSource("x").granted_scopes() == frozenset()
     assert not SswsTokenSource("x").refresh_after_unauthorized("SSWS x")
+
+
+def test_token_endpoint_hiccups_are_retried_with_fresh_assertions(
+    sim, worker_client, clock
+):
+    sim.fault("/oauth2/v1/token$", method="POST", status=503)
+    sim.fault("/oauth2/v1/token$", method="POST", kind="drop")
+    assert worker_client.list_grants(CONSOLE)
+    assert [r["status"] for r in token_calls(sim)] == [503, 0, 200]
+    assert clock.slept == [0.5, 1.0]
+
+
+def test_token_endpoint_down_is_a_server_error_after_bounded_attempts(
+    sim, worker_client
+):
+    from grantsconsole.okta import OktaServerError
+
+    sim.fault("/oauth2/v1/token$", method="POST", status=500, times=-1)
+    with pytest.raises(OktaServerError):
+        worker_client.list_grants(CONSOLE)
+    assert len(token_calls(sim)) == 3
+    assert api_calls(sim) == []
