@@ -20,6 +20,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from grantsconsole.accounts.access import (
@@ -77,8 +78,12 @@ def apps_list(request: HttpRequest) -> HttpResponse:
         "sorts": _sort_links(filters.sort),
     }
     if is_htmx(request) and request.htmx.target == "apps-results":
-        return render(request, "apps/list.html#apps-results", context)
-    return render_page(request, "apps/list.html", context, section="apps")
+        response = render(request, "apps/list.html#apps-results", context)
+    else:
+        response = render_page(request, "apps/list.html", context, section="apps")
+    # The same URL answers htmx with a fragment: caches must key on these headers.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 def _sort_links(current: str) -> dict[str, dict[str, str]]:

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from grantsconsole.accounts.access import (
@@ -117,8 +118,11 @@ def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:200]
     context = _scope_context(scope_id, q)
     if is_htmx(request) and request.htmx.target == "candidates":
-        return render(request, "scopes/detail.html#candidates", context)
-    return render_page(request, "scopes/detail.html", context, section="scopes")
+        response = render(request, "scopes/detail.html#candidates", context)
+    else:
+        response = render_page(request, "scopes/detail.html", context, section="scopes")
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 def _bulk(request: HttpRequest, scope_id: str, verb: str) -> HttpResponse:
