@@ -413,14 +413,32 @@ def grant_history(rows: list[ScopeGrant], limit: int = 60) -> list[HistoryEntry]
 # --- scopes ------------------------------------------------------------------------------
 
 
-def scope_holder_counts() -> dict[str, int]:
-    """scopeId → number of present apps holding it. One query."""
+@dataclass
+class Holders:
+    """Who holds one scope: ``count`` present apps, the first ``preview`` of them
+    (``(okta_id, label)``, by label)."""
+
+    count: int = 0
+    preview: list[tuple[str, str]] = field(default_factory=list)
+
+
+def scope_holders_overview(preview: int = 4) -> dict[str, Holders]:
+    """scopeId -> :class:`Holders`, for every scope some present app holds.
+
+    One query (open grants joined to their app, ordered); grouping in Python.
+    """
     rows = (
         ScopeGrant.objects.filter(revoked_at=None, app__removed_at__isnull=True)
-        .values("scope_id")
-        .annotate(n=Count("id"))
+        .order_by("scope_id", "app__label", "app__okta_id")
+        .values_list("scope_id", "app__okta_id", "app__label")
     )
-    return {r["scope_id"]: r["n"] for r in rows}
+    result: dict[str, Holders] = {}
+    for scope_id, okta_id, label in rows.iterator(chunk_size=5000):
+        holders = result.setdefault(scope_id, Holders())
+        holders.count += 1
+        if len(holders.preview) < preview:
+            holders.preview.append((okta_id, label))
+    return result
 
 
 @dataclass

@@ -42,24 +42,29 @@ MATRIX_PER_PAGE = 40
 @require_GET
 @super_admin_required
 def scopes_list(request: HttpRequest) -> HttpResponse:
-    """Every catalog scope (and every held uncatalogued one) with its number of holders.
+    """Every catalog scope (and every held uncatalogued one) with who holds it.
 
-    Queries: the auth ones, the stale banner, one GROUP BY.
+    Queries: the auth ones, the stale banner, the open grants with their app.
     """
     catalog = get_catalog()
-    counts = selectors.scope_holder_counts()
+    held = selectors.scope_holders_overview()
+    empty = selectors.Holders()
     kind = request.GET.get("kind", "")
     held_only = request.GET.get("held") == "1"
     groups = []
     for resource, infos in catalog.groups:
         rows = [
-            {"info": i, "count": counts.get(i.name, 0), "risk": catalog.risk(i.name)}
+            {
+                "info": i,
+                "holders": held.get(i.name, empty),
+                "risk": catalog.risk(i.name),
+            }
             for i in infos
-            if (not kind or i.kind == kind) and (not held_only or counts.get(i.name))
+            if (not kind or i.kind == kind) and (not held_only or i.name in held)
         ]
         if rows:
             groups.append((resource, rows))
-    unknown = sorted((s, n) for s, n in counts.items() if not catalog.knows(s))
+    unknown = sorted((s, h) for s, h in held.items() if not catalog.knows(s))
     context = {
         "groups": groups,
         "uncatalogued": unknown,
