@@ -266,3 +266,15 @@ def test_a_manage_grant_needs_a_recent_okta_sign_in(admin, synced, sim, settings
     htmx = admin.post(_url(app["id"], "grant"), data, **HX)
     assert htmx["HX-Redirect"].startswith(sim.url + "/oauth2/v1/authorize")
     assert grant_writes(sim) == []
+
+
+def test_refresh_that_okta_refuses_says_so_and_keeps_the_local_grants(
+    admin, synced, sim
+):
+    app = web_app(sim, holding="okta.apps.read")
+    sim.fault(f"/api/v1/apps/{app['id']}/grants$", method="GET", status=403, times=-1)
+    body = admin.post(_url(app["id"], "refresh"), **HX).content.decode()
+    assert "Not refreshed" in body
+    assert ScopeGrant.objects.filter(
+        app__okta_id=app["id"], scope_id="okta.apps.read", revoked_at=None
+    ).exists()
