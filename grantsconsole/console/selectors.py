@@ -691,13 +691,6 @@ def sync_runs(limit: int = 30) -> list[SyncRun]:
     )
 
 
-def running_syncs() -> list[SyncRun]:
-    """Syncs still running, newest first (at most 5). One query."""
-    return list(
-        SyncRun.objects.filter(status=SyncRun.Status.RUNNING).order_by("-id")[:5]
-    )
-
-
 # --- reports and charts ------------------------------------------------------------------
 
 

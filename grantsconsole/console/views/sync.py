@@ -21,8 +21,13 @@ from grantsconsole.console.views.common import actor_of, is_htmx, render_page
 from grantsconsole.grants.models import SyncRun
 
 
-def _progress_context() -> dict[str, object]:
-    return {"running": selectors.running_syncs()}
+def _runs_context() -> dict[str, object]:
+    """The latest runs and the running ones among them (one query)."""
+    runs = selectors.sync_runs()
+    return {
+        "running": [r for r in runs if r.status == SyncRun.Status.RUNNING],
+        "runs": runs,
+    }
 
 
 @require_GET
@@ -32,20 +37,16 @@ def sync_list(request: HttpRequest) -> HttpResponse:
 
     Queries: the auth ones, the stale banner, the latest 30 runs (+ running ones).
     """
-    runs = selectors.sync_runs()
-    context = {
-        "running": [r for r in runs if r.status == SyncRun.Status.RUNNING],
-        "runs": runs,
-        "form": SyncStartForm(),
-    }
+    context = {**_runs_context(), "form": SyncStartForm()}
     return render_page(request, "sync/list.html", context, section="sync")
 
 
 @require_GET
 @super_admin_required
 def sync_progress(request: HttpRequest) -> HttpResponse:
-    """The progress fragment alone (what htmx polls). One query after auth."""
-    return render(request, "sync/list.html#progress", _progress_context())
+    """The progress fragment alone (what htmx polls): running runs and the recent
+    runs table. One query after auth."""
+    return render(request, "sync/list.html#progress", _runs_context())
 
 
 @require_GET
