@@ -73,7 +73,8 @@ class AppFilterForm(forms.Form):
 
     def to_filters(self) -> AppFilters:
         """The filters (defaults for any field that failed validation)."""
-        data = self.cleaned_data if self.is_valid() else {}
+        self.is_valid()  # invalid fields are left out of cleaned_data (defaults)
+        data = getattr(self, "cleaned_data", {})  # unbound form: no filters
         return AppFilters(
             q=(data.get("q") or "").strip(),
             app_type=data.get("type") or "",
@@ -113,7 +114,8 @@ class AuditFilterForm(forms.Form):
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def to_filters(self) -> AuditFilters:
-        data = self.cleaned_data if self.is_valid() else {}
+        self.is_valid()  # invalid fields are left out of cleaned_data (defaults)
+        data = getattr(self, "cleaned_data", {})  # unbound form: no filters
         date_from = data.get("date_from")
         date_to = data.get("date_to")
         return AuditFilters(
@@ -133,7 +135,8 @@ class AuditFilterForm(forms.Form):
         )
 
     def before_seq(self) -> int | None:
-        return self.cleaned_data.get("before") if self.is_valid() else None
+        self.is_valid()
+        return getattr(self, "cleaned_data", {}).get("before")
 
 
 class SyncStartForm(forms.Form):

@@ -81,3 +81,17 @@ def test_last_verification_is_shown(admin, db):
     audit.checkpoint()
     body = admin.get("/audit/").content.decode()
     assert "intact" in body
+
+
+def test_a_bad_field_drops_only_itself_not_the_other_filters(admin, db):
+    _events(10)
+    body = admin.get("/audit/?action=grant&before=notanumber").content.decode()
+    rows = body.split("<tbody>")[1].split("</tbody>")[0]
+    assert "external_revoke" not in rows
+    assert ">grant<" in rows
+
+
+def test_a_page_past_the_end_goes_back_to_page_one(admin, db):
+    response = admin.get("/apps/?page=999&q=x")
+    assert response.status_code == 302
+    assert response["Location"] == "/apps/?q=x"
