@@ -85,17 +85,21 @@ def _normalize_detail(detail: Any) -> dict[str, Any]:
     return json.loads(json.dumps(detail, default=str, sort_keys=True))
 
 
-def canonical(row: AuditEvent) -> bytes:
-    """The canonical bytes of a row's hashed columns (hash_version 1)."""
+def _canonical_values(values: Any) -> bytes:
     data = {}
     for name in HASHED_FIELDS:
-        value = getattr(row, name)
+        value = values[name]
         if isinstance(value, datetime):
             value = _iso(value)
         data[name] = value
     return json.dumps(
         data, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     ).encode("utf-8")
+
+
+def canonical(row: AuditEvent) -> bytes:
+    """The canonical bytes of a row's hashed columns (hash_version 1)."""
+    return _canonical_values({name: getattr(row, name) for name in HASHED_FIELDS})
 
 
 def compute_hash(prev_hash: str, row: AuditEvent) -> str:
@@ -105,9 +109,16 @@ def compute_hash(prev_hash: str, row: AuditEvent) -> str:
     ).hexdigest()
 
 
-def _mac(message: str) -> str:
-    key = settings.AUDIT_HMAC_KEY.encode("utf-8")
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+def _hash_values(prev_hash: str, values: Any) -> str:
+    return hashlib.sha256(
+        prev_hash.encode("ascii") + b"\n" + _canonical_values(values)
+    ).hexdigest()
+
+
+def _mac(message: str, key: bytes | None = None) -> str:
+    if key is None:
+        key = settings.AUDIT_HMAC_KEY.encode("utf-8")
+    return hmac.digest(key, message.encode("utf-8"), "sha256").hex()
 
 
 def _lock_chain() -> None:
@@ -239,15 +250,23 @@ class VerifyResult:
         return self.problem is None
 
 
-def _iter_rows(batch: int = 5000) -> Iterator[AuditEvent]:
-    """Rows in physical id order (the insertion order), in batches."""
+_ROW_COLUMNS = ("id", *HASHED_FIELDS, "prev_hash", "row_hash", "row_mac")
+
+
+def _iter_rows(batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Rows (as dicts of their columns) in physical id order, i.e. insertion
+    order, in batches."""
     last_id = 0
     while True:
-        rows = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:batch])
+        rows = list(
+            AuditEvent.objects.filter(id__gt=last_id)
+            .order_by("id")
+            .values(*_ROW_COLUMNS)[:batch]
+        )
         if not rows:
             return
         yield from rows
-        last_id = rows[-1].id
+        last_id = rows[-1]["id"]
 
 
 def verify() -> VerifyResult:
@@ -261,39 +280,42 @@ def verify() -> VerifyResult:
     Then each checkpoint's MAC must verify and the chain must still hold the
     row ``count`` with hash ``head_hash`` (rows cut off the tail).
     """
+    key = settings.AUDIT_HMAC_KEY.encode("utf-8")
     expected_seq = 1
     prev_hash = GENESIS_HASH
     wanted = set(AuditCheckpoint.objects.values_list("count", flat=True))
     hashes: dict[int, str] = {}
     checked = 0
     for checked, row in enumerate(_iter_rows(), start=1):
-        if row.seq != expected_seq:
-            if row.seq > expected_seq:
+        if row["seq"] != expected_seq:
+            if row["seq"] > expected_seq:
                 msg = f"expected seq {expected_seq} next; rows are missing or reordered"
             else:
-                msg = f"seq {row.seq} appears after seq {expected_seq - 1}; reordered or duplicated"
-            return VerifyResult(checked, 0, Problem("row", row.seq, msg))
-        if row.prev_hash != prev_hash:
+                msg = f"seq {row['seq']} appears after seq {expected_seq - 1}; reordered or duplicated"
+            return VerifyResult(checked, 0, Problem("row", row["seq"], msg))
+        if row["prev_hash"] != prev_hash:
             return VerifyResult(
                 checked,
                 0,
-                Problem("row", row.seq, "prev_hash does not match the previous row"),
+                Problem("row", row["seq"], "prev_hash does not match the previous row"),
             )
-        if compute_hash(row.prev_hash, row) != row.row_hash:
+        if _hash_values(row["prev_hash"], row) != row["row_hash"]:
             return VerifyResult(
                 checked,
                 0,
-                Problem("row", row.seq, "row_hash does not match the row's contents"),
+                Problem(
+                    "row", row["seq"], "row_hash does not match the row's contents"
+                ),
             )
-        if not hmac.compare_digest(_mac(row.row_hash), row.row_mac):
+        if not hmac.compare_digest(_mac(row["row_hash"], key), row["row_mac"]):
             return VerifyResult(
                 checked,
                 0,
-                Problem("row", row.seq, "row_mac is not signed with the audit key"),
+                Problem("row", row["seq"], "row_mac is not signed with the audit key"),
             )
-        if row.seq in wanted:
-            hashes[row.seq] = row.row_hash
-        prev_hash = row.row_hash
+        if row["seq"] in wanted:
+            hashes[row["seq"]] = row["row_hash"]
+        prev_hash = row["row_hash"]
         expected_seq += 1
     total = expected_seq - 1
     checkpoints = 0
