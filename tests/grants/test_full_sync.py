@@ -247,3 +247,28 @@ def test_sync_grants_command_runs_a_full_sync(sim, client, capsys):
     assert "full sync" in out
     assert "succeeded" in out
     assert db_state() == okta_state(sim)
+
+
+def test_a_snapshot_read_before_a_console_change_is_not_applied(sim, client):
+    """A slow reader never overwrites a newer local change (version check)."""
+    from grantsconsole.grants.services.apply import apply_snapshot, local_version
+
+    services.run_full_sync(client=client)
+    holder = app_with_grants(sim)
+    version = local_version(holder["id"])
+    app = client.get_app(holder["id"])
+    stale = client.list_grants(holder["id"])
+    # Meanwhile the console revokes a scope (Okta and the DB change together).
+    scope = holder["grants"][0]["scopeId"]
+    sim.oob_revoke(app_id=holder["id"], scope_id=scope)
+    OktaApp.objects.filter(okta_id=holder["id"]).update(version=version + 1)
+    ScopeGrant.objects.filter(app__okta_id=holder["id"], scope_id=scope).update(
+        revoked_at=OktaApp.objects.get(okta_id=holder["id"]).first_seen_at
+    )
+    rows = AuditEvent.objects.count()
+
+    change = apply_snapshot(app, stale, expected_version=version, source="full_sync")
+
+    assert not change.applied
+    assert AuditEvent.objects.count() == rows
+    assert scope not in db_state()[holder["id"]]["grants"]

@@ -183,3 +183,16 @@ def test_a_second_incremental_sync_while_one_runs_is_skipped(sim, client, synced
     run = services.run_incremental_sync(client=client)
     assert run.status == SyncRun.Status.SKIPPED
     assert len(sim.requests()) == calls
+
+
+def test_a_deactivated_app_stays_listed_with_its_new_status(sim, client, synced):
+    app = app_with_grants(sim)
+    sim.oob_app("deactivate", app_id=app["id"], actor_login="org.admin@example.com")
+    services.run_incremental_sync(client=client)
+    row = OktaApp.objects.get(okta_id=app["id"])
+    assert (row.status, row.removed_at) == ("INACTIVE", None)
+    run = services.run_full_sync(client=client)
+    row.refresh_from_db()
+    assert (row.status, row.removed_at) == ("INACTIVE", None)
+    assert run.apps_removed == 0
+    assert db_state() == okta_state(sim)
