@@ -210,3 +210,35 @@ def test_refresh_app_records_what_changed_outside(sim, client, synced):
     assert result.change.added == ["okta.groups.read"]
     assert AuditEvent.objects.filter(action="external_grant", app=app).count() == 1
     assert audit.verify().ok
+
+
+def test_a_grant_whose_outcome_was_never_recorded_is_settled_by_the_full_sync(
+    sim, client, admin_client, synced
+):
+    """The web process died after Okta granted, before the final audit row."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    target = app_without(sim, "okta.groups.read")
+    app = OktaApp.objects.get(okta_id=target["id"])
+    intent = audit.record(
+        "grant_intent",
+        actor_id=SUPER[0],
+        actor_login=SUPER[1],
+        app=app,
+        scope_id="okta.groups.read",
+        outcome="pending",
+        at=timezone.now() - timedelta(minutes=15),
+    )
+    admin_client.grant_scope(app.okta_id, "okta.groups.read")  # then the crash
+
+    services.run_full_sync(client=client)
+    services.run_full_sync(client=client)  # settles once only
+
+    [final] = AuditEvent.objects.filter(action="grant", detail__intent_seq=intent.seq)
+    assert final.outcome == "success"
+    assert final.actor_login == SUPER[1]
+    assert final.detail["reconciled"] is True
+    assert db_state() == okta_state(sim)
+    assert audit.verify().ok

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from grantsconsole.grants import audit
-from grantsconsole.grants.models import OktaApp, ScopeGrant
+from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
 from grantsconsole.okta import App, Grant
 
 
@@ -105,7 +105,7 @@ def _copy_metadata(row: OktaApp, app: App) -> None:
     row.okta_last_updated = app.last_updated
 
 
-def _actor_fields(actor: Actor, source: str) -> dict[str, str]:
+def _actor_fields(actor: Actor, source: str = "") -> dict[str, str]:
     if actor.known:
         return {"actor_id": actor.actor_id, "actor_login": actor.login}
     return {"actor_id": "", "actor_login": ""}
@@ -340,3 +340,52 @@ def mark_removed(okta_id: str, *, source: str, actor: Actor = NOBODY) -> AppChan
             version=F("version") + 1, last_change_at=now
         )
     return result
+
+
+PENDING_INTENT_GRACE = timedelta(minutes=10)
+
+
+def reconcile_pending_intents(*, source: str, now: datetime | None = None) -> int:
+    """Close intent rows that never got their final row (the web process died
+    between the Okta call and recording its outcome).
+
+    For each ``grant_intent``/``revoke_intent`` older than PENDING_INTENT_GRACE
+    without a final ``grant``/``revoke`` row naming it (``detail.intent_seq``),
+    append the final row with outcome "success" when the local state (just
+    synced from Okta) shows the intended result and "failure" otherwise, marked
+    ``reconciled``. Idempotent (keyed by the intent's seq). Returns how many.
+    """
+    now = now or timezone.now()
+    intents = AuditEvent.objects.filter(
+        action__in=("grant_intent", "revoke_intent"),
+        created_at__lt=now - PENDING_INTENT_GRACE,
+        created_at__gte=now - timedelta(days=7),
+    ).order_by("seq")
+    closed = 0
+    for intent in intents:
+        final_action = "grant" if intent.action == "grant_intent" else "revoke"
+        if AuditEvent.objects.filter(
+            action=final_action, detail__intent_seq=intent.seq
+        ).exists():
+            continue
+        held = ScopeGrant.objects.filter(
+            app_id=intent.app_id, scope_id=intent.scope_id, revoked_at__isnull=True
+        ).exists()
+        done = held if final_action == "grant" else not held
+        audit.record(
+            final_action,
+            actor_id=intent.actor_id,
+            actor_login=intent.actor_login,
+            app=intent.app,
+            scope_id=intent.scope_id,
+            outcome="success" if done else "failure",
+            detail={
+                "intent_seq": intent.seq,
+                "reconciled": True,
+                "detected_by": source,
+                "okta_state": "granted" if held else "not granted",
+            },
+            key=f"reconciled-intent-{intent.seq}",
+        )
+        closed += 1
+    return closed

@@ -29,7 +29,12 @@ from django.utils import timezone
 
 from grantsconsole.grants import audit, locks
 from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
-from grantsconsole.grants.services.apply import AppChange, mark_removed, mark_unreadable
+from grantsconsole.grants.services.apply import (
+    AppChange,
+    mark_removed,
+    mark_unreadable,
+    reconcile_pending_intents,
+)
 from grantsconsole.grants.services.common import (
     CREDENTIAL_ERRORS,
     TRANSIENT_ERRORS,
@@ -231,6 +236,8 @@ def _finish(run: SyncRun) -> None:
         if mark_removed(okta_id, source=SOURCE).removed:
             removed += 1
     _count_apps(run.pk)
+    # The database now mirrors Okta: settle console intents left pending.
+    reconcile_pending_intents(source=SOURCE)
     run.refresh_from_db()
     status = SyncRun.Status.PARTIAL if run.apps_failed else SyncRun.Status.SUCCEEDED
     message = f"{run.apps_done} apps read" + (
