@@ -303,7 +303,8 @@ class ControlSurface:
         """GET /requests?since=N: recorded API requests from index N."""
         since = int(req.query.get("since", "0") or 0)
         with self.sim.requests_lock:
-            items = self.sim.requests_log[since:]
+            # ``since`` counts from the reset even after old entries were dropped.
+            items = self.sim.requests_log[max(0, since - self.sim.requests_dropped) :]
             return json_response(200, items)
 
     def _app_state(self, app: App) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from .web import HttpError, OAuthError, Request, Response, json_response
 log = logging.getLogger("grantsconsole.oktasim")
 
 _rng = random.Random()
+REQUEST_LOG_MAX = 200_000  # /__sim__/requests keeps at most this many (oldest dropped)
 
 
 _TABLE = bytes(ord(BASE62[i % 62]) for i in range(256))
@@ -74,6 +75,7 @@ class Simulator:
         self.control = ControlSurface(self)
         self.requests_lock = threading.Lock()
         self.requests_log: list[dict[str, Any]] = []
+        self.requests_dropped = 0  # oldest entries dropped to bound memory
         self.seed, self.apps, self.rate_limit = seed, apps, rate_limit
         build_org(self.org, seed, apps)
 
@@ -97,6 +99,7 @@ class Simulator:
             self.faults.clear()
             with self.requests_lock:
                 self.requests_log = []
+                self.requests_dropped = 0
             self.seed, self.apps, self.rate_limit = seed, apps, rate_limit
 
     # --- pipeline --------------------------------------------------------------------
@@ -142,6 +145,10 @@ class Simulator:
             entry["fault"] = resp.fault["kind"]
         with self.requests_lock:
             self.requests_log.append(entry)
+            if len(self.requests_log) > REQUEST_LOG_MAX:
+                half = REQUEST_LOG_MAX // 2
+                del self.requests_log[:half]
+                self.requests_dropped += half
 
     def _handle(self, req: Request, verdict: Verdict, busy: Verdict | None) -> Response:
         fault = self.faults.take(req.method, req.path)

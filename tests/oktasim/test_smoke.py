@@ -81,3 +81,13 @@ def test_no_secret_in_object_reprs(sim_server):
         "demo-console-secret-not-for-production-0000000000",
     ):
         assert secret not in text
+
+
+def test_request_log_is_bounded_and_since_stays_absolute(sim, sim_server, monkeypatch):
+    from grantsconsole.oktasim import server
+
+    monkeypatch.setattr(server, "REQUEST_LOG_MAX", 10)
+    for _ in range(14):
+        requests.get(sim.url + "/api/v1/apps", headers=SSWS, timeout=5)
+    assert len(sim.requests()) == 9  # 5 dropped once the log passed 10
+    assert len(sim.requests(since=12)) == 2
