@@ -52,3 +52,28 @@ def shot(page):
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
     return take
+
+
+@pytest.fixture
+def axe_violations(page):
+    """``axe_violations()`` runs axe-core (WCAG 2.1 A/AA rules) on the current page
+    and returns its serious and critical violations as ``[(rule id, [targets])]``."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+
+    def run() -> list[tuple[str, list[str]]]:
+        results = axe.run(
+            page,
+            options={
+                "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]},
+                "resultTypes": ["violations"],
+            },
+        )
+        return [
+            (v["id"], [str(n["target"]) for n in v["nodes"]][:5])
+            for v in results.response["violations"]
+            if v.get("impact") in ("serious", "critical")
+        ]
+
+    return run
