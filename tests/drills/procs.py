@@ -112,6 +112,33 @@ class Database:
             timeout=timeout,
         )
 
+    def clone(self, suffix: str) -> Database:
+        """A copy of this database (no connection may be open to it on PostgreSQL)."""
+        if self.path is not None:
+            path = self.path.with_name(f"{self.path.stem}-{suffix}.sqlite3")
+            conn = sqlite3.connect(self.path)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
+            shutil.copyfile(self.path, path)
+            return Database(f"sqlite:///{path}", path)
+        import psycopg
+
+        name = f"{self.name}_{suffix}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
+        return Database(self.url.rsplit("/", 1)[0] + f"/{name}", None, self.admin_url)
+
+    def manage_async(self, *args: str) -> subprocess.Popen:
+        """Start ``python manage.py <args>`` against this database; returns the Popen."""
+        return subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=base_env(DATABASE_URL=self.url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def drop(self) -> None:
         if self.path is not None:
             for suffix in ("", "-wal", "-shm"):

@@ -1,0 +1,157 @@
+"""Tampering with the audit trail from outside the application: another client
+of the database (SQLite file or PostgreSQL) edits, deletes, reorders, forges and
+truncates rows with raw SQL; the real ``manage.py verify_audit`` must catch
+each. Before that, several processes append at once (A-13) and the chain must
+stay linear. On PostgreSQL the database itself refuses UPDATE and DELETE.
+
+These run against a database of their own (from ``process_dbs``), so a tamperer's
+connection is a separate process-level client, as an attacker's would be.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.drills.procs import Database, on_postgres
+
+WRITERS, ROWS_EACH = 4, 40
+
+APPEND = (
+    "from grantsconsole.grants import audit\n"
+    "for i in range({n}):\n"
+    "    audit.record('sync', actor_login='writer-{w}', detail={{'i': i, 'w': {w}}})\n"
+    "    if i % 25 == 0: audit.checkpoint()\n"
+)
+
+
+def _raw(db: Database, *statements: str) -> None:
+    """Run statements as a database owner would (PostgreSQL: triggers off)."""
+    if db.path is not None:
+        import sqlite3
+
+        conn = sqlite3.connect(db.path, isolation_level=None)
+        for sql in statements:
+            conn.execute(sql)
+        conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(db.url, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")  # triggers off
+        for sql in statements:
+            conn.execute(sql)
+
+
+TAMPER = {
+    "edit-a-field": [
+        "UPDATE grants_auditevent SET actor_login = 'someone@example.com' "
+        "WHERE seq = 40"
+    ],
+    "delete-a-middle-row": ["DELETE FROM grants_auditevent WHERE seq = 41"],
+    "swap-two-rows": [
+        "UPDATE grants_auditevent SET seq = 100000 WHERE seq = 42",
+        "UPDATE grants_auditevent SET seq = 42 WHERE seq = 43",
+        "UPDATE grants_auditevent SET seq = 43 WHERE seq = 100000",
+    ],
+    "forge-a-row-with-copied-hashes": [
+        # The forger copies a real row's hash and MAC onto a new tail row.
+        "INSERT INTO grants_auditevent (seq, created_at, action, actor_id, "
+        "actor_login, app_okta_id, scope_id, outcome, okta_request_id, detail, "
+        "hash_version, prev_hash, row_hash, row_mac, event_key, app_label) "
+        "SELECT (SELECT MAX(seq) + 1 FROM grants_auditevent), created_at, 'grant', "
+        "actor_id, 'attacker@example.com', app_okta_id, 'okta.users.manage', "
+        "'success', okta_request_id, detail, hash_version, "
+        "(SELECT row_hash FROM grants_auditevent ORDER BY seq DESC LIMIT 1), "
+        "row_hash, row_mac, NULL, app_label FROM grants_auditevent WHERE seq = 10"
+    ],
+    "truncate-the-tail": [
+        "DELETE FROM grants_auditevent WHERE seq > "
+        "(SELECT MAX(seq) - 5 FROM grants_auditevent)"
+    ],
+    "edit-a-checkpoint": [
+        "UPDATE grants_auditcheckpoint SET count = count - 1 "
+        "WHERE id = (SELECT MAX(id) FROM grants_auditcheckpoint)"
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def chain(process_dbs):
+    """WRITERS processes append ROWS_EACH audit rows each, at the same time."""
+    shared_db = process_dbs.new()
+    procs = [
+        shared_db.manage_async("shell", "-c", APPEND.format(n=ROWS_EACH, w=w))
+        for w in range(WRITERS)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err[-2000:]
+    checkpoint = shared_db.manage("verify_audit", "--checkpoint")
+    assert checkpoint.returncode == 0, checkpoint.stdout + checkpoint.stderr
+    yield shared_db
+    shared_db.drop()
+
+
+@pytest.mark.design("A-13", "A-11")
+def test_concurrent_writers_then_every_tampering_is_caught(chain, ledger):
+    # A-13: one linear chain, nothing lost, nothing forked.
+    seqs = [r[0] for r in chain.query("SELECT seq FROM grants_auditevent ORDER BY seq")]
+    assert seqs == list(range(1, WRITERS * ROWS_EACH + 1))
+    written = chain.query("SELECT actor_login, detail FROM grants_auditevent")
+    assert ledger.audit(
+        [(f"writer-{w}", i) for w in range(WRITERS) for i in range(ROWS_EACH)],
+        [
+            (login, (json.loads(d) if isinstance(d, str) else d)["i"])
+            for login, d in written
+        ],
+    ) == (0, 0)
+
+    # A-11: each tampering in its own copy; verify_audit runs on all at once.
+    copies = {name: chain.clone(name.replace("-", "_")) for name in TAMPER}
+    try:
+        for name, statements in TAMPER.items():
+            _raw(copies[name], *statements)
+        runs = {name: db.manage_async("verify_audit") for name, db in copies.items()}
+        for name, proc in runs.items():
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode != 0, (name, out, err)
+            assert "FAILED" in err, (name, err)
+    finally:
+        for db in copies.values():
+            db.drop()
+    # The untouched original still verifies.
+    assert chain.manage("verify_audit").returncode == 0
+
+
+@pytest.mark.design("A-12")
+def test_the_database_refuses_or_exposes_raw_updates_and_deletes(chain):
+    """PostgreSQL: UPDATE and DELETE on the audit tables are refused by the
+    database for any client. SQLite has no such trigger (see findings F-5);
+    there a raw change is at least caught by verify_audit."""
+    statements = [
+        "UPDATE grants_auditevent SET outcome = 'failure' WHERE seq = 5",
+        "DELETE FROM grants_auditevent WHERE seq = 6",
+        "UPDATE grants_auditcheckpoint SET count = 0",
+        "DELETE FROM grants_auditcheckpoint",
+    ]
+    if on_postgres():
+        import psycopg
+
+        for sql in statements:
+            with (
+                psycopg.connect(chain.url, autocommit=True) as conn,
+                pytest.raises(psycopg.errors.InsufficientPrivilege),
+            ):
+                conn.execute(sql)
+        assert chain.manage("verify_audit").returncode == 0
+    else:
+        copy = chain.clone("raw")
+        try:
+            _raw(copy, statements[0])
+            done = copy.manage("verify_audit")
+            assert done.returncode != 0
+            assert "seq 5" in done.stderr
+        finally:
+            copy.drop()
