@@ -86,7 +86,7 @@ def chain(process_dbs):
         for w in range(WRITERS)
     ]
     for proc in procs:
-        out, err = proc.communicate(timeout=180)
+        _out, err = proc.communicate(timeout=180)
         assert proc.returncode == 0, err[-2000:]
     checkpoint = shared_db.manage("verify_audit", "--checkpoint")
     assert checkpoint.returncode == 0, checkpoint.stdout + checkpoint.stderr
