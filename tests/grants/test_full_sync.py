@@ -47,7 +47,7 @@ def test_full_sync_reproduces_the_simulator_state(sim, client):
 
 
 def test_full_sync_request_count_is_pages_plus_apps(sim, client):
-    sim.reset(apps=450, rate_limit=100_000)
+    sim.reset(apps=260, rate_limit=100_000)
     run = services.run_full_sync(client=client)
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     n = len(okta_state(sim))

@@ -245,7 +245,8 @@ def run_incremental_sync(*, client: OktaClient, trigger: str = "command") -> Syn
     owner = f"incremental-run-{run.pk}"
     before = client.request_count
     totals = _PageResult()
-    status, message = SyncRun.Status.SUCCEEDED, ""
+    # Anything that escapes below (a bug, the database) leaves the run failed.
+    status, message = SyncRun.Status.FAILED, "stopped by an unexpected error"
     try:
         cursor, _ = LogCursor.objects.get_or_create(name=CURSOR_NAME)
         for _page in range(MAX_PAGES_PER_RUN):
@@ -281,8 +282,7 @@ def run_incremental_sync(*, client: OktaClient, trigger: str = "command") -> Syn
             locks.acquire(LOCK_NAME, owner, LOCK_TTL_SECONDS)
             if len(page.events) < PAGE_LIMIT:
                 break
-        if totals.failed:
-            status = SyncRun.Status.PARTIAL
+        status = SyncRun.Status.PARTIAL if totals.failed else SyncRun.Status.SUCCEEDED
         message = (
             f"{totals.added} grants added, {totals.revoked} revoked, "
             f"{totals.discovered} apps discovered, {totals.removed} removed"
