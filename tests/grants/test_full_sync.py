@@ -55,6 +55,7 @@ def test_full_sync_request_count_is_pages_plus_apps(sim, client):
     listing = [r for r in api if r["path"] == "/api/v1/apps"]
     grants = [r for r in api if r["path"].endswith("/grants")]
     assert len(grants) == n
+    assert n > 200  # at least two pages
     assert len(listing) == -(-n // 200)  # ceil(n / 200): pages of 200
     assert len(api) == len(listing) + len(grants)
     assert db_state() == okta_state(sim)
