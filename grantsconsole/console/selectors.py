@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import (
@@ -67,16 +68,25 @@ EXTERNAL_ACTIONS = ("external_grant", "external_revoke")
 
 @dataclass(frozen=True)
 class Freshness:
-    """How fresh the local state is, from the latest finished syncs.
+    """How fresh the local state is, from the latest syncs.
 
-    ``stale`` is True when the latest finished sync failed; ``since`` is the
-    finish time of the last sync that succeeded (None if there is none);
-    ``message`` is the failed run's plain-words message (Okta's answer).
+    ``stale`` is True when the latest finished sync failed (``reason``
+    "failed": Okta unreachable, credentials refused, ...) or when no sync
+    succeeded for ``STALE_AFTER`` seconds (``reason`` "old": the worker may be
+    down). ``since`` is the finish time of the last sync that succeeded (None
+    if none did); ``message`` is the failed run's plain-words message.
     """
 
     stale: bool
     since: datetime | None = None
     message: str = ""
+    reason: str = ""
+
+
+def stale_after() -> timedelta:
+    """How long without a successful sync before the pages call the data stale:
+    three incremental intervals, at least 10 minutes."""
+    return timedelta(seconds=max(3 * int(settings.SYNC_INCREMENTAL_EVERY), 600))
 
 
 _FINISHED_EXCLUDED = ("running", "skipped")
@@ -112,8 +122,10 @@ def status_annotations() -> dict[str, Subquery]:
 
 def _as_datetime(value: Any) -> datetime | None:
     """A DB value (aware datetime, or SQLite text from a raw scalar select) as UTC."""
-    if value is None or isinstance(value, datetime):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     parsed = parse_datetime(str(value))
     if parsed is not None and parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -121,12 +133,17 @@ def _as_datetime(value: Any) -> datetime | None:
 
 
 def _freshness_of(values: dict[str, Any]) -> Freshness:
-    stale = values.get("st_status") == SyncRun.Status.FAILED
-    return Freshness(
-        stale=stale,
-        since=_as_datetime(values.get("st_ok_at")) if stale else None,
-        message=(values.get("st_message") or "") if stale else "",
-    )
+    ok_at = _as_datetime(values.get("st_ok_at"))
+    if values.get("st_status") == SyncRun.Status.FAILED:
+        return Freshness(
+            stale=True,
+            since=ok_at,
+            message=values.get("st_message") or "",
+            reason="failed",
+        )
+    if ok_at is not None and timezone.now() - ok_at > stale_after():
+        return Freshness(stale=True, since=ok_at, reason="old")
+    return Freshness(stale=False, since=ok_at)
 
 
 def freshness_of(obj: Any) -> Freshness:

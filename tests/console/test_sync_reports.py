@@ -130,3 +130,14 @@ def test_charts_are_valid_svg_with_the_numbers(admin, db):
         assert root.tag.endswith("svg")
     bars = admin.get("/reports/charts/top-manage-scopes.svg").content.decode()
     assert "okta.users.manage" in bars
+
+
+def test_stale_banner_when_no_sync_succeeded_for_a_while(admin, db):
+    from datetime import timedelta
+
+    SyncRun.objects.create(
+        kind="full", status="succeeded", finished_at=timezone.now() - timedelta(hours=2)
+    )
+    body = admin.get("/apps/").content.decode()
+    assert "Stale since" in body
+    assert "the worker may be stopped" in body
