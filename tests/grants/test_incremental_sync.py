@@ -196,3 +196,28 @@ def test_a_deactivated_app_stays_listed_with_its_new_status(sim, client, synced)
     assert (row.status, row.removed_at) == ("INACTIVE", None)
     assert run.apps_removed == 0
     assert db_state() == okta_state(sim)
+
+
+def test_several_events_for_one_app_cost_one_reread(sim, client, synced):
+    services.run_incremental_sync(client=client)  # caught up
+    apps = [
+        a
+        for a in sim.state()["apps"]
+        if a["sign_on_mode"] == "OPENID_CONNECT" and a["kind"] == "web"
+    ][:3]
+    for app in apps:
+        held = {g["scopeId"] for g in app["grants"]}
+        for scope in ("okta.groups.read", "okta.logs.read"):
+            if scope not in held:
+                sim.oob_grant(app_id=app["id"], scope_id=scope)
+        sim.oob_revoke(app_id=app["id"], scope_id="okta.groups.read")
+    calls = len(sim.requests())
+
+    run = services.run_incremental_sync(client=client)
+
+    new = sim.requests()[calls:]
+    grants_reads = sorted(r["path"] for r in new if r["path"].endswith("/grants"))
+    assert grants_reads == sorted(f"/api/v1/apps/{a['id']}/grants" for a in apps)
+    assert [r["path"] for r in new].count("/api/v1/logs") == 1
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert db_state() == okta_state(sim)
