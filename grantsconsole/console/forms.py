@@ -91,7 +91,12 @@ class AuditFilterForm(forms.Form):
     """Filters of the audit page and its exports (GET)."""
 
     app = forms.CharField(required=False, max_length=64, label="App (Okta id)")
-    scope = forms.CharField(required=False, max_length=200, label="Scope")
+    scope = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Scope",
+        widget=forms.TextInput(attrs={"list": "scope-ids"}),
+    )
     actor = forms.CharField(required=False, max_length=300, label="Actor (login or id)")
     action = forms.ChoiceField(
         required=False,

@@ -76,6 +76,7 @@ def apps_list(request: HttpRequest) -> HttpResponse:
         "app_types": dict(APP_TYPES),
         "app_statuses": APP_STATUSES,
         "sorts": _sort_links(filters.sort),
+        "scope_ids": sorted(get_catalog().by_id),
     }
     if is_htmx(request) and request.htmx.target == "apps-results":
         response = render(request, "apps/list.html#apps-results", context)

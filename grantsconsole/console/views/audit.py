@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from grantsconsole.accounts.access import super_admin_required
 from grantsconsole.console import selectors
+from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.forms import AuditFilterForm
 from grantsconsole.console.views.common import render_page
 from grantsconsole.grants.models import AuditEvent
@@ -56,6 +57,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "verification": verification,
         "export_query": _export_query(request),
+        "scope_ids": sorted(get_catalog().by_id),
     }
     return render_page(
         request, "audit/list.html", context, section="audit", freshness=freshness
