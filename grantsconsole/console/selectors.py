@@ -586,7 +586,12 @@ def audit_events(filters: AuditFilters) -> QuerySet[AuditEvent]:
     if filters.scope:
         qs = qs.filter(scope_id=filters.scope)
     if filters.actor:
-        qs = qs.filter(Q(actor_login__iexact=filters.actor) | Q(actor_id=filters.actor))
+        # exact matches use the (actor_login, seq) index; logins are e-mail
+        # addresses, so the lower-cased form also catches "Super.Admin@..."
+        qs = qs.filter(
+            Q(actor_login__in={filters.actor, filters.actor.lower()})
+            | Q(actor_id=filters.actor)
+        )
     if filters.action:
         qs = qs.filter(action=filters.action)
     if filters.external_only:
