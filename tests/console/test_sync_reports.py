@@ -141,3 +141,12 @@ def test_stale_banner_when_no_sync_succeeded_for_a_while(admin, db):
     body = admin.get("/apps/").content.decode()
     assert "Stale since" in body
     assert "the worker may be stopped" in body
+
+
+def test_legacy_ssws_worker_credentials_are_flagged(admin, db, settings):
+    assert "Legacy credentials" not in admin.get("/sync/").content.decode()
+    settings.OKTA_WORKER_CLIENT_ID = ""
+    settings.OKTA_SSWS_TOKEN = "00legacyTOKENnotshown0000000000000000000"
+    body = admin.get("/sync/").content.decode()
+    assert "Legacy credentials" in body
+    assert "00legacyTOKEN" not in body

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from grantsconsole.accounts.access import okta_identity
 from grantsconsole.console import selectors
+from grantsconsole.grants.okta_clients import worker_auth_kind
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -32,8 +34,21 @@ def render_page(
     """
     if freshness is None:
         freshness = selectors.freshness()
-    context = {**context, "section": section, "freshness": freshness}
+    context = {
+        **context,
+        "section": section,
+        "freshness": freshness,
+        "legacy_ssws": _legacy_ssws(),
+    }
     return render(request, template, context, status=status)
+
+
+def _legacy_ssws() -> bool:
+    """True when the worker reads Okta with the legacy SSWS API token (no query)."""
+    try:
+        return worker_auth_kind() == "ssws"
+    except ImproperlyConfigured:
+        return False
 
 
 def actor_of(request: HttpRequest) -> tuple[str, str]:
