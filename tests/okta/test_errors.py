@@ -212,3 +212,13 @@ def test_duplicated_rate_limit_headers_are_not_trusted(sim, clock):
     for _ in range(3):
         assert client.list_grants(CONSOLE)
     assert clock.slept == []  # nothing believed, nothing waited for
+
+
+def test_redirects_are_not_followed_with_the_token(sim, clock):
+    sim.fault(
+        GRANTS, status=302, headers={"Location": "https://evil.example.net/steal"}
+    )
+    with pytest.raises(OktaMalformedResponse) as err:
+        client_for(sim, clock).list_grants(CONSOLE)
+    assert err.value.status == 302
+    assert len(hits(sim, "/grants")) == 1
