@@ -482,8 +482,7 @@ def scope_apps(scope_id: str, q: str = "") -> ScopeApps:
     held = ScopeGrant.objects.filter(
         app=OuterRef("pk"), scope_id=scope_id, revoked_at=None
     )
-    match = Q(label__icontains=q) | Q(client_id__icontains=q) if q else Q()
-    rows = list(
+    qs = (
         OktaApp.objects.filter(removed_at__isnull=True)
         .annotate(
             holds=Exists(held),
@@ -492,9 +491,13 @@ def scope_apps(scope_id: str, q: str = "") -> ScopeApps:
             grant_by=Subquery(held.values("granted_by")[:1]),
             grant_creator=Subquery(held.values("created_by_id")[:1]),
         )
-        .filter(Q(holds=True) | match)
-        .order_by("-holds", "label", "okta_id")[:SCOPE_APPS_LIMIT]
+        .order_by("-holds", "label", "okta_id")
     )
+    if q:
+        qs = qs.filter(
+            Q(holds=True) | Q(label__icontains=q) | Q(client_id__icontains=q)
+        )
+    rows = list(qs[:SCOPE_APPS_LIMIT])
     holders = [a for a in rows if a.holds]
     candidates = [a for a in rows if not a.holds][:CANDIDATES]
     return ScopeApps(

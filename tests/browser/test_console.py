@@ -85,6 +85,7 @@ def test_grant_and_revoke_in_place_then_audit_and_okta_agree(
     assert page.evaluate("window.__noReload") is True
     assert SCOPE in okta_grants(sim, app["id"])
     expect(page.locator("#app-history")).to_contain_text(SCOPE)
+    results.scroll_into_view_if_needed()
     shot("03-app-granted-in-place")
 
     # a manage scope asks first and states the risk

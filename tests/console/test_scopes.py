@@ -40,6 +40,17 @@ def test_scope_page_lists_the_apps_holding_it(admin, synced, sim):
     body = admin.get("/scopes/okta.apps.read/").content.decode()
     holders = body.split('id="holders-heading"')[1].split("</section>")[0]
     assert app["id"] in holders
+    other = web_app(sim, without="okta.apps.read")
+    candidates = body.split('id="candidates"')[1].split("</form>")[0]
+    assert f'value="{other["id"]}"' in candidates
+    assert f'value="{app["id"]}"' not in candidates
+    searched = admin.get(
+        "/scopes/okta.apps.read/?q=" + other["label"][:6],
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="candidates",
+    ).content.decode()
+    assert searched.lstrip().startswith('<form id="candidates"')
+    assert f'value="{other["id"]}"' in searched
 
 
 def test_matrix_shows_the_strongest_access_per_family(admin, synced, sim):
