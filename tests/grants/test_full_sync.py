@@ -273,3 +273,28 @@ def test_a_snapshot_read_before_a_console_change_is_not_applied(sim, client):
     assert not change.applied
     assert AuditEvent.objects.count() == rows
     assert scope not in db_state()[holder["id"]]["grants"]
+
+
+def test_a_worker_without_an_admin_role_fails_the_sync(sim, client):
+    services.run_full_sync(client=client)
+    before = db_state()
+    sim.set_client_roles("0oa1workerDEMO0000x7", [])
+
+    run = services.run_full_sync(client=client)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert "refused" in run.message
+    assert db_state() == before  # nothing revoked or removed
+    assert not AuditEvent.objects.filter(action="external_revoke").exists()
+
+
+def test_grants_refused_for_every_app_fail_the_sync_early(sim, client):
+    services.run_full_sync(client=client)
+    before = db_state()
+    sim.fault(path="/api/v1/apps/[^/]+/grants$", method="GET", times=-1, status=403)
+
+    run = services.run_full_sync(client=client)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert run.apps_failed == full_sync.DENIED_STREAK  # stopped early
+    assert db_state() == before

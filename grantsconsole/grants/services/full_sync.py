@@ -56,8 +56,11 @@ LOCK_NAME = "sync:full"
 LOCK_TTL_SECONDS = 600  # > the longest step (task hard time limit 300 s)
 STEP_BUDGET_SECONDS = 15.0  # a grants step stops taking new apps after this
 STEP_MAX_APPS = 25
-STALL_SECONDS = 180
-OUTAGE_STREAK = 3  # consecutive apps failing transiently = an outage  # a running run without a heartbeat this long is resumed
+STALL_SECONDS = 180  # a running run without a heartbeat this long is resumed
+OUTAGE_STREAK = 3  # consecutive apps failing transiently = an outage
+# Consecutive apps refused with 403 before any app was read: the worker itself
+# may not read grants (no admin role), so the run fails instead of going on.
+DENIED_STREAK = 3
 SOURCE = "full_sync"
 
 
@@ -171,6 +174,12 @@ def _listing_of(row: OktaApp) -> App:
     )
 
 
+def _any_app_read(run_id: int) -> bool:
+    return OktaApp.objects.filter(
+        synced_run_id=run_id, grants_state=OktaApp.GrantsState.OK
+    ).exists()
+
+
 def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
     """Read grants for up to STEP_MAX_APPS apps of this run; True if more remain."""
     deadline = time.monotonic() + STEP_BUDGET_SECONDS
@@ -180,6 +189,7 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
         .order_by("id")[: STEP_MAX_APPS + 1]
     )
     streak: list[int] = []  # apps just failed by transient errors, in a row
+    denied = 0  # apps just refused with 403, in a row
     for row in pending[:STEP_MAX_APPS]:
         if time.monotonic() > deadline:
             return True
@@ -219,6 +229,12 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
             grants_added=0 if change.discovered else len(change.added),
             grants_revoked=len(change.revoked),
         )
+        if isinstance(outcome.error, OktaPermissionDenied):
+            denied += 1
+            if denied >= DENIED_STREAK and not _any_app_read(run.pk):
+                raise outcome.error
+        else:
+            denied = 0
     return len(pending) > STEP_MAX_APPS or (
         OktaApp.objects.filter(seen_run_id=run.pk)
         .exclude(synced_run_id=run.pk)
@@ -322,7 +338,7 @@ def full_sync_step(run_id: int, step: int, *, client: OktaClient) -> int | None:
     except TRANSIENT_ERRORS:
         raise
     except (*CREDENTIAL_ERRORS, OktaPermissionDenied) as exc:
-        fail_run(run_id, "Okta refused the worker's credentials: " + describe(exc))
+        fail_run(run_id, "Okta refused the worker's requests: " + describe(exc))
         return None
     except OktaError as exc:
         # Only the listing raises these here (per-app errors are handled per app).
