@@ -326,6 +326,7 @@ class GrantCollection:
     held_manage: int
     max_risk: str
     grants: dict[str, ScopeGrant] = field(default_factory=dict)
+    held_rows: list[ScopeRow] = field(default_factory=list)  # riskiest first
 
 
 def app_grants(app: OktaApp) -> list[ScopeGrant]:
@@ -378,9 +379,23 @@ def grant_collection(
     ]
     manage = [s for s in grants if catalog.is_manage(s)]
     max_rank = max((RISK_RANK.get(catalog.risk(s), 0) for s in manage), default=0)
+    held_rows = sorted(
+        (
+            ScopeRow(
+                scope_id=scope_id,
+                info=catalog.get(scope_id),
+                grant=grant,
+                risk=catalog.risk(scope_id) if catalog.is_manage(scope_id) else "",
+                is_manage=catalog.is_manage(scope_id),
+            )
+            for scope_id, grant in grants.items()
+        ),
+        key=lambda r: (-RISK_RANK.get(r.risk, 0), r.scope_id),
+    )
     return GrantCollection(
         groups=groups,
         uncatalogued=uncatalogued,
+        held_rows=held_rows,
         held=len(grants),
         held_manage=len(manage),
         max_risk=RANK_RISK[max_rank],
