@@ -269,6 +269,8 @@ def grant_scopes(
                 audit_seq=final.seq,
             )
         )
+    if results:
+        audit.checkpoint()
     return results
 
 
@@ -356,6 +358,8 @@ def revoke_scopes(
                 audit_seq=final.seq,
             )
         )
+    if results:
+        audit.checkpoint()
     return results
 
 

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from grantsconsole.grants import locks
+from grantsconsole.grants import audit, locks
 from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
 from grantsconsole.grants.services.apply import (
     NOBODY,
@@ -307,5 +307,7 @@ def run_incremental_sync(*, client: OktaClient, trigger: str = "command") -> Syn
             errors=totals.errors,
         )
         locks.release(LOCK_NAME, owner)
+    if totals.added or totals.revoked or totals.discovered or totals.removed:
+        audit.checkpoint()
     run.refresh_from_db()
     return run
