@@ -18,9 +18,12 @@ from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     Exists,
+    F,
+    FilteredRelation,
     IntegerField,
     Max,
     OuterRef,
@@ -494,17 +497,26 @@ def scope_apps(scope_id: str, q: str = "") -> ScopeApps:
     Holders come first (by label), then non-holders matching ``q`` (label or
     client id; all when empty).
     """
-    held = ScopeGrant.objects.filter(
-        app=OuterRef("pk"), scope_id=scope_id, revoked_at=None
-    )
+    # One LEFT JOIN on the app's open grant of this scope (at most one: the
+    # grants_scopegrant_one_open_unique constraint).
     qs = (
         OktaApp.objects.filter(removed_at__isnull=True)
         .annotate(
-            holds=Exists(held),
-            grant_created=Subquery(held.values("created")[:1]),
-            grant_seen=Subquery(held.values("first_seen_at")[:1]),
-            grant_by=Subquery(held.values("granted_by")[:1]),
-            grant_creator=Subquery(held.values("created_by_id")[:1]),
+            held=FilteredRelation(
+                "grants",
+                condition=Q(grants__scope_id=scope_id, grants__revoked_at__isnull=True),
+            )
+        )
+        .annotate(
+            holds=Case(
+                When(held__id__isnull=False, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            grant_created=F("held__created"),
+            grant_seen=F("held__first_seen_at"),
+            grant_by=F("held__granted_by"),
+            grant_creator=F("held__created_by_id"),
         )
         .order_by("-holds", "label", "okta_id")
     )
