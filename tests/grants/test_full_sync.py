@@ -298,3 +298,28 @@ def test_grants_refused_for_every_app_fail_the_sync_early(sim, client):
     assert run.status == SyncRun.Status.FAILED
     assert run.apps_failed == full_sync.DENIED_STREAK  # stopped early
     assert db_state() == before
+
+
+def test_an_app_deleted_between_listing_and_grants_is_removed_once(sim, client):
+    """A-10: Okta deletes an app after the listing, before its grants are read."""
+    services.run_full_sync(client=client)
+    victim = next(
+        a
+        for a in reversed(sim.state()["apps"])
+        if a["sign_on_mode"] == "OPENID_CONNECT"
+        and a["grants"]
+        and a["id"] not in ("0oa1workerDEMO0000x7", "0oa1consoleDEMO000x7")
+    )
+    sim.fault(method="GET", path=r"/grants$", kind="delete_app", app_id=victim["id"])
+    before = AuditEvent.objects.count()
+
+    run = services.run_full_sync(client=client)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert OktaApp.objects.get(okta_id=victim["id"]).removed_at is not None
+    rows = AuditEvent.objects.filter(seq__gt=before)
+    assert sorted(rows.values_list("action", "scope_id")) == sorted(
+        [("app_removed", "")]
+        + [("external_revoke", g["scopeId"]) for g in victim["grants"]]
+    )
+    assert db_state() == okta_state(sim)

@@ -294,14 +294,19 @@ def mark_unreadable(
     return row
 
 
-def mark_removed(okta_id: str, *, source: str, actor: Actor = NOBODY) -> AppChange:
+def mark_removed(
+    okta_id: str, *, source: str, actor: Actor = NOBODY, run_id: int | None = None
+) -> AppChange:
     """The app is gone from Okta: set ``removed_at`` and close its open grants,
     with an ``app_removed`` row and one ``external_revoke`` row per grant.
-    A no-op for an app already removed or unknown."""
+    A no-op for an app already removed or unknown. ``run_id`` marks the app
+    as handled by that full sync."""
     now = timezone.now()
     result = AppChange()
     with transaction.atomic():
         row = _locked_app(okta_id)
+        if row is not None and run_id is not None:
+            OktaApp.objects.filter(pk=row.pk).update(synced_run_id=run_id)
         if row is None or row.removed_at is not None:
             return result
         result.app = row

@@ -64,6 +64,20 @@ def describe(error: OktaError) -> str:
     return " ".join(bits)
 
 
+def _app_is_gone(client: OktaClient, okta_id: str) -> bool:
+    """True when ``GET /api/v1/apps/{appId}`` answers 404 (raises transient and
+    credential errors; any other answer means "not proven gone")."""
+    try:
+        client.get_app(okta_id)
+    except OktaNotFound:
+        return True
+    except (*TRANSIENT_ERRORS, *CREDENTIAL_ERRORS):
+        raise
+    except OktaError:
+        return False
+    return False
+
+
 @dataclass(slots=True)
 class AppSyncOutcome:
     """The result of reading one app: what changed, or the error that left its
@@ -99,7 +113,9 @@ def sync_one_app(
         try:
             app = listing if listing is not None else client.get_app(okta_id)
         except OktaNotFound:
-            return AppSyncOutcome(mark_removed(okta_id, source=source, actor=app_actor))
+            return AppSyncOutcome(
+                mark_removed(okta_id, source=source, actor=app_actor, run_id=run_id)
+            )
         except (*TRANSIENT_ERRORS, *CREDENTIAL_ERRORS):
             raise
         except OktaError as exc:
@@ -107,6 +123,15 @@ def sync_one_app(
             return AppSyncOutcome(AppChange(), error=exc)
         try:
             grants = client.list_grants(okta_id)
+        except OktaNotFound as exc:
+            # Listed a moment ago, gone now? Ask for the app itself: only its
+            # own 404 proves it was deleted (then it is removed, not unknown).
+            if listing is not None and _app_is_gone(client, okta_id):
+                return AppSyncOutcome(
+                    mark_removed(okta_id, source=source, actor=app_actor, run_id=run_id)
+                )
+            row = mark_unreadable(okta_id, describe(exc), app=app, run_id=run_id)
+            return AppSyncOutcome(AppChange(app=row), error=exc)
         except (*TRANSIENT_ERRORS, *CREDENTIAL_ERRORS):
             raise
         except OktaError as exc:
