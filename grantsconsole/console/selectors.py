@@ -661,57 +661,44 @@ def iter_audit_events(filters: AuditFilters, chunk: int = 2000) -> Iterator[Audi
 
 @dataclass(frozen=True)
 class Verification:
-    """The chain's last verification we know of.
+    """What the audit page can say about the hash chain.
 
-    ``source`` is "report" (a stored audit report carried a verification result)
-    or "checkpoint" (a signed checkpoint, written only after a clean check).
+    ``ok``/``at``/``rows``/``problem``: the last stored verification result
+    (``AuditReport.data["verification"]``, written when the daily report runs
+    ``audit.verify()``); ``ok`` is None when no result is stored.
+    ``checkpoint_at``/``checkpoint_rows``: the newest signed checkpoint (it signs
+    the chain's head; it is not itself a verification).
     """
 
-    ok: bool | None
-    at: datetime | None
-    rows: int | None
-    problem: str
-    source: str
-
-
-NOT_VERIFIED = Verification(ok=None, at=None, rows=None, problem="", source="")
+    ok: bool | None = None
+    at: datetime | None = None
+    rows: int | None = None
+    problem: str = ""
+    checkpoint_at: datetime | None = None
+    checkpoint_rows: int | None = None
 
 
 def _verification_of(values: dict[str, Any]) -> Verification:
-    found: list[Verification] = []
     raw = values.get("vf_report")
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except ValueError:
             raw = None
+    checkpoint = {
+        "checkpoint_at": _as_datetime(values.get("vf_cp_at")),
+        "checkpoint_rows": values.get("vf_cp_count"),
+    }
     if isinstance(raw, dict) and "ok" in raw:
-        at = _parse_time(raw.get("verified_at")) or _as_datetime(
-            values.get("vf_report_at")
+        return Verification(
+            ok=bool(raw.get("ok")),
+            at=_parse_time(raw.get("verified_at"))
+            or _as_datetime(values.get("vf_report_at")),
+            rows=raw.get("rows"),
+            problem=str(raw.get("problem") or ""),
+            **checkpoint,
         )
-        found.append(
-            Verification(
-                ok=bool(raw.get("ok")),
-                at=at,
-                rows=raw.get("rows"),
-                problem=str(raw.get("problem") or ""),
-                source="report",
-            )
-        )
-    cp_at = _as_datetime(values.get("vf_cp_at"))
-    if cp_at is not None:
-        found.append(
-            Verification(
-                ok=True,
-                at=cp_at,
-                rows=values.get("vf_cp_count"),
-                problem="",
-                source="checkpoint",
-            )
-        )
-    if not found:
-        return NOT_VERIFIED
-    return max(found, key=lambda v: v.at or datetime.min.replace(tzinfo=UTC))
+    return Verification(**checkpoint)
 
 
 def audit_status() -> tuple[Freshness, Verification]:

@@ -75,12 +75,39 @@ def test_csv_export_neutralises_formulas(admin, db):
 
 
 def test_last_verification_is_shown(admin, db):
+    from django.utils import timezone
+
+    from grantsconsole.grants.models import AuditReport
+
     _events(3)
     body = admin.get("/audit/").content.decode()
-    assert "not verified yet" in body
+    assert "no stored result yet" in body
     audit.checkpoint()
     body = admin.get("/audit/").content.decode()
-    assert "intact" in body
+    assert "no stored result yet" in body  # a checkpoint is not a verification
+    rows = audit.AuditEvent.objects.count()  # includes the sign-in row
+    assert f"Newest signed checkpoint: {rows} rows" in body
+    result = audit.verify()
+    AuditReport.objects.create(
+        period_start=timezone.now(),
+        period_end=timezone.now(),
+        data={"verification": {"ok": result.ok, "rows": result.rows, "problem": ""}},
+    )
+    assert f"intact — {rows} rows verified" in admin.get("/audit/").content.decode()
+    AuditReport.objects.create(
+        period_start=timezone.now(),
+        period_end=timezone.now(),
+        data={
+            "verification": {
+                "ok": False,
+                "rows": 2,
+                "problem": "audit row seq 2: row_hash does not match",
+            }
+        },
+    )
+    body = admin.get("/audit/").content.decode()
+    assert "FAILED" in body
+    assert "row_hash does not match" in body
 
 
 def test_a_bad_field_drops_only_itself_not_the_other_filters(admin, db):
