@@ -173,6 +173,9 @@ if PRODUCTION:
     if DEMO_TOKEN_ENCRYPTION_KEY in TOKEN_ENCRYPTION_KEY:
         raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEY holds the demo value.")
 AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", _dev("dev-only-audit-checkpoint-key"))
+# Optional file that every signed audit checkpoint line is appended to (besides the
+# log): a copy outside the database for `verify_audit` (catches a wiped audit table).
+AUDIT_CHECKPOINT_FILE = env("AUDIT_CHECKPOINT_FILE", "")
 
 # --- Django -----------------------------------------------------------------------
 INSTALLED_APPS = [

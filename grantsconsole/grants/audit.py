@@ -20,7 +20,8 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -213,14 +214,53 @@ def checkpoint() -> AuditCheckpoint:
             mac=_mac(f"{count}|{head}|{_iso(now)}"),
         )
         cp.save()
-    logger.info(
-        "audit checkpoint count=%s head=%s at=%s mac=%s",
-        cp.count,
-        cp.head_hash,
-        _iso(cp.created_at),
-        cp.mac,
-    )
+    line = checkpoint_line(cp.count, cp.head_hash, cp.created_at, cp.mac)
+    logger.info("%s", line)
+    path = getattr(settings, "AUDIT_CHECKPOINT_FILE", "")
+    if path:
+        with open(path, "a", encoding="ascii") as out:
+            out.write(line + "\n")
     return cp
+
+
+def checkpoint_line(count: int, head: str, at: datetime, mac: str) -> str:
+    """The one-line, signed form of a checkpoint (log drain, checkpoint file)."""
+    return f"audit checkpoint count={count} head={head} at={_iso(at)} mac={mac}"
+
+
+_LINE = re.compile(
+    r"audit checkpoint count=(\d+) head=([0-9a-f]{64}) at=(\S+) mac=([0-9a-f]{64})"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Signed:
+    where: str  # "checkpoint" (a table row) | "external" (a copy kept elsewhere)
+    ident: int  # the row id, or the line number
+    count: int
+    head: str
+    at: str
+    mac: str
+
+
+def parse_checkpoint_lines(lines: Iterable[str]) -> list[_Signed]:
+    """Checkpoints found in text lines (a log drain export or the checkpoint
+    file); other lines are ignored. ``ident`` is the 1-based line number."""
+    found = []
+    for number, text in enumerate(lines, start=1):
+        match = _LINE.search(text)
+        if match:
+            found.append(
+                _Signed(
+                    "external",
+                    number,
+                    int(match.group(1)),
+                    match.group(2),
+                    match.group(3),
+                    match.group(4),
+                )
+            )
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,12 +268,16 @@ class Problem:
     """What ``verify`` found wrong: the first bad row's ``seq`` (or the
     checkpoint id when ``where`` is "checkpoint") and a plain-words message."""
 
-    where: str  # "row" | "checkpoint"
+    where: str  # "row" | "checkpoint" | "external"
     ident: int
     message: str
 
     def __str__(self) -> str:
-        label = "audit row seq" if self.where == "row" else "checkpoint id"
+        label = {
+            "row": "audit row seq",
+            "checkpoint": "checkpoint id",
+            "external": "off-box checkpoint on line",
+        }[self.where]
         return f"{label} {self.ident}: {self.message}"
 
 
@@ -269,7 +313,7 @@ def _iter_rows(batch: int = 5000) -> Iterator[dict[str, Any]]:
         last_id = rows[-1]["id"]
 
 
-def verify() -> VerifyResult:
+def verify(external: Iterable[str] = ()) -> VerifyResult:
     """Check the whole chain and every checkpoint; stop at the first problem.
 
     Rows are read in insertion (primary key) order and must carry seq 1, 2, 3 ...
@@ -278,12 +322,21 @@ def verify() -> VerifyResult:
     edited row (hash or MAC mismatch), a deleted row (seq gap), reordered rows
     (seq out of order or broken link) and a forged row (MAC, or the link).
     Then each checkpoint's MAC must verify and the chain must still hold the
-    row ``count`` with hash ``head_hash`` (rows cut off the tail).
+    row ``count`` with hash ``head_hash`` (rows cut off the tail). ``external``
+    are text lines holding checkpoints kept outside the database (the log
+    drain, ``settings.AUDIT_CHECKPOINT_FILE``); checked the same way, they
+    catch a wipe of both audit tables.
     """
+    signed = [
+        _Signed(
+            "checkpoint", cp.id, cp.count, cp.head_hash, _iso(cp.created_at), cp.mac
+        )
+        for cp in AuditCheckpoint.objects.order_by("id")
+    ] + parse_checkpoint_lines(external)
     key = settings.AUDIT_HMAC_KEY.encode("utf-8")
     expected_seq = 1
     prev_hash = GENESIS_HASH
-    wanted = set(AuditCheckpoint.objects.values_list("count", flat=True))
+    wanted = {item.count for item in signed}
     hashes: dict[int, str] = {}
     checked = 0
     for checked, row in enumerate(_iter_rows(), start=1):
@@ -318,35 +371,22 @@ def verify() -> VerifyResult:
         prev_hash = row["row_hash"]
         expected_seq += 1
     total = expected_seq - 1
-    checkpoints = 0
-    for cp in AuditCheckpoint.objects.order_by("id"):
-        checkpoints += 1
-        expected_mac = _mac(f"{cp.count}|{cp.head_hash}|{_iso(cp.created_at)}")
-        if not hmac.compare_digest(expected_mac, cp.mac):
-            return VerifyResult(
-                total,
-                checkpoints,
-                Problem("checkpoint", cp.id, "checkpoint signature does not verify"),
+    checked_signed = 0
+    for item in signed:
+        checked_signed += 1
+        expected_mac = _mac(f"{item.count}|{item.head}|{item.at}", key)
+        problem = None
+        if not hmac.compare_digest(expected_mac, item.mac):
+            problem = "checkpoint signature does not verify"
+        elif item.count > total:
+            problem = (
+                f"signed for {item.count} rows but the chain has {total}; "
+                "rows were removed from the tail"
             )
-        if cp.count > total:
+        elif item.count and hashes.get(item.count) != item.head:
+            problem = f"row seq {item.count} is not the row that was signed"
+        if problem:
             return VerifyResult(
-                total,
-                checkpoints,
-                Problem(
-                    "checkpoint",
-                    cp.id,
-                    f"signed for {cp.count} rows but the chain has {total}; "
-                    "rows were removed from the tail",
-                ),
+                total, checked_signed, Problem(item.where, item.ident, problem)
             )
-        if cp.count and hashes.get(cp.count) != cp.head_hash:
-            return VerifyResult(
-                total,
-                checkpoints,
-                Problem(
-                    "checkpoint",
-                    cp.id,
-                    f"row seq {cp.count} is not the row that was signed",
-                ),
-            )
-    return VerifyResult(total, checkpoints, None)
+    return VerifyResult(total, checked_signed, None)

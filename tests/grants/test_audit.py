@@ -223,3 +223,32 @@ def test_postgres_triggers_refuse_raw_update_and_delete():
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_wiping_both_tables_is_caught_by_the_off_box_checkpoints(
+    settings, tmp_path, capsys
+):
+    settings.AUDIT_CHECKPOINT_FILE = str(tmp_path / "checkpoints.log")
+    _fill(3)
+    audit.checkpoint()
+    _raw("DELETE FROM grants_auditcheckpoint")
+    _raw("DELETE FROM grants_auditevent")
+    assert audit.verify().ok  # the database alone cannot tell
+    err = _verify_fails(capsys)
+    assert "off-box checkpoint on line 1" in err
+    assert "removed" in err
+
+
+def test_checkpoint_lines_from_a_log_drain_are_checked(tmp_path, capsys):
+    _fill(4)
+    cp = audit.checkpoint()
+    drain = tmp_path / "drain.log"
+    line = audit.checkpoint_line(cp.count, cp.head_hash, cp.created_at, cp.mac)
+    drain.write_text(f"2026-11-29 app[worker.1]: INFO {line}\nunrelated line\n")
+    call_command("verify_audit", "--against", str(drain))
+    assert "OK: 4 audit rows and 2 checkpoints" in capsys.readouterr().out
+    forged = line.replace(f"count={cp.count}", "count=2")
+    drain.write_text(forged + "\n")
+    with pytest.raises(SystemExit):
+        call_command("verify_audit", "--against", str(drain))
+    assert "signature" in capsys.readouterr().err
