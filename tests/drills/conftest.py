@@ -37,6 +37,7 @@ class Tally:
     outcomes: dict[str, str] = field(default_factory=dict)  # nodeid -> outcome
     designs_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
+    load: dict[str, float] = field(default_factory=dict)  # the load drill's figures
     started: float = field(default_factory=time.monotonic)
 
 
@@ -150,6 +151,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         f"unauthorized writes tried and shown not to reach Okta: "
         f"{TALLY.okta_writes_refused}"
     )
+    if TALLY.load:
+        f = TALLY.load
+        write(
+            f"load: {f['requests']:.0f} requests in {f['seconds']:.0f} s, 5xx "
+            f"{f['5xx']:.0f}, p50 {f['p50_ms']:.0f} ms, p95 {f['p95_ms']:.0f} ms "
+            f"(server p95 {f['server_p95_ms']:.0f} ms); budget p95 < 500 ms "
+            + (
+                "judged"
+                if f["judged"]
+                else f"NOT judged: machine load {f['load_per_core']:.1f} per core"
+            )
+        )
     # Design ids: by a drill here, and by existing tests elsewhere in this session.
     drilled: dict[str, Counter] = {}
     for nodeid, ids in TALLY.designs_of.items():
