@@ -323,3 +323,12 @@ def test_an_app_deleted_between_listing_and_grants_is_removed_once(sim, client):
         + [("external_revoke", g["scopeId"]) for g in victim["grants"]]
     )
     assert db_state() == okta_state(sim)
+
+
+def test_the_full_sync_keeps_app_details_current(sim, client):
+    services.run_full_sync(client=client)
+    app = app_with_grants(sim)
+    sim.oob_app("deactivate", app_id=app["id"])
+    services.run_full_sync(client=client)  # no incremental sync in between
+    assert OktaApp.objects.get(okta_id=app["id"]).status == "INACTIVE"
+    assert db_state() == okta_state(sim)

@@ -139,24 +139,23 @@ def _list_one_page(run: SyncRun, client: OktaClient) -> None:
 
 
 def _upsert_listing(app: App, run_id: int) -> None:
-    """Record that the listing has the app (its grants are read in a later step).
-
-    A new app gets a row now; whether it is new is decided when its grants are
-    first applied (``last_synced_at`` is still empty)."""
-    updated = OktaApp.objects.filter(okta_id=app.id).update(seen_run_id=run_id)
-    if not updated:
-        OktaApp.objects.create(
-            okta_id=app.id,
-            label=app.label[:500],
-            name=app.name[:200],
-            client_id=app.client_id[:200],
-            application_type=app.application_type[:32],
-            status=app.status[:32],
-            sign_on_mode=app.sign_on_mode[:64],
-            okta_created=app.created,
-            okta_last_updated=app.last_updated,
-            seen_run_id=run_id,
-        )
+    """Record that the listing has the app, with its current label, status and
+    type (its grants are read in a later step). A new app gets a row now;
+    whether it is new is decided when its grants are first applied
+    (``last_synced_at`` is still empty)."""
+    fields = {
+        "label": app.label[:500],
+        "name": app.name[:200],
+        "client_id": app.client_id[:200],
+        "application_type": app.application_type[:32],
+        "status": app.status[:32],
+        "sign_on_mode": app.sign_on_mode[:64],
+        "okta_created": app.created,
+        "okta_last_updated": app.last_updated,
+        "seen_run_id": run_id,
+    }
+    if not OktaApp.objects.filter(okta_id=app.id).update(**fields):
+        OktaApp.objects.create(okta_id=app.id, **fields)
 
 
 def _listing_of(row: OktaApp) -> App:
