@@ -113,7 +113,10 @@ class RateLimiter:
         with self.lock:
             start, count = self._windows.get(bucket, (0.0, 0))
             if now >= start + self.window_seconds:
-                start, count = now, 0
+                # Start on a whole second, so the window really ends at the
+                # X-Rate-Limit-Reset it announces (epoch seconds): a client that
+                # waits until Reset is then neither early (429) nor late.
+                start, count = float(math.floor(now)), 0
             count += 1
             self._windows[bucket] = (start, count)
         reset = math.ceil(start + self.window_seconds)
