@@ -360,3 +360,85 @@ def test_load_browsing_and_granting_with_a_sync_running(web, shared_db, sim, led
     }
     if judged:
         assert p95 < 0.5, f"p95 {p95 * 1000:.0f} ms"
+
+
+def kill_web_mid_grant(web: Web, db: Database, sim) -> dict:
+    """Okta applies a grant, but the web worker serving it is SIGKILLed while
+    Okta's answer is still arriving (a slow drip), so nothing was committed
+    after the intent row. Then the admin submits the same grant again.
+    Returns what the drills assert on."""
+    admin = web.sign_in()
+    app_id = target_apps(sim, 1)[0]
+    path = f"/api/v1/apps/{app_id}/grants"
+    head = db.query("SELECT COALESCE(MAX(seq), 0) FROM grants_auditevent")[0][0]
+    sim.fault(method="POST", path=rf"{path}$", kind="drip", chunk=1, interval=0.5)
+    outcome: dict = {}
+
+    def submit() -> None:
+        try:
+            outcome["first"] = web.post(
+                admin, f"/apps/{app_id}/grants/grant", {"only": "okta.groups.read"}
+            ).status_code
+        except requests.RequestException as exc:
+            outcome["first"] = type(exc).__name__
+
+    thread = threading.Thread(target=submit)
+    thread.start()
+    wait_for(
+        "Okta to apply the grant",
+        lambda: "okta.groups.read" in sim_grants(sim).get(app_id, set()),
+        timeout=30,
+    )
+    workers = web.process.children()
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    thread.join(40)
+    sim.clear_faults()
+    wait_for(
+        "a fresh web worker", lambda: requests.get(web.url + "/healthz", timeout=2).ok
+    )
+    after_kill = {
+        "local": "okta.groups.read" in db_grants(db).get(app_id, set()),
+        "rows": db.query(
+            "SELECT action, outcome FROM grants_auditevent WHERE seq > %s "
+            "AND app_okta_id = %s ORDER BY seq",
+            head,
+            app_id,
+        ),
+    }
+    retry = web.post(
+        admin, f"/apps/{app_id}/grants/grant", {"only": "okta.groups.read"}
+    )
+    posts = [r for r in sim.requests() if r["method"] == "POST" and r["path"] == path]
+    rows = db.query(
+        "SELECT action, outcome FROM grants_auditevent WHERE seq > %s "
+        "AND app_okta_id = %s AND scope_id = 'okta.groups.read' ORDER BY seq",
+        head,
+        app_id,
+    )
+    return {
+        "app_id": app_id,
+        "first": outcome.get("first"),
+        "killed": workers,
+        "after_kill": after_kill,
+        "retry": retry.status_code,
+        "posts": len(posts),
+        "rows": rows,
+    }
+
+
+@pytest.mark.design("A-3")
+def test_web_worker_killed_after_okta_applied_a_grant(web, shared_db, sim, ledger):
+    facts = kill_web_mid_grant(web, shared_db, sim)
+    assert facts["killed"], "gunicorn had workers"
+    assert facts["first"] != 302, "the first submit did not complete"
+    # Nothing local claims the grant until Okta's answer was recorded.
+    assert facts["after_kill"]["local"] is False
+    assert facts["after_kill"]["rows"] == [("grant_intent", "pending")]
+    # The admin's retry converges: the database equals Okta, the audit trail
+    # has exactly one successful grant row, the chain verifies.
+    assert facts["retry"] == 302
+    assert ledger.grants(db_grants(shared_db), sim_grants(sim)) == (0, 0)
+    successes = [r for r in facts["rows"] if r == ("grant", "success")]
+    assert ledger.audit([("grant", "success")], successes) == (0, 0)
+    assert shared_db.manage("verify_audit").returncode == 0
