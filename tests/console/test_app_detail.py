@@ -4,6 +4,7 @@ form posts, the manage-scope confirmation, Okta's answers in plain words, refres
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -278,3 +279,28 @@ def test_refresh_that_okta_refuses_says_so_and_keeps_the_local_grants(
     assert ScopeGrant.objects.filter(
         app__okta_id=app["id"], scope_id="okta.apps.read", revoked_at=None
     ).exists()
+
+
+def test_a_long_rate_limit_wait_is_not_sat_out_inside_the_request(admin, synced, sim):
+    """Okta asks for 90 s: the admin is told at once instead of the web request
+    waiting past the router's 30 s timeout."""
+    app = web_app(sim, without="okta.groups.read")
+    now = int(sim.requests()[-1]["time"])
+    sim.fault(
+        f"/api/v1/apps/{app['id']}/grants",
+        status=429,
+        times=-1,
+        rate_limit_headers=False,
+        headers={
+            "X-Rate-Limit-Limit": "50",
+            "X-Rate-Limit-Remaining": "0",
+            "X-Rate-Limit-Reset": str(now + 90),
+        },
+    )
+    started = time.monotonic()
+    body = admin.post(
+        _url(app["id"], "grant"), {"only": "okta.groups.read"}, **HX
+    ).content.decode()
+    assert time.monotonic() - started < 20
+    assert "Try again in about" in body
+    assert "okta.groups.read" not in okta_grants(sim, app["id"])
