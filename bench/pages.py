@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--audit", type=int, default=200000)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--verify", action="store_true", help="verify the audit chain")
+    parser.add_argument("--tag", default="", help="save as pages-<tag>-*.json")
     parser.add_argument(
         "--backends",
         nargs="+",
