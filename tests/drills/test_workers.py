@@ -37,7 +37,7 @@ from tests.drills.procs import (
 
 pytestmark = [pytest.mark.redis]
 
-APPS = 80  # apps in the org: 4 steps of 25 apps' grants
+APPS = 60  # apps in the org: 3 steps of 25 apps' grants
 GRANTS_DELAY = 0.04  # seconds per grants GET while a drill is under way
 
 
@@ -133,7 +133,7 @@ class Fleet:
         return rows[0] if rows else None
 
     def wait_full_sync(
-        self, timeout: float = 90, *, resume_after: float | None = 12
+        self, timeout: float = 90, *, resume_after: float | None = 6
     ) -> tuple:
         """Wait for the latest full run to finish; if it makes no progress for
         ``resume_after`` s, do what beat's watchdog does after STALL_SECONDS
@@ -203,9 +203,9 @@ def sim_grants(sim) -> dict[str, set[str]]:
 
 @pytest.fixture(scope="module")
 def org(sim_server, process_dbs, tmp_path_factory):
-    """One database, Redis, worker and simulator org for the module's kill
-    drills, filled by a first full sync; each drill then drifts Okta and syncs
-    again under its fault (cheaper than a fresh stack per drill)."""
+    """One database, Redis and simulator org for the module's drills. The
+    first drill (two beats) fills the empty database; each later drill drifts
+    Okta and syncs again under its fault (cheaper than a stack per drill)."""
     from grantsconsole.oktasim.testing import SimControl
 
     tmp = tmp_path_factory.mktemp("fleet")
@@ -216,10 +216,6 @@ def org(sim_server, process_dbs, tmp_path_factory):
     redis = Redis(tmp)
     fleet = Fleet(tmp, db, redis, sim)
     try:
-        fleet.current = fleet.worker()
-        fleet.send("grants.start_full_sync", trigger="drill-baseline")
-        run = fleet.wait_full_sync()
-        assert run[1] == "succeeded", run
         yield fleet
     finally:
         fleet.stop_all()
@@ -230,34 +226,23 @@ def org(sim_server, process_dbs, tmp_path_factory):
 
 @pytest.fixture
 def fleet(org):
-    """The module's stack, idle and without faults; the sim is not reset."""
+    """The module's stack with one worker, a completed full sync, no faults."""
+    if org.current is None or org.current.proc.poll() is not None:
+        org.current = org.worker()
     run = org.latest_full()
-    assert run is None or run[1] != "running", run
+    if run is None or run[1] != "succeeded":
+        org.send("grants.start_full_sync", trigger="drill-baseline")
+        run = org.wait_full_sync()
+        assert run[1] == "succeeded", run
     yield org
     org.sim.clear_faults()
 
 
-@pytest.fixture
-def fresh_fleet(tmp_path, shared_db, redis_server, sim):
-    """An empty database, Redis and a reset org, no processes yet."""
-    sim.reset(apps=APPS)
-    sim.set_rate_limit("apps", 100_000)
-    fleet = Fleet(tmp_path, shared_db, redis_server, sim)
-    yield fleet
-    fleet.stop_all()
-    sim.clear_faults()
-
-
 _ROUNDS: list[int] = []
-DRIFT_SCOPES = (
-    "okta.groups.read",
-    "okta.users.read",
-    "okta.logs.read",
-    "okta.apps.read",
-)
+DRIFT_SCOPES = ("okta.groups.read", "okta.users.read", "okta.logs.read", "okta.apps.read")
 
 
-def drift(sim, count: int = 30) -> list[tuple[str, str, str]]:
+def drift(sim, count: int = 20) -> list[tuple[str, str, str]]:
     """Change Okta out of band on ``count`` apps (revoke one grant, or add a
     scope); returns the audit rows the next sync must write, one per change."""
     expected = []
@@ -308,7 +293,7 @@ def slow_grants(sim) -> None:
     )
 
 
-def under_way(fleet: Fleet, apps_done: int = 30) -> tuple:
+def under_way(fleet: Fleet, apps_done: int = 26) -> tuple:
     return wait_for(
         "the full sync to be under way",
         lambda: (
@@ -316,6 +301,49 @@ def under_way(fleet: Fleet, apps_done: int = 30) -> tuple:
         ),
         timeout=60,
     )
+
+
+@pytest.mark.design("A-4")
+def test_two_beats_and_two_workers_do_one_sync(org, ledger):
+    """Runs first in this module, on the empty database."""
+    fleet = org
+    assert fleet.latest_full() is None
+    first = fleet.worker(concurrency=2)
+    second = fleet.worker(concurrency=2)
+    slow_grants(fleet.sim)
+    # Two schedulers (a Heroku restart overlap): each polls at start, which
+    # without a baseline starts the first full sync; plus a manual start.
+    beats = [fleet.beat(), fleet.beat()]
+    fleet.send("grants.start_full_sync", trigger="drill-manual")
+    run = fleet.wait_full_sync()
+    assert run[1] == "succeeded", run
+    statuses = [
+        r[0]
+        for r in fleet.db.query(
+            "SELECT status FROM grants_syncrun WHERE kind = 'full' ORDER BY id"
+        )
+    ]
+    assert statuses.count("succeeded") == 1, statuses
+    assert set(statuses) <= {"succeeded", "skipped"}, statuses
+    grant_reads = [
+        r
+        for r in fleet.sim.requests()
+        if r["method"] == "GET" and r["path"].endswith("/grants")
+    ]
+    oidc = [
+        a["id"]
+        for a in fleet.sim.state()["apps"]
+        if a["sign_on_mode"] == "OPENID_CONNECT"
+    ]
+    assert len(grant_reads) == len(oidc), "each app's grants were read exactly once"
+    discovered = fleet.audit_rows(0, "app_discovered")
+    assert ledger.audit([("app_discovered", a, "") for a in oidc], discovered) == (0, 0)
+    assert ledger.grants(fleet.db_grants(), sim_grants(fleet.sim)) == (0, 0)
+    fleet.verify_audit()
+    for proc in [*beats, second]:
+        proc.stop(signal.SIGTERM, timeout=30)
+    fleet.current = first
+    fleet.sim.clear_faults()
 
 
 @pytest.mark.design("A-1", "B-6")
@@ -407,41 +435,3 @@ def test_database_briefly_unavailable_mid_sync(fleet, ledger):
     run = fleet.wait_full_sync()
     assert run[1] == "succeeded", run
     check(fleet, ledger, expected, head)
-
-
-@pytest.mark.design("A-4")
-def test_two_beats_and_two_workers_do_one_sync(fresh_fleet, ledger):
-    fleet = fresh_fleet
-    fleet.worker(concurrency=2)
-    fleet.worker(concurrency=2)
-    slow_grants(fleet.sim)
-    # Two schedulers (a Heroku restart overlap): each polls at start, which
-    # without a baseline starts the first full sync; plus a manual start.
-    fleet.beat()
-    fleet.beat()
-    fleet.send("grants.start_full_sync", trigger="drill-manual")
-    run = fleet.wait_full_sync()
-    assert run[1] == "succeeded", run
-    statuses = [
-        r[0]
-        for r in fleet.db.query(
-            "SELECT status FROM grants_syncrun WHERE kind = 'full' ORDER BY id"
-        )
-    ]
-    assert statuses.count("succeeded") == 1, statuses
-    assert set(statuses) <= {"succeeded", "skipped"}, statuses
-    grant_reads = [
-        r
-        for r in fleet.sim.requests()
-        if r["method"] == "GET" and r["path"].endswith("/grants")
-    ]
-    oidc = [
-        a["id"]
-        for a in fleet.sim.state()["apps"]
-        if a["sign_on_mode"] == "OPENID_CONNECT"
-    ]
-    assert len(grant_reads) == len(oidc), "each app's grants were read exactly once"
-    discovered = fleet.audit_rows(0, "app_discovered")
-    assert ledger.audit([("app_discovered", a, "") for a in oidc], discovered) == (0, 0)
-    assert ledger.grants(fleet.db_grants(), sim_grants(fleet.sim)) == (0, 0)
-    fleet.verify_audit()
