@@ -208,7 +208,7 @@ def fuzz_org(sim, settings):
 
 @pytest.mark.design("A-14", "A-15")
 @settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -245,7 +245,7 @@ def test_fuzzed_grant_forms_never_500_and_unknown_scopes_never_reach_okta(
 
 @pytest.mark.design("A-14")
 @settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -321,7 +321,7 @@ okta_like = st.fixed_dictionaries(
 
 
 @pytest.mark.design("A-9")
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(data=okta_like | json_values)
 def test_parsers_return_a_value_or_a_parse_error_nothing_else(data):
     for parse in (parse_app, parse_grant, parse_role, parse_log_event):

@@ -179,27 +179,38 @@ def target_apps(sim, n: int) -> list[str]:
     ][:n]
 
 
-@pytest.fixture
-def web(tmp_path, shared_db, sim):
+@pytest.fixture(scope="module")
+def stack(sim_server, process_dbs, tmp_path_factory):
+    """(gunicorn, its database, the simulator) shared by the module's drills:
+    a 60-app org, read into the database by a first full sync."""
+    from grantsconsole.oktasim.testing import SimControl
+
+    sim = SimControl(sim_server.url)
     sim.reset(apps=60)
     sim.set_rate_limit("apps", 1_000_000)
     sim.set_rate_limit("logs", 1_000_000)
+    db = process_dbs.new()
     done = subprocess.run(
         [sys.executable, "manage.py", "sync_grants"],
-        cwd=Path(__file__).resolve().parents[2],
-        env=base_env(DATABASE_URL=shared_db.url, OKTA_ORG_URL=sim.url),
+        cwd=ROOT,
+        env=base_env(DATABASE_URL=db.url, OKTA_ORG_URL=sim.url),
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    server = Web(tmp_path, shared_db, sim)
-    yield server
-    server.process.stop(signal.SIGTERM, timeout=15)
+    server = Web(tmp_path_factory.mktemp("web"), db, sim)
+    try:
+        yield server, db, sim
+    finally:
+        server.process.stop(signal.SIGTERM, timeout=15)
+        sim.clear_faults()
+        db.drop()
 
 
 @pytest.mark.design("C-4", "B-5", "A-3")
-def test_load_browsing_and_granting_with_a_sync_running(web, shared_db, sim, ledger):
+def test_load_browsing_and_granting_with_a_sync_running(stack, ledger):
+    web, shared_db, sim = stack
     load_per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
     apps = target_apps(sim, ADMINS)
     assert len(apps) == ADMINS
@@ -428,7 +439,8 @@ def kill_web_mid_grant(web: Web, db: Database, sim) -> dict:
 
 
 @pytest.mark.design("A-3")
-def test_web_worker_killed_after_okta_applied_a_grant(web, shared_db, sim, ledger):
+def test_web_worker_killed_after_okta_applied_a_grant(stack, ledger):
+    web, shared_db, sim = stack
     facts = kill_web_mid_grant(web, shared_db, sim)
     assert facts["killed"], "gunicorn had workers"
     assert facts["first"] != 302, "the first submit did not complete"

@@ -155,3 +155,41 @@ def test_the_database_refuses_or_exposes_raw_updates_and_deletes(chain):
             assert "seq 5" in done.stderr
         finally:
             copy.drop()
+
+
+@pytest.mark.design("A-11", "A-12")
+def test_wiping_the_whole_audit_trail_is_refused_or_detected(shared_db, tmp_path):
+    """A-11 (e) / A1: checkpoints also live outside the database (the log drain,
+    AUDIT_CHECKPOINT_FILE). Wiping both audit tables (PostgreSQL TRUNCATE, which
+    the row triggers do not see; SQLite DELETE) must be refused, or caught by
+    verify_audit against the outside copies."""
+    kept = tmp_path / "checkpoints.log"
+    script = (
+        "from grantsconsole.grants import audit\n"
+        "[audit.record('sync', detail={'i': i}) for i in range(5)]\n"
+        "audit.checkpoint()\n"
+    )
+    wrote = shared_db.manage("shell", "-c", script, AUDIT_CHECKPOINT_FILE=str(kept))
+    assert wrote.returncode == 0, wrote.stderr
+    drain = tmp_path / "drain.log"  # the process's log output, as a drain keeps it
+    drain.write_text(wrote.stdout + wrote.stderr)
+    wipe = (
+        "TRUNCATE grants_auditevent, grants_auditcheckpoint"
+        if on_postgres()
+        else "DELETE FROM grants_auditcheckpoint"
+    )
+    try:
+        shared_db.query(wipe)
+        if not on_postgres():
+            shared_db.query("DELETE FROM grants_auditevent")
+    except Exception as exc:
+        refused = str(exc)
+    else:
+        refused = ""
+    if refused:
+        assert "append-only" in refused or "permission" in refused.lower()
+        return
+    configured = shared_db.manage("verify_audit", AUDIT_CHECKPOINT_FILE=str(kept))
+    assert configured.returncode != 0, configured.stdout
+    against = shared_db.manage("verify_audit", "--against", str(drain))
+    assert against.returncode != 0, against.stdout
