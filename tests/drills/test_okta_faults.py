@@ -255,6 +255,27 @@ def test_a_bad_listing_fails_the_sync_and_removes_nothing(sim, worker, ledger, f
     assert not any("evil.example.net" in h for h in hosts)
 
 
+@pytest.mark.design("A-10")
+def test_an_app_deleted_mid_sync_is_removed_once(sim, worker, ledger):
+    services.run_full_sync(client=worker, trigger="drill")
+    before = head()
+    victim = next(a for a in reversed(oidc_apps(sim)) if a["grants"])
+    # Okta deletes the victim after the listing, while grants are being read.
+    sim.fault(
+        method="GET", path=r"/grants$", kind="delete_app", app_id=victim["id"], times=1
+    )
+
+    run = services.run_full_sync(client=worker, trigger="drill")
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert OktaApp.objects.get(okta_id=victim["id"]).removed_at is not None
+    expected = [("app_removed", victim["id"], "")] + [
+        ("external_revoke", victim["id"], g["scopeId"]) for g in victim["grants"]
+    ]
+    assert ledger.audit(expected, change_rows(before)) == (0, 0)
+    assert ledger.grants(db_held(), okta_held(sim)) == (0, 0)
+
+
 # --- interactive grants during Okta faults ---------------------------------------------
 
 
