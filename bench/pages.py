@@ -155,7 +155,7 @@ def main() -> None:
             f"export peak ratio big/small {out['export']['peak_ratio']:.2f}"
         )
     path = c.save(
-        "pages",
+        "pages" + (f"-{args.tag}" if args.tag else ""),
         {"args": vars(args), "load": c.load(), "rows": rows, "results": results},
     )
     print(f"\nJSON: {path}")
