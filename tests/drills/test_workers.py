@@ -239,7 +239,12 @@ def fleet(org):
 
 
 _ROUNDS: list[int] = []
-DRIFT_SCOPES = ("okta.groups.read", "okta.users.read", "okta.logs.read", "okta.apps.read")
+DRIFT_SCOPES = (
+    "okta.groups.read",
+    "okta.users.read",
+    "okta.logs.read",
+    "okta.apps.read",
+)
 
 
 def drift(sim, count: int = 20) -> list[tuple[str, str, str]]:
