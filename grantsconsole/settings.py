@@ -366,6 +366,8 @@ SECURE_CSP = {
     "form-action": [CSP.SELF, OKTA_ORG_URL],
 }
 X_FRAME_OPTIONS = "DENY"
+# A refused CSRF check is a refused write: it leaves an audit row.
+CSRF_FAILURE_VIEW = "grantsconsole.accounts.views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -72,6 +72,14 @@ def _step_up_acr() -> str:
 
 
 def _not_signed_in(request: HttpRequest) -> HttpResponse:
+    if request.method not in SAFE_METHODS:
+        # A write attempted without a session is a refused authorization too.
+        auditing.record(
+            request,
+            "authz_denied",
+            outcome="denied",
+            detail={"during": request.method, "reason": "not_signed_in"},
+        )
     if request.headers.get("HX-Request") == "true":
         response = HttpResponse(status=401)
         response["HX-Redirect"] = reverse("account_login")

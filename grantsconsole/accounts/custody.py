@@ -23,7 +23,6 @@ from django.utils import timezone
 from grantsconsole.accounts.crypto import TokenDecryptionError
 from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.okta import OktaClient, UserTokenSource
-from grantsconsole.okta.pacing import shared_pacer
 from grantsconsole.okta.tokens import TokenSet
 
 logger = logging.getLogger("grantsconsole.accounts")
@@ -145,13 +144,8 @@ def client_for(cred: OktaCredential) -> OktaClient:
         settings.OKTA_ORG_URL,
         token_source(cred),
         share=settings.OKTA_RATE_LIMIT_SHARE,
-        # One pacer per admin app in this process (a client lives one request), and
-        # no wait longer than a few seconds inside a web request: past it the admin
+        # No wait longer than a few seconds inside a web request: past it the admin
         # is told how long Okta asks to wait (OktaRateLimited.retry_after).
-        pacer=shared_pacer(
-            f"{settings.OKTA_ORG_URL} {settings.OKTA_CONSOLE_CLIENT_ID}",
-            settings.OKTA_RATE_LIMIT_SHARE,
-        ),
         max_wait=ADMIN_MAX_WAIT_SECONDS,
     )
 

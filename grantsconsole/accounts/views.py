@@ -113,3 +113,21 @@ def console_health(request: HttpRequest) -> HttpResponse:
             "console_client_id": settings.OKTA_CONSOLE_CLIENT_ID,
         },
     )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: Django's 403 page (``templates/403_csrf.html``), and an
+    ``authz_denied`` audit row — a write refused for a missing or foreign CSRF token
+    or a bad Origin is a failed authorization (ASVS 16.3.2)."""
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    cred = session.credential_of(request)
+    auditing.record(
+        request,
+        "authz_denied",
+        outcome="denied",
+        actor_id=cred.okta_user_id if cred else "",
+        actor_login=cred.login if cred else "",
+        detail={"during": request.method, "reason": "csrf", "csrf": reason[:200]},
+    )
+    return django_csrf_failure(request, reason=reason)

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from grantsconsole.accounts.access import super_admin_required
+from grantsconsole.accounts.access import super_admin_required, super_admin_write
 from grantsconsole.console import selectors
 from grantsconsole.console.forms import SyncStartForm
 from grantsconsole.console.views.common import actor_of, is_htmx, render_page
@@ -70,7 +70,7 @@ def _enqueue(kind: str, actor_login: str) -> None:
 
 
 @require_POST
-@super_admin_required
+@super_admin_write
 def sync_start(request: HttpRequest) -> HttpResponse:
     """ "Sync now": queue a full or incremental sync (POST, ``kind``)."""
     form = SyncStartForm(request.POST)
