@@ -78,9 +78,10 @@ class Drainer(threading.Thread):
 
 
 def windows_touched(times: list[float], window: float) -> tuple[int, float]:
-    """How many rate-limit windows the request times span (a window starts at the
-    first request after the previous one ended: the simulator's and Okta's rule),
-    and the mean idle time between a window's end and the next request (s)."""
+    """An estimate, from the simulator's record times (taken after each answer,
+    not when its window was counted), of how many rate-limit windows the requests
+    span and the mean idle time after a window's end (s). Can be off by a window
+    when the client resumes right at a window's end; JSON only, not a target."""
     count, end, gaps = 0, -math.inf, []
     per_window: list[int] = []
     for t in sorted(times):
@@ -277,8 +278,6 @@ def main() -> None:
         "errors",
         "budget_per_window",
         "windows_min",
-        "windows_used",
-        "idle_after_window_s",
         "floor_s",
         "wall_s",
         "wall_over_floor",
