@@ -220,6 +220,8 @@ def main() -> None:
     )
     parser.add_argument("--window", type=float, default=5.0, help="window seconds (W)")
     parser.add_argument("--skip-sdk", action="store_true")
+    parser.add_argument("--skip-drain", action="store_true")
+    parser.add_argument("--tag", default="", help="save as sync_floor-<tag>-*.json")
     args = parser.parse_args()
 
     wd = c.workdir("floor")
@@ -245,6 +247,8 @@ def main() -> None:
     ]
     if not args.skip_sdk:
         plan += [("sdk", None, False, True), ("sdk + drain", None, True, True)]
+    if args.skip_drain:
+        plan = [p for p in plan if not p[2]]
     rows = []
     for name, share, drain, sdk in plan:
         print(f"... {name}", flush=True)
@@ -292,7 +296,7 @@ def main() -> None:
     )
     print(c.table(rows, cols))
     path = c.save(
-        "sync_floor",
+        "sync_floor" + (f"-{args.tag}" if args.tag else ""),
         {
             "args": vars(args),
             "load": c.load(),
