@@ -68,7 +68,9 @@ def _claims(**overrides: Any) -> dict[str, Any]:
         "auth_time": now - 10,
         "nonce": NONCE,
     }
-    claims.update(overrides)
+    # A callable override is relative to the moment of signing (not of collection,
+    # which may be many minutes earlier in a long run).
+    claims.update({k: v(now) if callable(v) else v for k, v in overrides.items()})
     return {k: v for k, v in claims.items() if v is not None}
 
 
@@ -132,8 +134,8 @@ def test_tampered_payload_is_refused(jwks_uri: str) -> None:
         ({"aud": "0oa1someOtherApp00x7"}, "wrong_audience"),
         ({"aud": [CLIENT_ID, "0oa1other"]}, "wrong_audience"),
         ({"azp": "0oa1someOtherApp00x7"}, "wrong_audience"),
-        ({"exp": int(time.time()) - 120, "iat": int(time.time()) - 3720}, "expired"),
-        ({"iat": int(time.time()) + 600}, "not_yet_valid"),
+        ({"exp": lambda now: now - 120, "iat": lambda now: now - 3720}, "expired"),
+        ({"iat": lambda now: now + 600}, "not_yet_valid"),
         ({"nonce": "another-sign-in"}, "nonce_mismatch"),
         ({"nonce": None}, "nonce_mismatch"),
         ({"sub": None}, "malformed"),
