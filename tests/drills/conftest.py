@@ -156,7 +156,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         write(
             f"load: {f['requests']:.0f} requests in {f['seconds']:.0f} s, 5xx "
             f"{f['5xx']:.0f}, p50 {f['p50_ms']:.0f} ms, p95 {f['p95_ms']:.0f} ms "
-            f"(server p95 {f['server_p95_ms']:.0f} ms); budget p95 < 500 ms "
+            f"(server p95 {f['server_p95_ms']:.0f} ms), sync runs crashed "
+            f"{f['sync_crashes']:.0f} (findings F-9); budget p95 < 500 ms "
             + (
                 "judged"
                 if f["judged"]

@@ -97,7 +97,8 @@ class Database:
         import psycopg
 
         with psycopg.connect(self.url, autocommit=True) as conn:
-            return conn.execute(sql, params).fetchall()
+            cursor = conn.execute(sql, params)
+            return cursor.fetchall() if cursor.description is not None else []
 
     def manage(
         self, *args: str, timeout: float = 120, **env: str
