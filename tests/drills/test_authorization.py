@@ -152,6 +152,7 @@ def test_anonymous_write_attempts_reach_nothing(sim, org, queued, ledger):
         if response.status_code == 302:
             assert response["Location"].startswith("/accounts/login/"), name
         watch.assert_nothing_happened(ledger, name)
+        assert [a for a, _ in watch.new_audit()] == ["authz_denied"], name
 
 
 @pytest.mark.design("A-16", "A-9")
@@ -180,11 +181,8 @@ def test_each_non_super_admin_role_is_refused_on_every_write(
 def test_super_admin_demoted_between_page_load_and_submit(sim, org, queued, ledger):
     """Default re-check interval (5 minutes): the page loads as a Super Admin,
     Okta demotes them, the submit that follows must still be refused for every
-    URL that writes to Okta (fresh role check before writes)."""
-    okta_writes = {
-        k: v for k, v in writes(org["id"]).items() if k not in ("sync-start",)
-    }
-    for name, (url, body) in okta_writes.items():
+    write URL, queueing a sync included (fresh role check before writes)."""
+    for name, (url, body) in writes(org["id"]).items():
         sim.set_roles(flow.SUPER, ["SUPER_ADMIN"])
         client = signed_in(flow.SUPER)
         assert client.get(f"/apps/{org['id']}/").status_code == 200
@@ -217,6 +215,7 @@ def test_csrf_missing_foreign_token_and_bad_origin(sim, org, queued, ledger):
             response = client.post(url, {**body, **extra}, **headers)
             assert response.status_code == 403, (name, case, response.status_code)
             watch.assert_nothing_happened(ledger, f"{name} {case}")
+            assert [a for a, _ in watch.new_audit()] == ["authz_denied"], (name, case)
         # A GET never performs a write.
         watch = Watch(sim, queued)
         assert client.get(url).status_code == 405, name
