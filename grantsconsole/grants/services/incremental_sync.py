@@ -136,10 +136,35 @@ class _Fetched:
     error: OktaError | None = None
 
 
+def _known_app(okta_id: str, work: _AppWork) -> App | None:
+    """The app as we already hold it, when its events were only grant events.
+
+    A grant or revoke does not change the app object, so re-reading it would cost
+    one request per change for nothing (issue 8: K changes in at most K + 2
+    requests). Lifecycle events, unknown or removed apps are re-read from Okta.
+    """
+    if work.app_actor is not NOBODY or work.deleted:
+        return None
+    row = OktaApp.objects.filter(okta_id=okta_id, removed_at__isnull=True).first()
+    if row is None:
+        return None
+    return App(
+        id=row.okta_id,
+        label=row.label,
+        name=row.name,
+        sign_on_mode=row.sign_on_mode,
+        status=row.status,
+        client_id=row.client_id,
+        application_type=row.application_type,
+        created=row.okta_created,
+        last_updated=row.okta_last_updated,
+    )
+
+
 def _fetch(client: OktaClient, okta_id: str, work: _AppWork) -> _Fetched:
     fetched = _Fetched(okta_id, local_version(okta_id), work)
     try:
-        fetched.app = client.get_app(okta_id)
+        fetched.app = _known_app(okta_id, work) or client.get_app(okta_id)
         fetched.grants = client.list_grants(okta_id)
     except OktaNotFound:
         fetched.gone = True
