@@ -102,6 +102,8 @@ class ScopeGrant(models.Model):
     created_by_type = models.CharField(max_length=32, blank=True)
     created = models.DateTimeField(null=True, blank=True)  # Okta's grant.created
     first_seen_at = models.DateTimeField()
+    # When recorded or last changed; an open grant was last seen at its app's
+    # last_synced_at (not rewritten on every sync, to keep no-change syncs write-free).
     last_seen_at = models.DateTimeField()
     granted_by = models.CharField(max_length=300, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -262,7 +262,8 @@ def apply_snapshot(
                     ),
                 )
                 result.added.append(scope_id)
-        row.grants.filter(revoked_at__isnull=True).update(last_seen_at=now)
+        # Unchanged open grants are not rewritten: an open grant was last seen at
+        # its app's last_synced_at, so a sync with nothing new writes no grant rows.
         if result.changed:
             OktaApp.objects.filter(pk=row.pk).update(
                 version=F("version") + 1, last_change_at=now
