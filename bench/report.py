@@ -17,7 +17,7 @@ def _load(name: str) -> dict | None:
 
 
 def main() -> None:
-    for name in ("sync_floor", "sync_floor-w20"):
+    for name in ("sync_floor", "sync_floor-n1000-w20", "sync_floor-w20"):
         _floor(_load(name))
     _rest()
 
