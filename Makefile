@@ -30,6 +30,10 @@ test: $(STAMP) system-packages
 drills: $(STAMP) system-packages
 	bash .ci/with-services env DRILL_SECONDS=60 $(VENV)/bin/pytest tests/drills $(PYTEST_ARGS)
 
+bench: $(STAMP)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-bench.txt
+	$(PY) bench/run_all.py $(BENCH_ARGS)    # BENCH_ARGS=--full for the issue's sizes (~1 h)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -89,6 +89,13 @@ def _not_attempted(scope_ids: list[str], reason: str) -> list[ScopeResult]:
     ]
 
 
+def _lock_app(app: OktaApp) -> None:
+    """Take the app row's lock first, in the order the sync takes it (app, then its
+    grants): taking the grants first deadlocked with a running sync on PostgreSQL."""
+    if connection.features.has_select_for_update:
+        list(OktaApp.objects.select_for_update().filter(pk=app.pk).values_list("pk"))
+
+
 def _bump(app: OktaApp, now) -> None:
     OktaApp.objects.filter(pk=app.pk).update(
         version=F("version") + 1, last_change_at=now
@@ -101,6 +108,7 @@ def _record_granted(
     grant = result.grant
     now = timezone.now()
     with transaction.atomic():
+        _lock_app(app)
         row = ScopeGrant.objects.filter(
             app=app, scope_id=grant.scope_id, revoked_at__isnull=True
         ).first()
@@ -156,6 +164,7 @@ def _record_revoked(
 ) -> audit.AuditEvent:
     now = timezone.now()
     with transaction.atomic():
+        _lock_app(app)
         closed = 0
         for row in ScopeGrant.objects.filter(
             app=app, scope_id=scope_id, revoked_at__isnull=True
