@@ -1,0 +1,154 @@
+"""Drills that still fail on the current product: the open findings of issue 9.
+
+Not collected by `make test` (the file name has no ``test_`` prefix); run them with
+``.venv/bin/pytest tests/drills/findings_pending.py``. When one passes, move it into
+the matching ``test_*.py``. Open at the end of the first session:
+
+- F-2 (console): an Okta outage seen only by an interactive grant shows no
+  "stale since" banner (it appears once a sync has failed).
+- F-5 (sync): SQLite has no append-only trigger on the audit tables (Django's test
+  flush deletes there); ``verify_audit`` still detects tampering.
+- F-7 (accounts): a first-ever sign-in finished in several tabs at once answers 500
+  in one of them (IntegrityError on the social account).
+- F-8 (sync/console): a web worker killed after Okta accepted a grant leaves the
+  intent "pending" and the admin's retry POSTs again.
+Each test states the expected behaviour from reliability-and-performance.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.drills.test_load import stack  # noqa: F401 (fixture)
+from tests.drills.test_okta_faults import (  # noqa: F401 (fixtures)
+    change_rows,
+    console,
+    db_held,
+    grant_url,
+    head,
+    oidc_apps,
+    okta_held,
+    web_app,
+    worker,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.design("A-24")
+def test_an_outage_seen_by_a_grant_shows_the_stale_banner(sim, console):  # noqa: F811
+    """A-24: after Okta failed during an interactive grant, the page renders
+    from the database *with* a "stale since" banner (ASVS 16.5.2)."""
+    app = web_app(sim, without="okta.groups.read")
+    sim.fault(path=rf"/api/v1/apps/{app['id']}/grants", times=-1, kind="drop")
+    response = console.post(
+        grant_url(app["id"]), {"only": "okta.groups.read"}, follow=True
+    )
+    assert "Not done:" in response.content.decode()
+    page = console.get(f"/apps/{app['id']}/")
+    assert page.status_code == 200
+    assert "Stale since" in page.content.decode()
+    sim.clear_faults()
+
+
+@pytest.mark.design("A-12")
+def test_the_database_refuses_raw_updates_on_every_engine(shared_db):
+    """A2/A-12: "a trigger that aborts UPDATE and DELETE, which also works on
+    SQLite". On SQLite no trigger exists (migration 0002 skips it)."""
+    import sqlite3
+
+    done = shared_db.manage(
+        "shell", "-c", "from grantsconsole.grants import audit; audit.record('sync')"
+    )
+    assert done.returncode == 0, done.stderr
+    with pytest.raises((sqlite3.DatabaseError, Exception)) as refused:
+        shared_db.query("UPDATE grants_auditevent SET outcome = 'failure'")
+    assert "append-only" in str(refused.value)
+
+
+@pytest.mark.design("A-16")
+def test_parallel_first_sign_ins_of_one_admin_never_500(stack):  # noqa: F811
+    """An admin's very first sign-in, completed in two tabs at once: allauth
+    creates the SocialAccount twice; the second insert hits the unique
+    constraint and the callback answers 500."""
+    import re
+    import threading
+
+    import requests
+
+    from tests.accounts import flow
+
+    web = stack[0]
+    prepared = []
+    for _ in range(8):  # each browser goes as far as Okta's redirect back
+        browser = requests.Session()
+        page = browser.get(web.url + "/accounts/login/", timeout=20)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        answer = browser.post(
+            web.url + flow.LOGIN_PATH,
+            data={"csrfmiddlewaretoken": token.group(1)},
+            allow_redirects=False,
+            timeout=20,
+        )
+        callback = flow.okta_login(
+            answer.headers["Location"], flow.SUPER, browser=browser
+        )
+        prepared.append((browser, callback))
+    barrier = threading.Barrier(len(prepared))
+    statuses = []
+
+    def deliver(browser, callback) -> None:
+        barrier.wait()
+        statuses.append(
+            browser.get(callback, allow_redirects=False, timeout=30).status_code
+        )
+
+    threads = [threading.Thread(target=deliver, args=p) for p in prepared]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [302] * len(prepared), statuses
+
+
+@pytest.mark.design("A-3")
+def test_retry_after_a_web_worker_died_reads_back_instead_of_posting(
+    stack,  # noqa: F811
+):
+    """A-3: on retry the grant is read back, not POSTed again, and the intent
+    left pending by the dead worker goes pending -> succeeded exactly once."""
+    from tests.drills.test_load import kill_web_mid_grant
+
+    facts = kill_web_mid_grant(*stack)
+    print(facts)
+    assert facts["posts"] == 1, facts
+    pending = [r for r in facts["rows"] if r == ("grant_intent", "pending")]
+    finals = [r for r in facts["rows"] if r[0] == "grant"]
+    assert len(finals) == len(pending), facts  # every intent has its outcome
+
+
+@pytest.mark.design("B-5", "A-4")
+def test_no_sync_deadlocks_with_console_writes_under_load(stack, ledger):  # noqa: F811
+    """F-9: on PostgreSQL a full sync running while admins grant and revoke dies
+    with "deadlock detected" (lock order OktaApp→ScopeGrant in the sync,
+    ScopeGrant→OktaApp in the console)."""
+    from tests.drills.conftest import TALLY
+    from tests.drills.test_load import (
+        test_load_browsing_and_granting_with_a_sync_running as load,
+    )
+
+    load(stack, ledger)
+    assert TALLY.load["sync_crashes"] == 0
+
+
+@pytest.mark.design("C-4", "B-5")
+def test_load_meets_the_latency_budget(stack, ledger):  # noqa: F811
+    """F-10: C.2 / Heroku: p95 < 500 ms with 50 browsing sessions, 5 admins and
+    a sync running. Measured on 2 cores: p95 ~1.2 s (server p95 ~550 ms)."""
+    from tests.drills.conftest import TALLY
+    from tests.drills.test_load import (
+        test_load_browsing_and_granting_with_a_sync_running as load,
+    )
+
+    load(stack, ledger)
+    assert TALLY.load["p95_ms"] < 500, TALLY.load
