@@ -11,8 +11,9 @@ grant already gone, is success (``changed=False``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -191,6 +192,78 @@ def _record_revoked(
         )
 
 
+def _write_each(
+    *,
+    verb: str,
+    app: OktaApp,
+    scope_ids: Iterable[str],
+    actor_id: str,
+    actor_login: str,
+    call: Callable[[str], Any],
+    finish: Callable[[str, Any, int], ScopeResult],
+) -> list[ScopeResult]:
+    """The loop shared by grant and revoke: per scope an intent row, the Okta
+    ``call``, then ``finish`` (local state and the final audit row) or a failure
+    row; after a 401/403 the remaining scopes are not attempted."""
+    scopes = _unique(scope_ids)
+    results: list[ScopeResult] = []
+    for index, scope_id in enumerate(scopes):
+        intent = audit.record(
+            f"{verb}_intent",
+            actor_id=actor_id,
+            actor_login=actor_login,
+            app=app,
+            scope_id=scope_id,
+            outcome="pending",
+        )
+        try:
+            result = call(scope_id)
+        except OktaError as exc:
+            final = audit.record(
+                verb,
+                actor_id=actor_id,
+                actor_login=actor_login,
+                app=app,
+                scope_id=scope_id,
+                outcome="failure",
+                okta_request_id=exc.request_id,
+                detail=_failure_detail(intent.seq, exc),
+            )
+            results.append(
+                ScopeResult(
+                    scope_id,
+                    ok=False,
+                    changed=False,
+                    message=exc.explanation,
+                    okta_request_id=exc.request_id,
+                    error_code=exc.error_code,
+                    status=exc.status,
+                    audit_seq=final.seq,
+                )
+            )
+            if isinstance(exc, _STOP_ERRORS):
+                results += _not_attempted(
+                    scopes[index + 1 :], "Not attempted: " + exc.explanation
+                )
+                break
+            continue
+        except Exception as exc:
+            audit.record(
+                verb,
+                actor_id=actor_id,
+                actor_login=actor_login,
+                app=app,
+                scope_id=scope_id,
+                outcome="failure",
+                detail={"intent_seq": intent.seq, "error": type(exc).__name__},
+            )
+            raise
+        results.append(finish(scope_id, result, intent.seq))
+    if results:
+        audit.checkpoint()
+    return results
+
+
 def grant_scopes(
     *,
     client: OktaClient,
@@ -210,77 +283,31 @@ def grant_scopes(
     the remaining scopes are not attempted. Unexpected exceptions (bugs) are
     recorded as a failure row and re-raised.
     """
-    scopes = _unique(scope_ids)
-    results: list[ScopeResult] = []
-    for index, scope_id in enumerate(scopes):
-        intent = audit.record(
-            "grant_intent",
-            actor_id=actor_id,
-            actor_login=actor_login,
-            app=app,
-            scope_id=scope_id,
-            outcome="pending",
+
+    def finish(scope_id: str, result: GrantResult, intent_seq: int) -> ScopeResult:
+        final = _record_granted(app, result, actor_id, actor_login, intent_seq)
+        return ScopeResult(
+            scope_id,
+            ok=True,
+            changed=not result.already_present,
+            message=(
+                f"{app.label} already held {scope_id}."
+                if result.already_present
+                else f"Granted {scope_id} to {app.label}."
+            ),
+            okta_request_id=result.request_id,
+            audit_seq=final.seq,
         )
-        try:
-            result = client.grant_scope(app.okta_id, scope_id, issuer=issuer)
-        except OktaError as exc:
-            final = audit.record(
-                "grant",
-                actor_id=actor_id,
-                actor_login=actor_login,
-                app=app,
-                scope_id=scope_id,
-                outcome="failure",
-                okta_request_id=exc.request_id,
-                detail=_failure_detail(intent.seq, exc),
-            )
-            results.append(
-                ScopeResult(
-                    scope_id,
-                    ok=False,
-                    changed=False,
-                    message=exc.explanation,
-                    okta_request_id=exc.request_id,
-                    error_code=exc.error_code,
-                    status=exc.status,
-                    audit_seq=final.seq,
-                )
-            )
-            if isinstance(exc, _STOP_ERRORS):
-                results += _not_attempted(
-                    scopes[index + 1 :], "Not attempted: " + exc.explanation
-                )
-                break
-            continue
-        except Exception as exc:
-            audit.record(
-                "grant",
-                actor_id=actor_id,
-                actor_login=actor_login,
-                app=app,
-                scope_id=scope_id,
-                outcome="failure",
-                detail={"intent_seq": intent.seq, "error": type(exc).__name__},
-            )
-            raise
-        final = _record_granted(app, result, actor_id, actor_login, intent.seq)
-        results.append(
-            ScopeResult(
-                scope_id,
-                ok=True,
-                changed=not result.already_present,
-                message=(
-                    f"{app.label} already held {scope_id}."
-                    if result.already_present
-                    else f"Granted {scope_id} to {app.label}."
-                ),
-                okta_request_id=result.request_id,
-                audit_seq=final.seq,
-            )
-        )
-    if results:
-        audit.checkpoint()
-    return results
+
+    return _write_each(
+        verb="grant",
+        app=app,
+        scope_ids=scope_ids,
+        actor_id=actor_id,
+        actor_login=actor_login,
+        call=lambda scope_id: client.grant_scope(app.okta_id, scope_id, issuer=issuer),
+        finish=finish,
+    )
 
 
 def revoke_scopes(
@@ -297,79 +324,33 @@ def revoke_scopes(
     admin. Same result shape and error handling as :func:`grant_scopes`; a
     grant already gone is success with ``changed=False``.
     """
-    scopes = _unique(scope_ids)
-    results: list[ScopeResult] = []
-    for index, scope_id in enumerate(scopes):
-        intent = audit.record(
-            "revoke_intent",
-            actor_id=actor_id,
-            actor_login=actor_login,
-            app=app,
-            scope_id=scope_id,
-            outcome="pending",
-        )
-        try:
-            result = client.revoke_scope(app.okta_id, scope_id)
-        except OktaError as exc:
-            final = audit.record(
-                "revoke",
-                actor_id=actor_id,
-                actor_login=actor_login,
-                app=app,
-                scope_id=scope_id,
-                outcome="failure",
-                okta_request_id=exc.request_id,
-                detail=_failure_detail(intent.seq, exc),
-            )
-            results.append(
-                ScopeResult(
-                    scope_id,
-                    ok=False,
-                    changed=False,
-                    message=exc.explanation,
-                    okta_request_id=exc.request_id,
-                    error_code=exc.error_code,
-                    status=exc.status,
-                    audit_seq=final.seq,
-                )
-            )
-            if isinstance(exc, _STOP_ERRORS):
-                results += _not_attempted(
-                    scopes[index + 1 :], "Not attempted: " + exc.explanation
-                )
-                break
-            continue
-        except Exception as exc:
-            audit.record(
-                "revoke",
-                actor_id=actor_id,
-                actor_login=actor_login,
-                app=app,
-                scope_id=scope_id,
-                outcome="failure",
-                detail={"intent_seq": intent.seq, "error": type(exc).__name__},
-            )
-            raise
+
+    def finish(scope_id: str, result: RevokeResult, intent_seq: int) -> ScopeResult:
         final = _record_revoked(
-            app, scope_id, result, actor_id, actor_login, intent.seq
+            app, scope_id, result, actor_id, actor_login, intent_seq
         )
-        results.append(
-            ScopeResult(
-                scope_id,
-                ok=True,
-                changed=not result.already_gone,
-                message=(
-                    f"{app.label} did not hold {scope_id} (already revoked)."
-                    if result.already_gone
-                    else f"Revoked {scope_id} from {app.label}."
-                ),
-                okta_request_id=result.request_id,
-                audit_seq=final.seq,
-            )
+        return ScopeResult(
+            scope_id,
+            ok=True,
+            changed=not result.already_gone,
+            message=(
+                f"{app.label} did not hold {scope_id} (already revoked)."
+                if result.already_gone
+                else f"Revoked {scope_id} from {app.label}."
+            ),
+            okta_request_id=result.request_id,
+            audit_seq=final.seq,
         )
-    if results:
-        audit.checkpoint()
-    return results
+
+    return _write_each(
+        verb="revoke",
+        app=app,
+        scope_ids=scope_ids,
+        actor_id=actor_id,
+        actor_login=actor_login,
+        call=lambda scope_id: client.revoke_scope(app.okta_id, scope_id),
+        finish=finish,
+    )
 
 
 @dataclass(frozen=True, slots=True)
