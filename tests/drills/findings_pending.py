@@ -10,8 +10,6 @@ the matching ``test_*.py``. Open at the end of the first session:
   flush deletes there); ``verify_audit`` still detects tampering.
 - F-7 (accounts): a first-ever sign-in finished in several tabs at once answers 500
   in one of them (IntegrityError on the social account).
-- F-8 (sync/console): a web worker killed after Okta accepted a grant leaves the
-  intent "pending" and the admin's retry POSTs again.
 Each test states the expected behaviour from reliability-and-performance.md.
 """
 
@@ -109,22 +107,6 @@ def test_parallel_first_sign_ins_of_one_admin_never_500(stack):  # noqa: F811
     for t in threads:
         t.join()
     assert sorted(statuses) == [302] * len(prepared), statuses
-
-
-@pytest.mark.design("A-3")
-def test_retry_after_a_web_worker_died_reads_back_instead_of_posting(
-    stack,  # noqa: F811
-):
-    """A-3: on retry the grant is read back, not POSTed again, and the intent
-    left pending by the dead worker goes pending -> succeeded exactly once."""
-    from tests.drills.test_load import kill_web_mid_grant
-
-    facts = kill_web_mid_grant(*stack)
-    print(facts)
-    assert facts["posts"] == 1, facts
-    pending = [r for r in facts["rows"] if r == ("grant_intent", "pending")]
-    finals = [r for r in facts["rows"] if r[0] == "grant"]
-    assert len(finals) == len(pending), facts  # every intent has its outcome
 
 
 @pytest.mark.design("B-5", "A-4")

@@ -242,3 +242,176 @@ def test_a_grant_whose_outcome_was_never_recorded_is_settled_by_the_full_sync(
     assert final.detail["reconciled"] is True
     assert db_state() == okta_state(sim)
     assert audit.verify().ok
+
+
+class _SyncAfterOktaAnswers(OktaClient):
+    """The admin's client, with a full sync run between Okta's answer to a
+    write and the console recording it: the race of B-5 made certain."""
+
+    def __init__(self, base: OktaClient, worker: OktaClient) -> None:
+        self.__dict__.update(base.__dict__)
+        self.worker = worker
+
+    def grant_scope(self, *args, **kwargs):
+        result = super().grant_scope(*args, **kwargs)
+        services.run_full_sync(client=self.worker)
+        return result
+
+    def revoke_scope(self, *args, **kwargs):
+        result = super().revoke_scope(*args, **kwargs)
+        services.run_full_sync(client=self.worker)
+        return result
+
+
+def test_a_sync_between_okta_and_our_commit_leaves_the_write_to_the_console(
+    sim, admin_client, client, synced
+):
+    """One Okta change, one audit row: the sync that sees a console write in
+    flight records no external_grant/external_revoke for it."""
+    racing = _SyncAfterOktaAnswers(admin_client, client)
+    target = app_without(sim, "okta.groups.read")
+    app = OktaApp.objects.get(okta_id=target["id"])
+    head = AuditEvent.objects.count()
+
+    [granted] = services.grant_scopes(
+        client=racing,
+        app=app,
+        scope_ids=["okta.groups.read"],
+        actor_id=SUPER[0],
+        actor_login=SUPER[1],
+    )
+    [revoked] = services.revoke_scopes(
+        client=racing,
+        app=app,
+        scope_ids=["okta.groups.read"],
+        actor_id=SUPER[0],
+        actor_login=SUPER[1],
+    )
+
+    assert (granted.ok, granted.changed, revoked.ok, revoked.changed) == (True,) * 4
+    rows = [r for r in _actions(head) if r[1] == "okta.groups.read"]
+    assert rows == [
+        ("grant_intent", "okta.groups.read", "pending"),
+        ("grant", "okta.groups.read", "success"),
+        ("revoke_intent", "okta.groups.read", "pending"),
+        ("revoke", "okta.groups.read", "success"),
+    ]
+    assert db_state() == okta_state(sim)
+    assert audit.verify().ok
+
+
+def _dead_request(app: OktaApp, verb: str, seconds_ago: float) -> audit.AuditEvent:
+    """The intent row a web worker wrote before it was killed mid-request."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return audit.record(
+        f"{verb}_intent",
+        actor_id=SUPER[0],
+        actor_login=SUPER[1],
+        app=app,
+        scope_id="okta.groups.read",
+        outcome="pending",
+        at=timezone.now() - timedelta(seconds=seconds_ago),
+    )
+
+
+def test_a_sync_leaves_a_write_that_may_be_in_flight_then_settles_it(
+    sim, admin_client, client, synced
+):
+    """Okta did the grant; the request's intent is younger than any request can
+    live, so the sync leaves it alone; once older, the sync settles the intent
+    (the admin's "grant" row, not an external change)."""
+    target = app_without(sim, "okta.groups.read")
+    app = OktaApp.objects.get(okta_id=target["id"])
+    intent = _dead_request(app, "grant", seconds_ago=5)
+    admin_client.grant_scope(app.okta_id, "okta.groups.read")
+    head = intent.seq
+
+    services.run_full_sync(client=client)
+    assert [r for r in _actions(head) if r[1] == "okta.groups.read"] == []
+    assert "okta.groups.read" not in db_state()[app.okta_id]
+
+    old = _dead_request(app, "grant", seconds_ago=120)
+    services.run_full_sync(client=client)
+    rows = [r for r in _actions(old.seq) if r[1] == "okta.groups.read"]
+    assert rows == [("grant", "okta.groups.read", "success")]
+    [final] = AuditEvent.objects.filter(action="grant", detail__intent_seq=old.seq)
+    assert final.detail["reconciled"] is True
+    assert final.actor_login == SUPER[1]
+    assert db_state() == okta_state(sim)
+    assert audit.verify().ok
+
+
+@pytest.mark.parametrize("verb", ["grant", "revoke"])
+def test_a_retry_after_a_dead_request_reads_back_instead_of_writing_again(
+    sim, admin_client, synced, verb
+):
+    """A-3: the admin submits again after the web worker died with Okta's answer
+    on the wire: the grants are read back, nothing is sent to Okta again, and
+    the dead request's intent gets its one final row."""
+    target = (
+        app_without(sim, "okta.groups.read")
+        if verb == "grant"
+        else app_with_grants(sim, minimum=1)
+    )
+    app = OktaApp.objects.get(okta_id=target["id"])
+    if verb == "revoke":
+        services.grant_scopes(
+            client=admin_client,
+            app=app,
+            scope_ids=["okta.groups.read"],
+            actor_id=SUPER[0],
+            actor_login=SUPER[1],
+        )
+    intent = _dead_request(app, verb, seconds_ago=3)
+    if verb == "grant":
+        admin_client.grant_scope(app.okta_id, "okta.groups.read")
+    else:
+        admin_client.revoke_scope(app.okta_id, "okta.groups.read")
+    mark = len(sim.requests())
+
+    call = services.grant_scopes if verb == "grant" else services.revoke_scopes
+    [result] = call(
+        client=admin_client,
+        app=app,
+        scope_ids=["okta.groups.read"],
+        actor_id="00u-other",
+        actor_login="other.super@example.com",
+    )
+
+    assert (result.ok, result.changed) == (True, True), result
+    assert "not sent again" in result.message
+    writes = [r for r in sim.requests()[mark:] if r["method"] in ("POST", "DELETE")]
+    assert writes == []
+    rows = [r for r in _actions(intent.seq) if r[1] == "okta.groups.read"]
+    assert rows == [(verb, "okta.groups.read", "success")]
+    [final] = AuditEvent.objects.filter(action=verb, detail__intent_seq=intent.seq)
+    assert final.actor_login == SUPER[1]  # the admin whose request did it
+    assert final.detail["settled_by"] == "other.super@example.com"
+    assert db_state() == okta_state(sim)
+    assert audit.verify().ok
+
+
+def test_a_retry_whose_earlier_attempt_never_reached_okta_writes_normally(
+    sim, admin_client, synced
+):
+    target = app_without(sim, "okta.groups.read")
+    app = OktaApp.objects.get(okta_id=target["id"])
+    _dead_request(app, "grant", seconds_ago=3)
+    mark = len(sim.requests())
+
+    [result] = services.grant_scopes(
+        client=admin_client,
+        app=app,
+        scope_ids=["okta.groups.read"],
+        actor_id=SUPER[0],
+        actor_login=SUPER[1],
+    )
+
+    assert (result.ok, result.changed) == (True, True), result
+    assert "not sent again" not in result.message
+    posts = [r for r in sim.requests()[mark:] if r["method"] == "POST"]
+    assert len(posts) == 1
+    assert db_state() == okta_state(sim)

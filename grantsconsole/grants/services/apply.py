@@ -10,7 +10,9 @@ Every difference found becomes an audit row: ``external_grant`` /
 ``external_revoke`` (a change made outside the console), ``app_discovered``,
 ``app_restored`` and ``app_removed``. Apps seen for the first time are recorded
 with one ``app_discovered`` row listing the scopes they hold, not one row per
-grant.
+grant. A difference that is a console write in progress (an open intent for that
+app and scope) is not an external change: it is left to the console while the
+request may be in flight, and settled as that intent's outcome after.
 """
 
 from __future__ import annotations
@@ -49,6 +51,63 @@ class Actor:
 
 
 NOBODY = Actor()
+
+# No console request lives longer than this (gunicorn kills a worker after 25 s):
+# an unfinished intent younger than it may still be in flight.
+INTENT_IN_FLIGHT = timedelta(seconds=60)
+INTENT_HORIZON = timedelta(days=7)  # older unfinished intents are history
+INTENT_ACTIONS = {"grant_intent": "grant", "revoke_intent": "revoke"}
+
+
+def final_key(intent_seq: int) -> str:
+    """The ``event_key`` of the one final row (``grant``/``revoke``) an intent
+    row may get, whoever writes it: the console, a retry or a sync."""
+    return f"intent-final:{intent_seq}"
+
+
+def open_intents(app_pk: int, now: datetime) -> dict[tuple[str, str], AuditEvent]:
+    """Console intents for one app that have no final row yet, newest per
+    (scope_id, "grant"|"revoke"); at most INTENT_HORIZON old."""
+    intents = list(
+        AuditEvent.objects.filter(
+            app_id=app_pk,
+            action__in=INTENT_ACTIONS,
+            created_at__gte=now - INTENT_HORIZON,
+        ).order_by("seq")
+    )
+    if not intents:
+        return {}
+    finished = set(
+        AuditEvent.objects.filter(
+            event_key__in=[final_key(i.seq) for i in intents]
+        ).values_list("event_key", flat=True)
+    )
+    return {
+        (i.scope_id, INTENT_ACTIONS[i.action]): i
+        for i in intents
+        if final_key(i.seq) not in finished
+    }
+
+
+def _settle_intent(
+    intent: AuditEvent, row: OktaApp, source: str, okta_grant_id: str
+) -> None:
+    """Record the final row of an intent whose change Okta shows as done."""
+    audit.record(
+        INTENT_ACTIONS[intent.action],
+        actor_id=intent.actor_id,
+        actor_login=intent.actor_login,
+        app=row,
+        scope_id=intent.scope_id,
+        outcome="success",
+        detail={
+            "intent_seq": intent.seq,
+            "reconciled": True,
+            "detected_by": source,
+            "okta_grant_id": okta_grant_id,
+        },
+        key=final_key(intent.seq),
+    )
 
 
 @dataclass(slots=True)
@@ -212,6 +271,15 @@ def apply_snapshot(
             )
             result.added = sorted(okta_by_scope)
         else:
+            differs = open_rows.keys() != okta_by_scope.keys() or any(
+                local.okta_grant_id and local.okta_grant_id != okta_by_scope[s].id
+                for s, local in open_rows.items()
+            )
+            # A difference may be a console write in progress (its intent is
+            # recorded, Okta has answered, its final row is not written yet):
+            # leave it to the console while it may be in flight, and settle the
+            # intent (not an "external" change) once its request must be dead.
+            intents = open_intents(row.pk, now) if differs else {}
             if result.restored:
                 audit.record(
                     "app_restored",
@@ -224,6 +292,17 @@ def apply_snapshot(
                 if remote is not None and (
                     not local.okta_grant_id or local.okta_grant_id == remote.id
                 ):
+                    continue
+                intent = intents.get((scope_id, "revoke"))
+                if remote is None and intent is not None:
+                    if intent.created_at > now - INTENT_IN_FLIGHT:
+                        continue
+                    local.revoked_at = now
+                    local.revoked_by = (intent.actor_login or intent.actor_id)[:300]
+                    local.save(update_fields=["revoked_at", "revoked_by"])
+                    _settle_intent(intent, row, source, local.okta_grant_id)
+                    result.revoked.append(scope_id)
+                    open_rows.pop(scope_id)
                     continue
                 actor = attribution.get((scope_id, "revoke"), NOBODY)
                 local.revoked_at = actor.at or now
@@ -244,6 +323,15 @@ def apply_snapshot(
                 open_rows.pop(scope_id)
             for scope_id, remote in sorted(okta_by_scope.items()):
                 if scope_id in open_rows:
+                    continue
+                intent = intents.get((scope_id, "grant"))
+                if intent is not None:
+                    if intent.created_at > now - INTENT_IN_FLIGHT:
+                        continue
+                    by = Actor(actor_id=intent.actor_id, login=intent.actor_login)
+                    _open_grant(row, remote, now, by)
+                    _settle_intent(intent, row, source, remote.id)
+                    result.added.append(scope_id)
                     continue
                 actor = attribution.get((scope_id, "grant"), NOBODY)
                 _open_grant(row, remote, now, actor)
@@ -348,32 +436,29 @@ def mark_removed(
     return result
 
 
-PENDING_INTENT_GRACE = timedelta(minutes=10)
-
-
-def reconcile_pending_intents(*, source: str, now: datetime | None = None) -> int:
+def reconcile_pending_intents(*, source: str, read_since: datetime) -> int:
     """Close intent rows that never got their final row (the web process died
-    between the Okta call and recording its outcome).
+    between the Okta call and recording its outcome, and nobody retried).
 
-    For each ``grant_intent``/``revoke_intent`` older than PENDING_INTENT_GRACE
-    without a final ``grant``/``revoke`` row naming it (``detail.intent_seq``),
-    append the final row with outcome "success" when the local state (just
-    synced from Okta) shows the intended result and "failure" otherwise, marked
-    ``reconciled``. Idempotent (keyed by the intent's seq). Returns how many.
+    ``read_since`` is when the caller began reading every app from Okta (a full
+    sync's start, UTC): an intent recorded at least INTENT_IN_FLIGHT before it
+    had finished at Okta before its app was read, so the local state now shows
+    its outcome. (Intents Okta carried out were already settled as "success"
+    by :func:`apply_snapshot`.) Each such intent gets its final row, outcome
+    "success" when the local state shows the intended result and "failure"
+    otherwise, marked ``reconciled``; idempotent (keyed by the intent's seq).
+    Returns how many were closed.
     """
-    now = now or timezone.now()
     intents = AuditEvent.objects.filter(
-        action__in=("grant_intent", "revoke_intent"),
-        created_at__lt=now - PENDING_INTENT_GRACE,
-        created_at__gte=now - timedelta(days=7),
+        action__in=INTENT_ACTIONS,
+        created_at__lt=read_since - INTENT_IN_FLIGHT,
+        created_at__gte=read_since - INTENT_HORIZON,
     ).order_by("seq")
     closed = 0
     for intent in intents:
-        final_action = "grant" if intent.action == "grant_intent" else "revoke"
-        if AuditEvent.objects.filter(
-            action=final_action, detail__intent_seq=intent.seq
-        ).exists():
+        if AuditEvent.objects.filter(event_key=final_key(intent.seq)).exists():
             continue
+        final_action = INTENT_ACTIONS[intent.action]
         held = ScopeGrant.objects.filter(
             app_id=intent.app_id, scope_id=intent.scope_id, revoked_at__isnull=True
         ).exists()
@@ -391,7 +476,7 @@ def reconcile_pending_intents(*, source: str, now: datetime | None = None) -> in
                 "detected_by": source,
                 "okta_state": "granted" if held else "not granted",
             },
-            key=f"reconciled-intent-{intent.seq}",
+            key=final_key(intent.seq),
         )
         closed += 1
     return closed

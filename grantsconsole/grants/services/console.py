@@ -5,7 +5,10 @@ Flow per scope (reliability-and-performance.md A.2 point 1): an intent row
 the Okta call; the Okta call is made with the signed-in admin's own client; a
 final row (``grant`` / ``revoke``) records the outcome and Okta's request id. The
 local grant row changes only when Okta said yes. A scope already granted, or a
-grant already gone, is success (``changed=False``).
+grant already gone, is success (``changed=False``). Every intent gets at most one
+final row (``event_key`` ``intent-final:<seq>``), whether the console, a retry or a
+sync writes it; a retry after a request died mid-call reads the grants back first
+and settles the dead request's intent instead of writing to Okta again.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from django.utils import timezone
 
 from grantsconsole.grants import audit
 from grantsconsole.grants.models import OktaApp, ScopeGrant
-from grantsconsole.grants.services.apply import AppChange
+from grantsconsole.grants.services.apply import AppChange, final_key, open_intents
 from grantsconsole.grants.services.common import describe, sync_one_app
 from grantsconsole.okta import (
+    Grant,
     GrantResult,
     OktaClient,
     OktaError,
@@ -104,7 +108,12 @@ def _bump(app: OktaApp, now) -> None:
 
 
 def _record_granted(
-    app: OktaApp, result: GrantResult, actor_id: str, actor_login: str, intent_seq: int
+    app: OktaApp,
+    result: GrantResult,
+    actor_id: str,
+    actor_login: str,
+    intent_seq: int,
+    extra: dict[str, object] | None = None,
 ) -> audit.AuditEvent:
     grant = result.grant
     now = timezone.now()
@@ -151,7 +160,9 @@ def _record_granted(
                 "okta_grant_id": grant.id,
                 "already_present": result.already_present,
                 "recovered": result.recovered,
+                **(extra or {}),
             },
+            key=final_key(intent_seq),
         )
 
 
@@ -162,6 +173,7 @@ def _record_revoked(
     actor_id: str,
     actor_login: str,
     intent_seq: int,
+    extra: dict[str, object] | None = None,
 ) -> audit.AuditEvent:
     now = timezone.now()
     with transaction.atomic():
@@ -188,7 +200,9 @@ def _record_revoked(
                 "okta_grant_id": result.grant_id,
                 "already_gone": result.already_gone,
                 "local_rows_closed": closed,
+                **(extra or {}),
             },
+            key=final_key(intent_seq),
         )
 
 
@@ -201,13 +215,34 @@ def _write_each(
     actor_login: str,
     call: Callable[[str], Any],
     finish: Callable[[str, Any, int], ScopeResult],
+    read_back: Callable[[], list[Grant]],
+    settle: Callable[[str, audit.AuditEvent, list[Grant]], ScopeResult | None],
 ) -> list[ScopeResult]:
     """The loop shared by grant and revoke: per scope an intent row, the Okta
     ``call``, then ``finish`` (local state and the final audit row) or a failure
-    row; after a 401/403 the remaining scopes are not attempted."""
+    row; after a 401/403 the remaining scopes are not attempted.
+
+    A scope with an earlier intent of the same verb still open (its request
+    died after Okta may have acted) is first read back (``read_back``, once
+    per batch): when Okta shows the change done, ``settle`` records the earlier
+    intent's outcome and nothing is sent to Okta again."""
     scopes = _unique(scope_ids)
+    earlier = open_intents(app.pk, timezone.now())
+    okta_grants: list[Grant] | None = None
     results: list[ScopeResult] = []
     for index, scope_id in enumerate(scopes):
+        unfinished = earlier.get((scope_id, verb))
+        if unfinished is not None and okta_grants is None:
+            try:
+                okta_grants = read_back()
+            except OktaError as exc:
+                logger.info("read-back before a retry failed: %s", describe(exc))
+                earlier = {}  # cannot tell: send the writes as usual
+        if unfinished is not None and okta_grants is not None:
+            settled = settle(scope_id, unfinished, okta_grants)
+            if settled is not None:
+                results.append(settled)
+                continue
         intent = audit.record(
             f"{verb}_intent",
             actor_id=actor_id,
@@ -228,6 +263,7 @@ def _write_each(
                 outcome="failure",
                 okta_request_id=exc.request_id,
                 detail=_failure_detail(intent.seq, exc),
+                key=final_key(intent.seq),
             )
             results.append(
                 ScopeResult(
@@ -256,12 +292,18 @@ def _write_each(
                 scope_id=scope_id,
                 outcome="failure",
                 detail={"intent_seq": intent.seq, "error": type(exc).__name__},
+                key=final_key(intent.seq),
             )
             raise
         results.append(finish(scope_id, result, intent.seq))
     if results:
         audit.checkpoint()
     return results
+
+
+def _earlier(intent: audit.AuditEvent) -> str:
+    when = intent.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"an earlier attempt by {intent.actor_login or intent.actor_id} at {when}"
 
 
 def grant_scopes(
@@ -299,6 +341,31 @@ def grant_scopes(
             audit_seq=final.seq,
         )
 
+    def settle(
+        scope_id: str, intent: audit.AuditEvent, okta_grants: list[Grant]
+    ) -> ScopeResult | None:
+        held = next((g for g in okta_grants if g.scope_id == scope_id), None)
+        if held is None:
+            return None
+        final = _record_granted(
+            app,
+            GrantResult(held, already_present=False, request_id="", recovered=True),
+            intent.actor_id,
+            intent.actor_login,
+            intent.seq,
+            extra={"reconciled": True, "settled_by": actor_login or actor_id},
+        )
+        return ScopeResult(
+            scope_id,
+            ok=True,
+            changed=True,
+            message=(
+                f"Granted {scope_id} to {app.label}: {_earlier(intent)} was "
+                "interrupted after Okta had done it; recorded now, not sent again."
+            ),
+            audit_seq=final.seq,
+        )
+
     return _write_each(
         verb="grant",
         app=app,
@@ -307,6 +374,8 @@ def grant_scopes(
         actor_login=actor_login,
         call=lambda scope_id: client.grant_scope(app.okta_id, scope_id, issuer=issuer),
         finish=finish,
+        read_back=lambda: client.list_grants(app.okta_id),
+        settle=settle,
     )
 
 
@@ -342,6 +411,31 @@ def revoke_scopes(
             audit_seq=final.seq,
         )
 
+    def settle(
+        scope_id: str, intent: audit.AuditEvent, okta_grants: list[Grant]
+    ) -> ScopeResult | None:
+        if any(g.scope_id == scope_id for g in okta_grants):
+            return None
+        final = _record_revoked(
+            app,
+            scope_id,
+            RevokeResult(already_gone=False, request_id=""),
+            intent.actor_id,
+            intent.actor_login,
+            intent.seq,
+            extra={"reconciled": True, "settled_by": actor_login or actor_id},
+        )
+        return ScopeResult(
+            scope_id,
+            ok=True,
+            changed=True,
+            message=(
+                f"Revoked {scope_id} from {app.label}: {_earlier(intent)} was "
+                "interrupted after Okta had done it; recorded now, not sent again."
+            ),
+            audit_seq=final.seq,
+        )
+
     return _write_each(
         verb="revoke",
         app=app,
@@ -350,6 +444,8 @@ def revoke_scopes(
         actor_login=actor_login,
         call=lambda scope_id: client.revoke_scope(app.okta_id, scope_id),
         finish=finish,
+        read_back=lambda: client.list_grants(app.okta_id),
+        settle=settle,
     )
 
 

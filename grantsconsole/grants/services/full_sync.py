@@ -252,7 +252,7 @@ def _finish(run: SyncRun) -> None:
             removed += 1
     _count_apps(run.pk)
     # The database now mirrors Okta: settle console intents left pending.
-    reconcile_pending_intents(source=SOURCE)
+    reconcile_pending_intents(source=SOURCE, read_since=run.started_at)
     run.refresh_from_db()
     status = SyncRun.Status.PARTIAL if run.apps_failed else SyncRun.Status.SUCCEEDED
     message = f"{run.apps_done} apps read" + (
