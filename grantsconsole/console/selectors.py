@@ -35,6 +35,7 @@ from django.db.models import (
     When,
     Window,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -74,10 +75,13 @@ class Freshness:
     """How fresh the local state is, from the latest syncs.
 
     ``stale`` is True when the latest finished sync failed (``reason``
-    "failed": Okta unreachable, credentials refused, ...) or when no sync
-    succeeded for ``STALE_AFTER`` seconds (``reason`` "old": the worker may be
-    down). ``since`` is the finish time of the last sync that succeeded (None
-    if none did); ``message`` is the failed run's plain-words message.
+    "failed": Okta unreachable, credentials refused, ...), when a console grant
+    or revoke found Okta down (timeout, connection error, 5xx) after the last
+    sync that succeeded (``reason`` "outage", until a sync succeeds again), or
+    when no sync succeeded for ``STALE_AFTER`` seconds (``reason`` "old": the
+    worker may be down). ``since`` is the finish time of the last sync that
+    succeeded (None if none did); ``message`` is the failed run's plain-words
+    message, or the time Okta failed the console ("outage").
     """
 
     stale: bool
@@ -93,16 +97,26 @@ def stale_after() -> timedelta:
 
 
 _FINISHED_EXCLUDED = ("running", "skipped")
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _OK_STATUSES = ("succeeded", "partial")
 
 
 def _status_querysets() -> dict[str, QuerySet]:
     finished = SyncRun.objects.exclude(status__in=_FINISHED_EXCLUDED).order_by("-id")
     ok = SyncRun.objects.filter(status__in=_OK_STATUSES).order_by("-id")
+    # A console write that found Okta down since the last good sync: a range
+    # scan of the audit trail's time index over the minutes since that sync.
+    outage = AuditEvent.objects.filter(
+        created_at__gt=Coalesce(Subquery(ok.values("finished_at")[:1]), Value(_EPOCH)),
+        action__in=("grant", "revoke"),
+        outcome=AuditEvent.Outcome.FAILURE,
+        detail__outage=True,
+    ).order_by("-created_at")
     return {
         "st_status": finished.values("status")[:1],
         "st_message": finished.values("message")[:1],
         "st_ok_at": ok.values("finished_at")[:1],
+        "st_outage_at": outage.values("created_at")[:1],
     }
 
 
@@ -143,6 +157,14 @@ def _freshness_of(values: dict[str, Any]) -> Freshness:
             since=ok_at,
             message=values.get("st_message") or "",
             reason="failed",
+        )
+    outage_at = _as_datetime(values.get("st_outage_at"))
+    if outage_at is not None:
+        return Freshness(
+            stale=True,
+            since=ok_at,
+            message=outage_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            reason="outage",
         )
     if ok_at is not None and timezone.now() - ok_at > stale_after():
         return Freshness(stale=True, since=ok_at, reason="old")

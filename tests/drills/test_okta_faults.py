@@ -328,12 +328,18 @@ def test_okta_outage_during_an_interactive_grant(sim, console, worker, kind):
     )
     assert rows == [("grant_intent", "pending"), ("grant", "failure")]
     assert "okta.groups.read" not in okta_grants(sim, app["id"])
-    # The pages still render from the database while Okta stays down, and once
-    # a sync has failed on the outage they say since when the data is stale.
+    # The pages still render from the database while Okta stays down, saying
+    # since when the data is stale (ASVS 16.5.2), before any sync has noticed.
     sim.clear_faults()
     sim.fault(path=r"^/api/v1/", times=-1, kind="drop")
-    assert console.get(f"/apps/{app['id']}/").status_code == 200
+    page = console.get(f"/apps/{app['id']}/")
+    assert page.status_code == 200
+    assert "Stale since" in page.content.decode()
+    assert "Okta did not answer a grant or revoke" in page.content.decode()
     sim.clear_faults()
+    # A sync that succeeds clears the banner; one that fails brings it back.
+    services.run_full_sync(client=worker, trigger="drill", sleep=lambda s: None)
+    assert "Stale since" not in console.get(f"/apps/{app['id']}/").content.decode()
     sim.fault(method="GET", path=r"^/api/v1/apps$", times=-1, status=403)
     run = services.run_full_sync(client=worker, trigger="drill", sleep=lambda s: None)
     assert run.status == SyncRun.Status.FAILED

@@ -30,15 +30,19 @@ from grantsconsole.okta import (
     Grant,
     GrantResult,
     OktaClient,
+    OktaConnectionError,
     OktaError,
     OktaInsufficientScope,
     OktaPermissionDenied,
+    OktaServerError,
+    OktaTimeout,
     OktaUnauthorized,
     RevokeResult,
 )
 
 logger = logging.getLogger(__name__)
 
+_OUTAGE_ERRORS = (OktaConnectionError, OktaServerError, OktaTimeout)
 # After one of these, the next scope would fail the same way: stop the batch.
 _STOP_ERRORS = (OktaUnauthorized, OktaPermissionDenied, OktaInsufficientScope)
 
@@ -84,6 +88,8 @@ def _failure_detail(intent_seq: int, exc: OktaError) -> dict[str, object]:
         "error_summary": exc.error_summary,
         "explanation": exc.explanation,
         "error": type(exc).__name__,
+        # Okta down, not a refusal: the console shows a "stale since" banner.
+        "outage": isinstance(exc, _OUTAGE_ERRORS),
     }
 
 
