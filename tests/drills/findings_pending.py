@@ -6,8 +6,6 @@ the matching ``test_*.py``. Open at the end of the first session:
 
 - F-5 (sync): SQLite has no append-only trigger on the audit tables (Django's test
   flush deletes there); ``verify_audit`` still detects tampering.
-- F-7 (accounts): a first-ever sign-in finished in several tabs at once answers 500
-  in one of them (IntegrityError on the social account).
 Each test states the expected behaviour from reliability-and-performance.md.
 """
 
@@ -44,51 +42,6 @@ def test_the_database_refuses_raw_updates_on_every_engine(shared_db):
     with pytest.raises((sqlite3.DatabaseError, Exception)) as refused:
         shared_db.query("UPDATE grants_auditevent SET outcome = 'failure'")
     assert "append-only" in str(refused.value)
-
-
-@pytest.mark.design("A-16")
-def test_parallel_first_sign_ins_of_one_admin_never_500(stack):  # noqa: F811
-    """An admin's very first sign-in, completed in two tabs at once: allauth
-    creates the SocialAccount twice; the second insert hits the unique
-    constraint and the callback answers 500."""
-    import re
-    import threading
-
-    import requests
-
-    from tests.accounts import flow
-
-    web = stack[0]
-    prepared = []
-    for _ in range(8):  # each browser goes as far as Okta's redirect back
-        browser = requests.Session()
-        page = browser.get(web.url + "/accounts/login/", timeout=20)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-        answer = browser.post(
-            web.url + flow.LOGIN_PATH,
-            data={"csrfmiddlewaretoken": token.group(1)},
-            allow_redirects=False,
-            timeout=20,
-        )
-        callback = flow.okta_login(
-            answer.headers["Location"], flow.SUPER, browser=browser
-        )
-        prepared.append((browser, callback))
-    barrier = threading.Barrier(len(prepared))
-    statuses = []
-
-    def deliver(browser, callback) -> None:
-        barrier.wait()
-        statuses.append(
-            browser.get(callback, allow_redirects=False, timeout=30).status_code
-        )
-
-    threads = [threading.Thread(target=deliver, args=p) for p in prepared]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(statuses) == [302] * len(prepared), statuses
 
 
 @pytest.mark.design("B-5", "A-4")

@@ -221,6 +221,47 @@ def stack(sim_server, process_dbs, tmp_path_factory):
         db.drop()
 
 
+@pytest.mark.design("A-16")
+def test_parallel_first_sign_ins_of_one_admin_never_500(stack):
+    """An admin's very first sign-in, completed in several tabs at once (runs
+    first in this module, before any sign-in): every tab is signed in to the
+    one account, none answers 500 (F-7; the race itself is pinned by
+    tests/accounts/test_first_sign_in_race.py)."""
+    from tests.accounts import flow
+
+    web = stack[0]
+    prepared = []
+    for _ in range(8):  # each browser goes as far as Okta's redirect back
+        browser = requests.Session()
+        page = browser.get(web.url + "/accounts/login/", timeout=20)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        answer = browser.post(
+            web.url + flow.LOGIN_PATH,
+            data={"csrfmiddlewaretoken": token.group(1)},
+            allow_redirects=False,
+            timeout=20,
+        )
+        callback = flow.okta_login(
+            answer.headers["Location"], flow.SUPER, browser=browser
+        )
+        prepared.append((browser, callback))
+    barrier = threading.Barrier(len(prepared))
+    statuses = []
+
+    def deliver(browser, callback) -> None:
+        barrier.wait()
+        statuses.append(
+            browser.get(callback, allow_redirects=False, timeout=30).status_code
+        )
+
+    threads = [threading.Thread(target=deliver, args=p) for p in prepared]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [302] * len(prepared), statuses
+
+
 @pytest.mark.design("C-4", "B-5", "A-3")
 def test_load_browsing_and_granting_with_a_sync_running(stack, ledger):
     web, shared_db, sim = stack
