@@ -34,6 +34,25 @@ def _reload_django_settings() -> None:
 _reload_django_settings()
 
 
+def _flush_may_empty_the_audit_tables() -> None:
+    """Django's test flush empties tables with DELETE on SQLite, which the audit
+    tables' append-only triggers refuse (grantsconsole/grants/append_only.py)."""
+    from django.core.management.commands import flush
+
+    from grantsconsole.grants import append_only
+
+    handle = flush.Command.handle
+
+    def handle_with_audit_guard_off(self, *args, **options):
+        with append_only.suspended():
+            return handle(self, *args, **options)
+
+    flush.Command.handle = handle_with_audit_guard_off
+
+
+_flush_may_empty_the_audit_tables()
+
+
 @pytest.fixture(scope="session")
 def sim_server():
     """The session's running simulator (demo org) on SIM_URL = settings.OKTA_ORG_URL."""

@@ -376,6 +376,7 @@ def test_load_browsing_and_granting_with_a_sync_running(stack, ledger):
         f"p95 {server_p95 * 1000:.0f} ms; 5xx {sum(r[2] >= 500 for r in served)}"
     )
     assert [r for r in served if r[2] >= 500] == []
+    assert crashes == [], crashes  # F-9: no deadlock between sync and console
     assert errors == [], (errors[:10], failures[:5])
     assert unexpected == [], unexpected[:10]
     assert len(writes) >= ADMINS * 2

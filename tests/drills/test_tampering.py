@@ -14,6 +14,7 @@ import json
 
 import pytest
 
+from grantsconsole.grants import append_only
 from tests.drills.procs import Database, on_postgres
 
 WRITERS, ROWS_EACH = 4, 40
@@ -32,6 +33,7 @@ def _raw(db: Database, *statements: str) -> None:
         import sqlite3
 
         conn = sqlite3.connect(db.path, isolation_level=None)
+        conn.create_function(append_only.FUNCTION, 0, lambda: 0)  # guard off
         for sql in statements:
             conn.execute(sql)
         conn.close()
@@ -187,9 +189,33 @@ def test_wiping_the_whole_audit_trail_is_refused_or_detected(shared_db, tmp_path
     else:
         refused = ""
     if refused:
-        assert "append-only" in refused or "permission" in refused.lower()
+        # SQLite from outside the console: the guard function is not defined.
+        assert "append-only" in refused or append_only.FUNCTION in refused
         return
     configured = shared_db.manage("verify_audit", AUDIT_CHECKPOINT_FILE=str(kept))
     assert configured.returncode != 0, configured.stdout
     against = shared_db.manage("verify_audit", "--against", str(drain))
     assert against.returncode != 0, against.stdout
+
+
+@pytest.mark.design("A-12")
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE grants_auditevent SET outcome = 'failure'",
+        "DELETE FROM grants_auditevent WHERE seq = 1",
+        "UPDATE grants_auditcheckpoint SET count = 0",
+    ],
+)
+def test_another_client_of_the_database_cannot_change_audit_rows(shared_db, sql):
+    """A2/A-12: "a trigger that aborts UPDATE and DELETE, which also works on
+    SQLite": a client other than the console (psql, the sqlite3 shell) is
+    refused and the chain is untouched."""
+    script = "from grantsconsole.grants import audit; audit.record('sync'); audit.checkpoint()"
+    done = shared_db.manage("shell", "-c", script)
+    assert done.returncode == 0, done.stderr
+    # psycopg: the trigger's message; sqlite3: the guard function is missing.
+    with pytest.raises(Exception, match=f"append-only|{append_only.FUNCTION}"):
+        shared_db.query(sql)
+    assert shared_db.query("SELECT outcome FROM grants_auditevent") == [("success",)]
+    assert shared_db.manage("verify_audit").returncode == 0

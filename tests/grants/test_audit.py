@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from grantsconsole.grants import audit
+from grantsconsole.grants import append_only, audit
 from grantsconsole.grants.models import AuditCheckpoint, AuditEvent, AuditImmutableError
 
 pytestmark = pytest.mark.django_db
@@ -30,13 +30,18 @@ def _fill(n: int = 6) -> list[AuditEvent]:
 
 def _raw(sql: str, params: list | None = None) -> None:
     """Tamper as someone with direct database access would: on PostgreSQL a
-    superuser first switches the append-only triggers off for the session."""
+    superuser first switches the append-only triggers off for the session; on
+    SQLite the file's owner defines the guard function to answer 0."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET session_replication_role = replica")
+        else:
+            connection.connection.create_function(append_only.FUNCTION, 0, lambda: 0)
         cursor.execute(sql, params or [])
         if connection.vendor == "postgresql":
             cursor.execute("SET session_replication_role = DEFAULT")
+        else:
+            append_only.install(None, connection)
 
 
 def _verify_fails(capsys) -> str:
@@ -172,6 +177,32 @@ def test_edited_checkpoint_is_detected(capsys):
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE grants_auditevent SET outcome = 'failure'",
+        "DELETE FROM grants_auditevent",
+        "UPDATE grants_auditcheckpoint SET count = 0",
+        "DELETE FROM grants_auditcheckpoint",
+    ],
+)
+def test_the_database_itself_refuses_raw_update_and_delete(sql):
+    """A2/A-12 on the engine the test runs on (the PostgreSQL run too)."""
+    from django.db import DatabaseError, transaction
+
+    _fill(2)
+    audit.checkpoint()
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+    assert AuditEvent.objects.count() == 2
+    assert AuditCheckpoint.objects.count() == 1
+    assert audit.verify().ok
+
+
 def test_postgres_triggers_refuse_raw_update_and_delete():
     """On PostgreSQL even raw SQL cannot change or delete audit rows."""
     import os
