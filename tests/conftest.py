@@ -13,6 +13,9 @@ import sys
 
 import pytest
 
+# The drills' scoreboard: a plugin so the xdist controller prints it too.
+pytest_plugins = ["tests.drills.scoreboard"]
+
 _SIM_SOCKET = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 _SIM_SOCKET.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 _SIM_SOCKET.bind(("127.0.0.1", 0))

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def test_load_meets_the_latency_budget(stack, ledger):  # noqa: F811
     """F-10: C.2 / Heroku: p95 < 500 ms with 50 browsing sessions, 5 admins and
     a sync running. Measured on 2 cores: p95 ~1.2 s (server p95 ~550 ms)."""
-    from tests.drills.conftest import TALLY
+    from tests.drills.scoreboard import TALLY
     from tests.drills.test_load import (
         test_load_browsing_and_granting_with_a_sync_running as load,
     )

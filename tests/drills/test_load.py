@@ -31,7 +31,6 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from tests.accounts import flow
-from tests.drills.conftest import TALLY
 from tests.drills.procs import (
     VENV_BIN,
     Database,
@@ -40,6 +39,7 @@ from tests.drills.procs import (
     free_port,
     wait_for,
 )
+from tests.drills.scoreboard import TALLY
 
 ROOT = Path(__file__).resolve().parents[2]
 DRILL_SECONDS = float(os.environ.get("DRILL_SECONDS", "15"))

@@ -85,7 +85,8 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     server = base.rstrip("/")
     if server.count("/") > 2:
         server = server.rsplit("/", 1)[0]
-    yield f"{server}/{random.randint(1, 15)}"
+    # Databases 8-15: the whole-stack test uses 7 and may run at the same time.
+    yield f"{server}/{random.randint(8, 15)}"
     if proc is not None:
         proc.terminate()
         proc.wait(10)

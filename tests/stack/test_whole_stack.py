@@ -220,9 +220,11 @@ def _sim_grants(sim: SimControl) -> dict[str, set[str]]:
 
 
 def _latest_full_sync(stack: Stack) -> tuple | None:
+    """The newest full sync that ran (a run started while another held the
+    lock is recorded as "skipped" and may be newer than the one running)."""
     rows = stack.query(
         "SELECT id, status, apps_done, apps_total FROM grants_syncrun "
-        "WHERE kind = 'full' ORDER BY id DESC LIMIT 1"
+        "WHERE kind = 'full' AND status <> 'skipped' ORDER BY id DESC LIMIT 1"
     )
     return rows[0] if rows else None
 
