@@ -75,3 +75,22 @@ def sim(sim_server):
     control = SimControl(sim_server.url)
     control.reset()
     return control
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request):
+    """Give each pytest-xdist worker a PostgreSQL test database of its own
+    (test_<name>_gw0, ...). pytest-django names them in ``settings.DATABASES``,
+    but Django's connections still hold the dicts read before this conftest
+    reloaded the settings, so the name is set where the connections read it."""
+    from django.db import connections
+
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    if not worker:
+        return
+    for alias in connections:
+        db = connections[alias].settings_dict
+        if db["ENGINE"].endswith("sqlite3"):
+            continue
+        test = db.setdefault("TEST", {})
+        test["NAME"] = f"{test.get('NAME') or 'test_' + db['NAME']}_{worker}"

@@ -55,6 +55,7 @@ def assert_okta(resp, allowed):
     ),
 )
 def test_grant_bodies(sim_server, http, body, ctype):
+    sim_server.sim.limiter.configure({"apps": 10**9})  # hundreds of POSTs, one bucket
     r = http.post(
         f"{sim_server.url}/api/v1/apps/0oa1workerDEMO0000x7/grants",
         data=body,
