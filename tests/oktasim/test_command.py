@@ -42,7 +42,8 @@ def run_command():
     for proc in procs:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(10)
+            # Read what it still writes: a full pipe would block its request log.
+            proc.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
 
