@@ -94,3 +94,27 @@ def django_db_modify_db_settings(request):
             continue
         test = db.setdefault("TEST", {})
         test["NAME"] = f"{test.get('NAME') or 'test_' + db['NAME']}_{worker}"
+
+
+# The files that take longest (real workers, gunicorn, honcho, Chromium) start
+# first, so pytest-xdist's other worker fills in around them instead of one of
+# them starting last and running alone at the end.
+SLOWEST_FIRST = (
+    "tests/drills/test_workers.py",
+    "tests/drills/test_load.py",
+    "tests/grants/test_worker_failover.py",
+    "tests/stack/",
+    "tests/browser/",
+    "tests/drills/test_okta_faults.py",
+    "tests/drills/test_tampering.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        for position, prefix in enumerate(SLOWEST_FIRST):
+            if item.nodeid.startswith(prefix):
+                return position
+        return len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file's own order is kept
