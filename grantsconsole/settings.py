@@ -373,8 +373,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 30 * 60  # idle timeout, renewed on every request
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_AGE = 30 * 60  # idle timeout, renewed when LAST_SEEN is (once a minute)
+SESSION_SAVE_EVERY_REQUEST = False  # accounts.middleware saves it once a minute
 SESSION_ABSOLUTE_SECONDS = 12 * 3600
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

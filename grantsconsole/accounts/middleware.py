@@ -1,9 +1,10 @@
 """Idle and absolute session timeouts (ASVS 3.3.2 L2: 30 min idle, 12 h absolute).
 
-Django's ``SESSION_COOKIE_AGE`` with ``SESSION_SAVE_EVERY_REQUEST`` already ends
-an idle session by expiry; this middleware also enforces both limits from the
-times stored in the session (``LOGIN_AT``, ``LAST_SEEN``), so the absolute cap
-holds however active the admin is. An ``OktaUnauthorized`` escaping a view
+The limits are enforced from the times stored in the session (``LOGIN_AT``,
+``LAST_SEEN``), so the absolute cap holds however active the admin is.
+``LAST_SEEN`` is renewed at most once every ``LAST_SEEN_RESOLUTION`` seconds:
+the session (and its cookie, ``SESSION_COOKIE_AGE`` = the idle limit) is saved
+then, not on every request, so browsing writes nothing to the database. An ``OktaUnauthorized`` escaping a view
 (the admin's token refused even after a refresh) also ends the session. An
 ended session has its Okta tokens revoked
 and deleted, gets a ``sign_out`` audit row and is sent to the sign-in page.
@@ -22,6 +23,8 @@ from django.http import HttpRequest, HttpResponse
 
 from grantsconsole.accounts import auditing, session
 from grantsconsole.okta import OktaUnauthorized
+
+LAST_SEEN_RESOLUTION = 60  # seconds: idle sessions end 29-30 min after the last request
 
 EXPIRED_MESSAGES = {
     "absolute_timeout": "You were signed out: sessions last at most 12 hours.",
@@ -50,7 +53,8 @@ class SessionTimeoutMiddleware:
                 reason = "idle_timeout"
             if reason:
                 return self._expire(request, reason)
-            request.session[session.LAST_SEEN] = now
+            if last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION:
+                request.session[session.LAST_SEEN] = now
         return self.get_response(request)
 
     def process_exception(

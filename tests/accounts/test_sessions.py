@@ -122,3 +122,21 @@ def test_tokens_unreadable_after_key_rotation_mean_sign_in_again(
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
     assert not OktaCredential.objects.exists()
+
+
+def test_browsing_within_a_minute_writes_no_session(sim, admin) -> None:
+    """LAST_SEEN (and the session row) is renewed at most once a minute, so
+    reading pages writes nothing; after a minute it is renewed."""
+    from django.contrib.sessions.models import Session
+
+    seen = time.time() - 30
+    _set(admin, **{sess.LAST_SEEN: seen})
+    expiry = Session.objects.get().expire_date
+    assert admin.get("/health/console/").status_code == 200
+    assert admin.session[sess.LAST_SEEN] == seen
+    assert Session.objects.get().expire_date == expiry
+
+    _set(admin, **{sess.LAST_SEEN: time.time() - 61})
+    assert admin.get("/health/console/").status_code == 200
+    assert time.time() - admin.session[sess.LAST_SEEN] < 5
+    assert Session.objects.get().expire_date > expiry
