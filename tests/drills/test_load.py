@@ -193,12 +193,24 @@ def target_apps(sim, n: int) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(sim_server, process_dbs, tmp_path_factory):
+def stack(process_dbs, tmp_path_factory):
     """(gunicorn, its database, the simulator) shared by the module's drills:
-    a 60-app org, read into the database by a first full sync."""
+    a 60-app org, read into the database by a first full sync. The simulator
+    runs as its own process (``manage.py oktasim``), as Okta is not in the
+    load generator's process: its work must not slow the timed clients."""
     from grantsconsole.oktasim.testing import SimControl
 
-    sim = SimControl(sim_server.url)
+    port = free_port()
+    okta = Process(
+        "oktasim",
+        [sys.executable, "manage.py", "oktasim", "--port", str(port)],
+        base_env(),
+        tmp_path_factory.mktemp("oktasim") / "oktasim.log",
+    )
+    sim = SimControl(f"http://127.0.0.1:{port}")
+    wait_for(
+        "the simulator", lambda: requests.get(sim.url + "/__sim__/state", timeout=2).ok
+    )
     sim.reset(apps=60)
     sim.set_rate_limit("apps", 1_000_000)
     sim.set_rate_limit("logs", 1_000_000)
@@ -217,7 +229,7 @@ def stack(sim_server, process_dbs, tmp_path_factory):
         yield server, db, sim
     finally:
         server.process.stop(signal.SIGTERM, timeout=15)
-        sim.clear_faults()
+        okta.stop(signal.SIGTERM, timeout=15)
         db.drop()
 
 
