@@ -67,7 +67,12 @@ def incremental_sync(trigger: str = "beat") -> int:
         if running is not None:
             return running.pk
         return start_full_sync(trigger="first-baseline")
-    return services.run_incremental_sync(client=worker_client(), trigger=trigger).pk
+    client = worker_client()
+    run = services.run_incremental_sync(client=client, trigger=trigger)
+    # Console requests that died mid-write: their intents get an outcome within
+    # minutes, not at the next full sync.
+    services.settle_abandoned_intents(client)
+    return run.pk
 
 
 @shared_task(name="grants.sync_watchdog")

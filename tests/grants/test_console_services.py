@@ -12,7 +12,7 @@ from tests.grants.helpers import app_with_grants, app_without, db_state, okta_st
 
 pytestmark = pytest.mark.django_db
 
-SUPER = ("00u-super", "super.admin@example.com")
+SUPER = ("00u100000001aUi7J0h7", "super.admin@example.com")  # the demo org's ids
 
 
 class _Bearer(TokenSource):
@@ -325,7 +325,7 @@ def test_a_sync_leaves_a_write_that_may_be_in_flight_then_settles_it(
     (the admin's "grant" row, not an external change)."""
     target = app_without(sim, "okta.groups.read")
     app = OktaApp.objects.get(okta_id=target["id"])
-    intent = _dead_request(app, "grant", seconds_ago=5)
+    intent = _dead_request(app, "grant", seconds_ago=60)
     admin_client.grant_scope(app.okta_id, "okta.groups.read")
     head = intent.seq
 
@@ -333,7 +333,7 @@ def test_a_sync_leaves_a_write_that_may_be_in_flight_then_settles_it(
     assert [r for r in _actions(head) if r[1] == "okta.groups.read"] == []
     assert "okta.groups.read" not in db_state()[app.okta_id]
 
-    old = _dead_request(app, "grant", seconds_ago=120)
+    old = _dead_request(app, "grant", seconds_ago=11 * 60)
     services.run_full_sync(client=client)
     rows = [r for r in _actions(old.seq) if r[1] == "okta.groups.read"]
     assert rows == [("grant", "okta.groups.read", "success")]
@@ -377,7 +377,7 @@ def test_a_retry_after_a_dead_request_reads_back_instead_of_writing_again(
         client=admin_client,
         app=app,
         scope_ids=["okta.groups.read"],
-        actor_id="00u-other",
+        actor_id="00u100000003AjkON0h7",
         actor_login="other.super@example.com",
     )
 
@@ -414,4 +414,62 @@ def test_a_retry_whose_earlier_attempt_never_reached_okta_writes_normally(
     assert "not sent again" not in result.message
     posts = [r for r in sim.requests()[mark:] if r["method"] == "POST"]
     assert len(posts) == 1
+    assert db_state() == okta_state(sim)
+
+
+def test_abandoned_intents_are_settled_within_minutes(
+    sim, admin_client, client, synced
+):
+    """A request died after Okta granted (and another before Okta revoked):
+    the worker's check settles both from Okta, without waiting for a full sync."""
+    granted_app = OktaApp.objects.get(
+        okta_id=app_without(sim, "okta.groups.read")["id"]
+    )
+    done = _dead_request(granted_app, "grant", seconds_ago=11 * 60)
+    admin_client.grant_scope(granted_app.okta_id, "okta.groups.read")
+    held = app_with_grants(sim, minimum=1)
+    held_app = OktaApp.objects.get(okta_id=held["id"])
+    not_done = audit.record(
+        "revoke_intent",
+        actor_id=SUPER[0],
+        actor_login=SUPER[1],
+        app=held_app,
+        scope_id=held["grants"][0]["scopeId"],
+        outcome="pending",
+        at=done.created_at,
+    )
+    fresh = _dead_request(held_app, "grant", seconds_ago=5)  # may be in flight
+
+    assert services.settle_abandoned_intents(client) == 2
+    assert services.settle_abandoned_intents(client) == 0
+
+    [final] = AuditEvent.objects.filter(detail__intent_seq=done.seq, action="grant")
+    assert (final.outcome, final.actor_login) == ("success", SUPER[1])
+    [final] = AuditEvent.objects.filter(
+        detail__intent_seq=not_done.seq, action="revoke"
+    )
+    assert final.outcome == "failure"
+    assert not AuditEvent.objects.filter(detail__intent_seq=fresh.seq).exists()
+    assert db_state() == okta_state(sim)
+    assert audit.verify().ok
+
+
+def test_a_grant_made_by_someone_else_is_not_taken_for_a_dead_request(
+    sim, client, synced
+):
+    """An intent left open by a dead request does not claim a grant another
+    admin made outside the console: that is an external change, and the intent
+    is closed as not done."""
+    target = app_without(sim, "okta.groups.read")
+    app = OktaApp.objects.get(okta_id=target["id"])
+    intent = _dead_request(app, "grant", seconds_ago=11 * 60)
+    sim.oob_grant(target["id"], "okta.groups.read", actor_login="org.admin@example.com")
+
+    services.run_full_sync(client=client)
+
+    rows = [r for r in _actions(intent.seq) if r[1] == "okta.groups.read"]
+    assert rows == [
+        ("external_grant", "okta.groups.read", "success"),
+        ("grant", "okta.groups.read", "failure"),
+    ]
     assert db_state() == okta_state(sim)

@@ -2,11 +2,13 @@
 
 Console writes: :func:`grant_scopes`, :func:`revoke_scopes`, :func:`refresh_app`.
 Syncs: :func:`run_full_sync` (inline) or :func:`start_full_sync` +
-:func:`full_sync_step` (Celery), :func:`run_incremental_sync`.
+:func:`full_sync_step` (Celery), :func:`run_incremental_sync`,
+:func:`settle_abandoned_intents` (console writes whose request died).
 Reports: :func:`create_report`, :func:`report_as_csv`, :func:`report_as_json`.
 Audit rows: :mod:`grantsconsole.grants.audit`.
 """
 
+from grantsconsole.grants.services.common import settle_abandoned_intents
 from grantsconsole.grants.services.console import (
     RefreshResult,
     ScopeResult,
@@ -44,6 +46,7 @@ __all__ = [
     "revoke_scopes",
     "run_full_sync",
     "run_incremental_sync",
+    "settle_abandoned_intents",
     "stalled_runs",
     "start_full_sync",
     "transient_wait",

@@ -17,7 +17,7 @@ request may be in flight, and settled as that intent's outcome after.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -52,9 +52,12 @@ class Actor:
 
 NOBODY = Actor()
 
-# No console request lives longer than this (gunicorn kills a worker after 25 s):
-# an unfinished intent younger than it may still be in flight.
-INTENT_IN_FLIGHT = timedelta(seconds=60)
+# How long one scope's console write can still be running. gunicorn's gthread
+# timeout does not end a request, so this is the Okta client's own worst case: up
+# to 3 POSTs, each followed by a read-back, each at most 60 s (total_timeout),
+# plus a token refresh and a 5 s rate-limit wait: about 7 minutes. An unfinished
+# intent younger than this may still be in flight.
+INTENT_IN_FLIGHT = timedelta(minutes=10)
 INTENT_HORIZON = timedelta(days=7)  # older unfinished intents are history
 INTENT_ACTIONS = {"grant_intent": "grant", "revoke_intent": "revoke"}
 
@@ -87,6 +90,36 @@ def open_intents(app_pk: int, now: datetime) -> dict[tuple[str, str], AuditEvent
         for i in intents
         if final_key(i.seq) not in finished
     }
+
+
+def _made_by_intent(
+    grant: Grant, intent: AuditEvent, attribution: Mapping[tuple[str, str], Actor]
+) -> bool:
+    """Could this grant be the one the intent's request created? Not when Okta
+    names another creator, the grant is older than the intent, or the System
+    Log attributes the grant to someone else."""
+    if (
+        grant.created_by_id
+        and intent.actor_id
+        and grant.created_by_id != intent.actor_id
+    ):
+        return False
+    if grant.created is not None and grant.created < intent.created_at - _CLOCK_SKEW:
+        return False
+    actor = attribution.get((grant.scope_id, "grant"))
+    return actor is None or not actor.actor_id or actor.actor_id == intent.actor_id
+
+
+def _revoked_by_intent(
+    scope_id: str, intent: AuditEvent, attribution: Mapping[tuple[str, str], Actor]
+) -> bool:
+    """Could this revoke be the intent's? Not when the System Log names
+    someone else (a revoked grant leaves nothing else to compare)."""
+    actor = attribution.get((scope_id, "revoke"))
+    return actor is None or not actor.actor_id or actor.actor_id == intent.actor_id
+
+
+_CLOCK_SKEW = timedelta(minutes=2)  # Okta's clock against ours
 
 
 def _settle_intent(
@@ -294,7 +327,11 @@ def apply_snapshot(
                 ):
                     continue
                 intent = intents.get((scope_id, "revoke"))
-                if remote is None and intent is not None:
+                if (
+                    remote is None
+                    and intent is not None
+                    and _revoked_by_intent(scope_id, intent, attribution)
+                ):
                     if intent.created_at > now - INTENT_IN_FLIGHT:
                         continue
                     local.revoked_at = now
@@ -325,7 +362,7 @@ def apply_snapshot(
                 if scope_id in open_rows:
                     continue
                 intent = intents.get((scope_id, "grant"))
-                if intent is not None:
+                if intent is not None and _made_by_intent(remote, intent, attribution):
                     if intent.created_at > now - INTENT_IN_FLIGHT:
                         continue
                     by = Actor(actor_id=intent.actor_id, login=intent.actor_login)
@@ -436,7 +473,9 @@ def mark_removed(
     return result
 
 
-def reconcile_pending_intents(*, source: str, read_since: datetime) -> int:
+def reconcile_pending_intents(
+    *, source: str, read_since: datetime, app_ids: Iterable[int] | None = None
+) -> int:
     """Close intent rows that never got their final row (the web process died
     between the Okta call and recording its outcome, and nobody retried).
 
@@ -447,13 +486,17 @@ def reconcile_pending_intents(*, source: str, read_since: datetime) -> int:
     by :func:`apply_snapshot`.) Each such intent gets its final row, outcome
     "success" when the local state shows the intended result and "failure"
     otherwise, marked ``reconciled``; idempotent (keyed by the intent's seq).
-    Returns how many were closed.
+    Only apps whose grants were read cleanly count (state "ok"; with
+    ``app_ids``, only those app pks). Returns how many were closed.
     """
     intents = AuditEvent.objects.filter(
         action__in=INTENT_ACTIONS,
         created_at__lt=read_since - INTENT_IN_FLIGHT,
         created_at__gte=read_since - INTENT_HORIZON,
+        app__grants_state=OktaApp.GrantsState.OK,
     ).order_by("seq")
+    if app_ids is not None:
+        intents = intents.filter(app_id__in=list(app_ids))
     closed = 0
     for intent in intents:
         if AuditEvent.objects.filter(event_key=final_key(intent.seq)).exists():
@@ -463,6 +506,16 @@ def reconcile_pending_intents(*, source: str, read_since: datetime) -> int:
             app_id=intent.app_id, scope_id=intent.scope_id, revoked_at__isnull=True
         ).exists()
         done = held if final_action == "grant" else not held
+        if (
+            done
+            and AuditEvent.objects.filter(
+                action=f"external_{final_action}",
+                app_id=intent.app_id,
+                scope_id=intent.scope_id,
+                seq__gt=intent.seq,
+            ).exists()
+        ):
+            done = False  # someone else made the change, outside the console
         audit.record(
             final_action,
             actor_id=intent.actor_id,

@@ -6,15 +6,22 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from grantsconsole.grants.models import OktaApp
+from django.utils import timezone
+
+from grantsconsole.grants.models import AuditEvent, OktaApp
 from grantsconsole.grants.services.apply import (
+    INTENT_ACTIONS,
+    INTENT_HORIZON,
+    INTENT_IN_FLIGHT,
     NOBODY,
     Actor,
     AppChange,
     apply_snapshot,
+    final_key,
     local_version,
     mark_removed,
     mark_unreadable,
+    reconcile_pending_intents,
 )
 from grantsconsole.okta import (
     App,
@@ -156,3 +163,57 @@ def sync_one_app(
     if run_id is not None:
         OktaApp.objects.filter(okta_id=okta_id).update(synced_run_id=run_id)
     return AppSyncOutcome(AppChange(applied=False), conflict=True)
+
+
+def settle_abandoned_intents(client: OktaClient, *, limit: int = 20) -> int:
+    """Settle console intents whose request must have died (older than
+    INTENT_IN_FLIGHT, no final row): read each such app again from Okta (at
+    most ``limit`` apps; ``GET /api/v1/apps/{appId}`` and ``/grants``), which
+    records the intents Okta carried out as their admin's success, then close
+    the rest as failures. One query when there is nothing to settle. Transient
+    and credential errors are logged and left for the next call. Returns how
+    many intents got their final row.
+    """
+    now = timezone.now()
+    candidates = list(
+        AuditEvent.objects.filter(
+            action__in=INTENT_ACTIONS,
+            created_at__lt=now - INTENT_IN_FLIGHT,
+            created_at__gte=now - INTENT_HORIZON,
+            app__isnull=False,
+        )
+        .order_by("-seq")
+        .values_list("seq", "app_id", "app__okta_id")[:500]
+    )
+    finished = set(
+        AuditEvent.objects.filter(
+            event_key__in=[final_key(seq) for seq, _, _ in candidates]
+        ).values_list("event_key", flat=True)
+    )
+    apps = {
+        pk: okta_id for seq, pk, okta_id in candidates if final_key(seq) not in finished
+    }
+    if not apps:
+        return 0
+    read = []
+    for pk, okta_id in list(apps.items())[:limit]:
+        try:
+            outcome = sync_one_app(client, okta_id, source="intent_check")
+        except (*TRANSIENT_ERRORS, *CREDENTIAL_ERRORS) as exc:
+            logger.warning(
+                "could not settle intents of app %s: %s", okta_id, describe(exc)
+            )
+            continue
+        if outcome.error is None and not outcome.conflict:
+            read.append(pk)
+    settled_as_done = AuditEvent.objects.filter(
+        event_key__in=[
+            final_key(seq)
+            for seq, pk, _ in candidates
+            if pk in read and final_key(seq) not in finished
+        ]
+    ).count()
+    closed = reconcile_pending_intents(
+        source="intent_check", read_since=timezone.now(), app_ids=read
+    )
+    return settled_as_done + closed

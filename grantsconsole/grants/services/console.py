@@ -113,6 +113,35 @@ def _bump(app: OktaApp, now) -> None:
     )
 
 
+def _corrected(
+    final: audit.AuditEvent,
+    verb: str,
+    app: OktaApp,
+    scope_id: str,
+    actor_id: str,
+    actor_login: str,
+) -> audit.AuditEvent:
+    """The intent's final row is the one just written, or one written first by
+    a retry or a sync. If that one said "failure" (the request outlived the
+    in-flight bound and was closed as failed) while Okta did the change, append
+    a correcting success row that names it; rows are never edited."""
+    if final.outcome == "success":
+        return final
+    return audit.record(
+        verb,
+        actor_id=actor_id,
+        actor_login=actor_login,
+        app=app,
+        scope_id=scope_id,
+        outcome="success",
+        detail={
+            "intent_seq": final.detail.get("intent_seq"),
+            "corrects_seq": final.seq,
+        },
+        key=f"intent-correction:{final.seq}",
+    )
+
+
 def _record_granted(
     app: OktaApp,
     result: GrantResult,
@@ -153,7 +182,7 @@ def _record_granted(
             row.last_seen_at = now
             row.save(update_fields=["okta_grant_id", "last_seen_at"])
         _bump(app, now)
-        return audit.record(
+        final = audit.record(
             "grant",
             actor_id=actor_id,
             actor_login=actor_login,
@@ -170,6 +199,7 @@ def _record_granted(
             },
             key=final_key(intent_seq),
         )
+        return _corrected(final, "grant", app, grant.scope_id, actor_id, actor_login)
 
 
 def _record_revoked(
@@ -193,7 +223,7 @@ def _record_revoked(
             row.save(update_fields=["revoked_at", "revoked_by"])
             closed += 1
         _bump(app, now)
-        return audit.record(
+        final = audit.record(
             "revoke",
             actor_id=actor_id,
             actor_login=actor_login,
@@ -210,6 +240,7 @@ def _record_revoked(
             },
             key=final_key(intent_seq),
         )
+        return _corrected(final, "revoke", app, scope_id, actor_id, actor_login)
 
 
 def _write_each(
@@ -366,8 +397,8 @@ def grant_scopes(
             ok=True,
             changed=True,
             message=(
-                f"Granted {scope_id} to {app.label}: {_earlier(intent)} was "
-                "interrupted after Okta had done it; recorded now, not sent again."
+                f"Granted {scope_id} to {app.label}: {_earlier(intent)} had "
+                "already done it in Okta; recorded now, not sent again."
             ),
             audit_seq=final.seq,
         )
@@ -436,8 +467,8 @@ def revoke_scopes(
             ok=True,
             changed=True,
             message=(
-                f"Revoked {scope_id} from {app.label}: {_earlier(intent)} was "
-                "interrupted after Okta had done it; recorded now, not sent again."
+                f"Revoked {scope_id} from {app.label}: {_earlier(intent)} had "
+                "already done it in Okta; recorded now, not sent again."
             ),
             audit_seq=final.seq,
         )
