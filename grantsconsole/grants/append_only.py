@@ -57,3 +57,25 @@ def trigger_sql(table: str, operation: str) -> str:
         f"BEGIN SELECT RAISE(ABORT, 'audit rows are append-only: {operation} on "
         f"{table} refused'); END"
     )
+
+
+def missing_triggers(connection: Any) -> list[str]:
+    """Names of the append-only triggers that should exist on this database
+    but do not (a migration that rebuilds an audit table on SQLite drops them
+    silently). Empty on engines without them."""
+    if connection.vendor == "sqlite":
+        expected = {
+            f"{table}_append_only_{op}"
+            for table in TABLES
+            for op in ("update", "delete")
+        }
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    elif connection.vendor == "postgresql":
+        expected = {f"{table}_append_only" for table in TABLES}
+        sql = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+    else:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        present = {row[0] for row in cursor.fetchall()}
+    return sorted(expected - present)

@@ -208,29 +208,33 @@ def stack(process_dbs, tmp_path_factory):
         tmp_path_factory.mktemp("oktasim") / "oktasim.log",
     )
     sim = SimControl(f"http://127.0.0.1:{port}")
-    wait_for(
-        "the simulator", lambda: requests.get(sim.url + "/__sim__/state", timeout=2).ok
-    )
-    sim.reset(apps=60)
-    sim.set_rate_limit("apps", 1_000_000)
-    sim.set_rate_limit("logs", 1_000_000)
-    db = process_dbs.new()
-    done = subprocess.run(
-        [sys.executable, "manage.py", "sync_grants"],
-        cwd=ROOT,
-        env=base_env(DATABASE_URL=db.url, OKTA_ORG_URL=sim.url),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    server = Web(tmp_path_factory.mktemp("web"), db, sim)
+    db = server = None
     try:
+        wait_for(
+            "the simulator",
+            lambda: requests.get(sim.url + "/__sim__/state", timeout=2).ok,
+        )
+        sim.reset(apps=60)
+        sim.set_rate_limit("apps", 1_000_000)
+        sim.set_rate_limit("logs", 1_000_000)
+        db = process_dbs.new()
+        done = subprocess.run(
+            [sys.executable, "manage.py", "sync_grants"],
+            cwd=ROOT,
+            env=base_env(DATABASE_URL=db.url, OKTA_ORG_URL=sim.url),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        server = Web(tmp_path_factory.mktemp("web"), db, sim)
         yield server, db, sim
     finally:
-        server.process.stop(signal.SIGTERM, timeout=15)
+        if server is not None:
+            server.process.stop(signal.SIGTERM, timeout=15)
         okta.stop(signal.SIGTERM, timeout=15)
-        db.drop()
+        if db is not None:
+            db.drop()
 
 
 @pytest.mark.design("A-16")

@@ -37,11 +37,13 @@ def _raw(sql: str, params: list | None = None) -> None:
             cursor.execute("SET session_replication_role = replica")
         else:
             connection.connection.create_function(append_only.FUNCTION, 0, lambda: 0)
-        cursor.execute(sql, params or [])
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
-        else:
-            append_only.install(None, connection)
+        try:
+            cursor.execute(sql, params or [])
+        finally:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET session_replication_role = DEFAULT")
+            else:
+                append_only.install(None, connection)
 
 
 def _verify_fails(capsys) -> str:
@@ -176,7 +178,6 @@ def test_edited_checkpoint_is_detected(capsys):
     assert "signature" in err
 
 
-@pytest.mark.postgres
 @pytest.mark.parametrize(
     "sql",
     [
@@ -203,6 +204,7 @@ def test_the_database_itself_refuses_raw_update_and_delete(sql):
     assert audit.verify().ok
 
 
+@pytest.mark.postgres
 def test_postgres_triggers_refuse_raw_update_and_delete():
     """On PostgreSQL even raw SQL cannot change or delete audit rows."""
     import os
@@ -283,3 +285,20 @@ def test_checkpoint_lines_from_a_log_drain_are_checked(tmp_path, capsys):
     with pytest.raises(SystemExit):
         call_command("verify_audit", "--against", str(drain))
     assert "signature" in capsys.readouterr().err
+
+
+def test_verify_audit_fails_when_the_append_only_triggers_are_gone(capsys):
+    """A migration that rebuilds an audit table on SQLite drops its triggers
+    silently; verify_audit says so (PostgreSQL: a dropped trigger likewise)."""
+    _fill(1)
+    call_command("verify_audit")  # clean: rows verify, triggers present
+    table = "grants_auditevent"
+    drop = (
+        f"DROP TRIGGER {table}_append_only ON {table}"
+        if connection.vendor == "postgresql"
+        else f"DROP TRIGGER {table}_append_only_delete"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(drop)
+    err = _verify_fails(capsys)
+    assert "append-only triggers are missing" in err

@@ -18,8 +18,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
-from grantsconsole.grants import audit
+from grantsconsole.grants import append_only, audit
 
 
 class Command(BaseCommand):
@@ -60,6 +61,14 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         if not result.ok:
             self.stderr.write(f"FAILED: {result.problem}")
+            sys.exit(1)
+        missing = append_only.missing_triggers(connection)
+        if missing:
+            self.stderr.write(
+                "FAILED: the audit tables' append-only triggers are missing: "
+                + ", ".join(missing)
+                + " (re-create them: see grantsconsole/grants/append_only.py)"
+            )
             sys.exit(1)
         self.stdout.write(
             f"OK: {result.rows} audit rows and {result.checkpoints} checkpoints "
