@@ -99,6 +99,7 @@ class Web:
             ALLOWED_HOSTS="127.0.0.1",
             DEBUG="false",
             LOG_LEVEL="WARNING",
+            DB_CONN_MAX_AGE="60",  # persistent connections, as in production
         )
         # The Procfile's web command, bound to loopback on a free port.
         line = next(
