@@ -50,7 +50,8 @@ class Fleet:
         self.procs: list[Process] = []
         self.current: Process | None = None
         self.nudges = 0
-        self.sender = Celery("drill-sender", broker=redis.url)
+        # Not the current app: shared tasks in this process must keep the console's.
+        self.sender = Celery("drill-sender", broker=redis.url, set_as_current=False)
         self.sender.conf.update(
             task_serializer="json", broker_connection_retry_on_startup=True
         )
