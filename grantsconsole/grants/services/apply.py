@@ -68,28 +68,29 @@ def final_key(intent_seq: int) -> str:
     return f"intent-final:{intent_seq}"
 
 
+def unfinished(intents: Iterable[AuditEvent]) -> list[AuditEvent]:
+    """The intent rows of ``intents`` (kept in their order) that have no final
+    row yet. One query for the final rows, whatever their number."""
+    rows = list(intents)
+    if not rows:
+        return []
+    finished = set(
+        AuditEvent.objects.filter(
+            event_key__in=[final_key(i.seq) for i in rows]
+        ).values_list("event_key", flat=True)
+    )
+    return [i for i in rows if final_key(i.seq) not in finished]
+
+
 def open_intents(app_pk: int, now: datetime) -> dict[tuple[str, str], AuditEvent]:
     """Console intents for one app that have no final row yet, newest per
     (scope_id, "grant"|"revoke"); at most INTENT_HORIZON old."""
-    intents = list(
-        AuditEvent.objects.filter(
-            app_id=app_pk,
-            action__in=INTENT_ACTIONS,
-            created_at__gte=now - INTENT_HORIZON,
-        ).order_by("seq")
-    )
-    if not intents:
-        return {}
-    finished = set(
-        AuditEvent.objects.filter(
-            event_key__in=[final_key(i.seq) for i in intents]
-        ).values_list("event_key", flat=True)
-    )
-    return {
-        (i.scope_id, INTENT_ACTIONS[i.action]): i
-        for i in intents
-        if final_key(i.seq) not in finished
-    }
+    intents = AuditEvent.objects.filter(
+        app_id=app_pk,
+        action__in=INTENT_ACTIONS,
+        created_at__gte=now - INTENT_HORIZON,
+    ).order_by("seq")
+    return {(i.scope_id, INTENT_ACTIONS[i.action]): i for i in unfinished(intents)}
 
 
 def _made_by_intent(
@@ -195,6 +196,21 @@ def _copy_metadata(row: OktaApp, app: App) -> None:
     row.sign_on_mode = app.sign_on_mode[:64]
     row.okta_created = app.created
     row.okta_last_updated = app.last_updated
+
+
+def stored_app(row: OktaApp) -> App:
+    """The App as the database last stored it (the inverse of _copy_metadata)."""
+    return App(
+        id=row.okta_id,
+        label=row.label,
+        name=row.name,
+        sign_on_mode=row.sign_on_mode,
+        status=row.status,
+        client_id=row.client_id,
+        application_type=row.application_type,
+        created=row.okta_created,
+        last_updated=row.okta_last_updated,
+    )
 
 
 def _actor_fields(actor: Actor, source: str = "") -> dict[str, str]:
@@ -498,9 +514,7 @@ def reconcile_pending_intents(
     if app_ids is not None:
         intents = intents.filter(app_id__in=list(app_ids))
     closed = 0
-    for intent in intents:
-        if AuditEvent.objects.filter(event_key=final_key(intent.seq)).exists():
-            continue
+    for intent in unfinished(intents):
         final_action = INTENT_ACTIONS[intent.action]
         held = ScopeGrant.objects.filter(
             app_id=intent.app_id, scope_id=intent.scope_id, revoked_at__isnull=True

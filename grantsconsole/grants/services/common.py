@@ -22,6 +22,7 @@ from grantsconsole.grants.services.apply import (
     mark_removed,
     mark_unreadable,
     reconcile_pending_intents,
+    unfinished,
 )
 from grantsconsole.okta import (
     App,
@@ -175,24 +176,17 @@ def settle_abandoned_intents(client: OktaClient, *, limit: int = 20) -> int:
     many intents got their final row.
     """
     now = timezone.now()
-    candidates = list(
+    pending = unfinished(
         AuditEvent.objects.filter(
             action__in=INTENT_ACTIONS,
             created_at__lt=now - INTENT_IN_FLIGHT,
             created_at__gte=now - INTENT_HORIZON,
             app__isnull=False,
         )
-        .order_by("-seq")
-        .values_list("seq", "app_id", "app__okta_id")[:500]
+        .select_related("app")
+        .order_by("-seq")[:500]
     )
-    finished = set(
-        AuditEvent.objects.filter(
-            event_key__in=[final_key(seq) for seq, _, _ in candidates]
-        ).values_list("event_key", flat=True)
-    )
-    apps = {
-        pk: okta_id for seq, pk, okta_id in candidates if final_key(seq) not in finished
-    }
+    apps = {i.app_id: i.app.okta_id for i in pending}
     if not apps:
         return 0
     read = []
@@ -207,11 +201,7 @@ def settle_abandoned_intents(client: OktaClient, *, limit: int = 20) -> int:
         if outcome.error is None and not outcome.conflict:
             read.append(pk)
     settled_as_done = AuditEvent.objects.filter(
-        event_key__in=[
-            final_key(seq)
-            for seq, pk, _ in candidates
-            if pk in read and final_key(seq) not in finished
-        ]
+        event_key__in=[final_key(i.seq) for i in pending if i.app_id in read]
     ).count()
     closed = reconcile_pending_intents(
         source="intent_check", read_since=timezone.now(), app_ids=read

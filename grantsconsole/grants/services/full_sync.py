@@ -34,6 +34,7 @@ from grantsconsole.grants.services.apply import (
     mark_removed,
     mark_unreadable,
     reconcile_pending_intents,
+    stored_app,
 )
 from grantsconsole.grants.services.common import (
     CREDENTIAL_ERRORS,
@@ -158,21 +159,6 @@ def _upsert_listing(app: App, run_id: int) -> None:
         OktaApp.objects.create(okta_id=app.id, **fields)
 
 
-def _listing_of(row: OktaApp) -> App:
-    """The App as the current run listed it (metadata is refreshed on apply)."""
-    return App(
-        id=row.okta_id,
-        label=row.label,
-        name=row.name,
-        sign_on_mode=row.sign_on_mode,
-        status=row.status,
-        client_id=row.client_id,
-        application_type=row.application_type,
-        created=row.okta_created,
-        last_updated=row.okta_last_updated,
-    )
-
-
 def _any_app_read(run_id: int) -> bool:
     return OktaApp.objects.filter(
         synced_run_id=run_id, grants_state=OktaApp.GrantsState.OK
@@ -200,7 +186,7 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
                 client,
                 row.okta_id,
                 source=SOURCE,
-                listing=_listing_of(row),
+                listing=stored_app(row),
                 run_id=run.pk,
             )
         except OktaRateLimited:

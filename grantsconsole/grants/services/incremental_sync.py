@@ -31,6 +31,7 @@ from grantsconsole.grants.services.apply import (
     local_version,
     mark_removed,
     mark_unreadable,
+    stored_app,
 )
 from grantsconsole.grants.services.common import (
     CREDENTIAL_ERRORS,
@@ -148,17 +149,7 @@ def _known_app(okta_id: str, work: _AppWork) -> App | None:
     row = OktaApp.objects.filter(okta_id=okta_id, removed_at__isnull=True).first()
     if row is None:
         return None
-    return App(
-        id=row.okta_id,
-        label=row.label,
-        name=row.name,
-        sign_on_mode=row.sign_on_mode,
-        status=row.status,
-        client_id=row.client_id,
-        application_type=row.application_type,
-        created=row.okta_created,
-        last_updated=row.okta_last_updated,
-    )
+    return stored_app(row)
 
 
 def _fetch(client: OktaClient, okta_id: str, work: _AppWork) -> _Fetched:
