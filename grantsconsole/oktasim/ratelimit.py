@@ -106,9 +106,12 @@ class RateLimiter:
                 )
             self._windows.clear()
 
-    def hit(self, bucket: str, enforce: bool = True) -> Verdict:
-        """Count one request in ``bucket`` and report the headers for its response."""
-        now = self.clock.now()
+    def hit(
+        self, bucket: str, enforce: bool = True, now: float | None = None
+    ) -> Verdict:
+        """Count one request in ``bucket`` at ``now`` (default: the clock's now)
+        and report the headers for its response."""
+        now = self.clock.now() if now is None else now
         limit = self.limits.get(bucket, DEFAULT_LIMITS["other"])
         with self.lock:
             start, count = self._windows.get(bucket, (0.0, 0))

@@ -117,7 +117,8 @@ class Simulator:
             return resp
         bucket = bucket_for(req.path)
         limiter = self.limiter
-        verdict = limiter.hit(bucket)
+        received = self.clock.now()  # the log and the rate limit use the same instant
+        verdict = limiter.hit(bucket, now=received)
         counted = req.path.startswith("/api/v1")
         busy = limiter.enter() if counted else None
         try:
@@ -126,11 +127,14 @@ class Simulator:
             if counted:
                 limiter.leave()
         resp.headers.append(("X-Okta-Request-Id", req.request_id))
-        self.record(req, resp, bucket)
+        self.record(req, resp, bucket, received)
         return resp
 
-    def record(self, req: Request, resp: Response, bucket: str) -> None:
-        """Append the request to the /__sim__/requests log."""
+    def record(
+        self, req: Request, resp: Response, bucket: str, received: float
+    ) -> None:
+        """Append the request to the /__sim__/requests log; ``time`` is when it
+        was received (simulator clock), the instant its rate-limit window counted."""
         entry = {
             "method": req.method,
             "path": req.path,
@@ -139,7 +143,7 @@ class Simulator:
             "caller": req.caller,
             "request_id": req.request_id,
             "bucket": bucket,
-            "time": self.clock.now(),
+            "time": received,
         }
         if resp.fault:
             entry["fault"] = resp.fault["kind"]

@@ -83,7 +83,7 @@ class SimControl:
 
     def requests(self, since: int = 0) -> list[dict]:
         """Every API request since the last reset: method, path, query, status, caller,
-        request_id, bucket, time (simulator clock)."""
+        request_id, bucket, time (simulator clock, when received)."""
         return self._call("GET", f"/requests?since={since}")
 
     def state(self) -> dict:
