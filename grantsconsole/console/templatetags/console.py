@@ -1,6 +1,7 @@
 """Template helpers for the console: risk and kind badges, UTC times, percentages.
 
-Every helper escapes what it renders (``format_html``); none marks Okta data safe.
+Every helper escapes what it renders (``format_html`` or ``tables.esc``); none
+marks Okta data safe.
 """
 
 from __future__ import annotations
@@ -11,44 +12,16 @@ from typing import Any
 
 from django import template
 from django.utils.html import format_html, format_html_join
-from django.utils.text import slugify
+
+from grantsconsole.console import tables
 
 register = template.Library()
-
-RISK_LABELS = {
-    "low": "low risk",
-    "medium": "medium risk",
-    "high": "high risk",
-    "critical": "critical risk",
-}
-
-
-@register.simple_tag
-def risk_badge(risk: str, text: str = "") -> str:
-    """``<span class="badge risk-…">`` stating the risk in words (not colour alone)."""
-    if not risk:
-        return ""
-    return format_html(
-        '<span class="badge risk-{}">{}</span>',
-        risk if risk in RISK_LABELS else "high",
-        text or RISK_LABELS.get(risk, risk),
-    )
-
-
-@register.simple_tag
-def kind_badge(kind: str) -> str:
-    """A small badge for a scope kind (read / manage / self)."""
-    if not kind:
-        return ""
-    return format_html('<span class="badge kind-{}">{}</span>', kind, kind)
 
 
 @register.filter
 def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Format an aware datetime in UTC (``"—"`` for None), e.g. 2026-11-29 14:05."""
-    if value is None:
-        return "—"
-    return value.astimezone(UTC).strftime(fmt) + " UTC"
+    return tables.utc(value, fmt)
 
 
 @register.filter
@@ -66,13 +39,20 @@ def isotime(value: Any) -> str:
     return utc(parsed)
 
 
-@register.simple_tag
-def utc_time(value: datetime | None) -> str:
-    """A ``<time datetime=…>`` element in UTC, or an em dash."""
-    if value is None:
-        return "—"
-    iso = value.astimezone(UTC).isoformat(timespec="seconds")
-    return format_html('<time datetime="{}">{}</time>', iso, utc(value))
+# Badges, times and whole table bodies, built in Python (see console/tables.py).
+for _builder in (
+    tables.risk_badge,
+    tables.kind_badge,
+    tables.utc_time,
+    tables.grant_rows,
+    tables.scope_overview_rows,
+    tables.uncatalogued_scope_rows,
+    tables.matrix_rows,
+    tables.app_rows,
+    tables.audit_rows,
+    tables.datalist_options,
+):
+    register.simple_tag(_builder)
 
 
 @register.filter
@@ -83,15 +63,6 @@ def percent(done: Any, total: Any) -> int:
     except (TypeError, ValueError):
         return 0
     return 0 if t <= 0 else min(100, round(100 * d / t))
-
-
-@register.filter
-def get_item(mapping: Any, key: Any) -> Any:
-    """``mapping[key]`` or "" (for dicts in templates)."""
-    try:
-        return mapping[key]
-    except (KeyError, IndexError, TypeError):
-        return ""
 
 
 def _cell(value: Any) -> str:
@@ -144,97 +115,6 @@ def report_section(value: Any) -> str:
             ),
         )
     return format_html("<p>{}</p>", _cell(value))
-
-
-@register.simple_tag
-def scope_row(row: Any, editable: bool, grant_url: str, revoke_url: str) -> str:
-    """One ``<tr>`` of an app's grant collection (see ``selectors.ScopeRow``).
-
-    Built with ``format_html`` (every value escaped) rather than template nodes:
-    the table has a row per catalog scope (~180) and this keeps the page fast.
-    """
-    info = row.info
-    grant = row.grant
-    scope_id = row.scope_id
-    group = slugify(info.resource) if info else "uncatalogued"
-    check = (
-        format_html(
-            '<input type="checkbox" name="scope" value="{}" id="scope-{}" data-group="{}">',
-            scope_id,
-            scope_id,
-            group,
-        )
-        if editable
-        else ""
-    )
-    description = (
-        info.description
-        if info
-        else "Not in the scope catalog: Okta's documentation does not describe it."
-    )
-    kind = kind_badge(info.kind) if info else ""
-    held = (
-        format_html("<strong>{}</strong>", "granted")
-        if grant
-        else format_html('<span class="muted nowrap">{}</span>', "not granted")
-    )
-    by = ""
-    since = ""
-    if grant is not None:
-        okta_by = (
-            format_html(
-                '<span class="mono">{}</span> ({})',
-                grant.created_by_id,
-                grant.created_by_type or "?",
-            )
-            if grant.created_by_id
-            else ""
-        )
-        our_by = grant.granted_by or ""
-        by = format_html(
-            "{}{}{}",
-            okta_by,
-            format_html("<br>{}", "") if okta_by and our_by else "",
-            our_by,
-        )
-        since = utc_time(grant.created or grant.first_seen_at)
-    risk = risk_badge(row.risk) if row.is_manage else ""
-    action = ""
-    if editable:
-        if grant is not None:
-            action = format_html(
-                '<button type="submit" class="small danger" name="only" value="{}" '
-                'formaction="{}" hx-post="{}" aria-label="Revoke {}">Revoke</button>',
-                scope_id,
-                revoke_url,
-                revoke_url,
-                scope_id,
-            )
-        else:
-            action = format_html(
-                '<button type="submit" class="small" name="only" value="{}" '
-                'formaction="{}" hx-post="{}" aria-label="Grant {}">Grant</button>',
-                scope_id,
-                grant_url,
-                grant_url,
-                scope_id,
-            )
-    return format_html(
-        '<tr{}><td>{}</td><td><label for="scope-{}"><code>{}</code></label> {}'
-        '<div class="desc">{}</div></td><td>{}</td><td>{}</td>'
-        '<td class="nowrap">{}</td><td>{}</td><td>{}</td></tr>\n',
-        format_html(' class="{}"', "granted") if grant else "",
-        check,
-        scope_id,
-        scope_id,
-        kind,
-        description,
-        held,
-        by,
-        since,
-        risk,
-        action,
-    )
 
 
 @register.filter

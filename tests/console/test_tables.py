@@ -1,0 +1,144 @@
+"""console/tables.py: the table rows built in Python escape every value (A-14).
+
+Each builder gets the same hostile text in every field that can come from Okta
+or the database; the HTML must keep it as text (no tag, no attribute break-out),
+and a parser must find exactly the elements the builder writes itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from types import SimpleNamespace
+
+import pytest
+
+from grantsconsole.console import tables
+from grantsconsole.console.selectors import Holders, MatrixRow, ScopeRow
+
+EVIL = "\"'><script>alert(1)</script><img src=x onerror=alert(2)>&amp;"
+WHEN = datetime(2026, 11, 29, 14, 5, tzinfo=UTC)
+
+
+class Tags(HTMLParser):
+    """The start tags and attribute values of a fragment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs += [v or "" for _, v in attrs]
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parsed(html: str) -> Tags:
+    p = Tags()
+    p.feed(str(html))
+    return p
+
+
+def assert_contained(html: str) -> Tags:
+    """No tag of the hostile text became markup, and its text survived as text."""
+    p = parsed(html)
+    assert "script" not in p.tags
+    assert "img" not in p.tags
+    assert "<script>" not in html
+    assert "<img" not in html
+    assert any(EVIL in t or "alert(1)" in t for t in p.text + p.attrs)
+    return p
+
+
+def test_grant_rows_escape_scope_grantor_and_description():
+    grant = SimpleNamespace(
+        created_by_id=EVIL,
+        created_by_type=EVIL,
+        granted_by=EVIL,
+        created=WHEN,
+        first_seen_at=WHEN,
+    )
+    info = SimpleNamespace(resource=EVIL, description=EVIL, kind=EVIL)
+    rows = [
+        ScopeRow(scope_id=EVIL, info=info, grant=grant, risk=EVIL, is_manage=True),
+        ScopeRow(scope_id=EVIL, info=None, grant=None, risk="", is_manage=False),
+    ]
+    html = tables.grant_rows(
+        rows, True, "/apps/x/grants/grant", "/apps/x/grants/revoke"
+    )
+    p = assert_contained(html)
+    assert p.tags.count("tr") == 2
+    assert p.tags.count("button") == 2
+    assert p.tags.count("input") == 2
+    assert '<time datetime="2026-11-29T14:05:00+00:00">' in html
+
+
+def test_scope_overview_and_uncatalogued_rows_escape_labels_and_ids():
+    holders = Holders(count=5, preview=[(EVIL, EVIL), ("0oa1", "")])
+    info = SimpleNamespace(name=EVIL, kind="manage", description=EVIL)
+    html = tables.scope_overview_rows(
+        [{"info": info, "holders": holders, "risk": "critical"}]
+    )
+    p = assert_contained(html)
+    # The scope link, two holder links, "all 5".
+    assert p.tags.count("a") == 4
+    # An id cannot leave its path segment: "/" and "?" are percent-encoded.
+    assert all(not a.startswith('/scopes/"') for a in p.attrs)
+    html = tables.uncatalogued_scope_rows([("okta.x/../../admin?y", holders)])
+    assert 'href="/scopes/okta.x%2F..%2F..%2Fadmin%3Fy/"' in html
+    assert_contained(html)
+
+
+def test_matrix_app_and_audit_rows_escape_every_okta_string():
+    app = SimpleNamespace(
+        okta_id=EVIL,
+        label=EVIL,
+        client_id=EVIL,
+        status=EVIL,
+        removed_at=None,
+        grants_state="unknown",
+        grants_error=EVIL,
+        application_type=EVIL,
+        grant_count=3,
+        manage_count=1,
+        max_risk="high",
+        last_synced_at=WHEN,
+        last_change_at=None,
+    )
+    assert_contained(tables.app_rows([app], {}))
+    matrix = tables.matrix_rows(
+        [MatrixRow(app=app, cells=["manage", ""], manage_count=1)]
+    )
+    p = parsed(matrix)
+    assert "script" not in p.tags
+    assert "<script>" not in matrix
+    assert p.tags.count("td") == 3  # the count and two cells
+    event = SimpleNamespace(
+        seq=7,
+        created_at=WHEN,
+        action=EVIL,
+        outcome=EVIL,
+        actor_login=EVIL,
+        actor_id="",
+        app_okta_id=EVIL,
+        app_label=EVIL,
+        scope_id=EVIL,
+        okta_request_id=EVIL,
+    )
+    assert_contained(tables.audit_rows([event]))
+    assert_contained(tables.datalist_options([EVIL]))
+
+
+@pytest.mark.parametrize(
+    ("risk", "expected"),
+    [("critical", "risk-critical"), ("odd", "risk-high"), ("", "")],
+)
+def test_risk_badge_states_the_risk_in_words(risk, expected):
+    html = tables.risk_badge(risk)
+    assert (expected in html) if expected else html == ""
+    if risk:
+        assert ">critical risk<" in html or ">odd<" in html
