@@ -12,7 +12,7 @@ from typing import Any
 
 from grantsconsole.okta import scopes as scope_catalog
 
-RISK_RANK = {"": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+RISK_RANK = scope_catalog.RISK_RANK
 RANK_RISK = {rank: risk for risk, rank in RISK_RANK.items()}
 
 

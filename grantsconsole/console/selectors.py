@@ -9,7 +9,7 @@ Times are aware UTC datetimes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +24,6 @@ from django.db.models import (
     Exists,
     F,
     FilteredRelation,
-    IntegerField,
     Max,
     OuterRef,
     Q,
@@ -176,36 +175,48 @@ def freshness_of(obj: Any) -> Freshness:
     return _freshness_of({k: getattr(obj, k, None) for k in _status_querysets()})
 
 
-def _select_scalars(querysets: dict[str, QuerySet]) -> dict[str, Any]:
-    """``SELECT (q1) AS a, (q2) AS b, ...``: several scalar subqueries, one statement,
-    exactly one row (SQLite and PostgreSQL both allow a SELECT without FROM)."""
-    parts: list[str] = []
-    params: list[Any] = []
-    for name, qs in querysets.items():
-        sql, qparams = qs.query.get_compiler(using=qs.db).as_sql()
-        parts.append(f"({sql}) AS {connection.ops.quote_name(name)}")
-        params.extend(qparams)
+# Compiled scalar statements by (database alias, vendor, builders): their SQL
+# and parameters are the same on every call (constants only, no clock), and
+# building them through the ORM cost more CPU than running them.
+_SCALARS_SQL: dict[tuple[str, ...], tuple[str, tuple[Any, ...], tuple[str, ...]]] = {}
+
+
+def _select_scalars(*builders: Callable[[], dict[str, QuerySet]]) -> dict[str, Any]:
+    """``SELECT (q1) AS a, (q2) AS b, ...``: the scalar subqueries of each
+    builder, one statement, exactly one row (SQLite and PostgreSQL both allow a
+    SELECT without FROM). Compiled once per process and database."""
+    key = (connection.alias, connection.vendor, *(b.__name__ for b in builders))
+    compiled = _SCALARS_SQL.get(key)
+    if compiled is None:
+        querysets: dict[str, QuerySet] = {}
+        for build in builders:
+            querysets.update(build())
+        parts: list[str] = []
+        params: list[Any] = []
+        for name, qs in querysets.items():
+            sql, qparams = qs.query.get_compiler(using=qs.db).as_sql()
+            parts.append(f"({sql}) AS {connection.ops.quote_name(name)}")
+            params.extend(qparams)
+        compiled = ("SELECT " + ", ".join(parts), tuple(params), tuple(querysets))
+        _SCALARS_SQL[key] = compiled
+    sql, params, names = compiled
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
-    return dict(zip(querysets, row, strict=True))
+    return dict(zip(names, row, strict=True))
 
 
 def freshness() -> Freshness:
     """The stale-banner facts. One statement."""
-    return _freshness_of(_select_scalars(_status_querysets()))
+    return _freshness_of(_select_scalars(_status_querysets))
 
 
-def manage_q(field: str = "scope_id") -> Q:
-    """SQL condition "``field`` is a manage scope": the catalog's manage scopes
-    (e.g. okta.clients.register), or an uncatalogued scope ending in ``.manage``
-    (not the catalog's ``*.manage`` self scopes)."""
-    catalog = get_catalog()
-    manage_ids = [s for s, info in catalog.by_id.items() if info.kind == "manage"]
-    return Q(**{f"{field}__in": manage_ids}) | (
-        Q(**{f"{field}__endswith": ".manage"})
-        & ~Q(**{f"{field}__in": list(catalog.by_id)})
-    )
+def manage_q(prefix: str = "") -> Q:
+    """SQL condition "the grant at ``prefix`` (e.g. "grants__") is a manage
+    scope": the catalog's manage scopes (e.g. okta.clients.register), or an
+    uncatalogued scope ending in ``.manage`` (not the catalog's ``*.manage``
+    self scopes). Reads ``ScopeGrant.risk_rank``, which the database keeps."""
+    return Q(**{f"{prefix}risk_rank__gt": 0})
 
 
 # --- apps ------------------------------------------------------------------------------
@@ -223,21 +234,6 @@ class AppFilters:
     changed_days: int | None = None
     unreadable: bool = False
     sort: str = "label"
-
-
-def _max_risk_expression() -> Case:
-    """A CASE giving each open manage grant its risk rank (catalog risk, in SQL)."""
-    catalog = get_catalog()
-    whens = [
-        When(grants__scope_id__in=ids, then=Value(RISK_RANK[risk]))
-        for risk, ids in sorted(
-            catalog.by_risk.items(), key=lambda kv: -RISK_RANK[kv[0]]
-        )
-        if ids
-    ]
-    # An uncatalogued manage scope is "high" (see Catalog.risk).
-    whens.append(When(manage_q("grants__scope_id"), then=Value(RISK_RANK["high"])))
-    return Case(*whens, default=Value(0), output_field=IntegerField())
 
 
 def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
@@ -287,8 +283,8 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
     open_grant = Q(grants__revoked_at__isnull=True)
     qs = qs.annotate(
         grant_count=Count("grants", filter=open_grant),
-        manage_count=Count("grants", filter=open_grant & manage_q("grants__scope_id")),
-        max_risk_rank=Max(_max_risk_expression(), filter=open_grant),
+        manage_count=Count("grants", filter=open_grant & manage_q("grants__")),
+        max_risk_rank=Max("grants__risk_rank", filter=open_grant),
     )
     return qs.order_by(*APP_SORTS.get(filters.sort, APP_SORTS["label"]))
 
@@ -725,7 +721,7 @@ def _verification_of(values: dict[str, Any]) -> Verification:
 
 def audit_status() -> tuple[Freshness, Verification]:
     """The stale banner and the chain's last verification. One statement."""
-    values = _select_scalars({**_status_querysets(), **_verification_querysets()})
+    values = _select_scalars(_status_querysets, _verification_querysets)
     return _freshness_of(values), _verification_of(values)
 
 

@@ -21,7 +21,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
+
+from grantsconsole.okta import scopes as scope_catalog
 
 
 class OktaApp(models.Model):
@@ -84,6 +86,26 @@ class OktaApp(models.Model):
         return f"{self.label} ({self.okta_id})"
 
 
+def _risk_rank() -> Case:
+    """SQL for a grant's risk rank (``scope_catalog.RISK_RANK``) from its
+    ``scope_id``: the catalog's manage scopes by their risk (1-4), an
+    uncatalogued ``*.manage`` scope 3 ("high", as ``Catalog.risk`` says), any
+    other scope 0. Built from the catalog, so a catalog change is a migration
+    (tests/grants/test_models.py checks none is missing)."""
+    whens = [
+        When(scope_id__in=names, then=Value(rank))
+        for rank, names in scope_catalog.manage_risk_ranks().items()
+    ]
+    known = sorted(info.name for info in scope_catalog.all())
+    whens.append(
+        When(
+            Q(scope_id__endswith=".manage") & ~Q(scope_id__in=known),
+            then=Value(scope_catalog.RISK_RANK["high"]),
+        )
+    )
+    return Case(*whens, default=Value(0))
+
+
 class ScopeGrant(models.Model):
     """One Okta API scope grant of an app, with history.
 
@@ -108,6 +130,13 @@ class ScopeGrant(models.Model):
     granted_by = models.CharField(max_length=300, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.CharField(max_length=300, blank=True)
+    # Kept by the database from scope_id: the apps list counts manage grants and
+    # sorts by the riskiest one in plain SQL instead of 600-parameter CASEs.
+    risk_rank = models.GeneratedField(
+        expression=_risk_rank(),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering: ClassVar[list[str]] = ["scope_id", "-first_seen_at"]

@@ -13,9 +13,20 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-__all__ = ["ScopeInfo", "all", "describe", "get", "resource_of", "spec_version"]
+__all__ = [
+    "RISK_RANK",
+    "ScopeInfo",
+    "all",
+    "describe",
+    "get",
+    "manage_risk_ranks",
+    "resource_of",
+    "spec_version",
+]
 
 _ACTIONS = ("read", "manage", "register")
+# A manage scope's risk as a number, for sorting and SQL ("" = not a manage scope).
+RISK_RANK = {"": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +125,14 @@ def all() -> list[ScopeInfo]:
 def spec_version() -> str:
     """Okta spec version the catalog was derived from (e.g. "2026.06.3")."""
     return _load()[0]
+
+
+def manage_risk_ranks() -> dict[int, list[str]]:
+    """The catalog's manage scopes by risk rank (1-4, see ``RISK_RANK``), each
+    list sorted: ``{4: ["okta.apps.manage", ...], 3: [...], ...}``. A scope
+    missing here is read/self (rank 0) or uncatalogued (``*.manage``: rank 3)."""
+    ranks: dict[int, list[str]] = {}
+    for info in all():
+        if info.kind == "manage" and info.risk:
+            ranks.setdefault(RISK_RANK[info.risk], []).append(info.name)
+    return {rank: sorted(names) for rank, names in sorted(ranks.items(), reverse=True)}
