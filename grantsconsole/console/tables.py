@@ -15,6 +15,7 @@ exactly once, and :func:`_html` is the only place anything is marked safe.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from html import escape
@@ -119,6 +120,44 @@ def utc_time(value: datetime | None) -> SafeString:
 # --- an app's grant collection ----------------------------------------------------
 
 
+@functools.cache
+def _slug(text: str) -> str:
+    return slugify(text)
+
+
+def grant_groups(
+    groups: Iterable[tuple[str, list[Any]]],
+    uncatalogued: list[Any],
+    editable: bool,
+    grant_url: str,
+    revoke_url: str,
+) -> SafeString:
+    """The grant collection table's ``<tbody>`` per resource (a head row with a
+    select-all checkbox when ``editable``, then :func:`grant_rows`), and one for
+    held scopes the catalog does not know (see ``selectors.GrantCollection``)."""
+    out = []
+    for resource, rows in groups:
+        slug, name = esc(_slug(resource)), esc(resource)
+        select_all = (
+            f'<input type="checkbox" id="all-{slug}" data-select-group="{slug}" '
+            f'aria-label="Select every {name} scope"> '
+            if editable
+            else ""
+        )
+        out.append(
+            f'<tbody><tr class="group-head"><th colspan="7" scope="rowgroup" '
+            f'id="res-{slug}">{select_all}{name}</th></tr>\n'
+            f"{grant_rows(rows, editable, grant_url, revoke_url)}</tbody>\n"
+        )
+    if uncatalogued:
+        out.append(
+            '<tbody><tr class="group-head"><th colspan="7" scope="rowgroup">'
+            "Held, not in the scope catalog</th></tr>\n"
+            f"{grant_rows(uncatalogued, editable, grant_url, revoke_url)}</tbody>\n"
+        )
+    return _join(out)
+
+
 def grant_rows(
     rows: Iterable[Any], editable: bool, grant_url: str, revoke_url: str
 ) -> SafeString:
@@ -132,7 +171,7 @@ def grant_rows(
         sid = esc(row.scope_id)
         check = ""
         if editable:
-            group = esc(slugify(info.resource)) if info else "uncatalogued"
+            group = esc(_slug(info.resource)) if info else "uncatalogued"
             check = (
                 f'<input type="checkbox" name="scope" value="{sid}" '
                 f'id="scope-{sid}" data-group="{group}">'

@@ -44,7 +44,7 @@ for _builder in (
     tables.risk_badge,
     tables.kind_badge,
     tables.utc_time,
-    tables.grant_rows,
+    tables.grant_groups,
     tables.scope_overview_rows,
     tables.uncatalogued_scope_rows,
     tables.matrix_rows,
