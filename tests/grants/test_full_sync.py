@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from grantsconsole.grants import audit, locks, services
 from grantsconsole.grants.models import (
@@ -323,6 +325,26 @@ def test_an_app_deleted_between_listing_and_grants_is_removed_once(sim, client):
         + [("external_revoke", g["scopeId"]) for g in victim["grants"]]
     )
     assert db_state() == okta_state(sim)
+
+
+def test_an_unchanged_listing_marks_its_apps_seen_in_one_update_per_page(sim, client):
+    """The listing step writes an app row only when Okta's app object changed;
+    the apps it saw unchanged are marked in one UPDATE per page (the grants step
+    still saves each app once: it records when its grants were read)."""
+    services.run_full_sync(client=client)
+    apps = OktaApp.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        run = services.run_full_sync(client=client)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    app_updates = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('UPDATE "grants_oktaapp"')
+    ]
+    listing_updates = [sql for sql in app_updates if '"okta_id" IN (' in sql]
+    pages = -(-apps // 200)
+    assert len(listing_updates) == pages, listing_updates[:3]
+    assert len(app_updates) == apps + pages
 
 
 def test_the_full_sync_keeps_app_details_current(sim, client):

@@ -187,15 +187,36 @@ def _locked_app(okta_id: str) -> OktaApp | None:
     return qs.first()
 
 
+METADATA_COLUMNS = (
+    "label",
+    "name",
+    "client_id",
+    "application_type",
+    "status",
+    "sign_on_mode",
+    "okta_created",
+    "okta_last_updated",
+)
+
+
+def metadata_fields(app: App) -> dict[str, object]:
+    """OktaApp's ``METADATA_COLUMNS`` for Okta's app object (cut to the column
+    sizes)."""
+    return {
+        "label": app.label[:500],
+        "name": app.name[:200],
+        "client_id": app.client_id[:200],
+        "application_type": app.application_type[:32],
+        "status": app.status[:32],
+        "sign_on_mode": app.sign_on_mode[:64],
+        "okta_created": app.created,
+        "okta_last_updated": app.last_updated,
+    }
+
+
 def _copy_metadata(row: OktaApp, app: App) -> None:
-    row.label = app.label[:500]
-    row.name = app.name[:200]
-    row.client_id = app.client_id[:200]
-    row.application_type = app.application_type[:32]
-    row.status = app.status[:32]
-    row.sign_on_mode = app.sign_on_mode[:64]
-    row.okta_created = app.created
-    row.okta_last_updated = app.last_updated
+    for name, value in metadata_fields(app).items():
+        setattr(row, name, value)
 
 
 def stored_app(row: OktaApp) -> App:

@@ -30,9 +30,11 @@ from django.utils import timezone
 from grantsconsole.grants import audit, locks
 from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
 from grantsconsole.grants.services.apply import (
+    METADATA_COLUMNS,
     AppChange,
     mark_removed,
     mark_unreadable,
+    metadata_fields,
     reconcile_pending_intents,
     stored_app,
 )
@@ -116,8 +118,7 @@ def _list_one_page(run: SyncRun, client: OktaClient) -> None:
     apps, skipped, next_url = client.list_app_page(run.list_after or None)
     now = timezone.now()
     with transaction.atomic():
-        for app in apps:
-            _upsert_listing(app, run.pk)
+        _record_listing(apps, run.pk)
         for item in skipped:
             # An app object we could not read: keep what we know of it (not
             # "removed"), mark its grants unknown, say why.
@@ -139,24 +140,31 @@ def _list_one_page(run: SyncRun, client: OktaClient) -> None:
     _count_apps(run.pk)
 
 
-def _upsert_listing(app: App, run_id: int) -> None:
-    """Record that the listing has the app, with its current label, status and
-    type (its grants are read in a later step). A new app gets a row now;
+def _record_listing(apps: list[App], run_id: int) -> None:
+    """Record that the listing has these apps, with their current label, status
+    and type (their grants are read in a later step). A new app gets a row now;
     whether it is new is decided when its grants are first applied
-    (``last_synced_at`` is still empty)."""
-    fields = {
-        "label": app.label[:500],
-        "name": app.name[:200],
-        "client_id": app.client_id[:200],
-        "application_type": app.application_type[:32],
-        "status": app.status[:32],
-        "sign_on_mode": app.sign_on_mode[:64],
-        "okta_created": app.created,
-        "okta_last_updated": app.last_updated,
-        "seen_run_id": run_id,
+    (``last_synced_at`` is still empty). Queries: one SELECT of the page's
+    stored apps, one UPDATE marking the unchanged ones seen, and one write per
+    new or changed app (none on a page where nothing changed)."""
+    listed = {app.id: metadata_fields(app) for app in apps}
+    stored = {
+        row["okta_id"]: row
+        for row in OktaApp.objects.filter(okta_id__in=listed).values(
+            "okta_id", *METADATA_COLUMNS
+        )
     }
-    if not OktaApp.objects.filter(okta_id=app.id).update(**fields):
-        OktaApp.objects.create(okta_id=app.id, **fields)
+    unchanged = []
+    for okta_id, fields in listed.items():
+        row = stored.get(okta_id)
+        if row is None:
+            OktaApp.objects.create(okta_id=okta_id, seen_run_id=run_id, **fields)
+        elif any(row[name] != value for name, value in fields.items()):
+            OktaApp.objects.filter(okta_id=okta_id).update(seen_run_id=run_id, **fields)
+        else:
+            unchanged.append(okta_id)
+    if unchanged:
+        OktaApp.objects.filter(okta_id__in=unchanged).update(seen_run_id=run_id)
 
 
 def _any_app_read(run_id: int) -> bool:
