@@ -3,7 +3,7 @@
 A page of 180 catalog scopes or 40 apps x 30 scope families rendered through
 template nodes cost 25-45 ms of CPU per request (profiled: variable lookups,
 ``{% url %}`` per row, ``format_html`` per cell), which is most of a page under
-the load drill (issue 9, F-10). These builders do the same in a few
+the load drill (issue 9). These builders do the same in a few
 milliseconds: one ``reverse()`` per URL name per table, not per row, and
 ``html.escape`` on every value that comes from Okta or the database.
 

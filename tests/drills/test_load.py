@@ -4,7 +4,7 @@ it (gthread workers), over loopback HTTP only, with a sync running meanwhile.
 * Load: 50 signed-in sessions browse (1-3 s think time between pages, as people
   read them) while 5 admins grant and revoke (0.5-1.5 s apart) for
   ``DRILL_SECONDS`` (15 in ``make test``, 60 in ``make drills``): zero 5xx, p95 <
-  500 ms, and afterwards the database equals the simulator and every grant and
+  500 ms (asserted in ``make drills``; see ``ASSERT_LATENCY``), and afterwards the database equals the simulator and every grant and
   revoke Okta performed has exactly one audit row (none from the sync).
 * A web worker SIGKILLed mid-grant after Okta applied it (A-3).
 """
@@ -43,6 +43,12 @@ from tests.drills.scoreboard import TALLY
 
 ROOT = Path(__file__).resolve().parents[2]
 DRILL_SECONDS = float(os.environ.get("DRILL_SECONDS", "15"))
+# C.2: p95 < 500 ms as the browsers see it. Asserted by the full drill (`make
+# drills`, alone on the machine). The 15 s version inside `make test` shares the
+# two cores with the rest of the suite (both engines, two workers each), so its
+# latency is mostly queueing behind other tests: there it is reported only.
+LATENCY_BUDGET_MS = 500
+ASSERT_LATENCY = DRILL_SECONDS >= 60
 BROWSERS, ADMINS = 50, 5
 # Think time between a session's requests (seconds): people read pages.
 BROWSE_THINK, ADMIN_THINK = (1.0, 3.0), (0.5, 1.5)
@@ -427,8 +433,6 @@ def test_load_browsing_and_granting_with_a_sync_running(stack, ledger):
     verify = shared_db.manage("verify_audit")
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
-    # The latency budget (C.2: p95 < 500 ms) is reported on the scoreboard, not
-    # asserted here: it is not met yet (findings F-10, its drill asserts it).
     TALLY.load = {
         "requests": len(statuses),
         "seconds": DRILL_SECONDS,
@@ -438,7 +442,10 @@ def test_load_browsing_and_granting_with_a_sync_running(stack, ledger):
         "5xx": len(errors),
         "load_per_core": load_per_core,
         "sync_crashes": len(crashes),
+        "asserted": ASSERT_LATENCY,
     }
+    if ASSERT_LATENCY:
+        assert p95 * 1000 < LATENCY_BUDGET_MS, TALLY.load
 
 
 def kill_web_mid_grant(web: Web, db: Database, sim) -> dict:
