@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 
 from django.db import models
 from django.db.models import Case, Q, Value, When
+from django.db.models.functions import Right
+from django.db.models.lookups import Exact
 
 from grantsconsole.okta import scopes as scope_catalog
 
@@ -88,18 +90,31 @@ class OktaApp(models.Model):
 
 def _risk_rank() -> Case:
     """SQL for a grant's risk rank (``scope_catalog.RISK_RANK``) from its
-    ``scope_id``: the catalog's manage scopes by their risk (1-4), an
-    uncatalogued ``*.manage`` scope 3 ("high", as ``Catalog.risk`` says), any
-    other scope 0. Built from the catalog, so a catalog change is a migration
-    (tests/grants/test_models.py checks none is missing)."""
+    ``scope_id``, as ``Catalog.risk`` and ``Catalog.is_manage`` say: the
+    catalog's manage scopes by their risk (1-4); any other scope whose name ends
+    in ``.manage`` (case-sensitive) 3, "high", unless the catalog lists it as
+    not a manage scope (its ``*.manage`` self scopes); everything else 0.
+
+    Built from the catalog, but only from its manage scopes and those self
+    scopes, so adding read scopes changes nothing here. When a catalog update
+    does change it, ``makemigrations`` writes an AlterField that Django cannot
+    apply to a generated column: replace it by RemoveField + AddField of
+    ``risk_rank`` (the column is recomputed; tests/grants/test_models.py fails
+    until the migration exists and says so).
+    """
     whens = [
         When(scope_id__in=names, then=Value(rank))
         for rank, names in scope_catalog.manage_risk_ranks().items()
     ]
-    known = sorted(info.name for info in scope_catalog.all())
+    not_manage = sorted(
+        info.name
+        for info in scope_catalog.all()
+        if info.kind != "manage" and info.name.endswith(".manage")
+    )
+    ends_in_manage = Exact(Right("scope_id", len(".manage")), Value(".manage"))
     whens.append(
         When(
-            Q(scope_id__endswith=".manage") & ~Q(scope_id__in=known),
+            ends_in_manage & ~Q(scope_id__in=not_manage),
             then=Value(scope_catalog.RISK_RANK["high"]),
         )
     )
