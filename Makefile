@@ -27,11 +27,8 @@ test: $(STAMP) system-packages
 	$(PY) manage.py collectstatic --noinput -v0
 	bash .ci/with-services bash .ci/test-suite $(PYTEST_ARGS)
 
-# The drills alone, with the full 60 s load drill (its p95 budget asserted), on
-# SQLite and then on PostgreSQL.
 drills: $(STAMP) system-packages
-	bash .ci/with-services bash -c 'DRILL_SECONDS=60 $(VENV)/bin/pytest tests/drills $(PYTEST_ARGS) && \
-	  DATABASE_URL=$$POSTGRES_TEST_URL DRILL_SECONDS=60 $(VENV)/bin/pytest tests/drills -m "not postgres" $(PYTEST_ARGS)'
+	bash .ci/with-services bash .ci/drills $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-bench.txt

@@ -34,7 +34,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -178,14 +178,14 @@ def freshness_of(obj: Any) -> Freshness:
 # Compiled scalar statements by (database alias, vendor, builders): their SQL
 # and parameters are the same on every call (constants only, no clock), and
 # building them through the ORM cost more CPU than running them.
-_SCALARS_SQL: dict[tuple[str, ...], tuple[str, tuple[Any, ...], tuple[str, ...]]] = {}
+_SCALARS_SQL: dict[tuple[Any, ...], tuple[str, tuple[Any, ...], tuple[str, ...]]] = {}
 
 
 def _select_scalars(*builders: Callable[[], dict[str, QuerySet]]) -> dict[str, Any]:
     """``SELECT (q1) AS a, (q2) AS b, ...``: the scalar subqueries of each
     builder, one statement, exactly one row (SQLite and PostgreSQL both allow a
     SELECT without FROM). Compiled once per process and database."""
-    key = (connection.alias, connection.vendor, *(b.__name__ for b in builders))
+    key = (connection.alias, connection.vendor, *builders)
     compiled = _SCALARS_SQL.get(key)
     if compiled is None:
         querysets: dict[str, QuerySet] = {}
@@ -478,19 +478,29 @@ class Holders:
 def scope_holders_overview(preview: int = 4) -> dict[str, Holders]:
     """scopeId -> :class:`Holders`, for every scope some present app holds.
 
-    One query (open grants joined to their app, ordered); grouping in Python.
+    One query: the database counts each scope's holders and numbers them by
+    label (window functions), and returns only the first ``preview`` of each,
+    so the rows read do not grow with the number of grants.
     """
+    by_scope = F("scope_id")
     rows = (
         ScopeGrant.objects.filter(revoked_at=None, app__removed_at__isnull=True)
-        .order_by("scope_id", "app__label", "app__okta_id")
-        .values_list("scope_id", "app__okta_id", "app__label")
+        .annotate(
+            holders=Window(Count("id"), partition_by=by_scope),
+            place=Window(
+                RowNumber(),
+                partition_by=by_scope,
+                order_by=(F("app__label").asc(), F("app__okta_id").asc()),
+            ),
+        )
+        .filter(place__lte=preview)
+        .order_by("scope_id", "place")
+        .values_list("scope_id", "holders", "app__okta_id", "app__label")
     )
     result: dict[str, Holders] = {}
-    for scope_id, okta_id, label in rows.iterator(chunk_size=5000):
-        holders = result.setdefault(scope_id, Holders())
-        holders.count += 1
-        if len(holders.preview) < preview:
-            holders.preview.append((okta_id, label))
+    for scope_id, count, okta_id, label in rows:
+        holders = result.setdefault(scope_id, Holders(count=count))
+        holders.preview.append((okta_id, label))
     return result
 
 

@@ -16,15 +16,16 @@ exactly once, and :func:`_html` is the only place anything is marked safe.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, resolve, reverse
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 
 RISK_LABELS = {
     "low": "low risk",
@@ -33,8 +34,9 @@ RISK_LABELS = {
     "critical": "critical risk",
 }
 _SENTINEL = "__gc_arg__"
-# reverse() quotes path arguments with these kept (django.urls.resolvers); "/"
-# is quoted too here, so a hostile id never forms another path.
+# reverse() quotes path arguments keeping these (django.urls.resolvers). "/" is
+# quoted too here, and every console route with an id ends in a literal part, so
+# an id that is not a single path segment leads to a 404, never another page.
 _PATH_SAFE = "!$&'()*+,;=~:@"
 
 
@@ -51,8 +53,17 @@ def esc(value: Any) -> str:
 def url_for(name: str) -> Callable[[Any], str]:
     """A fast ``reverse(name, args=[x])`` for a route with one ``str`` argument:
     one real ``reverse()`` now, then string joins. The result is a path (not
-    yet HTML-escaped)."""
-    head, _, tail = reverse(name, args=[_SENTINEL]).partition(_SENTINEL)
+    yet HTML-escaped). Raises ValueError for a route without exactly one ``str``
+    argument (another converter would skip its ``to_url`` here)."""
+    try:
+        path = reverse(name, args=[_SENTINEL])
+    except NoReverseMatch:
+        path = ""
+    route = resolve(path).route if path else ""
+    converters = re.findall(r"<(?:(\w+):)?\w+>", route)
+    if converters not in (["str"], [""]):
+        raise ValueError(f"url_for({name!r}): the route must take one str argument")
+    head, _, tail = path.partition(_SENTINEL)
     return lambda value: head + quote(str(value), safe=_PATH_SAFE) + tail
 
 
@@ -241,7 +252,7 @@ def scope_overview_rows(rows: Iterable[dict]) -> SafeString:
         info, holders = row["info"], row["holders"]
         link = href(scope_url(info.name))
         more = (
-            f', <a href="{link}">all {holders.count}</a>'
+            f', <a href="{link}">all {esc(holders.count)}</a>'
             if holders.count > len(holders.preview)
             else ""
         )
@@ -249,7 +260,7 @@ def scope_overview_rows(rows: Iterable[dict]) -> SafeString:
             f'<tr><td><a href="{link}"><code>{esc(info.name)}</code></a></td>'
             f"<td>{kind_html(info.kind)}</td>"
             f"<td>{risk_html(row['risk']) if info.kind == 'manage' else ''}</td>"
-            f'<td class="num">{holders.count}</td>'
+            f'<td class="num">{esc(holders.count)}</td>'
             f"<td>{_holder_links(holders, app_url)}{more}</td>"
             f'<td class="desc">{esc(info.description)}</td></tr>\n'
         )
@@ -262,7 +273,7 @@ def uncatalogued_scope_rows(rows: Iterable[tuple[str, Any]]) -> SafeString:
     scope_url, app_url = url_for("scope-detail"), url_for("app-detail")
     return _join(
         f'<tr><td><a href="{href(scope_url(scope_id))}"><code>{esc(scope_id)}</code>'
-        f'</a></td><td></td><td></td><td class="num">{holders.count}</td>'
+        f'</a></td><td></td><td></td><td class="num">{esc(holders.count)}</td>'
         f"<td>{_holder_links(holders, app_url)}</td>"
         '<td class="desc">Not described by Okta\'s documentation.</td></tr>\n'
         for scope_id, holders in rows
@@ -284,13 +295,11 @@ def matrix_rows(rows: Iterable[Any]) -> SafeString:
     out = []
     for row in rows:
         app = row.app
-        name = app.label or app.okta_id
-        if len(name) > 40:
-            name = name[:39] + "…"
+        name = Truncator(app.label or app.okta_id).chars(40)  # as |truncatechars
         cells = "".join(_CELLS.get(c, _NO_CELL) for c in row.cells)
         out.append(
             f'<tr><th scope="row" class="app"><a href="{href(app_url(app.okta_id))}">'
-            f"{esc(name)}</a></th><td>{row.manage_count}</td>{cells}</tr>\n"
+            f"{esc(name)}</a></th><td>{esc(row.manage_count)}</td>{cells}</tr>\n"
         )
     return _join(out)
 
@@ -323,8 +332,8 @@ def app_rows(apps: Iterable[Any], app_types: dict[str, str]) -> SafeString:
             f"{esc(app.label or app.okta_id)}</a>{unreadable}</td>"
             f"<td>{esc(kind)}</td>"
             f'<td class="mono">{esc(app.client_id)}</td><td>{status}</td>'
-            f'<td class="num">{app.grant_count}</td>'
-            f'<td class="num">{app.manage_count} {risk}</td>'
+            f'<td class="num">{esc(app.grant_count)}</td>'
+            f'<td class="num">{esc(app.manage_count)} {risk}</td>'
             f'<td class="nowrap">{time_html(app.last_synced_at)}</td>'
             f'<td class="nowrap">{time_html(app.last_change_at)}</td></tr>\n'
         )
@@ -345,7 +354,7 @@ def audit_rows(events: Iterable[Any]) -> SafeString:
         scope = f"<code>{esc(e.scope_id)}</code>" if e.scope_id else ""
         outcome = esc(e.outcome)
         out.append(
-            f'<tr><td class="num">{e.seq}</td>'
+            f'<tr><td class="num">{esc(e.seq)}</td>'
             f'<td class="nowrap">{time_html(e.created_at)}</td>'
             f"<td>{esc(e.action)}</td>"
             f'<td><span class="badge outcome-{outcome}">{outcome}</span></td>'

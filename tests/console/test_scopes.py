@@ -3,6 +3,11 @@ to (or revoked from) several apps in one action, with a result per app."""
 
 from __future__ import annotations
 
+import pytest
+from django.utils import timezone
+
+from grantsconsole.console.selectors import scope_holders_overview
+from grantsconsole.grants.models import OktaApp, ScopeGrant
 from tests.console.conftest import grant_writes, okta_grants, web_app
 
 HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "scope-body"}
@@ -21,6 +26,45 @@ def _apps_without(sim, scope_id: str, n: int) -> list[dict]:
             found.append(app)
     assert len(found) >= n
     return found[:n]
+
+
+@pytest.mark.django_db
+def test_holders_overview_counts_open_grants_of_present_apps_and_previews_by_label():
+    now = timezone.now()
+    apps = [
+        OktaApp.objects.create(okta_id=f"0oaH{i}", label=label, last_synced_at=now)
+        for i, label in enumerate(["delta", "Alpha", "charlie", "bravo", "echo", "x"])
+    ]
+    apps[5].removed_at = now  # removed from Okta: not a holder
+    apps[5].save()
+
+    def grant(app, scope_id, revoked=False):
+        ScopeGrant.objects.create(
+            app=app,
+            scope_id=scope_id,
+            first_seen_at=now,
+            last_seen_at=now,
+            revoked_at=now if revoked else None,
+        )
+
+    for app in apps:
+        grant(app, "okta.users.read")
+    grant(apps[0], "okta.groups.read", revoked=True)
+    grant(apps[1], "okta.groups.read")
+
+    overview = scope_holders_overview(preview=4)
+    users = overview["okta.users.read"]
+    assert users.count == 5
+    labels = sorted(a.label for a in apps[:5])  # the database's order (binary here)
+    assert [label for _, label in users.preview] == labels[:4]
+    assert (
+        overview["okta.groups.read"].count,
+        overview["okta.groups.read"].preview,
+    ) == (
+        1,
+        [("0oaH1", "Alpha")],
+    )
+    assert "okta.apps.read" not in overview
 
 
 def test_scopes_list_counts_holders(admin, synced, sim):

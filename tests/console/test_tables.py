@@ -134,11 +134,27 @@ def test_matrix_app_and_audit_rows_escape_every_okta_string():
 
 
 @pytest.mark.parametrize(
-    ("risk", "expected"),
-    [("critical", "risk-critical"), ("odd", "risk-high"), ("", "")],
+    ("risk", "html"),
+    [
+        ("critical", '<span class="badge risk-critical">critical risk</span>'),
+        ("low", '<span class="badge risk-low">low risk</span>'),
+        (
+            "odd<",
+            '<span class="badge risk-high">odd&lt;</span>',
+        ),  # unknown: styled high
+        ("", ""),
+    ],
 )
-def test_risk_badge_states_the_risk_in_words(risk, expected):
-    html = tables.risk_badge(risk)
-    assert (expected in html) if expected else html == ""
-    if risk:
-        assert ">critical risk<" in html or ">odd<" in html
+def test_risk_badge_states_the_risk_in_words(risk, html):
+    assert tables.risk_badge(risk) == html
+
+
+def test_url_for_builds_what_reverse_builds_and_keeps_ids_in_one_segment():
+    from django.urls import reverse
+
+    app_url = tables.url_for("app-detail")
+    assert app_url("0oa1x") == reverse("app-detail", args=["0oa1x"])
+    assert app_url("a b&c") == reverse("app-detail", args=["a b&c"])
+    assert app_url("../x") == "/apps/..%2Fx/"
+    with pytest.raises(ValueError, match="one str argument"):
+        tables.url_for("sync-detail")  # <int:run_id>
