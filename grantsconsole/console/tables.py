@@ -224,10 +224,10 @@ def grant_rows(
                 )
         marked = ' class="granted"' if grant is not None else ""
         out.append(
-            f"<tr{marked}><td>{check}</td>"
+            f"<tr{marked}><td>{check}</td>\n"
             f'<td><label for="scope-{sid}"><code>{sid}</code></label> {kind}'
-            f'<div class="desc">{description}</div></td><td>{held}</td><td>{by}</td>'
-            f'<td class="nowrap">{since}</td><td>{risk}</td><td>{action}</td></tr>\n'
+            f'<div class="desc">{description}</div></td>\n<td>{held}</td>\n<td>{by}</td>\n'
+            f'<td class="nowrap">{since}</td>\n<td>{risk}</td>\n<td>{action}</td></tr>\n'
         )
     return _join(out)
 
@@ -257,11 +257,11 @@ def scope_overview_rows(rows: Iterable[dict]) -> SafeString:
             else ""
         )
         out.append(
-            f'<tr><td><a href="{link}"><code>{esc(info.name)}</code></a></td>'
-            f"<td>{kind_html(info.kind)}</td>"
-            f"<td>{risk_html(row['risk']) if info.kind == 'manage' else ''}</td>"
-            f'<td class="num">{esc(holders.count)}</td>'
-            f"<td>{_holder_links(holders, app_url)}{more}</td>"
+            f'<tr><td><a href="{link}"><code>{esc(info.name)}</code></a></td>\n'
+            f"<td>{kind_html(info.kind)}</td>\n"
+            f"<td>{risk_html(row['risk']) if info.kind == 'manage' else ''}</td>\n"
+            f'<td class="num">{esc(holders.count)}</td>\n'
+            f"<td>{_holder_links(holders, app_url)}{more}</td>\n"
             f'<td class="desc">{esc(info.description)}</td></tr>\n'
         )
     return _join(out)
@@ -273,8 +273,8 @@ def uncatalogued_scope_rows(rows: Iterable[tuple[str, Any]]) -> SafeString:
     scope_url, app_url = url_for("scope-detail"), url_for("app-detail")
     return _join(
         f'<tr><td><a href="{href(scope_url(scope_id))}"><code>{esc(scope_id)}</code>'
-        f'</a></td><td></td><td></td><td class="num">{esc(holders.count)}</td>'
-        f"<td>{_holder_links(holders, app_url)}</td>"
+        f'</a></td>\n<td></td>\n<td></td>\n<td class="num">{esc(holders.count)}</td>\n'
+        f"<td>{_holder_links(holders, app_url)}</td>\n"
         '<td class="desc">Not described by Okta\'s documentation.</td></tr>\n'
         for scope_id, holders in rows
     )
@@ -296,10 +296,10 @@ def matrix_rows(rows: Iterable[Any]) -> SafeString:
     for row in rows:
         app = row.app
         name = Truncator(app.label or app.okta_id).chars(40)  # as |truncatechars
-        cells = "".join(_CELLS.get(c, _NO_CELL) for c in row.cells)
+        cells = "".join("\n" + _CELLS.get(c, _NO_CELL) for c in row.cells)
         out.append(
             f'<tr><th scope="row" class="app"><a href="{href(app_url(app.okta_id))}">'
-            f"{esc(name)}</a></th><td>{esc(row.manage_count)}</td>{cells}</tr>\n"
+            f"{esc(name)}</a></th>\n<td>{esc(row.manage_count)}</td>{cells}</tr>\n"
         )
     return _join(out)
 
@@ -329,12 +329,12 @@ def app_rows(apps: Iterable[Any], app_types: dict[str, str]) -> SafeString:
         risk = risk_html(app.max_risk) if app.manage_count else ""
         out.append(
             f'<tr><td><a href="{href(app_url(app.okta_id))}">'
-            f"{esc(app.label or app.okta_id)}</a>{unreadable}</td>"
-            f"<td>{esc(kind)}</td>"
-            f'<td class="mono">{esc(app.client_id)}</td><td>{status}</td>'
-            f'<td class="num">{esc(app.grant_count)}</td>'
-            f'<td class="num">{esc(app.manage_count)} {risk}</td>'
-            f'<td class="nowrap">{time_html(app.last_synced_at)}</td>'
+            f"{esc(app.label or app.okta_id)}</a>{unreadable}</td>\n"
+            f"<td>{esc(kind)}</td>\n"
+            f'<td class="mono">{esc(app.client_id)}</td>\n<td>{status}</td>\n'
+            f'<td class="num">{esc(app.grant_count)}</td>\n'
+            f'<td class="num">{esc(app.manage_count)} {risk}</td>\n'
+            f'<td class="nowrap">{time_html(app.last_synced_at)}</td>\n'
             f'<td class="nowrap">{time_html(app.last_change_at)}</td></tr>\n'
         )
     return _join(out)
@@ -354,12 +354,12 @@ def audit_rows(events: Iterable[Any]) -> SafeString:
         scope = f"<code>{esc(e.scope_id)}</code>" if e.scope_id else ""
         outcome = esc(e.outcome)
         out.append(
-            f'<tr><td class="num">{esc(e.seq)}</td>'
-            f'<td class="nowrap">{time_html(e.created_at)}</td>'
-            f"<td>{esc(e.action)}</td>"
-            f'<td><span class="badge outcome-{outcome}">{outcome}</span></td>'
-            f"<td>{esc(e.actor_login or e.actor_id)}</td><td>{app}</td>"
-            f'<td>{scope}</td><td class="mono">{esc(e.okta_request_id)}</td></tr>\n'
+            f'<tr><td class="num">{esc(e.seq)}</td>\n'
+            f'<td class="nowrap">{time_html(e.created_at)}</td>\n'
+            f"<td>{esc(e.action)}</td>\n"
+            f'<td><span class="badge outcome-{outcome}">{outcome}</span></td>\n'
+            f"<td>{esc(e.actor_login or e.actor_id)}</td>\n<td>{app}</td>\n"
+            f'<td>{scope}</td>\n<td class="mono">{esc(e.okta_request_id)}</td></tr>\n'
         )
     return _join(out)
 

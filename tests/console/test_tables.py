@@ -158,3 +158,23 @@ def test_url_for_builds_what_reverse_builds_and_keeps_ids_in_one_segment():
     assert app_url("../x") == "/apps/..%2Fx/"
     with pytest.raises(ValueError, match="one str argument"):
         tables.url_for("sync-detail")  # <int:run_id>
+
+
+def test_cells_are_separated_in_the_text_of_a_row():
+    """As the template loops wrote them: whitespace between cells, so a row's
+    text reads "… UTC grant success …", not "UTCgrantsuccess" (copy and paste,
+    text search, and tests/browser's row filters rely on it)."""
+    event = SimpleNamespace(
+        seq=7,
+        created_at=WHEN,
+        action="grant",
+        outcome="success",
+        actor_login="a@example.com",
+        actor_id="",
+        app_okta_id="",
+        app_label="",
+        scope_id="okta.groups.read",
+        okta_request_id="req1",
+    )
+    text = "".join(parsed(tables.audit_rows([event])).text)
+    assert "UTC\ngrant\nsuccess\na@example.com" in text
