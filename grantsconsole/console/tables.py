@@ -23,7 +23,14 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from django.urls import NoReverseMatch, resolve, reverse
+from django.conf import settings
+from django.urls import (
+    NoReverseMatch,
+    get_script_prefix,
+    get_urlconf,
+    resolve,
+    reverse,
+)
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator, slugify
 
@@ -52,14 +59,23 @@ def esc(value: Any) -> str:
 
 def url_for(name: str) -> Callable[[Any], str]:
     """A fast ``reverse(name, args=[x])`` for a route with one ``str`` argument:
-    one real ``reverse()`` now, then string joins. The result is a path (not
-    yet HTML-escaped). Raises ValueError for a route without exactly one ``str``
-    argument (another converter would skip its ``to_url`` here)."""
+    one real ``reverse()`` per route, URLconf and script prefix in a process,
+    then string joins. The result is a path (not yet HTML-escaped). Raises
+    ValueError for a route without exactly one ``str`` argument (another
+    converter would skip its ``to_url`` here)."""
+    return _url_builder(
+        name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF
+    )
+
+
+@functools.cache
+def _url_builder(name: str, prefix: str, urlconf: Any) -> Callable[[Any], str]:
     try:
-        path = reverse(name, args=[_SENTINEL])
+        path = reverse(name, args=[_SENTINEL], urlconf=urlconf)
     except NoReverseMatch:
         path = ""
-    route = resolve(path).route if path else ""
+    # resolve() takes the path without the script prefix (SCRIPT_NAME).
+    route = resolve("/" + path.removeprefix(prefix), urlconf).route if path else ""
     converters = re.findall(r"<(?:(\w+):)?\w+>", route)
     if converters not in (["str"], [""]):
         raise ValueError(f"url_for({name!r}): the route must take one str argument")

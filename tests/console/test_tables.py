@@ -178,3 +178,18 @@ def test_cells_are_separated_in_the_text_of_a_row():
     )
     text = "".join(parsed(tables.audit_rows([event])).text)
     assert "UTC\ngrant\nsuccess\na@example.com" in text
+
+
+def test_url_for_follows_the_script_prefix():
+    """Behind a path prefix (SCRIPT_NAME), as reverse() does; builders are
+    cached per prefix, so one prefix never leaks into another's links."""
+    from django.urls import get_script_prefix, reverse, set_script_prefix
+
+    before = get_script_prefix()
+    try:
+        set_script_prefix("/console/")
+        assert tables.url_for("app-detail")("0oa1") == "/console/apps/0oa1/"
+        assert reverse("app-detail", args=["0oa1"]) == "/console/apps/0oa1/"
+    finally:
+        set_script_prefix(before)
+    assert tables.url_for("app-detail")("0oa1") == reverse("app-detail", args=["0oa1"])
