@@ -88,6 +88,11 @@ def href(url: str) -> str:
     return escape(url)
 
 
+def link(url: str, text: Any) -> str:
+    """``<a href="url">text</a>``, both escaped."""
+    return f'<a href="{href(url)}">{esc(text)}</a>'
+
+
 def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """An aware datetime in UTC as ``2026-11-29 14:05 UTC``; "—" for None."""
     if value is None:
@@ -253,8 +258,7 @@ def grant_rows(
 
 def _holder_links(holders: Any, app_url: Callable[[Any], str]) -> str:
     return ", ".join(
-        f'<a href="{href(app_url(okta_id))}">{esc(label or okta_id)}</a>'
-        for okta_id, label in holders.preview
+        link(app_url(okta_id), label or okta_id) for okta_id, label in holders.preview
     )
 
 
@@ -266,14 +270,14 @@ def scope_overview_rows(rows: Iterable[dict]) -> SafeString:
     out = []
     for row in rows:
         info, holders = row["info"], row["holders"]
-        link = href(scope_url(info.name))
+        scope_at = href(scope_url(info.name))
         more = (
-            f', <a href="{link}">all {esc(holders.count)}</a>'
+            f', <a href="{scope_at}">all {esc(holders.count)}</a>'
             if holders.count > len(holders.preview)
             else ""
         )
         out.append(
-            f'<tr><td><a href="{link}"><code>{esc(info.name)}</code></a></td>\n'
+            f'<tr><td><a href="{scope_at}"><code>{esc(info.name)}</code></a></td>\n'
             f"<td>{kind_html(info.kind)}</td>\n"
             f"<td>{risk_html(row['risk']) if info.kind == 'manage' else ''}</td>\n"
             f'<td class="num">{esc(holders.count)}</td>\n'
@@ -314,8 +318,8 @@ def matrix_rows(rows: Iterable[Any]) -> SafeString:
         name = Truncator(app.label or app.okta_id).chars(40)  # as |truncatechars
         cells = "".join("\n" + _CELLS.get(c, _NO_CELL) for c in row.cells)
         out.append(
-            f'<tr><th scope="row" class="app"><a href="{href(app_url(app.okta_id))}">'
-            f"{esc(name)}</a></th>\n<td>{esc(row.manage_count)}</td>{cells}</tr>\n"
+            f'<tr><th scope="row" class="app">{link(app_url(app.okta_id), name)}</th>\n'
+            f"<td>{esc(row.manage_count)}</td>{cells}</tr>\n"
         )
     return _join(out)
 
@@ -344,8 +348,8 @@ def app_rows(apps: Iterable[Any], app_types: dict[str, str]) -> SafeString:
         kind = app_types.get(app.application_type) or app.application_type
         risk = risk_html(app.max_risk) if app.manage_count else ""
         out.append(
-            f'<tr><td><a href="{href(app_url(app.okta_id))}">'
-            f"{esc(app.label or app.okta_id)}</a>{unreadable}</td>\n"
+            f"<tr><td>{link(app_url(app.okta_id), app.label or app.okta_id)}"
+            f"{unreadable}</td>\n"
             f"<td>{esc(kind)}</td>\n"
             f'<td class="mono">{esc(app.client_id)}</td>\n<td>{status}</td>\n'
             f'<td class="num">{esc(app.grant_count)}</td>\n'
@@ -362,8 +366,7 @@ def audit_rows(events: Iterable[Any]) -> SafeString:
     out = []
     for e in events:
         app = (
-            f'<a href="{href(app_url(e.app_okta_id))}">'
-            f"{esc(e.app_label or e.app_okta_id)}</a>"
+            link(app_url(e.app_okta_id), e.app_label or e.app_okta_id)
             if e.app_okta_id
             else ""
         )

@@ -54,6 +54,18 @@ def assert_contained(html: str) -> Tags:
     return p
 
 
+def _event(**fields) -> SimpleNamespace:
+    """An audit row as the audit page reads it."""
+    row = {
+        "seq": 7,
+        "created_at": WHEN,
+        "actor_id": "",
+        "app_okta_id": "",
+        "app_label": "",
+    }
+    return SimpleNamespace(**{**row, **fields})
+
+
 def test_grant_rows_escape_scope_grantor_and_description():
     grant = SimpleNamespace(
         created_by_id=EVIL,
@@ -117,13 +129,10 @@ def test_matrix_app_and_audit_rows_escape_every_okta_string():
     assert "script" not in p.tags
     assert "<script>" not in matrix
     assert p.tags.count("td") == 3  # the count and two cells
-    event = SimpleNamespace(
-        seq=7,
-        created_at=WHEN,
+    event = _event(
         action=EVIL,
         outcome=EVIL,
         actor_login=EVIL,
-        actor_id="",
         app_okta_id=EVIL,
         app_label=EVIL,
         scope_id=EVIL,
@@ -164,15 +173,10 @@ def test_cells_are_separated_in_the_text_of_a_row():
     """As the template loops wrote them: whitespace between cells, so a row's
     text reads "… UTC grant success …", not "UTCgrantsuccess" (copy and paste,
     text search, and tests/browser's row filters rely on it)."""
-    event = SimpleNamespace(
-        seq=7,
-        created_at=WHEN,
+    event = _event(
         action="grant",
         outcome="success",
         actor_login="a@example.com",
-        actor_id="",
-        app_okta_id="",
-        app_label="",
         scope_id="okta.groups.read",
         okta_request_id="req1",
     )

@@ -60,6 +60,7 @@ NOBODY = Actor()
 INTENT_IN_FLIGHT = timedelta(minutes=10)
 INTENT_HORIZON = timedelta(days=7)  # older unfinished intents are history
 INTENT_ACTIONS = {"grant_intent": "grant", "revoke_intent": "revoke"}
+_CLOCK_SKEW = timedelta(minutes=2)  # Okta's clock against ours
 
 
 def final_key(intent_seq: int) -> str:
@@ -107,8 +108,7 @@ def _made_by_intent(
         return False
     if grant.created is not None and grant.created < intent.created_at - _CLOCK_SKEW:
         return False
-    actor = attribution.get((grant.scope_id, "grant"))
-    return actor is None or not actor.actor_id or actor.actor_id == intent.actor_id
+    return _log_allows(attribution.get((grant.scope_id, "grant")), intent)
 
 
 def _revoked_by_intent(
@@ -116,11 +116,12 @@ def _revoked_by_intent(
 ) -> bool:
     """Could this revoke be the intent's? Not when the System Log names
     someone else (a revoked grant leaves nothing else to compare)."""
-    actor = attribution.get((scope_id, "revoke"))
+    return _log_allows(attribution.get((scope_id, "revoke")), intent)
+
+
+def _log_allows(actor: Actor | None, intent: AuditEvent) -> bool:
+    """True unless the System Log names an actor other than the intent's."""
     return actor is None or not actor.actor_id or actor.actor_id == intent.actor_id
-
-
-_CLOCK_SKEW = timedelta(minutes=2)  # Okta's clock against ours
 
 
 def _settle_intent(
