@@ -1,7 +1,7 @@
 """The Okta API scope catalog, arranged for the pages (grouped by resource, risk ranks).
 
 Built once per process from :mod:`grantsconsole.okta.scopes` (CLIENT's catalog,
-derived from ``shared/okta/scopes.yaml``). Nothing here queries the database.
+derived from ``spec/okta-scopes.yaml``). Nothing here queries the database.
 """
 
 from __future__ import annotations

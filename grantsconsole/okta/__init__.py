@@ -1,6 +1,6 @@
 """Okta management API client for grantsconsole (plain Python, no Django).
 
-Public API (see ``/work/prompts/contract.md`` section 2)::
+Public API::
 
     from grantsconsole.okta import OktaClient, ServiceAppTokenSource
     client = OktaClient(org_url, ServiceAppTokenSource(org_url, client_id, pem,

@@ -1,13 +1,21 @@
-"""Generate ``grantsconsole/okta/scopes.json`` from the project's scope list.
+"""Generate ``grantsconsole/okta/scopes.json``, the scope catalog, from two sources
+kept in the repository:
 
-Usage::
+* ``spec/okta-management.cut.yaml``: Okta's own Management API spec (the cut made
+  by ``spec/cut_okta_spec.py``); its ``securitySchemes.oauth2`` lists every
+  ``okta.*`` scope the release declares, with Okta's one-line description;
+* ``spec/okta-scopes.yaml``: this project's descriptions, kinds and families for
+  those scopes and for the ones declared by Okta's other specs (OAuth, MyAccount,
+  governance, Access Gateway) or only documented.
 
-    python -m grantsconsole.okta.build_catalog /work/shared/okta/scopes.yaml
+Usage (no arguments needed; both paths default to the files above)::
 
-The YAML (``shared/okta/scopes.yaml``, 183 okta.*/ssf.* scopes from the Okta
-management, OAuth, MyAccount, governance and Access Gateway specs) is read once
-here; the package only ever reads the JSON it writes, so nothing at run time
-depends on the shared folder.
+    python -m grantsconsole.okta.build_catalog
+
+A scope the spec declares that the YAML lacks still enters the catalog, with
+Okta's description and a kind taken from its name, so a new spec release never
+silently drops a scope. The package only ever reads the JSON written here. The
+catalog is metadata, never a gate: Okta judges scope names when a grant is made.
 
 Risk rule (metadata for the console, never a gate):
 
@@ -114,8 +122,27 @@ def risk_for(name: str, kind: str) -> str:
     return "medium"
 
 
-def build(source: dict[str, Any]) -> dict[str, Any]:
-    """The JSON document for ``scopes.json`` from the parsed YAML."""
+def spec_scopes(spec: dict[str, Any]) -> dict[str, str]:
+    """``{scope: Okta's description}`` from a spec's OAuth 2.0 security scheme."""
+    scopes: dict[str, str] = {}
+    schemes = spec.get("components", {}).get("securitySchemes", {})
+    for scheme in schemes.values():
+        for flow in scheme.get("flows", {}).values():
+            scopes.update(flow.get("scopes", {}))
+    return scopes
+
+
+def _kind_from_name(name: str) -> str:
+    if name.endswith(".self"):
+        return "self"
+    if name.endswith((".manage", ".register")):
+        return "manage"
+    return "read"
+
+
+def build(source: dict[str, Any], spec: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON document for ``scopes.json`` from the parsed YAML and, if given,
+    the parsed spec (its declared scopes missing from the YAML are added)."""
     scopes = []
     for entry in source["scopes"]:
         item = {key: str(entry.get(key, "")) for key in FIELDS}
@@ -123,6 +150,23 @@ def build(source: dict[str, Any]) -> dict[str, Any]:
         if entry.get("note"):
             item["note"] = str(entry["note"])
         scopes.append(item)
+    known = {item["name"] for item in scopes}
+    for name, description in (spec_scopes(spec) if spec else {}).items():
+        if name in known:
+            continue
+        kind = _kind_from_name(name)
+        scopes.append(
+            {
+                "name": name,
+                "description": str(description),
+                "kind": kind,
+                "family": "management",
+                "status": "current",
+                "grantable_via_app_grants": "yes",
+                "risk": risk_for(name, kind),
+                "note": "declared by the spec, not yet described in okta-scopes.yaml",
+            }
+        )
     scopes.sort(key=lambda item: item["name"])
     names = [item["name"] for item in scopes]
     if len(set(names)) != len(names):
@@ -132,16 +176,37 @@ def build(source: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"risk lists name scopes not in the source: {sorted(unknown)}")
     return {
         "generated_by": "python -m grantsconsole.okta.build_catalog",
-        "source": "shared/okta/scopes.yaml",
-        "spec_version": str(source.get("catalog", {}).get("spec_version", "")),
+        "source": "spec/okta-scopes.yaml + spec/okta-management.cut.yaml",
+        "spec_version": str(
+            (spec or {}).get("info", {}).get("version")
+            or source.get("catalog", {}).get("spec_version", "")
+        ),
         "count": len(scopes),
         "scopes": scopes,
     }
 
 
+REPO = Path(__file__).resolve().parents[2]
+SOURCE_YAML = REPO / "spec" / "okta-scopes.yaml"
+SPEC_CUT = REPO / "spec" / "okta-management.cut.yaml"
+
+
+def load_sources(
+    source: Path = SOURCE_YAML, spec: Path = SPEC_CUT
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The parsed YAML catalog source and the parsed spec cut."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with source.open(encoding="utf-8") as f:
+        parsed_source = yaml.load(f, Loader=loader)
+    with spec.open(encoding="utf-8") as f:
+        parsed_spec = yaml.load(f, Loader=loader)
+    return parsed_source, parsed_spec
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", type=Path, help="path to shared/okta/scopes.yaml")
+    parser.add_argument("--source", type=Path, default=SOURCE_YAML)
+    parser.add_argument("--spec", type=Path, default=SPEC_CUT)
     parser.add_argument(
         "--output",
         type=Path,
@@ -149,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
         help="where to write the JSON (default: the package's scopes.json)",
     )
     args = parser.parse_args(argv)
-    document = build(yaml.safe_load(args.source.read_text(encoding="utf-8")))
+    document = build(*load_sources(args.source, args.spec))
     args.output.write_text(
         json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )

@@ -2,7 +2,7 @@
 
 Metadata for display, never a gate: a scope the catalog does not know is still
 shown, stored and sent; :func:`describe` labels it uncatalogued. The JSON is
-generated from ``shared/okta/scopes.yaml`` by
+generated from ``spec/okta-scopes.yaml`` and Okta's spec by
 ``python -m grantsconsole.okta.build_catalog`` (see there for the risk rule).
 """
 

@@ -2,7 +2,7 @@
 
 Each function returns the JSON-ready dict Okta sends for that object, following
 docs/okta-api.md (recorded Terraform / SDK fixtures) and the Management API spec
-(``shared/okta/management-minimal.yaml``): ``Application`` subtypes, ``OAuth2ScopeConsentGrant``,
+(``spec/okta-management.cut.yaml``): ``Application`` subtypes, ``OAuth2ScopeConsentGrant``,
 ``StandardRole``, ``LogEvent`` and the ``Error`` body. Times are ISO-8601 UTC with
 milliseconds (``2025-03-14T00:02:37.000Z``).
 """

@@ -4,13 +4,16 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from grantsconsole.okta import scope_catalog
-from grantsconsole.okta.build_catalog import CRITICAL, build, risk_for
+from grantsconsole.okta.build_catalog import (
+    CRITICAL,
+    build,
+    load_sources,
+    risk_for,
+    spec_scopes,
+)
 
-# shared/ sits beside the repository (here and in CI).
-SHARED_YAML = Path(__file__).resolve().parents[3] / "shared" / "okta" / "scopes.yaml"
 PACKAGE_JSON = Path(scope_catalog.__file__).with_name("scopes.json")
 
 
@@ -74,7 +77,25 @@ def test_unknown_scope_is_labelled_uncatalogued_not_rejected():
 
 
 def test_committed_json_matches_the_generator():
-    """scopes.json is exactly what build_catalog makes from shared/okta/scopes.yaml."""
-    source = yaml.safe_load(SHARED_YAML.read_text(encoding="utf-8"))
-    assert json.loads(PACKAGE_JSON.read_text(encoding="utf-8")) == build(source)
+    """scopes.json is exactly what build_catalog makes from the sources in spec/."""
+    assert json.loads(PACKAGE_JSON.read_text(encoding="utf-8")) == build(
+        *load_sources()
+    )
     assert all(risk_for(name, "manage") == "critical" for name in CRITICAL)
+
+
+def test_every_scope_okta_declares_is_in_the_catalog():
+    """The shipped spec is the authority on scope names: each scope its OAuth 2.0
+    security scheme declares is catalogued, even one okta-scopes.yaml lacks."""
+    source, spec = load_sources()
+    declared = spec_scopes(spec)
+    assert len(declared) > 100
+    assert set(declared) <= {s.name for s in scope_catalog.all()}
+
+    spec["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"][
+        "scopes"
+    ]["okta.aiAgents.manage"] = "Allows the app to manage AI agents"
+    built = {item["name"]: item for item in build(source, spec)["scopes"]}
+    added = built["okta.aiAgents.manage"]
+    assert (added["kind"], added["risk"]) == ("manage", "medium")
+    assert added["description"] == "Allows the app to manage AI agents"

@@ -1,5 +1,5 @@
 """Every simulator response the console uses, validated with openapi-core against
-Okta's own spec (shared/okta/management-minimal.yaml, cut to these operations).
+Okta's own spec (the committed cut in spec/okta-management.cut.yaml).
 
 Where the simulator follows recorded Okta behaviour instead of the spec, the test
 asserts the deviation is there and then validates the spec-shaped equivalent, so
