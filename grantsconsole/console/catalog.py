@@ -52,6 +52,12 @@ class Catalog:
             return getattr(info, "risk", "") or ""
         return "high" if scope_id.endswith(".manage") else ""
 
+    def asks_confirmation(self, scope_id: str) -> bool:
+        """True when a grant of ``scope_id`` needs the risk confirmation and a
+        recent sign-in: every manage scope, and every scope the catalog does not
+        know (its reach is unknown, so it is treated as if high)."""
+        return self.is_manage(scope_id) or not self.knows(scope_id)
+
     def resource(self, scope_id: str) -> str:
         info = self.by_id.get(scope_id)
         if info is not None:

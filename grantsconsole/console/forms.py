@@ -8,7 +8,6 @@ with a message an admin can act on.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 from django import forms
@@ -170,20 +169,25 @@ def _unique_selection(values: list[str], noun: str) -> list[str]:
     return values
 
 
-def scope_selection(data: QueryDict, *, known: Callable[[str], bool]) -> list[str]:
+def scope_selection(data: QueryDict) -> list[str]:
     """The scopeIds chosen in a grant or revoke form, in the order sent.
 
-    A per-row button sends ``only=<scopeId>`` (that scope alone); otherwise the
-    ticked ``scope`` checkboxes count. Raises ``SelectionError`` for an empty
-    selection or a scope sent twice, ``Http404`` for a malformed or unknown
-    scopeId (``known`` decides).
+    A per-row button sends ``only=<scopeId>`` (that scope alone); the "grant a
+    scope by id" field sends ``scope_id``; otherwise the ticked ``scope``
+    checkboxes count. Any well-formed scopeId is accepted, catalogued or not:
+    Okta, not our catalog, judges scope names. Raises ``SelectionError`` for an
+    empty selection, a scope sent twice or a malformed scopeId.
     """
-    only = data.get("only", "")
+    only = data.get("only", "") or data.get("scope_id", "").strip()
     values = [only] if only else data.getlist("scope")
     values = _unique_selection(values, "scope")
     for value in values:
-        if not SCOPE_ID_RE.match(value) or not known(value):
-            raise Http404("Unknown scope.")
+        if not SCOPE_ID_RE.match(value):
+            raise SelectionError(
+                f"{value[:80]!r} is not a scope id: Okta scope ids look like "
+                "okta.users.read (letters, digits and . _ : -, at most 200). "
+                "Nothing was changed."
+            )
     return values
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "OktaConnectionError",
@@ -152,9 +153,25 @@ class OktaNotFound(OktaError):
 
 
 class OktaValidationError(OktaError):
-    """400/405/409/411/422: Okta rejected the request as invalid (E0000001 etc.)."""
+    """400/405/409/411/422: Okta rejected the request as invalid (E0000001 etc.).
+
+    The explanation quotes Okta's own reason (``errorCauses``, else
+    ``errorSummary``), e.g. for a scopeId Okta does not know: "Okta rejected the
+    request as invalid: scopeId: The scope okta.x.read is not a valid Okta API
+    scope." Okta, not the console's catalog, is the judge of scope names.
+    """
 
     default_explanation = "Okta rejected the request as invalid."
+
+    def __init__(self, message: str = "", **fields: Any) -> None:
+        if not fields.get("explanation"):
+            reasons = [c for c in fields.get("error_causes", ()) if c] or [
+                fields.get("error_summary", "")
+            ]
+            reason = " ".join(r.strip() for r in reasons if r and r.strip())
+            if reason:
+                fields["explanation"] = f"{self.default_explanation[:-1]}: {reason}"
+        super().__init__(message, **fields)
 
 
 class OktaRateLimited(OktaError):

@@ -140,7 +140,7 @@ def test_a_write_with_the_right_csrf_token_goes_through(admin_csrf, objects, sim
     "url",
     [
         "/apps/0oaNOPE/",
-        "/scopes/okta.nothing.read/",
+        "/scopes/not%20a%20scope/",
         "/sync/999999/",
         "/reports/999999/",
         "/reports/999999/export.csv",
@@ -153,8 +153,8 @@ def test_unknown_ids_are_404(admin, objects, url):
 @pytest.mark.parametrize(
     ("url", "data"),
     [
-        ("/scopes/okta.nothing.read/grant", {"app": "{app}"}),
-        ("/scopes/okta.nothing.read/revoke", {"app": "{app}"}),
+        ("/scopes/not%20a%20scope/grant", {"app": "{app}"}),
+        ("/scopes/not%20a%20scope/revoke", {"app": "{app}"}),
         ("/scopes/okta.groups.read/grant", {"app": "0oaNOPE"}),
         ("/scopes/okta.groups.read/grant", {"app": "<b>"}),
         ("/apps/0oaNOPE/refresh", {}),

@@ -135,24 +135,59 @@ def test_tampered_or_empty_selection_is_refused_before_okta(
 
 
 @pytest.mark.parametrize("action", ["grant", "revoke"])
-def test_unknown_scope_or_app_is_404_before_okta(admin, synced, sim, action):
+def test_a_malformed_scope_id_is_refused_before_okta(admin, synced, sim, action):
     app = web_app(sim)
     before = len(sim.requests())
-    assert (
-        admin.post(
-            _url(app["id"], action), {"scope": "okta.nothing.manage"}
-        ).status_code
-        == 404
-    )
-    assert admin.post(_url(app["id"], action), {"scope": "<script>"}).status_code == 404
-    assert (
-        admin.post(
-            _url("0oaNOSUCHAPP", action), {"scope": "okta.apps.read"}
-        ).status_code
-        == 404
-    )
-    assert admin.get(_url("0oaNOSUCHAPP")).status_code == 404
+    response = admin.post(_url(app["id"], action), {"scope": "okta.users<b>.read"})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "is not a scope id" in body
+    assert "<b>" not in body
     assert sim.requests()[before:] == []
+    assert (
+        admin.post(_url("0oaNOPE", action), {"scope": "okta.users.read"}).status_code
+        == 404
+    )
+
+
+def test_an_uncatalogued_scope_goes_to_okta_after_a_confirmation(admin, synced, sim):
+    """Okta, not the catalog, judges scope names: okta.aiAgents.read is newer than
+    the catalog but Okta knows it. It is confirmed as if high risk, then granted."""
+    app = web_app(sim, without="okta.aiAgents.read")
+    asked = admin.post(_url(app["id"], "grant"), {"scope_id": "okta.aiAgents.read"})
+    body = asked.content.decode()
+    assert asked.status_code == 200
+    assert "Not in the catalog" in body or "not in the catalog" in body
+    assert "unknown risk" in body
+    assert 'name="confirm" value="yes"' in body
+    assert grant_writes(sim) == []
+    done = admin.post(
+        _url(app["id"], "grant"),
+        {"scope": "okta.aiAgents.read", "confirm": "yes"},
+        **HX,
+    )
+    assert "Granted." in done.content.decode()
+    assert "okta.aiAgents.read" in okta_grants(sim, app["id"])
+    assert AuditEvent.objects.filter(
+        action="grant", scope_id="okta.aiAgents.read", outcome="success"
+    ).exists()
+
+
+def test_okta_refusing_an_unknown_scope_is_shown_in_plain_words(admin, synced, sim):
+    app = web_app(sim)
+    response = admin.post(
+        _url(app["id"], "grant"),
+        {"scope": "okta.noSuchThing.read", "confirm": "yes"},
+        **HX,
+    )
+    body = response.content.decode()
+    assert len(grant_writes(sim)) == 1  # it reached Okta
+    assert "Not done" in body
+    assert "is not a valid Okta API scope" in body  # Okta's own words
+    assert not ScopeGrant.objects.filter(scope_id="okta.noSuchThing.read").exists()
+    assert AuditEvent.objects.filter(
+        action="grant", scope_id="okta.noSuchThing.read", outcome="failure"
+    ).exists()
 
 
 def test_403_on_a_grant_explains_silent_downscoping(admin, synced, sim):

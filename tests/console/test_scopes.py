@@ -160,3 +160,23 @@ def test_bulk_selection_tampering_is_refused(admin, synced, sim):
     assert empty.status_code == 400
     assert "Choose at least one app" in empty.content.decode()
     assert sim.requests()[before:] == []
+
+
+def test_a_scope_only_okta_knows_has_its_page_and_bulk_grant(admin, synced, sim):
+    """okta.aiAgents.manage is newer than the catalog: its page warns "not in the
+    catalog", and granting it to several apps is confirmed, then sent to Okta."""
+    page = admin.get("/scopes/okta.aiAgents.manage/")
+    assert page.status_code == 200
+    assert "Not in the catalog" in page.content.decode()
+    assert "Grant it to more apps" in page.content.decode()
+    ids = [a["id"] for a in _apps_without(sim, "okta.aiAgents.manage", 2)]
+    asked = admin.post("/scopes/okta.aiAgents.manage/grant", {"app": ids}, **HX)
+    assert 'name="confirm" value="yes"' in asked.content.decode()
+    assert "Not in the catalog" in asked.content.decode()
+    assert grant_writes(sim) == []
+    done = admin.post(
+        "/scopes/okta.aiAgents.manage/grant", {"app": ids, "confirm": "yes"}, **HX
+    )
+    assert done.status_code == 200
+    for okta_id in ids:
+        assert "okta.aiAgents.manage" in okta_grants(sim, okta_id)

@@ -197,21 +197,25 @@ def _refuse_selection(request: HttpRequest, app: OktaApp, message: str) -> HttpR
 def _confirm_manage(
     request: HttpRequest, app: OktaApp, scope_ids: list[str]
 ) -> HttpResponse:
-    """Ask before granting any manage scope, naming each one's risk and reach."""
+    """Ask before granting any manage or uncatalogued scope, naming each one's
+    risk and reach (an uncatalogued scope's risk is unknown: asked as if high)."""
     catalog = get_catalog()
     rows = [
         {
             "scope_id": s,
             "info": catalog.get(s),
-            "risk": catalog.risk(s),
+            "risk": catalog.risk(s) or ("high" if not catalog.knows(s) else ""),
             "is_manage": catalog.is_manage(s),
+            "uncatalogued": not catalog.knows(s),
+            "asks": catalog.asks_confirmation(s),
         }
         for s in scope_ids
     ]
     context = {
         "app": app,
         "confirm_rows": rows,
-        "manage_rows": [r for r in rows if r["is_manage"]],
+        "manage_rows": [r for r in rows if r["asks"]],
+        "uncatalogued_rows": [r for r in rows if r["uncatalogued"]],
         "scope_ids": scope_ids,
     }
     if is_htmx(request):
@@ -222,18 +226,20 @@ def _confirm_manage(
 @require_POST
 @super_admin_required
 def grant_create(request: HttpRequest, okta_id: str) -> HttpResponse:
-    """Grant the selected catalog scopes to the app (``POST``; several at once).
+    """Grant the selected scopes to the app (``POST``; several at once).
 
-    Form fields: ``scope`` (repeated) or ``only`` (one scope), ``confirm=yes``
-    once the admin confirmed the risk of any manage scope.
+    Form fields: ``scope`` (repeated), ``only`` (one scope) or ``scope_id`` (one
+    scope typed by id; any well-formed id, catalogued or not, goes to Okta),
+    ``confirm=yes`` once the admin confirmed the risk of any manage or
+    uncatalogued scope.
     """
     app = _app_or_404(okta_id, present=True)
     catalog = get_catalog()
     try:
-        scope_ids = scope_selection(request.POST, known=catalog.knows)
+        scope_ids = scope_selection(request.POST)
     except SelectionError as exc:
         return _refuse_selection(request, app, exc.message)
-    if any(catalog.is_manage(s) for s in scope_ids):
+    if any(catalog.asks_confirmation(s) for s in scope_ids):
         if request.POST.get("confirm") != "yes":
             return _confirm_manage(request, app, scope_ids)
         step_up = require_recent_auth(request, request.path, request.POST)
@@ -247,18 +253,15 @@ def grant_create(request: HttpRequest, okta_id: str) -> HttpResponse:
 def grant_revoke(request: HttpRequest, okta_id: str) -> HttpResponse:
     """Revoke the selected scopes from the app (``POST``; several at once).
 
-    Any scope the catalog knows, or one the app holds although uncatalogued.
+    Any well-formed scopeId; one the app does not hold is already gone (success).
     """
     app = _app_or_404(okta_id, present=True)
     catalog = get_catalog()
-    held = set(app.grants.filter(revoked_at=None).values_list("scope_id", flat=True))
     try:
-        scope_ids = scope_selection(
-            request.POST, known=lambda s: catalog.knows(s) or s in held
-        )
+        scope_ids = scope_selection(request.POST)
     except SelectionError as exc:
         return _refuse_selection(request, app, exc.message)
-    if any(catalog.is_manage(s) for s in scope_ids):
+    if any(catalog.asks_confirmation(s) for s in scope_ids):
         step_up = require_recent_auth(request, request.path, request.POST)
         if step_up is not None:
             return step_up

@@ -23,7 +23,7 @@ from grantsconsole.accounts.access import (
 )
 from grantsconsole.console import selectors
 from grantsconsole.console.catalog import get_catalog
-from grantsconsole.console.forms import SelectionError, app_selection
+from grantsconsole.console.forms import SCOPE_ID_RE, SelectionError, app_selection
 from grantsconsole.console.outcomes import Outcome, describe, explain_error
 from grantsconsole.console.views.common import (
     actor_of,
@@ -32,7 +32,7 @@ from grantsconsole.console.views.common import (
     page_number,
     render_page,
 )
-from grantsconsole.grants.models import OktaApp, ScopeGrant
+from grantsconsole.grants.models import OktaApp
 from grantsconsole.grants.services import console as services
 from grantsconsole.okta.errors import OktaError
 
@@ -93,18 +93,20 @@ def scopes_matrix(request: HttpRequest) -> HttpResponse:
 def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
     """Everything the scope page shows; one query (``selectors.scope_apps``).
 
-    Raises Http404 for a scope the catalog does not know and no app holds.
+    Raises Http404 for a malformed scopeId. A well-formed one the catalog does
+    not know is shown with a "not in the catalog" warning: Okta judges it.
     """
+    if not SCOPE_ID_RE.match(scope_id):
+        raise Http404("Unknown scope.")
     catalog = get_catalog()
     apps = selectors.scope_apps(scope_id, q=q)
-    if not catalog.knows(scope_id) and not apps.holders:
-        raise Http404("Unknown scope.")
     return {
         "scope_id": scope_id,
         "info": catalog.get(scope_id),
         "risk": catalog.risk(scope_id),
         "is_manage": catalog.is_manage(scope_id),
-        "grantable": catalog.knows(scope_id),
+        "catalogued": catalog.knows(scope_id),
+        "asks_confirmation": catalog.asks_confirmation(scope_id),
         "holders": apps.holders,
         "candidates": apps.candidates,
         "truncated": apps.truncated,
@@ -132,10 +134,7 @@ def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
 
 def _bulk(request: HttpRequest, scope_id: str, verb: str) -> HttpResponse:
     catalog = get_catalog()
-    if not catalog.knows(scope_id) and (
-        verb == "grant"
-        or not ScopeGrant.objects.filter(scope_id=scope_id, revoked_at=None).exists()
-    ):
+    if not SCOPE_ID_RE.match(scope_id):
         raise Http404("Unknown scope.")
     try:
         okta_ids = app_selection(request.POST)
@@ -150,13 +149,14 @@ def _bulk(request: HttpRequest, scope_id: str, verb: str) -> HttpResponse:
     ordered = [apps[i] for i in okta_ids]
     if (
         verb == "grant"
-        and catalog.is_manage(scope_id)
+        and catalog.asks_confirmation(scope_id)
         and request.POST.get("confirm") != "yes"
     ):
         context = {
             "scope_id": scope_id,
             "info": catalog.get(scope_id),
-            "risk": catalog.risk(scope_id),
+            "risk": catalog.risk(scope_id) or "high",
+            "uncatalogued": not catalog.knows(scope_id),
             "apps": ordered,
         }
         if is_htmx(request):
@@ -164,7 +164,7 @@ def _bulk(request: HttpRequest, scope_id: str, verb: str) -> HttpResponse:
         return render_page(
             request, "scopes/confirm_bulk.html", context, section="scopes"
         )
-    if catalog.is_manage(scope_id):
+    if catalog.asks_confirmation(scope_id):
         step_up = require_recent_auth(request, request.path, request.POST)
         if step_up is not None:
             return step_up
