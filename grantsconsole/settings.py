@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -105,9 +106,42 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 # --- Okta -------------------------------------------------------------------------
+
+
+def org_url_problem(url: str) -> str:
+    """Why ``url`` is not an Okta org URL (the Org Authorization Server's issuer,
+    ``https://<org>.okta.com`` with no path), or "" when it is one. Only the Org
+    Authorization Server mints tokens with ``okta.*`` scopes, so a custom
+    authorization server (``…/oauth2/default``, ``…/oauth2/aus…``) or the Admin
+    Console host (``<org>-admin.okta.com``) would make every grant useless."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    first, _, rest = host.partition(".")
+    right = (
+        f"https://{first.removesuffix('-admin')}.{rest}"
+        if rest
+        else "https://<org>.okta.com"
+    )
+    if parts.scheme != "https" or not host:
+        return f"OKTA_ORG_URL must be an https:// URL in production, e.g. {right}."
+    if parts.path.rstrip("/").startswith("/oauth2"):
+        return (
+            f"OKTA_ORG_URL {url} names an authorization server; only the Org "
+            f"Authorization Server mints okta.* scopes. Use the org URL: {right}."
+        )
+    if first.endswith("-admin"):
+        return (
+            f"OKTA_ORG_URL {url} is the Admin Console's host, not the org's. Use the "
+            f"org URL: {right}."
+        )
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        return f"OKTA_ORG_URL must be the org URL with no path, e.g. {right}."
+    return ""
+
+
 OKTA_ORG_URL = env("OKTA_ORG_URL", _dev(DEMO_ORG_URL)).rstrip("/")
-if PRODUCTION and not OKTA_ORG_URL.startswith("https://"):
-    raise ImproperlyConfigured("OKTA_ORG_URL must be an https:// URL in production.")
+if PRODUCTION and (_problem := org_url_problem(OKTA_ORG_URL)):
+    raise ImproperlyConfigured(_problem)
 OKTA_CONSOLE_CLIENT_ID = env("OKTA_CONSOLE_CLIENT_ID", _dev(DEMO_CONSOLE_CLIENT_ID))
 OKTA_CONSOLE_CLIENT_SECRET = env(
     "OKTA_CONSOLE_CLIENT_SECRET", _dev(DEMO_CONSOLE_CLIENT_SECRET)

@@ -34,6 +34,8 @@ from django.urls import (
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator, slugify
 
+from grantsconsole.grants.models import is_org_issuer
+
 RISK_LABELS = {
     "low": "low risk",
     "medium": "medium risk",
@@ -211,7 +213,7 @@ def grant_rows(
         description = esc(
             info.description
             if info
-            else "Not in the scope catalog: Okta's documentation does not describe it."
+            else "Not in the catalog: its risk is unknown, so it is treated as high."
         )
         kind = kind_html(info.kind) if info else ""
         by = since = ""
@@ -226,6 +228,13 @@ def grant_rows(
             our_by = esc(grant.granted_by or "")
             by = okta_by + ("<br>" if okta_by and our_by else "") + our_by
             since = time_html(grant.created or grant.first_seen_at)
+            if not is_org_issuer(grant.issuer):
+                held += (
+                    '<div class="message warning issuer-flag">Issuer '
+                    f"<code>{esc(grant.issuer)}</code> is not the org: only the Org "
+                    "Authorization Server mints okta.* scopes, so this grant never "
+                    "reaches the Okta API. Revoke it and grant the scope again.</div>"
+                )
         else:
             held = '<span class="muted nowrap">not granted</span>'
         risk = risk_html(row.risk) if row.is_manage else ""

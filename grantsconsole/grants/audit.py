@@ -72,6 +72,8 @@ ACTIONS = (
     "app_removed",
     "app_restored",
     "refresh",
+    # A sync found a grant whose issuer is not the org (Org Authorization Server).
+    "foreign_issuer",
 )
 
 
@@ -148,7 +150,8 @@ def record(
 
     ``action`` is one of ``ACTIONS`` (grant, revoke, grant_intent, revoke_intent,
     external_grant, external_revoke, authz_denied, sign_in, sign_out, sync,
-    app_discovered, app_removed, app_restored, refresh); ``outcome`` one of
+    app_discovered, app_removed, app_restored, refresh, foreign_issuer);
+    ``outcome`` one of
     success | failure | pending | denied | skipped. ``detail`` must be
     JSON-serializable (non-JSON values are stored as ``str()``); never put a
     secret in it. ``key`` makes the call idempotent: when a row with that

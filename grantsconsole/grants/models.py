@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Case, Q, Value, When
 from django.db.models.functions import Right
@@ -121,6 +122,14 @@ def _risk_rank() -> Case:
     return Case(*whens, default=Value(0))
 
 
+def is_org_issuer(issuer: str) -> bool:
+    """True when a grant's ``issuer`` is the org URL (``settings.OKTA_ORG_URL``),
+    i.e. the Org Authorization Server, the only one that mints tokens with
+    ``okta.*`` scopes; also True for an empty issuer (nothing to judge). A grant
+    naming a custom authorization server can never reach the Okta API."""
+    return not issuer or issuer.rstrip("/") == settings.OKTA_ORG_URL.rstrip("/")
+
+
 class ScopeGrant(models.Model):
     """One Okta API scope grant of an app, with history.
 
@@ -172,6 +181,11 @@ class ScopeGrant(models.Model):
     def __str__(self) -> str:
         state = "revoked" if self.revoked_at else "open"
         return f"{self.scope_id} on {self.app_id} ({state})"
+
+    @property
+    def from_org_authorization_server(self) -> bool:
+        """False when Okta says the grant names another issuer (see is_org_issuer)."""
+        return is_org_issuer(self.issuer)
 
 
 class AuditImmutableError(Exception):

@@ -157,7 +157,11 @@ class ControlSurface:
         return org.user_actor(user)
 
     def oob_grant(self, data: dict, req: Request) -> Response:
-        """As if granted in Okta's Admin Console by ``actor_login``; logs the event."""
+        """As if granted in Okta's Admin Console by ``actor_login``; logs the event.
+
+        ``issuer`` (optional) stores the grant under another issuer, as an org with
+        a custom URL domain holds grants made with that domain as issuer; the
+        console must flag such grants (not the org URL it is configured with)."""
         org = self.sim.org
         with org.lock:
             app = org.get_app(data["app_id"])
@@ -167,6 +171,8 @@ class ControlSurface:
                 self._actor(data),
                 request_uri=f"/admin/app/{app.id}/grants",
             )
+            if data.get("issuer"):
+                g.issuer = str(data["issuer"])
             return json_response(200, grant_json(org, app, g, embed_scope=True))
 
     def oob_revoke(self, data: dict, req: Request) -> Response:

@@ -91,14 +91,18 @@ class SimControl:
         return self._call("GET", "/state")
 
     def oob_grant(
-        self, app_id: str, scope_id: str, actor_login: str = "super.admin@example.com"
+        self,
+        app_id: str,
+        scope_id: str,
+        actor_login: str = "super.admin@example.com",
+        issuer: str = "",
     ) -> dict:
-        """Grant as if in Okta's Admin Console (writes the System Log event)."""
-        return self._call(
-            "POST",
-            "/oob/grant",
-            {"app_id": app_id, "scope_id": scope_id, "actor_login": actor_login},
-        )
+        """Grant as if in Okta's Admin Console (writes the System Log event);
+        ``issuer`` stores it under another issuer (a custom URL domain)."""
+        body = {"app_id": app_id, "scope_id": scope_id, "actor_login": actor_login}
+        if issuer:
+            body["issuer"] = issuer
+        return self._call("POST", "/oob/grant", body)
 
     def oob_revoke(
         self, app_id: str, scope_id: str, actor_login: str = "super.admin@example.com"

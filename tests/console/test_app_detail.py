@@ -339,3 +339,15 @@ def test_a_long_rate_limit_wait_is_not_sat_out_inside_the_request(admin, synced,
     assert time.monotonic() - started < 20
     assert "Try again in about" in body
     assert "okta.groups.read" not in okta_grants(sim, app["id"])
+
+
+def test_a_grant_naming_another_issuer_is_flagged_on_the_app_page(admin, synced, sim):
+    app = web_app(sim, without="okta.users.read")
+    sim.oob_grant(app["id"], "okta.users.read", issuer="https://login.example.com")
+    admin.post(_url(app["id"], "refresh"))
+    body = admin.get(_url(app["id"])).content.decode()
+    row = body.split('id="scope-okta.users.read"')[1].split("</tr>")[0]
+    assert "https://login.example.com" in row
+    assert "is not the org" in row
+    other = body.split('id="scope-okta.apps.read"')[1].split("</tr>")[0]
+    assert "is not the org" not in other

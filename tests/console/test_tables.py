@@ -71,6 +71,7 @@ def test_grant_rows_escape_scope_grantor_and_description():
         created_by_id=EVIL,
         created_by_type=EVIL,
         granted_by=EVIL,
+        issuer=EVIL,  # not the org: the issuer warning shows it, escaped
         created=WHEN,
         first_seen_at=WHEN,
     )

@@ -99,3 +99,25 @@ def test_worker_credentials_are_required_in_production():
 def test_development_defaults_run_a_fresh_checkout():
     result = _manage("check", env={})
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("https://example.okta.com/oauth2/default", "names an authorization server"),
+        (
+            "https://example.okta.com/oauth2/aus1a2b3c4d5e6f7g8h9",
+            "names an authorization server",
+        ),
+        ("https://example-admin.okta.com", "Admin Console's host"),
+        ("https://example.okta.com/app/UserHome", "no path"),
+    ],
+)
+def test_an_org_url_that_is_not_the_org_authorization_server_is_refused(value, why):
+    """Only the Org Authorization Server mints okta.* scopes: production refuses a
+    custom authorization server or the -admin host, and shows the right form."""
+    result = _manage("check", env={**PRODUCTION_ENV, "OKTA_ORG_URL": value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert why in result.stderr
+    assert "https://example.okta.com." in result.stderr  # the right form

@@ -79,6 +79,7 @@ KNOWN_SECTIONS = (
     "failed_attempts",
     "unreadable_apps",
     "uncatalogued_scopes",
+    "foreign_issuer_grants",
     "verification",
 )
 

@@ -26,7 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from grantsconsole.grants import audit
-from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
+from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant, is_org_issuer
 from grantsconsole.okta import App, Grant
 
 
@@ -425,6 +425,18 @@ def apply_snapshot(
                     ),
                 )
                 result.added.append(scope_id)
+        for scope_id in result.added:
+            remote = okta_by_scope.get(scope_id)
+            if remote is not None and not is_org_issuer(remote.issuer):
+                audit.record(
+                    "foreign_issuer",
+                    app=row,
+                    scope_id=scope_id,
+                    detail=_detail(
+                        NOBODY, source, issuer=remote.issuer, okta_grant_id=remote.id
+                    ),
+                    key=f"foreign_issuer:{remote.id}",
+                )
         # Unchanged open grants are not rewritten: an open grant was last seen at
         # its app's last_synced_at, so a sync with nothing new writes no grant rows.
         if result.changed:

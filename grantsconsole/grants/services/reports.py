@@ -17,6 +17,9 @@ Sections of ``AuditReport.data`` (every time ISO-8601 UTC):
   apps whose grants could not be read on the last attempt.
 - ``uncatalogued_scopes``: [{"scope_id", "apps": [okta_id, ...]}] — open grants of
   scopes the catalog does not know.
+- ``foreign_issuer_grants``: [{"okta_id", "label", "scope_id", "issuer"}] — open
+  grants naming an issuer other than the org (the Org Authorization Server is the
+  only one that mints okta.* scopes, so these grants never work).
 - ``totals``: counts of the above plus apps and open grants.
 """
 
@@ -135,6 +138,16 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
         for scope_id, grants in sorted(by_scope.items())
         if scope_catalog.get(scope_id) is None
     ]
+    foreign_issuer = [
+        {
+            "okta_id": g.app.okta_id,
+            "label": g.app.label,
+            "scope_id": g.scope_id,
+            "issuer": g.issuer,
+        }
+        for g in open_grants
+        if not g.from_org_authorization_server
+    ]
     return {
         "period": {"start": _iso(start), "end": _iso(end)},
         "generated_at": _iso(timezone.now()),
@@ -144,6 +157,7 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
         "failed_attempts": failed,
         "unreadable_apps": unreadable,
         "uncatalogued_scopes": uncatalogued,
+        "foreign_issuer_grants": foreign_issuer,
         "totals": {
             "apps": OktaApp.objects.filter(removed_at__isnull=True).count(),
             "open_grants": len(open_grants),
@@ -155,6 +169,7 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
             "failed_attempts": len(failed),
             "unreadable_apps": len(unreadable),
             "uncatalogued_scopes": len(uncatalogued),
+            "foreign_issuer_grants": len(foreign_issuer),
         },
     }
 
@@ -212,7 +227,7 @@ def _safe_cell(value: Any) -> str:
 def report_as_csv(report: AuditReport) -> str:
     """The stored report flattened to CSV rows, one per fact, with a
     ``section`` column: critical_holder, change, external_change,
-    failed_attempt, unreadable_app, uncatalogued_scope."""
+    failed_attempt, unreadable_app, uncatalogued_scope, foreign_issuer_grant."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -253,4 +268,12 @@ def report_as_csv(report: AuditReport) -> str:
                 scope_id=item["scope_id"],
                 app_okta_id=okta_id,
             )
+    for item in data.get("foreign_issuer_grants", []):
+        row(
+            section="foreign_issuer_grant",
+            scope_id=item["scope_id"],
+            app_okta_id=item["okta_id"],
+            app_label=item["label"],
+            detail=f"issuer {item['issuer']} is not the org",
+        )
     return out.getvalue()
