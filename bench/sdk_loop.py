@@ -1,5 +1,5 @@
 """The same work as a full sync, written the way a user would with Okta's Python
-SDK (``okta`` on PyPI, pinned in ``requirements-bench.txt``): list the OIDC apps
+SDK (``okta`` on PyPI, pinned in ``requirements-dev.txt``): list the OIDC apps
 page by page, then list each app's grants, sequentially, with the SDK's own
 retry settings (``rateLimit.maxRetries`` default 2: on a 429 it waits
 ``X-Rate-Limit-Reset - Date + 1`` s and repeats). Prints ``BENCH-RESULT {...}``.
