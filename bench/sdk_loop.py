@@ -9,9 +9,8 @@ Adaptation to the simulator (the smallest honest one): the SDK refuses an
 that flag is set (through its environment variable
 ``OKTA_TESTING_TESTINGDISABLEHTTPSCHECK``, the SDK's own config mechanism). Authentication is the same worker service app the console's
 sync uses (``authorizationMode: PrivateKey``, ``private_key_jwt``, scopes
-``okta.apps.read okta.appGrants.read``). Nothing else is changed, and the
-simulator is not changed for it. (``--ssws``, the Super Admin's API token, is
-answered 401 by the simulator in a quick try and was not investigated further.)
+``okta.apps.read okta.appGrants.read``), or with ``--ssws`` the demo Super Admin's
+API token. Nothing else is changed.
 
     .venv/bin/python bench/sdk_loop.py --org-url http://127.0.0.1:PORT
         [--max-retries 2]
