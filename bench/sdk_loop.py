@@ -1,5 +1,5 @@
 """The same work as a full sync, written the way a user would with Okta's Python
-SDK (``okta`` on PyPI, pinned in ``requirements-bench.txt``): list the OIDC apps
+SDK (``okta`` on PyPI, pinned in ``requirements-dev.txt``): list the OIDC apps
 page by page, then list each app's grants, sequentially, with the SDK's own
 retry settings (``rateLimit.maxRetries`` default 2: on a 429 it waits
 ``X-Rate-Limit-Reset - Date + 1`` s and repeats). Prints ``BENCH-RESULT {...}``.
@@ -9,9 +9,8 @@ Adaptation to the simulator (the smallest honest one): the SDK refuses an
 that flag is set (through its environment variable
 ``OKTA_TESTING_TESTINGDISABLEHTTPSCHECK``, the SDK's own config mechanism). Authentication is the same worker service app the console's
 sync uses (``authorizationMode: PrivateKey``, ``private_key_jwt``, scopes
-``okta.apps.read okta.appGrants.read``). Nothing else is changed, and the
-simulator is not changed for it. (``--ssws``, the Super Admin's API token, is
-answered 401 by the simulator in a quick try and was not investigated further.)
+``okta.apps.read okta.appGrants.read``), or with ``--ssws`` the demo Super Admin's
+API token. Nothing else is changed.
 
     .venv/bin/python bench/sdk_loop.py --org-url http://127.0.0.1:PORT
         [--max-retries 2]

@@ -10,7 +10,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .conftest import CONSOLE_ID, bearer, user_token
+from .conftest import CONSOLE_ID, SSWS_TOKEN, bearer, user_token
 
 ALL = (
     "okta.apps.read okta.appGrants.read okta.appGrants.manage okta.roles.read "
@@ -30,12 +30,20 @@ def test_no_credentials_is_invalid_session(sim):
 
 
 @pytest.mark.parametrize(
-    "header", ["SSWS not-a-token", "Basic abc", "Bearer not.a.jwt"]
+    "header",
+    ["SSWS not-a-token", "SSWSnot-a-token", "SSWS", "Basic abc", "Bearer not.a.jwt"],
 )
 def test_bad_credentials_are_invalid_token(sim, header):
     r = get(sim, "/api/v1/apps", {"Authorization": header})
     assert r.status_code == 401
     assert r.json()["errorCode"] == "E0000011"
+
+
+def test_ssws_token_is_accepted_without_the_space(sim):
+    """Okta's Python SDK 3.x sends ``SSWS<token>`` and live orgs answer it."""
+    r = get(sim, "/api/v1/apps", {"Authorization": f"SSWS{SSWS_TOKEN}"})
+    assert r.status_code == 200
+    assert r.json()
 
 
 def test_token_from_another_issuer_is_refused(sim):

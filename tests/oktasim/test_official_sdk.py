@@ -1,0 +1,138 @@
+"""Okta's official Python SDK (``okta``, pinned in requirements-dev.txt) runs
+unchanged against the simulator, as it does against live orgs: paging through the
+apps with its ``PaginationHelper`` and a grant's whole life, with an SSWS API token
+and as a service app (``PrivateKey``: ``client_credentials`` + ``private_key_jwt``).
+
+The only configuration beyond a live org's is the SDK's own switch for an ``http://``
+org URL (``testing.testingDisableHttpsCheck``). The SDK's async calls run under
+``asyncio.run`` against the session's simulator on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+from okta.client import Client
+from okta.models import OAuth2ScopeConsentGrant, OpenIdConnectApplication
+from okta.pagination import PaginationHelper
+
+from grantsconsole.oktasim import seed as demo
+
+from .conftest import SSWS_TOKEN, WORKER_ID, app_by_label
+
+PAGE = 7  # several pages over the demo org's apps
+TARGET = "Expense Reports"  # a demo OIDC app with an empty grant collection
+HOLDER = "Security Dashboard"  # a demo OIDC app holding several grants
+SCOPE = "okta.users.read"
+WORKER_SCOPES = ["okta.apps.read", "okta.appGrants.read", "okta.appGrants.manage"]
+
+
+@pytest.fixture
+def sdk_env(monkeypatch, tmp_path):
+    """The SDK's environment: its https check off, no proxy, no stray okta.yaml."""
+    # The SDK reads its "testing" section only from okta.yaml or OKTA_TESTING_*
+    # variables (a dict given to Client() lands under "client"); this variable is
+    # its documented environment form of okta.testing.testingDisableHttpsCheck.
+    monkeypatch.setenv("OKTA_TESTING_TESTINGDISABLEHTTPSCHECK", "true")
+    # It sends every call through HTTP(S)_PROXY when set; the simulator is local.
+    monkeypatch.delenv("HTTP_PROXY", raising=False)
+    monkeypatch.delenv("HTTPS_PROXY", raising=False)
+    monkeypatch.chdir(tmp_path)  # it also reads ./okta.yaml
+
+
+def sdk_config(sim, mode: str) -> dict:
+    if mode == "SSWS":
+        return {"orgUrl": sim.url, "authorizationMode": "SSWS", "token": SSWS_TOKEN}
+    return {
+        "orgUrl": sim.url,
+        "authorizationMode": "PrivateKey",
+        "clientId": WORKER_ID,
+        "scopes": WORKER_SCOPES,
+        "privateKey": demo.WORKER_KEY_FILE.read_text(),
+    }
+
+
+def grants_of(sim, label: str) -> list[dict]:
+    return app_by_label(sim, label)["grants"]
+
+
+@pytest.mark.parametrize("mode", ["SSWS", "PrivateKey"])
+def test_official_sdk_lists_apps_and_grants_and_revokes(sim, sdk_env, mode):
+    worker = next(a for a in sim.state()["apps"] if a["client_id"] == WORKER_ID)
+    if mode == "PrivateKey":
+        # The demo worker only reads; a Super Admin grants it the write scope.
+        sim.oob_grant(worker["id"], "okta.appGrants.manage")
+        creator = {"id": WORKER_ID, "type": "Client"}
+    else:
+        super_admin = next(
+            u for u in sim.state()["users"] if u["login"] == "super.admin@example.com"
+        )
+        creator = {"id": super_admin["id"], "type": "User"}
+    apps = sim.state()["apps"]
+    target = app_by_label(sim, TARGET)["id"]
+    holder = app_by_label(sim, HOLDER)
+    assert grants_of(sim, TARGET) == []
+    assert len(holder["grants"]) > 1
+
+    async def run() -> None:
+        async with Client(sdk_config(sim, mode)) as client:
+            # Every app once, page by page, following the Link header.
+            listed, pages, after = [], 0, None
+            while True:
+                page, resp, err = await client.list_applications(
+                    limit=PAGE, after=after
+                )
+                assert err is None, err
+                pages += 1
+                listed += [getattr(a, "actual_instance", a) for a in page]
+                after = PaginationHelper.extract_next_cursor(resp.headers)
+                if not after:
+                    break
+            assert pages == math.ceil(len(apps) / PAGE) > 2
+            assert [a.id for a in listed] == [a["id"] for a in apps]
+            oidc = [a.id for a in listed if isinstance(a, OpenIdConnectApplication)]
+            assert oidc == [
+                a["id"] for a in apps if a["sign_on_mode"] == "OPENID_CONNECT"
+            ]
+
+            held, _, err = await client.list_scope_consent_grants(holder["id"])
+            assert err is None, err
+            assert [(g.id, g.scope_id) for g in held] == [
+                (g["id"], g["scopeId"]) for g in holder["grants"]
+            ]
+
+            body = OAuth2ScopeConsentGrant(issuer=sim.url, scope_id=SCOPE)
+            data, resp, err = await client.grant_consent_to_scope(target, body)
+            # Okta answers 200 where the spec says 201, and the SDK maps a model
+            # only to 201: against a live org too, the grant is in the raw body.
+            assert err is None, err
+            assert resp.status_code == 200
+            assert data is None
+            grant = OAuth2ScopeConsentGrant.from_json(resp.raw_data)
+            assert grant.scope_id == SCOPE
+            assert grant.issuer == sim.url
+            assert [
+                (g["id"], g["scopeId"], g["createdBy"]) for g in grants_of(sim, TARGET)
+            ] == [(grant.id, SCOPE, creator)]
+
+            got, _, err = await client.get_scope_consent_grant(target, grant.id)
+            assert err is None, err
+            assert (got.id, got.scope_id) == (grant.id, SCOPE)
+            listed_grants, _, err = await client.list_scope_consent_grants(target)
+            assert err is None, err
+            assert [g.id for g in listed_grants] == [grant.id]
+
+            _, resp, err = await client.revoke_scope_consent_grant(target, grant.id)
+            assert err is None, err
+            assert resp.status_code == 204
+            assert grants_of(sim, TARGET) == []
+            _, _, err = await client.get_scope_consent_grant(target, grant.id)
+            assert err is not None
+            assert err.status == 404
+
+    asyncio.run(run())
+    # Only the SDK's own calls reached the org, each answered without an error.
+    calls = [r for r in sim.requests() if r["path"].startswith(("/api/", "/oauth2/"))]
+    assert [r["status"] for r in calls if r["status"] >= 400] == [404]
