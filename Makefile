@@ -1,4 +1,5 @@
-# grantsconsole: `make run` (the whole product on the demo org) and `make test` (the suite).
+# grantsconsole: `make run` (the whole product on the demo org), `make test` (the suite,
+# what CI runs) and `make check` (the fast tier: unit, service and view tests on SQLite).
 # Both do all set-up on a fresh Debian machine: the venv, pip, and the Debian packages
 # the tests need (installed with apt-get when running as root).
 
@@ -7,7 +8,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test drills lint bench clean system-packages
+.PHONY: run test check drills lint bench clean system-packages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
@@ -26,6 +27,15 @@ system-packages:
 test: $(STAMP) system-packages
 	$(PY) manage.py collectstatic --noinput -v0
 	bash .ci/with-services bash .ci/test-suite $(PYTEST_ARGS)
+
+# The fast tier (about 2 minutes on 2 cores): everything but the browser, whole-stack,
+# real-worker and drill tests, and the tests that need Redis or PostgreSQL servers.
+check: $(STAMP)
+	$(PY) manage.py collectstatic --noinput -v0
+	$(VENV)/bin/pytest -n 2 --dist loadfile tests \
+	  --ignore=tests/drills --ignore=tests/stack --ignore=tests/browser \
+	  --ignore=tests/grants/test_worker_failover.py \
+	  -m "not browser and not stack and not slow and not redis and not postgres" $(PYTEST_ARGS)
 
 drills: $(STAMP) system-packages
 	bash .ci/with-services bash .ci/drills $(PYTEST_ARGS)
