@@ -64,7 +64,8 @@ def test_app_created_after_the_baseline_is_attributed_with_its_grants(sim, clien
         grants=["okta.users.read", "okta.groups.read"],
         actor_login="org.admin@example.com",
     )
-    services.run_incremental_sync(client=client)
+    run = services.run_incremental_sync(client=client)
+    assert (run.apps_added, run.grants_added) == (1, 2)
     row = OktaApp.objects.get(okta_id=created["id"])
     assert row.last_change_at is not None
     discovered = AuditEvent.objects.get(action="app_discovered", app=row)
