@@ -14,9 +14,10 @@ true`` in its detail and listing the scopes they hold; they are Okta's state whe
 the console began watching, not changes, so they leave ``last_change_at`` empty.
 An app that appears after the baseline is a change: its ``app_discovered`` row
 names the System Log actor who created it, and each grant it starts with gets
-its own ``external_grant`` row. A difference that is a console write in progress (an open intent for that
-app and scope) is not an external change: it is left to the console while the
-request may be in flight, and settled as that intent's outcome after.
+its own ``external_grant`` row. A difference that is a console write in progress
+(an open intent for that app and scope) is not an external change: it is left to
+the console while the request may be in flight, and settled as that intent's
+outcome after.
 """
 
 from __future__ import annotations
