@@ -146,19 +146,20 @@ OKTA_CONSOLE_CLIENT_ID = env("OKTA_CONSOLE_CLIENT_ID", _dev(DEMO_CONSOLE_CLIENT_
 OKTA_CONSOLE_CLIENT_SECRET = env(
     "OKTA_CONSOLE_CLIENT_SECRET", _dev(DEMO_CONSOLE_CLIENT_SECRET)
 )
+OKTA_SSWS_TOKEN = env("OKTA_SSWS_TOKEN", "")
+# The demo worker app is only a development default when no worker credential
+# is given at all: an explicit OKTA_SSWS_TOKEN must not lose to the demo key.
+_DEMO_WORKER = not PRODUCTION and not OKTA_SSWS_TOKEN
 OKTA_WORKER_CLIENT_ID = env(
-    "OKTA_WORKER_CLIENT_ID", "" if PRODUCTION else DEMO_WORKER_CLIENT_ID
+    "OKTA_WORKER_CLIENT_ID", DEMO_WORKER_CLIENT_ID if _DEMO_WORKER else ""
 )
 OKTA_WORKER_PRIVATE_KEY = env(
     "OKTA_WORKER_PRIVATE_KEY",
-    ""
-    if PRODUCTION
-    else DEMO_WORKER_KEY_FILE.read_text()
-    if DEMO_WORKER_KEY_FILE.exists()
+    DEMO_WORKER_KEY_FILE.read_text()
+    if _DEMO_WORKER and DEMO_WORKER_KEY_FILE.exists()
     else "",
 ).replace("\\n", "\n")
 OKTA_WORKER_KEY_ID = env("OKTA_WORKER_KEY_ID", "")
-OKTA_SSWS_TOKEN = env("OKTA_SSWS_TOKEN", "")
 if PRODUCTION:
     if not (OKTA_WORKER_CLIENT_ID and OKTA_WORKER_PRIVATE_KEY) and not OKTA_SSWS_TOKEN:
         raise ImproperlyConfigured(

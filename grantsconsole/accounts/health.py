@@ -3,7 +3,12 @@ and what each missing scope switches off.
 
 Sources: the console app's grant collection (``GET /api/v1/apps/{appId}/grants``
 with the admin's token; an OIDC app's id is its client id), the ``scope`` of
-the admin's token response, and the worker service app's token response.
+the admin's token response, the worker service app's token response (or Okta's
+refusal, quoted), and the worker app's admin roles (``GET
+/oauth2/v1/clients/{clientId}/roles`` with the admin's token): a service app
+acts with its admin role intersected with its token's scopes, so a worker
+without a role that can read grants fails every sync with 403 although its
+token carries every scope.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from grantsconsole.okta import Grant, OktaClient, OktaError
+from grantsconsole.okta import Grant, OktaClient, OktaError, OktaTokenRefused
 
 #: scopes the console's sign-in requests -> what stops working without each
 CONSOLE_FEATURES: dict[str, str] = {
@@ -44,6 +49,10 @@ WORKER_FEATURES: dict[str, str] = {
     ),
 }
 
+#: admin roles with which a service app may read app grants (today Okta lets only
+#: a Super Admin read them)
+GRANT_READER_ROLES = frozenset({"SUPER_ADMIN"})
+
 
 @dataclass(slots=True)
 class ScopeRow:
@@ -62,18 +71,41 @@ class ScopeRow:
 @dataclass(slots=True)
 class ConsoleHealth:
     """Everything the console-health page shows; ``*_error`` is an Okta error's
-    plain-words explanation ("" when the read worked)."""
+    plain-words explanation ("" when the read worked).
+
+    ``worker_failed``: the worker's token could not be had (not set for the
+    legacy SSWS token, which only gets a warning). ``worker_okta_error`` /
+    ``worker_okta_description``: Okta's ``error`` and ``error_description``
+    when its token endpoint refused the worker. ``worker_roles``: the admin role
+    types assigned to the worker app (None: not read).
+    """
 
     console_grants: list[Grant] = field(default_factory=list)
     console_grants_error: str = ""
     console_rows: list[ScopeRow] = field(default_factory=list)
     worker_scopes: frozenset[str] | None = None
     worker_error: str = ""
+    worker_failed: bool = False
+    worker_okta_error: str = ""
+    worker_okta_description: str = ""
     worker_rows: list[ScopeRow] = field(default_factory=list)
+    worker_roles: list[str] | None = None
+    worker_roles_error: str = ""
+
+    @property
+    def worker_cannot_read_grants(self) -> bool:
+        """True when the worker app's roles are known and none may read grants."""
+        return self.worker_roles is not None and not (
+            GRANT_READER_ROLES & set(self.worker_roles)
+        )
 
     @property
     def problems(self) -> int:
-        return sum(not r.ok for r in self.console_rows + self.worker_rows)
+        return (
+            sum(not r.ok for r in self.console_rows + self.worker_rows)
+            + self.worker_failed
+            + self.worker_cannot_read_grants
+        )
 
 
 class _SswsWorker(Exception):
@@ -114,17 +146,26 @@ def console_health(admin: OktaClient, token_scopes: frozenset[str]) -> ConsoleHe
                 in_token=(scope_id in token_scopes) if token_scopes else None,
             )
         )
+    service_app = True
     try:
         health.worker_scopes = _worker_scopes()
     except _SswsWorker:
+        service_app = False
         health.worker_error = (
             "The worker uses a legacy SSWS API token: it is not limited by scopes "
             "and acts with the full rights of the admin who created it. Prefer a "
             "service app with read scopes only."
         )
+    except OktaTokenRefused as exc:
+        health.worker_failed = True
+        health.worker_error = exc.explanation
+        health.worker_okta_error = exc.error_code
+        health.worker_okta_description = exc.error_summary
     except OktaError as exc:
+        health.worker_failed = True
         health.worker_error = exc.explanation
     except Exception as exc:  # ImproperlyConfigured: no worker credentials
+        health.worker_failed = True
         health.worker_error = str(exc)
     for scope_id, feature in WORKER_FEATURES.items():
         health.worker_rows.append(
@@ -137,4 +178,13 @@ def console_health(admin: OktaClient, token_scopes: frozenset[str]) -> ConsoleHe
                 else None,
             )
         )
+    if service_app and settings.OKTA_WORKER_CLIENT_ID:
+        try:
+            health.worker_roles = sorted(
+                role.type
+                for role in admin.list_client_roles(settings.OKTA_WORKER_CLIENT_ID)
+                if role.status in ("ACTIVE", "")
+            )
+        except OktaError as exc:
+            health.worker_roles_error = exc.explanation
     return health

@@ -762,10 +762,13 @@ def sync_runs(limit: int = 30) -> list[SyncRun]:
 
 
 def grant_counts_over_time(days: int = 30) -> list[tuple[datetime, int]]:
-    """Open-grant count at the end of each of the last ``days`` days (UTC).
+    """Open-grant count at the end of each of the last ``days`` days (UTC)
+    that ended after the baseline (the first full sync) began.
 
-    One aggregate query: a grant counts on day D when it was first seen before
-    D's end and not revoked by then.
+    Two queries: the baseline's start, and one aggregate (a grant counts on day
+    D when it was first seen before D's end and not revoked by then). Days
+    before the baseline are left out: what Okta held then is unknown, and
+    drawing them as zero would show every baseline grant as added that day.
     """
     now = timezone.now()
     today_end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
@@ -773,6 +776,14 @@ def grant_counts_over_time(days: int = 30) -> list[tuple[datetime, int]]:
     )
     ends = [today_end - timedelta(days=i) for i in range(days - 1, -1, -1)]
     ends[-1] = now
+    baseline = (
+        SyncRun.objects.filter(kind=SyncRun.Kind.FULL, baseline=True)
+        .order_by("id")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    if baseline is not None:
+        ends = [end for end in ends if end > baseline] or [now]
     aggregates = {
         f"d{i}": Count(
             "id",

@@ -333,6 +333,10 @@ class SyncRun(models.Model):
 
     ``apps_total``/``apps_done`` give progress for the UI; ``errors`` maps an app's
     Okta id to a plain-words message for apps whose grants could not be read.
+    ``baseline`` marks a full sync started before any full sync finished: the
+    apps and grants it finds are the baseline (Okta's state when the console
+    began watching), not changes; ``grants_imported`` counts those grants, and
+    ``grants_added`` only grants that are changes.
     A full sync works in short steps (one apps page, or one batch of apps'
     grants); ``step`` numbers them so a redelivered step never runs twice and
     ``list_after``/``list_done`` remember where the apps listing stands.
@@ -365,6 +369,8 @@ class SyncRun(models.Model):
     apps_added = models.PositiveIntegerField(default=0)
     apps_removed = models.PositiveIntegerField(default=0)
     grants_added = models.PositiveIntegerField(default=0)
+    baseline = models.BooleanField(default=False)
+    grants_imported = models.PositiveIntegerField(default=0)
     grants_revoked = models.PositiveIntegerField(default=0)
     events_seen = models.PositiveIntegerField(default=0)
     okta_requests = models.PositiveIntegerField(default=0)

@@ -29,6 +29,7 @@ from .errors import (
     OktaRateLimited,
     OktaServerError,
     OktaTimeout,
+    OktaTokenRefused,
     OktaUnauthorized,
     OktaValidationError,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "OktaRateLimited",
     "OktaServerError",
     "OktaTimeout",
+    "OktaTokenRefused",
     "OktaUnauthorized",
     "OktaValidationError",
     "Pacer",

@@ -388,16 +388,31 @@ class OktaClient:
         Raises OktaPermissionDenied when the caller may not read roles (e.g. a
         non-admin whose token nevertheless carries ``okta.roles.read``).
         """
-        response = self.transport.request(
-            "GET", f"/api/v1/users/{_seg(user_id)}/roles", retry_safe=True
+        return self._roles(f"/api/v1/users/{_seg(user_id)}/roles", f"user {user_id}")
+
+    def list_client_roles(self, client_id: str) -> list[Role]:
+        """A service app's admin role assignments:
+        ``GET /oauth2/v1/clients/{clientId}/roles``.
+
+        Okta API reference: Role Assignment (AssignmentRoleClient),
+        ``listRolesForClient``; needs ``okta.roles.read``. A service app acts with
+        these roles intersected with its token's scopes. Raises OktaNotFound for
+        an unknown client and OktaPermissionDenied / OktaInsufficientScope when
+        the caller may not read roles.
+        """
+        return self._roles(
+            f"/oauth2/v1/clients/{_seg(client_id)}/roles", f"client {client_id}"
         )
+
+    def _roles(self, path: str, whose: str) -> list[Role]:
+        response = self.transport.request("GET", path, retry_safe=True)
         roles = []
-        for raw in _list_body(response, f"roles of {user_id}"):
+        for raw in _list_body(response, f"roles of {whose}"):
             try:
                 roles.append(parse_role(raw))
             except ParseError as exc:
                 raise OktaMalformedResponse(
-                    f"a role of user {user_id} is unreadable: {exc}",
+                    f"a role of {whose} is unreadable: {exc}",
                     status=response.status,
                     request_id=response.request_id,
                 ) from None

@@ -25,6 +25,7 @@ __all__ = [
     "OktaRateLimited",
     "OktaServerError",
     "OktaTimeout",
+    "OktaTokenRefused",
     "OktaUnauthorized",
     "OktaValidationError",
     "WwwAuthenticate",
@@ -102,6 +103,59 @@ class OktaUnauthorized(OktaError):
         "expired, revoked or not meant for this org). Sign in again, or check the "
         "service app's key and client id."
     )
+
+
+class OktaTokenRefused(OktaUnauthorized):
+    """The Org Authorization Server's token endpoint refused the request (400/401).
+
+    ``error_code`` and ``error_summary`` hold Okta's OAuth ``error`` and
+    ``error_description`` as sent. ``problem`` sorts the refusal for health
+    checks: "scope" (``invalid_scope``: none of the requested scopes may be
+    issued, e.g. none is in the app's grant collection), "key_id"
+    (``invalid_client`` about the assertion's ``kid``; Okta answers "The
+    client_assertion JWT kid is invalid." when no public key of the app has that
+    id), "client" (any other ``invalid_client``: unknown or inactive client,
+    wrong key, bad assertion) or "other".
+    """
+
+    _EXPLANATIONS = {
+        "scope": (
+            "Okta refused to issue a token: none of the scopes the app asks for may "
+            "be issued to it. Grant them to the app in its Okta API Scopes tab."
+        ),
+        "key_id": (
+            "Okta does not know the key id (kid) of the app's client assertion. Set "
+            "the kid of the public key registered on the app (OKTA_WORKER_KEY_ID), "
+            "or register the public key of the configured private key."
+        ),
+        "client": (
+            "Okta did not accept the app's client credentials: check the client id, "
+            "that the app is active, and that its registered public key matches the "
+            "private key in use."
+        ),
+    }
+
+    def __init__(self, message: str = "", **kw: object) -> None:
+        kw.setdefault("explanation", self._EXPLANATIONS.get(self._problem_of(kw), ""))
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _problem_of(kw: dict[str, object]) -> str:
+        code = str(kw.get("error_code") or "")
+        if code == "invalid_scope":
+            return "scope"
+        if code == "invalid_client":
+            # Okta's error is the same for every client problem; only its
+            # description tells a key id problem apart.
+            summary = str(kw.get("error_summary") or "")
+            return "key_id" if re.search(r"\bkid\b", summary) else "client"
+        return "other"
+
+    @property
+    def problem(self) -> str:
+        return self._problem_of(
+            {"error_code": self.error_code, "error_summary": self.error_summary}
+        )
 
 
 class OktaInsufficientScope(OktaError):

@@ -9,7 +9,8 @@
   OAuth for Okta with a service app"): assertion ``iss`` = ``sub`` = client id,
   ``aud`` = the token URL, ``exp`` 5 minutes ahead at most, a fresh ``jti``, and a
   ``kid`` header. The token is cached until shortly before it expires and
-  fetched again once after a 401.
+  fetched again once after a 401, and once after a 403 ``insufficient_scope``
+  (a scope granted after the token was minted is only in a new token).
 * :class:`SswsTokenSource` - a legacy SSWS API token.
 
 No token, refresh token, client secret, assertion or key appears in any repr,
@@ -42,6 +43,7 @@ from .errors import (
     OktaRateLimited,
     OktaServerError,
     OktaTimeout,
+    OktaTokenRefused,
     OktaUnauthorized,
     OktaValidationError,
 )
@@ -86,7 +88,10 @@ class TokenSource(ABC):
     ``refresh_after_unauthorized(rejected)`` is called by the client at most once
     per API call after a 401 with the header value Okta rejected; it returns True
     when a different credential is now available (the client then retries once)
-    and False when retrying cannot help. ``granted_scopes()`` returns the Okta
+    and False when retrying cannot help. ``refresh_after_insufficient_scope(rejected)``
+    is the same after a 403 ``insufficient_scope``: True only when a new token
+    carries more scopes than the rejected one (a scope was granted after that
+    token was minted). ``granted_scopes()`` returns the Okta
     API scopes of the current token (empty for SSWS: not scope-limited).
     ``token_requests`` counts requests made to ``/oauth2/v1/token``.
     """
@@ -101,6 +106,9 @@ class TokenSource(ABC):
 
     @abstractmethod
     def granted_scopes(self) -> frozenset[str]: ...
+
+    def refresh_after_insufficient_scope(self, rejected: str) -> bool:
+        return False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(<credentials hidden>)"
@@ -233,7 +241,7 @@ class _OAuthTokenSource(TokenSource):
         if response.status_code >= 500:
             raise OktaServerError("token endpoint error", **kw)
         if response.status_code in (400, 401, 403):
-            raise OktaUnauthorized(
+            raise OktaTokenRefused(
                 f"token request refused: {code or response.status_code}"
                 + (f" ({description})" if description else ""),
                 **kw,
@@ -306,7 +314,9 @@ class ServiceAppTokenSource(_OAuthTokenSource):
     ``scopes``: Okta API scopes to request. ``assertion_lifetime``: seconds the
     assertion is valid (at most 300). Raises ValueError for an unreadable key.
     Token errors raise OktaUnauthorized / OktaRateLimited / OktaServerError /
-    OktaTimeout / OktaConnectionError / OktaMalformedResponse.
+    OktaTimeout / OktaConnectionError / OktaMalformedResponse; a refusal by
+    the token endpoint (``invalid_scope``, ``invalid_client``) is the
+    OktaUnauthorized subclass OktaTokenRefused.
     """
 
     def __init__(
@@ -404,6 +414,21 @@ class ServiceAppTokenSource(_OAuthTokenSource):
                 return False
             self._fetch()
             return True
+
+    def refresh_after_insufficient_scope(self, rejected: str) -> bool:
+        """Mint a new token after a 403 ``insufficient_scope``, unless the
+        current one was fetched moments ago; True if the new token carries a
+        scope the rejected one lacked. Okta puts only the scopes granted at
+        minting time into a token, so a scope granted since reaches the worker
+        only through a new token."""
+        with self._lock:
+            if rejected != f"Bearer {self._access_token}":
+                return True  # another thread already fetched a new one
+            if self._recently_fetched():
+                return False
+            before = self._scope
+            self._fetch()
+            return before is None or bool((self._scope or frozenset()) - before)
 
     def granted_scopes(self) -> frozenset[str]:
         """Scopes Okta put in the token (the response's ``scope``), fetching one

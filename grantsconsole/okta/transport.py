@@ -8,6 +8,9 @@ Policy (documented for ASVS 13.1.3; numbers are constructor arguments of
 * Connect and read timeouts on every request (default 5 s / 30 s).
 * 401: the token source may refresh once per call; then the request is sent
   again (a 401 means Okta did nothing, so this is safe for any method).
+* 403 ``insufficient_scope``: likewise once per call, when the token source
+  can mint a token with more scopes (one granted after the cached token was
+  minted).
 * Requests safe to repeat (GET, DELETE of one resource by id) are retried at
   most ``max_retries`` times on 429, 5xx, timeouts and connection errors:
   a 429 waits until Okta's reset (``X-Rate-Limit-Reset`` minus ``Date``) plus
@@ -243,7 +246,7 @@ class Transport:
         extra_headers: dict[str, str] = {}
         first_request_id = ""
         attempt = 0  # number of repeats so far (not counting the auth retry)
-        auth_retried = False
+        auth_retried = scope_retried = False
         while True:
             ticket = self.pacer.before_request(bucket, self.max_rate_limit_wait)
             try:
@@ -333,6 +336,11 @@ class Transport:
                     extra_headers = {}
                     continue
             error = error_from_response(response, method, path, content)
+            if isinstance(error, OktaInsufficientScope) and not scope_retried:
+                scope_retried = True
+                if self.token_source.refresh_after_insufficient_scope(authorization):
+                    extra_headers = {}
+                    continue
             if status == 429:
                 self.rate_limited += 1
             repeatable = retry_safe and (status == 429 or status >= 500)

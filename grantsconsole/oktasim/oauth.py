@@ -698,10 +698,10 @@ class OrgAuthServer:
         if header.get("kid"):
             keys = [k for k in keys if k.get("kid") == header["kid"]]
         if not keys:
-            raise bad(
-                "The client_assertion token has no matching key in the client's JWKS "
-                "(kid)."
-            )
+            # Okta's words (support.okta.com "Okta Client Assertion Error:
+            # Invalid Key ID"): the same 401 for an unknown kid and for an app
+            # without a public key.
+            raise bad("The client_assertion JWT kid is invalid.")
         claims = None
         for k in keys:
             try:

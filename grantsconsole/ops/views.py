@@ -2,20 +2,31 @@
 
 ``/healthz`` answers without touching the database or Okta (the process is alive).
 ``/readyz`` checks what a request needs: the database, the Celery broker, and Okta
-(the org's discovery document, and the worker's token and its scopes). Both answer
-JSON; ``/readyz`` answers 503 when a check fails. Neither reveals a secret.
+(the org's discovery document, the worker's token and its scopes, and whether the
+worker may read grants at all). Both answer JSON; ``/readyz`` answers 503 when a
+check fails. Neither reveals a secret; Okta's own ``error`` and
+``error_description`` are quoted when it refuses the worker.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from grantsconsole.okta import (
+    OktaClient,
+    OktaError,
+    OktaPermissionDenied,
+    OktaTokenRefused,
+)
 
 
 @never_cache
@@ -40,6 +51,42 @@ def _check_broker() -> dict:
     return {"ok": True, "transport": conn.transport_cls}
 
 
+#: seconds a "may the worker read grants" answer is reused: each probe is one
+#: request in the org's ``/api/v1/apps*`` rate-limit bucket, shared with the syncs
+GRANTS_PROBE_SECONDS = 60
+
+
+def _okta_refusal(problem: str, exc: OktaError) -> dict:
+    return {
+        "ok": False,
+        "auth": "oauth",
+        "problem": problem,
+        "error": exc.error_code,
+        "error_description": exc.error_summary,
+    }
+
+
+def _grants_probe(client: OktaClient) -> dict:
+    """Read the worker app's own grant collection with the worker's token: a
+    service app acts with its admin role intersected with its scopes, and only
+    this call shows both at once (403 E0000006 without an insufficient-scope
+    challenge: no admin role that may read grants)."""
+    # Keyed by the token, so a newly minted token is probed afresh.
+    key = (
+        "readyz:grants:"
+        + hashlib.sha256(client.token_source.authorization().encode()).hexdigest()
+    )
+    result = cache.get(key)
+    if result is None:
+        try:
+            client.list_grants(settings.OKTA_WORKER_CLIENT_ID)
+            result = {"ok": True}
+        except OktaPermissionDenied as exc:
+            result = _okta_refusal("admin_role", exc)
+        cache.set(key, result, GRANTS_PROBE_SECONDS)
+    return result
+
+
 def _check_okta() -> dict:
     url = f"{settings.OKTA_ORG_URL}/.well-known/openid-configuration"
     response = requests.get(url, timeout=(2, 3))
@@ -47,13 +94,23 @@ def _check_okta() -> dict:
     issuer = response.json().get("issuer")
     if issuer != settings.OKTA_ORG_URL:
         return {"ok": False, "error": "the discovery document names another issuer"}
-    from grantsconsole.grants.okta_clients import WORKER_SCOPES, worker_client
+    from grantsconsole.grants.okta_clients import (
+        WORKER_SCOPES,
+        worker_auth_kind,
+        worker_client,
+    )
 
-    granted = worker_client().token_source.granted_scopes()
-    if not granted:  # an SSWS token is not scoped
+    if worker_auth_kind() == "ssws":  # an SSWS token is not scoped
         return {"ok": True, "auth": "ssws"}
+    client = worker_client()
+    try:
+        granted = client.token_source.granted_scopes()
+    except OktaTokenRefused as exc:
+        return _okta_refusal(f"token_{exc.problem}", exc)
     missing = sorted(set(WORKER_SCOPES) - set(granted))
-    return {"ok": not missing, "auth": "oauth", "missing_scopes": missing}
+    if missing:
+        return {"ok": False, "auth": "oauth", "missing_scopes": missing}
+    return {**_grants_probe(client), "auth": "oauth", "missing_scopes": []}
 
 
 @never_cache
@@ -62,7 +119,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: ``{"status": "ok"|"fail", "checks": {name: {"ok": bool, ...}}}``.
 
     Each check's failure is reported by exception class only (no message text, which
-    might echo a URL or credential); the status is 503 when any check fails.
+    might echo a URL or credential), except Okta's refusals of the worker:
+    ``"okta": {"ok": false, "problem": "token_scope" | "token_key_id" |
+    "token_client" | "token_other" | "admin_role", "error": <Okta's error or
+    errorCode>, "error_description": <its description or errorSummary>}`` or
+    ``"missing_scopes": [...]``. The status is 503 when any check fails.
     """
     checks: dict[str, dict] = {}
     for name, check in (

@@ -60,7 +60,7 @@ def test_missing_grants_show_what_they_disable(sim, admin) -> None:
     page = admin.get("/health/console/")
     assert page.status_code == 200
     body = page.content
-    assert b"2 scope problems found." in body
+    assert b"2 problems found." in body
     manage = _row(body, "console-scopes", "okta.appGrants.manage")
     assert manage.startswith("no")
     assert "Disabled: Granting and revoking Okta API scopes." in manage
@@ -73,3 +73,51 @@ def test_missing_grants_show_what_they_disable(sim, admin) -> None:
 def test_health_page_needs_a_super_admin(sim) -> None:
     client = flow.console_client()
     assert client.get("/health/console/").status_code == 302
+
+
+def _worker_section(page: bytes) -> str:
+    text = page.decode()
+    return text[text.index('id="worker-scopes"') :]
+
+
+def test_unknown_worker_key_id_quotes_okta(sim, admin, settings) -> None:
+    settings.OKTA_WORKER_KEY_ID = "no-such-kid"
+    body = admin.get("/health/console/").content
+    assert b"Every scope" not in body
+    assert b"1 problem found." in body
+    worker = _worker_section(body)
+    assert "<code>invalid_client</code>" in worker
+    assert "“The client_assertion JWT kid is invalid.”" in worker
+    assert "key id (kid)" in worker
+
+
+def test_worker_without_grantable_scopes_quotes_invalid_scope(sim, admin) -> None:
+    for scope in ("okta.apps.read", "okta.appGrants.read", "okta.logs.read"):
+        sim.oob_revoke(WORKER, scope)
+    worker = _worker_section(admin.get("/health/console/").content)
+    assert "<code>invalid_scope</code>" in worker
+    assert "none of the scopes the app asks for may be issued" in worker
+
+
+def test_unknown_worker_client_is_a_client_problem(sim, admin, settings) -> None:
+    settings.OKTA_WORKER_CLIENT_ID = "0oa1nosuchclient0000"
+    worker = _worker_section(admin.get("/health/console/").content)
+    assert "<code>invalid_client</code>" in worker
+    assert "did not accept the app&#x27;s client credentials" in worker
+
+
+def test_worker_without_an_admin_role_that_reads_grants(sim, admin) -> None:
+    sim.set_client_roles(WORKER, ["READ_ONLY_ADMIN"])
+    body = admin.get("/health/console/").content
+    assert b"Every scope" not in body
+    assert b"1 problem found." in body
+    worker = _worker_section(body)
+    assert "no admin role that can read grants" in worker
+    assert "its roles: READ_ONLY_ADMIN" in worker
+    for scope in ("okta.apps.read", "okta.appGrants.read", "okta.logs.read"):
+        assert _row(body, "worker-scopes", scope).startswith("yes")
+
+
+def test_worker_super_admin_role_is_shown(sim, admin) -> None:
+    body = admin.get("/health/console/").content
+    assert "Admin roles of the worker app: SUPER_ADMIN." in _worker_section(body)

@@ -150,3 +150,57 @@ def test_legacy_ssws_worker_credentials_are_flagged(admin, db, settings):
     body = admin.get("/sync/").content.decode()
     assert "Legacy credentials" in body
     assert "00legacyTOKEN" not in body
+
+
+def test_sync_list_counts_the_grants_the_baseline_imported(admin, db):
+    SyncRun.objects.create(
+        kind="full",
+        status="succeeded",
+        finished_at=timezone.now(),
+        baseline=True,
+        grants_imported=312,
+    )
+    SyncRun.objects.create(
+        kind="full", status="succeeded", finished_at=timezone.now(), grants_added=2
+    )
+    page = admin.get("/sync/").content.decode()
+    assert page.count("baseline: 312 grants imported") == 1
+
+
+def test_report_page_says_when_grant_data_is_not_current(admin, db):
+    report = AuditReport.objects.create(
+        period_start=timezone.now(),
+        period_end=timezone.now(),
+        data={
+            "notice": "Grant data is unavailable or stale for 1 app.",
+            "critical_holders": [
+                {
+                    "scope_id": "okta.users.manage",
+                    "description": "",
+                    "apps": [
+                        {
+                            "okta_id": "0oa1staleAPP000000x7",
+                            "label": "Old Bot",
+                            "since": "2026-01-01T00:00:00+00:00",
+                            "granted_by": "",
+                            "current": False,
+                            "as_of": "2026-02-03T04:05:06+00:00",
+                        }
+                    ],
+                }
+            ],
+            "grants_unavailable": [
+                {
+                    "okta_id": "0oa1staleAPP000000x7",
+                    "label": "Old Bot",
+                    "reason": "stale",
+                    "error": "",
+                    "as_of": "2026-02-03T04:05:06+00:00",
+                }
+            ],
+        },
+    )
+    page = admin.get(f"/reports/{report.pk}/").content.decode()
+    assert "Grant data is unavailable or stale for 1 app." in page
+    assert "not current: last known as of" in page
+    assert "Apps whose grant data is unavailable or stale (1)" in page

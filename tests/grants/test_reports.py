@@ -79,9 +79,11 @@ def test_the_report_has_every_section(history):
         history["holder"]["id"],
         "org.admin@example.com",
     ) in external
-    assert [a["okta_id"] for a in data["unreadable_apps"]] == [
-        history["broken"].okta_id
-    ]
+    [unavailable] = data["grants_unavailable"]
+    assert unavailable["okta_id"] == history["broken"].okta_id
+    assert (unavailable["reason"], unavailable["error"]) == ("unreadable", "HTTP 500")
+    assert unavailable["as_of"]  # read fine by the full sync, not since
+    assert "unavailable or stale for 1 app, the oldest as of" in data["notice"]
     uncatalogued = {u["scope_id"]: u["apps"] for u in data["uncatalogued_scopes"]}
     assert uncatalogued["okta.someFutureThing.manage"] == [history["target"]["id"]]
     assert all(scope_catalog.get(s) is None for s in uncatalogued)
@@ -93,7 +95,7 @@ def test_the_period_bounds_the_changes(history):
     later = timezone.now() + timedelta(hours=1)
     report = services.create_report(start=later, end=later + timedelta(days=1))
     assert report.data["changes"] == []
-    assert report.data["unreadable_apps"]  # state sections are "now"
+    assert report.data["grants_unavailable"]  # state sections are "now"
 
 
 def test_csv_and_json_exports(history):
@@ -103,9 +105,10 @@ def test_csv_and_json_exports(history):
     assert {
         "critical_holder",
         "external_change",
-        "unreadable_app",
+        "grants_unavailable",
         "uncatalogued_scope",
     } <= sections
+    assert rows[0]["section"] == "notice"
     assert json.loads(services.report_as_json(report)) == report.data
 
 
@@ -124,3 +127,51 @@ def test_audit_report_command(history, tmp_path, capsys):
     assert out.read_text().startswith("section,")
     call_command("audit_report")
     assert "external_changes" in capsys.readouterr().out
+
+
+def test_stale_grants_are_never_presented_as_current(sim, client, settings):
+    """Apps not read for two full-sync intervals are named with the time their
+    grants are from, and the critical scopes they hold are flagged as old."""
+    services.run_full_sync(client=client)
+    report = services.create_report()
+    assert report.data["notice"] == ""
+    assert report.data["grants_unavailable"] == []
+    holders = [a for h in report.data["critical_holders"] for a in h["apps"]]
+    assert holders
+    assert all(a["current"] for a in holders)
+
+    old = timezone.now() - timedelta(seconds=2 * settings.SYNC_FULL_EVERY + 60)
+    stale = OktaApp.objects.get(okta_id=holders[0]["okta_id"])
+    OktaApp.objects.filter(pk=stale.pk).update(last_synced_at=old)
+    report = services.create_report()
+    data = report.data
+    assert data["grants_unavailable"] == [
+        {
+            "okta_id": stale.okta_id,
+            "label": stale.label,
+            "reason": "stale",
+            "error": "",
+            "as_of": old.isoformat(),
+        }
+    ]
+    assert data["notice"].startswith("Grant data is unavailable or stale for 1 app")
+    assert old.isoformat() in data["notice"]
+    flagged = [
+        a for h in data["critical_holders"] for a in h["apps"] if not a["current"]
+    ]
+    assert {a["okta_id"] for a in flagged} == {stale.okta_id}
+    assert {a["as_of"] for a in flagged} == {old.isoformat()}
+    rows = list(csv.DictReader(io.StringIO(services.report_as_csv(report))))
+    assert rows[0]["section"] == "notice"
+    assert rows[0]["detail"] == data["notice"]
+    [unavailable] = [r for r in rows if r["section"] == "grants_unavailable"]
+    assert (unavailable["app_okta_id"], unavailable["time"]) == (
+        stale.okta_id,
+        old.isoformat(),
+    )
+    assert any(
+        r["section"] == "critical_holder"
+        and r["app_okta_id"] == stale.okta_id
+        and r["detail"] == f"not current: last known as of {old.isoformat()}"
+        for r in rows
+    )

@@ -134,6 +134,14 @@ def test_roles_and_super_admin(sim, ssws_client):
     assert not ssws_client.is_super_admin("super.admin@example.com")
 
 
+def test_client_roles_of_the_worker_app(sim, ssws_client):
+    assert [r.type for r in ssws_client.list_client_roles(WORKER_ID)] == ["SUPER_ADMIN"]
+    sim.set_client_roles(WORKER_ID, [])
+    assert ssws_client.list_client_roles(WORKER_ID) == []
+    with pytest.raises(OktaNotFound):
+        ssws_client.list_client_roles("0oa1nosuchclient0000")
+
+
 def test_system_log_polling_resumes_from_the_next_link(sim, worker_client):
     since = datetime.now(UTC) - timedelta(minutes=5)
     page = worker_client.poll_logs(None, since=since)

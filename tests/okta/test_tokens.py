@@ -7,6 +7,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from grantsconsole.okta import (
     OktaClient,
+    OktaInsufficientScope,
+    OktaTokenRefused,
     OktaUnauthorized,
     ServiceAppTokenSource,
     SswsTokenSource,
@@ -113,6 +115,59 @@ def test_wrong_key_is_refused_by_the_token_endpoint(sim, clock):
     assert err.value.error_code == "invalid_client"
     assert err.value.path == "/oauth2/v1/token"
     assert api_calls(sim) == []
+
+
+def test_unknown_key_id_is_refused_as_okta_words_it(sim, clock):
+    source = ServiceAppTokenSource(
+        sim.url, WORKER_ID, WORKER_PEM, key_id="no-such-kid", clock=clock
+    )
+    with pytest.raises(OktaTokenRefused) as err:
+        source.granted_scopes()
+    assert err.value.status == 401
+    assert err.value.error_code == "invalid_client"
+    assert err.value.error_summary == "The client_assertion JWT kid is invalid."
+    assert err.value.problem == "key_id"
+    assert "key id (kid)" in err.value.explanation
+
+
+def test_no_grantable_scope_is_an_invalid_scope_refusal(sim, worker_source):
+    for scope in WORKER_SCOPES:
+        sim.oob_revoke(WORKER_ID, scope)
+    with pytest.raises(OktaTokenRefused) as err:
+        worker_source.granted_scopes()
+    assert (err.value.status, err.value.error_code) == (400, "invalid_scope")
+    assert err.value.problem == "scope"
+    assert err.value.error_summary  # Okta's error_description, kept as sent
+
+
+def test_scope_granted_after_the_token_was_minted_gets_one_new_token(
+    sim, worker_client, clock
+):
+    sim.oob_revoke(WORKER_ID, "okta.logs.read")
+    worker_client.list_grants(CONSOLE)  # the cached token lacks okta.logs.read
+    clock.offset += 10  # the token is no longer "just fetched"
+    sim.oob_grant(WORKER_ID, "okta.logs.read")
+    page = worker_client.poll_logs(None, limit=1)
+    assert page.next_url
+    assert len(token_calls(sim)) == 2
+    assert [r["status"] for r in api_calls(sim)] == [200, 403, 200]
+    assert "okta.logs.read" in worker_client.token_source.granted_scopes()
+
+
+def test_a_scope_still_missing_costs_one_new_token_and_no_loop(
+    sim, worker_client, clock
+):
+    sim.oob_revoke(WORKER_ID, "okta.logs.read")
+    worker_client.list_grants(CONSOLE)
+    clock.offset += 10
+    with pytest.raises(OktaInsufficientScope) as err:
+        worker_client.poll_logs(None, limit=1)
+    assert err.value.scope == "okta.logs.read"
+    assert len(token_calls(sim)) == 2  # one new token, which did not help
+    assert [r["status"] for r in api_calls(sim)] == [200, 403]
+    with pytest.raises(OktaInsufficientScope):  # a token just minted: no new one
+        worker_client.poll_logs(None, limit=1)
+    assert len(token_calls(sim)) == 2
 
 
 def test_unreadable_key_is_a_value_error_without_the_key():

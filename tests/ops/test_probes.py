@@ -3,6 +3,8 @@
 import json
 import logging
 
+import pytest
+
 from grantsconsole.ops.logging import RedactingJsonFormatter, redact
 
 
@@ -57,3 +59,58 @@ def test_json_log_line_keeps_newlines_inside_one_line():
     line = formatter.format(record)
     assert "\n" not in line
     assert json.loads(line)["message"] == "label\nFORGED access_token=[redacted]"
+
+
+WORKER = "0oa1workerDEMO0000x7"
+
+
+@pytest.fixture
+def ready(sim, client):
+    """GET /readyz with a fresh worker client; returns its Okta check."""
+    from grantsconsole.grants.okta_clients import forget_worker_clients
+
+    def probe() -> tuple[int, dict]:
+        forget_worker_clients()
+        response = client.get("/readyz")
+        return response.status_code, response.json()["checks"]["okta"]
+
+    yield probe
+    forget_worker_clients()
+
+
+@pytest.mark.django_db
+def test_readyz_ok_when_the_worker_can_read_grants(ready):
+    status, okta = ready()
+    assert (status, okta["ok"], okta["missing_scopes"]) == (200, True, [])
+
+
+@pytest.mark.django_db
+def test_readyz_quotes_okta_for_an_unknown_key_id(ready, settings):
+    settings.OKTA_WORKER_KEY_ID = "no-such-kid"
+    status, okta = ready()
+    assert status == 503
+    assert okta["problem"] == "token_key_id"
+    assert okta["error"] == "invalid_client"
+    assert okta["error_description"] == "The client_assertion JWT kid is invalid."
+
+
+@pytest.mark.django_db
+def test_readyz_quotes_okta_for_invalid_scope(ready, sim):
+    for scope in ("okta.apps.read", "okta.appGrants.read", "okta.logs.read"):
+        sim.oob_revoke(WORKER, scope)
+    status, okta = ready()
+    assert (status, okta["problem"], okta["error"]) == (
+        503,
+        "token_scope",
+        "invalid_scope",
+    )
+
+
+@pytest.mark.django_db
+def test_readyz_fails_when_the_worker_has_no_role_that_reads_grants(ready, sim):
+    sim.set_client_roles(WORKER, [])
+    status, okta = ready()
+    assert status == 503
+    assert okta["missing_scopes"] == []  # every scope is in the token ...
+    assert okta["problem"] == "admin_role"  # ... and still no grant can be read
+    assert okta["error"] == "E0000006"

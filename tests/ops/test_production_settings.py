@@ -121,3 +121,18 @@ def test_an_org_url_that_is_not_the_org_authorization_server_is_refused(value, w
     assert "ImproperlyConfigured" in result.stderr
     assert why in result.stderr
     assert "https://example.okta.com." in result.stderr  # the right form
+
+
+def test_explicit_ssws_token_is_the_development_worker_credential():
+    """In development the demo worker app is only the default when no worker
+    credential is given: OKTA_SSWS_TOKEN set alone is what the worker uses."""
+    probe = (
+        "from grantsconsole.grants.okta_clients import worker_auth_kind; "
+        "print(worker_auth_kind())"
+    )
+    token = {"OKTA_SSWS_TOKEN": "00developerSSWStoken000000000000000000000000"}
+    given = _manage("shell", "--no-imports", "-c", probe, env=token)
+    assert given.returncode == 0, given.stderr
+    assert given.stdout.strip() == "ssws"
+    default = _manage("shell", "--no-imports", "-c", probe, env={})
+    assert default.stdout.strip() == "service_app"  # the demo worker app

@@ -39,13 +39,14 @@ def _svg(body: str) -> HttpResponse:
 @require_GET
 @super_admin_required
 def chart_grants_over_time(request: HttpRequest) -> HttpResponse:
-    """SVG line chart: open grants at the end of each of the last 30 days (UTC).
-    One aggregate query after auth."""
+    """SVG line chart: open grants at the end of each of the last 30 days (UTC)
+    since the baseline. Two queries after auth."""
     points = selectors.grant_counts_over_time(days=30)
     return _svg(
         charts.line_chart(
             [(d.strftime("%m-%d"), n) for d, n in points],
-            title="Open grants at the end of each day, last 30 days (UTC)",
+            title="Open grants at the end of each day since the baseline, "
+            "last 30 days (UTC)",
         )
     )
 
@@ -72,11 +73,13 @@ def _report_or_404(report_id: int) -> AuditReport:
 KNOWN_SECTIONS = (
     "period",
     "generated_at",
+    "notice",
     "totals",
     "critical_holders",
     "changes",
     "external_changes",
     "failed_attempts",
+    "grants_unavailable",
     "unreadable_apps",
     "uncatalogued_scopes",
     "foreign_issuer_grants",

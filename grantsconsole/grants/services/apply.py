@@ -8,11 +8,16 @@ change (the caller re-reads Okta and tries again).
 
 Every difference found becomes an audit row: ``external_grant`` /
 ``external_revoke`` (a change made outside the console), ``app_discovered``,
-``app_restored`` and ``app_removed``. Apps seen for the first time are recorded
-with one ``app_discovered`` row listing the scopes they hold, not one row per
-grant. A difference that is a console write in progress (an open intent for that
-app and scope) is not an external change: it is left to the console while the
-request may be in flight, and settled as that intent's outcome after.
+``app_restored`` and ``app_removed``. Apps found by the baseline (the first full
+sync) are recorded with one ``app_discovered`` row each, marked ``"baseline":
+true`` in its detail and listing the scopes they hold; they are Okta's state when
+the console began watching, not changes, so they leave ``last_change_at`` empty.
+An app that appears after the baseline is a change: its ``app_discovered`` row
+names the System Log actor who created it, and each grant it starts with gets
+its own ``external_grant`` row. A difference that is a console write in progress
+(an open intent for that app and scope) is not an external change: it is left to
+the console while the request may be in flight, and settled as that intent's
+outcome after.
 """
 
 from __future__ import annotations
@@ -22,11 +27,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from grantsconsole.grants import audit
-from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant, is_org_issuer
+from grantsconsole.grants.models import (
+    AuditEvent,
+    OktaApp,
+    ScopeGrant,
+    SyncRun,
+    is_org_issuer,
+)
 from grantsconsole.okta import App, Grant
 
 
@@ -150,12 +161,14 @@ class AppChange:
     """What applying one app changed: scope ids added and revoked, and flags.
 
     ``applied`` is False when the app's version moved since it was read (the
-    caller should read Okta again).
+    caller should read Okta again). ``baseline``: the app was discovered as part
+    of the baseline, so ``added`` lists grants imported, not changes.
     """
 
     app: OktaApp | None = None
     applied: bool = True
     discovered: bool = False
+    baseline: bool = False
     restored: bool = False
     removed: bool = False
     added: list[str] = field(default_factory=list)
@@ -286,6 +299,7 @@ def apply_snapshot(
     attribution: Mapping[tuple[str, str], Actor] | None = None,
     app_actor: Actor = NOBODY,
     run_id: int | None = None,
+    baseline: bool = False,
 ) -> AppChange:
     """Make the local app and its open grants equal to Okta's ``app`` + ``grants``.
 
@@ -295,6 +309,9 @@ def apply_snapshot(
     ``attribution`` maps (scope_id, "grant"|"revoke") to the Actor the System
     Log names for that change; ``app_actor`` is the actor of an app lifecycle
     event. ``run_id`` marks the app as listed and synced by that full sync.
+    ``baseline``: the caller is the baseline full sync, so a new app is part
+    of the baseline (as is an app a baseline run listed whose grants are read
+    only now; see the module docstring).
     Returns what changed; ``applied`` is False (and nothing is written) when
     the local version moved meanwhile.
     """
@@ -327,20 +344,42 @@ def apply_snapshot(
         okta_by_scope = {g.scope_id: g for g in grants}
         open_rows = {g.scope_id: g for g in row.grants.filter(revoked_at__isnull=True)}
 
-        if result.discovered:
+        # An app a baseline run listed is part of the baseline even when a
+        # later sync reads its grants first (they were unreadable back then).
+        baseline = result.discovered and (baseline or _listed_by_baseline(row))
+        result.baseline = baseline
+        if baseline:
             ScopeGrant.objects.bulk_create(
-                _grant_row(row, g, now, attribution.get((g.scope_id, "grant"), NOBODY))
-                for g in grants
+                _grant_row(row, g, now, NOBODY) for g in grants
             )
             audit.record(
                 "app_discovered",
                 app=row,
+                detail=_detail(
+                    NOBODY,
+                    source,
+                    scopes=sorted(okta_by_scope),
+                    status=app.status,
+                    baseline=True,
+                ),
+            )
+            result.added = sorted(okta_by_scope)
+        elif result.discovered:
+            audit.record(
+                "app_discovered",
+                app=row,
                 **_actor_fields(app_actor, source),
+                okta_request_id=app_actor.request_id,
                 detail=_detail(
                     app_actor, source, scopes=sorted(okta_by_scope), status=app.status
                 ),
             )
-            result.added = sorted(okta_by_scope)
+            for scope_id, remote in sorted(okta_by_scope.items()):
+                actor = attribution.get((scope_id, "grant"))
+                if actor is None and remote.created_by_id in ("", app_actor.actor_id):
+                    actor = app_actor  # granted as the app was created
+                _record_external_grant(row, remote, now, actor or NOBODY, source)
+                result.added.append(scope_id)
         else:
             differs = open_rows.keys() != okta_by_scope.keys() or any(
                 local.okta_grant_id and local.okta_grant_id != okta_by_scope[s].id
@@ -409,21 +448,7 @@ def apply_snapshot(
                     result.added.append(scope_id)
                     continue
                 actor = attribution.get((scope_id, "grant"), NOBODY)
-                _open_grant(row, remote, now, actor)
-                audit.record(
-                    "external_grant",
-                    app=row,
-                    scope_id=scope_id,
-                    **_actor_fields(actor, source),
-                    okta_request_id=actor.request_id,
-                    detail=_detail(
-                        actor,
-                        source,
-                        okta_grant_id=remote.id,
-                        created_by=remote.created_by_id,
-                        created=remote.created.isoformat() if remote.created else "",
-                    ),
-                )
+                _record_external_grant(row, remote, now, actor, source)
                 result.added.append(scope_id)
         for scope_id in result.added:
             remote = okta_by_scope.get(scope_id)
@@ -441,9 +466,48 @@ def apply_snapshot(
         # its app's last_synced_at, so a sync with nothing new writes no grant rows.
         if result.changed:
             OktaApp.objects.filter(pk=row.pk).update(
-                version=F("version") + 1, last_change_at=now
+                version=F("version") + 1,
+                # The baseline is not a change: "last change" stays empty.
+                last_change_at=None if baseline else now,
             )
     return result
+
+
+def _listed_by_baseline(row: OktaApp) -> bool:
+    """True when the app's row was made while a baseline full sync ran (that
+    run listed it). Our own clock on both sides: Okta's ``created`` times are
+    too coarse and too skewed to tell "just before" from "just after"."""
+    if row.pk is None:
+        return False
+    return (
+        SyncRun.objects.filter(
+            kind=SyncRun.Kind.FULL, baseline=True, started_at__lte=row.first_seen_at
+        )
+        .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=row.first_seen_at))
+        .exists()
+    )
+
+
+def _record_external_grant(
+    row: OktaApp, remote: Grant, now: datetime, actor: Actor, source: str
+) -> None:
+    """Open a local grant for a grant made outside the console, with its
+    ``external_grant`` audit row."""
+    _open_grant(row, remote, now, actor)
+    audit.record(
+        "external_grant",
+        app=row,
+        scope_id=remote.scope_id,
+        **_actor_fields(actor, source),
+        okta_request_id=actor.request_id,
+        detail=_detail(
+            actor,
+            source,
+            okta_grant_id=remote.id,
+            created_by=remote.created_by_id,
+            created=remote.created.isoformat() if remote.created else "",
+        ),
+    )
 
 
 def mark_unreadable(

@@ -106,6 +106,7 @@ def sync_one_app(
     attribution: Mapping[tuple[str, str], Actor] | None = None,
     app_actor: Actor = NOBODY,
     run_id: int | None = None,
+    baseline: bool = False,
 ) -> AppSyncOutcome:
     """Read the app (unless ``listing`` already has it) and its grants from Okta
     and apply them.
@@ -113,7 +114,8 @@ def sync_one_app(
     Okta: ``GET /api/v1/apps/{appId}`` (only without ``listing``) and
     ``GET /api/v1/apps/{appId}/grants``. A 404 for the app itself marks it
     removed; any other non-transient error marks its grants "unknown" and
-    leaves its local grants as they were. Raises the TRANSIENT_ERRORS and
+    leaves its local grants as they were. ``baseline``: the caller is the
+    baseline full sync (see ``apply_snapshot``). Raises the TRANSIENT_ERRORS and
     CREDENTIAL_ERRORS for the caller to handle (nothing was written then).
     """
     for _ in range(APPLY_ATTEMPTS):
@@ -156,6 +158,7 @@ def sync_one_app(
             attribution=attribution,
             app_actor=app_actor,
             run_id=run_id,
+            baseline=baseline,
         )
         if change.applied:
             return AppSyncOutcome(change)

@@ -76,10 +76,17 @@ def start_full_sync(*, trigger: str) -> SyncRun:
 
     Returns the run; its status is "running" (drive it with
     :func:`full_sync_step` from step 0) or "skipped" when another full sync
-    holds the lock (no Okta call is made).
+    holds the lock (no Okta call is made). Until a full sync has finished, each
+    run is a baseline run (``SyncRun.baseline``).
     """
     run = SyncRun.objects.create(
-        kind=SyncRun.Kind.FULL, trigger=trigger, heartbeat_at=timezone.now()
+        kind=SyncRun.Kind.FULL,
+        trigger=trigger,
+        heartbeat_at=timezone.now(),
+        baseline=not SyncRun.objects.filter(
+            kind=SyncRun.Kind.FULL,
+            status__in=(SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL),
+        ).exists(),
     )
     if not locks.acquire(LOCK_NAME, _owner(run.pk), LOCK_TTL_SECONDS):
         other = locks.holder(LOCK_NAME)
@@ -196,6 +203,7 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
                 source=SOURCE,
                 listing=stored_app(row),
                 run_id=run.pk,
+                baseline=run.baseline,
             )
         except OktaRateLimited:
             raise  # the whole step waits for the window and retries
@@ -218,8 +226,9 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
             run.pk,
             apps_done=1,
             apps_failed=1 if outcome.error is not None else 0,
-            apps_added=1 if change.discovered else 0,
-            grants_added=0 if change.discovered else len(change.added),
+            apps_added=1 if change.discovered and not change.baseline else 0,
+            grants_added=0 if change.baseline else len(change.added),
+            grants_imported=len(change.added) if change.baseline else 0,
             grants_revoked=len(change.revoked),
         )
         if isinstance(outcome.error, OktaPermissionDenied):
@@ -249,8 +258,14 @@ def _finish(run: SyncRun) -> None:
     reconcile_pending_intents(source=SOURCE, read_since=run.started_at)
     run.refresh_from_db()
     status = SyncRun.Status.PARTIAL if run.apps_failed else SyncRun.Status.SUCCEEDED
-    message = f"{run.apps_done} apps read" + (
-        f"; grants of {run.apps_failed} could not be read" if run.apps_failed else ""
+    message = (
+        f"{run.apps_done} apps read"
+        + (f"; baseline: {run.grants_imported} grants imported" if run.baseline else "")
+        + (
+            f"; grants of {run.apps_failed} could not be read"
+            if run.apps_failed
+            else ""
+        )
     )
     with transaction.atomic():
         ended = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(

@@ -219,8 +219,10 @@ def _apply_page(
             )
             if not change.applied:
                 raise _VersionMoved(item.okta_id)
-            result.discovered += int(change.discovered)
-            if not change.discovered:
+            # A new app's grants are changes too, unless the app joins the
+            # baseline (listed by the first full sync, its grants read now).
+            result.discovered += int(change.discovered and not change.baseline)
+            if not change.baseline:
                 result.added += len(change.added)
             result.revoked += len(change.revoked)
         cursor.next_url = next_url or cursor.next_url

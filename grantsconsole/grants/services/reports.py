@@ -3,18 +3,28 @@
 Sections of ``AuditReport.data`` (every time ISO-8601 UTC):
 
 - ``period``: {"start", "end"}; ``generated_at``.
+- ``notice``: "" when every live app's grants are current; else a plain
+  sentence saying for how many apps grant data is unavailable or stale and since
+  when (the details are in ``grants_unavailable``).
 - ``critical_holders``: [{"scope_id", "description", "apps": [{"okta_id", "label",
-  "since", "granted_by"}]}] — every catalogued ``manage`` scope of risk
-  "critical" and the live apps holding it (scopes no app holds are listed with
-  ``apps: []``).
+  "since", "granted_by", "current", "as_of"}]}] — every catalogued ``manage``
+  scope of risk "critical" and the live apps holding it (scopes no app holds are
+  listed with ``apps: []``). ``current`` is False for an app listed in
+  ``grants_unavailable``: the grant is the last known one, as of ``as_of``.
 - ``changes``: [{"seq", "time", "action", "outcome", "actor_login", "actor_id",
   "app_okta_id", "app_label", "scope_id", "okta_request_id"}] — grants, revokes
-  and app changes in the period (console and external), oldest first.
+  and app changes in the period (console and external), oldest first. Apps
+  recorded by the baseline (the first full sync) are not changes.
 - ``external_changes``: the subset of ``changes`` made outside the console
   (external_grant, external_revoke, app_removed, app_discovered, app_restored).
 - ``failed_attempts``: failed grant/revoke rows and authz_denied rows in the period.
-- ``unreadable_apps``: [{"okta_id", "label", "error", "last_synced_at"}] — live
-  apps whose grants could not be read on the last attempt.
+- ``grants_unavailable``: [{"okta_id", "label", "reason", "error", "as_of"}] —
+  live apps whose grants are not known to be current: ``reason`` "never read"
+  (``error`` says why, if a read failed), "unreadable" (the last read failed;
+  ``error`` is why) or "stale" (not read for longer than
+  ``STALE_AFTER_FULL_SYNCS`` full-sync intervals: syncs are failing or not
+  running). ``as_of`` is the last time they were read ("" if
+  never): the local grants are Okta's state at that time.
 - ``uncatalogued_scopes``: [{"scope_id", "apps": [okta_id, ...]}] — open grants of
   scopes the catalog does not know.
 - ``foreign_issuer_grants``: [{"okta_id", "label", "scope_id", "issuer"}] — open
@@ -31,6 +41,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from grantsconsole.grants import audit
@@ -55,6 +67,55 @@ EXTERNAL_ACTIONS = (
 )
 
 
+#: an app's grants not read for this many full-sync intervals are stale
+STALE_AFTER_FULL_SYNCS = 2
+
+
+def _unavailable(now: datetime) -> list[dict[str, str]]:
+    """The ``grants_unavailable`` section (see the module docstring)."""
+    stale_before = now - timedelta(
+        seconds=STALE_AFTER_FULL_SYNCS * settings.SYNC_FULL_EVERY
+    )
+    rows = []
+    for app in OktaApp.objects.filter(
+        Q(grants_state=OktaApp.GrantsState.UNKNOWN)
+        | Q(last_synced_at__isnull=True)
+        | Q(last_synced_at__lt=stale_before),
+        removed_at__isnull=True,
+    ).order_by("label", "okta_id"):
+        if app.last_synced_at is None:
+            reason = "never read"
+        elif app.grants_state == OktaApp.GrantsState.UNKNOWN:
+            reason = "unreadable"
+        else:
+            reason = "stale"
+        rows.append(
+            {
+                "okta_id": app.okta_id,
+                "label": app.label,
+                "reason": reason,
+                "error": app.grants_error
+                if app.grants_state == OktaApp.GrantsState.UNKNOWN
+                else "",
+                "as_of": _iso(app.last_synced_at),
+            }
+        )
+    return rows
+
+
+def _notice(unavailable: list[dict[str, str]]) -> str:
+    if not unavailable:
+        return ""
+    known = sorted(a["as_of"] for a in unavailable if a["as_of"])
+    n = len(unavailable)
+    return (
+        f"Grant data is unavailable or stale for {n} app{'s' if n != 1 else ''}"
+        + (f", the oldest as of {known[0]}" if known else "")
+        + ". Their grants in this report are the last known ones, not current;"
+        " see the apps whose grants are unavailable."
+    )
+
+
 def _iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
@@ -76,6 +137,8 @@ def _event(row: AuditEvent) -> dict[str, Any]:
 
 def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
     """The report's data for events in [start, end) and the state now."""
+    unavailable = _unavailable(timezone.now())
+    not_current = {a["okta_id"]: a["as_of"] for a in unavailable}
     open_grants = list(
         ScopeGrant.objects.filter(revoked_at__isnull=True, app__removed_at__isnull=True)
         .select_related("app")
@@ -100,6 +163,8 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
                     "label": g.app.label,
                     "since": _iso(g.created or g.first_seen_at),
                     "granted_by": g.granted_by or g.created_by_id,
+                    "current": g.app.okta_id not in not_current,
+                    "as_of": not_current.get(g.app.okta_id, ""),
                 }
                 for g in by_scope.get(info.name, [])
             ],
@@ -110,9 +175,9 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
     events = AuditEvent.objects.filter(created_at__gte=start, created_at__lt=end)
     changes = [
         _event(r)
-        for r in events.filter(action__in=CHANGE_ACTIONS, outcome="success").order_by(
-            "seq"
-        )
+        for r in events.filter(action__in=CHANGE_ACTIONS, outcome="success")
+        .exclude(action="app_discovered", detail__has_key="baseline")
+        .order_by("seq")
     ]
     external = [c for c in changes if c["action"] in EXTERNAL_ACTIONS]
     failed = [
@@ -121,17 +186,6 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
             action__in=("grant", "revoke", "authz_denied"),
             outcome__in=("failure", "denied"),
         ).order_by("seq")
-    ]
-    unreadable = [
-        {
-            "okta_id": app.okta_id,
-            "label": app.label,
-            "error": app.grants_error,
-            "last_synced_at": _iso(app.last_synced_at),
-        }
-        for app in OktaApp.objects.filter(
-            removed_at__isnull=True, grants_state=OktaApp.GrantsState.UNKNOWN
-        ).order_by("label")
     ]
     uncatalogued = [
         {"scope_id": scope_id, "apps": [g.app.okta_id for g in grants]}
@@ -151,11 +205,12 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
     return {
         "period": {"start": _iso(start), "end": _iso(end)},
         "generated_at": _iso(timezone.now()),
+        "notice": _notice(unavailable),
         "critical_holders": critical_holders,
         "changes": changes,
         "external_changes": external,
         "failed_attempts": failed,
-        "unreadable_apps": unreadable,
+        "grants_unavailable": unavailable,
         "uncatalogued_scopes": uncatalogued,
         "foreign_issuer_grants": foreign_issuer,
         "totals": {
@@ -167,7 +222,7 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
             "changes": len(changes),
             "external_changes": len(external),
             "failed_attempts": len(failed),
-            "unreadable_apps": len(unreadable),
+            "grants_unavailable": len(unavailable),
             "uncatalogued_scopes": len(uncatalogued),
             "foreign_issuer_grants": len(foreign_issuer),
         },
@@ -226,8 +281,12 @@ def _safe_cell(value: Any) -> str:
 
 def report_as_csv(report: AuditReport) -> str:
     """The stored report flattened to CSV rows, one per fact, with a
-    ``section`` column: critical_holder, change, external_change,
-    failed_attempt, unreadable_app, uncatalogued_scope, foreign_issuer_grant."""
+    ``section`` column: notice (first, when grant data is unavailable or stale),
+    critical_holder (``detail`` says when the grant is not current),
+    change, external_change, failed_attempt, grants_unavailable (``time`` is
+    the last read, ``detail`` the reason and Okta's answer),
+    uncatalogued_scope, foreign_issuer_grant. Reports stored before
+    ``grants_unavailable`` existed give unreadable_app rows instead."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -236,6 +295,8 @@ def report_as_csv(report: AuditReport) -> str:
         writer.writerow([_safe_cell(values.get(c, "")) for c in CSV_COLUMNS])
 
     data = report.data
+    if data.get("notice"):
+        row(section="notice", detail=data["notice"])
     for holder in data.get("critical_holders", []):
         for app in holder["apps"]:
             row(
@@ -245,6 +306,9 @@ def report_as_csv(report: AuditReport) -> str:
                 app_label=app["label"],
                 time=app["since"],
                 actor_login=app["granted_by"],
+                detail=""
+                if app.get("current", True)
+                else f"not current: last known as of {app['as_of'] or 'never'}",
             )
     for section, key in (
         ("change", "changes"),
@@ -253,6 +317,14 @@ def report_as_csv(report: AuditReport) -> str:
     ):
         for event in data.get(key, []):
             row(section=section, **event)
+    for app in data.get("grants_unavailable", []):
+        row(
+            section="grants_unavailable",
+            app_okta_id=app["okta_id"],
+            app_label=app["label"],
+            time=app["as_of"],
+            detail=app["reason"] + (f": {app['error']}" if app["error"] else ""),
+        )
     for app in data.get("unreadable_apps", []):
         row(
             section="unreadable_app",

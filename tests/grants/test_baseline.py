@@ -1,0 +1,98 @@
+"""The first full sync is a baseline (Okta's state when the console began
+watching), not history: only what changes after it counts as a change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from grantsconsole.console import selectors
+from grantsconsole.grants import services
+from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant, SyncRun
+from grantsconsole.grants.services.reports import build_report
+from tests.grants.helpers import app_with_grants, okta_state, sim_post
+
+pytestmark = pytest.mark.django_db
+
+
+def _report() -> dict:
+    now = timezone.now()
+    return build_report(start=now - timedelta(days=1), end=now + timedelta(seconds=1))
+
+
+def test_first_full_sync_is_a_baseline_not_changes(sim, client):
+    run = services.run_full_sync(client=client)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    expected = okta_state(sim)
+    imported = sum(len(app["grants"]) for app in expected.values())
+    assert imported > 0
+    assert run.baseline
+    assert (run.grants_imported, run.grants_added, run.apps_added) == (imported, 0, 0)
+    assert f"baseline: {imported} grants imported" in run.message
+    # Okta's own creation times are kept; nothing counts as changed.
+    assert not OktaApp.objects.filter(last_change_at__isnull=False).exists()
+    assert not OktaApp.objects.filter(okta_created__isnull=True).exists()
+    assert not ScopeGrant.objects.filter(created__isnull=True).exists()
+    assert not AuditEvent.objects.filter(action="external_grant").exists()
+    discovered = AuditEvent.objects.filter(action="app_discovered")
+    assert discovered.count() == len(expected)
+    assert all(row.detail["baseline"] is True for row in discovered)
+    filters = selectors.AppFilters(changed_days=30)
+    assert not selectors.app_list(filters).exists()
+    report = _report()
+    assert report["changes"] == report["external_changes"] == []
+    # Days before the baseline are not drawn as "no grants".
+    points = selectors.grant_counts_over_time(days=30)
+    assert len(points) == 1
+    assert points[-1][1] == imported
+
+    again = services.run_full_sync(client=client)
+    assert not again.baseline
+    assert again.grants_imported == 0
+    assert "baseline" not in again.message
+
+
+def test_app_created_after_the_baseline_is_attributed_with_its_grants(sim, client):
+    services.run_full_sync(client=client)
+    created = sim_post(
+        sim,
+        "/__sim__/oob/app",
+        action="create",
+        label="Brand New App",
+        grants=["okta.users.read", "okta.groups.read"],
+        actor_login="org.admin@example.com",
+    )
+    run = services.run_incremental_sync(client=client)
+    assert (run.apps_added, run.grants_added) == (1, 2)
+    row = OktaApp.objects.get(okta_id=created["id"])
+    assert row.last_change_at is not None
+    discovered = AuditEvent.objects.get(action="app_discovered", app=row)
+    assert discovered.actor_login == "org.admin@example.com"
+    assert "baseline" not in discovered.detail
+    grants = AuditEvent.objects.filter(action="external_grant", app=row)
+    assert sorted(g.scope_id for g in grants) == ["okta.groups.read", "okta.users.read"]
+    assert {g.actor_login for g in grants} == {"org.admin@example.com"}
+    report = _report()
+    external = [(c["action"], c["app_okta_id"]) for c in report["external_changes"]]
+    assert ("app_discovered", row.okta_id) in external
+    assert external.count(("external_grant", row.okta_id)) == 2
+    changed = selectors.app_list(selectors.AppFilters(changed_days=1))
+    assert list(changed.values_list("okta_id", flat=True)) == [row.okta_id]
+
+
+def test_app_unreadable_at_the_baseline_joins_it_when_read_later(sim, client):
+    target = app_with_grants(sim)
+    sim.fault(f"/api/v1/apps/{target['id']}/grants$", status=403, times=-1)
+    first = services.run_full_sync(client=client)
+    assert first.status == SyncRun.Status.PARTIAL
+    sim.clear_faults()
+    second = services.run_full_sync(client=client)
+    assert not second.baseline
+    row = OktaApp.objects.get(okta_id=target["id"])
+    assert row.grants_state == "ok"
+    assert row.last_change_at is None
+    assert not AuditEvent.objects.filter(action="external_grant", app=row).exists()
+    assert AuditEvent.objects.get(action="app_discovered", app=row).detail["baseline"]
+    assert second.grants_added == 0
