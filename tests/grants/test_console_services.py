@@ -125,6 +125,42 @@ def test_granting_a_scope_already_held_is_success_without_change(
     )
 
 
+def test_an_out_of_band_grant_just_before_the_console_grant_keeps_its_own_row(
+    sim, admin_client, client, synced
+):
+    """Another admin grants the scope in Okta moments before the console does: the
+    console's POST finds it held. That grant is an external_grant by Okta's
+    createdBy (the System Log actor), not folded into the console admin's row."""
+    target = app_without(sim, "okta.users.read")
+    app = OktaApp.objects.get(okta_id=target["id"])
+    made = sim.oob_grant(target["id"], "okta.users.read", "org.admin@example.com")
+    other_admin = made["createdBy"]["id"]
+    assert other_admin != SUPER[0]
+    [result] = services.grant_scopes(
+        client=admin_client,
+        app=app,
+        scope_ids=["okta.users.read"],
+        actor_id=SUPER[0],
+        actor_login=SUPER[1],
+    )
+    assert result.ok
+    assert not result.changed
+    external = AuditEvent.objects.get(action="external_grant", app_okta_id=target["id"])
+    assert external.actor_id == other_admin
+    assert external.scope_id == "okta.users.read"
+    assert external.detail["okta_grant_id"] == made["id"]
+    mine = AuditEvent.objects.get(seq=result.audit_seq)
+    assert mine.detail["already_present"] is True
+    assert mine.detail["made_by"] == other_admin
+    row = ScopeGrant.objects.get(app=app, scope_id="okta.users.read", revoked_at=None)
+    assert row.granted_by != SUPER[1]
+    assert row.created_by_id == other_admin
+    # The System Log event of that grant, read later, adds no second row.
+    services.run_incremental_sync(client=client)
+    assert AuditEvent.objects.filter(action="external_grant").count() == 1
+    assert audit.verify().ok
+
+
 def test_revoke_closes_the_local_row_and_is_idempotent(sim, admin_client, synced):
     holder = app_with_grants(sim)
     app = OktaApp.objects.get(okta_id=holder["id"])

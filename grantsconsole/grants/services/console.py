@@ -163,7 +163,17 @@ def _record_granted(
             row.revoked_by = "(replaced in Okta)"
             row.save(update_fields=["revoked_at", "revoked_by"])
             row = None
+        # Okta already held a grant we had not seen, made by someone else (its
+        # createdBy, the System Log actor of the consent): that grant is an
+        # out-of-band change with its own row, not this admin's doing.
+        made_elsewhere = (
+            row is None
+            and result.already_present
+            and bool(grant.created_by_id)
+            and grant.created_by_id != actor_id
+        )
         if row is None:
+            maker_login = _known_login(grant.created_by_id) if made_elsewhere else ""
             ScopeGrant.objects.create(
                 app=app,
                 scope_id=grant.scope_id,
@@ -175,8 +185,28 @@ def _record_granted(
                 created=grant.created,
                 first_seen_at=now,
                 last_seen_at=now,
-                granted_by=actor_login or actor_id,
+                granted_by=(
+                    (maker_login or grant.created_by_id)
+                    if made_elsewhere
+                    else actor_login or actor_id
+                )[:300],
             )
+            if made_elsewhere:
+                audit.record(
+                    "external_grant",
+                    actor_id=grant.created_by_id,
+                    actor_login=maker_login,
+                    app=app,
+                    scope_id=grant.scope_id,
+                    detail={
+                        "detected_by": "console_grant",
+                        "actor_source": "okta_created_by",
+                        "okta_grant_id": grant.id,
+                        "created": grant.created.isoformat() if grant.created else "",
+                        "found_by_intent_seq": intent_seq,
+                    },
+                    key=f"external_grant:{grant.id}",
+                )
         else:
             row.okta_grant_id = grant.id
             row.last_seen_at = now
@@ -195,11 +225,25 @@ def _record_granted(
                 "okta_grant_id": grant.id,
                 "already_present": result.already_present,
                 "recovered": result.recovered,
+                **({"made_by": grant.created_by_id} if made_elsewhere else {}),
                 **(extra or {}),
             },
             key=final_key(intent_seq),
         )
         return _corrected(final, "grant", app, grant.scope_id, actor_id, actor_login)
+
+
+def _known_login(okta_user_id: str) -> str:
+    """The Okta login last recorded in the audit for ``okta_user_id`` ("" when the
+    console never saw it: a sign-in or a System Log event would have named it)."""
+    return (
+        audit.AuditEvent.objects.filter(actor_id=okta_user_id)
+        .exclude(actor_login="")
+        .order_by("-seq")
+        .values_list("actor_login", flat=True)
+        .first()
+        or ""
+    )
 
 
 def _record_revoked(
