@@ -49,18 +49,42 @@ def test_full_sync_reproduces_the_simulator_state(sim, client):
 
 
 def test_full_sync_request_count_is_pages_plus_apps(sim, client):
+    """ceil(all apps / 200) listing pages (Okta cannot filter by signOnMode)
+    plus one grants read per OIDC app, nothing else."""
     sim.reset(apps=260, rate_limit=100_000)
     run = services.run_full_sync(client=client)
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     n = len(okta_state(sim))
+    every = len(sim.state()["apps"])
     api = _api_requests(sim)
     listing = [r for r in api if r["path"] == "/api/v1/apps"]
     grants = [r for r in api if r["path"].endswith("/grants")]
     assert len(grants) == n
-    assert n > 200  # at least two pages
-    assert len(listing) == -(-n // 200)  # ceil(n / 200): pages of 200
+    assert every > n > 200  # non-OIDC apps too, at least two pages
+    assert len(listing) == -(-every // 200)  # ceil(every / 200): pages of 200
     assert len(api) == len(listing) + len(grants)
+    assert run.okta_requests == len(api)
     assert db_state() == okta_state(sim)
+
+
+def test_oidc_apps_of_every_name_are_synced_and_other_apps_are_no_failure(sim, client):
+    """OIN integrations, Okta's own OAuth apps and an OIDC app without OAuth
+    client settings are synced like custom ones; SAML and bookmark apps in
+    the listing are skipped without making the run partial."""
+    run = services.run_full_sync(client=client)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert run.apps_failed == 0 and run.errors == {}
+    apps = {a["label"]: a for a in sim.state()["apps"]}
+    for label in ("Zscaler Internet Access", "Okta Workflows OAuth"):
+        row = OktaApp.objects.get(okta_id=apps[label]["id"])
+        assert row.name == apps[label]["name"] != "oidc_client"
+        assert row.client_id == row.okta_id
+        assert row.grants.filter(revoked_at=None).count() == len(apps[label]["grants"])
+    bare = OktaApp.objects.get(okta_id=apps["Okta Access Requests"]["id"])
+    assert (bare.client_id, bare.application_type) == ("", "")
+    assert bare.grants_state == OktaApp.GrantsState.OK
+    assert list(bare.grants.values_list("scope_id", flat=True)) == ["okta.users.read"]
+    assert not OktaApp.objects.filter(okta_id=apps["Workday (SAML)"]["id"]).exists()
 
 
 def test_a_second_sync_changes_nothing_and_writes_no_audit_rows(sim, client):

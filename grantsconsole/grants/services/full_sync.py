@@ -1,7 +1,8 @@
 """Full sync: every OIDC app and its grant collection, in short steps.
 
 A run is driven step by step (:func:`full_sync_step`); each step is one apps
-page (``GET /api/v1/apps``, 200 per page) or one batch of apps' grants (``GET
+page (``GET /api/v1/apps``, every app of the org, 200 per page, of which the
+OIDC ones are kept) or one batch of apps' grants (``GET
 /api/v1/apps/{appId}/grants``, one transaction per app), and finishes in
 seconds, far from Redis' visibility timeout. Steps are numbered: a step runs
 only if its number is the run's current one and advances it when done, so a
@@ -51,7 +52,9 @@ from grantsconsole.okta import (
     OktaError,
     OktaPermissionDenied,
     OktaRateLimited,
+    SkippedApp,
 )
+from grantsconsole.okta.client import log_skipped
 
 logger = logging.getLogger(__name__)
 
@@ -119,25 +122,34 @@ def _list_one_page(run: SyncRun, client: OktaClient) -> None:
     now = timezone.now()
     with transaction.atomic():
         _record_listing(apps, run.pk)
-        for item in skipped:
-            # An app object we could not read: keep what we know of it (not
-            # "removed"), mark its grants unknown, say why.
-            if item.app_id:
-                OktaApp.objects.filter(okta_id=item.app_id).update(
-                    seen_run_id=run.pk,
-                    synced_run_id=run.pk,
-                    grants_state=OktaApp.GrantsState.UNKNOWN,
-                    grants_error=f"Okta's app object could not be read: {item.reason}",
-                )
+        _record_skipped(skipped, run.pk)
         SyncRun.objects.filter(pk=run.pk).update(
             list_after=next_url or "",
             list_done=next_url is None,
             heartbeat_at=now,
         )
-    for item in skipped:
-        _add_error(run.pk, item.app_id, f"app object unreadable: {item.reason}")
-        SyncRun.objects.filter(pk=run.pk).update(apps_failed=F("apps_failed") + 1)
     _count_apps(run.pk)
+
+
+def _record_skipped(skipped: list[SkippedApp], run_id: int) -> None:
+    """Apps of a listing page that are not read as OIDC apps: another sign-on
+    mode (normal: the listing has every app) or an object that did not parse.
+    Each is logged (its id and why, never the object) and is no failure of the
+    run. One we hold from earlier keeps its grants as last known: marked seen
+    (so it is not taken for removed) and "unknown", saying why. Queries: one
+    SELECT, plus one UPDATE per such app we hold (none usually)."""
+    for item in skipped:
+        log_skipped(item)
+    reasons = {item.app_id: item.reason for item in skipped if item.app_id}
+    held = OktaApp.objects.filter(okta_id__in=reasons).values_list("okta_id", flat=True)
+    for okta_id in list(held):
+        OktaApp.objects.filter(okta_id=okta_id).update(
+            seen_run_id=run_id,
+            synced_run_id=run_id,
+            grants_state=OktaApp.GrantsState.UNKNOWN,
+            grants_error=f"Okta's app object is not read as an OIDC app: "
+            f"{reasons[okta_id]}"[:2000],
+        )
 
 
 def _record_listing(apps: list[App], run_id: int) -> None:
