@@ -37,10 +37,10 @@ from .models import (
     Role,
     SkippedApp,
     parse_app,
-    skipped_app,
     parse_grant,
     parse_log_event,
     parse_role,
+    skipped_app,
 )
 from .pacing import Clock, LocalPacer, Pacer, SystemClock
 from .tokens import TokenSource

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -25,6 +26,8 @@ from tests.grants.helpers import (
 )
 
 pytestmark = pytest.mark.django_db
+
+SSWS = "00demoSuperAdminSSWStoken0000000000000000"
 
 
 def _api_requests(sim) -> list[dict]:
@@ -73,7 +76,8 @@ def test_oidc_apps_of_every_name_are_synced_and_other_apps_are_no_failure(sim, c
     the listing are skipped without making the run partial."""
     run = services.run_full_sync(client=client)
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
-    assert run.apps_failed == 0 and run.errors == {}
+    assert run.apps_failed == 0
+    assert run.errors == {}
     apps = {a["label"]: a for a in sim.state()["apps"]}
     for label in ("Zscaler Internet Access", "Okta Workflows OAuth"):
         row = OktaApp.objects.get(okta_id=apps[label]["id"])
@@ -378,3 +382,81 @@ def test_the_full_sync_keeps_app_details_current(sim, client):
     services.run_full_sync(client=client)  # no incremental sync in between
     assert OktaApp.objects.get(okta_id=app["id"]).status == "INACTIVE"
     assert db_state() == okta_state(sim)
+
+
+def test_an_unreadable_app_object_is_logged_and_skipped_not_a_failure(
+    sim, client, caplog
+):
+    """An app object Okta sends that cannot be read is skipped with a log line
+    naming its id and why (never the object); the run is not partial, and an
+    app we hold keeps its grants as last known."""
+    services.run_full_sync(client=client)
+    holder = app_with_grants(sim)
+    held = db_state()[holder["id"]]["grants"]
+    page = requests.get(
+        f"{sim.url}/api/v1/apps",
+        params={"limit": 200},
+        headers={"Authorization": f"SSWS {SSWS}"},
+        timeout=10,
+    ).json()
+    broken = [
+        {**a, "label": 7, "settings": {"secret": "do-not-log"}}
+        if a["id"] == holder["id"]
+        else a
+        for a in page
+    ]
+    broken.append({"id": "0oa1broken00000000x7", "signOnMode": 5})
+    broken.append("not an object")
+    sim.fault("/api/v1/apps$", method="GET", status=200, body=broken)
+
+    with caplog.at_level("DEBUG", logger="grantsconsole.okta"):
+        run = services.run_full_sync(client=client)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert (run.apps_failed, run.errors, run.apps_removed) == (0, {}, 0)
+    row = OktaApp.objects.get(okta_id=holder["id"])
+    assert row.removed_at is None
+    assert row.grants_state == OktaApp.GrantsState.UNKNOWN
+    assert "'label' is not a string" in row.grants_error
+    assert db_state()[holder["id"]]["grants"] == held
+    logged = caplog.text
+    assert holder["id"] in logged
+    assert "0oa1broken00000000x7" in logged
+    assert "do-not-log" not in logged
+    saml = next(a for a in page if a["signOnMode"] == "SAML_2_0")
+    assert f"app {saml['id']} skipped: signOnMode is 'SAML_2_0'" in logged
+
+
+def test_grants_answering_404_for_an_app_that_exists_keep_the_app_and_its_grants(
+    sim, client
+):
+    """A 404 on the grants read, while Okta still has the app: shown as
+    "grants not readable (404)", never as a missing app; nothing is removed
+    or revoked locally, by the full sync or by "refresh this app"."""
+    services.run_full_sync(client=client)
+    victim = app_with_grants(sim)
+    held = db_state()[victim["id"]]["grants"]
+    sim.fault(
+        f"/api/v1/apps/{victim['id']}/grants$", method="GET", times=-1, status=404
+    )
+
+    run = services.run_full_sync(client=client)
+
+    assert run.status == SyncRun.Status.PARTIAL
+    assert run.apps_removed == 0
+    assert run.errors[victim["id"]].startswith("Grants not readable (404)")
+    row = OktaApp.objects.get(okta_id=victim["id"])
+    assert row.removed_at is None
+    assert row.grants_error.startswith("Grants not readable (404)")
+    assert "does not exist" not in row.grants_error
+    assert db_state()[victim["id"]]["grants"] == held
+    assert not AuditEvent.objects.filter(
+        app_okta_id=victim["id"], action__in=("app_removed", "external_revoke")
+    ).exists()
+
+    result = services.refresh_app(client=client, app=row)
+
+    assert result.error.startswith("Grants not readable (404)")
+    assert not result.change.removed
+    assert OktaApp.objects.get(okta_id=victim["id"]).removed_at is None
+    assert db_state()[victim["id"]]["grants"] == held

@@ -129,7 +129,8 @@ def test_oidc_apps_that_are_not_custom_app_integrations(sim, ssws):
     assert "clientCredentials" not in bare[0]["_links"]
     for app in [*others, *bare]:
         grants = ssws.get(f"{sim.url}/api/v1/apps/{app['id']}/grants").json()
-        assert grants and all(g["scopeId"].startswith("okta.") for g in grants)
+        assert grants
+        assert all(g["scopeId"].startswith("okta.") for g in grants)
     assert grants[0]["clientId"] == bare[0]["id"]
 
 

@@ -225,7 +225,7 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
             streak.clear()
         change = outcome.change
         if outcome.error is not None:
-            _add_error(run.pk, row.okta_id, describe(outcome.error))
+            _add_error(run.pk, row.okta_id, outcome.message)
         _heartbeat(
             run.pk,
             apps_done=1,
