@@ -234,7 +234,9 @@ def test_grants_answering_404_for_an_app_that_exists_do_not_remove_it(
         scope_id=holder["grants"][0]["scopeId"],
         actor_login="org.admin@example.com",
     )
-    sim.fault(f"/api/v1/apps/{holder['id']}/grants$", method="GET", times=-1, status=404)
+    sim.fault(
+        f"/api/v1/apps/{holder['id']}/grants$", method="GET", times=-1, status=404
+    )
 
     run = services.run_incremental_sync(client=client)
 
