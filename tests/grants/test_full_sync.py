@@ -17,6 +17,7 @@ from grantsconsole.grants.models import (
     SyncRun,
 )
 from grantsconsole.grants.services import full_sync
+from grantsconsole.okta import OktaClient
 from tests.grants.helpers import (
     app_with_grants,
     app_without,
@@ -460,3 +461,81 @@ def test_grants_answering_404_for_an_app_that_exists_keep_the_app_and_its_grants
     assert not result.change.removed
     assert OktaApp.objects.get(okta_id=victim["id"]).removed_at is None
     assert db_state()[victim["id"]]["grants"] == held
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 503, "error_code": "E0000009"},
+        {"status": 429, "error_code": "E0000047", "rate_limit_headers": False},
+    ],
+    ids=["outage", "429s"],
+)
+def test_okta_failing_for_long_ends_partial_with_the_apps_not_read(sim, client, fault):
+    """A long outage or run of 429s mid-sync: the run ends "partial", keeps
+    every app it read, lists every app it did not read, removes nothing."""
+    services.run_full_sync(client=client)
+    before = db_state()
+    apps = sorted(before)  # the order the grants are read in: the listing's
+    read_first, rest = apps[:10], apps[10:]
+    sim.oob_grant(
+        app_id=read_first[0],
+        scope_id="okta.devices.read",
+        actor_login="org.admin@example.com",
+    )
+    sim.fault(
+        f"/api/v1/apps/({'|'.join(rest)})/grants$", method="GET", times=-1, **fault
+    )
+    # No repeats inside the client: each failing read is one request.
+    impatient = OktaClient(sim.url, client.token_source, max_retries=0)
+
+    run = services.run_full_sync(client=impatient, sleep=lambda s: None)
+
+    assert run.status == SyncRun.Status.PARTIAL, run.message
+    assert sorted(run.errors) == rest
+    assert run.apps_failed == len(rest)  # each app once, however many retries
+    assert run.apps_done == len(read_first)
+    assert all(
+        m.startswith("Not read: the sync stopped early") for m in run.errors.values()
+    )
+    assert run.message.startswith("Stopped early: Okta kept failing")
+    assert run.apps_removed == 0
+    assert not OktaApp.objects.filter(removed_at__isnull=False).exists()
+    assert "okta.devices.read" in db_state()[read_first[0]]["grants"]  # kept
+    assert {k: v for k, v in db_state().items() if k in rest} == {
+        k: before[k] for k in rest
+    }
+    assert AuditEvent.objects.get(action="sync").detail["not_read"] == len(rest)
+    assert locks.holder(full_sync.LOCK_NAME) == ""
+
+
+def test_an_outage_from_the_start_fails_the_run_and_changes_nothing(sim, client):
+    services.run_full_sync(client=client)
+    before = db_state()
+    sim.fault("/api/v1/apps", method="GET", times=-1, status=503)
+    impatient = OktaClient(sim.url, client.token_source, max_retries=0)
+
+    run = services.run_full_sync(client=impatient, sleep=lambda s: None)
+
+    assert run.status == SyncRun.Status.FAILED, run.message
+    assert "Okta kept failing" in run.message
+    assert db_state() == before
+    assert locks.holder(full_sync.LOCK_NAME) == ""
+
+
+def test_a_short_outage_is_ridden_out_and_leaves_no_failure(sim, client):
+    """Three apps in a row fail (an outage), the step is retried and reads
+    them: the run succeeds, with no failure counted for them."""
+    services.run_full_sync(client=client)
+    three = sorted(db_state())[5:8]
+    sim.fault(
+        f"/api/v1/apps/({'|'.join(three)})/grants$", method="GET", times=3, status=503
+    )
+    impatient = OktaClient(sim.url, client.token_source, max_retries=0)
+
+    run = services.run_full_sync(client=impatient, sleep=lambda s: None)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert (run.apps_failed, run.errors) == (0, {})
+    assert run.apps_done == len(db_state())
+    assert db_state() == okta_state(sim)

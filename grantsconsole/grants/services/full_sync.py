@@ -111,6 +111,21 @@ def _add_error(run_id: int, okta_id: str, message: str) -> None:
         SyncRun.objects.filter(pk=run_id).update(errors=errors)
 
 
+def _uncount(run_id: int, okta_ids: list[str]) -> None:
+    """Take back the failures counted for apps that will be read again (an
+    outage's first apps), so a run that rides it out is not "partial"."""
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().get(pk=run_id)
+        errors = {k: v for k, v in run.errors.items() if k not in okta_ids}
+        counted = len(run.errors) - len(errors)
+        if counted:
+            SyncRun.objects.filter(pk=run_id).update(
+                errors=errors,
+                apps_done=F("apps_done") - counted,
+                apps_failed=F("apps_failed") - counted,
+            )
+
+
 def _count_apps(run_id: int) -> None:
     total = OktaApp.objects.filter(seen_run_id=run_id).count()
     done = OktaApp.objects.filter(seen_run_id=run_id, synced_run_id=run_id).count()
@@ -193,7 +208,7 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
         .exclude(synced_run_id=run.pk)
         .order_by("id")[: STEP_MAX_APPS + 1]
     )
-    streak: list[int] = []  # apps just failed by transient errors, in a row
+    streak: list[OktaApp] = []  # apps just failed by transient errors, in a row
     denied = 0  # apps just refused with 403, in a row
     for row in pending[:STEP_MAX_APPS]:
         if time.monotonic() > deadline:
@@ -216,9 +231,12 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
             # unknown. Several in a row look like an outage: retry the step later
             # and read these apps again then.
             mark_unreadable(row.okta_id, describe(exc), run_id=run.pk)
-            streak.append(row.pk)
+            streak.append(row)
             if len(streak) >= OUTAGE_STREAK:
-                OktaApp.objects.filter(pk__in=streak).update(synced_run_id=None)
+                OktaApp.objects.filter(pk__in=[a.pk for a in streak]).update(
+                    synced_run_id=None
+                )
+                _uncount(run.pk, [a.okta_id for a in streak])
                 raise
             outcome = AppSyncOutcome(AppChange(), error=exc)
         else:
@@ -318,6 +336,71 @@ def fail_run(run_id: int, message: str) -> None:
         logger.warning("full sync #%s failed: %s", run_id, message)
 
 
+def end_run_early(run_id: int, reason: str) -> None:
+    """End a running full sync that cannot go on because Okta kept failing (a
+    long run of 429s, an outage), keeping what it read.
+
+    If it read at least one app's grants the run ends "partial": ``errors``
+    lists every app it did not read (``reason`` in each message) and counts
+    them in ``apps_failed``. If it read none it fails (:func:`fail_run`). No app
+    is marked removed either way (the listing or the reads are incomplete).
+    Releases the lock and writes a ``sync`` failure audit row. A no-op for a
+    finished run.
+    """
+    if not _any_app_read(run_id):
+        fail_run(run_id, f"{reason} No app's grants were read; nothing was changed.")
+        return
+    _count_apps(run_id)
+    not_read = list(
+        OktaApp.objects.filter(removed_at__isnull=True)
+        .exclude(synced_run_id=run_id)
+        .order_by("okta_id")
+        .values_list("okta_id", flat=True)
+    )
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status != SyncRun.Status.RUNNING:
+            return  # a twin delivery finished it
+        errors = dict(run.errors)
+        for okta_id in not_read:
+            errors[okta_id] = f"Not read: the sync stopped early. {reason}"
+        run.errors = errors
+        run.apps_failed += len(not_read)
+        run.status = SyncRun.Status.PARTIAL
+        run.finished_at = timezone.now()
+        run.message = (
+            f"Stopped early: {reason}. {run.apps_done} apps read; {len(not_read)} "
+            "not read (listed with the errors); no app was marked removed."
+        )
+        run.save(
+            update_fields=[
+                "errors",
+                "apps_failed",
+                "status",
+                "finished_at",
+                "message",
+            ]
+        )
+        audit.record(
+            "sync",
+            actor_login="worker",
+            outcome="failure",
+            detail={
+                "run": run_id,
+                "kind": "full",
+                "status": run.status,
+                "stopped_early": reason,
+                "apps_failed": run.apps_failed,
+                "not_read": len(not_read),
+                "errors": dict(list(errors.items())[:50]),
+            },
+            key=f"sync-run-{run_id}",
+        )
+    locks.release(LOCK_NAME, _owner(run_id))
+    audit.checkpoint()
+    logger.warning("full sync #%s partial: %s", run_id, run.message)
+
+
 def full_sync_step(run_id: int, step: int, *, client: OktaClient) -> int | None:
     """Run step ``step`` of full-sync run ``run_id``.
 
@@ -380,7 +463,8 @@ def run_full_sync(
 
     Same steps as the Celery tasks. Transient errors are retried with waits
     (``transient_wait``) up to ``max_transient_retries`` times per step, after
-    which the run fails. Returns the finished (or skipped) run.
+    which the run ends early (:func:`end_run_early`). Returns the finished (or
+    skipped) run.
     """
     run = start_full_sync(trigger=trigger)
     step: int | None = 0
@@ -392,7 +476,7 @@ def run_full_sync(
         except TRANSIENT_ERRORS as exc:
             retries += 1
             if retries > max_transient_retries:
-                fail_run(run.pk, "Okta kept failing: " + describe(exc))
+                end_run_early(run.pk, "Okta kept failing: " + describe(exc))
                 break
             sleep(transient_wait(exc, retries))
         run.refresh_from_db()
