@@ -539,3 +539,32 @@ def test_a_short_outage_is_ridden_out_and_leaves_no_failure(sim, client):
     assert (run.apps_failed, run.errors) == (0, {})
     assert run.apps_done == len(db_state())
     assert db_state() == okta_state(sim)
+
+
+def test_text_no_database_can_store_is_stored_escaped_and_never_stops_a_sync(
+    sim, client
+):
+    """A lone surrogate (not Unicode: UTF-8 cannot encode it) and NUL
+    (PostgreSQL refuses it in text and jsonb) in Okta's data: stored with the
+    raw character escaped as ``\\uXXXX``, shown literally; the sync goes on."""
+    services.run_full_sync(client=client)
+    odd = sim_post(
+        sim,
+        "/__sim__/oob/app",
+        action="create",
+        label="Odd \ud800 label\x00 end",
+        grants=["okta.users.read"],
+    )
+
+    run = services.run_full_sync(client=client)
+    incremental = services.run_incremental_sync(client=client)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert incremental.status == SyncRun.Status.SUCCEEDED, incremental.message
+    row = OktaApp.objects.get(okta_id=odd["id"])
+    assert row.label == "Odd \\ud800 label\\u0000 end"
+    assert list(row.grants.values_list("scope_id", flat=True)) == ["okta.users.read"]
+    discovered = AuditEvent.objects.get(action="app_discovered", app=row)
+    assert discovered.app_label == row.label
+    assert audit.verify().ok
+    assert db_state().keys() == okta_state(sim).keys()
