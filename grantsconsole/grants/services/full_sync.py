@@ -14,7 +14,9 @@ finish, renewed by each step; a second run started meanwhile is recorded as
 "skipped" and makes no Okta call. When the listing is complete, apps no longer
 listed are marked removed with their grants closed. Errors reading one app's
 grants mark that app "unknown" and never touch its grants; 401/403 on the
-listing fail the run (never read as "no apps").
+listing fail the run (never read as "no apps"). When Okta keeps failing (a
+long run of 429s, an outage) the run ends early as "partial", keeping what it
+read and listing the apps it did not read (:func:`end_run_early`).
 """
 
 from __future__ import annotations
@@ -369,8 +371,8 @@ def end_run_early(run_id: int, reason: str) -> None:
         run.status = SyncRun.Status.PARTIAL
         run.finished_at = timezone.now()
         run.message = (
-            f"Stopped early: {reason}. {run.apps_done} apps read; {len(not_read)} "
-            "not read (listed with the errors); no app was marked removed."
+            f"Stopped early: {run.apps_done} apps read, {len(not_read)} not read "
+            f"(listed with the errors); no app was marked removed. {reason}"
         )
         run.save(
             update_fields=[
