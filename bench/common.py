@@ -179,8 +179,12 @@ class Sim:
         return [
             a["id"]
             for a in self.control.state()["apps"]
-            if a["kind"] in ("web", "browser", "native", "service")
+            if a["sign_on_mode"] == "OPENID_CONNECT"
         ]
+
+    def app_count(self) -> int:
+        """Every app of the org: what the listing pages through."""
+        return len(self.control.state()["apps"])
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -9,7 +9,8 @@ its System Log event), and one ``manage.py sync_grants --incremental``.
 
 Measured from ``/__sim__/requests``: the requests the incremental run made, per
 bucket (logs, ``/api/v1/apps/{id}``, ``/api/v1/apps*``), against the target
-K + 2 and against a full sweep's ceil(N/200) + N; whether every change reached
+K + 2 and against a full sweep's ceil(N_all/200) + N (every app listed, N OIDC
+apps' grants read); whether every change reached
 the database (an ``external_grant`` / ``external_revoke`` audit row per change,
 with the System Log actor); time from the last change to the end of the run
 (the command's own time; with Celery beat add up to ``SYNC_INCREMENTAL_EVERY``,
@@ -53,6 +54,7 @@ def main() -> None:
         if warm.returncode != 0:
             raise SystemExit(warm.stderr[-3000:])
         state = {a["id"]: a for a in sim.control.state()["apps"]}
+        n_all = len(state)
         own = ("0oa1consoleDEMO000x7", "0oa1workerDEMO0000x7")
         oidc = [a for a in sim.oidc_app_ids() if a not in own]
         targets = rng.sample(oidc, args.changes)
@@ -91,7 +93,7 @@ def main() -> None:
     for r in reqs:
         by_bucket[r["bucket"]] = by_bucket.get(r["bucket"], 0) + 1
     n_oidc = full.result["run"]["apps_done"]
-    full_sweep = math.ceil(n_oidc / 200) + n_oidc
+    full_sweep = math.ceil(n_all / 200) + n_oidc
     api = [r for r in reqs if r["path"].startswith("/api/v1")]
     row: dict[str, Any] = {
         "n_oidc": n_oidc,

@@ -1,6 +1,7 @@
 """The same work as a full sync, written the way a user would with Okta's Python
-SDK (``okta`` on PyPI, pinned in ``requirements-dev.txt``): list the OIDC apps
-page by page, then list each app's grants, sequentially, with the SDK's own
+SDK (``okta`` on PyPI, pinned in ``requirements-dev.txt``): list every app
+page by page (Okta cannot filter by ``signOnMode``), keep the OIDC ones, then
+list each of their grants, sequentially, with the SDK's own
 retry settings (``rateLimit.maxRetries`` default 2: on a 429 it waits
 ``X-Rate-Limit-Reset - Date + 1`` s and repeats). Prints ``BENCH-RESULT {...}``.
 
@@ -33,7 +34,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-OIDC_FILTER = 'name eq "oidc_client"'
 WORKER_CLIENT_ID = "0oa1workerDEMO0000x7"
 SSWS = "00demoSuperAdminSSWStoken0000000000000000"
 
@@ -67,13 +67,15 @@ async def run(org_url: str, ssws: bool, max_retries: int | None) -> dict:
         app_ids: list[str] = []
         after = None
         while True:
-            apps, resp, err = await client.list_applications(
-                filter=OIDC_FILTER, limit=200, after=after
-            )
+            apps, resp, err = await client.list_applications(limit=200, after=after)
             if err is not None:
                 errors.append(f"list apps: {err}")
                 break
-            app_ids.extend(getattr(a, "actual_instance", a).id for a in apps)
+            for item in apps:
+                app = getattr(item, "actual_instance", item)
+                mode = getattr(app, "sign_on_mode", None)
+                if getattr(mode, "value", mode) == "OPENID_CONNECT":
+                    app_ids.append(app.id)
             after = PaginationHelper.extract_next_cursor(resp.headers or {})
             if not after:
                 break

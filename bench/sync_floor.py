@@ -12,12 +12,14 @@ the periodic drift check), then copied for each scenario, in which the real
 * ``ours S=50%`` and ``ours S=100%``;
 * ``ours S=50% + drain``: a second client meanwhile spends half the bucket
   (L/2 per window, evenly spaced ``GET /api/v1/apps?limit=1``);
-* ``sdk``: ``bench/sdk_loop.py`` (list OIDC apps with paging, grants per app,
+* ``sdk``: ``bench/sdk_loop.py`` (list every app with paging, keep the OIDC ones, grants per app,
   the SDK's default retries) with the whole bucket to itself;
 * ``sdk + drain``: the same while the second client spends half the bucket.
 
-Floor: the sync needs ``R = ceil(N_oidc/200) + N_oidc`` apps-bucket requests
-(N_oidc counts the console's own two apps too); with ``B = floor(L*S)`` per
+Floor: the sync needs ``R = ceil(N_all/200) + N_oidc`` apps-bucket requests:
+every app is listed (Okta cannot filter by ``signOnMode``; N_all = N_oidc + M)
+and each OIDC app's grants are read (N_oidc counts the console's own two apps
+too); with ``B = floor(L*S)`` per
 window they need at least ``ceil(R/B)`` windows, so the minimum time is
 ``(ceil(R/B) - 1) * W`` (the last window's requests sent at its start).
 Counted from ``/__sim__/requests``: apps-bucket requests of the sync, 429s,
@@ -133,6 +135,7 @@ def scenario(
     with c.Sim(seed) as sim:
         sim.limits(args.limit, args.window)
         n_oidc = len(sim.oidc_app_ids())
+        n_all = sim.app_count()
         drainer = Drainer(sim.url, args.limit // 2, args.window) if drain else None
         if drainer:
             drainer.start()
@@ -173,7 +176,7 @@ def scenario(
     if res.returncode != 0:
         print(res.stderr[-3000:])
     stats = analyse(reqs)
-    minimum = math.ceil(n_oidc / 200) + n_oidc
+    minimum = math.ceil(n_all / 200) + n_oidc
     eff_share = share if share is not None else 1.0
     budget = max(1, math.floor(args.limit * eff_share + 1e-9))
     if drain:
@@ -187,6 +190,7 @@ def scenario(
         "share": share,
         "drain": drain,
         "n_oidc": n_oidc,
+        "n_all": n_all,
         "min_requests": minimum,
         "requests": stats["requests"],
         "extra_requests": stats["requests"] - minimum,

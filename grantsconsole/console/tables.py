@@ -354,13 +354,14 @@ def app_rows(apps: Iterable[Any], app_types: dict[str, str]) -> SafeString:
             else f'<span class="badge status-{esc(app.status)}">'
             f"{esc((app.status or '').lower())}</span>"
         )
-        kind = app_types.get(app.application_type) or app.application_type
+        # No type or client id: an OIDC app without OAuth client settings.
+        kind = app_types.get(app.application_type, app.application_type) or "—"
         risk = risk_html(app.max_risk) if app.manage_count else ""
         out.append(
             f"<tr><td>{link(app_url(app.okta_id), app.label or app.okta_id)}"
             f"{unreadable}</td>\n"
             f"<td>{esc(kind)}</td>\n"
-            f'<td class="mono">{esc(app.client_id)}</td>\n<td>{status}</td>\n'
+            f'<td class="mono">{esc(app.client_id or "—")}</td>\n<td>{status}</td>\n'
             f'<td class="num">{esc(app.grant_count)}</td>\n'
             f'<td class="num">{esc(app.manage_count)} {risk}</td>\n'
             f'<td class="nowrap">{time_html(app.last_synced_at)}</td>\n'

@@ -30,7 +30,12 @@ from grantsconsole.okta import scopes as scope_catalog
 
 
 class OktaApp(models.Model):
-    """One OIDC app seen in the Okta org (``GET /api/v1/apps``).
+    """One OIDC app seen in the Okta org (``GET /api/v1/apps``, ``signOnMode``
+    ``OPENID_CONNECT``, whatever its ``name``).
+
+    ``client_id`` and ``application_type`` are "" for an OIDC app whose Okta
+    object has no OAuth client settings (some of Okta's built-in apps); the
+    pages show "—" for them.
 
     ``grants_state`` is "ok" when the last read of its grant collection
     (``GET /api/v1/apps/{appId}/grants``) succeeded and "unknown" when it failed
@@ -332,7 +337,8 @@ class SyncRun(models.Model):
     """One full or incremental sync: progress, counters, outcome.
 
     ``apps_total``/``apps_done`` give progress for the UI; ``errors`` maps an app's
-    Okta id to a plain-words message for apps whose grants could not be read.
+    Okta id to a plain-words message for apps whose grants could not be read
+    (or were not read: a run Okta stopped early lists every app it did not read).
     ``baseline`` marks a full sync started before any full sync finished: the
     apps and grants it finds are the baseline (Okta's state when the console
     began watching), not changes; ``grants_imported`` counts those grants, and
@@ -349,7 +355,7 @@ class SyncRun(models.Model):
     class Status(models.TextChoices):
         RUNNING = "running"
         SUCCEEDED = "succeeded"
-        PARTIAL = "partial"  # finished, but some apps' grants could not be read
+        PARTIAL = "partial"  # finished, some apps' grants not read (or unreadable)
         FAILED = "failed"
         SKIPPED = "skipped"  # another sync of the same kind held the lock
 

@@ -36,12 +36,13 @@ def start_full_sync(trigger: str = "beat") -> int:
 def full_sync_step(self, run_id: int, step: int) -> int | None:
     """Run one step of a full sync and queue the next; a stale or duplicate
     step message does nothing. Transient Okta errors retry this step with
-    backoff; after STEP_MAX_RETRIES the run fails."""
+    backoff; after STEP_MAX_RETRIES the run ends early with what it read
+    (services.end_run_early)."""
     try:
         following = services.full_sync_step(run_id, step, client=worker_client())
     except TRANSIENT_ERRORS as exc:
         if self.request.retries >= STEP_MAX_RETRIES:
-            services.fail_run(run_id, "Okta kept failing: " + describe(exc))
+            services.end_run_early(run_id, "Okta kept failing: " + describe(exc))
             return None
         countdown = services.transient_wait(exc, self.request.retries + 1)
         logger.info("full sync #%s step %s: retry in %.0f s", run_id, step, countdown)

@@ -40,18 +40,18 @@ from .models import (
     parse_grant,
     parse_log_event,
     parse_role,
+    skipped_app,
 )
 from .pacing import Clock, LocalPacer, Pacer, SystemClock
 from .tokens import TokenSource
 from .transport import OktaResponse, Transport
 
-__all__ = ["APPS_PATH", "LOGS_PATH", "OIDC_FILTER", "OktaClient"]
+__all__ = ["APPS_PATH", "LOGS_PATH", "OktaClient", "log_skipped"]
 
 logger = logging.getLogger("grantsconsole.okta")
 
 APPS_PATH = "/api/v1/apps"
 LOGS_PATH = "/api/v1/logs"
-OIDC_FILTER = 'name eq "oidc_client"'
 PAGE_LIMIT = 200  # Okta's maximum for GET /api/v1/apps
 
 
@@ -61,6 +61,18 @@ def _seg(value: str) -> str:
     if not value:
         raise ValueError("empty id")
     return quote(value, safe="@")
+
+
+def log_skipped(item: SkippedApp) -> None:
+    """Log an app object a listing skipped: its id and why, never the object.
+    Apps of another sign-on mode are normal in a listing (debug level); an
+    object that did not parse is a warning."""
+    if item.sign_on_mode:
+        logger.debug("app %s skipped: %s", item.app_id, item.reason)
+    else:
+        logger.warning(
+            "skipped an app Okta returned (%s): %s", item.app_id or "no id", item.reason
+        )
 
 
 def _list_body(response: OktaResponse, what: str) -> list[Any]:
@@ -155,15 +167,20 @@ class OktaClient:
     def list_app_page(
         self, after: str | None = None, limit: int = PAGE_LIMIT
     ) -> tuple[list[App], list[SkippedApp], str | None]:
-        """One page of OIDC apps: ``GET /api/v1/apps?filter=name eq "oidc_client"``.
+        """One page of the org's apps, OIDC ones parsed: ``GET /api/v1/apps``.
 
-        Okta API reference: Applications, ``listApplications``. ``after`` is
-        either the opaque cursor returned by a previous call (the full
-        ``rel="next"`` URL, checked to be on the org) or a raw ``after`` value;
-        None for the first page. Returns (apps, skipped, next) where ``skipped``
-        lists app objects that did not parse and ``next`` is the next page's URL
-        (None on the last page). Raises OktaForeignLink for a next link off the
-        org, OktaMalformedResponse if the body is not an array, and the other
+        Okta API reference: Applications, ``listApplications``, unfiltered:
+        Okta's ``filter`` cannot select by ``signOnMode``, and OIDC apps do not
+        all share one ``name`` (OIN integrations and Okta's own OAuth apps have
+        their own), so every app is listed and those with ``signOnMode``
+        ``OPENID_CONNECT`` are kept. ``after`` is either the opaque cursor
+        returned by a previous call (the full ``rel="next"`` URL, checked to be
+        on the org) or a raw ``after`` value; None for the first page. Returns
+        (apps, skipped, next): ``skipped`` lists the other app objects, those of
+        another sign-on mode (``SkippedApp.sign_on_mode`` set) and those that
+        did not parse; ``next`` is the next page's URL (None on the last page).
+        Raises OktaForeignLink for a next link off the org,
+        OktaMalformedResponse if the body is not an array, and the other
         OktaError kinds.
         """
         limit = max(1, min(int(limit), PAGE_LIMIT))
@@ -171,7 +188,7 @@ class OktaClient:
             check_same_origin(after, self.org_url, APPS_PATH)
             response = self.transport.request("GET", after, retry_safe=True)
         else:
-            params = {"filter": OIDC_FILTER, "limit": limit, "after": after or None}
+            params = {"limit": limit, "after": after or None}
             response = self.transport.request(
                 "GET", APPS_PATH, params=params, retry_safe=True
             )
@@ -181,10 +198,7 @@ class OktaClient:
             try:
                 apps.append(parse_app(raw))
             except ParseError as exc:
-                app_id = raw.get("id") if isinstance(raw, dict) else None
-                skipped.append(
-                    SkippedApp(app_id if isinstance(app_id, str) else "", str(exc))
-                )
+                skipped.append(skipped_app(raw, exc))
         next_url = response.links.get("next")
         if next_url is not None:
             check_same_origin(next_url, self.org_url, APPS_PATH)
@@ -193,12 +207,12 @@ class OktaClient:
     def iter_oidc_apps(
         self, on_skip: Callable[[SkippedApp], None] | None = None
     ) -> Iterator[App]:
-        """Every OIDC app of the org, streamed page by page (200 per page).
+        """Every OIDC app of the org, streamed page by page (200 apps per page).
 
-        Okta API reference: Applications, ``listApplications`` with
-        ``filter=name eq "oidc_client"``, following ``Link: rel="next"``.
-        ``on_skip`` is called for each app object that did not parse (default:
-        a warning is logged). Raises like :meth:`list_app_page`, and
+        Okta API reference: Applications, ``listApplications`` (every app,
+        following ``Link: rel="next"``), keeping ``signOnMode``
+        ``OPENID_CONNECT``. ``on_skip`` is called for each other app object
+        (default: :func:`log_skipped`). Raises like :meth:`list_app_page`, and
         OktaMalformedResponse if Okta repeats a page link (a paging loop).
         """
         after: str | None = None
@@ -206,14 +220,7 @@ class OktaClient:
         while True:
             apps, skipped, next_url = self.list_app_page(after)
             for item in skipped:
-                if on_skip is not None:
-                    on_skip(item)
-                else:
-                    logger.warning(
-                        "skipped an app Okta returned (%s): %s",
-                        item.app_id or "no id",
-                        item.reason,
-                    )
+                (on_skip or log_skipped)(item)
             yield from apps
             if next_url is None:
                 return

@@ -31,6 +31,7 @@ __all__ = [
     "parse_grant",
     "parse_log_event",
     "parse_role",
+    "skipped_app",
 ]
 
 
@@ -42,11 +43,15 @@ class ParseError(ValueError):
 class App:
     """An OIDC app (``GET /api/v1/apps``, signOnMode ``OPENID_CONNECT``).
 
+    ``name`` is Okta's app name: ``oidc_client`` for a custom app integration,
+    another for an OIN integration or one of Okta's own OAuth apps.
     ``client_id`` is ``credentials.oauthClient.client_id`` (the OAuth client id
-    grants carry as ``clientId``; equals ``id`` unless a custom one was set);
-    ``application_type`` is ``settings.oauthClient.application_type``
-    (web | browser | native | service, "" if absent); ``created`` and
-    ``last_updated`` are aware UTC datetimes (None if absent).
+    grants carry as ``clientId``; the app id when that object has none, "" when
+    the app has no ``credentials.oauthClient`` at all, as some of Okta's
+    built-in apps); ``application_type`` is
+    ``settings.oauthClient.application_type`` (web | browser | native |
+    service, "" if absent); ``created`` and ``last_updated`` are aware UTC
+    datetimes (None if absent).
     """
 
     id: str
@@ -138,15 +143,19 @@ class LogPage:
 
 @dataclass(frozen=True, slots=True)
 class SkippedApp:
-    """An app object of a page that did not parse; reported, then skipped.
+    """An app object of a listing page that is not read as an OIDC app.
 
     ``app_id`` is the object's ``id`` if it had a readable one, else "";
-    ``reason`` says what was wrong (never contains secrets: apps carry none in
-    list responses, and we only quote field names).
+    ``sign_on_mode`` is its ``signOnMode`` when that was readable and not
+    ``OPENID_CONNECT`` (a SAML, SWA, bookmark... app: normal in a listing), ""
+    when the object itself did not parse; ``reason`` says why it was skipped
+    (never contains secrets: apps carry none in list responses, and we only
+    quote field names and ``repr`` of short values).
     """
 
     app_id: str
     reason: str
+    sign_on_mode: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,18 +247,33 @@ def parse_app(data: Any) -> App:
     sign_on_mode = _str(data, "signOnMode", required=True)
     if sign_on_mode != "OPENID_CONNECT":
         raise ParseError(f"signOnMode is {sign_on_mode!r}, not an OIDC app")
+    credentials = _nested(data, "credentials")
     oauth_credentials = _nested(data, "credentials", "oauthClient")
     oauth_settings = _nested(data, "settings", "oauthClient")
+    client_id = _str(oauth_credentials, "client_id")
+    if not client_id and credentials.get("oauthClient") is not None:
+        client_id = app_id  # Okta: an omitted client_id equals the app id
     return App(
         id=app_id,
         label=_str(data, "label", required=True),
         name=_str(data, "name", required=True),
         sign_on_mode=sign_on_mode,
         status=_str(data, "status", required=True),
-        client_id=_str(oauth_credentials, "client_id") or app_id,
+        client_id=client_id,
         application_type=_str(oauth_settings, "application_type"),
         created=parse_datetime(data.get("created"), "created"),
         last_updated=parse_datetime(data.get("lastUpdated"), "lastUpdated"),
+    )
+
+
+def skipped_app(data: Any, error: ParseError) -> SkippedApp:
+    """The :class:`SkippedApp` for an app object :func:`parse_app` refused."""
+    fields = data if isinstance(data, dict) else {}
+    app_id, mode = fields.get("id"), fields.get("signOnMode")
+    return SkippedApp(
+        app_id if isinstance(app_id, str) else "",
+        str(error),
+        mode if isinstance(mode, str) and mode != "OPENID_CONNECT" else "",
     )
 
 

@@ -21,6 +21,8 @@ Policy (documented for ASVS 13.1.3; numbers are constructor arguments of
   carry ``X-Okta-Retry-For`` (the first response's ``X-Okta-Request-Id``) and
   ``X-Okta-Retry-Count``.
 * Other requests (POST) are never repeated here; their callers read back first.
+* Every string of a JSON body is text a database can store (:func:`storable_text`):
+  odd data from Okta never stops a sync.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -78,11 +81,46 @@ class OktaResponse:
     url: str
 
 
+# JSON escapes of characters no database column holds: NUL, and UTF-16
+# surrogates (a valid pair is one character once decoded; a lone one is not).
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(value: str) -> str:
+    """``value`` with each character no database can store replaced by its
+    escape ``\\uXXXX`` (six characters, shown literally): NUL, which
+    PostgreSQL refuses in text and jsonb, and lone UTF-16 surrogates such as
+    ``\\ud800``, which are not Unicode (UTF-8 cannot encode them, so neither
+    SQLite nor PostgreSQL takes them). Other text is returned unchanged."""
+    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {storable_text(k): _storable(v) for k, v in value.items()}
+    return value
+
+
+def decode_json(content: bytes) -> Any:
+    """Okta's JSON body, every string made :func:`storable_text` (the walk
+    only happens when the raw body has such an escape, so rarely). Raises
+    ValueError for a body that is not JSON."""
+    body = json.loads(content)
+    if _UNSTORABLE_ESCAPE.search(content):
+        body = _storable(body)
+    return body
+
+
 def _json_or_none(content: bytes) -> Any:
     if not content:
         return None
     try:
-        return json.loads(content)
+        return decode_json(content)
     except ValueError:
         return None
 
@@ -417,7 +455,7 @@ class Transport:
         if response.status_code != 204 and content:
             content_type = response.headers.get("Content-Type", "")
             try:
-                body = json.loads(content)
+                body = decode_json(content)
             except ValueError:
                 raise OktaMalformedResponse(
                     f"response is not JSON (Content-Type {content_type or 'none'})",

@@ -5,6 +5,8 @@ A seed is a plain dict (also the JSON file format for ``--seed PATH.json``)::
     {"users": [{"login", "first_name", "last_name", "password", "roles": [ROLE...],
                 "id"?, "api_token"?}],
      "apps":  [{"label", "kind": "web|browser|native|service|saml|bookmark",
+                "name"?: Okta's app name (default by kind, "oidc_client" for OIDC),
+                "oauth_client"?: false (an OIDC app without OAuth client settings),
                 "id"?, "client_id"?, "client_secret"?, "redirect_uris"?,
                 "post_logout_redirect_uris"?, "status"?, "roles"?: [ROLE...],
                 "jwks"?: [JWK...], "loopback_any_port"?: bool,
@@ -162,6 +164,33 @@ _DEMO_APPS: list[tuple[str, str, list[str]]] = [
     ("Custom Client Id App", "web", ["okta.apps.read"]),
 ]
 _INACTIVE = {"Retired Reporting", "Old Mobile Beta"}
+# OIDC apps that are not custom app integrations, so their ``name`` is not
+# "oidc_client": an OIN catalog integration, an OAuth app of Okta's own in the
+# style of Okta Workflows, and a built-in OIDC app whose object has no OAuth
+# client settings. Labels and names are illustrative, not recorded from Okta.
+# (label, kind, name, has OAuth client settings, grants)
+_OTHER_OIDC: list[tuple[str, str, str, bool, list[str]]] = [
+    (
+        "Zscaler Internet Access",
+        "web",
+        "zscalerbyz",
+        True,
+        ["okta.users.read", "okta.groups.read"],
+    ),
+    (
+        "Okta Workflows OAuth",
+        "web",
+        "okta_flow_oauth",
+        True,
+        [
+            "okta.users.manage",
+            "okta.groups.manage",
+            "okta.apps.read",
+            "okta.logs.read",
+        ],
+    ),
+    ("Okta Access Requests", "web", "okta_access_requests", False, ["okta.users.read"]),
+]
 _NON_OIDC = [
     ("Salesforce (SAML)", "saml"),
     ("Workday (SAML)", "saml"),
@@ -250,6 +279,16 @@ def demo_seed() -> dict[str, Any]:
         if label == "Custom Client Id App":
             spec["client_id"] = "custom-client-id-demo-app"
         apps.append(spec)
+    for label, kind, name, oauth_client, grants in _OTHER_OIDC:
+        apps.append(
+            {
+                "label": label,
+                "kind": kind,
+                "name": name,
+                "oauth_client": oauth_client,
+                "grants": grants,
+            }
+        )
     for label, kind in _NON_OIDC:
         apps.append({"label": label, "kind": kind, "grants": []})
     return {"users": users, "apps": apps}
@@ -363,7 +402,10 @@ def build_org(
         kind = a.get("kind", "web")
         created = now - (380 - (i * 368 / max(1, len(app_specs)))) * 86400
         app_id = a.get("id") or org.ids.make("0oa")
-        client_id = a.get("client_id") or (app_id if kind in _KINDS else None)
+        oauth_client = bool(a.get("oauth_client", True))
+        client_id = a.get("client_id") or (
+            app_id if kind in _KINDS and oauth_client else None
+        )
         app = App(
             id=app_id,
             label=a["label"],
@@ -373,12 +415,12 @@ def build_org(
             status=a.get("status", "ACTIVE"),
             client_id=client_id,
             client_secret=a.get("client_secret")
-            or (f"demo-secret-{app_id}" if kind == "web" else None),
+            or (f"demo-secret-{app_id}" if kind == "web" and oauth_client else None),
             redirect_uris=list(
                 a.get("redirect_uris")
                 or (
                     []
-                    if kind == "service" or kind not in _KINDS
+                    if kind == "service" or kind not in _KINDS or not oauth_client
                     else [f"https://{app_id.lower()}.example.com/callback"]
                 )
             ),
@@ -388,6 +430,8 @@ def build_org(
                 or ([_placeholder_jwk(app_id)] if kind == "service" else [])
             ),
             loopback_any_port=bool(a.get("loopback_any_port", False)),
+            okta_name=a.get("name", ""),
+            oauth_client=oauth_client,
         )
         for r in a.get("roles", []):
             app.roles.append(RoleAssignment(org.ids.make("ra1"), r, created, "CLIENT"))

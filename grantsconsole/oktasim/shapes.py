@@ -108,6 +108,7 @@ def app_json(org: Org, app: App) -> dict[str, Any]:
     }
     if app.is_oidc:
         del links["metadata"]
+    if app.is_oidc and app.oauth_client:
         links["clientCredentials"] = [
             {"name": "secrets", "href": f"{href}/credentials/secrets"}
         ]

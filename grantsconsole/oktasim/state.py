@@ -173,6 +173,11 @@ class App:
     """An app instance (``0oa…``). OIDC apps have ``application_type`` set.
 
     ``kind`` is one of web, browser, native, service (OIDC) or saml, bookmark.
+    ``okta_name`` is Okta's app ``name`` when it is not the kind's own
+    (``oidc_client`` etc.): an OIN integration's or one of Okta's own apps'.
+    ``oauth_client`` False: an OIDC app whose object has no
+    ``credentials.oauthClient`` / ``settings.oauthClient`` (some of Okta's
+    built-in apps); it has no client id of its own.
     ``grants`` keeps creation order (Okta's list order).
     """
 
@@ -191,6 +196,8 @@ class App:
     roles: list[RoleAssignment] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
     json_cache: bytes | None = field(default=None, repr=False)
+    okta_name: str = ""
+    oauth_client: bool = True
 
     @property
     def is_oidc(self) -> bool:
@@ -198,6 +205,8 @@ class App:
 
     @property
     def name(self) -> str:
+        if self.okta_name:
+            return self.okta_name
         return {
             "saml": "template_saml_2_0",
             "bookmark": "bookmark",

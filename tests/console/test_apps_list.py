@@ -65,3 +65,27 @@ def test_sort_by_grant_counts_and_risk_badges(admin, db):
     assert '<td class="num">4</td>' in row
     assert "critical risk" in row  # okta.users.manage
     assert _labels(admin.get("/apps/?sort=-label").content.decode())[0] == "App 0002"
+
+
+def test_an_oidc_app_without_oauth_client_settings_shows_no_type_or_client_id(
+    admin, db
+):
+    """Some of Okta's built-in OIDC apps have no ``oauthClient`` object: no
+    application type and no client id. The list says so ("—"), never "Any
+    type" (the filter's label for no choice) or a made-up client id."""
+    OktaApp.objects.create(
+        okta_id="0oa1bareBUILTIN000x7",
+        label="Bare Built-in",
+        name="okta_access_requests",
+        sign_on_mode="OPENID_CONNECT",
+        status="ACTIVE",
+        grants_state="ok",
+    )
+    body = admin.get("/apps/").content.decode()
+    row = body.split("Bare Built-in</a>")[1].split("</tr>")[0]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+    assert cells[:2] == ["—", "—"]
+    assert "Any type" not in row
+    detail = admin.get("/apps/0oa1bareBUILTIN000x7/").content.decode()
+    assert "okta_access_requests" in detail
+    assert "no OAuth client settings" in detail

@@ -90,7 +90,7 @@ EXISTING: dict[str, list[str]] = {
         _AC + "test_sign_in.py::test_everyone_else_is_refused_and_nothing_is_stored",
         _AC
         + "test_sign_in.py::test_read_only_admin_with_manage_scope_in_token_is_refused",
-        "tests/console/test_app_detail.py::test_unknown_scope_or_app_is_404_before_okta",
+        "tests/console/test_app_detail.py::test_a_malformed_scope_id_is_refused_before_okta",
     ],
     "A-17": [
         _AC

@@ -194,7 +194,7 @@ def target_apps(sim, n: int) -> list[str]:
         if a["sign_on_mode"] == "OPENID_CONNECT"
         and a["status"] == "ACTIVE"
         and a["kind"] == "web"
-        and not a["client_id"].endswith(("DEMO000x7", "DEMO0000x7"))
+        and not a["id"].endswith(("DEMO000x7", "DEMO0000x7"))
         and "okta.groups.read" not in {g["scopeId"] for g in a["grants"]}
     ][:n]
 

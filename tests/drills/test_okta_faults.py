@@ -52,7 +52,7 @@ def oidc_apps(sim) -> list[dict]:
         a
         for a in sim.state()["apps"]
         if a["sign_on_mode"] == "OPENID_CONNECT"
-        and not a["client_id"].endswith(("DEMO000x7", "DEMO0000x7"))
+        and not a["id"].endswith(("DEMO000x7", "DEMO0000x7"))
     ]
 
 

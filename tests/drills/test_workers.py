@@ -256,8 +256,8 @@ def drift(sim, count: int = 20) -> list[tuple[str, str, str]]:
         a
         for a in sim.state()["apps"]
         if a["sign_on_mode"] == "OPENID_CONNECT"
-        and not a["client_id"].endswith("DEMO000x7")
-        and not a["client_id"].endswith("DEMO0000x7")
+        and not a["id"].endswith("DEMO000x7")
+        and not a["id"].endswith("DEMO0000x7")
     ]
     _ROUNDS.append(1)
     start = len(_ROUNDS) * 7 % max(len(apps) - count, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,6 +17,7 @@ from grantsconsole.grants.models import (
     SyncRun,
 )
 from grantsconsole.grants.services import full_sync
+from grantsconsole.okta import OktaClient
 from tests.grants.helpers import (
     app_with_grants,
     app_without,
@@ -25,6 +27,8 @@ from tests.grants.helpers import (
 )
 
 pytestmark = pytest.mark.django_db
+
+SSWS = "00demoSuperAdminSSWStoken0000000000000000"
 
 
 def _api_requests(sim) -> list[dict]:
@@ -49,18 +53,43 @@ def test_full_sync_reproduces_the_simulator_state(sim, client):
 
 
 def test_full_sync_request_count_is_pages_plus_apps(sim, client):
+    """ceil(all apps / 200) listing pages (Okta cannot filter by signOnMode)
+    plus one grants read per OIDC app, nothing else."""
     sim.reset(apps=260, rate_limit=100_000)
     run = services.run_full_sync(client=client)
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     n = len(okta_state(sim))
+    every = len(sim.state()["apps"])
     api = _api_requests(sim)
     listing = [r for r in api if r["path"] == "/api/v1/apps"]
     grants = [r for r in api if r["path"].endswith("/grants")]
     assert len(grants) == n
-    assert n > 200  # at least two pages
-    assert len(listing) == -(-n // 200)  # ceil(n / 200): pages of 200
+    assert every > n > 200  # non-OIDC apps too, at least two pages
+    assert len(listing) == -(-every // 200)  # ceil(every / 200): pages of 200
     assert len(api) == len(listing) + len(grants)
+    assert run.okta_requests == len(api)
     assert db_state() == okta_state(sim)
+
+
+def test_oidc_apps_of_every_name_are_synced_and_other_apps_are_no_failure(sim, client):
+    """OIN integrations, Okta's own OAuth apps and an OIDC app without OAuth
+    client settings are synced like custom ones; SAML and bookmark apps in
+    the listing are skipped without making the run partial."""
+    run = services.run_full_sync(client=client)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert run.apps_failed == 0
+    assert run.errors == {}
+    apps = {a["label"]: a for a in sim.state()["apps"]}
+    for label in ("Zscaler Internet Access", "Okta Workflows OAuth"):
+        row = OktaApp.objects.get(okta_id=apps[label]["id"])
+        assert row.name == apps[label]["name"] != "oidc_client"
+        assert row.client_id == row.okta_id
+        assert row.grants.filter(revoked_at=None).count() == len(apps[label]["grants"])
+    bare = OktaApp.objects.get(okta_id=apps["Okta Access Requests"]["id"])
+    assert (bare.client_id, bare.application_type) == ("", "")
+    assert bare.grants_state == OktaApp.GrantsState.OK
+    assert list(bare.grants.values_list("scope_id", flat=True)) == ["okta.users.read"]
+    assert not OktaApp.objects.filter(okta_id=apps["Workday (SAML)"]["id"]).exists()
 
 
 def test_a_second_sync_changes_nothing_and_writes_no_audit_rows(sim, client):
@@ -354,3 +383,189 @@ def test_the_full_sync_keeps_app_details_current(sim, client):
     services.run_full_sync(client=client)  # no incremental sync in between
     assert OktaApp.objects.get(okta_id=app["id"]).status == "INACTIVE"
     assert db_state() == okta_state(sim)
+
+
+def test_an_unreadable_app_object_is_logged_and_skipped_not_a_failure(
+    sim, client, caplog
+):
+    """An app object Okta sends that cannot be read is skipped with a log line
+    naming its id and why (never the object); the run is not partial, and an
+    app we hold keeps its grants as last known."""
+    services.run_full_sync(client=client)
+    holder = app_with_grants(sim)
+    held = db_state()[holder["id"]]["grants"]
+    page = requests.get(
+        f"{sim.url}/api/v1/apps",
+        params={"limit": 200},
+        headers={"Authorization": f"SSWS {SSWS}"},
+        timeout=10,
+    ).json()
+    broken = [
+        {**a, "label": 7, "settings": {"secret": "do-not-log"}}
+        if a["id"] == holder["id"]
+        else a
+        for a in page
+    ]
+    broken.append({"id": "0oa1broken00000000x7", "signOnMode": 5})
+    broken.append("not an object")
+    sim.fault("/api/v1/apps$", method="GET", status=200, body=broken)
+
+    with caplog.at_level("DEBUG", logger="grantsconsole.okta"):
+        run = services.run_full_sync(client=client)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert (run.apps_failed, run.errors, run.apps_removed) == (0, {}, 0)
+    row = OktaApp.objects.get(okta_id=holder["id"])
+    assert row.removed_at is None
+    assert row.grants_state == OktaApp.GrantsState.UNKNOWN
+    assert "'label' is not a string" in row.grants_error
+    assert db_state()[holder["id"]]["grants"] == held
+    logged = caplog.text
+    assert holder["id"] in logged
+    assert "0oa1broken00000000x7" in logged
+    assert "do-not-log" not in logged
+    saml = next(a for a in page if a["signOnMode"] == "SAML_2_0")
+    assert f"app {saml['id']} skipped: signOnMode is 'SAML_2_0'" in logged
+
+
+def test_grants_answering_404_for_an_app_that_exists_keep_the_app_and_its_grants(
+    sim, client
+):
+    """A 404 on the grants read, while Okta still has the app: shown as
+    "grants not readable (404)", never as a missing app; nothing is removed
+    or revoked locally, by the full sync or by "refresh this app"."""
+    services.run_full_sync(client=client)
+    victim = app_with_grants(sim)
+    held = db_state()[victim["id"]]["grants"]
+    sim.fault(
+        f"/api/v1/apps/{victim['id']}/grants$", method="GET", times=-1, status=404
+    )
+
+    run = services.run_full_sync(client=client)
+
+    assert run.status == SyncRun.Status.PARTIAL
+    assert run.apps_removed == 0
+    assert run.errors[victim["id"]].startswith("Grants not readable (404)")
+    row = OktaApp.objects.get(okta_id=victim["id"])
+    assert row.removed_at is None
+    assert row.grants_error.startswith("Grants not readable (404)")
+    assert "does not exist" not in row.grants_error
+    assert db_state()[victim["id"]]["grants"] == held
+    assert not AuditEvent.objects.filter(
+        app_okta_id=victim["id"], action__in=("app_removed", "external_revoke")
+    ).exists()
+
+    result = services.refresh_app(client=client, app=row)
+
+    assert result.error.startswith("Grants not readable (404)")
+    assert not result.change.removed
+    assert OktaApp.objects.get(okta_id=victim["id"]).removed_at is None
+    assert db_state()[victim["id"]]["grants"] == held
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 503, "error_code": "E0000009"},
+        {"status": 429, "error_code": "E0000047", "rate_limit_headers": False},
+    ],
+    ids=["outage", "429s"],
+)
+def test_okta_failing_for_long_ends_partial_with_the_apps_not_read(sim, client, fault):
+    """A long outage or run of 429s mid-sync: the run ends "partial", keeps
+    every app it read, lists every app it did not read, removes nothing."""
+    services.run_full_sync(client=client)
+    before = db_state()
+    apps = sorted(before)  # the order the grants are read in: the listing's
+    read_first, rest = apps[:10], apps[10:]
+    sim.oob_grant(
+        app_id=read_first[0],
+        scope_id="okta.devices.read",
+        actor_login="org.admin@example.com",
+    )
+    sim.fault(
+        f"/api/v1/apps/({'|'.join(rest)})/grants$", method="GET", times=-1, **fault
+    )
+    # No repeats inside the client: each failing read is one request.
+    impatient = OktaClient(sim.url, client.token_source, max_retries=0)
+
+    run = services.run_full_sync(client=impatient, sleep=lambda s: None)
+
+    assert run.status == SyncRun.Status.PARTIAL, run.message
+    assert sorted(run.errors) == rest
+    assert run.apps_failed == len(rest)  # each app once, however many retries
+    assert run.apps_done == len(read_first)
+    assert all(
+        m.startswith("Not read: the sync stopped early") for m in run.errors.values()
+    )
+    assert run.message.startswith(f"Stopped early: 10 apps read, {len(rest)} not read")
+    assert "Okta kept failing" in run.message
+    assert run.apps_removed == 0
+    assert not OktaApp.objects.filter(removed_at__isnull=False).exists()
+    assert "okta.devices.read" in db_state()[read_first[0]]["grants"]  # kept
+    assert {k: v for k, v in db_state().items() if k in rest} == {
+        k: before[k] for k in rest
+    }
+    assert AuditEvent.objects.get(action="sync").detail["not_read"] == len(rest)
+    assert locks.holder(full_sync.LOCK_NAME) == ""
+
+
+def test_an_outage_from_the_start_fails_the_run_and_changes_nothing(sim, client):
+    services.run_full_sync(client=client)
+    before = db_state()
+    sim.fault("/api/v1/apps", method="GET", times=-1, status=503)
+    impatient = OktaClient(sim.url, client.token_source, max_retries=0)
+
+    run = services.run_full_sync(client=impatient, sleep=lambda s: None)
+
+    assert run.status == SyncRun.Status.FAILED, run.message
+    assert "Okta kept failing" in run.message
+    assert db_state() == before
+    assert locks.holder(full_sync.LOCK_NAME) == ""
+
+
+def test_a_short_outage_is_ridden_out_and_leaves_no_failure(sim, client):
+    """Three apps in a row fail (an outage), the step is retried and reads
+    them: the run succeeds, with no failure counted for them."""
+    services.run_full_sync(client=client)
+    three = sorted(db_state())[5:8]
+    sim.fault(
+        f"/api/v1/apps/({'|'.join(three)})/grants$", method="GET", times=3, status=503
+    )
+    impatient = OktaClient(sim.url, client.token_source, max_retries=0)
+
+    run = services.run_full_sync(client=impatient, sleep=lambda s: None)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert (run.apps_failed, run.errors) == (0, {})
+    assert run.apps_done == len(db_state())
+    assert db_state() == okta_state(sim)
+
+
+def test_text_no_database_can_store_is_stored_escaped_and_never_stops_a_sync(
+    sim, client
+):
+    """A lone surrogate (not Unicode: UTF-8 cannot encode it) and NUL
+    (PostgreSQL refuses it in text and jsonb) in Okta's data: stored with the
+    raw character escaped as ``\\uXXXX``, shown literally; the sync goes on."""
+    services.run_full_sync(client=client)
+    odd = sim_post(
+        sim,
+        "/__sim__/oob/app",
+        action="create",
+        label="Odd \ud800 label\x00 end",
+        grants=["okta.users.read"],
+    )
+
+    run = services.run_full_sync(client=client)
+    incremental = services.run_incremental_sync(client=client)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert incremental.status == SyncRun.Status.SUCCEEDED, incremental.message
+    row = OktaApp.objects.get(okta_id=odd["id"])
+    assert row.label == "Odd \\ud800 label\\u0000 end"
+    assert list(row.grants.values_list("scope_id", flat=True)) == ["okta.users.read"]
+    discovered = AuditEvent.objects.get(action="app_discovered", app=row)
+    assert discovered.app_label == row.label
+    assert audit.verify().ok
+    assert db_state().keys() == okta_state(sim).keys()

@@ -219,3 +219,32 @@ def test_several_events_for_one_app_cost_one_reread(sim, client, synced):
     assert [r["path"] for r in new].count("/api/v1/logs") == 1
     assert run.status == SyncRun.Status.SUCCEEDED
     assert db_state() == okta_state(sim)
+
+
+def test_grants_answering_404_for_an_app_that_exists_do_not_remove_it(
+    sim, client, synced
+):
+    """A System Log event names an app whose grants read answers 404 while
+    Okta still has the app: it stays, with its grants as last known, and
+    says "grants not readable (404)"."""
+    holder = app_with_grants(sim, minimum=3)
+    held = db_state()[holder["id"]]["grants"]
+    sim.oob_revoke(
+        app_id=holder["id"],
+        scope_id=holder["grants"][0]["scopeId"],
+        actor_login="org.admin@example.com",
+    )
+    sim.fault(
+        f"/api/v1/apps/{holder['id']}/grants$", method="GET", times=-1, status=404
+    )
+
+    run = services.run_incremental_sync(client=client)
+
+    row = OktaApp.objects.get(okta_id=holder["id"])
+    assert row.removed_at is None
+    assert row.grants_error.startswith("Grants not readable (404)")
+    assert db_state()[holder["id"]]["grants"] == held
+    assert run.errors[holder["id"]].startswith("Grants not readable (404)")
+    assert not AuditEvent.objects.filter(
+        app_okta_id=holder["id"], action__in=("app_removed", "external_revoke")
+    ).exists()

@@ -12,6 +12,7 @@ from grantsconsole import celery_app
 from grantsconsole.grants import tasks
 from grantsconsole.grants.models import SyncRun
 from grantsconsole.grants.services import full_sync
+from grantsconsole.okta import OktaClient
 from tests.grants.helpers import db_state, okta_state
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +81,28 @@ def test_the_beat_schedule_comes_from_settings(settings):
     assert schedule["grants-audit-report"]["schedule"].hour == {
         settings.AUDIT_REPORT_HOUR
     }
+
+
+def test_a_step_out_of_retries_ends_the_run_partial_with_what_it_read(
+    sim, client, eager, monkeypatch
+):
+    """Okta failing for longer than the task's retries: the run keeps the apps
+    it read and lists the others, instead of failing outright."""
+    full_sync.run_full_sync(client=client)
+    apps = sorted(db_state())
+    sim.fault(
+        f"/api/v1/apps/({'|'.join(apps[5:])})/grants$",
+        method="GET",
+        times=-1,
+        status=503,
+    )
+    impatient = OktaClient(sim.url, client.token_source, max_retries=0)
+    monkeypatch.setattr(tasks, "worker_client", lambda: impatient)
+    monkeypatch.setattr(tasks, "STEP_MAX_RETRIES", 1)
+
+    run_id = tasks.start_full_sync.delay(trigger="test").get()
+
+    run = SyncRun.objects.get(pk=run_id)
+    assert run.status == SyncRun.Status.PARTIAL, run.message
+    assert sorted(run.errors) == apps[5:]
+    assert run.apps_done == 5

@@ -25,27 +25,30 @@ def token_requests(sim):
 
 
 def test_full_listing_makes_exactly_the_necessary_requests(sim, worker_client):
-    """N OIDC apps and their grants: ceil(N/200) + N requests, one token request."""
+    """Every app listed (pages of 200), grants read for the OIDC ones only:
+    ceil(all apps / 200) + N OIDC apps requests, one token request."""
     sim.reset(apps=450)
     apps = list(worker_client.iter_oidc_apps())
     grants = {app.id: worker_client.list_grants(app.id) for app in apps}
     n = len(apps)
+    state = sim.state()
+    every = len(state["apps"])
     assert n > 400
+    assert every > n  # the org has non-OIDC apps the listing pages past
     assert len({app.id for app in apps}) == n  # no duplicates across pages
     assert all(app.sign_on_mode == "OPENID_CONNECT" for app in apps)
     log = api_requests(sim)
     pages = [r for r in log if r["path"] == "/api/v1/apps"]
     grant_reads = [r for r in log if r["path"].endswith("/grants")]
-    assert len(pages) == math.ceil(n / 200)
+    assert len(pages) == math.ceil(every / 200)
     assert len(grant_reads) == n
-    assert len(log) == math.ceil(n / 200) + n == worker_client.request_count
+    assert len(log) == math.ceil(every / 200) + n == worker_client.request_count
     assert len(token_requests(sim)) == 1
     stats = worker_client.stats()
     assert (stats["requests"], stats["token_requests"]) == (len(log), 1)
     assert (stats["retries"], stats["rate_limited"]) == (0, 0)
     assert all(r["status"] == 200 for r in log)
     # The listing matches the org: every OIDC app and every grant.
-    state = sim.state()
     oidc = {a["id"] for a in state["apps"] if a["sign_on_mode"] == "OPENID_CONNECT"}
     assert {app.id for app in apps} == oidc
     expected = {
@@ -56,40 +59,48 @@ def test_full_listing_makes_exactly_the_necessary_requests(sim, worker_client):
     assert {k: sorted(g.scope_id for g in v) for k, v in grants.items()} == expected
 
 
-def test_first_page_uses_filter_and_limit_then_follows_next(sim, ssws_client):
-    sim.reset(apps=450)
+def test_every_oidc_app_is_listed_whatever_its_name(sim, ssws_client):
+    """No ``filter``: OIN integrations and Okta's own OAuth apps have names of
+    their own, and Okta cannot filter on ``signOnMode``."""
     apps = list(ssws_client.iter_oidc_apps())
     pages = [r for r in api_requests(sim) if r["path"] == "/api/v1/apps"]
     first = pages[0]["query"]
-    assert "filter=name+eq+%22oidc_client%22" in first or (
-        'name eq "oidc_client"' in first
-    )
+    assert "filter" not in first
     assert "limit=200" in first
     assert all("after=" in p["query"] for p in pages[1:])
     assert len(apps) == len({a.id for a in apps})
+    names = {a.name for a in apps}
+    assert "oidc_client" in names
+    assert len(names - {"oidc_client"}) >= 2  # OIN and Okta's own OAuth apps
+    bare = [a for a in apps if a.client_id == ""]
+    assert bare, "the demo org has an OIDC app without credentials.oauthClient"
+    assert all(a.application_type == "" for a in bare)
 
 
 def test_list_app_page_cursor_round_trip(sim, ssws_client):
     """Chunked sync: one page at a time, the opaque cursor handed back."""
     sim.reset(apps=450)
-    seen = []
+    every = [a["id"] for a in sim.state()["apps"]]  # Okta's order: by id
+    seen, other = [], []
     cursor = None
     pages = 0
     while True:
         apps, skipped, cursor = ssws_client.list_app_page(cursor)
         pages += 1
-        assert skipped == []
+        assert all(s.sign_on_mode for s in skipped)  # SAML or bookmark apps
         seen.extend(a.id for a in apps)
+        other.extend(s.app_id for s in skipped)
         if cursor is None:
             break
         assert cursor.startswith(sim.url + "/api/v1/apps?")
-    assert pages == math.ceil(len(seen) / 200)
+    assert pages == math.ceil(len(every) / 200)
     assert len(seen) == len(set(seen))
+    assert sorted(seen + other) == every
     # A raw `after` value works too (the same page as the link would give).
-    small, _, nxt = ssws_client.list_app_page(limit=5)
-    again, _, _ = ssws_client.list_app_page(after=small[-1].id, limit=5)
+    _, _, nxt = ssws_client.list_app_page(limit=5)
+    again, skipped, _ = ssws_client.list_app_page(after=every[4], limit=5)
     assert nxt is not None
-    assert [a.id for a in again] == seen[5:10]
+    assert sorted([a.id for a in again] + [s.app_id for s in skipped]) == every[5:10]
 
 
 def test_stored_cursor_to_another_host_is_refused(sim, ssws_client):

@@ -127,3 +127,16 @@ def test_buckets():
     assert bucket_for("/api/v1/users/00u1/roles") == "/api/v1/users*"
     assert bucket_for("/api/v1/groups") == "/api/v1/*"
     assert bucket_for("/api/v1/appsettings") == "/api/v1/*"
+
+
+def test_json_strings_are_made_storable_and_valid_text_is_kept():
+    """NUL and lone surrogates become their literal escapes; a surrogate pair
+    (one character) and everything else stays as it was."""
+    from grantsconsole.okta.transport import decode_json
+
+    raw = b'{"label": "a\\ud800b\\u0000c\\udfff", "ok": ["\\ud83d\\ude00", "\\\\u0000", 1]}'
+    assert decode_json(raw) == {
+        "label": "a\\ud800b\\u0000c\\udfff",
+        "ok": ["\U0001f600", "\\u0000", 1],
+    }
+    assert decode_json(b'{"label": "plain \\u00e9"}') == {"label": "plain \u00e9"}

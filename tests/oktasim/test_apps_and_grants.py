@@ -115,6 +115,25 @@ def test_filter_by_name_status_and_id(sim, ssws):
     assert [a["id"] for a in both] == [state[3]["id"]]
 
 
+def test_oidc_apps_that_are_not_custom_app_integrations(sim, ssws):
+    """The demo org has OIDC apps with names of their own (an OIN integration,
+    an OAuth app of Okta's own) and one without OAuth client settings; a
+    ``name eq "oidc_client"`` filter misses them, their grants are served."""
+    apps, _ = walk(ssws, f"{sim.url}/api/v1/apps?limit=200")
+    oidc = [a for a in apps if a["signOnMode"] == "OPENID_CONNECT"]
+    others = [a for a in oidc if a["name"] != "oidc_client"]
+    assert {a["name"] for a in others} >= {"zscalerbyz", "okta_flow_oauth"}
+    bare = [a for a in oidc if "oauthClient" not in a["settings"]]
+    assert [a["label"] for a in bare] == ["Okta Access Requests"]
+    assert "oauthClient" not in bare[0]["credentials"]
+    assert "clientCredentials" not in bare[0]["_links"]
+    for app in [*others, *bare]:
+        grants = ssws.get(f"{sim.url}/api/v1/apps/{app['id']}/grants").json()
+        assert grants
+        assert all(g["scopeId"].startswith("okta.") for g in grants)
+    assert grants[0]["clientId"] == bare[0]["id"]
+
+
 def test_filter_is_kept_in_the_next_link(sim, ssws):
     apps, _ = walk(
         ssws, f"{sim.url}/api/v1/apps?limit=5&filter=name+eq+%22oidc_client%22"

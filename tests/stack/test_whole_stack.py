@@ -283,7 +283,7 @@ def test_whole_stack(stack):
         and a["status"] == "ACTIVE"
         and not {"okta.users.read", "okta.groups.read"}
         & {g["scopeId"] for g in a["grants"]}
-        and not a["client_id"].endswith("DEMO000x7")
+        and not a["id"].endswith("DEMO000x7")
     )
     granted = _post(
         browser, f"{console}/apps/{app_id}/grants/grant", {"scope": "okta.users.read"}

@@ -73,7 +73,7 @@ def apps_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "filters": filters,
         "page": page,
-        "app_types": dict(APP_TYPES),
+        "app_types": {key: name for key, name in APP_TYPES if key},
         "app_statuses": APP_STATUSES,
         "sorts": _sort_links(filters.sort),
         "scope_ids": sorted(get_catalog().by_id),

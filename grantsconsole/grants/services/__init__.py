@@ -17,6 +17,7 @@ from grantsconsole.grants.services.console import (
     revoke_scopes,
 )
 from grantsconsole.grants.services.full_sync import (
+    end_run_early,
     fail_run,
     full_sync_step,
     run_full_sync,
@@ -37,6 +38,7 @@ __all__ = [
     "ScopeResult",
     "build_report",
     "create_report",
+    "end_run_early",
     "fail_run",
     "full_sync_step",
     "grant_scopes",

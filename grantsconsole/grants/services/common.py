@@ -57,9 +57,10 @@ CREDENTIAL_ERRORS: tuple[type[OktaError], ...] = (
 APPLY_ATTEMPTS = 3
 
 
-def describe(error: OktaError) -> str:
-    """A one-line, secret-free description of an Okta error for the UI and logs."""
-    bits = [error.explanation]
+def describe(error: OktaError, explanation: str = "") -> str:
+    """A one-line, secret-free description of an Okta error for the UI and logs:
+    ``explanation`` (default: the error's own) and the facts Okta gave."""
+    bits = [explanation or error.explanation]
     facts = []
     if error.status is not None:
         facts.append(f"HTTP {error.status}")
@@ -72,7 +73,15 @@ def describe(error: OktaError) -> str:
     return " ".join(bits)
 
 
-def _app_is_gone(client: OktaClient, okta_id: str) -> bool:
+# A 404 on the grants of an app Okta still has is not "the app does not exist".
+GRANTS_NOT_READABLE = (
+    "Grants not readable (404): Okta answered 404 for this app's grants although "
+    "the app itself exists. Its last known grants are kept; they are read again "
+    "at the next sync."
+)
+
+
+def app_is_gone(client: OktaClient, okta_id: str) -> bool:
     """True when ``GET /api/v1/apps/{appId}`` answers 404 (raises transient and
     credential errors; any other answer means "not proven gone")."""
     try:
@@ -89,12 +98,18 @@ def _app_is_gone(client: OktaClient, okta_id: str) -> bool:
 @dataclass(slots=True)
 class AppSyncOutcome:
     """The result of reading one app: what changed, or the error that left its
-    state unknown (``error``), or ``conflict`` when concurrent local writes kept
-    moving its version."""
+    state unknown (``error``, and ``message``: what the app page and the sync
+    run show), or ``conflict`` when concurrent local writes kept moving its
+    version."""
 
     change: AppChange
     error: OktaError | None = None
     conflict: bool = False
+    message: str = ""  # ``error`` in plain words, as stored on the app
+
+    def __post_init__(self) -> None:
+        if self.error is not None and not self.message:
+            self.message = describe(self.error)
 
 
 def sync_one_app(
@@ -113,9 +128,10 @@ def sync_one_app(
 
     Okta: ``GET /api/v1/apps/{appId}`` (only without ``listing``) and
     ``GET /api/v1/apps/{appId}/grants``. A 404 for the app itself marks it
-    removed; any other non-transient error marks its grants "unknown" and
-    leaves its local grants as they were. ``baseline``: the caller is the
-    baseline full sync (see ``apply_snapshot``). Raises the TRANSIENT_ERRORS and
+    removed; a 404 for its grants while the app exists, and any other
+    non-transient error, mark its grants "unknown" and leave its local grants
+    as they were. ``baseline``: the caller is the baseline full sync (see
+    ``apply_snapshot``). Raises the TRANSIENT_ERRORS and
     CREDENTIAL_ERRORS for the caller to handle (nothing was written then).
     """
     for _ in range(APPLY_ATTEMPTS):
@@ -136,12 +152,14 @@ def sync_one_app(
         except OktaNotFound as exc:
             # Listed a moment ago, gone now? Ask for the app itself: only its
             # own 404 proves it was deleted (then it is removed, not unknown).
-            if listing is not None and _app_is_gone(client, okta_id):
+            if listing is not None and app_is_gone(client, okta_id):
                 return AppSyncOutcome(
                     mark_removed(okta_id, source=source, actor=app_actor, run_id=run_id)
                 )
-            row = mark_unreadable(okta_id, describe(exc), app=app, run_id=run_id)
-            return AppSyncOutcome(AppChange(app=row), error=exc)
+            message = describe(exc, GRANTS_NOT_READABLE)
+            logger.warning("grants of app %s: %s", okta_id, message)
+            row = mark_unreadable(okta_id, message, app=app, run_id=run_id)
+            return AppSyncOutcome(AppChange(app=row), error=exc, message=message)
         except (*TRANSIENT_ERRORS, *CREDENTIAL_ERRORS):
             raise
         except OktaError as exc:

@@ -558,7 +558,7 @@ def refresh_app(
     except OktaError as exc:
         return RefreshResult(AppChange(app=app), error=describe(exc))
     if outcome.error is not None:
-        return RefreshResult(outcome.change, error=describe(outcome.error))
+        return RefreshResult(outcome.change, error=outcome.message)
     if outcome.conflict:
         return RefreshResult(
             outcome.change,

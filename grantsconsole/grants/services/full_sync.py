@@ -1,7 +1,8 @@
 """Full sync: every OIDC app and its grant collection, in short steps.
 
 A run is driven step by step (:func:`full_sync_step`); each step is one apps
-page (``GET /api/v1/apps``, 200 per page) or one batch of apps' grants (``GET
+page (``GET /api/v1/apps``, every app of the org, 200 per page, of which the
+OIDC ones are kept) or one batch of apps' grants (``GET
 /api/v1/apps/{appId}/grants``, one transaction per app), and finishes in
 seconds, far from Redis' visibility timeout. Steps are numbered: a step runs
 only if its number is the run's current one and advances it when done, so a
@@ -13,7 +14,9 @@ finish, renewed by each step; a second run started meanwhile is recorded as
 "skipped" and makes no Okta call. When the listing is complete, apps no longer
 listed are marked removed with their grants closed. Errors reading one app's
 grants mark that app "unknown" and never touch its grants; 401/403 on the
-listing fail the run (never read as "no apps").
+listing fail the run (never read as "no apps"). When Okta keeps failing (a
+long run of 429s, an outage) the run ends early as "partial", keeping what it
+read and listing the apps it did not read (:func:`end_run_early`).
 """
 
 from __future__ import annotations
@@ -51,7 +54,9 @@ from grantsconsole.okta import (
     OktaError,
     OktaPermissionDenied,
     OktaRateLimited,
+    SkippedApp,
 )
+from grantsconsole.okta.client import log_skipped
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +120,21 @@ def _add_error(run_id: int, okta_id: str, message: str) -> None:
         SyncRun.objects.filter(pk=run_id).update(errors=errors)
 
 
+def _uncount(run_id: int, okta_ids: list[str]) -> None:
+    """Take back the failures counted for apps that will be read again (an
+    outage's first apps), so a run that rides it out is not "partial"."""
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().get(pk=run_id)
+        errors = {k: v for k, v in run.errors.items() if k not in okta_ids}
+        counted = len(run.errors) - len(errors)
+        if counted:
+            SyncRun.objects.filter(pk=run_id).update(
+                errors=errors,
+                apps_done=F("apps_done") - counted,
+                apps_failed=F("apps_failed") - counted,
+            )
+
+
 def _count_apps(run_id: int) -> None:
     total = OktaApp.objects.filter(seen_run_id=run_id).count()
     done = OktaApp.objects.filter(seen_run_id=run_id, synced_run_id=run_id).count()
@@ -126,25 +146,34 @@ def _list_one_page(run: SyncRun, client: OktaClient) -> None:
     now = timezone.now()
     with transaction.atomic():
         _record_listing(apps, run.pk)
-        for item in skipped:
-            # An app object we could not read: keep what we know of it (not
-            # "removed"), mark its grants unknown, say why.
-            if item.app_id:
-                OktaApp.objects.filter(okta_id=item.app_id).update(
-                    seen_run_id=run.pk,
-                    synced_run_id=run.pk,
-                    grants_state=OktaApp.GrantsState.UNKNOWN,
-                    grants_error=f"Okta's app object could not be read: {item.reason}",
-                )
+        _record_skipped(skipped, run.pk)
         SyncRun.objects.filter(pk=run.pk).update(
             list_after=next_url or "",
             list_done=next_url is None,
             heartbeat_at=now,
         )
-    for item in skipped:
-        _add_error(run.pk, item.app_id, f"app object unreadable: {item.reason}")
-        SyncRun.objects.filter(pk=run.pk).update(apps_failed=F("apps_failed") + 1)
     _count_apps(run.pk)
+
+
+def _record_skipped(skipped: list[SkippedApp], run_id: int) -> None:
+    """Apps of a listing page that are not read as OIDC apps: another sign-on
+    mode (normal: the listing has every app) or an object that did not parse.
+    Each is logged (its id and why, never the object) and is no failure of the
+    run. One we hold from earlier keeps its grants as last known: marked seen
+    (so it is not taken for removed) and "unknown", saying why. Queries: one
+    SELECT, plus one UPDATE per such app we hold (none usually)."""
+    for item in skipped:
+        log_skipped(item)
+    reasons = {item.app_id: item.reason for item in skipped if item.app_id}
+    held = OktaApp.objects.filter(okta_id__in=reasons).values_list("okta_id", flat=True)
+    for okta_id in list(held):
+        OktaApp.objects.filter(okta_id=okta_id).update(
+            seen_run_id=run_id,
+            synced_run_id=run_id,
+            grants_state=OktaApp.GrantsState.UNKNOWN,
+            grants_error=f"Okta's app object is not read as an OIDC app: "
+            f"{reasons[okta_id]}"[:2000],
+        )
 
 
 def _record_listing(apps: list[App], run_id: int) -> None:
@@ -188,7 +217,7 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
         .exclude(synced_run_id=run.pk)
         .order_by("id")[: STEP_MAX_APPS + 1]
     )
-    streak: list[int] = []  # apps just failed by transient errors, in a row
+    streak: list[OktaApp] = []  # apps just failed by transient errors, in a row
     denied = 0  # apps just refused with 403, in a row
     for row in pending[:STEP_MAX_APPS]:
         if time.monotonic() > deadline:
@@ -212,16 +241,19 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
             # unknown. Several in a row look like an outage: retry the step later
             # and read these apps again then.
             mark_unreadable(row.okta_id, describe(exc), run_id=run.pk)
-            streak.append(row.pk)
+            streak.append(row)
             if len(streak) >= OUTAGE_STREAK:
-                OktaApp.objects.filter(pk__in=streak).update(synced_run_id=None)
+                OktaApp.objects.filter(pk__in=[a.pk for a in streak]).update(
+                    synced_run_id=None
+                )
+                _uncount(run.pk, [a.okta_id for a in streak])
                 raise
             outcome = AppSyncOutcome(AppChange(), error=exc)
         else:
             streak.clear()
         change = outcome.change
         if outcome.error is not None:
-            _add_error(run.pk, row.okta_id, describe(outcome.error))
+            _add_error(run.pk, row.okta_id, outcome.message)
         _heartbeat(
             run.pk,
             apps_done=1,
@@ -321,6 +353,71 @@ def fail_run(run_id: int, message: str) -> None:
         logger.warning("full sync #%s failed: %s", run_id, message)
 
 
+def end_run_early(run_id: int, reason: str) -> None:
+    """End a running full sync that cannot go on because Okta kept failing (a
+    long run of 429s, an outage), keeping what it read.
+
+    If it read at least one app's grants the run ends "partial": ``errors``
+    lists every app it did not read (``reason`` in each message) and counts
+    them in ``apps_failed``. If it read none it fails (:func:`fail_run`). No app
+    is marked removed either way (the listing or the reads are incomplete).
+    Releases the lock and writes a ``sync`` failure audit row. A no-op for a
+    finished run.
+    """
+    if not _any_app_read(run_id):
+        fail_run(run_id, f"{reason} No app's grants were read; nothing was changed.")
+        return
+    _count_apps(run_id)
+    not_read = list(
+        OktaApp.objects.filter(removed_at__isnull=True)
+        .exclude(synced_run_id=run_id)
+        .order_by("okta_id")
+        .values_list("okta_id", flat=True)
+    )
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status != SyncRun.Status.RUNNING:
+            return  # a twin delivery finished it
+        errors = dict(run.errors)
+        for okta_id in not_read:
+            errors[okta_id] = f"Not read: the sync stopped early. {reason}"
+        run.errors = errors
+        run.apps_failed += len(not_read)
+        run.status = SyncRun.Status.PARTIAL
+        run.finished_at = timezone.now()
+        run.message = (
+            f"Stopped early: {run.apps_done} apps read, {len(not_read)} not read "
+            f"(listed with the errors); no app was marked removed. {reason}"
+        )
+        run.save(
+            update_fields=[
+                "errors",
+                "apps_failed",
+                "status",
+                "finished_at",
+                "message",
+            ]
+        )
+        audit.record(
+            "sync",
+            actor_login="worker",
+            outcome="failure",
+            detail={
+                "run": run_id,
+                "kind": "full",
+                "status": run.status,
+                "stopped_early": reason,
+                "apps_failed": run.apps_failed,
+                "not_read": len(not_read),
+                "errors": dict(list(errors.items())[:50]),
+            },
+            key=f"sync-run-{run_id}",
+        )
+    locks.release(LOCK_NAME, _owner(run_id))
+    audit.checkpoint()
+    logger.warning("full sync #%s partial: %s", run_id, run.message)
+
+
 def full_sync_step(run_id: int, step: int, *, client: OktaClient) -> int | None:
     """Run step ``step`` of full-sync run ``run_id``.
 
@@ -383,7 +480,8 @@ def run_full_sync(
 
     Same steps as the Celery tasks. Transient errors are retried with waits
     (``transient_wait``) up to ``max_transient_retries`` times per step, after
-    which the run fails. Returns the finished (or skipped) run.
+    which the run ends early (:func:`end_run_early`). Returns the finished (or
+    skipped) run.
     """
     run = start_full_sync(trigger=trigger)
     step: int | None = 0
@@ -395,7 +493,7 @@ def run_full_sync(
         except TRANSIENT_ERRORS as exc:
             retries += 1
             if retries > max_transient_retries:
-                fail_run(run.pk, "Okta kept failing: " + describe(exc))
+                end_run_early(run.pk, "Okta kept failing: " + describe(exc))
                 break
             sleep(transient_wait(exc, retries))
         run.refresh_from_db()

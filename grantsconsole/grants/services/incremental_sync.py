@@ -35,7 +35,9 @@ from grantsconsole.grants.services.apply import (
 )
 from grantsconsole.grants.services.common import (
     CREDENTIAL_ERRORS,
+    GRANTS_NOT_READABLE,
     TRANSIENT_ERRORS,
+    app_is_gone,
     describe,
 )
 from grantsconsole.okta import (
@@ -135,6 +137,7 @@ class _Fetched:
     grants: list[Grant] | None = None
     gone: bool = False
     error: OktaError | None = None
+    message: str = ""  # ``error`` in plain words when not its own explanation
 
 
 def _known_app(okta_id: str, work: _AppWork) -> App | None:
@@ -157,8 +160,14 @@ def _fetch(client: OktaClient, okta_id: str, work: _AppWork) -> _Fetched:
     try:
         fetched.app = _known_app(okta_id, work) or client.get_app(okta_id)
         fetched.grants = client.list_grants(okta_id)
-    except OktaNotFound:
-        fetched.gone = True
+    except OktaNotFound as exc:
+        # Only the app's own 404 proves it deleted; a 404 on its grants alone
+        # leaves it and its grants as they were.
+        if fetched.app is None or app_is_gone(client, okta_id):
+            fetched.gone = True
+        else:
+            fetched.error = exc
+            fetched.message = describe(exc, GRANTS_NOT_READABLE)
     except (*TRANSIENT_ERRORS, *CREDENTIAL_ERRORS):
         raise
     except OktaError as exc:
@@ -203,9 +212,10 @@ def _apply_page(
             if item.error is not None:
                 # Not an OIDC app (malformed for us), or unreadable: keep what
                 # we have; the full sync is the backstop.
-                if mark_unreadable(item.okta_id, describe(item.error)) is not None:
+                message = item.message or describe(item.error)
+                if mark_unreadable(item.okta_id, message) is not None:
                     result.failed += 1
-                    result.errors[item.okta_id] = describe(item.error)
+                    result.errors[item.okta_id] = message
                 continue
             assert item.app is not None
             assert item.grants is not None
