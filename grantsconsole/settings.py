@@ -294,7 +294,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "grantsconsole.ops",
-    "grantsconsole.oktasim",
     "grantsconsole.grants",
     "allauth",
     "allauth.account",
@@ -303,6 +302,13 @@ INSTALLED_APPS = [
     "grantsconsole.accounts",
     "grantsconsole.console",
 ]
+
+# The Okta org simulator (its `oktasim` command) is for development and tests only:
+# a production console never serves or starts a fake Okta org.
+if not PRODUCTION:
+    INSTALLED_APPS.insert(
+        INSTALLED_APPS.index("grantsconsole.grants"), "grantsconsole.oktasim"
+    )
 
 MIDDLEWARE = [
     "grantsconsole.ops.request_id.RequestIdMiddleware",
@@ -379,6 +385,11 @@ WHITENOISE_MAX_AGE = 31536000 if PRODUCTION else 0
 # --- Celery -----------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", "" if not PRODUCTION else None)
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# --- Redis TLS ----------------------------------------------------------------------
+# A rediss:// URL verifies the server's certificate (broker and rate-limit pacer).
+# REDIS_TLS_VERIFY=false is the opt-out for Redis add-ons whose certificate is
+# self-signed (Heroku Key-Value Store): the link stays encrypted, unauthenticated.
+REDIS_TLS_VERIFY = env_bool("REDIS_TLS_VERIFY", True)
 # Seconds before Redis redelivers an unacknowledged task (a killed worker's). Every
 # task is far shorter (full sync steps take seconds); the failover test lowers it.
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
@@ -402,8 +413,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 elif CELERY_BROKER_URL.startswith("rediss://"):
     import ssl
 
-    # Heroku Key-Value Store presents a self-signed certificate.
-    CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_NONE}
+    CELERY_BROKER_USE_SSL = {
+        "ssl_cert_reqs": ssl.CERT_REQUIRED if REDIS_TLS_VERIFY else ssl.CERT_NONE
+    }
     CELERY_BROKER_TRANSPORT_OPTIONS = _REDIS_TRANSPORT_OPTIONS
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = _REDIS_TRANSPORT_OPTIONS

@@ -238,3 +238,38 @@ def test_the_demo_console_secret_is_refused_in_production(value):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "OKTA_CONSOLE_CLIENT_SECRET holds the demo org's value" in result.stderr
+
+
+def test_production_does_not_install_the_okta_simulator():
+    probe = (
+        "from django.apps import apps; "
+        "print(apps.is_installed('grantsconsole.oktasim'))"
+    )
+    production = _manage("shell", "--no-imports", "-c", probe, env=PRODUCTION_ENV)
+    assert production.returncode == 0, production.stderr
+    assert production.stdout.strip() == "False"
+    command = _manage("oktasim", "--help", env=PRODUCTION_ENV)
+    assert command.returncode != 0
+    assert "Unknown command: 'oktasim'" in command.stderr
+    development = _manage("shell", "--no-imports", "-c", probe, env={})
+    assert development.stdout.strip() == "True"
+
+
+_BROKER_SSL_PROBE = (
+    "import ssl; from grantsconsole import celery_app; "
+    "print(celery_app.conf.broker_use_ssl['ssl_cert_reqs'] == ssl.CERT_REQUIRED)"
+)
+
+
+@pytest.mark.parametrize(
+    ("verify", "required"), [(None, "True"), ("true", "True"), ("false", "False")]
+)
+def test_a_rediss_broker_verifies_certificates_unless_opted_out(verify, required):
+    """rediss:// checks the server's certificate by default; REDIS_TLS_VERIFY=false
+    is the documented opt-out for add-ons with self-signed certificates."""
+    env = {**PRODUCTION_ENV}
+    if verify is not None:
+        env["REDIS_TLS_VERIFY"] = verify
+    result = _manage("shell", "--no-imports", "-c", _BROKER_SSL_PROBE, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == required
