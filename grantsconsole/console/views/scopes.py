@@ -122,7 +122,8 @@ def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
 
     Queries: the auth ones, the stale banner, the apps (holders + candidates).
     """
-    q = request.GET.get("q", "").strip()[:200]
+    # PostgreSQL refuses NUL in a string: drop it, as the forms refuse it.
+    q = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     context = _scope_context(scope_id, q)
     if is_htmx(request) and request.htmx.target == "candidates":
         response = render(request, "scopes/detail.html#candidates", context)
