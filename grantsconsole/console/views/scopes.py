@@ -104,6 +104,7 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
         "scope_id": scope_id,
         "info": catalog.get(scope_id),
         "risk": catalog.risk(scope_id),
+        "risk_reason": catalog.risk_reason(scope_id),
         "is_manage": catalog.is_manage(scope_id),
         "catalogued": catalog.knows(scope_id),
         "asks_confirmation": catalog.asks_confirmation(scope_id),
@@ -157,6 +158,7 @@ def _bulk(request: HttpRequest, scope_id: str, verb: str) -> HttpResponse:
             "scope_id": scope_id,
             "info": catalog.get(scope_id),
             "risk": catalog.risk(scope_id) or "high",
+            "risk_reason": catalog.risk_reason(scope_id),
             "uncatalogued": not catalog.knows(scope_id),
             "apps": ordered,
         }
