@@ -28,7 +28,7 @@ from typing import Any
 
 import common as c
 
-SCOPE = "okta.users.read"
+SCOPE = "okta.brands.read"  # a low-risk read: no confirmation, no step-up
 
 
 def round_trips(

@@ -52,6 +52,12 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
             "schedule": 300.0,
             "options": {"expires": 290},
         },
+        # Hourly: delete expired sessions (Django leaves them in the table).
+        "accounts-clear-expired-sessions": {
+            "task": "accounts.clear_expired_sessions",
+            "schedule": 3600.0,
+            "options": {"expires": 3500},
+        },
         # Daily at AUDIT_REPORT_HOUR:00 UTC (https://crontab.guru/#0_5_*_*_*).
         "grants-audit-report": {
             "task": "grants.audit_report",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -75,6 +76,7 @@ DEMO_WORKER_KEY_FILE = (
 DEMO_SSWS_TOKEN = "00demoSuperAdminSSWStoken0000000000000000"
 DEMO_SECRET_KEY = "dev-only-secret-key-for-the-demo-org-never-use-in-production-0"
 DEMO_TOKEN_ENCRYPTION_KEY = "ZGVtby10b2tlbi1lbmNyeXB0aW9uLWtleS0wMDAwMDA="
+DEMO_AUDIT_HMAC_KEY = "dev-only-audit-checkpoint-key"
 
 
 def _dev(value: str) -> str | None:
@@ -176,16 +178,11 @@ if PRODUCTION:
         ("OKTA_WORKER_CLIENT_ID", OKTA_WORKER_CLIENT_ID, DEMO_WORKER_CLIENT_ID),
         ("OKTA_SSWS_TOKEN", OKTA_SSWS_TOKEN, DEMO_SSWS_TOKEN),
     ):
-        if _value == _demo:
+        # Stripped: a pasted value often carries a stray space or newline.
+        if _value.strip() == _demo:
             raise ImproperlyConfigured(
                 f"{_name} holds the demo org's value; production refuses it."
             )
-    if DEMO_WORKER_KEY_FILE.exists() and (
-        OKTA_WORKER_PRIVATE_KEY.strip() == DEMO_WORKER_KEY_FILE.read_text().strip()
-    ):
-        raise ImproperlyConfigured(
-            "OKTA_WORKER_PRIVATE_KEY is the demo org's key; production refuses it."
-        )
 # Share of each Okta rate-limit bucket this console may use (Okta advises 50% for
 # tools that share an org).
 OKTA_RATE_LIMIT_SHARE = float(env("OKTA_RATE_LIMIT_SHARE", "0.5"))
@@ -207,10 +204,84 @@ if PRODUCTION:
         ) from None
     if DEMO_TOKEN_ENCRYPTION_KEY in TOKEN_ENCRYPTION_KEY:
         raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEY holds the demo value.")
-AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", _dev("dev-only-audit-checkpoint-key"))
+AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", _dev(DEMO_AUDIT_HMAC_KEY))
 # Optional file that every signed audit checkpoint line is appended to (besides the
 # log): a copy outside the database for `verify_audit` (catches a wiped audit table).
 AUDIT_CHECKPOINT_FILE = env("AUDIT_CHECKPOINT_FILE", "")
+
+# --- Production refuses the demo secrets -------------------------------------------
+# The demo org's secrets are public (README, the simulator's seed); a console running
+# with one of them would sign audit checkpoints or act in Okta with a known key.
+AUDIT_HMAC_MIN_BYTES = 32
+
+
+def private_key_is_demo(text: str) -> bool:
+    """True when ``text`` is the demo worker's private key in any encoding: PEM
+    (PKCS#1 or PKCS#8), DER or PEM in base64, or a JWK. Keys are compared by their
+    public half (SubjectPublicKeyInfo bytes), so re-encoding the demo key does not
+    hide it. Text that is none of these is not the demo key (False), and so is
+    everything when the demo key file is not deployed."""
+    import base64
+    import binascii
+
+    from cryptography.hazmat.primitives import serialization
+    from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+    from jwt.exceptions import InvalidKeyError
+
+    def load(raw: bytes) -> Any:
+        for loader in (
+            serialization.load_pem_private_key,
+            serialization.load_der_private_key,
+        ):
+            try:
+                return loader(raw, password=None)
+            except (ValueError, TypeError):
+                continue
+        return None
+
+    def spki(key: Any) -> bytes:
+        public = key.public_key() if hasattr(key, "public_key") else key
+        return public.public_bytes(
+            serialization.Encoding.DER,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+
+    if not DEMO_WORKER_KEY_FILE.exists():
+        return False
+    text = text.strip()
+    key = load(text.encode())
+    if key is None and text.startswith("{"):
+        for algorithm in (RSAAlgorithm, ECAlgorithm):
+            try:
+                key = algorithm.from_jwk(text)
+                break
+            except (InvalidKeyError, ValueError, KeyError, TypeError):
+                continue
+    if key is None:
+        try:
+            key = load(base64.b64decode("".join(text.split()), validate=True))
+        except (binascii.Error, ValueError):
+            key = None
+    return key is not None and spki(key) == spki(
+        load(DEMO_WORKER_KEY_FILE.read_bytes())
+    )
+
+
+if PRODUCTION:
+    if AUDIT_HMAC_KEY.strip() == DEMO_AUDIT_HMAC_KEY:
+        raise ImproperlyConfigured(
+            "AUDIT_HMAC_KEY holds the demo org's value; production refuses it."
+        )
+    if len(AUDIT_HMAC_KEY.encode("utf-8")) < AUDIT_HMAC_MIN_BYTES:
+        raise ImproperlyConfigured(
+            f"AUDIT_HMAC_KEY must be a random value of at least "
+            f"{AUDIT_HMAC_MIN_BYTES} bytes in production."
+        )
+    if OKTA_WORKER_PRIVATE_KEY and private_key_is_demo(OKTA_WORKER_PRIVATE_KEY):
+        raise ImproperlyConfigured(
+            "OKTA_WORKER_PRIVATE_KEY is the demo org's key (in some encoding); "
+            "production refuses it."
+        )
 
 # --- Django -----------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -223,7 +294,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "grantsconsole.ops",
-    "grantsconsole.oktasim",
     "grantsconsole.grants",
     "allauth",
     "allauth.account",
@@ -232,6 +302,13 @@ INSTALLED_APPS = [
     "grantsconsole.accounts",
     "grantsconsole.console",
 ]
+
+# The Okta org simulator (its `oktasim` command) is for development and tests only:
+# a production console never serves or starts a fake Okta org.
+if not PRODUCTION:
+    INSTALLED_APPS.insert(
+        INSTALLED_APPS.index("grantsconsole.grants"), "grantsconsole.oktasim"
+    )
 
 MIDDLEWARE = [
     "grantsconsole.ops.request_id.RequestIdMiddleware",
@@ -308,6 +385,11 @@ WHITENOISE_MAX_AGE = 31536000 if PRODUCTION else 0
 # --- Celery -----------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", "" if not PRODUCTION else None)
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# --- Redis TLS ----------------------------------------------------------------------
+# A rediss:// URL verifies the server's certificate (broker and rate-limit pacer).
+# REDIS_TLS_VERIFY=false is the opt-out for Redis add-ons whose certificate is
+# self-signed (Heroku Key-Value Store): the link stays encrypted, unauthenticated.
+REDIS_TLS_VERIFY = env_bool("REDIS_TLS_VERIFY", True)
 # Seconds before Redis redelivers an unacknowledged task (a killed worker's). Every
 # task is far shorter (full sync steps take seconds); the failover test lowers it.
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
@@ -331,8 +413,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 elif CELERY_BROKER_URL.startswith("rediss://"):
     import ssl
 
-    # Heroku Key-Value Store presents a self-signed certificate.
-    CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_NONE}
+    CELERY_BROKER_USE_SSL = {
+        "ssl_cert_reqs": ssl.CERT_REQUIRED if REDIS_TLS_VERIFY else ssl.CERT_NONE
+    }
     CELERY_BROKER_TRANSPORT_OPTIONS = _REDIS_TRANSPORT_OPTIONS
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = _REDIS_TRANSPORT_OPTIONS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.core.management import call_command
 
 from grantsconsole.accounts import custody
 
@@ -13,3 +14,10 @@ def purge_okta_tokens() -> int:
     (sessions that simply expire never tell the server). Idempotent; schedule
     every few minutes. Returns how many credentials were ended."""
     return custody.purge_stale()
+
+
+@shared_task(name="accounts.clear_expired_sessions", ignore_result=True)
+def clear_expired_sessions() -> None:
+    """Delete expired sessions from the session store (Django's ``clearsessions``):
+    Django never deletes a database session that simply expires. Idempotent."""
+    call_command("clearsessions")

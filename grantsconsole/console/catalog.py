@@ -42,21 +42,33 @@ class Catalog:
         return scope_id.endswith(".manage")
 
     def risk(self, scope_id: str) -> str:
-        """The risk of a manage scope ("low" … "critical"); "" for others.
+        """The scope's risk when it is above low ("medium" … "critical"), else "".
 
+        Rated above low: every manage scope and the reads that expose
+        credentials or personal data (the rule is in ``okta.build_catalog``).
         An uncatalogued ``*.manage`` scope counts as "high": we cannot say what
         it reaches, so it is treated with care.
         """
         info = self.by_id.get(scope_id)
-        if info is not None:
-            return getattr(info, "risk", "") or ""
-        return "high" if scope_id.endswith(".manage") else ""
+        if info is None:
+            return "high" if scope_id.endswith(".manage") else ""
+        return "" if info.risk == "low" else info.risk
+
+    def risk_reason(self, scope_id: str) -> str:
+        """Why the scope has its risk, in plain words that follow "This scope"
+        (e.g. "reads every user's profile …")."""
+        info = self.by_id.get(scope_id)
+        if info is None:
+            return "is not in the catalog: what it reaches is unknown"
+        return info.risk_reason
 
     def asks_confirmation(self, scope_id: str) -> bool:
         """True when a grant of ``scope_id`` needs the risk confirmation and a
-        recent sign-in: every manage scope, and every scope the catalog does not
-        know (its reach is unknown, so it is treated as if high)."""
-        return self.is_manage(scope_id) or not self.knows(scope_id)
+        recent sign-in: every scope rated above low (every manage scope, and
+        reads exposing credentials or personal data), and every scope the
+        catalog does not know (its reach is unknown, so it is treated as if
+        high)."""
+        return bool(self.risk(scope_id)) or not self.knows(scope_id)
 
     def resource(self, scope_id: str) -> str:
         info = self.by_id.get(scope_id)

@@ -8,7 +8,7 @@ with a message an admin can act on.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.http import Http404, QueryDict
@@ -131,9 +131,11 @@ class AuditFilterForm(forms.Form):
             date_from=datetime.combine(date_from, time.min, tzinfo=UTC)
             if date_from
             else None,
+            # The end of date_to, exclusive; the last day a date can name has
+            # no next day, so it sets no bound at all.
             date_to=(
                 datetime.combine(date_to, time.min, tzinfo=UTC) + timedelta(days=1)
-                if date_to
+                if date_to and date_to < date.max
                 else None
             ),
         )

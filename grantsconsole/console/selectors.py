@@ -47,6 +47,7 @@ from grantsconsole.grants.models import (
     ScopeGrant,
     SyncRun,
 )
+from grantsconsole.okta import scopes as scope_catalog
 
 OPEN = Q(revoked_at__isnull=True)
 APP_SORTS = {
@@ -215,8 +216,11 @@ def manage_q(prefix: str = "") -> Q:
     """SQL condition "the grant at ``prefix`` (e.g. "grants__") is a manage
     scope": the catalog's manage scopes (e.g. okta.clients.register), or an
     uncatalogued scope ending in ``.manage`` (not the catalog's ``*.manage``
-    self scopes). Reads ``ScopeGrant.risk_rank``, which the database keeps."""
-    return Q(**{f"{prefix}risk_rank__gt": 0})
+    self scopes). Reads ``ScopeGrant.risk_rank``, which the database keeps: a
+    rated scope that is not one of the catalog's rated reads."""
+    return Q(**{f"{prefix}risk_rank__gt": 0}) & ~Q(
+        **{f"{prefix}scope_id__in": scope_catalog.rated_reads()}
+    )
 
 
 # --- apps ------------------------------------------------------------------------------
@@ -240,7 +244,8 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
     """Apps (present in Okta, or removed when ``status == "removed"``) with counts.
 
     Each app carries ``grant_count`` (open grants), ``manage_count`` (open
-    ``*.manage`` grants) and ``max_risk_rank`` (0-4, see ``catalog.RISK_RANK``).
+    ``*.manage`` grants) and ``max_risk_rank`` (0-4, see ``catalog.RISK_RANK``:
+    its riskiest open grant, manage or read).
     One query per evaluation (plus one COUNT when paginated).
     """
     qs = OktaApp.objects.all()
@@ -399,14 +404,14 @@ def grant_collection(
         if not catalog.knows(scope_id)
     ]
     manage = [s for s in grants if catalog.is_manage(s)]
-    max_rank = max((RISK_RANK.get(catalog.risk(s), 0) for s in manage), default=0)
+    max_rank = max((RISK_RANK[catalog.risk(s)] for s in grants), default=0)
     held_rows = sorted(
         (
             ScopeRow(
                 scope_id=scope_id,
                 info=catalog.get(scope_id),
                 grant=grant,
-                risk=catalog.risk(scope_id) if catalog.is_manage(scope_id) else "",
+                risk=catalog.risk(scope_id),
                 is_manage=catalog.is_manage(scope_id),
             )
             for scope_id, grant in grants.items()

@@ -237,7 +237,9 @@ def grant_rows(
                 )
         else:
             held = '<span class="muted nowrap">not granted</span>'
-        risk = risk_html(row.risk) if row.is_manage else ""
+        risk = risk_html(row.risk)
+        if risk and info is not None:
+            risk += f'<div class="desc">{esc(info.risk_reason)}</div>'
         action = ""
         if editable:
             if grant is not None:
@@ -274,7 +276,7 @@ def _holder_links(holders: Any, app_url: Callable[[Any], str]) -> str:
 def scope_overview_rows(rows: Iterable[dict]) -> SafeString:
     """The scopes page's ``<tr>`` per catalog scope: ``{"info", "holders",
     "risk"}`` (see ``views.scopes.scopes_list``): the scope, its kind, its risk
-    (manage scopes), how many apps hold it and the first few of them."""
+    (when above low) and why, how many apps hold it and the first few of them."""
     scope_url, app_url = url_for("scope-detail"), url_for("app-detail")
     out = []
     for row in rows:
@@ -285,10 +287,13 @@ def scope_overview_rows(rows: Iterable[dict]) -> SafeString:
             if holders.count > len(holders.preview)
             else ""
         )
+        risk = risk_html(row["risk"])
+        if risk:
+            risk += f'<div class="desc">{esc(info.risk_reason)}</div>'
         out.append(
             f'<tr><td><a href="{scope_at}"><code>{esc(info.name)}</code></a></td>\n'
             f"<td>{kind_html(info.kind)}</td>\n"
-            f"<td>{risk_html(row['risk']) if info.kind == 'manage' else ''}</td>\n"
+            f"<td>{risk}</td>\n"
             f'<td class="num">{esc(holders.count)}</td>\n'
             f"<td>{_holder_links(holders, app_url)}{more}</td>\n"
             f'<td class="desc">{esc(info.description)}</td></tr>\n'
@@ -338,7 +343,8 @@ def matrix_rows(rows: Iterable[Any]) -> SafeString:
 
 def app_rows(apps: Iterable[Any], app_types: dict[str, str]) -> SafeString:
     """The apps list's ``<tr>`` per app annotated by ``selectors.app_list``
-    (``grant_count``, ``manage_count``, ``max_risk``)."""
+    (``grant_count``, ``manage_count``, ``max_risk``: the riskiest open grant's
+    risk, shown beside the grant count)."""
     app_url = url_for("app-detail")
     out = []
     for app in apps:
@@ -356,14 +362,14 @@ def app_rows(apps: Iterable[Any], app_types: dict[str, str]) -> SafeString:
         )
         # No type or client id: an OIDC app without OAuth client settings.
         kind = app_types.get(app.application_type, app.application_type) or "—"
-        risk = risk_html(app.max_risk) if app.manage_count else ""
+        risk = risk_html(app.max_risk)
         out.append(
             f"<tr><td>{link(app_url(app.okta_id), app.label or app.okta_id)}"
             f"{unreadable}</td>\n"
             f"<td>{esc(kind)}</td>\n"
             f'<td class="mono">{esc(app.client_id or "—")}</td>\n<td>{status}</td>\n'
-            f'<td class="num">{esc(app.grant_count)}</td>\n'
-            f'<td class="num">{esc(app.manage_count)} {risk}</td>\n'
+            f'<td class="num">{esc(app.grant_count)} {risk}</td>\n'
+            f'<td class="num">{esc(app.manage_count)}</td>\n'
             f'<td class="nowrap">{time_html(app.last_synced_at)}</td>\n'
             f'<td class="nowrap">{time_html(app.last_change_at)}</td></tr>\n'
         )

@@ -96,21 +96,22 @@ class OktaApp(models.Model):
 
 def _risk_rank() -> Case:
     """SQL for a grant's risk rank (``scope_catalog.RISK_RANK``) from its
-    ``scope_id``, as ``Catalog.risk`` and ``Catalog.is_manage`` say: the
-    catalog's manage scopes by their risk (1-4); any other scope whose name ends
-    in ``.manage`` (case-sensitive) 3, "high", unless the catalog lists it as
-    not a manage scope (its ``*.manage`` self scopes); everything else 0.
+    ``scope_id``, as ``Catalog.risk`` says: the catalog's scopes rated above low
+    (manage scopes and the reads exposing credentials or personal data) by their
+    risk (2-4); any other scope whose name ends in ``.manage`` (case-sensitive)
+    3, "high", unless the catalog lists it as not a manage scope (its
+    ``*.manage`` self scopes); everything else (low) 0.
 
-    Built from the catalog, but only from its manage scopes and those self
-    scopes, so adding read scopes changes nothing here. When a catalog update
-    does change it, ``makemigrations`` writes an AlterField that Django cannot
-    apply to a generated column: replace it by RemoveField + AddField of
-    ``risk_rank`` (the column is recomputed; tests/grants/test_models.py fails
-    until the migration exists and says so).
+    Built from the catalog's rated scopes and those self scopes, so adding low
+    read scopes changes nothing here. When a catalog update does change it,
+    ``makemigrations`` writes an AlterField that Django cannot apply to a
+    generated column: replace it by RemoveField + AddField of ``risk_rank``
+    (the column is recomputed; tests/grants/test_models.py fails until the
+    migration exists and says so).
     """
     whens = [
         When(scope_id__in=names, then=Value(rank))
-        for rank, names in scope_catalog.manage_risk_ranks().items()
+        for rank, names in scope_catalog.rated_ranks().items()
     ]
     not_manage = sorted(
         info.name
@@ -160,7 +161,7 @@ class ScopeGrant(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.CharField(max_length=300, blank=True)
     # Kept by the database from scope_id: the apps list counts manage grants and
-    # sorts by the riskiest one in plain SQL instead of 600-parameter CASEs.
+    # shows the riskiest grant in plain SQL instead of 600-parameter CASEs.
     risk_rank = models.GeneratedField(
         expression=_risk_rank(),
         output_field=models.PositiveSmallIntegerField(),

@@ -53,7 +53,8 @@ def _pacer(org_url: str, identity: str) -> RedisPacer | None:
 
     options: dict[str, object] = {"socket_timeout": 5, "socket_connect_timeout": 5}
     if settings.REDIS_URL.startswith("rediss://"):
-        options["ssl_cert_reqs"] = None  # Heroku Key-Value Store: self-signed
+        # REDIS_TLS_VERIFY=false for self-signed add-ons (Heroku Key-Value Store).
+        options["ssl_cert_reqs"] = "required" if settings.REDIS_TLS_VERIFY else None
     connection = redis.Redis.from_url(settings.REDIS_URL, **options)
     return RedisPacer(
         connection,

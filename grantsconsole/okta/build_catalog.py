@@ -17,9 +17,9 @@ Okta's description and a kind taken from its name, so a new spec release never
 silently drops a scope. The package only ever reads the JSON written here. The
 catalog is metadata, never a gate: Okta judges scope names when a grant is made.
 
-Risk rule (metadata for the console, never a gate):
+Risk rule (metadata for the console, never a gate; every scope's ``risk_reason``
+says which part of the rule rated it):
 
-* ``read`` and ``self`` scopes: **low**.
 * ``manage`` scopes: **critical** if their holder can create or change
   credentials, identities, admin rights, apps and their grants, or the
   policies and identity providers that decide sign-in, i.e. can reach Super
@@ -28,6 +28,14 @@ Risk rule (metadata for the console, never a gate):
   security configuration without being a direct escalation (``HIGH``);
   **medium** for every other ``manage`` scope (branding, templates, email,
   captchas, UI settings and similar).
+* ``read`` scopes that expose credentials or personal data: **high** when they
+  read secrets or every user's personal data, **medium** when they read
+  credential metadata, sign-in defences or personal data of some users
+  (``SENSITIVE_READS``, each with its reason).
+* every other ``read`` scope and every ``self`` scope: **low**.
+
+The console asks for a confirmation and a recent sign-in before granting any
+scope rated above low.
 """
 
 from __future__ import annotations
@@ -108,18 +116,103 @@ HIGH = frozenset(
     }
 )
 
+# Read scopes rated above low: (risk, reason). A secret read here is as good as
+# the credential itself; personal data read here is every user's.
+SENSITIVE_READS = {
+    "okta.apps.read": (
+        "high",
+        "reads every app's credentials, including OAuth client secrets, and who "
+        "is assigned to it",
+    ),
+    "okta.users.read": (
+        "high",
+        "reads every user's profile (names, emails, phone numbers: personal "
+        "data) and credential settings",
+    ),
+    "okta.logs.read": (
+        "high",
+        "reads the System Log: every user's sign-ins with IP addresses, "
+        "locations and devices (personal data)",
+    ),
+    "okta.events.read": (
+        "high",
+        "reads the deprecated Events API: every user's sign-ins and changes "
+        "(personal data)",
+    ),
+    "okta.idps.read": (
+        "high",
+        "reads identity provider settings, including the client credentials "
+        "Okta signs in to them with",
+    ),
+    "okta.customTelephonyProvider.read": (
+        "high",
+        "reads the credentials of the org's custom telephony provider",
+    ),
+    "okta.apiTokens.read": (
+        "medium",
+        "lists every SSWS API token with its owner and where it may be used "
+        "(not the token value): a map of the org's standing credentials",
+    ),
+    "okta.clients.read": (
+        "medium",
+        "reads every OAuth client registration: redirect URIs, grant types and "
+        "key sets",
+    ),
+    "okta.authenticators.read": (
+        "medium",
+        "reads how every authenticator is configured: which defences protect "
+        "sign-in and how",
+    ),
+    "okta.factors.read": (
+        "medium",
+        "reads the org's MFA factor configuration: which defences protect sign-in",
+    ),
+    "okta.userRisk.read": (
+        "medium",
+        "reads every user's risk level (personal data)",
+    ),
+    "okta.groups.read": (
+        "medium",
+        "reads group memberships with each member's profile (personal data)",
+    ),
+    "okta.devices.read": (
+        "medium",
+        "reads registered devices and the users they belong to (personal data)",
+    ),
+    "okta.sessions.read": (
+        "medium",
+        "reads users' sessions with IP addresses and devices (personal data)",
+    ),
+    "okta.identitySources.read": (
+        "medium",
+        "reads the users and groups imported through custom identity sources "
+        "(personal data)",
+    ),
+}
+
+REASONS = {
+    "critical": "can reach Super Admin power or take over accounts: it creates or "
+    "changes credentials, identities, admin rights, apps or sign-in policy",
+    "high": "can weaken security controls, send data out of the org or change "
+    "org-wide security settings",
+    "medium": "changes org settings that do not weaken security directly "
+    "(branding, templates, email and similar)",
+    "read": "reads settings without credentials or personal data",
+    "self": "reaches only the signed-in user's own data",
+}
+
 FIELDS = ("name", "description", "kind", "family", "status", "grantable_via_app_grants")
 
 
-def risk_for(name: str, kind: str) -> str:
-    """low | medium | high | critical, by the rule in the module docstring."""
-    if kind != "manage":
-        return "low"
-    if name in CRITICAL:
-        return "critical"
-    if name in HIGH:
-        return "high"
-    return "medium"
+def risk_for(name: str, kind: str) -> tuple[str, str]:
+    """``(risk, reason)``: low | medium | high | critical, by the rule in the
+    module docstring, and the reason in plain words."""
+    if kind == "manage":
+        risk = "critical" if name in CRITICAL else "high" if name in HIGH else "medium"
+        return risk, REASONS[risk]
+    if name in SENSITIVE_READS:
+        return SENSITIVE_READS[name]
+    return "low", REASONS["self" if kind == "self" else "read"]
 
 
 def spec_scopes(spec: dict[str, Any]) -> dict[str, str]:
@@ -146,7 +239,7 @@ def build(source: dict[str, Any], spec: dict[str, Any] | None = None) -> dict[st
     scopes = []
     for entry in source["scopes"]:
         item = {key: str(entry.get(key, "")) for key in FIELDS}
-        item["risk"] = risk_for(item["name"], item["kind"])
+        item["risk"], item["risk_reason"] = risk_for(item["name"], item["kind"])
         if entry.get("note"):
             item["note"] = str(entry["note"])
         scopes.append(item)
@@ -155,6 +248,7 @@ def build(source: dict[str, Any], spec: dict[str, Any] | None = None) -> dict[st
         if name in known:
             continue
         kind = _kind_from_name(name)
+        risk, reason = risk_for(name, kind)
         scopes.append(
             {
                 "name": name,
@@ -163,7 +257,8 @@ def build(source: dict[str, Any], spec: dict[str, Any] | None = None) -> dict[st
                 "family": "management",
                 "status": "current",
                 "grantable_via_app_grants": "yes",
-                "risk": risk_for(name, kind),
+                "risk": risk,
+                "risk_reason": reason,
                 "note": "declared by the spec, not yet described in okta-scopes.yaml",
             }
         )
@@ -171,9 +266,16 @@ def build(source: dict[str, Any], spec: dict[str, Any] | None = None) -> dict[st
     names = [item["name"] for item in scopes]
     if len(set(names)) != len(names):
         raise ValueError("duplicate scope names in the source")
-    unknown = (CRITICAL | HIGH) - set(names)
+    unknown = (CRITICAL | HIGH | SENSITIVE_READS.keys()) - set(names)
     if unknown:
         raise ValueError(f"risk lists name scopes not in the source: {sorted(unknown)}")
+    not_reads = [
+        i["name"]
+        for i in scopes
+        if i["name"] in SENSITIVE_READS and i["kind"] != "read"
+    ]
+    if not_reads:
+        raise ValueError(f"SENSITIVE_READS names scopes that are not read: {not_reads}")
     return {
         "generated_by": "python -m grantsconsole.okta.build_catalog",
         "source": "spec/okta-scopes.yaml + spec/okta-management.cut.yaml",

@@ -19,13 +19,14 @@ __all__ = [
     "all",
     "describe",
     "get",
-    "manage_risk_ranks",
+    "rated_ranks",
+    "rated_reads",
     "resource_of",
     "spec_version",
 ]
 
 _ACTIONS = ("read", "manage", "register")
-# A manage scope's risk as a number, for sorting and SQL ("" = not a manage scope).
+# A scope's risk as a number, for sorting and SQL ("" = none worth stating).
 RISK_RANK = {"": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 
@@ -34,7 +35,8 @@ class ScopeInfo:
     """One Okta API scope.
 
     ``kind``: read | manage | self; ``risk``: low | medium | high | critical
-    (low for read/self scopes); ``resource``: the scope's resource, e.g.
+    (low for self scopes and reads without credentials or personal data) and
+    ``risk_reason`` why, in plain words; ``resource``: the scope's resource, e.g.
     "users" for okta.users.read; ``family``: management | oauth | myaccount |
     governance | access-gateway; ``catalogued``: False for scopes the catalog
     does not know (then name/kind/resource are inferred from the name).
@@ -45,6 +47,7 @@ class ScopeInfo:
     kind: str
     resource: str
     risk: str
+    risk_reason: str = ""
     family: str = ""
     status: str = ""
     grantable: str = ""
@@ -85,6 +88,7 @@ def _load() -> tuple[str, dict[str, ScopeInfo]]:
             kind=item["kind"],
             resource=resource_of(item["name"]),
             risk=item["risk"],
+            risk_reason=item.get("risk_reason", ""),
             family=item.get("family", ""),
             status=item.get("status", ""),
             grantable=item.get("grantable_via_app_grants", ""),
@@ -113,6 +117,7 @@ def describe(scope_id: str) -> ScopeInfo:
         kind=kind,
         resource=resource_of(scope_id),
         risk="high" if kind == "manage" else "low",
+        risk_reason="is not in the catalog: what it reaches is unknown",
         catalogued=False,
     )
 
@@ -127,12 +132,23 @@ def spec_version() -> str:
     return _load()[0]
 
 
-def manage_risk_ranks() -> dict[int, list[str]]:
-    """The catalog's manage scopes by risk rank (1-4, see ``RISK_RANK``), each
-    list sorted: ``{4: ["okta.apps.manage", ...], 3: [...], ...}``. A scope
-    missing here is read/self (rank 0) or uncatalogued (``*.manage``: rank 3)."""
+def rated_ranks() -> dict[int, list[str]]:
+    """The catalog's scopes rated above low (every manage scope, and the reads
+    that expose credentials or personal data) by risk rank (2-4, see
+    ``RISK_RANK``), each list sorted: ``{4: ["okta.apps.manage", ...], ...}``.
+    A scope missing here is low (rank 0 in SQL) or uncatalogued (``*.manage``:
+    rank 3)."""
     ranks: dict[int, list[str]] = {}
     for info in all():
-        if info.kind == "manage" and info.risk:
+        if RISK_RANK[info.risk] > RISK_RANK["low"]:
             ranks.setdefault(RISK_RANK[info.risk], []).append(info.name)
     return {rank: sorted(names) for rank, names in sorted(ranks.items(), reverse=True)}
+
+
+def rated_reads() -> list[str]:
+    """The scopes of :func:`rated_ranks` that are not manage scopes, sorted."""
+    return sorted(
+        info.name
+        for info in all()
+        if info.kind != "manage" and RISK_RANK[info.risk] > RISK_RANK["low"]
+    )

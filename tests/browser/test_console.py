@@ -17,7 +17,7 @@ from tests.console.conftest import mirror_org, okta_grants
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCOPE = "okta.groups.read"
+SCOPE = "okta.brands.read"
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 

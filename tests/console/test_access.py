@@ -44,10 +44,10 @@ READS = [
     "/reports/{report}/export.csv",
 ]
 WRITES = [
-    ("/apps/{app}/grants/grant", {"only": "okta.groups.read"}),
+    ("/apps/{app}/grants/grant", {"only": "okta.brands.read"}),
     ("/apps/{app}/grants/revoke", {"only": "okta.apps.read"}),
     ("/apps/{app}/refresh", {}),
-    ("/scopes/okta.groups.read/grant", {"app": "{app}"}),
+    ("/scopes/okta.brands.read/grant", {"app": "{app}"}),
     ("/scopes/okta.apps.read/revoke", {"app": "{app}"}),
     ("/sync/start", {"kind": "incremental"}),
 ]
@@ -130,7 +130,7 @@ def test_a_write_with_the_right_csrf_token_goes_through(admin_csrf, objects, sim
     token = page.cookies.get("csrftoken") or admin_csrf.cookies["csrftoken"]
     response = admin_csrf.post(
         f"/apps/{objects['app']}/grants/grant",
-        {"only": "okta.groups.read", "csrfmiddlewaretoken": token.value},
+        {"only": "okta.brands.read", "csrfmiddlewaretoken": token.value},
     )
     assert response.status_code == 302
     assert len(grant_writes(sim)) == 1
@@ -155,8 +155,8 @@ def test_unknown_ids_are_404(admin, objects, url):
     [
         ("/scopes/not%20a%20scope/grant", {"app": "{app}"}),
         ("/scopes/not%20a%20scope/revoke", {"app": "{app}"}),
-        ("/scopes/okta.groups.read/grant", {"app": "0oaNOPE"}),
-        ("/scopes/okta.groups.read/grant", {"app": "<b>"}),
+        ("/scopes/okta.brands.read/grant", {"app": "0oaNOPE"}),
+        ("/scopes/okta.brands.read/grant", {"app": "<b>"}),
         ("/apps/0oaNOPE/refresh", {}),
     ],
 )

@@ -42,21 +42,21 @@ def test_page_lists_every_catalog_scope_grouped_and_held_ones(admin, synced, sim
 
 
 def test_grant_in_place_with_htmx_reaches_okta_and_the_audit(admin, synced, sim):
-    app = web_app(sim, without="okta.groups.read")
-    response = admin.post(_url(app["id"], "grant"), {"only": "okta.groups.read"}, **HX)
+    app = web_app(sim, without="okta.brands.read")
+    response = admin.post(_url(app["id"], "grant"), {"only": "okta.brands.read"}, **HX)
     assert response.status_code == 200
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="grant-collection"')  # a fragment
     assert "Granted." in body
     assert 'hx-swap-oob="true"' in body  # the history is refreshed too
-    assert "okta.groups.read" in okta_grants(sim, app["id"])
+    assert "okta.brands.read" in okta_grants(sim, app["id"])
     assert ScopeGrant.objects.filter(
-        app__okta_id=app["id"], scope_id="okta.groups.read", revoked_at=None
+        app__okta_id=app["id"], scope_id="okta.brands.read", revoked_at=None
     ).exists()
     assert AuditEvent.objects.filter(
         action="grant",
         app_okta_id=app["id"],
-        scope_id="okta.groups.read",
+        scope_id="okta.brands.read",
         outcome="success",
     ).exists()
 
@@ -72,9 +72,9 @@ def test_revoke_by_plain_form_redirects_with_a_message(admin, synced, sim):
 
 
 def test_several_scopes_at_once_give_a_result_per_scope(admin, synced, sim):
-    app = web_app(sim, without="okta.groups.read")
-    held = sorted(okta_grants(sim, app["id"]) - {"okta.groups.read"})
-    scopes = ["okta.groups.read", "okta.logs.read"]
+    app = web_app(sim, without="okta.brands.read")
+    held = sorted(okta_grants(sim, app["id"]) - {"okta.brands.read"})
+    scopes = ["okta.brands.read", "okta.schemas.read"]
     response = admin.post(_url(app["id"], "grant"), {"scope": scopes}, **HX)
     body = response.content.decode()
     for scope in scopes:
@@ -99,6 +99,39 @@ def test_a_manage_scope_needs_a_confirmation_that_states_its_risk(admin, synced,
     )
     assert "Granted." in confirmed.content.decode()
     assert "okta.users.manage" in okta_grants(sim, app["id"])
+
+
+@pytest.mark.parametrize(
+    ("scope", "risk", "reason"),
+    [
+        ("okta.users.read", "high risk", "personal data"),
+        ("okta.apiTokens.read", "medium risk", "standing credentials"),
+    ],
+)
+def test_a_read_of_credentials_or_personal_data_needs_a_confirmation(
+    admin, synced, sim, scope, risk, reason
+):
+    """Such a read is rated above low, says why, and is confirmed like a manage
+    scope before anything reaches Okta."""
+    app = web_app(sim, without=scope)
+    asked = admin.post(_url(app["id"], "grant"), {"only": scope}, **HX)
+    body = asked.content.decode()
+    assert 'name="confirm" value="yes"' in body
+    assert risk in body
+    assert reason in body
+    assert grant_writes(sim) == []
+    confirmed = admin.post(
+        _url(app["id"], "grant"), {"scope": [scope], "confirm": "yes"}, **HX
+    )
+    assert "Granted." in confirmed.content.decode()
+    assert scope in okta_grants(sim, app["id"])
+
+
+def test_a_low_risk_read_is_granted_without_a_confirmation(admin, synced, sim):
+    app = web_app(sim, without="okta.brands.read")
+    done = admin.post(_url(app["id"], "grant"), {"only": "okta.brands.read"}, **HX)
+    assert "Granted." in done.content.decode()
+    assert "okta.brands.read" in okta_grants(sim, app["id"])
 
 
 def test_the_confirmation_works_without_javascript(admin, synced, sim):
@@ -191,22 +224,22 @@ def test_okta_refusing_an_unknown_scope_is_shown_in_plain_words(admin, synced, s
 
 
 def test_403_on_a_grant_explains_silent_downscoping(admin, synced, sim):
-    app = web_app(sim, without="okta.groups.read")
+    app = web_app(sim, without="okta.brands.read")
     sim.fault(
         f"/api/v1/apps/{app['id']}/grants$",
         method="POST",
         status=403,
         error_code="E0000006",
     )
-    response = admin.post(_url(app["id"], "grant"), {"only": "okta.groups.read"}, **HX)
+    response = admin.post(_url(app["id"], "grant"), {"only": "okta.brands.read"}, **HX)
     body = response.content.decode()
     assert "refused the grant (403)" in body
     assert "silent downscoping" in body
-    assert "okta.groups.read" not in okta_grants(sim, app["id"])
+    assert "okta.brands.read" not in okta_grants(sim, app["id"])
 
 
 def test_missing_console_scope_names_the_grant_to_add(admin, synced, sim):
-    app = web_app(sim, without="okta.groups.read")
+    app = web_app(sim, without="okta.brands.read")
     sim.fault(
         f"/api/v1/apps/{app['id']}/grants$",
         method="POST",
@@ -219,7 +252,7 @@ def test_missing_console_scope_names_the_grant_to_add(admin, synced, sim):
         },
     )
     body = admin.post(
-        _url(app["id"], "grant"), {"only": "okta.groups.read"}, **HX
+        _url(app["id"], "grant"), {"only": "okta.brands.read"}, **HX
     ).content.decode()
     assert "okta.appGrants.manage" in body
     assert "Grant" in body
@@ -227,7 +260,7 @@ def test_missing_console_scope_names_the_grant_to_add(admin, synced, sim):
 
 
 def test_rate_limit_says_how_long_to_wait(admin, synced, sim):
-    app = web_app(sim, without="okta.groups.read")
+    app = web_app(sim, without="okta.brands.read")
     now = int(sim.requests()[-1]["time"])  # the simulator's clock
     sim.fault(
         f"/api/v1/apps/{app['id']}/grants$",
@@ -242,20 +275,20 @@ def test_rate_limit_says_how_long_to_wait(admin, synced, sim):
         },
     )
     body = admin.post(
-        _url(app["id"], "grant"), {"only": "okta.groups.read"}, **HX
+        _url(app["id"], "grant"), {"only": "okta.brands.read"}, **HX
     ).content.decode()
     assert "rate limit" in body
     assert "Try again in about" in body
-    assert "okta.groups.read" not in okta_grants(sim, app["id"])
+    assert "okta.brands.read" not in okta_grants(sim, app["id"])
 
 
 def test_refresh_reads_the_grants_once_and_records_outside_changes(admin, synced, sim):
-    app = web_app(sim, without="okta.groups.read")
-    sim.oob_grant(app["id"], "okta.groups.read", actor_login="org.admin@example.com")
+    app = web_app(sim, without="okta.brands.read")
+    sim.oob_grant(app["id"], "okta.brands.read", actor_login="org.admin@example.com")
     before = len(sim.requests())
     response = admin.post(_url(app["id"], "refresh"), **HX)
     body = response.content.decode()
-    assert "okta.groups.read" in body
+    assert "okta.brands.read" in body
     assert "outside the console" in body
     grants_calls = [
         r
@@ -264,7 +297,7 @@ def test_refresh_reads_the_grants_once_and_records_outside_changes(admin, synced
     ]
     assert len(grants_calls) == 1
     assert ScopeGrant.objects.filter(
-        app__okta_id=app["id"], scope_id="okta.groups.read", revoked_at=None
+        app__okta_id=app["id"], scope_id="okta.brands.read", revoked_at=None
     ).exists()
 
 
@@ -319,7 +352,7 @@ def test_refresh_that_okta_refuses_says_so_and_keeps_the_local_grants(
 def test_a_long_rate_limit_wait_is_not_sat_out_inside_the_request(admin, synced, sim):
     """Okta asks for 90 s: the admin is told at once instead of the web request
     waiting past the router's 30 s timeout."""
-    app = web_app(sim, without="okta.groups.read")
+    app = web_app(sim, without="okta.brands.read")
     now = int(sim.requests()[-1]["time"])
     sim.fault(
         f"/api/v1/apps/{app['id']}/grants",
@@ -334,11 +367,11 @@ def test_a_long_rate_limit_wait_is_not_sat_out_inside_the_request(admin, synced,
     )
     started = time.monotonic()
     body = admin.post(
-        _url(app["id"], "grant"), {"only": "okta.groups.read"}, **HX
+        _url(app["id"], "grant"), {"only": "okta.brands.read"}, **HX
     ).content.decode()
     assert time.monotonic() - started < 20
     assert "Try again in about" in body
-    assert "okta.groups.read" not in okta_grants(sim, app["id"])
+    assert "okta.brands.read" not in okta_grants(sim, app["id"])
 
 
 def test_a_grant_naming_another_issuer_is_flagged_on_the_app_page(admin, synced, sim):

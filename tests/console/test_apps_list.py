@@ -62,8 +62,9 @@ def test_sort_by_grant_counts_and_risk_badges(admin, db):
     body = admin.get("/apps/?sort=-grants").content.decode()
     assert _labels(body)[0] == "App 0001"
     row = body.split(">App 0001</a>")[1].split("</tr>")[0]
-    assert '<td class="num">4</td>' in row
-    assert "critical risk" in row  # okta.users.manage
+    # 4 grants, the riskiest critical (okta.users.manage); 1 of them manage.
+    assert '<td class="num">4 <span class="badge risk-critical">critical risk' in row
+    assert '<td class="num">1</td>' in row
     assert _labels(admin.get("/apps/?sort=-label").content.decode())[0] == "App 0002"
 
 
@@ -89,3 +90,18 @@ def test_an_oidc_app_without_oauth_client_settings_shows_no_type_or_client_id(
     detail = admin.get("/apps/0oa1bareBUILTIN000x7/").content.decode()
     assert "okta_access_requests" in detail
     assert "no OAuth client settings" in detail
+
+
+def test_a_read_of_personal_data_is_a_risk_but_not_a_manage_grant(admin, db):
+    """okta.users.read reads every user's personal data: the app's risk says
+    high, yet it holds no manage scope (not counted, not in the manage filter)."""
+    apps = make_apps(2, grants_per_app=0)
+    now = timezone.now()
+    ScopeGrant.objects.create(
+        app=apps[0], scope_id="okta.users.read", first_seen_at=now, last_seen_at=now
+    )
+    body = admin.get("/apps/").content.decode()
+    row = body.split(">App 0000</a>")[1].split("</tr>")[0]
+    assert '<td class="num">1 <span class="badge risk-high">high risk' in row
+    assert '<td class="num">0</td>' in row
+    assert _labels(admin.get("/apps/?manage=on").content.decode()) == []

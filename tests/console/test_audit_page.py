@@ -12,6 +12,7 @@ from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 
 from grantsconsole.grants import audit
+from tests.grants.csv_checks import assert_every_cell_quoted, formula_cells
 
 
 def _events(n: int) -> None:
@@ -66,12 +67,20 @@ def test_csv_and_json_exports_stream_every_matching_row(admin, db):
 
 
 def test_csv_export_neutralises_formulas(admin, db):
+    """Whether split on commas or semicolons, no cell starts a formula, also after
+    a ';' inside a cell; every cell is quoted."""
     audit.record(
-        "grant", actor_login='=HYPERLINK("http://evil")', scope_id="okta.apps.read"
+        "grant",
+        actor_login='=HYPERLINK("http://evil")',
+        actor_id='00u1;=HYPERLINK("http://evil")',
+        scope_id="okta.apps.read",
+        detail={"error": "x;@SUM(A1)"},
     )
     response = admin.get("/audit/export.csv")
     text = b"".join(response.streaming_content).decode()
     assert "'=HYPERLINK" in text
+    assert formula_cells(text) == []
+    assert_every_cell_quoted(text)
 
 
 def test_last_verification_is_shown(admin, db):

@@ -49,8 +49,8 @@ def test_holders_overview_counts_open_grants_of_present_apps_and_previews_by_lab
 
     for app in apps:
         grant(app, "okta.users.read")
-    grant(apps[0], "okta.groups.read", revoked=True)
-    grant(apps[1], "okta.groups.read")
+    grant(apps[0], "okta.brands.read", revoked=True)
+    grant(apps[1], "okta.brands.read")
 
     overview = scope_holders_overview(preview=4)
     users = overview["okta.users.read"]
@@ -58,8 +58,8 @@ def test_holders_overview_counts_open_grants_of_present_apps_and_previews_by_lab
     labels = sorted(a.label for a in apps[:5])  # the database's order (binary here)
     assert [label for _, label in users.preview] == labels[:4]
     assert (
-        overview["okta.groups.read"].count,
-        overview["okta.groups.read"].preview,
+        overview["okta.brands.read"].count,
+        overview["okta.brands.read"].preview,
     ) == (
         1,
         [("0oaH1", "Alpha")],
@@ -77,6 +77,20 @@ def test_scopes_list_counts_holders(admin, synced, sim):
     body = admin.get("/scopes/?held=1").content.decode()
     row = body.split('href="/scopes/okta.apps.read/"')[1].split("</tr>")[0]
     assert f'<td class="num">{holders}</td>' in row
+
+
+def test_a_read_of_credentials_shows_its_risk_and_why(admin, synced, sim):
+    """okta.apps.read reads client secrets: the scopes list and the scope's page
+    rate it high and say why; a read of settings only shows no risk."""
+    body = admin.get("/scopes/").content.decode()
+    row = body.split('href="/scopes/okta.apps.read/"')[1].split("</tr>")[0]
+    assert "high risk" in row
+    assert "OAuth client secrets" in row
+    plain = body.split('href="/scopes/okta.brands.read/"')[1].split("</tr>")[0]
+    assert "risk" not in plain
+    page = admin.get("/scopes/okta.apps.read/").content.decode()
+    assert "high risk" in page
+    assert "This scope reads every app&#x27;s credentials" in page
 
 
 def test_scope_page_lists_the_apps_holding_it(admin, synced, sim):
@@ -109,29 +123,29 @@ def test_matrix_shows_the_strongest_access_per_family(admin, synced, sim):
 
 
 def test_grant_one_scope_to_several_apps_with_a_result_per_app(admin, synced, sim):
-    apps = _apps_without(sim, "okta.groups.read", 3)
+    apps = _apps_without(sim, "okta.brands.read", 3)
     response = admin.post(
-        "/scopes/okta.groups.read/grant", {"app": [a["id"] for a in apps]}, **HX
+        "/scopes/okta.brands.read/grant", {"app": [a["id"] for a in apps]}, **HX
     )
     body = response.content.decode()
     assert response.status_code == 200
     for app in apps:
-        assert "okta.groups.read" in okta_grants(sim, app["id"])
+        assert "okta.brands.read" in okta_grants(sim, app["id"])
         assert f"{app['label']}: Granted." in body.replace("&#x27;", "'")
 
 
 def test_revoke_one_scope_from_several_apps_by_plain_form(admin, synced, sim):
-    apps = _apps_without(sim, "okta.groups.read", 2)
+    apps = _apps_without(sim, "okta.brands.read", 2)
     for app in apps:
-        sim.oob_grant(app["id"], "okta.groups.read")
+        sim.oob_grant(app["id"], "okta.brands.read")
     admin.post(f"/apps/{apps[0]['id']}/refresh")
     admin.post(f"/apps/{apps[1]['id']}/refresh")
     response = admin.post(
-        "/scopes/okta.groups.read/revoke", {"app": [a["id"] for a in apps]}
+        "/scopes/okta.brands.read/revoke", {"app": [a["id"] for a in apps]}
     )
     assert response.status_code == 302
     for app in apps:
-        assert "okta.groups.read" not in okta_grants(sim, app["id"])
+        assert "okta.brands.read" not in okta_grants(sim, app["id"])
 
 
 def test_bulk_manage_grant_asks_first(admin, synced, sim):
@@ -152,9 +166,9 @@ def test_bulk_selection_tampering_is_refused(admin, synced, sim):
     app = web_app(sim)
     before = len(sim.requests())
     twice = admin.post(
-        "/scopes/okta.groups.read/grant", {"app": [app["id"], app["id"]]}
+        "/scopes/okta.brands.read/grant", {"app": [app["id"], app["id"]]}
     )
-    empty = admin.post("/scopes/okta.groups.read/grant", {})
+    empty = admin.post("/scopes/okta.brands.read/grant", {})
     assert twice.status_code == 400
     assert "more than once" in twice.content.decode()
     assert empty.status_code == 400

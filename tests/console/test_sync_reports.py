@@ -103,7 +103,7 @@ def test_reports_are_listed_viewed_and_exported(admin, synced, sim):
     exported = json.loads(admin.get(f"/reports/{report.pk}/export.json").content)
     assert exported == report.data
     csv_text = admin.get(f"/reports/{report.pk}/export.csv").content.decode()
-    assert csv_text.startswith("section,")
+    assert csv_text.startswith('"section",')
     assert "external_change" in csv_text
 
 

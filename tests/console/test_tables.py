@@ -75,7 +75,7 @@ def test_grant_rows_escape_scope_grantor_and_description():
         created=WHEN,
         first_seen_at=WHEN,
     )
-    info = SimpleNamespace(resource=EVIL, description=EVIL, kind=EVIL)
+    info = SimpleNamespace(resource=EVIL, description=EVIL, kind=EVIL, risk_reason=EVIL)
     rows = [
         ScopeRow(scope_id=EVIL, info=info, grant=grant, risk=EVIL, is_manage=True),
         ScopeRow(scope_id=EVIL, info=None, grant=None, risk="", is_manage=False),
@@ -92,7 +92,7 @@ def test_grant_rows_escape_scope_grantor_and_description():
 
 def test_scope_overview_and_uncatalogued_rows_escape_labels_and_ids():
     holders = Holders(count=5, preview=[(EVIL, EVIL), ("0oa1", "")])
-    info = SimpleNamespace(name=EVIL, kind="manage", description=EVIL)
+    info = SimpleNamespace(name=EVIL, kind="manage", description=EVIL, risk_reason=EVIL)
     html = tables.scope_overview_rows(
         [{"info": info, "holders": holders, "risk": "critical"}]
     )

@@ -47,7 +47,7 @@ def org(sim, settings):
     forget_worker_clients()
     run = services.run_full_sync(client=worker_client(), trigger="drill")
     assert run.status == "succeeded", run.message
-    app = web_app(sim, without="okta.groups.read", holding="okta.apps.read")
+    app = web_app(sim, without="okta.brands.read", holding="okta.apps.read")
     return app
 
 
@@ -64,10 +64,10 @@ def queued(monkeypatch) -> list[str]:
 def writes(app_id: str) -> dict[str, tuple[str, dict]]:
     """Every write URL with a body a Super Admin could legitimately send."""
     return {
-        "grant-create": (f"/apps/{app_id}/grants/grant", {"only": "okta.groups.read"}),
+        "grant-create": (f"/apps/{app_id}/grants/grant", {"only": "okta.brands.read"}),
         "grant-revoke": (f"/apps/{app_id}/grants/revoke", {"only": "okta.apps.read"}),
         "app-refresh": (f"/apps/{app_id}/refresh", {}),
-        "scope-grant-bulk": ("/scopes/okta.groups.read/grant", {"app": [app_id]}),
+        "scope-grant-bulk": ("/scopes/okta.brands.read/grant", {"app": [app_id]}),
         "scope-revoke-bulk": ("/scopes/okta.apps.read/revoke", {"app": [app_id]}),
         "sync-start": ("/sync/start", {"kind": "full"}),
     }
@@ -224,11 +224,11 @@ def test_csrf_missing_foreign_token_and_bad_origin(sim, org, queued, ledger):
     token = client.cookies["csrftoken"].value
     response = client.post(
         f"/apps/{org['id']}/grants/grant",
-        {"only": "okta.groups.read", "csrfmiddlewaretoken": token},
+        {"only": "okta.brands.read", "csrfmiddlewaretoken": token},
     )
     assert response.status_code == 302
     assert ScopeGrant.objects.filter(
-        app__okta_id=org["id"], scope_id="okta.groups.read", revoked_at=None
+        app__okta_id=org["id"], scope_id="okta.brands.read", revoked_at=None
     ).exists()
 
 

@@ -53,7 +53,7 @@ MARKUP = (
 def _bodies(client, app_ids: list[str]) -> dict[str, str]:
     pages = ["/apps/", "/apps/?q=script", "/audit/", "/sync/", "/scopes/matrix/"]
     pages += [f"/apps/{a}/" for a in app_ids]
-    pages += ["/scopes/okta.groups.read/", "/audit/export.csv", "/audit/export.json"]
+    pages += ["/scopes/okta.brands.read/", "/audit/export.csv", "/audit/export.json"]
     out = {}
     for url in pages:
         response = client.get(url)
@@ -74,7 +74,7 @@ def test_hostile_app_labels_render_as_text_everywhere(sim, settings, caplog):
     created = {}
     for name, label in HOSTILE.items():
         app = sim.oob_app(
-            "create", label=label, kind="web", grants=["okta.groups.read"]
+            "create", label=label, kind="web", grants=["okta.brands.read"]
         )
         created[name] = app["id"]
     forget_worker_clients()
@@ -123,7 +123,7 @@ def test_hostile_okta_error_text_is_escaped(sim, settings):
     forget_worker_clients()
     services.run_full_sync(client=worker_client(), trigger="drill")
     app = OktaApp.objects.filter(sign_on_mode="OPENID_CONNECT").exclude(
-        grants__scope_id="okta.groups.read"
+        grants__scope_id="okta.brands.read"
     )[0]
     body = {
         "errorCode": "E0000001",
@@ -143,7 +143,7 @@ def test_hostile_okta_error_text_is_escaped(sim, settings):
     )
     client = signed_in(flow.SUPER)
     response = client.post(
-        f"/apps/{app.okta_id}/grants/grant", {"only": "okta.groups.read"}, follow=True
+        f"/apps/{app.okta_id}/grants/grant", {"only": "okta.brands.read"}, follow=True
     )
     page = response.content.decode()
     assert response.status_code == 200
@@ -197,7 +197,7 @@ texts = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300
 ) | st.sampled_from(
     [
-        "okta.groups.read",
+        "okta.brands.read",
         "okta.users.manage",
         "",
         " ",
@@ -216,7 +216,7 @@ def fuzz_org(sim, settings):
     app = (
         OktaApp.objects.filter(sign_on_mode="OPENID_CONNECT", application_type="web")
         .exclude(client_id__endswith="DEMO000x7")
-        .exclude(grants__scope_id="okta.groups.read")[0]
+        .exclude(grants__scope_id="okta.brands.read")[0]
     )
     return app, signed_in(flow.SUPER)
 

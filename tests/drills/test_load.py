@@ -195,7 +195,7 @@ def target_apps(sim, n: int) -> list[str]:
         and a["status"] == "ACTIVE"
         and a["kind"] == "web"
         and not a["id"].endswith(("DEMO000x7", "DEMO0000x7"))
-        and "okta.groups.read" not in {g["scopeId"] for g in a["grants"]}
+        and "okta.brands.read" not in {g["scopeId"] for g in a["grants"]}
     ][:n]
 
 
@@ -353,7 +353,7 @@ def test_load_browsing_and_granting_with_a_sync_running(stack, ledger):
                     status = web.post(
                         browser,
                         f"/apps/{app_id}/grants/{verb}",
-                        {"only": "okta.groups.read"},
+                        {"only": "okta.brands.read"},
                     ).status_code
                 except requests.RequestException as exc:
                     status = 599
@@ -464,7 +464,7 @@ def kill_web_mid_grant(web: Web, db: Database, sim) -> dict:
     def submit() -> None:
         try:
             outcome["first"] = web.post(
-                admin, f"/apps/{app_id}/grants/grant", {"only": "okta.groups.read"}
+                admin, f"/apps/{app_id}/grants/grant", {"only": "okta.brands.read"}
             ).status_code
         except requests.RequestException as exc:
             outcome["first"] = type(exc).__name__
@@ -473,7 +473,7 @@ def kill_web_mid_grant(web: Web, db: Database, sim) -> dict:
     thread.start()
     wait_for(
         "Okta to apply the grant",
-        lambda: "okta.groups.read" in sim_grants(sim).get(app_id, set()),
+        lambda: "okta.brands.read" in sim_grants(sim).get(app_id, set()),
         timeout=30,
     )
     workers = web.process.children()
@@ -485,7 +485,7 @@ def kill_web_mid_grant(web: Web, db: Database, sim) -> dict:
         "a fresh web worker", lambda: requests.get(web.url + "/healthz", timeout=2).ok
     )
     after_kill = {
-        "local": "okta.groups.read" in db_grants(db).get(app_id, set()),
+        "local": "okta.brands.read" in db_grants(db).get(app_id, set()),
         "rows": db.query(
             "SELECT action, outcome FROM grants_auditevent WHERE seq > %s "
             "AND app_okta_id = %s ORDER BY seq",
@@ -494,14 +494,14 @@ def kill_web_mid_grant(web: Web, db: Database, sim) -> dict:
         ),
     }
     retry = web.post(
-        admin, f"/apps/{app_id}/grants/grant", {"only": "okta.groups.read"}
+        admin, f"/apps/{app_id}/grants/grant", {"only": "okta.brands.read"}
     )
     posts = [
         r for r in sim.requests()[mark:] if r["method"] == "POST" and r["path"] == path
     ]
     rows = db.query(
         "SELECT action, outcome FROM grants_auditevent WHERE seq > %s "
-        "AND app_okta_id = %s AND scope_id = 'okta.groups.read' ORDER BY seq",
+        "AND app_okta_id = %s AND scope_id = 'okta.brands.read' ORDER BY seq",
         head,
         app_id,
     )

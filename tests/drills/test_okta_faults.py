@@ -302,7 +302,7 @@ def grant_posts(sim, app_id: str) -> list[dict]:
 @pytest.mark.design("A-24", "A-7")
 @pytest.mark.parametrize("kind", ["drop", "status-503"])
 def test_okta_outage_during_an_interactive_grant(sim, console, worker, kind):
-    app = web_app(sim, without="okta.groups.read")
+    app = web_app(sim, without="okta.brands.read")
     fault = (
         {"kind": "status", "status": 503} if kind == "status-503" else {"kind": kind}
     )
@@ -310,16 +310,16 @@ def test_okta_outage_during_an_interactive_grant(sim, console, worker, kind):
     before = head()
 
     response = console.post(
-        grant_url(app["id"]), {"only": "okta.groups.read"}, follow=True
+        grant_url(app["id"]), {"only": "okta.brands.read"}, follow=True
     )
 
     assert response.status_code == 200
     body = response.content.decode()
-    assert "okta.groups.read" in body
+    assert "okta.brands.read" in body
     assert "Granted." not in body
     assert "Not done:" in body
     assert not ScopeGrant.objects.filter(
-        app__okta_id=app["id"], scope_id="okta.groups.read", revoked_at=None
+        app__okta_id=app["id"], scope_id="okta.brands.read", revoked_at=None
     ).exists()
     rows = list(
         AuditEvent.objects.filter(seq__gt=before)
@@ -327,7 +327,7 @@ def test_okta_outage_during_an_interactive_grant(sim, console, worker, kind):
         .values_list("action", "outcome")
     )
     assert rows == [("grant_intent", "pending"), ("grant", "failure")]
-    assert "okta.groups.read" not in okta_grants(sim, app["id"])
+    assert "okta.brands.read" not in okta_grants(sim, app["id"])
     # The pages still render from the database while Okta stays down, saying
     # since when the data is stale (ASVS 16.5.2), before any sync has noticed.
     sim.clear_faults()
@@ -351,7 +351,7 @@ def test_okta_outage_during_an_interactive_grant(sim, console, worker, kind):
 
 @pytest.mark.design("A-3", "A-7")
 def test_a_5xx_on_the_grant_post_is_read_back_then_sent_once_more(sim, console):
-    app = web_app(sim, without="okta.groups.read")
+    app = web_app(sim, without="okta.brands.read")
     sim.fault(
         method="POST",
         path=rf"/api/v1/apps/{app['id']}/grants$",
@@ -362,11 +362,11 @@ def test_a_5xx_on_the_grant_post_is_read_back_then_sent_once_more(sim, console):
     before = head()
 
     response = console.post(
-        grant_url(app["id"]), {"only": "okta.groups.read"}, follow=True
+        grant_url(app["id"]), {"only": "okta.brands.read"}, follow=True
     )
 
     assert response.status_code == 200
-    assert "okta.groups.read" in okta_grants(sim, app["id"])
+    assert "okta.brands.read" in okta_grants(sim, app["id"])
     assert len(grant_posts(sim, app["id"])) == 2  # the lost one and one more
     calls = [
         (r["method"], r["path"].rsplit("/", 1)[-1])
@@ -376,7 +376,7 @@ def test_a_5xx_on_the_grant_post_is_read_back_then_sent_once_more(sim, console):
     assert calls[-3:] == [("POST", "grants"), ("GET", "grants"), ("POST", "grants")]
     finals = AuditEvent.objects.filter(seq__gt=before, action="grant")
     assert [(r.outcome, r.scope_id) for r in finals] == [
-        ("success", "okta.groups.read")
+        ("success", "okta.brands.read")
     ]
 
 
@@ -384,7 +384,7 @@ def test_a_5xx_on_the_grant_post_is_read_back_then_sent_once_more(sim, console):
 def test_a_grant_whose_answer_is_lost_is_not_posted_twice(sim, console, ledger):
     """Okta applied the POST but the answer never arrived (connection cut after
     the write): the read-back finds the grant, so no second POST is sent."""
-    app = web_app(sim, without="okta.groups.read")
+    app = web_app(sim, without="okta.brands.read")
     sim.fault(
         method="POST",
         path=rf"/api/v1/apps/{app['id']}/grants$",
@@ -394,7 +394,7 @@ def test_a_grant_whose_answer_is_lost_is_not_posted_twice(sim, console, ledger):
     before = head()
 
     response = console.post(
-        grant_url(app["id"]), {"only": "okta.groups.read"}, follow=True
+        grant_url(app["id"]), {"only": "okta.brands.read"}, follow=True
     )
 
     assert response.status_code == 200
@@ -404,7 +404,7 @@ def test_a_grant_whose_answer_is_lost_is_not_posted_twice(sim, console, ledger):
             "action", "app_okta_id", "scope_id"
         )
     )
-    assert ledger.audit([("grant", app["id"], "okta.groups.read")], finals) == (0, 0)
+    assert ledger.audit([("grant", app["id"], "okta.brands.read")], finals) == (0, 0)
     assert ScopeGrant.objects.filter(
-        app__okta_id=app["id"], scope_id="okta.groups.read", revoked_at=None
+        app__okta_id=app["id"], scope_id="okta.brands.read", revoked_at=None
     ).exists()

@@ -76,8 +76,8 @@ def test_no_secret_in_debug_logs_of_a_whole_session(sim, capture):
     # Sign-in over the real flow; a full sync; a grant; a refresh.
     services.run_full_sync(client=worker, trigger="drill")
     client = signed_in(flow.SUPER)
-    app = web_app(sim, without="okta.groups.read")
-    client.post(f"/apps/{app['id']}/grants/grant", {"only": "okta.groups.read"})
+    app = web_app(sim, without="okta.brands.read")
+    client.post(f"/apps/{app['id']}/grants/grant", {"only": "okta.brands.read"})
     client.post(f"/apps/{app['id']}/refresh", {})
     cred = OktaCredential.objects.get()
     first_tokens = [cred.access_token, cred.refresh_token, cred.id_token]
@@ -85,7 +85,7 @@ def test_no_secret_in_debug_logs_of_a_whole_session(sim, capture):
     # Failures: Okta refuses the grant, errs on reads, rejects the token (the
     # console refreshes it), and an outage during a sync.
     sim.fault(method="POST", path=r"/grants$", status=400, times=1)
-    client.post(f"/apps/{app['id']}/grants/grant", {"only": "okta.users.read"})
+    client.post(f"/apps/{app['id']}/grants/grant", {"only": "okta.schemas.read"})
     sim.fault(method="GET", path=r"/grants$", status=500, times=2)
     client.post(f"/apps/{app['id']}/refresh", {})
     sim.fault(path=r"^/api/v1/", status=401, error_code="E0000011", times=1)

@@ -57,7 +57,7 @@ def test_a_grant_with_a_foreign_issuer_is_flagged_in_the_audit_and_the_report(
     csv_rows = [
         line
         for line in reports.report_as_csv(AuditReport.objects.get()).splitlines()
-        if line.startswith("foreign_issuer_grant")
+        if line.startswith('"foreign_issuer_grant"')
     ]
     assert len(csv_rows) == 1
     assert CUSTOM_DOMAIN in csv_rows[0]

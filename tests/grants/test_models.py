@@ -49,12 +49,14 @@ def test_risk_rank_kept_by_the_database_equals_the_catalog_risk():
     stored = dict(
         ScopeGrant.objects.filter(app=app).values_list("scope_id", "risk_rank")
     )
-    expected = {
-        s: RISK_RANK[catalog.risk(s)] if catalog.is_manage(s) else 0 for s in scope_ids
-    }
+    expected = {s: RISK_RANK[catalog.risk(s)] for s in scope_ids}
     assert stored == expected
     assert stored["okta.somethingNew.manage"] == RISK_RANK["high"]
     assert stored["okta.users.manage"] == RISK_RANK["critical"]
+    # Reads exposing credentials or personal data are rated; other reads are not.
+    assert stored["okta.users.read"] == RISK_RANK["high"]
+    assert stored["okta.apiTokens.read"] == RISK_RANK["medium"]
+    assert stored["okta.brands.read"] == 0
     assert stored["okta.somethingNew.MANAGE"] == 0
     # A self scope whose name ends in .manage is not a manage scope.
     self_manage = [

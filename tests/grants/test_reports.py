@@ -19,6 +19,7 @@ from grantsconsole.grants.models import (
     ScopeGrant,
 )
 from grantsconsole.okta import scope_catalog
+from tests.grants.csv_checks import assert_every_cell_quoted, formula_cells
 from tests.grants.helpers import app_with_grants, app_without
 
 pytestmark = pytest.mark.django_db
@@ -112,19 +113,25 @@ def test_csv_and_json_exports(history):
     assert json.loads(services.report_as_json(report)) == report.data
 
 
-def test_csv_cells_cannot_start_formulas(history):
+@pytest.mark.parametrize(
+    "label", ['=HYPERLINK("http://evil")', 'Payroll;=HYPERLINK("http://evil")']
+)
+def test_csv_cells_cannot_start_formulas(history, label):
+    """App labels come from Okta: no cell starts a formula, whether the file is
+    split on commas or semicolons, and every cell is quoted."""
     app = OktaApp.objects.get(okta_id=history["target"]["id"])
-    OktaApp.objects.filter(pk=app.pk).update(label='=HYPERLINK("http://evil")')
+    OktaApp.objects.filter(pk=app.pk).update(label=label)
     report = services.create_report()
     text = services.report_as_csv(report)
     assert "'=HYPERLINK" in text
-    assert ",=HYPERLINK" not in text
+    assert formula_cells(text) == []
+    assert_every_cell_quoted(text)
 
 
 def test_audit_report_command(history, tmp_path, capsys):
     out = tmp_path / "report.csv"
     call_command("audit_report", "--format", "csv", "--output", str(out))
-    assert out.read_text().startswith("section,")
+    assert out.read_text().startswith('"section",')
     call_command("audit_report")
     assert "external_changes" in capsys.readouterr().out
 

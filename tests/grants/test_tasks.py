@@ -72,7 +72,7 @@ def test_the_audit_report_task_stores_a_report(sim, eager):
 
 
 def test_the_beat_schedule_comes_from_settings(settings):
-    celery_app.loader.import_default_modules()
+    celery_app.finalize()  # the schedule is set when the app is finalized
     schedule = celery_app.conf.beat_schedule
     assert schedule["grants-incremental-sync"]["schedule"] == float(
         settings.SYNC_INCREMENTAL_EVERY

@@ -136,3 +136,140 @@ def test_explicit_ssws_token_is_the_development_worker_credential():
     assert given.stdout.strip() == "ssws"
     default = _manage("shell", "--no-imports", "-c", probe, env={})
     assert default.stdout.strip() == "service_app"  # the demo worker app
+
+
+def _demo_key_encodings() -> dict[str, str]:
+    """The demo worker key as an operator might paste it, in every encoding."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from jwt.algorithms import RSAAlgorithm
+
+    pem = (ROOT / "grantsconsole/oktasim/seed/worker-key.pem").read_bytes()
+    key = serialization.load_pem_private_key(pem, password=None)
+    none = serialization.NoEncryption()
+    pkcs1 = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, none
+    ).decode()
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, none
+    ).decode()
+    der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, none
+    )
+    return {
+        "pem-pkcs8": pkcs8,
+        "pem-pkcs1": pkcs1,
+        "pem-escaped-newlines": pkcs1.strip().replace("\n", "\\n"),
+        "pem-crlf-indented": "  " + pkcs8.replace("\n", "\r\n"),
+        "der-base64": base64.b64encode(der).decode(),
+        "der-base64-wrapped": base64.encodebytes(der).decode(),
+        "pem-base64": base64.b64encode(pkcs8.encode()).decode(),
+        "jwk": RSAAlgorithm.to_jwk(key),
+    }
+
+
+@pytest.mark.parametrize("encoding", sorted(_demo_key_encodings()))
+def test_the_demo_worker_key_is_refused_in_any_encoding(encoding):
+    """Keys are compared by their public half, so re-encoding the demo key does
+    not get it past production."""
+    key = _demo_key_encodings()[encoding]
+    result = _manage(
+        "check",
+        env={
+            **PRODUCTION_ENV,
+            "OKTA_WORKER_CLIENT_ID": "0oa1realworker00000x7",
+            "OKTA_WORKER_PRIVATE_KEY": key,
+        },
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "OKTA_WORKER_PRIVATE_KEY is the demo org's key" in result.stderr
+
+
+def test_a_worker_key_of_its_own_is_accepted_in_production():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    env = {
+        **PRODUCTION_ENV,
+        "OKTA_WORKER_CLIENT_ID": "0oa1realworker00000x7",
+        "OKTA_WORKER_PRIVATE_KEY": pem.replace("\n", "\\n"),
+    }
+    result = _manage("check", env=env)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("dev-only-audit-checkpoint-key", "demo org's value"),
+        ("dev-only-audit-checkpoint-key\n", "demo org's value"),
+        ("short-but-not-the-demo-key", "at least 32 bytes"),
+        ("x" * 31, "at least 32 bytes"),
+    ],
+)
+def test_the_demo_or_a_short_audit_key_is_refused_in_production(value, why):
+    result = _manage("check", env={**PRODUCTION_ENV, "AUDIT_HMAC_KEY": value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "AUDIT_HMAC_KEY" in result.stderr
+    assert why in result.stderr
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "demo-console-secret-not-for-production-0000000000",
+        "demo-console-secret-not-for-production-0000000000\n",
+        " demo-console-secret-not-for-production-0000000000 ",
+    ],
+)
+def test_the_demo_console_secret_is_refused_in_production(value):
+    result = _manage(
+        "check", env={**PRODUCTION_ENV, "OKTA_CONSOLE_CLIENT_SECRET": value}
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "OKTA_CONSOLE_CLIENT_SECRET holds the demo org's value" in result.stderr
+
+
+def test_production_does_not_install_the_okta_simulator():
+    probe = (
+        "from django.apps import apps; "
+        "print(apps.is_installed('grantsconsole.oktasim'))"
+    )
+    production = _manage("shell", "--no-imports", "-c", probe, env=PRODUCTION_ENV)
+    assert production.returncode == 0, production.stderr
+    assert production.stdout.strip() == "False"
+    command = _manage("oktasim", "--help", env=PRODUCTION_ENV)
+    assert command.returncode != 0
+    assert "Unknown command: 'oktasim'" in command.stderr
+    development = _manage("shell", "--no-imports", "-c", probe, env={})
+    assert development.stdout.strip() == "True"
+
+
+_BROKER_SSL_PROBE = (
+    "import ssl; from grantsconsole import celery_app; "
+    "print(celery_app.conf.broker_use_ssl['ssl_cert_reqs'] == ssl.CERT_REQUIRED)"
+)
+
+
+@pytest.mark.parametrize(
+    ("verify", "required"), [(None, "True"), ("true", "True"), ("false", "False")]
+)
+def test_a_rediss_broker_verifies_certificates_unless_opted_out(verify, required):
+    """rediss:// checks the server's certificate by default; REDIS_TLS_VERIFY=false
+    is the documented opt-out for add-ons with self-signed certificates."""
+    env = {**PRODUCTION_ENV}
+    if verify is not None:
+        env["REDIS_TLS_VERIFY"] = verify
+    result = _manage("shell", "--no-imports", "-c", _BROKER_SSL_PROBE, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == required

@@ -281,25 +281,25 @@ def test_whole_stack(stack):
         for a in sim.state()["apps"]
         if a["sign_on_mode"] == "OPENID_CONNECT"
         and a["status"] == "ACTIVE"
-        and not {"okta.users.read", "okta.groups.read"}
+        and not {"okta.brands.read", "okta.groups.read"}
         & {g["scopeId"] for g in a["grants"]}
         and not a["id"].endswith("DEMO000x7")
     )
     granted = _post(
-        browser, f"{console}/apps/{app_id}/grants/grant", {"scope": "okta.users.read"}
+        browser, f"{console}/apps/{app_id}/grants/grant", {"scope": "okta.brands.read"}
     )
     assert granted.status_code == 200, granted.text[:500]
-    assert "okta.users.read" in _sim_grants(sim)[app_id]
-    assert "okta.users.read" in _db_grants(stack)[app_id]
+    assert "okta.brands.read" in _sim_grants(sim)[app_id]
+    assert "okta.brands.read" in _db_grants(stack)[app_id]
     revoked = _post(
-        browser, f"{console}/apps/{app_id}/grants/revoke", {"scope": "okta.users.read"}
+        browser, f"{console}/apps/{app_id}/grants/revoke", {"scope": "okta.brands.read"}
     )
     assert revoked.status_code == 200, revoked.text[:500]
-    assert "okta.users.read" not in _sim_grants(sim).get(app_id, set())
-    assert "okta.users.read" not in _db_grants(stack).get(app_id, set())
+    assert "okta.brands.read" not in _sim_grants(sim).get(app_id, set())
+    assert "okta.brands.read" not in _db_grants(stack).get(app_id, set())
     actions = stack.query(
         "SELECT action, outcome FROM grants_auditevent WHERE app_okta_id = %s "
-        "AND scope_id = 'okta.users.read' ORDER BY seq",
+        "AND scope_id = 'okta.brands.read' ORDER BY seq",
         app_id,
     )
     assert ("grant", "success") in actions

@@ -197,14 +197,16 @@ def _refuse_selection(request: HttpRequest, app: OktaApp, message: str) -> HttpR
 def _confirm_manage(
     request: HttpRequest, app: OktaApp, scope_ids: list[str]
 ) -> HttpResponse:
-    """Ask before granting any manage or uncatalogued scope, naming each one's
-    risk and reach (an uncatalogued scope's risk is unknown: asked as if high)."""
+    """Ask before granting any scope rated above low (manage scopes, reads of
+    credentials or personal data) or uncatalogued, naming each one's risk, why,
+    and its reach (an uncatalogued scope's risk is unknown: asked as if high)."""
     catalog = get_catalog()
     rows = [
         {
             "scope_id": s,
             "info": catalog.get(s),
             "risk": catalog.risk(s) or ("high" if not catalog.knows(s) else ""),
+            "risk_reason": catalog.risk_reason(s),
             "is_manage": catalog.is_manage(s),
             "uncatalogued": not catalog.knows(s),
             "asks": catalog.asks_confirmation(s),
@@ -214,7 +216,7 @@ def _confirm_manage(
     context = {
         "app": app,
         "confirm_rows": rows,
-        "manage_rows": [r for r in rows if r["asks"]],
+        "asked_rows": [r for r in rows if r["asks"]],
         "uncatalogued_rows": [r for r in rows if r["uncatalogued"]],
         "scope_ids": scope_ids,
     }

@@ -7,7 +7,7 @@ first, reading the database in chunks, so memory stays flat at any size.
 
 from __future__ import annotations
 
-import csv
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +22,7 @@ from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.forms import AuditFilterForm
 from grantsconsole.console.views.common import render_page
 from grantsconsole.grants.models import AuditEvent
+from grantsconsole.grants.safe_csv import csv_lines
 
 PAGE_SIZE = 50
 EXPORT_FIELDS = (
@@ -70,13 +71,6 @@ def _export_query(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-class _Echo:
-    """A file-like object whose ``write`` returns the value (for csv.writer)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _row(event: AuditEvent) -> dict[str, Any]:
     return {
         "seq": event.seq,
@@ -94,21 +88,10 @@ def _row(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def _csv_cell(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in text cells (OWASP CSV injection)."""
-    if isinstance(value, dict | list):
-        value = json.dumps(value, sort_keys=True, separators=(",", ":"))
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv_lines(events: Iterator[AuditEvent]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_FIELDS)
-    for event in events:
-        row = _row(event)
-        yield writer.writerow([_csv_cell(row[f]) for f in EXPORT_FIELDS])
+    header = [EXPORT_FIELDS]
+    rows = ([_row(event)[f] for f in EXPORT_FIELDS] for event in events)
+    return csv_lines(itertools.chain(header, rows))
 
 
 def _json_chunks(events: Iterator[AuditEvent]) -> Iterator[str]:

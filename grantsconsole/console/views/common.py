@@ -56,10 +56,16 @@ def actor_of(request: HttpRequest) -> tuple[str, str]:
     return okta_identity(request)
 
 
+# Far past any real list's last page (an empty page), and small enough that the
+# row offset (page x page size) stays inside a 64-bit SQL integer.
+MAX_PAGE = 1_000_000
+
+
 def page_number(request: HttpRequest) -> int:
-    """The ``page`` query parameter as a positive int (1 when absent or invalid)."""
+    """The ``page`` query parameter as an int in 1..``MAX_PAGE`` (1 when absent
+    or invalid; a larger number is ``MAX_PAGE``, an empty page)."""
     try:
-        return max(int(request.GET.get("page", "1")), 1)
+        return min(max(int(request.GET.get("page", "1")), 1), MAX_PAGE)
     except ValueError:
         return 1
 

@@ -104,6 +104,7 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
         "scope_id": scope_id,
         "info": catalog.get(scope_id),
         "risk": catalog.risk(scope_id),
+        "risk_reason": catalog.risk_reason(scope_id),
         "is_manage": catalog.is_manage(scope_id),
         "catalogued": catalog.knows(scope_id),
         "asks_confirmation": catalog.asks_confirmation(scope_id),
@@ -122,7 +123,8 @@ def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
 
     Queries: the auth ones, the stale banner, the apps (holders + candidates).
     """
-    q = request.GET.get("q", "").strip()[:200]
+    # PostgreSQL refuses NUL in a string: drop it, as the forms refuse it.
+    q = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     context = _scope_context(scope_id, q)
     if is_htmx(request) and request.htmx.target == "candidates":
         response = render(request, "scopes/detail.html#candidates", context)
@@ -156,6 +158,7 @@ def _bulk(request: HttpRequest, scope_id: str, verb: str) -> HttpResponse:
             "scope_id": scope_id,
             "info": catalog.get(scope_id),
             "risk": catalog.risk(scope_id) or "high",
+            "risk_reason": catalog.risk_reason(scope_id),
             "uncatalogued": not catalog.knows(scope_id),
             "apps": ordered,
         }

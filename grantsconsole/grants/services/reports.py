@@ -35,8 +35,6 @@ Sections of ``AuditReport.data`` (every time ISO-8601 UTC):
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +45,7 @@ from django.utils import timezone
 
 from grantsconsole.grants import audit
 from grantsconsole.grants.models import AuditEvent, AuditReport, OktaApp, ScopeGrant
+from grantsconsole.grants.safe_csv import csv_lines
 from grantsconsole.okta import scope_catalog
 
 CHANGE_ACTIONS = (
@@ -270,15 +269,6 @@ CSV_COLUMNS = (
 )
 
 
-def _safe_cell(value: Any) -> str:
-    """Text for a CSV cell; neutralizes spreadsheet formulas (CSV injection),
-    since labels come from Okta and anyone with app admin rights can set them."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def report_as_csv(report: AuditReport) -> str:
     """The stored report flattened to CSV rows, one per fact, with a
     ``section`` column: notice (first, when grant data is unavailable or stale),
@@ -287,12 +277,10 @@ def report_as_csv(report: AuditReport) -> str:
     the last read, ``detail`` the reason and Okta's answer),
     uncatalogued_scope, foreign_issuer_grant. Reports stored before
     ``grants_unavailable`` existed give unreadable_app rows instead."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    rows: list[list[Any]] = [list(CSV_COLUMNS)]
 
     def row(**values: Any) -> None:
-        writer.writerow([_safe_cell(values.get(c, "")) for c in CSV_COLUMNS])
+        rows.append([values.get(c, "") for c in CSV_COLUMNS])
 
     data = report.data
     if data.get("notice"):
@@ -348,4 +336,4 @@ def report_as_csv(report: AuditReport) -> str:
             app_label=item["label"],
             detail=f"issuer {item['issuer']} is not the org",
         )
-    return out.getvalue()
+    return "".join(csv_lines(rows))
