@@ -26,12 +26,15 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Write one audit row (``grantsconsole.grants.audit.record``) adding the
-    client IP, a hash of the session key and the request path to ``detail``.
+    client IP, a hash of the session key and the request path (cut to 200
+    characters) to ``detail``. Only for a refusal or event that names a
+    signed-in (or Okta-authenticated) admin: refusals of anonymous requests go
+    to ``security_events.note``.
     Never put a token in ``detail``."""
     full = {
         "ip": request.META.get("REMOTE_ADDR", ""),
         "session": _session_hash(request),
-        "path": request.path,
+        "path": request.path[:200],
         **(detail or {}),
     }
     audit.record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from grantsconsole.accounts import custody
+from grantsconsole.accounts import custody, security_events
 
 
 @shared_task(name="accounts.purge_okta_tokens", ignore_result=True)
@@ -13,3 +13,10 @@ def purge_okta_tokens() -> int:
     (sessions that simply expire never tell the server). Idempotent; schedule
     every few minutes. Returns how many credentials were ended."""
     return custody.purge_stale()
+
+
+@shared_task(name="accounts.purge_security_events", ignore_result=True)
+def purge_security_events() -> int:
+    """Delete security events older than ``SECURITY_EVENT_RETENTION_DAYS``.
+    Idempotent; scheduled daily. Returns how many rows were deleted."""
+    return security_events.purge()
