@@ -18,6 +18,8 @@ Public API:
   response that sends them through Okta with ``max_age`` and afterwards to a
   page that re-submits ``pending_post_data`` to ``resume_url``.
 * ``okta_identity(request) -> (okta_user_id, login)`` for audit rows.
+* ``is_super_admin(request) -> bool`` - the ``super_admin_required`` check as a
+  question, for views that answer everyone but tell Super Admins more.
 
 A write without a signed-in session is counted as a ``not_signed_in`` security
 event (``accounts.security_events``), not an audit row. A signed-in admin's
@@ -58,6 +60,7 @@ from grantsconsole.okta import OktaClient
 
 __all__ = [
     "admin_client",
+    "is_super_admin",
     "okta_identity",
     "require_recent_auth",
     "super_admin_required",
@@ -156,6 +159,17 @@ def super_admin_required(view: View) -> View:
         return _check(request, fresh=False) or view(request, *args, **kwargs)
 
     return wrapper
+
+
+def is_super_admin(request: HttpRequest) -> bool:
+    """Whether a signed-in Super Admin sent ``request``, checked as
+    ``@super_admin_required`` does (a refusal is audited and ends the session).
+    Without a signed-in session: False, and no Okta call. For views that answer
+    everyone but tell Super Admins more."""
+    return (
+        session.credential_of(request) is not None
+        and _check(request, fresh=False) is None
+    )
 
 
 def super_admin_write(view: View) -> View:
