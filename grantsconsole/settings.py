@@ -242,6 +242,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "grantsconsole.accounts.ratelimit.AnonymousRateLimitMiddleware",
+    "grantsconsole.accounts.middleware.NoStoreMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "grantsconsole.accounts.middleware.SessionTimeoutMiddleware",
