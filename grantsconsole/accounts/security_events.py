@@ -37,14 +37,22 @@ OVERFLOW_SOURCE = "*"
 SAMPLE_PATH_CHARS = 200
 
 
-def client_source(request: HttpRequest) -> str:
-    """The caller's address as allauth sees it (``REMOTE_ADDR``, or the
-    ``X-Forwarded-For`` entry of the trusted proxy in production:
-    ``ALLAUTH_TRUSTED_PROXY_COUNT``); an IPv6 address as its /64 network.
-    ``"unknown"`` when there is no valid address."""
+def client_ip(request: HttpRequest) -> str:
+    """The caller's address as allauth sees it: ``REMOTE_ADDR``, or behind the
+    platform's router (``ALLAUTH_TRUSTED_PROXY_COUNT``, 1 in production) the
+    ``X-Forwarded-For`` entry the router added. "" when there is no valid one."""
     try:
-        address = ipaddress.ip_address(get_adapter(request).get_client_ip(request))
-    except (PermissionDenied, ValueError):
+        return get_adapter(request).get_client_ip(request)
+    except PermissionDenied:
+        return ""
+
+
+def client_source(request: HttpRequest) -> str:
+    """:func:`client_ip`, an IPv6 address as its /64 network; ``"unknown"``
+    when there is no valid address."""
+    try:
+        address = ipaddress.ip_address(client_ip(request))
+    except ValueError:
         return "unknown"
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))

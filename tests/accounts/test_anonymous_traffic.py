@@ -222,3 +222,17 @@ def test_request_text_in_a_chained_row_is_cut_to_a_fixed_size(sim):
     [(key, [value])] = row.detail["nested"].items()
     assert len(key) == len(value) == audit.DETAIL_TEXT_LIMIT
     assert row.row_hash == audit.compute_hash(row.prev_hash, row)
+
+
+def test_behind_the_router_the_callers_address_is_recorded(sim, settings):
+    """Production trusts one proxy (the platform's router): the address it
+    appends to X-Forwarded-For is the caller's, REMOTE_ADDR is the router's."""
+    from tests.console.conftest import signed_in
+
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    via_router = {"REMOTE_ADDR": "10.1.2.3", "HTTP_X_FORWARDED_FOR": "198.51.100.9"}
+    Client(HTTP_HOST=flow.HOST).post("/sync/start", **via_router)
+    assert SecurityEvent.objects.get().source == "198.51.100.9"
+    admin = signed_in(flow.SUPER, enforce_csrf=True)
+    assert admin.post("/sync/start", **via_router).status_code == 403
+    assert AuditEvent.objects.get(action="authz_denied").detail["ip"] == "198.51.100.9"
