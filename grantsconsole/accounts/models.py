@@ -91,10 +91,10 @@ class SecurityEvent(models.Model):
     can send them, so they must neither grow the audit chain nor take its lock.
 
     ``source`` is the client address (an IPv6 address is cut to its /64, which
-    one attacker holds in full), or ``"*"`` when more than
-    ``security_events.SOURCES_PER_MINUTE`` sources were refused in one minute.
-    ``kind`` is ``not_signed_in``, ``csrf``, ``rate_limited`` or
-    ``sign_in:<reason>`` (a key of ``refusals.FAILURES``). ``minute`` is the
+    one attacker holds in full). ``kind`` is ``not_signed_in``, ``csrf``,
+    ``rate_limited`` or ``sign_in:<reason>`` (a key of ``refusals.FAILURES``).
+    Both are ``"*"`` in the overflow row that counts a minute's refusals past
+    ``security_events.ROWS_PER_MINUTE`` rows. ``minute`` is the
     start of the UTC minute; ``first_seen``/``last_seen`` are UTC; ``sample_path``
     is the first refused request's path, cut to 200 characters. Rows older than
     ``SECURITY_EVENT_RETENTION_DAYS`` are purged daily
