@@ -58,6 +58,11 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
             "schedule": 3600.0,
             "options": {"expires": 3500},
         },
+        # Daily: drop security events (anonymous refusals) past their retention.
+        "accounts-purge-security-events": {
+            "task": "accounts.purge_security_events",
+            "schedule": crontab(hour=settings.AUDIT_REPORT_HOUR, minute=30),
+        },
         # Daily at AUDIT_REPORT_HOUR:00 UTC (https://crontab.guru/#0_5_*_*_*).
         "grants-audit-report": {
             "task": "grants.audit_report",

@@ -318,6 +318,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "grantsconsole.accounts.ratelimit.AnonymousRateLimitMiddleware",
+    "grantsconsole.accounts.middleware.NoStoreMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "grantsconsole.accounts.middleware.SessionTimeoutMiddleware",
@@ -562,3 +564,23 @@ ACCOUNTS_STEP_UP_MAX_AGE = env_int("ACCOUNTS_STEP_UP_MAX_AGE", 15 * 60)
 # e.g. "urn:okta:loa:2fa:any": step-up also demands MFA (amr has "mfa"); empty = off
 ACCOUNTS_STEP_UP_ACR_VALUES = env("ACCOUNTS_STEP_UP_ACR_VALUES", "")
 OKTA_POST_LOGOUT_REDIRECT_URI = env("OKTA_POST_LOGOUT_REDIRECT_URI", "")
+
+# --- Anonymous traffic (grantsconsole.accounts.ratelimit, .security_events) -------
+# The sign-in callback and writes without a session, per client address and minute;
+# past this, 429. Refusals without a signed-in admin are counted in SecurityEvent
+# rows (not the audit chain), kept this many days.
+ANONYMOUS_REQUESTS_PER_MINUTE = env_int("ANONYMOUS_REQUESTS_PER_MINUTE", 30)
+SECURITY_EVENT_RETENTION_DAYS = env_int("SECURITY_EVENT_RETENTION_DAYS", 30)
+# The rate limit's counters must be shared by every web process: Redis when there
+# is one, else each process's memory (one process in development).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Heroku Key-Value Store presents a self-signed certificate.
+            "OPTIONS": {"ssl_cert_reqs": "none"}
+            if REDIS_URL.startswith("rediss://")
+            else {},
+        }
+    }

@@ -118,3 +118,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return len(SLOWEST_FIRST)
 
     items.sort(key=rank)  # stable: each file's own order is kept
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty Django cache: the anonymous rate limit
+    counts per client address and minute, and every test client is 127.0.0.1."""
+    from django.core.cache import cache
+
+    cache.clear()

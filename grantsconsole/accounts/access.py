@@ -18,8 +18,12 @@ Public API:
   response that sends them through Okta with ``max_age`` and afterwards to a
   page that re-submits ``pending_post_data`` to ``resume_url``.
 * ``okta_identity(request) -> (okta_user_id, login)`` for audit rows.
+* ``is_super_admin(request) -> bool`` - the ``super_admin_required`` check as a
+  question, for views that answer everyone but tell Super Admins more.
 
-A refusal writes an ``authz_denied`` audit row, ends the session (tokens
+A write without a signed-in session is counted as a ``not_signed_in`` security
+event (``accounts.security_events``), not an audit row. A signed-in admin's
+refusal writes an ``authz_denied`` audit row, ends the session (tokens
 revoked at Okta) and renders ``accounts/denied.html`` with 403; when Okta could
 not be asked, 503 and the session is kept (fail closed, not signed out). For
 htmx requests the same page comes with status 200 and ``HX-Retarget: #main``
@@ -42,13 +46,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from grantsconsole.accounts import auditing, custody, oidc, roles, session
+from grantsconsole.accounts import (
+    auditing,
+    custody,
+    oidc,
+    roles,
+    security_events,
+    session,
+)
 from grantsconsole.accounts.crypto import TokenDecryptionError
 from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.okta import OktaClient
 
 __all__ = [
     "admin_client",
+    "is_super_admin",
     "okta_identity",
     "require_recent_auth",
     "super_admin_required",
@@ -73,13 +85,9 @@ def _step_up_acr() -> str:
 
 def _not_signed_in(request: HttpRequest) -> HttpResponse:
     if request.method not in SAFE_METHODS:
-        # A write attempted without a session is a refused authorization too.
-        auditing.record(
-            request,
-            "authz_denied",
-            outcome="denied",
-            detail={"during": request.method, "reason": "not_signed_in"},
-        )
+        # A write attempted without a session: counted, not chained (anyone can
+        # send one; see security_events).
+        security_events.note(request, "not_signed_in")
     if request.headers.get("HX-Request") == "true":
         response = HttpResponse(status=401)
         response["HX-Redirect"] = reverse("account_login")
@@ -151,6 +159,17 @@ def super_admin_required(view: View) -> View:
         return _check(request, fresh=False) or view(request, *args, **kwargs)
 
     return wrapper
+
+
+def is_super_admin(request: HttpRequest) -> bool:
+    """Whether a signed-in Super Admin sent ``request``, checked as
+    ``@super_admin_required`` does (a refusal is audited and ends the session).
+    Without a signed-in session: False, and no Okta call. For views that answer
+    everyone but tell Super Admins more."""
+    return (
+        session.credential_of(request) is not None
+        and _check(request, fresh=False) is None
+    )
 
 
 def super_admin_write(view: View) -> View:

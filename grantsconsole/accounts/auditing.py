@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from grantsconsole.accounts import security_events
 from grantsconsole.grants import audit
 
 
@@ -26,12 +27,16 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Write one audit row (``grantsconsole.grants.audit.record``) adding the
-    client IP, a hash of the session key and the request path to ``detail``.
+    client IP (``security_events.client_ip``: the router's ``X-Forwarded-For``
+    entry in production, not the router's own address), a hash of the session key and the request path (cut to 200
+    characters) to ``detail``. Only for a refusal or event that names a
+    signed-in (or Okta-authenticated) admin: refusals of anonymous requests go
+    to ``security_events.note``.
     Never put a token in ``detail``."""
     full = {
-        "ip": request.META.get("REMOTE_ADDR", ""),
+        "ip": security_events.client_ip(request),
         "session": _session_hash(request),
-        "path": request.path,
+        "path": request.path[:200],
         **(detail or {}),
     }
     audit.record(

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 from grantsconsole.accounts import auditing, session
 from grantsconsole.okta import OktaUnauthorized
@@ -85,4 +86,21 @@ class SessionTimeoutMiddleware:
             hx = HttpResponse(status=204)
             hx["HX-Redirect"] = response["Location"]
             return hx
+        return response
+
+
+class NoStoreMiddleware:
+    """Signed-in answers (every console page, fragment and export) carry
+    ``Cache-Control: no-store`` (Django's ``add_never_cache_headers``), so no
+    browser or proxy cache keeps grant data after the admin signs out.
+    Overrides a view's own ``max-age``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        signed_in = request.user.is_authenticated  # before a sign-out view ends it
+        response = self.get_response(request)
+        if signed_in:
+            add_never_cache_headers(response)
         return response

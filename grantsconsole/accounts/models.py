@@ -82,3 +82,39 @@ class OktaCredential(models.Model):
     @property
     def scope_set(self) -> frozenset[str]:
         return frozenset(self.scopes.split())
+
+
+class SecurityEvent(models.Model):
+    """Refused requests that carry no signed-in admin (forged sign-in callbacks,
+    writes without a session or CSRF token, rate-limited callers), counted per
+    source, kind and minute instead of one hash-chained audit row each: anyone
+    can send them, so they must neither grow the audit chain nor take its lock.
+
+    ``source`` is the client address (an IPv6 address is cut to its /64, which
+    one attacker holds in full). ``kind`` is ``not_signed_in``, ``csrf``,
+    ``rate_limited`` or ``sign_in:<reason>`` (a key of ``refusals.FAILURES``).
+    Both are ``"*"`` in the overflow row that counts a minute's refusals past
+    ``security_events.ROWS_PER_MINUTE`` rows. ``minute`` is the
+    start of the UTC minute; ``first_seen``/``last_seen`` are UTC; ``sample_path``
+    is the first refused request's path, cut to 200 characters. Rows older than
+    ``SECURITY_EVENT_RETENTION_DAYS`` are purged daily
+    (``accounts.purge_security_events``).
+    """
+
+    source = models.CharField(max_length=64)
+    kind = models.CharField(max_length=48)
+    minute = models.DateTimeField()
+    count = models.PositiveIntegerField(default=1)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    sample_path = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", "source", "kind"], name="security_event_bucket"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} x {self.kind} from {self.source} at {self.minute:%H:%M}"

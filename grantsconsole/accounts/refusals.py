@@ -1,5 +1,6 @@
 """Refused sign-ins: reason codes, their plain-words explanations, the page and
-the audit row (ASVS 16.3.1: every authentication failure is logged)."""
+the record (ASVS 16.3.1: every authentication failure is logged): an audit row
+for a signed-in admin, a security event for anyone else."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from requests import RequestException
 
-from grantsconsole.accounts import auditing
+from grantsconsole.accounts import auditing, security_events, session
 
 
 class SignInRefused(OAuth2Error):
@@ -109,20 +110,61 @@ def classify(
     return "state_invalid"
 
 
+#: Okta's ``error`` on its redirect back (the OAuth 2.0 and OpenID Connect
+#: codes) -> a fixed sentence for the page, which never shows the request's text
+OKTA_ERRORS = {
+    "access_denied": (
+        "Okta says access was denied: the sign-in was cancelled, or you are not "
+        "assigned to the console app."
+    ),
+    "invalid_scope": "Okta says the console asked for a scope it may not have.",
+    "invalid_request": "Okta says the sign-in request was malformed.",
+    "unauthorized_client": (
+        "Okta says the console app may not sign people in this way."
+    ),
+    "unsupported_response_type": (
+        "Okta says the console app may not use this sign-in flow."
+    ),
+    "invalid_client": "Okta does not recognise the console app.",
+    "server_error": "Okta had an internal error.",
+    "temporarily_unavailable": "Okta is temporarily unavailable.",
+    "login_required": "Okta needs you to sign in again.",
+    "consent_required": "Okta needs your consent first.",
+    "interaction_required": "Okta needs you to interact with the sign-in page.",
+}
+OKTA_ERROR_UNKNOWN = "Okta reported an error this console does not recognise."
+
+
+def okta_error_message(request: HttpRequest) -> str:
+    """The fixed sentence for the ``error`` code Okta sent back ("" for none)."""
+    code = request.GET.get("error", "")
+    return OKTA_ERRORS.get(code, OKTA_ERROR_UNKNOWN) if code else ""
+
+
 def refusal_response(request: HttpRequest, reason: str) -> HttpResponse:
-    """Audit a refused sign-in and render the page explaining it (HTTP 400,
-    or 503 when Okta was unreachable)."""
-    okta_error = request.GET.get("error", "")[:64]
-    auditing.record(
-        request,
-        "sign_in",
-        outcome="failure",
-        detail={
-            "reason": reason,
-            "okta_error": okta_error,
-            "okta_error_description": request.GET.get("error_description", "")[:300],
-        },
-    )
+    """Record a refused sign-in and render the page explaining it (HTTP 400,
+    or 503 when Okta was unreachable) with fixed sentences only: nothing of the
+    request's own text (``error_description``, the query string) is shown.
+
+    Recorded as a ``sign_in`` failure audit row when an admin is signed in
+    (a step-up sign-in), else as a ``sign_in:<reason>`` security event: a
+    callback anyone can forge must not grow the audit chain."""
+    cred = session.credential_of(request)
+    if cred is None:
+        security_events.note(request, f"sign_in:{reason}")
+    else:
+        auditing.record(
+            request,
+            "sign_in",
+            outcome="failure",
+            actor_id=cred.okta_user_id,
+            actor_login=cred.login,
+            detail={
+                "reason": reason,
+                "okta_error": request.GET.get("error", ""),
+                "okta_error_description": request.GET.get("error_description", ""),
+            },
+        )
     status = 503 if reason in ("okta_unavailable", "keys_unavailable") else 400
     return render(
         request,
@@ -130,8 +172,7 @@ def refusal_response(request: HttpRequest, reason: str) -> HttpResponse:
         {
             "reason": reason,
             "message": FAILURES[reason],
-            "okta_error": okta_error,
-            "okta_error_description": request.GET.get("error_description", ""),
+            "okta_error_message": okta_error_message(request),
         },
         status=status,
     )

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
-from grantsconsole.accounts import auditing, health, session
+from grantsconsole.accounts import auditing, health, security_events, session
 from grantsconsole.accounts.access import admin_client, super_admin_required
 
 PENDING_TTL_SECONDS = 600
@@ -116,18 +116,22 @@ def console_health(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """``CSRF_FAILURE_VIEW``: Django's 403 page (``templates/403_csrf.html``), and an
-    ``authz_denied`` audit row — a write refused for a missing or foreign CSRF token
-    or a bad Origin is a failed authorization (ASVS 16.3.2)."""
+    """``CSRF_FAILURE_VIEW``: Django's 403 page (``templates/403_csrf.html``). A
+    write refused for a missing or foreign CSRF token or a bad Origin is a failed
+    authorization (ASVS 16.3.2): an ``authz_denied`` audit row when an admin is
+    signed in, else a ``csrf`` security event (anyone can send one)."""
     from django.views.csrf import csrf_failure as django_csrf_failure
 
     cred = session.credential_of(request)
-    auditing.record(
-        request,
-        "authz_denied",
-        outcome="denied",
-        actor_id=cred.okta_user_id if cred else "",
-        actor_login=cred.login if cred else "",
-        detail={"during": request.method, "reason": "csrf", "csrf": reason[:200]},
-    )
+    if cred is None:
+        security_events.note(request, "csrf")
+    else:
+        auditing.record(
+            request,
+            "authz_denied",
+            outcome="denied",
+            actor_id=cred.okta_user_id,
+            actor_login=cred.login,
+            detail={"during": request.method, "reason": "csrf", "csrf": reason[:200]},
+        )
     return django_csrf_failure(request, reason=reason)

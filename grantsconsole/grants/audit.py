@@ -81,11 +81,27 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+#: characters kept of each text in ``detail`` (request paths, Okta's error text,
+#: anything a caller copied from a request): a row stays small whatever is sent
+DETAIL_TEXT_LIMIT = 500
+
+
+def _truncate(value: Any) -> Any:
+    if isinstance(value, str):
+        return value[:DETAIL_TEXT_LIMIT]
+    if isinstance(value, dict):
+        return {k[:DETAIL_TEXT_LIMIT]: _truncate(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_truncate(v) for v in value]
+    return value
+
+
 def _normalize_detail(detail: Any) -> dict[str, Any]:
-    """Round-trip ``detail`` through JSON so the hash sees what the DB returns."""
+    """Round-trip ``detail`` through JSON so the hash sees what the DB returns,
+    each text cut to DETAIL_TEXT_LIMIT characters."""
     if detail is None:
         return {}
-    return json.loads(json.dumps(detail, default=str, sort_keys=True))
+    return _truncate(json.loads(json.dumps(detail, default=str, sort_keys=True)))
 
 
 def _canonical_values(values: Any) -> bytes:
@@ -154,7 +170,8 @@ def record(
     ``outcome`` one of
     success | failure | pending | denied | skipped. ``detail`` must be
     JSON-serializable (non-JSON values are stored as ``str()``); never put a
-    secret in it. ``key`` makes the call idempotent: when a row with that
+    secret in it; each text in it (keys and values, at any depth) is cut to
+    ``DETAIL_TEXT_LIMIT`` (500) characters. ``key`` makes the call idempotent: when a row with that
     ``event_key`` exists it is returned and nothing is written. ``at`` is the
     row's UTC time (default now; the chain orders by ``seq``, not time).
 

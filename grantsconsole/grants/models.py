@@ -365,6 +365,8 @@ class SyncRun(models.Model):
         max_length=16, choices=Status.choices, default=Status.RUNNING
     )
     trigger = models.CharField(max_length=32, blank=True)  # beat | command | console
+    # The Okta login of the admin who pressed "Sync now" ("" for beat, command).
+    requested_by = models.CharField(max_length=300, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

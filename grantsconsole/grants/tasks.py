@@ -23,10 +23,11 @@ STEP_MAX_RETRIES = 8
 
 
 @shared_task(name="grants.start_full_sync")
-def start_full_sync(trigger: str = "beat") -> int:
+def start_full_sync(trigger: str = "beat", requested_by: str = "") -> int:
     """Start a full sync (or record it as skipped) and queue its first step.
+    ``requested_by``: the Okta login of the admin who pressed "Sync now".
     Returns the SyncRun id."""
-    run = services.start_full_sync(trigger=trigger)
+    run = services.start_full_sync(trigger=trigger, requested_by=requested_by)
     if run.status == SyncRun.Status.RUNNING:
         full_sync_step.delay(run.pk, 0)
     return run.pk
@@ -53,9 +54,10 @@ def full_sync_step(self, run_id: int, step: int) -> int | None:
 
 
 @shared_task(name="grants.incremental_sync")
-def incremental_sync(trigger: str = "beat") -> int:
+def incremental_sync(trigger: str = "beat", requested_by: str = "") -> int:
     """Poll the System Log once (see services.run_incremental_sync). Until a
     full sync has completed, start one instead (the first baseline).
+    ``requested_by``: the Okta login of the admin who pressed "Sync now".
     Returns the SyncRun id."""
     has_baseline = SyncRun.objects.filter(
         kind=SyncRun.Kind.FULL,
@@ -67,9 +69,11 @@ def incremental_sync(trigger: str = "beat") -> int:
         ).first()
         if running is not None:
             return running.pk
-        return start_full_sync(trigger="first-baseline")
+        return start_full_sync(trigger="first-baseline", requested_by=requested_by)
     client = worker_client()
-    run = services.run_incremental_sync(client=client, trigger=trigger)
+    run = services.run_incremental_sync(
+        client=client, trigger=trigger, requested_by=requested_by
+    )
     # Console requests that died mid-write: their intents get an outcome within
     # minutes, not at the next full sync.
     services.settle_abandoned_intents(client)

@@ -1,11 +1,13 @@
 """Liveness and readiness probes for the platform router and operators.
 
 ``/healthz`` answers without touching the database or Okta (the process is alive).
-``/readyz`` checks what a request needs: the database, the Celery broker, and Okta
-(the org's discovery document, the worker's token and its scopes, and whether the
-worker may read grants at all). Both answer JSON; ``/readyz`` answers 503 when a
-check fails. Neither reveals a secret; Okta's own ``error`` and
-``error_description`` are quoted when it refuses the worker.
+``/readyz`` checks what a request needs: the database and the Celery broker for
+anyone (the platform's router), and for a signed-in Super Admin also Okta (the
+org's discovery document, the worker's token and its scopes, and whether the
+worker may read grants at all), with each check's details. Both answer JSON;
+``/readyz`` answers 503 when a check fails. Neither reveals a secret; Okta's own
+``error`` and ``error_description`` are quoted, to Super Admins only, when it
+refuses the worker.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from grantsconsole.accounts.access import is_super_admin
 from grantsconsole.okta import (
     OktaClient,
     OktaError,
@@ -116,7 +119,10 @@ def _check_okta() -> dict:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness: ``{"status": "ok"|"fail", "checks": {name: {"ok": bool, ...}}}``.
+    """Readiness. Anyone: ``{"ok": bool}`` from the database and broker checks,
+    without a request to Okta (callers cannot spend the org's rate limit or learn
+    how the worker is set up). A signed-in Super Admin (``is_super_admin``):
+    ``{"status": "ok"|"fail", "checks": {name: {"ok": bool, ...}}}`` with Okta too.
 
     Each check's failure is reported by exception class only (no message text, which
     might echo a URL or credential), except Okta's refusals of the worker:
@@ -125,12 +131,15 @@ def readyz(request: HttpRequest) -> JsonResponse:
     errorCode>, "error_description": <its description or errorSummary>}`` or
     ``"missing_scopes": [...]``. The status is 503 when any check fails.
     """
+    try:
+        detailed = is_super_admin(request)
+    except Exception:  # the session store is down: the database check says so
+        detailed = False
+    probes = [("database", _check_database), ("broker", _check_broker)]
+    if detailed:
+        probes.append(("okta", _check_okta))
     checks: dict[str, dict] = {}
-    for name, check in (
-        ("database", _check_database),
-        ("broker", _check_broker),
-        ("okta", _check_okta),
-    ):
+    for name, check in probes:
         started = time.monotonic()
         try:
             result = check()
@@ -139,6 +148,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
         result["ms"] = round((time.monotonic() - started) * 1000, 1)
         checks[name] = result
     ok = all(c["ok"] for c in checks.values())
+    if not detailed:
+        return JsonResponse({"ok": ok}, status=200 if ok else 503)
     return JsonResponse(
         {"status": "ok" if ok else "fail", "checks": checks}, status=200 if ok else 503
     )

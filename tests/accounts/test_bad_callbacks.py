@@ -1,5 +1,5 @@
-"""Forged or replayed callbacks are refused with a clear page and an audit row,
-and nothing is stored.
+"""Forged or replayed callbacks are refused with a clear page and a security
+event (not an audit row: anyone can send one), and nothing is stored.
 
 ID-token forgeries: the real code exchange at the simulator is answered (by a
 simulator fault rule) with a token response whose ID token was minted with the
@@ -17,8 +17,10 @@ from allauth.socialaccount.models import SocialAccount
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils.html import escape
 
-from grantsconsole.accounts.models import OktaCredential
+from grantsconsole.accounts.models import OktaCredential, SecurityEvent
+from grantsconsole.accounts.refusals import OKTA_ERROR_UNKNOWN, OKTA_ERRORS
 from grantsconsole.grants.models import AuditEvent
 from tests.accounts import flow
 
@@ -34,9 +36,10 @@ def assert_refused(client: Client, response: Any, reason: str) -> None:
     assert not get_user_model().objects.exists()
     assert not SocialAccount.objects.exists()
     assert not OktaCredential.objects.exists()
-    event = AuditEvent.objects.filter(action="sign_in").latest("seq")
-    assert event.outcome == "failure"
-    assert event.detail["reason"] == reason
+    assert not AuditEvent.objects.filter(action="sign_in", outcome="failure").exists()
+    event = SecurityEvent.objects.get(kind=f"sign_in:{reason}")
+    assert (event.source, event.count) == ("127.0.0.1", 1)
+    assert event.sample_path == flow.CALLBACK_PATH
 
 
 def test_forged_state_is_refused(sim) -> None:
@@ -97,7 +100,24 @@ def test_okta_error_redirect_is_explained(sim, error: str, reason: str) -> None:
         {"error": error, "error_description": "Okta said no.", "state": state},
     )
     assert_refused(client, response, reason)
-    assert b"Okta said no." in response.content
+    assert escape(OKTA_ERRORS[error]) in response.content.decode()
+    assert b"Okta said no." not in response.content
+
+
+def test_the_refusal_page_never_echoes_the_query_string(sim) -> None:
+    """An attacker's link to the callback cannot put words on the console's
+    page: unknown codes get a generic sentence, descriptions are never shown."""
+    client = flow.console_client()
+    state = flow.query(flow.start(client))["state"]
+    planted = "Call_the_helpdesk_at_555-0100"
+    response = client.get(
+        flow.CALLBACK_PATH,
+        {"error": planted, "error_description": planted + " now", "state": state},
+    )
+    assert_refused(client, response, "okta_error")
+    page = response.content.decode()
+    assert planted not in page
+    assert escape(OKTA_ERROR_UNKNOWN) in page
 
 
 def _forge(sim_server, sim, nonce: str, kind: str) -> str:

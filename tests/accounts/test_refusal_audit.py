@@ -1,4 +1,5 @@
-"""Every refused write attempt leaves an audit row and never reaches Okta."""
+"""Every refused write attempt is recorded and never reaches Okta: an audit row
+when an admin is signed in, a security event when nobody is."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from grantsconsole.accounts.models import SecurityEvent
 from grantsconsole.grants.models import AuditEvent, SyncRun
 from tests.accounts import flow
 from tests.accounts.conftest import okta_writes
@@ -21,16 +23,29 @@ def _denials(reason: str) -> list[AuditEvent]:
     ]
 
 
-def test_anonymous_write_is_refused_and_audited(sim):
+def test_anonymous_write_is_refused_and_counted_outside_the_chain(sim):
     client = flow.console_client()
     response = client.post("/sync/start", {"kind": "full"})
     assert response.status_code == 302
     assert "/accounts/" in response["Location"]
-    [denied] = _denials("not_signed_in")
-    assert denied.outcome == "denied"
-    assert denied.detail["path"] == "/sync/start"
+    assert not AuditEvent.objects.exists()
+    event = SecurityEvent.objects.get()
+    assert (event.kind, event.source, event.count, event.sample_path) == (
+        "not_signed_in",
+        "127.0.0.1",
+        1,
+        "/sync/start",
+    )
     assert not SyncRun.objects.exists()
     assert okta_writes(sim) == []
+
+
+def test_anonymous_write_without_csrf_token_is_counted_outside_the_chain(sim):
+    strict = Client(enforce_csrf_checks=True, HTTP_HOST=flow.HOST)
+    response = strict.post("/sync/start", {"kind": "full"})
+    assert response.status_code == 403
+    assert not AuditEvent.objects.exists()
+    assert SecurityEvent.objects.get().kind == "csrf"
 
 
 def test_anonymous_read_leaves_no_audit_row(sim):
@@ -47,6 +62,7 @@ def test_write_without_csrf_token_is_refused_and_audited(sim, admin):
     assert response.status_code == 403
     [denied] = _denials("csrf")
     assert denied.actor_login == flow.SUPER
+    assert not SecurityEvent.objects.exists()
     assert not SyncRun.objects.exists()
     assert okta_writes(sim) == []
 

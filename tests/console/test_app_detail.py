@@ -9,6 +9,7 @@ import time
 import pytest
 
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
+from tests.accounts import flow
 from tests.console.conftest import grant_writes, okta_grants, web_app
 
 HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "grant-collection"}
@@ -299,6 +300,15 @@ def test_refresh_reads_the_grants_once_and_records_outside_changes(admin, synced
     assert ScopeGrant.objects.filter(
         app__okta_id=app["id"], scope_id="okta.brands.read", revoked_at=None
     ).exists()
+    # who pressed "Refresh from Okta", and what it found
+    pressed = AuditEvent.objects.filter(action="refresh").latest("seq")
+    assert (pressed.actor_login, pressed.app_okta_id, pressed.outcome) == (
+        flow.SUPER,
+        app["id"],
+        "success",
+    )
+    assert pressed.actor_id.startswith("00u")
+    assert pressed.detail["added"] == ["okta.groups.read"]
 
 
 def test_a_removed_app_is_shown_read_only(admin, synced, sim):
@@ -347,6 +357,9 @@ def test_refresh_that_okta_refuses_says_so_and_keeps_the_local_grants(
     assert ScopeGrant.objects.filter(
         app__okta_id=app["id"], scope_id="okta.apps.read", revoked_at=None
     ).exists()
+    pressed = AuditEvent.objects.filter(action="refresh").latest("seq")
+    assert (pressed.actor_login, pressed.outcome) == (flow.SUPER, "failure")
+    assert pressed.detail["error"]
 
 
 def test_a_long_rate_limit_wait_is_not_sat_out_inside_the_request(admin, synced, sim):

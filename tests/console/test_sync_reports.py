@@ -51,9 +51,31 @@ def test_sync_now_queues_the_chosen_kind_after_commit(
     assert full.status_code == 302
     assert bad.status_code == 302
     assert queued == [
-        ("full", {"trigger": "console"}),
-        ("incremental", {"trigger": "console"}),
+        ("full", {"trigger": "console", "requested_by": "super.admin@example.com"}),
+        (
+            "incremental",
+            {"trigger": "console", "requested_by": "super.admin@example.com"},
+        ),
     ]
+
+
+def test_the_sync_page_names_who_pressed_sync_now(admin, db, monkeypatch):
+    from grantsconsole.grants import services
+
+    # The worker's side of "Sync now": the task runs with the admin's login.
+    monkeypatch.setattr(tasks.full_sync_step, "delay", lambda *a, **kw: None)
+    run_id = tasks.start_full_sync(
+        trigger="console", requested_by="super.admin@example.com"
+    )
+    services.fail_run(run_id, "stopped by the test")
+    run = SyncRun.objects.get(pk=run_id)
+    assert run.requested_by == "super.admin@example.com"
+    for page in ("/sync/", f"/sync/{run_id}/"):
+        body = admin.get(page).content.decode()
+        assert "Requested by" in body
+        assert "super.admin@example.com</td>" in body or (
+            "<dd>super.admin@example.com</dd>" in body
+        ), page
 
 
 def test_run_detail_lists_per_app_errors(admin, db):

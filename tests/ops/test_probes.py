@@ -62,20 +62,69 @@ def test_json_log_line_keeps_newlines_inside_one_line():
 
 
 WORKER = "0oa1workerDEMO0000x7"
+SUPER = "super.admin@example.com"
 
 
 @pytest.fixture
-def ready(sim, client):
-    """GET /readyz with a fresh worker client; returns its Okta check."""
+def ready(sim, db):
+    """GET /readyz as a signed-in Super Admin with a fresh worker client;
+    returns its Okta check."""
     from grantsconsole.grants.okta_clients import forget_worker_clients
+    from tests.console.conftest import signed_in
+
+    admin = signed_in(SUPER)
 
     def probe() -> tuple[int, dict]:
         forget_worker_clients()
-        response = client.get("/readyz")
+        response = admin.get("/readyz")
         return response.status_code, response.json()["checks"]["okta"]
 
     yield probe
     forget_worker_clients()
+
+
+@pytest.fixture
+def anonymous_ready(sim, client):
+    """GET /readyz without a session; returns (status, body, Okta requests made)."""
+    from grantsconsole.grants.okta_clients import forget_worker_clients
+
+    def probe() -> tuple[int, dict, list[dict]]:
+        forget_worker_clients()
+        before = len(sim.requests())
+        response = client.get("/readyz")
+        return response.status_code, response.json(), sim.requests()[before:]
+
+    yield probe
+    forget_worker_clients()
+
+
+@pytest.mark.django_db
+def test_anonymous_readyz_says_only_up_and_costs_no_okta_request(anonymous_ready):
+    assert anonymous_ready() == (200, {"ok": True}, [])
+
+
+@pytest.mark.django_db
+def test_anonymous_readyz_hides_the_workers_problem(anonymous_ready, sim, settings):
+    """The worker's set-up is a Super Admin's business; the router only needs
+    to know whether this process can serve (database and broker)."""
+    settings.OKTA_WORKER_KEY_ID = "no-such-kid"
+    sim.set_client_roles(WORKER, [])
+    status, body, okta_requests = anonymous_ready()
+    assert (status, body, okta_requests) == (200, {"ok": True}, [])
+
+
+@pytest.mark.django_db
+def test_anonymous_readyz_is_503_when_the_database_is_down(
+    anonymous_ready, monkeypatch
+):
+    from grantsconsole.ops import views
+
+    def down() -> dict:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(views, "_check_database", down)
+    status, body, _ = anonymous_ready()
+    assert (status, body) == (503, {"ok": False})
 
 
 @pytest.mark.django_db

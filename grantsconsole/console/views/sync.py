@@ -62,11 +62,14 @@ def sync_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 def _enqueue(kind: str, actor_login: str) -> None:
-    """Queue a sync of ``kind`` after the transaction commits (the worker runs it)."""
+    """Queue a sync of ``kind`` after the transaction commits (the worker runs
+    it); its run names ``actor_login`` as the admin who asked for it."""
     from grantsconsole.grants import tasks
 
     task = tasks.start_full_sync if kind == "full" else tasks.incremental_sync
-    transaction.on_commit(lambda: task.delay(trigger="console"))
+    transaction.on_commit(
+        lambda: task.delay(trigger="console", requested_by=actor_login)
+    )
 
 
 @require_POST

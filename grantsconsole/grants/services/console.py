@@ -544,24 +544,39 @@ def refresh_app(
 ) -> RefreshResult:
     """Re-read one app and its grants from Okta now and apply them
     (``GET /api/v1/apps/{appId}`` and ``/grants``). Differences are recorded as
-    ``external_grant``/``external_revoke`` rows; an app Okta no longer has is
-    marked removed; an error leaves the local grants as they were and marks
-    the app's grants "unknown". ``actor_*`` only go to the log line: the admin
-    who pressed refresh did not make the changes it finds. Never raises
-    OktaError: the error text is returned.
+    ``external_grant``/``external_revoke`` rows (the admin who pressed refresh
+    did not make them); an app Okta no longer has is marked removed; an error
+    leaves the local grants as they were and marks the app's grants "unknown".
+    Then a ``refresh`` audit row names the admin (``actor_*``) with what was
+    found: ``detail = {"added": [...], "revoked": [...], "removed": bool,
+    "error": str}``, outcome success or failure. Never raises OktaError: the
+    error text is returned.
     """
-    logger.info(
-        "refresh of app %s requested by %s", app.okta_id, actor_login or actor_id
-    )
     try:
         outcome = sync_one_app(client, app.okta_id, source="refresh")
     except OktaError as exc:
-        return RefreshResult(AppChange(app=app), error=describe(exc))
-    if outcome.error is not None:
-        return RefreshResult(outcome.change, error=outcome.message)
-    if outcome.conflict:
-        return RefreshResult(
-            outcome.change,
-            error="The app changed locally while it was read; try again.",
-        )
-    return RefreshResult(outcome.change)
+        result = RefreshResult(AppChange(app=app), error=describe(exc))
+    else:
+        if outcome.error is not None:
+            result = RefreshResult(outcome.change, error=outcome.message)
+        elif outcome.conflict:
+            result = RefreshResult(
+                outcome.change,
+                error="The app changed locally while it was read; try again.",
+            )
+        else:
+            result = RefreshResult(outcome.change)
+    audit.record(
+        "refresh",
+        actor_id=actor_id,
+        actor_login=actor_login,
+        app=app,
+        outcome="failure" if result.error else "success",
+        detail={
+            "added": list(result.change.added),
+            "revoked": list(result.change.revoked),
+            "removed": result.change.removed,
+            "error": result.error,
+        },
+    )
+    return result

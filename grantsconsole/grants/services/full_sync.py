@@ -76,8 +76,9 @@ def _owner(run_id: int) -> str:
     return f"full-sync-run-{run_id}"
 
 
-def start_full_sync(*, trigger: str) -> SyncRun:
-    """Create a full-sync run and take the single-flight lock.
+def start_full_sync(*, trigger: str, requested_by: str = "") -> SyncRun:
+    """Create a full-sync run and take the single-flight lock. ``requested_by``
+    is the Okta login of the admin who asked for it ("" for beat or a command).
 
     Returns the run; its status is "running" (drive it with
     :func:`full_sync_step` from step 0) or "skipped" when another full sync
@@ -87,6 +88,7 @@ def start_full_sync(*, trigger: str) -> SyncRun:
     run = SyncRun.objects.create(
         kind=SyncRun.Kind.FULL,
         trigger=trigger,
+        requested_by=requested_by[:300],
         heartbeat_at=timezone.now(),
         baseline=not SyncRun.objects.filter(
             kind=SyncRun.Kind.FULL,

@@ -244,11 +244,15 @@ def _apply_page(
     return result
 
 
-def start_incremental_sync(*, trigger: str) -> SyncRun:
+def start_incremental_sync(*, trigger: str, requested_by: str = "") -> SyncRun:
     """Create an incremental run holding the ``sync:incremental`` lock, or a
-    "skipped" run (no Okta call) when another one holds it."""
+    "skipped" run (no Okta call) when another one holds it. ``requested_by``:
+    the Okta login of the admin who asked for it ("" for beat or a command)."""
     run = SyncRun.objects.create(
-        kind=SyncRun.Kind.INCREMENTAL, trigger=trigger, heartbeat_at=timezone.now()
+        kind=SyncRun.Kind.INCREMENTAL,
+        trigger=trigger,
+        requested_by=requested_by[:300],
+        heartbeat_at=timezone.now(),
     )
     if not locks.acquire(LOCK_NAME, f"incremental-run-{run.pk}", LOCK_TTL_SECONDS):
         run.status = SyncRun.Status.SKIPPED
@@ -258,7 +262,9 @@ def start_incremental_sync(*, trigger: str) -> SyncRun:
     return run
 
 
-def run_incremental_sync(*, client: OktaClient, trigger: str = "command") -> SyncRun:
+def run_incremental_sync(
+    *, client: OktaClient, trigger: str = "command", requested_by: str = ""
+) -> SyncRun:
     """Poll the System Log from the stored cursor and apply what it names.
 
     First run without a cursor: starts ``FIRST_POLL_WINDOW`` ago (or where a
@@ -267,7 +273,7 @@ def run_incremental_sync(*, client: OktaClient, trigger: str = "command") -> Syn
     run as failed with the cursor where the last applied page left it (the
     next run resumes there). Returns the finished run.
     """
-    run = start_incremental_sync(trigger=trigger)
+    run = start_incremental_sync(trigger=trigger, requested_by=requested_by)
     if run.status == SyncRun.Status.SKIPPED:
         return run
     owner = f"incremental-run-{run.pk}"
