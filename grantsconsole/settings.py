@@ -211,6 +211,8 @@ AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", _dev("dev-only-audit-checkpoint-key"))
 # Optional file that every signed audit checkpoint line is appended to (besides the
 # log): a copy outside the database for `verify_audit` (catches a wiped audit table).
 AUDIT_CHECKPOINT_FILE = env("AUDIT_CHECKPOINT_FILE", "")
+# Who is e-mailed (Django's mail backend) when the audit trail fails verification.
+ALERT_EMAILS = [a.strip() for a in env("ALERT_EMAILS", "").split(",") if a.strip()]
 
 # --- Django -----------------------------------------------------------------------
 INSTALLED_APPS = [
