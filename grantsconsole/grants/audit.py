@@ -285,6 +285,7 @@ BREAKS = {
     "signature": "checkpoint signature does not verify",
     "truncated": "rows removed from the tail",
     "replaced": "signed row replaced",
+    "unreadable": "the checkpoint file cannot be read",
 }
 
 
@@ -312,11 +313,11 @@ class Problem:
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
     """``rows`` checked (seq ``first_seq`` to ``head_seq``, whose row_hash is
-    ``head``), signed ``checkpoints``
-    checked (table rows and trusted external lines), ``ignored`` external lines
-    that look like checkpoints but whose signature does not verify, and the
-    first ``problem`` or None. ``first_seq`` is 1 for a whole-chain check; a
-    tail check starts after the newest checkpoint."""
+    ``head``), signed ``checkpoints`` checked (table rows and trusted external
+    lines), ``ignored`` external lines that look like checkpoints but whose
+    signature does not verify, and the first ``problem`` or None. ``first_seq``
+    is 1 for a whole-chain check; a tail check starts after the newest
+    checkpoint."""
 
     rows: int
     checkpoints: int
@@ -406,8 +407,8 @@ def verify(external: Iterable[str] = (), *, tail: bool = False) -> VerifyResult:
     ``tail=True`` checks only the rows after the newest checkpoint, starting
     from the row it signed (the checkpoint's signature and that row's hash are
     checked, the rows before it are not re-hashed), plus every checkpoint's
-    signature and count: cheap, for after each checkpoint; the daily check is
-    the whole chain.
+    signature and count: cheap, run before each checkpoint is signed; the
+    daily check is the whole chain.
     """
     key = settings.AUDIT_HMAC_KEY.encode("utf-8")
     lines = parse_checkpoint_lines(external)
