@@ -4,7 +4,8 @@ Run: ``celery -A grantsconsole worker -l INFO`` and ``celery -A grantsconsole
 beat -l INFO -s <schedule file>`` (exactly one beat). Settings come from
 ``CELERY_*`` in ``grantsconsole/settings.py``; the schedule from
 ``SYNC_INCREMENTAL_EVERY`` / ``SYNC_FULL_EVERY`` (seconds) and
-``AUDIT_REPORT_HOUR`` (UTC hour of the daily report).
+``AUDIT_REPORT_HOUR`` (UTC hour of the daily report and the daily audit
+trail verification).
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
         "accounts-purge-security-events": {
             "task": "accounts.purge_security_events",
             "schedule": crontab(hour=settings.AUDIT_REPORT_HOUR, minute=30),
+        },
+        # Daily at AUDIT_REPORT_HOUR:00 UTC: check the whole audit trail against
+        # the checkpoints, including the copy outside the database.
+        "grants-audit-verify": {
+            "task": "grants.verify_audit",
+            "schedule": crontab(hour=settings.AUDIT_REPORT_HOUR, minute=0),
         },
         # Daily at AUDIT_REPORT_HOUR:00 UTC (https://crontab.guru/#0_5_*_*_*).
         "grants-audit-report": {

@@ -208,6 +208,8 @@ AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", _dev(DEMO_AUDIT_HMAC_KEY))
 # Optional file that every signed audit checkpoint line is appended to (besides the
 # log): a copy outside the database for `verify_audit` (catches a wiped audit table).
 AUDIT_CHECKPOINT_FILE = env("AUDIT_CHECKPOINT_FILE", "")
+# Who is e-mailed (Django's mail backend) when the audit trail fails verification.
+ALERT_EMAILS = [a.strip() for a in env("ALERT_EMAILS", "").split(",") if a.strip()]
 
 # --- Production refuses the demo secrets -------------------------------------------
 # The demo org's secrets are public (README, the simulator's seed); a console running

@@ -16,6 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from grantsconsole.accounts import auditing, health, security_events, session
 from grantsconsole.accounts.access import admin_client, super_admin_required
+from grantsconsole.console import selectors
+from grantsconsole.console.views.common import render_page
 
 PENDING_TTL_SECONDS = 600
 
@@ -100,18 +102,23 @@ def step_up_resume(request: HttpRequest) -> HttpResponse:
 @super_admin_required
 @require_GET
 def console_health(request: HttpRequest) -> HttpResponse:
-    """Console health: grants, token scopes and what missing scopes disable."""
+    """Console health: grants, token scopes and what missing scopes disable, and
+    the last audit trail verification (with the banners of every page)."""
     cred = session.credential_of(request)
     assert cred is not None  # super_admin_required
     report = health.console_health(admin_client(request), cred.scope_set)
-    return render(
+    freshness, verification = selectors.audit_status()
+    return render_page(
         request,
         "accounts/console_health.html",
         {
             "health": report,
+            "verification": verification,
             "credential": cred,
             "console_client_id": settings.OKTA_CONSOLE_CLIENT_ID,
         },
+        section="health",
+        freshness=freshness,
     )
 
 

@@ -8,7 +8,6 @@ Times are aware UTC datetimes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +42,7 @@ from grantsconsole.grants.models import (
     AuditCheckpoint,
     AuditEvent,
     AuditReport,
+    AuditVerification,
     OktaApp,
     ScopeGrant,
     SyncRun,
@@ -82,12 +82,20 @@ class Freshness:
     worker may be down). ``since`` is the finish time of the last sync that
     succeeded (None if none did); ``message`` is the failed run's plain-words
     message, or the time Okta failed the console ("outage").
+
+    Carried along in the same statement for the banner on every page:
+    ``audit_failed_at``/``audit_problem`` are the time and plain-words first
+    break of a failed audit trail verification, when the latest check failed
+    or the latest whole-chain check did (a passing tail check does not clear
+    it); None/"" otherwise.
     """
 
     stale: bool
     since: datetime | None = None
     message: str = ""
     reason: str = ""
+    audit_failed_at: datetime | None = None
+    audit_problem: str = ""
 
 
 def stale_after() -> timedelta:
@@ -112,22 +120,21 @@ def _status_querysets() -> dict[str, QuerySet]:
         outcome=AuditEvent.Outcome.FAILURE,
         detail__outage=True,
     ).order_by("-created_at")
+    checked = AuditVerification.objects.exclude(
+        status=AuditVerification.Status.QUEUED
+    ).order_by("-id")
+    full = checked.filter(scope=AuditVerification.Scope.FULL)
     return {
         "st_status": finished.values("status")[:1],
         "st_message": finished.values("message")[:1],
         "st_ok_at": ok.values("finished_at")[:1],
         "st_outage_at": outage.values("created_at")[:1],
-    }
-
-
-def _verification_querysets() -> dict[str, QuerySet]:
-    report = AuditReport.objects.order_by("-created_at", "-id")
-    checkpoint = AuditCheckpoint.objects.order_by("-id")
-    return {
-        "vf_report_at": report.values("created_at")[:1],
-        "vf_report": report.values("data__verification")[:1],
-        "vf_cp_at": checkpoint.values("created_at")[:1],
-        "vf_cp_count": checkpoint.values("count")[:1],
+        "au_status": checked.values("status")[:1],
+        "au_at": checked.values("started_at")[:1],
+        "au_problem": checked.values("problem")[:1],
+        "au_full_status": full.values("status")[:1],
+        "au_full_at": full.values("started_at")[:1],
+        "au_full_problem": full.values("problem")[:1],
     }
 
 
@@ -149,14 +156,27 @@ def _as_datetime(value: Any) -> datetime | None:
     return parsed
 
 
+def _audit_break(values: dict[str, Any]) -> dict[str, Any]:
+    """The ``audit_*`` fields of :class:`Freshness` (see there)."""
+    for prefix in ("au_", "au_full_"):
+        if values.get(prefix + "status") == AuditVerification.Status.FAILED:
+            return {
+                "audit_failed_at": _as_datetime(values.get(prefix + "at")),
+                "audit_problem": values.get(prefix + "problem") or "",
+            }
+    return {}
+
+
 def _freshness_of(values: dict[str, Any]) -> Freshness:
     ok_at = _as_datetime(values.get("st_ok_at"))
+    audit_break = _audit_break(values)
     if values.get("st_status") == SyncRun.Status.FAILED:
         return Freshness(
             stale=True,
             since=ok_at,
             message=values.get("st_message") or "",
             reason="failed",
+            **audit_break,
         )
     outage_at = _as_datetime(values.get("st_outage_at"))
     if outage_at is not None:
@@ -165,10 +185,11 @@ def _freshness_of(values: dict[str, Any]) -> Freshness:
             since=ok_at,
             message=outage_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
             reason="outage",
+            **audit_break,
         )
     if ok_at is not None and timezone.now() - ok_at > stale_after():
-        return Freshness(stale=True, since=ok_at, reason="old")
-    return Freshness(stale=False, since=ok_at)
+        return Freshness(stale=True, since=ok_at, reason="old", **audit_break)
+    return Freshness(stale=False, since=ok_at, **audit_break)
 
 
 def freshness_of(obj: Any) -> Freshness:
@@ -692,62 +713,104 @@ def iter_audit_events(filters: AuditFilters, chunk: int = 2000) -> Iterator[Audi
     yield from audit_events(filters).iterator(chunk_size=chunk)
 
 
+#: the columns of the last finished audit verification the audit page shows
+_VERIFICATION_FIELDS = (
+    "status",
+    "scope",
+    "trigger",
+    "requested_by",
+    "started_at",
+    "duration_ms",
+    "rows",
+    "first_seq",
+    "checkpoints",
+    "ignored_lines",
+    "problem_kind",
+    "problem",
+)
+
+
 @dataclass(frozen=True)
 class Verification:
     """What the audit page can say about the hash chain.
 
-    ``ok``/``at``/``rows``/``problem``: the last stored verification result
-    (``AuditReport.data["verification"]``, written when the daily report runs
-    ``audit.verify()``); ``ok`` is None when no result is stored.
+    ``ok`` (None: never checked), ``at``, ``scope`` ("full" | "tail"),
+    ``trigger``, ``requested_by`` (who pressed "Verify now"), ``seconds``,
+    ``rows`` (from seq ``first_seq``), ``checkpoints``, ``ignored_lines``,
+    ``problem_kind`` and ``problem``: the last finished check
+    (:class:`AuditVerification`). ``queued_at``/``queued_by``: a press of
+    "Verify now" the worker has not run yet.
     ``checkpoint_at``/``checkpoint_rows``: the newest signed checkpoint (it signs
     the chain's head; it is not itself a verification).
     """
 
     ok: bool | None = None
     at: datetime | None = None
+    scope: str = ""
+    trigger: str = ""
+    requested_by: str = ""
+    seconds: float | None = None
     rows: int | None = None
+    first_seq: int = 1
+    checkpoints: int | None = None
+    ignored_lines: int = 0
+    problem_kind: str = ""
     problem: str = ""
+    queued_at: datetime | None = None
+    queued_by: str = ""
     checkpoint_at: datetime | None = None
     checkpoint_rows: int | None = None
 
 
+def _verification_querysets() -> dict[str, QuerySet]:
+    checked = AuditVerification.objects.exclude(
+        status=AuditVerification.Status.QUEUED
+    ).order_by("-id")
+    queued = AuditVerification.objects.filter(
+        status=AuditVerification.Status.QUEUED
+    ).order_by("-id")
+    checkpoint = AuditCheckpoint.objects.order_by("-id")
+    return {
+        **{f"vf_{name}": checked.values(name)[:1] for name in _VERIFICATION_FIELDS},
+        "vf_queued_at": queued.values("requested_at")[:1],
+        "vf_queued_by": queued.values("requested_by")[:1],
+        "vf_cp_at": checkpoint.values("created_at")[:1],
+        "vf_cp_count": checkpoint.values("count")[:1],
+    }
+
+
 def _verification_of(values: dict[str, Any]) -> Verification:
-    raw = values.get("vf_report")
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raw = None
-    checkpoint = {
+    common = {
+        "queued_at": _as_datetime(values.get("vf_queued_at")),
+        "queued_by": values.get("vf_queued_by") or "",
         "checkpoint_at": _as_datetime(values.get("vf_cp_at")),
         "checkpoint_rows": values.get("vf_cp_count"),
     }
-    if isinstance(raw, dict) and "ok" in raw:
-        return Verification(
-            ok=bool(raw.get("ok")),
-            at=_parse_time(raw.get("verified_at"))
-            or _as_datetime(values.get("vf_report_at")),
-            rows=raw.get("rows"),
-            problem=str(raw.get("problem") or ""),
-            **checkpoint,
-        )
-    return Verification(**checkpoint)
+    status = values.get("vf_status")
+    if status is None:
+        return Verification(**common)
+    ms = values.get("vf_duration_ms")
+    return Verification(
+        ok=status == AuditVerification.Status.OK,
+        at=_as_datetime(values.get("vf_started_at")),
+        scope=values.get("vf_scope") or "",
+        trigger=values.get("vf_trigger") or "",
+        requested_by=values.get("vf_requested_by") or "",
+        seconds=ms / 1000 if ms is not None else None,
+        rows=values.get("vf_rows"),
+        first_seq=values.get("vf_first_seq") or 1,
+        checkpoints=values.get("vf_checkpoints"),
+        ignored_lines=values.get("vf_ignored_lines") or 0,
+        problem_kind=values.get("vf_problem_kind") or "",
+        problem=values.get("vf_problem") or "",
+        **common,
+    )
 
 
 def audit_status() -> tuple[Freshness, Verification]:
     """The stale banner and the chain's last verification. One statement."""
     values = _select_scalars(_status_querysets, _verification_querysets)
     return _freshness_of(values), _verification_of(values)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
 
 
 # --- sync ----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ urlpatterns = [
     ),
     path("audit/", audit.audit_list, name="audit-list"),
     path("audit/export.<str:fmt>", audit.audit_export, name="audit-export"),
+    path("audit/verify", audit.audit_verify, name="audit-verify"),
     path("sync/", sync.sync_list, name="sync-list"),
     path("sync/progress", sync.sync_progress, name="sync-progress"),
     path("sync/start", sync.sync_start, name="sync-start"),

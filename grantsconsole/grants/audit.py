@@ -104,6 +104,12 @@ def _normalize_detail(detail: Any) -> dict[str, Any]:
     return _truncate(json.loads(json.dumps(detail, default=str, sort_keys=True)))
 
 
+# One encoder for every row: json.dumps with options builds a new one per call.
+_ENCODE = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False
+).encode
+
+
 def _canonical_values(values: Any) -> bytes:
     data = {}
     for name in HASHED_FIELDS:
@@ -111,9 +117,7 @@ def _canonical_values(values: Any) -> bytes:
         if isinstance(value, datetime):
             value = _iso(value)
         data[name] = value
-    return json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return _ENCODE(data).encode("utf-8")
 
 
 def canonical(row: AuditEvent) -> bytes:
@@ -125,12 +129,6 @@ def compute_hash(prev_hash: str, row: AuditEvent) -> str:
     """SHA-256 hex of ``prev_hash``, a newline and the canonical row."""
     return hashlib.sha256(
         prev_hash.encode("ascii") + b"\n" + canonical(row)
-    ).hexdigest()
-
-
-def _hash_values(prev_hash: str, values: Any) -> str:
-    return hashlib.sha256(
-        prev_hash.encode("ascii") + b"\n" + _canonical_values(values)
     ).hexdigest()
 
 
@@ -216,16 +214,19 @@ def record(
     return row
 
 
-def checkpoint() -> AuditCheckpoint:
-    """Write a signed checkpoint of the chain's current head and log it.
+def checkpoint(count: int | None = None, head: str | None = None) -> AuditCheckpoint:
+    """Write a signed checkpoint of the chain's current head and log it; with
+    ``count`` and ``head`` (a head the caller verified), sign those instead.
 
     The log line (logger ``grantsconsole.audit``) is the off-box copy: with a log
-    drain it survives a database restore or a truncated table.
+    drain it survives a database restore or a truncated table; so is the line
+    appended to ``settings.AUDIT_CHECKPOINT_FILE`` when set.
     """
     with transaction.atomic():
         _lock_chain()
-        last = AuditEvent.objects.order_by("-seq").values("seq", "row_hash").first()
-        count, head = (last["seq"], last["row_hash"]) if last else (0, GENESIS_HASH)
+        if count is None or head is None:
+            last = AuditEvent.objects.order_by("-seq").values("seq", "row_hash").first()
+            count, head = (last["seq"], last["row_hash"]) if last else (0, GENESIS_HASH)
         now = timezone.now()
         cp = AuditCheckpoint(
             count=count,
@@ -262,10 +263,18 @@ class _Signed:
     at: str
     mac: str
 
+    def signed_by(self, key: bytes) -> bool:
+        """True when ``mac`` is the audit key's signature of count, head, time."""
+        expected = _mac(f"{self.count}|{self.head}|{self.at}", key)
+        return hmac.compare_digest(expected, self.mac)
+
 
 def parse_checkpoint_lines(lines: Iterable[str]) -> list[_Signed]:
-    """Checkpoints found in text lines (a log drain export or the checkpoint
-    file); other lines are ignored. ``ident`` is the 1-based line number."""
+    """Text that looks like a checkpoint in ``lines`` (a log drain export or the
+    checkpoint file); other lines are skipped. ``ident`` is the 1-based line
+    number. Nothing here is trusted yet: anyone who can get text into a log
+    (a request for a missing page logs its path) can write such a line, so
+    :func:`verify` keeps only those whose signature verifies."""
     found = []
     for number, text in enumerate(lines, start=1):
         match = _LINE.search(text)
@@ -283,13 +292,30 @@ def parse_checkpoint_lines(lines: Iterable[str]) -> list[_Signed]:
     return found
 
 
+#: the kinds of break ``verify`` reports (``Problem.kind``), in plain words
+BREAKS = {
+    "missing": "rows missing (a gap in seq)",
+    "reordered": "rows reordered or duplicated",
+    "link": "chain link broken (prev_hash)",
+    "edited": "row edited (row_hash)",
+    "forged": "row not signed with the audit key (row_mac)",
+    "signature": "checkpoint signature does not verify",
+    "truncated": "rows removed from the tail",
+    "replaced": "signed row replaced",
+    "unreadable": "the checkpoint file cannot be read",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """What ``verify`` found wrong: the first bad row's ``seq`` (or the
-    checkpoint id when ``where`` is "checkpoint") and a plain-words message."""
+    """What ``verify`` found wrong: where (a "row", a "checkpoint" in the table,
+    or an "external" checkpoint line), ``ident`` (the first bad row's ``seq``,
+    the checkpoint id, or the line number), ``kind`` (a key of ``BREAKS``) and
+    a plain-words ``message``."""
 
     where: str  # "row" | "checkpoint" | "external"
     ident: int
+    kind: str
     message: str
 
     def __str__(self) -> str:
@@ -303,38 +329,84 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
-    """``rows`` checked, ``checkpoints`` checked, and the first ``problem`` or None."""
+    """``rows`` checked (seq ``first_seq`` to ``head_seq``, whose row_hash is
+    ``head``), signed ``checkpoints`` checked (table rows and trusted external
+    lines), ``ignored`` external lines that look like checkpoints but whose
+    signature does not verify, and the first ``problem`` or None. ``first_seq``
+    is 1 for a whole-chain check; a tail check starts after the newest
+    checkpoint."""
 
     rows: int
     checkpoints: int
     problem: Problem | None
+    ignored: int = 0
+    first_seq: int = 1
+    head: str = GENESIS_HASH
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
+    @property
+    def head_seq(self) -> int:
+        """The seq of the last row checked (0: an empty chain)."""
+        return self.first_seq - 1 + self.rows
 
-_ROW_COLUMNS = ("id", *HASHED_FIELDS, "prev_hash", "row_hash", "row_mac")
+
+# Fetched in this order: the hashed columns sorted by name, as the canonical
+# JSON orders its keys, so a row's values zip straight into that dict.
+_SORTED_FIELDS = tuple(sorted(HASHED_FIELDS))
+_ROW_COLUMNS = ("id", *_SORTED_FIELDS, "prev_hash", "row_hash", "row_mac")
+_SEQ = 1 + _SORTED_FIELDS.index("seq")
+_CREATED = 1 + _SORTED_FIELDS.index("created_at")
+_N = len(_SORTED_FIELDS)
 
 
-def _iter_rows(batch: int = 5000) -> Iterator[dict[str, Any]]:
-    """Rows (as dicts of their columns) in physical id order, i.e. insertion
-    order, in batches."""
-    last_id = 0
-    while True:
-        rows = list(
-            AuditEvent.objects.filter(id__gt=last_id)
-            .order_by("id")
-            .values(*_ROW_COLUMNS)[:batch]
+def _rows_after(row_id: int, chunk: int = 5000) -> Iterator[tuple[Any, ...]]:
+    """Rows with a primary key above ``row_id`` as tuples of ``_ROW_COLUMNS``,
+    in physical id order (insertion order), fetched ``chunk`` rows at a time
+    without building model instances."""
+    return (
+        AuditEvent.objects.filter(id__gt=row_id)
+        .order_by("id")
+        .values_list(*_ROW_COLUMNS)
+        .iterator(chunk_size=chunk)
+    )
+
+
+def _tail_anchor(key: bytes) -> tuple[int, int, str] | Problem:
+    """Where a tail check starts: (row id, seq, row_hash) of the row the newest
+    checkpoint signed, (0, 0, genesis) when there is none, or the Problem when
+    that checkpoint does not hold."""
+    cp = AuditCheckpoint.objects.order_by("-id").first()
+    if cp is None or cp.count == 0:
+        return (0, 0, GENESIS_HASH)
+    signed = _Signed(
+        "checkpoint", cp.id, cp.count, cp.head_hash, _iso(cp.created_at), cp.mac
+    )
+    if not signed.signed_by(key):
+        return Problem("checkpoint", cp.id, "signature", BREAKS["signature"])
+    row = AuditEvent.objects.filter(seq=cp.count).values_list("id", "row_hash").first()
+    if row is None:
+        return Problem(
+            "checkpoint",
+            cp.id,
+            "truncated",
+            f"signed for {cp.count} rows but row seq {cp.count} is gone; "
+            "rows were removed from the tail",
         )
-        if not rows:
-            return
-        yield from rows
-        last_id = rows[-1]["id"]
+    if row[1] != cp.head_hash:
+        return Problem(
+            "checkpoint",
+            cp.id,
+            "replaced",
+            f"row seq {cp.count} is not the row that was signed",
+        )
+    return (row[0], cp.count, cp.head_hash)
 
 
-def verify(external: Iterable[str] = ()) -> VerifyResult:
-    """Check the whole chain and every checkpoint; stop at the first problem.
+def verify(external: Iterable[str] = (), *, tail: bool = False) -> VerifyResult:
+    """Check the chain and every checkpoint; stop at the first problem.
 
     Rows are read in insertion (primary key) order and must carry seq 1, 2, 3 ...
     with each ``prev_hash`` equal to the previous ``row_hash``, a ``row_hash``
@@ -342,71 +414,115 @@ def verify(external: Iterable[str] = ()) -> VerifyResult:
     edited row (hash or MAC mismatch), a deleted row (seq gap), reordered rows
     (seq out of order or broken link) and a forged row (MAC, or the link).
     Then each checkpoint's MAC must verify and the chain must still hold the
-    row ``count`` with hash ``head_hash`` (rows cut off the tail). ``external``
-    are text lines holding checkpoints kept outside the database (the log
-    drain, ``settings.AUDIT_CHECKPOINT_FILE``); checked the same way, they
-    catch a wipe of both audit tables.
+    row ``count`` with hash ``head_hash`` (rows cut off the tail).
+
+    ``external`` are text lines holding checkpoints kept outside the database
+    (the log drain, ``settings.AUDIT_CHECKPOINT_FILE``); they catch a wipe of
+    both audit tables. Only lines signed with the audit key count: the others
+    (planted, garbled) are left out and counted in ``ignored``.
+
+    ``tail=True`` checks only the rows after the newest checkpoint, starting
+    from the row it signed (the checkpoint's signature and that row's hash are
+    checked, the rows before it are not re-hashed), plus every checkpoint's
+    signature and count: cheap, run before each checkpoint is signed; the
+    daily check is the whole chain.
     """
+    key = settings.AUDIT_HMAC_KEY.encode("utf-8")
+    lines = parse_checkpoint_lines(external)
+    trusted = [item for item in lines if item.signed_by(key)]
+    ignored = len(lines) - len(trusted)
     signed = [
         _Signed(
             "checkpoint", cp.id, cp.count, cp.head_hash, _iso(cp.created_at), cp.mac
         )
         for cp in AuditCheckpoint.objects.order_by("id")
-    ] + parse_checkpoint_lines(external)
-    key = settings.AUDIT_HMAC_KEY.encode("utf-8")
-    expected_seq = 1
-    prev_hash = GENESIS_HASH
+    ] + trusted
+    after_id, start_seq, prev_hash = 0, 0, GENESIS_HASH
+    if tail:
+        anchor = _tail_anchor(key)
+        if isinstance(anchor, Problem):
+            return VerifyResult(0, 1, anchor, ignored, 1)
+        after_id, start_seq, prev_hash = anchor
+    first_seq = start_seq + 1
+    expected_seq = first_seq
     wanted = {item.count for item in signed}
     hashes: dict[int, str] = {}
+    mac = hmac.digest
+    sha256 = hashlib.sha256
     checked = 0
-    for checked, row in enumerate(_iter_rows(), start=1):
-        if row["seq"] != expected_seq:
-            if row["seq"] > expected_seq:
-                msg = f"expected seq {expected_seq} next; rows are missing or reordered"
+    for row in _rows_after(after_id):
+        checked += 1
+        seq = row[_SEQ]
+        problem = None
+        if seq != expected_seq:
+            if seq > expected_seq:
+                problem = Problem(
+                    "row",
+                    seq,
+                    "missing",
+                    f"expected seq {expected_seq} next; rows are missing or reordered",
+                )
             else:
-                msg = f"seq {row['seq']} appears after seq {expected_seq - 1}; reordered or duplicated"
-            return VerifyResult(checked, 0, Problem("row", row["seq"], msg))
-        if row["prev_hash"] != prev_hash:
-            return VerifyResult(
-                checked,
-                0,
-                Problem("row", row["seq"], "prev_hash does not match the previous row"),
+                problem = Problem(
+                    "row",
+                    seq,
+                    "reordered",
+                    f"seq {seq} appears after seq {expected_seq - 1}; "
+                    "reordered or duplicated",
+                )
+        elif row[-3] != prev_hash:
+            problem = Problem(
+                "row", seq, "link", "prev_hash does not match the previous row"
             )
-        if _hash_values(row["prev_hash"], row) != row["row_hash"]:
-            return VerifyResult(
-                checked,
-                0,
-                Problem(
-                    "row", row["seq"], "row_hash does not match the row's contents"
-                ),
-            )
-        if not hmac.compare_digest(_mac(row["row_hash"], key), row["row_mac"]):
-            return VerifyResult(
-                checked,
-                0,
-                Problem("row", row["seq"], "row_mac is not signed with the audit key"),
-            )
-        if row["seq"] in wanted:
-            hashes[row["seq"]] = row["row_hash"]
-        prev_hash = row["row_hash"]
+        else:
+            data = dict(zip(_SORTED_FIELDS, row[1 : _N + 1], strict=True))
+            data["created_at"] = _iso(row[_CREATED])
+            digest = sha256(
+                prev_hash.encode("ascii") + b"\n" + _ENCODE(data).encode("utf-8")
+            ).hexdigest()
+            if digest != row[-2]:
+                problem = Problem(
+                    "row", seq, "edited", "row_hash does not match the row's contents"
+                )
+            elif not hmac.compare_digest(
+                mac(key, digest.encode("utf-8"), "sha256").hex(), row[-1]
+            ):
+                problem = Problem(
+                    "row", seq, "forged", "row_mac is not signed with the audit key"
+                )
+        if problem is not None:
+            return VerifyResult(checked, 0, problem, ignored, first_seq)
+        if seq in wanted:
+            hashes[seq] = digest
+        prev_hash = digest
         expected_seq += 1
     total = expected_seq - 1
+    earlier = [c for c in wanted if 0 < c <= start_seq]
+    if earlier:
+        hashes.update(
+            AuditEvent.objects.filter(seq__in=earlier).values_list("seq", "row_hash")
+        )
     checked_signed = 0
     for item in signed:
         checked_signed += 1
-        expected_mac = _mac(f"{item.count}|{item.head}|{item.at}", key)
         problem = None
-        if not hmac.compare_digest(expected_mac, item.mac):
-            problem = "checkpoint signature does not verify"
+        if not item.signed_by(key):
+            problem = Problem(item.where, item.ident, "signature", BREAKS["signature"])
         elif item.count > total:
-            problem = (
+            problem = Problem(
+                item.where,
+                item.ident,
+                "truncated",
                 f"signed for {item.count} rows but the chain has {total}; "
-                "rows were removed from the tail"
+                "rows were removed from the tail",
             )
         elif item.count and hashes.get(item.count) != item.head:
-            problem = f"row seq {item.count} is not the row that was signed"
-        if problem:
-            return VerifyResult(
-                total, checked_signed, Problem(item.where, item.ident, problem)
+            problem = Problem(
+                item.where,
+                item.ident,
+                "replaced",
+                f"row seq {item.count} is not the row that was signed",
             )
-    return VerifyResult(total, checked_signed, None)
+        if problem:
+            return VerifyResult(checked, checked_signed, problem, ignored, first_seq)
+    return VerifyResult(checked, checked_signed, None, ignored, first_seq, prev_hash)

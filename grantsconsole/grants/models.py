@@ -334,6 +334,63 @@ class AuditCheckpoint(_AppendOnlyModel):
         return f"checkpoint {self.count} @ {self.created_at:%Y-%m-%dT%H:%M:%SZ}"
 
 
+class AuditVerification(models.Model):
+    """One check of the audit trail (``services.verify_audit_trail``) and its result.
+
+    ``scope`` "full" re-hashes every row; "tail" only the rows after the newest
+    checkpoint (run after each new checkpoint). ``trigger`` says what ran it
+    (beat, checkpoint, console, command) and ``requested_by`` who pressed
+    "Verify now" (an Okta login; "" for the worker). ``rows`` (from seq
+    ``first_seq``) and ``checkpoints`` were checked; ``ignored_lines`` are
+    off-database lines that looked like checkpoints but were not signed with
+    the audit key. On failure ``problem_where``/``problem_ident`` name the first
+    bad row (its seq), checkpoint (its id) or off-database line (its number),
+    ``problem_kind`` the kind of break (a key of ``audit.BREAKS``) and
+    ``problem`` says it in plain words. ``status`` is "queued" from the press
+    until a worker runs the check. Times are UTC; ``duration_ms`` is wall time.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        OK = "ok"
+        FAILED = "failed"
+
+    class Scope(models.TextChoices):
+        FULL = "full"
+        TAIL = "tail"
+
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.FULL)
+    trigger = models.CharField(max_length=40)
+    requested_by = models.CharField(max_length=300, blank=True)
+    requested_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    rows = models.PositiveBigIntegerField(default=0)
+    first_seq = models.PositiveBigIntegerField(default=1)
+    checkpoints = models.PositiveIntegerField(default=0)
+    ignored_lines = models.PositiveIntegerField(default=0)
+    problem_where = models.CharField(max_length=16, blank=True)
+    problem_ident = models.PositiveBigIntegerField(null=True, blank=True)
+    problem_kind = models.CharField(max_length=16, blank=True)
+    problem = models.TextField(blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-id"]
+
+    def __str__(self) -> str:
+        return f"audit verification #{self.pk} ({self.status})"
+
+    @property
+    def ok(self) -> bool | None:
+        """True or False once checked; None while queued."""
+        if self.status == self.Status.QUEUED:
+            return None
+        return self.status == self.Status.OK
+
+
 class SyncRun(models.Model):
     """One full or incremental sync: progress, counters, outcome.
 

@@ -93,6 +93,13 @@ def sync_watchdog() -> list[int]:
     return resumed
 
 
+@shared_task(name="grants.verify_audit")
+def verify_audit(trigger: str = "beat", queued_id: int | None = None) -> int:
+    """Check the whole audit trail and store the result (a press of "Verify
+    now" passes its ``queued_id``); returns the AuditVerification id."""
+    return services.verify_audit_trail(trigger=trigger, queued_id=queued_id).pk
+
+
 @shared_task(name="grants.audit_report")
 def audit_report(trigger: str = "beat") -> int:
     """Build and store the daily audit report; returns its id."""

@@ -121,3 +121,21 @@ def test_worker_without_an_admin_role_that_reads_grants(sim, admin) -> None:
 def test_worker_super_admin_role_is_shown(sim, admin) -> None:
     body = admin.get("/health/console/").content
     assert "Admin roles of the worker app: SUPER_ADMIN." in _worker_section(body)
+
+
+def test_the_last_audit_verification_and_its_banner_are_shown(sim, admin) -> None:
+    from grantsconsole.grants import audit, services
+    from tests.grants.helpers import tamper
+
+    audit.record("sync")
+    services.verify_audit_trail(trigger="beat")
+    page = admin.get("/health/console/").content.decode()
+    assert 'id="audit-verification"' in page
+    assert "intact" in page
+    assert 'action="/audit/verify"' in page
+    assert 'id="audit-broken"' not in page
+    tamper("UPDATE grants_auditevent SET outcome = 'failure' WHERE seq = 1")
+    services.verify_audit_trail(trigger="beat")
+    page = admin.get("/health/console/").content.decode()
+    assert "First break: audit row seq 1" in page
+    assert 'id="audit-broken"' in page

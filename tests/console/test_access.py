@@ -50,6 +50,7 @@ WRITES = [
     ("/scopes/okta.brands.read/grant", {"app": "{app}"}),
     ("/scopes/okta.apps.read/revoke", {"app": "{app}"}),
     ("/sync/start", {"kind": "incremental"}),
+    ("/audit/verify", {}),
 ]
 
 

@@ -12,7 +12,9 @@ from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 
 from grantsconsole.grants import audit
+from tests.accounts import flow
 from tests.grants.csv_checks import assert_every_cell_quoted, formula_cells
+from tests.grants.helpers import tamper
 
 
 def _events(n: int) -> None:
@@ -84,39 +86,67 @@ def test_csv_export_neutralises_formulas(admin, db):
 
 
 def test_last_verification_is_shown(admin, db):
-    from django.utils import timezone
-
-    from grantsconsole.grants.models import AuditReport
+    from grantsconsole.grants import services
 
     _events(3)
     body = admin.get("/audit/").content.decode()
-    assert "no stored result yet" in body
+    assert "no check has run yet" in body
     audit.checkpoint()
     body = admin.get("/audit/").content.decode()
-    assert "no stored result yet" in body  # a checkpoint is not a verification
+    assert "no check has run yet" in body  # a checkpoint is not a verification
     rows = audit.AuditEvent.objects.count()  # includes the sign-in row
     assert f"Newest signed checkpoint: {rows} rows" in body
-    result = audit.verify()
-    AuditReport.objects.create(
-        period_start=timezone.now(),
-        period_end=timezone.now(),
-        data={"verification": {"ok": result.ok, "rows": result.rows, "problem": ""}},
-    )
-    assert f"intact — {rows} rows verified" in admin.get("/audit/").content.decode()
-    AuditReport.objects.create(
-        period_start=timezone.now(),
-        period_end=timezone.now(),
-        data={
-            "verification": {
-                "ok": False,
-                "rows": 2,
-                "problem": "audit row seq 2: row_hash does not match",
-            }
-        },
-    )
+    services.verify_audit_trail(trigger="beat")
+    body = admin.get("/audit/").content.decode()
+    assert f"intact — {rows} rows" in body
+    assert "1 checkpoint checked" in body
+    assert "run by the worker (beat)" in body
+    tamper("UPDATE grants_auditevent SET outcome = 'failure' WHERE seq = 2")
+    services.verify_audit_trail(trigger="beat")
     body = admin.get("/audit/").content.decode()
     assert "FAILED" in body
-    assert "row_hash does not match" in body
+    assert "First break: audit row seq 2: row_hash does not match" in body
+
+
+def test_verify_now_records_who_pressed_it_and_queues_the_check(
+    admin, db, monkeypatch, django_capture_on_commit_callbacks
+):
+    from grantsconsole.grants import tasks
+    from grantsconsole.grants.models import AuditVerification
+
+    queued: list[dict] = []
+    monkeypatch.setattr(tasks.verify_audit, "delay", lambda **kw: queued.append(kw))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post("/audit/verify")
+    assert response.status_code == 302
+    press = AuditVerification.objects.get()
+    assert (press.status, press.trigger, press.requested_by) == (
+        "queued",
+        "console",
+        flow.SUPER,
+    )
+    assert queued == [{"trigger": "console", "queued_id": press.pk}]
+    assert f"A check requested by {flow.SUPER}" in admin.get("/audit/").content.decode()
+    tasks.verify_audit(**queued[0])  # what the worker then runs
+    body = admin.get("/audit/").content.decode()
+    assert f"requested by {flow.SUPER}" in body
+    assert "intact" in body
+
+
+def test_a_failed_verification_puts_a_banner_on_every_page(admin, db):
+    from grantsconsole.grants import services
+
+    _events(3)
+    assert 'id="audit-broken"' not in admin.get("/apps/").content.decode()
+    tamper("DELETE FROM grants_auditevent WHERE seq = 2")
+    services.verify_audit_trail(trigger="beat")
+    for url in ("/apps/", "/scopes/", "/audit/", "/sync/", "/reports/"):
+        body = admin.get(url).content.decode()
+        assert 'id="audit-broken"' in body, url
+        assert "audit row seq 3: expected seq 2 next" in body, url
+    _events(1)
+    services.checkpoint_verified(trigger="command")  # a passing tail check ...
+    assert 'id="audit-broken"' in admin.get("/apps/").content.decode()  # ... keeps it
 
 
 def test_a_bad_field_drops_only_itself_not_the_other_filters(admin, db):
@@ -131,3 +161,11 @@ def test_a_page_past_the_end_goes_back_to_page_one(admin, db):
     response = admin.get("/apps/?page=999&q=x")
     assert response.status_code == 302
     assert response["Location"] == "/apps/?q=x"
+
+
+def test_verify_now_needs_a_super_admin(admin, sim, db):
+    from grantsconsole.grants.models import AuditVerification
+
+    sim.set_roles(flow.SUPER, ["READ_ONLY_ADMIN"])  # writes always re-check
+    assert admin.post("/audit/verify").status_code == 403
+    assert not AuditVerification.objects.exists()

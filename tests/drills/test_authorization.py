@@ -24,7 +24,12 @@ from django.urls import get_resolver
 from grantsconsole.accounts import session as sess
 from grantsconsole.accounts.models import SecurityEvent
 from grantsconsole.grants import tasks
-from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
+from grantsconsole.grants.models import (
+    AuditEvent,
+    AuditVerification,
+    OktaApp,
+    ScopeGrant,
+)
 from tests.accounts import flow
 from tests.console.conftest import signed_in, web_app
 
@@ -56,7 +61,7 @@ def org(sim, settings):
 @pytest.fixture
 def queued(monkeypatch) -> list[str]:
     calls: list[str] = []
-    for task in (tasks.start_full_sync, tasks.incremental_sync):
+    for task in (tasks.start_full_sync, tasks.incremental_sync, tasks.verify_audit):
         monkeypatch.setattr(
             task, "delay", lambda *a, _n=task.name, **k: calls.append(_n)
         )
@@ -72,6 +77,7 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
         "scope-grant-bulk": ("/scopes/okta.brands.read/grant", {"app": [app_id]}),
         "scope-revoke-bulk": ("/scopes/okta.apps.read/revoke", {"app": [app_id]}),
         "sync-start": ("/sync/start", {"kind": "full"}),
+        "audit-verify": ("/audit/verify", {}),
     }
 
 
@@ -89,6 +95,7 @@ class Watch:
             ScopeGrant.objects.filter(revoked_at=None).values_list("app_id", "scope_id")
         )
         self.synced = dict(OktaApp.objects.values_list("okta_id", "last_synced_at"))
+        self.verifications = AuditVerification.objects.count()
 
     def okta_app_calls(self) -> list[dict]:
         return [
@@ -122,6 +129,7 @@ class Watch:
         assert dict(OktaApp.objects.values_list("okta_id", "last_synced_at")) == (
             self.synced
         ), what
+        assert AuditVerification.objects.count() == self.verifications, what
         ledger.refused()
 
 

@@ -196,6 +196,12 @@ def test_wiping_the_whole_audit_trail_is_refused_or_detected(shared_db, tmp_path
     assert configured.returncode != 0, configured.stdout
     against = shared_db.manage("verify_audit", "--against", str(drain))
     assert against.returncode != 0, against.stdout
+    # The daily report checks the trail before signing: no checkpoint over it.
+    report = shared_db.manage("audit_report", AUDIT_CHECKPOINT_FILE=str(kept))
+    assert report.returncode == 0, report.stderr
+    assert "audit checkpoint not signed" in report.stdout + report.stderr
+    assert shared_db.query("SELECT count(*) FROM grants_auditcheckpoint") == [(0,)]
+    assert kept.read_text().count("audit checkpoint") == 1
 
 
 @pytest.mark.design("A-12")

@@ -1,11 +1,14 @@
-"""Comparing the local grant state with the simulator's."""
+"""Comparing the local grant state with the simulator's; tampering with the
+audit tables as someone with direct database access would."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import requests
+from django.db import connection
 
+from grantsconsole.grants import append_only
 from grantsconsole.grants.models import OktaApp, ScopeGrant
 
 
@@ -65,3 +68,21 @@ def sim_post(sim: Any, path: str, **body: Any) -> Any:
 def sim_clear_faults(sim: Any) -> None:
     """Remove every fault rule (``DELETE /__sim__/faults``)."""
     requests.delete(sim.url + "/__sim__/faults", timeout=10).raise_for_status()
+
+
+def tamper(sql: str, params: list | None = None) -> None:
+    """Tamper as someone with direct database access would: on PostgreSQL a
+    superuser first switches the append-only triggers off for the session; on
+    SQLite the file's owner defines the guard function to answer 0."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")
+        else:
+            connection.connection.create_function(append_only.FUNCTION, 0, lambda: 0)
+        try:
+            cursor.execute(sql, params or [])
+        finally:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET session_replication_role = DEFAULT")
+            else:
+                append_only.install(None, connection)

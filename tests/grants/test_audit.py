@@ -8,9 +8,11 @@ import itertools
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 
-from grantsconsole.grants import append_only, audit
+from grantsconsole.grants import audit
 from grantsconsole.grants.models import AuditCheckpoint, AuditEvent, AuditImmutableError
+from tests.grants.helpers import tamper as _raw
 
 pytestmark = pytest.mark.django_db
 
@@ -26,24 +28,6 @@ def _fill(n: int = 6) -> list[AuditEvent]:
         )
         for i in range(n)
     ]
-
-
-def _raw(sql: str, params: list | None = None) -> None:
-    """Tamper as someone with direct database access would: on PostgreSQL a
-    superuser first switches the append-only triggers off for the session; on
-    SQLite the file's owner defines the guard function to answer 0."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        else:
-            connection.connection.create_function(append_only.FUNCTION, 0, lambda: 0)
-        try:
-            cursor.execute(sql, params or [])
-        finally:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET session_replication_role = DEFAULT")
-            else:
-                append_only.install(None, connection)
 
 
 def _verify_fails(capsys) -> str:
@@ -280,11 +264,76 @@ def test_checkpoint_lines_from_a_log_drain_are_checked(tmp_path, capsys):
     drain.write_text(f"2026-11-29 app[worker.1]: INFO {line}\nunrelated line\n")
     call_command("verify_audit", "--against", str(drain))
     assert "OK: 4 audit rows and 2 checkpoints" in capsys.readouterr().out
-    forged = line.replace(f"count={cp.count}", "count=2")
-    drain.write_text(forged + "\n")
+    _raw("DELETE FROM grants_auditcheckpoint")
+    _raw("DELETE FROM grants_auditevent WHERE seq >= 3")
     with pytest.raises(SystemExit):
         call_command("verify_audit", "--against", str(drain))
-    assert "signature" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "off-box checkpoint on line 1" in err
+    assert "rows were removed" in err
+
+
+def test_a_forged_line_is_ignored_and_counted(tmp_path, capsys):
+    """A line that looks like a checkpoint but is not signed with the audit key
+    proves nothing either way: it is left out, and the command says so."""
+    _fill(4)
+    cp = audit.checkpoint()
+    line = audit.checkpoint_line(cp.count, cp.head_hash, cp.created_at, cp.mac)
+    drain = tmp_path / "drain.log"
+    drain.write_text(line.replace(f"count={cp.count}", "count=2") + "\n")
+    call_command("verify_audit", "--against", str(drain))
+    captured = capsys.readouterr()
+    assert "OK: 4 audit rows and 1 checkpoints" in captured.out
+    assert "ignored 1 line(s) that look like checkpoints" in captured.err
+    assert audit.verify([line, line.replace("count=4", "count=9")]).ignored == 1
+
+
+def test_a_line_planted_by_an_anonymous_request_cannot_hide_removed_rows(
+    caplog, tmp_path, capsys
+):
+    """A request for a missing page logs its path ("Not Found: /..."), so anyone
+    can put checkpoint-looking text into the log drain. Only lines signed with
+    the audit key count: the planted one is ignored, and the real "rows were
+    removed" result is reported."""
+    _fill(5)
+    genesis = audit.GENESIS_HASH
+    planted = (
+        f"/x/audit checkpoint count=0 head={genesis} "
+        f"at=2026-01-01T00:00:00.000000+00:00 mac={'b' * 64}"
+    )
+    assert Client().get(planted).status_code == 404
+    audit.checkpoint()  # the worker's genuine line, after the planted one
+    drain = tmp_path / "drain.log"
+    drain.write_text("\n".join(r.getMessage() for r in caplog.records) + "\n")
+    assert f"Not Found: {planted}" in drain.read_text()  # it did land in the log
+    _raw("DELETE FROM grants_auditcheckpoint")
+    _raw("DELETE FROM grants_auditevent")
+    with pytest.raises(SystemExit):
+        call_command("verify_audit", "--against", str(drain))
+    err = capsys.readouterr().err
+    assert "signed for 5 rows but the chain has 0; rows were removed" in err
+    assert "ignored 1 line(s)" in err
+
+
+def test_a_tail_check_starts_at_the_newest_checkpoint():
+    _fill(4)
+    audit.checkpoint()
+    _fill(2)
+    result = audit.verify(tail=True)
+    assert result.ok, result.problem
+    assert (result.first_seq, result.rows, result.head_seq) == (5, 2, 6)
+    assert result.head == AuditEvent.objects.get(seq=6).row_hash
+    _raw("UPDATE grants_auditevent SET outcome = 'failure' WHERE seq = 6")
+    problem = audit.verify(tail=True).problem
+    assert (problem.where, problem.ident, problem.kind) == ("row", 6, "edited")
+
+
+def test_a_tail_check_catches_rows_cut_below_the_newest_checkpoint():
+    _fill(6)
+    audit.checkpoint()
+    _raw("DELETE FROM grants_auditevent WHERE seq >= 4")
+    problem = audit.verify(tail=True).problem
+    assert (problem.where, problem.kind) == ("checkpoint", "truncated")
 
 
 def test_verify_audit_fails_when_the_append_only_triggers_are_gone(capsys):

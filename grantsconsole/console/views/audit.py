@@ -1,4 +1,5 @@
-"""The audit page (filters, keyset pages, last chain verification) and its exports.
+"""The audit page (filters, keyset pages, last chain verification, "Verify now")
+and its exports.
 
 Pages use keyset pagination on ``seq`` (``?before=<seq>``): no COUNT of the audit
 table, ever. Exports stream (``StreamingHttpResponse``) every matching row, newest
@@ -12,15 +13,19 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from grantsconsole.accounts.access import super_admin_required
+from grantsconsole.accounts.access import super_admin_required, super_admin_write
 from grantsconsole.console import selectors
 from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.forms import AuditFilterForm
-from grantsconsole.console.views.common import render_page
+from grantsconsole.console.views.common import actor_of, render_page
+from grantsconsole.grants import services
 from grantsconsole.grants.models import AuditEvent
 from grantsconsole.grants.safe_csv import csv_lines
 
@@ -63,6 +68,26 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return render_page(
         request, "audit/list.html", context, section="audit", freshness=freshness
     )
+
+
+@require_POST
+@super_admin_write
+def audit_verify(request: HttpRequest) -> HttpResponse:
+    """ "Verify now" (POST): record who pressed it and queue a check of the
+    whole audit trail for the worker (it can take a minute on a large trail)."""
+    from grantsconsole.grants import tasks
+
+    _, login = actor_of(request)
+    queued = services.request_verification(login)
+    transaction.on_commit(
+        lambda: tasks.verify_audit.delay(trigger="console", queued_id=queued.pk)
+    )
+    messages.success(
+        request,
+        "A check of the whole audit trail was queued; its result appears here "
+        "once a worker has run it.",
+    )
+    return redirect("audit-list")
 
 
 def _export_query(request: HttpRequest) -> str:

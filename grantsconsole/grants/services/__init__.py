@@ -5,6 +5,8 @@ Syncs: :func:`run_full_sync` (inline) or :func:`start_full_sync` +
 :func:`full_sync_step` (Celery), :func:`run_incremental_sync`,
 :func:`settle_abandoned_intents` (console writes whose request died).
 Reports: :func:`create_report`, :func:`report_as_csv`, :func:`report_as_json`.
+Audit verification: :func:`verify_audit_trail`, :func:`request_verification`,
+:func:`checkpoint_verified`.
 Audit rows: :mod:`grantsconsole.grants.audit`.
 """
 
@@ -32,11 +34,17 @@ from grantsconsole.grants.services.reports import (
     report_as_csv,
     report_as_json,
 )
+from grantsconsole.grants.services.verification import (
+    checkpoint_verified,
+    request_verification,
+    verify_audit_trail,
+)
 
 __all__ = [
     "RefreshResult",
     "ScopeResult",
     "build_report",
+    "checkpoint_verified",
     "create_report",
     "end_run_early",
     "fail_run",
@@ -45,6 +53,7 @@ __all__ = [
     "refresh_app",
     "report_as_csv",
     "report_as_json",
+    "request_verification",
     "revoke_scopes",
     "run_full_sync",
     "run_incremental_sync",
@@ -52,4 +61,5 @@ __all__ = [
     "stalled_runs",
     "start_full_sync",
     "transient_wait",
+    "verify_audit_trail",
 ]

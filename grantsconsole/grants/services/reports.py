@@ -43,9 +43,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from grantsconsole.grants import audit
 from grantsconsole.grants.models import AuditEvent, AuditReport, OktaApp, ScopeGrant
 from grantsconsole.grants.safe_csv import csv_lines
+from grantsconsole.grants.services.verification import checkpoint_verified
 from grantsconsole.okta import scope_catalog
 
 CHANGE_ACTIONS = (
@@ -236,7 +236,9 @@ def create_report(
 ) -> AuditReport:
     """Build and store a report; default period: the 24 hours before now.
 
-    Also writes a signed audit checkpoint (the daily one)."""
+    Also signs the daily audit checkpoint, after checking the trail since the
+    last one (``verification.checkpoint_verified``): never over a trail that
+    fails verification."""
     end = end or timezone.now()
     start = start or end - timedelta(days=1)
     report = AuditReport.objects.create(
@@ -245,7 +247,7 @@ def create_report(
         trigger=trigger,
         data=build_report(start=start, end=end),
     )
-    audit.checkpoint()
+    checkpoint_verified(trigger=f"report-{trigger}")
     return report
 
 

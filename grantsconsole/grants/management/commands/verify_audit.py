@@ -2,25 +2,25 @@
 
 Checks the audit hash chain, the signed checkpoints in the database, and the
 signed checkpoint lines kept outside it: every ``--against`` file (e.g. an
-export of the log drain; lines without a checkpoint are ignored) and
-``settings.AUDIT_CHECKPOINT_FILE`` when set. Exits 0 and prints "OK ..." when
-all verify; otherwise prints the first bad row (its seq) or checkpoint to
-stderr and exits 1. ``--checkpoint`` writes a fresh signed checkpoint after a
-clean check.
+export of the log drain; lines without a checkpoint are skipped, and lines that
+look like one but are not signed with the audit key are ignored and counted on
+stderr) and ``settings.AUDIT_CHECKPOINT_FILE`` when set. The result is stored
+(shown on the audit page). Exits 0 and prints "OK ..." when all verify;
+otherwise prints the first bad row (its seq) or checkpoint to stderr and exits
+1. ``--checkpoint`` then signs a checkpoint of the verified head.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from grantsconsole.grants import append_only, audit
+from grantsconsole.grants import append_only, services
+from grantsconsole.grants.models import AuditVerification
 
 
 class Command(BaseCommand):
@@ -42,12 +42,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        files = list(options["against"])
-        configured = getattr(settings, "AUDIT_CHECKPOINT_FILE", "")
-        if configured and Path(configured).exists():
-            files.append(configured)
         lines: list[str] = []
-        for name in files:
+        for name in options["against"]:
             try:
                 lines += (
                     Path(name)
@@ -56,10 +52,13 @@ class Command(BaseCommand):
                 )
             except OSError as exc:
                 raise CommandError(f"cannot read {name}: {exc.strerror}") from None
-        started = time.monotonic()
-        result = audit.verify(external=lines)
-        elapsed = time.monotonic() - started
-        if not result.ok:
+        result = services.verify_audit_trail(trigger="command", external=lines)
+        if result.ignored_lines:
+            self.stderr.write(
+                f"ignored {result.ignored_lines} line(s) that look like checkpoints "
+                "but are not signed with the audit key"
+            )
+        if result.status != AuditVerification.Status.OK:
             self.stderr.write(f"FAILED: {result.problem}")
             sys.exit(1)
         missing = append_only.missing_triggers(connection)
@@ -72,10 +71,13 @@ class Command(BaseCommand):
             sys.exit(1)
         self.stdout.write(
             f"OK: {result.rows} audit rows and {result.checkpoints} checkpoints "
-            f"verified in {elapsed:.2f} s"
+            f"verified in {result.duration_ms / 1000:.2f} s"
         )
         if options["checkpoint"]:
-            cp = audit.checkpoint()
+            cp = services.checkpoint_verified(trigger="command")
+            if cp is None:
+                self.stderr.write("FAILED: no checkpoint written (see the log)")
+                sys.exit(1)
             self.stdout.write(
                 f"checkpoint written: {cp.count} rows, head {cp.head_hash}"
             )
