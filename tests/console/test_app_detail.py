@@ -308,7 +308,7 @@ def test_refresh_reads_the_grants_once_and_records_outside_changes(admin, synced
         "success",
     )
     assert pressed.actor_id.startswith("00u")
-    assert pressed.detail["added"] == ["okta.groups.read"]
+    assert pressed.detail["added"] == ["okta.brands.read"]
 
 
 def test_a_removed_app_is_shown_read_only(admin, synced, sim):
