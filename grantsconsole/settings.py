@@ -210,6 +210,22 @@ AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", _dev(DEMO_AUDIT_HMAC_KEY))
 AUDIT_CHECKPOINT_FILE = env("AUDIT_CHECKPOINT_FILE", "")
 # Who is e-mailed (Django's mail backend) when the audit trail fails verification.
 ALERT_EMAILS = [a.strip() for a in env("ALERT_EMAILS", "").split(",") if a.strip()]
+# Outgoing mail (alerts): SMTP from the environment; without EMAIL_HOST the mail is
+# printed to the worker's log (Django's console backend), in development and in a
+# production that has not set up mail yet.
+EMAIL_HOST = env("EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "grantsconsole@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Production refuses the demo secrets -------------------------------------------
 # The demo org's secrets are public (README, the simulator's seed); a console running

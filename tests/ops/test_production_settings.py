@@ -273,3 +273,21 @@ def test_a_rediss_broker_verifies_certificates_unless_opted_out(verify, required
     result = _manage("shell", "--no-imports", "-c", _BROKER_SSL_PROBE, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == required
+
+
+def test_alert_mail_goes_over_smtp_when_a_host_is_given():
+    probe = (
+        "from django.conf import settings as s; "
+        "print(s.EMAIL_BACKEND.rsplit('.', 2)[-2], s.EMAIL_HOST, s.EMAIL_PORT)"
+    )
+    smtp = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        probe,
+        env={**PRODUCTION_ENV, "EMAIL_HOST": "smtp.example.com", "EMAIL_PORT": "2525"},
+    )
+    assert smtp.returncode == 0, smtp.stderr
+    assert smtp.stdout.split() == ["smtp", "smtp.example.com", "2525"]
+    unset = _manage("shell", "--no-imports", "-c", probe, env=PRODUCTION_ENV)
+    assert unset.stdout.split()[0] == "console"
