@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from okta.client import Client
@@ -132,7 +133,11 @@ def test_official_sdk_lists_apps_and_grants_and_revokes(sim, sdk_env, mode):
             assert err is not None
             assert err.status == 404
 
-    asyncio.run(run())
+    # In its own thread: a browser test run earlier in the same xdist worker can
+    # leave Playwright's event loop running in this thread, and asyncio.run
+    # refuses to start inside a running loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
     # Only the SDK's own calls reached the org, each answered without an error.
     calls = [r for r in sim.requests() if r["path"].startswith(("/api/", "/oauth2/"))]
     assert [r["status"] for r in calls if r["status"] >= 400] == [404]
