@@ -80,7 +80,7 @@ def _headline_for_status(status: int | None, verb: str) -> str:
 
 
 def describe(result: Any, *, verb: str) -> Outcome:
-    """An :class:`Outcome` for one ``ScopeResult`` of ``grants.services.console``.
+    """An :class:`Outcome` for one ``ScopeResult`` of ``grants.services.scope_writes``.
 
     ``ok``/``changed`` give the headline; a failure's ``status`` picks the
     headline and its ``message`` (Okta's answer in plain words: silent

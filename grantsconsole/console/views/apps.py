@@ -47,7 +47,7 @@ from grantsconsole.console.views.common import (
     render_page,
 )
 from grantsconsole.grants.models import OktaApp
-from grantsconsole.grants.services import console as services
+from grantsconsole.grants.services import app_sync, scope_writes
 from grantsconsole.okta.errors import OktaError
 
 APPS_PER_PAGE = 50
@@ -275,15 +275,13 @@ def _write(
     request: HttpRequest, *, app: OktaApp, scope_ids: list[str], verb: str
 ) -> HttpResponse:
     """Call the grant or revoke service (fresh role check first, by the decorator)."""
-    actor_id, actor_login = actor_of(request)
-    service = services.grant_scopes if verb == "grant" else services.revoke_scopes
     try:
-        results = service(
+        results = scope_writes.write_scopes(
+            verb,
             client=admin_client(request),
             app=app,
             scope_ids=scope_ids,
-            actor_id=actor_id,
-            actor_login=actor_login,
+            actor=actor_of(request),
         )
         outcomes = [describe(r, verb=verb) for r in results]
     except OktaError as exc:
@@ -304,13 +302,9 @@ def app_refresh(request: HttpRequest, okta_id: str) -> HttpResponse:
 
 @super_admin_write
 def _refresh(request: HttpRequest, *, app: OktaApp) -> HttpResponse:
-    actor_id, actor_login = actor_of(request)
     try:
-        result = services.refresh_app(
-            client=admin_client(request),
-            app=app,
-            actor_id=actor_id,
-            actor_login=actor_login,
+        result = app_sync.refresh_app(
+            client=admin_client(request), app=app, actor=actor_of(request)
         )
         outcome = _refresh_outcome(app, result)
     except OktaError as exc:
