@@ -38,7 +38,7 @@ from grantsconsole.console.forms import (
     SelectionError,
     scope_selection,
 )
-from grantsconsole.console.outcomes import Outcome, describe, explain_error
+from grantsconsole.console.outcomes import Outcome, describe, from_error
 from grantsconsole.console.views.common import (
     actor_of,
     first_page,
@@ -285,8 +285,7 @@ def _write(
         )
         outcomes = [describe(r, verb=verb) for r in results]
     except OktaError as exc:
-        headline, explanation = explain_error(exc, verb=verb)
-        outcomes = [Outcome(s, False, headline, explanation) for s in scope_ids]
+        outcomes = [from_error(s, exc, verb=verb) for s in scope_ids]
     app.refresh_from_db()
     title = "Grant results" if verb == "grant" else "Revoke results"
     return _respond_after_write(request, app, outcomes, title=title)
@@ -308,8 +307,7 @@ def _refresh(request: HttpRequest, *, app: OktaApp) -> HttpResponse:
         )
         outcome = _refresh_outcome(app, result)
     except OktaError as exc:
-        headline, explanation = explain_error(exc, verb="refresh")
-        outcome = Outcome(app.label, False, headline, explanation)
+        outcome = from_error(app.label, exc, verb="refresh")
     app.refresh_from_db()
     return _respond_after_write(request, app, [outcome], title="Refresh from Okta")
 

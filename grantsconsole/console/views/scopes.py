@@ -24,7 +24,7 @@ from grantsconsole.accounts.access import (
 from grantsconsole.console import selectors
 from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.forms import SCOPE_ID_RE, SelectionError, app_selection
-from grantsconsole.console.outcomes import Outcome, describe, explain_error
+from grantsconsole.console.outcomes import Outcome, describe, from_error
 from grantsconsole.console.views.common import (
     actor_of,
     first_page,
@@ -190,8 +190,7 @@ def _bulk_write(
             one = describe(results[0], verb=verb)
             outcomes.append(Outcome(app.label, one.ok, one.headline, one.explanation))
         except OktaError as exc:
-            headline, explanation = explain_error(exc, verb=verb)
-            outcomes.append(Outcome(app.label, False, headline, explanation))
+            outcomes.append(from_error(app.label, exc, verb=verb))
     title = f"{'Grant' if verb == 'grant' else 'Revoke'} {scope_id}: results per app"
     if is_htmx(request):
         context = _scope_context(scope_id, "", outcomes=outcomes, outcome_title=title)

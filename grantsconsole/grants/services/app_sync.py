@@ -39,6 +39,7 @@ from grantsconsole.okta import (
     OktaTimeout,
     OktaUnauthorized,
 )
+from grantsconsole.okta.errors import describe
 
 logger = logging.getLogger(__name__)
 
@@ -58,22 +59,6 @@ CREDENTIAL_ERRORS: tuple[type[OktaError], ...] = (
 )
 
 APPLY_ATTEMPTS = 3
-
-
-def describe(error: OktaError, explanation: str = "") -> str:
-    """A one-line, secret-free description of an Okta error for the UI and logs:
-    ``explanation`` (default: the error's own) and the facts Okta gave."""
-    bits = [explanation or error.explanation]
-    facts = []
-    if error.status is not None:
-        facts.append(f"HTTP {error.status}")
-    if error.error_code:
-        facts.append(f"errorCode {error.error_code}")
-    if error.request_id:
-        facts.append(f"request {error.request_id}")
-    if facts:
-        bits.append(f"({', '.join(facts)})")
-    return " ".join(bits)
 
 
 # A 404 on the grants of an app Okta still has is not "the app does not exist".

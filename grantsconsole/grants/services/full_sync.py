@@ -37,7 +37,6 @@ from grantsconsole.grants.services.app_sync import (
     CREDENTIAL_ERRORS,
     TRANSIENT_ERRORS,
     AppSyncOutcome,
-    describe,
     sync_one_app,
 )
 from grantsconsole.grants.services.snapshots import (
@@ -57,6 +56,7 @@ from grantsconsole.okta import (
     SkippedApp,
 )
 from grantsconsole.okta.client import log_skipped
+from grantsconsole.okta.errors import describe
 
 logger = logging.getLogger(__name__)
 

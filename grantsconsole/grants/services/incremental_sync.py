@@ -29,7 +29,6 @@ from grantsconsole.grants.services.app_sync import (
     GRANTS_NOT_READABLE,
     TRANSIENT_ERRORS,
     app_is_gone,
-    describe,
 )
 from grantsconsole.grants.services.snapshots import (
     AppChange,
@@ -47,6 +46,7 @@ from grantsconsole.okta import (
     OktaError,
     OktaNotFound,
 )
+from grantsconsole.okta.errors import describe
 
 logger = logging.getLogger(__name__)
 

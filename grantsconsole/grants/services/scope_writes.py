@@ -26,7 +26,6 @@ from django.utils import timezone
 from grantsconsole.grants import audit, intents
 from grantsconsole.grants.audit import Actor
 from grantsconsole.grants.models import OktaApp, ScopeGrant
-from grantsconsole.grants.services.app_sync import describe
 from grantsconsole.okta import (
     Grant,
     GrantResult,
@@ -40,6 +39,7 @@ from grantsconsole.okta import (
     OktaUnauthorized,
     RevokeResult,
 )
+from grantsconsole.okta.errors import describe
 
 logger = logging.getLogger(__name__)
 
