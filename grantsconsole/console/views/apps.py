@@ -3,8 +3,9 @@
 Reads come from the database (``console.selectors``). Grant, revoke and refresh
 call Okta through ``grants.services.scope_writes`` and ``.app_sync`` with the
 signed-in admin's own token (``accounts.access.admin_client``), after every
-check that needs no Okta call: unknown app or scope → 404, an empty or tampered selection → a
-message, a ``manage`` scope → a confirmation stating its risk first.
+check that needs no Okta call: unknown app or scope → 404, an empty or
+tampered selection → a message, a ``manage`` scope → a confirmation stating its
+risk first.
 
 With htmx (``HX-Request``) a write answers with the refreshed grant collection
 (and the history, out of band) to swap in place; without JavaScript the same
