@@ -510,3 +510,50 @@ def test_a_grant_made_by_someone_else_is_not_taken_for_a_dead_request(
         ("grant", "okta.groups.read", "failure"),
     ]
     assert db_state() == okta_state(sim)
+
+
+def test_a_write_closed_as_failed_while_in_flight_gets_a_correction_row(
+    sim, admin_client, synced, monkeypatch
+):
+    """The request outlived INTENT_IN_FLIGHT and a sync closed its intent as
+    failed; Okta then said yes: a success row names the failure row it corrects
+    (rows are never edited) and the local grant opens."""
+    from grantsconsole.grants import intents
+
+    target = app_without(sim, "okta.groups.read")
+    app = OktaApp.objects.get(okta_id=target["id"])
+    real_grant = admin_client.grant_scope
+
+    def slow_grant(app_id, scope_id, **kwargs):
+        intent = AuditEvent.objects.filter(action="grant_intent").latest("seq")
+        intents.record_final(
+            "grant",
+            intent.seq,
+            app=app,
+            scope_id=scope_id,
+            actor=intents.intent_actor(intent),
+            outcome="failure",
+            detail={"reconciled": True},
+        )
+        return real_grant(app_id, scope_id, **kwargs)
+
+    monkeypatch.setattr(admin_client, "grant_scope", slow_grant)
+    [result] = services.write_scopes(
+        "grant",
+        client=admin_client,
+        app=app,
+        scope_ids=["okta.groups.read"],
+        actor=ADMIN,
+    )
+
+    closed, correction = AuditEvent.objects.filter(action="grant", app=app).order_by(
+        "seq"
+    )
+    assert (result.ok, result.audit_seq) == (True, correction.seq)
+    assert closed.outcome == "failure"
+    assert correction.outcome == "success"
+    assert correction.actor_login == SUPER[1]
+    assert correction.detail["corrects_seq"] == closed.seq
+    assert correction.detail["intent_seq"] == closed.detail["intent_seq"]
+    assert db_state() == okta_state(sim)
+    assert audit.verify().ok
