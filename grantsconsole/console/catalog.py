@@ -35,24 +35,14 @@ class Catalog:
     def knows(self, scope_id: str) -> bool:
         return scope_id in self.by_id
 
+    # The rule itself lives in okta.scopes; the pages ask through the Catalog.
     def is_manage(self, scope_id: str) -> bool:
-        info = self.by_id.get(scope_id)
-        if info is not None:
-            return info.kind == "manage"
-        return scope_id.endswith(".manage")
+        """See ``okta.scopes.is_manage``."""
+        return scope_catalog.is_manage(scope_id)
 
     def risk(self, scope_id: str) -> str:
-        """The scope's risk when it is above low ("medium" … "critical"), else "".
-
-        Rated above low: every manage scope and the reads that expose
-        credentials or personal data (the rule is in ``okta.build_catalog``).
-        An uncatalogued ``*.manage`` scope counts as "high": we cannot say what
-        it reaches, so it is treated with care.
-        """
-        info = self.by_id.get(scope_id)
-        if info is None:
-            return "high" if scope_id.endswith(".manage") else ""
-        return "" if info.risk == "low" else info.risk
+        """See ``okta.scopes.risk`` ("" when low)."""
+        return scope_catalog.risk(scope_id)
 
     def risk_reason(self, scope_id: str) -> str:
         """Why the scope has its risk, in plain words that follow "This scope"
@@ -63,12 +53,8 @@ class Catalog:
         return info.risk_reason
 
     def asks_confirmation(self, scope_id: str) -> bool:
-        """True when a grant of ``scope_id`` needs the risk confirmation and a
-        recent sign-in: every scope rated above low (every manage scope, and
-        reads exposing credentials or personal data), and every scope the
-        catalog does not know (its reach is unknown, so it is treated as if
-        high)."""
-        return bool(self.risk(scope_id)) or not self.knows(scope_id)
+        """See ``okta.scopes.asks_confirmation``."""
+        return scope_catalog.asks_confirmation(scope_id)
 
     def resource(self, scope_id: str) -> str:
         info = self.by_id.get(scope_id)

@@ -1,11 +1,12 @@
 """Okta's answers in plain words, one line per scope (or app) of a write.
 
-``describe()`` turns whatever a grant/revoke/refresh produced — a per-scope
-result from ``grantsconsole.grants.services`` or an exception from
-``grantsconsole.okta`` — into an :class:`Outcome` the pages show. The wording for
-Okta's errors comes from the errors themselves (``OktaError.explanation``:
-silent downscoping on a 403, the missing scope on ``insufficient_scope``, the
-wait on a rate limit), plus what it means for this change.
+The one presenter of write outcomes: :func:`describe` turns a per-scope result
+of ``grants.services.scope_writes`` and :func:`from_error` an exception from
+``grantsconsole.okta`` into an :class:`Outcome` the pages show. A failure's
+short :func:`headline` comes from the HTTP status; its explanation is Okta's
+error in plain words, written once, in ``okta/errors.py``
+(``OktaError.explanation``: silent downscoping on a 403, the missing scope on
+``insufficient_scope``, the wait on a rate limit).
 """
 
 from __future__ import annotations
@@ -13,12 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from grantsconsole.okta.errors import (
-    OktaError,
-    OktaInsufficientScope,
-    OktaPermissionDenied,
-    OktaRateLimited,
-)
+from grantsconsole.okta.errors import OktaError
 
 
 @dataclass(frozen=True)
@@ -32,38 +28,9 @@ class Outcome:
     explanation: str = ""
 
 
-def explain_error(error: BaseException, *, verb: str) -> tuple[str, str]:
-    """(headline, explanation) for an error raised while ``verb``-ing ("grant" …)."""
-    if isinstance(error, OktaRateLimited):
-        wait = (
-            f"about {error.retry_after:.0f} seconds"
-            if error.retry_after is not None
-            else "a minute"
-        )
-        return (
-            f"Not done: Okta's rate limit is used up; try again in {wait}.",
-            error.explanation,
-        )
-    if isinstance(error, OktaInsufficientScope):
-        scope = error.scope or "okta.appGrants.manage"
-        return (
-            f"Not done: the console's token lacks the Okta API scope {scope}.",
-            f"Grant {scope} to the console app (its Okta API Scopes tab), then sign "
-            f"out and in again so your token carries it. {error.explanation}",
-        )
-    if isinstance(error, OktaPermissionDenied):
-        return (
-            "Not done: Okta refused (403). Your token carried the scope, but Okta "
-            "checked your admin role only at the call (silent downscoping).",
-            error.explanation,
-        )
-    if isinstance(error, OktaError):
-        status = f" ({error.status})" if error.status else ""
-        return (f"Not done: Okta answered with an error{status}.", error.explanation)
-    return (f"Not done: the {verb} failed unexpectedly.", "")
-
-
-def _headline_for_status(status: int | None, verb: str) -> str:
+def headline(status: int | None, verb: str) -> str:
+    """The short "Not done" line for a failed ``verb`` ("grant", "revoke",
+    "refresh") by the HTTP status Okta answered (None: no answer)."""
     if status == 429:
         return "Not done: Okta's rate limit is used up."
     if status == 403:
@@ -79,8 +46,14 @@ def _headline_for_status(status: int | None, verb: str) -> str:
     return f"Not done: the {verb} could not reach Okta."
 
 
+def from_error(subject: str, error: OktaError, *, verb: str) -> Outcome:
+    """An :class:`Outcome` for an Okta error raised before any per-scope result
+    existed: the same headline a failed result gets, Okta's explanation."""
+    return Outcome(subject, False, headline(error.status, verb), error.explanation)
+
+
 def describe(result: Any, *, verb: str) -> Outcome:
-    """An :class:`Outcome` for one ``ScopeResult`` of ``grants.services.console``.
+    """An :class:`Outcome` for one ``ScopeResult`` of ``grants.services.scope_writes``.
 
     ``ok``/``changed`` give the headline; a failure's ``status`` picks the
     headline and its ``message`` (Okta's answer in plain words: silent
@@ -93,10 +66,10 @@ def describe(result: Any, *, verb: str) -> Outcome:
     if getattr(result, "ok", False):
         changed = getattr(result, "changed", True)
         if verb == "grant":
-            headline = "Granted." if changed else "Already granted (nothing to change)."
+            done = "Granted." if changed else "Already granted (nothing to change)."
         else:
-            headline = "Revoked." if changed else "Already revoked (nothing to change)."
-        return Outcome(subject, True, headline, "")
+            done = "Revoked." if changed else "Already revoked (nothing to change)."
+        return Outcome(subject, True, done, "")
     if not getattr(result, "attempted", True):
         return Outcome(
             subject,
@@ -104,8 +77,9 @@ def describe(result: Any, *, verb: str) -> Outcome:
             "Not tried: an earlier scope failed for a reason that applies to all.",
             message,
         )
-    headline = _headline_for_status(getattr(result, "status", None), verb)
     request_id = getattr(result, "okta_request_id", "")
     if request_id:
         message = f"{message} (Okta request {request_id})".strip()
-    return Outcome(subject, False, headline, message)
+    return Outcome(
+        subject, False, headline(getattr(result, "status", None), verb), message
+    )

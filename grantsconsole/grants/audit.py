@@ -37,6 +37,41 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("grantsconsole.audit")
 
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did something, for the ``actor_id``/``actor_login`` of audit rows.
+
+    ``actor_id``: the Okta user id (or a System Log actor's id); ``login``: the
+    Okta login. From a System Log event also ``at`` (its ``published`` time,
+    UTC), ``event_uuid`` and ``request_id``. An empty Actor (:data:`NOBODY`)
+    means "unknown: only noticed by comparing with Okta".
+    """
+
+    actor_id: str = ""
+    login: str = ""
+    at: datetime | None = None
+    event_uuid: str = ""
+    request_id: str = ""
+
+    @property
+    def known(self) -> bool:
+        return bool(self.actor_id or self.login)
+
+    @property
+    def name(self) -> str:
+        """The login, else the id: how the pages and ``*_by`` columns name it."""
+        return self.login or self.actor_id
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """``record()``'s ``actor_id``/``actor_login`` keywords for this actor."""
+        return {"actor_id": self.actor_id, "actor_login": self.login}
+
+
+NOBODY = Actor()
+
+
 GENESIS_HASH = "0" * 64
 HASHED_FIELDS = (
     "seq",

@@ -96,7 +96,7 @@ class OktaApp(models.Model):
 
 def _risk_rank() -> Case:
     """SQL for a grant's risk rank (``scope_catalog.RISK_RANK``) from its
-    ``scope_id``, as ``Catalog.risk`` says: the catalog's scopes rated above low
+    ``scope_id``, as ``okta.scopes.risk`` says: the catalog's scopes rated above low
     (manage scopes and the reads exposing credentials or personal data) by their
     risk (2-4); any other scope whose name ends in ``.manage`` (case-sensitive)
     3, "high", unless the catalog lists it as not a manage scope (its
@@ -116,7 +116,7 @@ def _risk_rank() -> Case:
     not_manage = sorted(
         info.name
         for info in scope_catalog.all()
-        if info.kind != "manage" and info.name.endswith(".manage")
+        if not scope_catalog.is_manage(info.name) and info.name.endswith(".manage")
     )
     ends_in_manage = Exact(Right("scope_id", len(".manage")), Value(".manage"))
     whens.append(

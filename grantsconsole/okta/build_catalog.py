@@ -47,6 +47,8 @@ from typing import Any
 
 import yaml
 
+from grantsconsole.okta import scopes as scope_catalog
+
 CRITICAL = frozenset(
     {
         "okta.apiTokens.manage",
@@ -225,14 +227,6 @@ def spec_scopes(spec: dict[str, Any]) -> dict[str, str]:
     return scopes
 
 
-def _kind_from_name(name: str) -> str:
-    if name.endswith(".self"):
-        return "self"
-    if name.endswith((".manage", ".register")):
-        return "manage"
-    return "read"
-
-
 def build(source: dict[str, Any], spec: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON document for ``scopes.json`` from the parsed YAML and, if given,
     the parsed spec (its declared scopes missing from the YAML are added)."""
@@ -247,7 +241,7 @@ def build(source: dict[str, Any], spec: dict[str, Any] | None = None) -> dict[st
     for name, description in (spec_scopes(spec) if spec else {}).items():
         if name in known:
             continue
-        kind = _kind_from_name(name)
+        kind = scope_catalog.kind_from_name(name)
         risk, reason = risk_for(name, kind)
         scopes.append(
             {

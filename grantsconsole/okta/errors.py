@@ -29,6 +29,7 @@ __all__ = [
     "OktaUnauthorized",
     "OktaValidationError",
     "WwwAuthenticate",
+    "describe",
     "parse_www_authenticate",
 ]
 
@@ -90,6 +91,23 @@ class OktaError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
+
+
+def describe(error: OktaError, explanation: str = "") -> str:
+    """A one-line, secret-free description of an Okta error for the UI, the
+    stored sync and app errors, and logs: ``explanation`` (default: the error's
+    own) and the facts Okta gave (HTTP status, errorCode, request id)."""
+    bits = [explanation or error.explanation]
+    facts = []
+    if error.status is not None:
+        facts.append(f"HTTP {error.status}")
+    if error.error_code:
+        facts.append(f"errorCode {error.error_code}")
+    if error.request_id:
+        facts.append(f"request {error.request_id}")
+    if facts:
+        bits.append(f"({', '.join(facts)})")
+    return " ".join(bits)
 
 
 class OktaUnauthorized(OktaError):

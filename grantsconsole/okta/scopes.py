@@ -1,4 +1,8 @@
-"""The okta.* scope catalog (package data ``scopes.json``).
+"""The okta.* scope catalog (package data ``scopes.json``) and the one rule for
+"is this a manage scope, how risky, does granting it ask for confirmation"
+(:func:`describe`, :func:`is_manage`, :func:`risk`, :func:`asks_confirmation`;
+the database's ``ScopeGrant.risk_rank`` column is built from the same catalog
+and :func:`kind_from_name`).
 
 Metadata for display, never a gate: a scope the catalog does not know is still
 shown, stored and sent; :func:`describe` labels it uncatalogued. The JSON is
@@ -17,11 +21,15 @@ __all__ = [
     "RISK_RANK",
     "ScopeInfo",
     "all",
+    "asks_confirmation",
     "describe",
     "get",
+    "is_manage",
+    "kind_from_name",
     "rated_ranks",
     "rated_reads",
     "resource_of",
+    "risk",
     "spec_version",
 ]
 
@@ -68,12 +76,16 @@ def resource_of(scope_id: str) -> str:
     return ".".join(parts) or scope_id
 
 
-def _kind_of(scope_id: str) -> str:
+def kind_from_name(scope_id: str) -> str:
+    """The kind a scope's name suggests, for scopes the catalog does not describe:
+    "manage" for a name ending in ".manage" (case-sensitive; the SQL of
+    ``ScopeGrant.risk_rank`` makes the same test), else "self" for ``*.self``
+    and MyAccount scopes, else "read"."""
+    if scope_id.endswith(".manage"):
+        return "manage"
     if scope_id.endswith(".self") or ".myAccount." in scope_id:
         return "self"
-    if scope_id.endswith((".manage", ".register")):
-        return "manage"
-    return "read" if scope_id.endswith(".read") else ""
+    return "read"
 
 
 @cache
@@ -105,12 +117,12 @@ def get(scope_id: str) -> ScopeInfo | None:
 
 def describe(scope_id: str) -> ScopeInfo:
     """Like :func:`get` but never None: an unknown scope gets an entry with
-    ``catalogued=False``, kind inferred from its name, and risk "high" if it
-    looks like a manage scope (unknown power), else "low"."""
+    ``catalogued=False``, kind from :func:`kind_from_name`, and risk "high" if
+    that is "manage" (unknown power), else "low"."""
     info = get(scope_id)
     if info is not None:
         return info
-    kind = _kind_of(scope_id)
+    kind = kind_from_name(scope_id)
     return ScopeInfo(
         name=scope_id,
         description="Not in the scope catalog (uncatalogued).",
@@ -120,6 +132,28 @@ def describe(scope_id: str) -> ScopeInfo:
         risk_reason="is not in the catalog: what it reaches is unknown",
         catalogued=False,
     )
+
+
+def is_manage(scope_id: str) -> bool:
+    """True for a manage scope (catalogued as such, or named ``*.manage``)."""
+    return describe(scope_id).kind == "manage"
+
+
+def risk(scope_id: str) -> str:
+    """The scope's risk when it is above low ("medium" … "critical"), else "".
+
+    Rated above low: every manage scope and the reads that expose credentials
+    or personal data (the rule is in ``build_catalog``). An uncatalogued
+    ``*.manage`` scope is "high": we cannot say what it reaches."""
+    rated = describe(scope_id).risk
+    return "" if rated == "low" else rated
+
+
+def asks_confirmation(scope_id: str) -> bool:
+    """True when a grant of ``scope_id`` needs the risk confirmation and a recent
+    sign-in: every scope rated above low, and every scope the catalog does not
+    know (its reach is unknown)."""
+    return bool(risk(scope_id)) or get(scope_id) is None
 
 
 def all() -> list[ScopeInfo]:

@@ -1,4 +1,4 @@
-"""grant_scopes / revoke_scopes / refresh_app against the simulator."""
+"""write_scopes (grant and revoke) and refresh_app against the simulator."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from grantsconsole.grants import audit, services
+from grantsconsole.grants.audit import Actor
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
 from grantsconsole.okta import OktaClient, SswsTokenSource, TokenSource
 from tests.grants.helpers import app_with_grants, app_without, db_state, okta_state
@@ -13,6 +14,7 @@ from tests.grants.helpers import app_with_grants, app_without, db_state, okta_st
 pytestmark = pytest.mark.django_db
 
 SUPER = ("00u100000001aUi7J0h7", "super.admin@example.com")  # the demo org's ids
+ADMIN = Actor(*SUPER)
 
 
 class _Bearer(TokenSource):
@@ -74,12 +76,12 @@ def test_grant_records_intent_then_outcome_and_the_local_row(sim, admin_client, 
     app = OktaApp.objects.get(okta_id=target["id"])
     head = AuditEvent.objects.count()
 
-    [result] = services.grant_scopes(
+    [result] = services.write_scopes(
+        "grant",
         client=admin_client,
         app=app,
         scope_ids=["okta.groups.read"],
-        actor_id=SUPER[0],
-        actor_login=SUPER[1],
+        actor=ADMIN,
     )
 
     assert result.ok
@@ -105,12 +107,12 @@ def test_granting_a_scope_already_held_is_success_without_change(
     holder = app_with_grants(sim)
     app = OktaApp.objects.get(okta_id=holder["id"])
     scope = holder["grants"][0]["scopeId"]
-    [result] = services.grant_scopes(
+    [result] = services.write_scopes(
+        "grant",
         client=admin_client,
         app=app,
         scope_ids=[scope],
-        actor_id=SUPER[0],
-        actor_login=SUPER[1],
+        actor=ADMIN,
     )
     assert result.ok
     assert not result.changed
@@ -136,12 +138,12 @@ def test_an_out_of_band_grant_just_before_the_console_grant_keeps_its_own_row(
     made = sim.oob_grant(target["id"], "okta.users.read", "org.admin@example.com")
     other_admin = made["createdBy"]["id"]
     assert other_admin != SUPER[0]
-    [result] = services.grant_scopes(
+    [result] = services.write_scopes(
+        "grant",
         client=admin_client,
         app=app,
         scope_ids=["okta.users.read"],
-        actor_id=SUPER[0],
-        actor_login=SUPER[1],
+        actor=ADMIN,
     )
     assert result.ok
     assert not result.changed
@@ -165,19 +167,19 @@ def test_revoke_closes_the_local_row_and_is_idempotent(sim, admin_client, synced
     holder = app_with_grants(sim)
     app = OktaApp.objects.get(okta_id=holder["id"])
     scope = holder["grants"][0]["scopeId"]
-    [first] = services.revoke_scopes(
+    [first] = services.write_scopes(
+        "revoke",
         client=admin_client,
         app=app,
         scope_ids=[scope],
-        actor_id=SUPER[0],
-        actor_login=SUPER[1],
+        actor=ADMIN,
     )
-    [again] = services.revoke_scopes(
+    [again] = services.write_scopes(
+        "revoke",
         client=admin_client,
         app=app,
         scope_ids=[scope],
-        actor_id=SUPER[0],
-        actor_login=SUPER[1],
+        actor=ADMIN,
     )
     assert (first.ok, first.changed) == (True, True)
     assert (again.ok, again.changed) == (True, False)
@@ -190,12 +192,12 @@ def test_a_refused_grant_changes_nothing_locally(sim, admin_client, synced):
     target = app_without(sim, "okta.groups.read")
     app = OktaApp.objects.get(okta_id=target["id"])
     head = AuditEvent.objects.count()
-    [result] = services.grant_scopes(
+    [result] = services.write_scopes(
+        "grant",
         client=admin_client,
         app=app,
         scope_ids=["okta.notAScope.read"],
-        actor_id=SUPER[0],
-        actor_login=SUPER[1],
+        actor=ADMIN,
     )
     assert not result.ok
     assert result.status == 400
@@ -214,12 +216,12 @@ def test_a_read_only_admin_is_refused_and_the_rest_is_not_attempted(
     target = app_without(sim, "okta.groups.read")
     app = OktaApp.objects.get(okta_id=target["id"])
     head = AuditEvent.objects.count()
-    results = services.grant_scopes(
+    results = services.write_scopes(
+        "grant",
         client=readonly_client,
         app=app,
         scope_ids=["okta.groups.read", "okta.users.read"],
-        actor_id="00u-ro",
-        actor_login="readonly.admin@example.com",
+        actor=Actor("00u-ro", "readonly.admin@example.com"),
     )
     assert [(r.ok, r.attempted, r.status) for r in results] == [
         (False, True, 403),
@@ -241,7 +243,7 @@ def test_refresh_app_records_what_changed_outside(sim, client, synced):
         actor_login="super.admin@example.com",
     )
     app = OktaApp.objects.get(okta_id=target["id"])
-    result = services.refresh_app(client=client, app=app, actor_login=SUPER[1])
+    result = services.refresh_app(client=client, app=app, actor=Actor(login=SUPER[1]))
     assert result.error == ""
     assert result.change.added == ["okta.groups.read"]
     assert AuditEvent.objects.filter(action="external_grant", app=app).count() == 1
@@ -309,19 +311,19 @@ def test_a_sync_between_okta_and_our_commit_leaves_the_write_to_the_console(
     app = OktaApp.objects.get(okta_id=target["id"])
     head = AuditEvent.objects.count()
 
-    [granted] = services.grant_scopes(
+    [granted] = services.write_scopes(
+        "grant",
         client=racing,
         app=app,
         scope_ids=["okta.groups.read"],
-        actor_id=SUPER[0],
-        actor_login=SUPER[1],
+        actor=ADMIN,
     )
-    [revoked] = services.revoke_scopes(
+    [revoked] = services.write_scopes(
+        "revoke",
         client=racing,
         app=app,
         scope_ids=["okta.groups.read"],
-        actor_id=SUPER[0],
-        actor_login=SUPER[1],
+        actor=ADMIN,
     )
 
     assert (granted.ok, granted.changed, revoked.ok, revoked.changed) == (True,) * 4
@@ -394,12 +396,12 @@ def test_a_retry_after_a_dead_request_reads_back_instead_of_writing_again(
     )
     app = OktaApp.objects.get(okta_id=target["id"])
     if verb == "revoke":
-        services.grant_scopes(
+        services.write_scopes(
+            "grant",
             client=admin_client,
             app=app,
             scope_ids=["okta.groups.read"],
-            actor_id=SUPER[0],
-            actor_login=SUPER[1],
+            actor=ADMIN,
         )
     intent = _dead_request(app, verb, seconds_ago=3)
     if verb == "grant":
@@ -408,13 +410,12 @@ def test_a_retry_after_a_dead_request_reads_back_instead_of_writing_again(
         admin_client.revoke_scope(app.okta_id, "okta.groups.read")
     mark = len(sim.requests())
 
-    call = services.grant_scopes if verb == "grant" else services.revoke_scopes
-    [result] = call(
+    [result] = services.write_scopes(
+        verb,
         client=admin_client,
         app=app,
         scope_ids=["okta.groups.read"],
-        actor_id="00u100000003AjkON0h7",
-        actor_login="other.super@example.com",
+        actor=Actor("00u100000003AjkON0h7", "other.super@example.com"),
     )
 
     assert (result.ok, result.changed) == (True, True), result
@@ -438,12 +439,12 @@ def test_a_retry_whose_earlier_attempt_never_reached_okta_writes_normally(
     _dead_request(app, "grant", seconds_ago=3)
     mark = len(sim.requests())
 
-    [result] = services.grant_scopes(
+    [result] = services.write_scopes(
+        "grant",
         client=admin_client,
         app=app,
         scope_ids=["okta.groups.read"],
-        actor_id=SUPER[0],
-        actor_login=SUPER[1],
+        actor=ADMIN,
     )
 
     assert (result.ok, result.changed) == (True, True), result
@@ -509,3 +510,50 @@ def test_a_grant_made_by_someone_else_is_not_taken_for_a_dead_request(
         ("grant", "okta.groups.read", "failure"),
     ]
     assert db_state() == okta_state(sim)
+
+
+def test_a_write_closed_as_failed_while_in_flight_gets_a_correction_row(
+    sim, admin_client, synced, monkeypatch
+):
+    """The request outlived INTENT_IN_FLIGHT and a sync closed its intent as
+    failed; Okta then said yes: a success row names the failure row it corrects
+    (rows are never edited) and the local grant opens."""
+    from grantsconsole.grants import intents
+
+    target = app_without(sim, "okta.groups.read")
+    app = OktaApp.objects.get(okta_id=target["id"])
+    real_grant = admin_client.grant_scope
+
+    def slow_grant(app_id, scope_id, **kwargs):
+        intent = AuditEvent.objects.filter(action="grant_intent").latest("seq")
+        intents.record_final(
+            "grant",
+            intent.seq,
+            app=app,
+            scope_id=scope_id,
+            actor=intents.intent_actor(intent),
+            outcome="failure",
+            detail={"reconciled": True},
+        )
+        return real_grant(app_id, scope_id, **kwargs)
+
+    monkeypatch.setattr(admin_client, "grant_scope", slow_grant)
+    [result] = services.write_scopes(
+        "grant",
+        client=admin_client,
+        app=app,
+        scope_ids=["okta.groups.read"],
+        actor=ADMIN,
+    )
+
+    closed, correction = AuditEvent.objects.filter(action="grant", app=app).order_by(
+        "seq"
+    )
+    assert (result.ok, result.audit_seq) == (True, correction.seq)
+    assert closed.outcome == "failure"
+    assert correction.outcome == "success"
+    assert correction.actor_login == SUPER[1]
+    assert correction.detail["corrects_seq"] == closed.seq
+    assert correction.detail["intent_seq"] == closed.detail["intent_seq"]
+    assert db_state() == okta_state(sim)
+    assert audit.verify().ok

@@ -283,7 +283,7 @@ def test_sync_grants_command_runs_a_full_sync(sim, client, capsys):
 
 def test_a_snapshot_read_before_a_console_change_is_not_applied(sim, client):
     """A slow reader never overwrites a newer local change (version check)."""
-    from grantsconsole.grants.services.apply import apply_snapshot, local_version
+    from grantsconsole.grants.services.snapshots import apply_snapshot, local_version
 
     services.run_full_sync(client=client)
     holder = app_with_grants(sim)

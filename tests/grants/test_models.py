@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from grantsconsole.console.catalog import RISK_RANK, get_catalog
 from grantsconsole.grants.models import OktaApp, ScopeGrant
+from grantsconsole.okta import scopes as scope_catalog
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,8 @@ def test_risk_rank_kept_by_the_database_equals_the_catalog_risk():
         "okta.somethingNew.manage",  # uncatalogued manage: high
         "okta.somethingNew.read",  # uncatalogued read: 0
         "okta.somethingNew.MANAGE",  # not ".manage": 0, as Catalog.is_manage says
+        "okta.myAccount.somethingNew.manage",  # uncatalogued, named manage: high
+        "okta.somethingNew.register",  # uncatalogued, not named manage: 0
         "custom:scope",
     ]
     now = timezone.now()
@@ -51,6 +54,14 @@ def test_risk_rank_kept_by_the_database_equals_the_catalog_risk():
     )
     expected = {s: RISK_RANK[catalog.risk(s)] for s in scope_ids}
     assert stored == expected
+    # The pages, the database and the scope catalog's own entry tell one story.
+    described = {s: scope_catalog.describe(s) for s in scope_ids}
+    assert {
+        s: RISK_RANK["" if d.risk == "low" else d.risk] for s, d in described.items()
+    } == expected
+    assert {s: d.kind == "manage" for s, d in described.items()} == {
+        s: catalog.is_manage(s) for s in scope_ids
+    }
     assert stored["okta.somethingNew.manage"] == RISK_RANK["high"]
     assert stored["okta.users.manage"] == RISK_RANK["critical"]
     # Reads exposing credentials or personal data are rated; other reads are not.

@@ -1,10 +1,11 @@
 """Apps list, one app's grant collection, grant / revoke / refresh of one app.
 
 Reads come from the database (``console.selectors``). Grant, revoke and refresh
-call Okta through ``grantsconsole.grants.services`` with the signed-in admin's
-own token (``accounts.access.admin_client``), after every check that needs no
-Okta call: unknown app or scope → 404, an empty or tampered selection → a
-message, a ``manage`` scope → a confirmation stating its risk first.
+call Okta through ``grants.services.scope_writes`` and ``.app_sync`` with the
+signed-in admin's own token (``accounts.access.admin_client``), after every
+check that needs no Okta call: unknown app or scope → 404, an empty or
+tampered selection → a message, a ``manage`` scope → a confirmation stating its
+risk first.
 
 With htmx (``HX-Request``) a write answers with the refreshed grant collection
 (and the history, out of band) to swap in place; without JavaScript the same
@@ -38,7 +39,7 @@ from grantsconsole.console.forms import (
     SelectionError,
     scope_selection,
 )
-from grantsconsole.console.outcomes import Outcome, describe, explain_error
+from grantsconsole.console.outcomes import Outcome, describe, from_error
 from grantsconsole.console.views.common import (
     actor_of,
     first_page,
@@ -47,7 +48,7 @@ from grantsconsole.console.views.common import (
     render_page,
 )
 from grantsconsole.grants.models import OktaApp
-from grantsconsole.grants.services import console as services
+from grantsconsole.grants.services import app_sync, scope_writes
 from grantsconsole.okta.errors import OktaError
 
 APPS_PER_PAGE = 50
@@ -275,20 +276,17 @@ def _write(
     request: HttpRequest, *, app: OktaApp, scope_ids: list[str], verb: str
 ) -> HttpResponse:
     """Call the grant or revoke service (fresh role check first, by the decorator)."""
-    actor_id, actor_login = actor_of(request)
-    service = services.grant_scopes if verb == "grant" else services.revoke_scopes
     try:
-        results = service(
+        results = scope_writes.write_scopes(
+            verb,
             client=admin_client(request),
             app=app,
             scope_ids=scope_ids,
-            actor_id=actor_id,
-            actor_login=actor_login,
+            actor=actor_of(request),
         )
         outcomes = [describe(r, verb=verb) for r in results]
     except OktaError as exc:
-        headline, explanation = explain_error(exc, verb=verb)
-        outcomes = [Outcome(s, False, headline, explanation) for s in scope_ids]
+        outcomes = [from_error(s, exc, verb=verb) for s in scope_ids]
     app.refresh_from_db()
     title = "Grant results" if verb == "grant" else "Revoke results"
     return _respond_after_write(request, app, outcomes, title=title)
@@ -304,18 +302,13 @@ def app_refresh(request: HttpRequest, okta_id: str) -> HttpResponse:
 
 @super_admin_write
 def _refresh(request: HttpRequest, *, app: OktaApp) -> HttpResponse:
-    actor_id, actor_login = actor_of(request)
     try:
-        result = services.refresh_app(
-            client=admin_client(request),
-            app=app,
-            actor_id=actor_id,
-            actor_login=actor_login,
+        result = app_sync.refresh_app(
+            client=admin_client(request), app=app, actor=actor_of(request)
         )
         outcome = _refresh_outcome(app, result)
     except OktaError as exc:
-        headline, explanation = explain_error(exc, verb="refresh")
-        outcome = Outcome(app.label, False, headline, explanation)
+        outcome = from_error(app.label, exc, verb="refresh")
     app.refresh_from_db()
     return _respond_after_write(request, app, [outcome], title="Refresh from Okta")
 

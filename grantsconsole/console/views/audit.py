@@ -77,7 +77,7 @@ def audit_verify(request: HttpRequest) -> HttpResponse:
     whole audit trail for the worker (it can take a minute on a large trail)."""
     from grantsconsole.grants import tasks
 
-    _, login = actor_of(request)
+    login = actor_of(request).login
     queued = services.request_verification(login)
     transaction.on_commit(
         lambda: tasks.verify_audit.delay(trigger="console", queued_id=queued.pk)

@@ -10,6 +10,7 @@ from django.shortcuts import render
 
 from grantsconsole.accounts.access import okta_identity
 from grantsconsole.console import selectors
+from grantsconsole.grants.audit import Actor
 from grantsconsole.grants.okta_clients import worker_auth_kind
 
 
@@ -51,9 +52,10 @@ def _legacy_ssws() -> bool:
         return False
 
 
-def actor_of(request: HttpRequest) -> tuple[str, str]:
-    """(Okta user id, login) of the signed-in admin, for audit rows."""
-    return okta_identity(request)
+def actor_of(request: HttpRequest) -> Actor:
+    """The signed-in admin (Okta user id and login), for audit rows."""
+    okta_user_id, login = okta_identity(request)
+    return Actor(actor_id=okta_user_id, login=login)
 
 
 # Far past any real list's last page (an empty page), and small enough that the

@@ -24,7 +24,7 @@ from grantsconsole.accounts.access import (
 from grantsconsole.console import selectors
 from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.forms import SCOPE_ID_RE, SelectionError, app_selection
-from grantsconsole.console.outcomes import Outcome, describe, explain_error
+from grantsconsole.console.outcomes import Outcome, describe, from_error
 from grantsconsole.console.views.common import (
     actor_of,
     first_page,
@@ -33,7 +33,7 @@ from grantsconsole.console.views.common import (
     render_page,
 )
 from grantsconsole.grants.models import OktaApp
-from grantsconsole.grants.services import console as services
+from grantsconsole.grants.services import scope_writes
 from grantsconsole.okta.errors import OktaError
 
 MATRIX_PER_PAGE = 40
@@ -179,24 +179,18 @@ def _bulk_write(
     request: HttpRequest, *, scope_id: str, apps: list[OktaApp], verb: str
 ) -> HttpResponse:
     """One service call per app; one result line per app (its label)."""
-    actor_id, actor_login = actor_of(request)
-    service = services.grant_scopes if verb == "grant" else services.revoke_scopes
+    actor = actor_of(request)
     client = admin_client(request)
     outcomes: list[Outcome] = []
     for app in apps:
         try:
-            results = service(
-                client=client,
-                app=app,
-                scope_ids=[scope_id],
-                actor_id=actor_id,
-                actor_login=actor_login,
+            results = scope_writes.write_scopes(
+                verb, client=client, app=app, scope_ids=[scope_id], actor=actor
             )
             one = describe(results[0], verb=verb)
             outcomes.append(Outcome(app.label, one.ok, one.headline, one.explanation))
         except OktaError as exc:
-            headline, explanation = explain_error(exc, verb=verb)
-            outcomes.append(Outcome(app.label, False, headline, explanation))
+            outcomes.append(from_error(app.label, exc, verb=verb))
     title = f"{'Grant' if verb == 'grant' else 'Revoke'} {scope_id}: results per app"
     if is_htmx(request):
         context = _scope_context(scope_id, "", outcomes=outcomes, outcome_title=title)

@@ -81,7 +81,7 @@ def sync_start(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose a full or an incremental sync.")
         return redirect("sync-list")
     kind = form.cleaned_data["kind"]
-    _, login = actor_of(request)
+    login = actor_of(request).login
     _enqueue(kind, login)
     messages.success(
         request,

@@ -1,22 +1,23 @@
 """Services: the only code that writes grant state (Django-Styleguide "services").
 
-Console writes: :func:`grant_scopes`, :func:`revoke_scopes`, :func:`refresh_app`.
+Console writes: :func:`write_scopes` (grant and revoke, in
+:mod:`~grantsconsole.grants.services.scope_writes`), :func:`refresh_app`.
 Syncs: :func:`run_full_sync` (inline) or :func:`start_full_sync` +
 :func:`full_sync_step` (Celery), :func:`run_incremental_sync`,
 :func:`settle_abandoned_intents` (console writes whose request died).
 Reports: :func:`create_report`, :func:`report_as_csv`, :func:`report_as_json`.
 Audit verification: :func:`verify_audit_trail`, :func:`request_verification`,
 :func:`checkpoint_verified`.
-Audit rows: :mod:`grantsconsole.grants.audit`.
+Audit rows: :mod:`grantsconsole.grants.audit`; the intent protocol of console
+writes: :mod:`grantsconsole.grants.intents`. Applying what Okta says about one
+app: :mod:`~grantsconsole.grants.services.snapshots` (database only) and
+:mod:`~grantsconsole.grants.services.app_sync` (reads Okta, then applies).
 """
 
-from grantsconsole.grants.services.common import settle_abandoned_intents
-from grantsconsole.grants.services.console import (
+from grantsconsole.grants.services.app_sync import (
     RefreshResult,
-    ScopeResult,
-    grant_scopes,
     refresh_app,
-    revoke_scopes,
+    settle_abandoned_intents,
 )
 from grantsconsole.grants.services.full_sync import (
     end_run_early,
@@ -34,6 +35,7 @@ from grantsconsole.grants.services.reports import (
     report_as_csv,
     report_as_json,
 )
+from grantsconsole.grants.services.scope_writes import ScopeResult, write_scopes
 from grantsconsole.grants.services.verification import (
     checkpoint_verified,
     request_verification,
@@ -49,12 +51,10 @@ __all__ = [
     "end_run_early",
     "fail_run",
     "full_sync_step",
-    "grant_scopes",
     "refresh_app",
     "report_as_csv",
     "report_as_json",
     "request_verification",
-    "revoke_scopes",
     "run_full_sync",
     "run_incremental_sync",
     "settle_abandoned_intents",
@@ -62,4 +62,5 @@ __all__ = [
     "start_full_sync",
     "transient_wait",
     "verify_audit_trail",
+    "write_scopes",
 ]

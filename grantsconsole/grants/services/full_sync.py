@@ -31,22 +31,21 @@ from django.db.models import F
 from django.utils import timezone
 
 from grantsconsole.grants import audit, locks
+from grantsconsole.grants.intents import reconcile_pending_intents
 from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
-from grantsconsole.grants.services.apply import (
+from grantsconsole.grants.services.app_sync import (
+    CREDENTIAL_ERRORS,
+    TRANSIENT_ERRORS,
+    AppSyncOutcome,
+    sync_one_app,
+)
+from grantsconsole.grants.services.snapshots import (
     METADATA_COLUMNS,
     AppChange,
     mark_removed,
     mark_unreadable,
     metadata_fields,
-    reconcile_pending_intents,
     stored_app,
-)
-from grantsconsole.grants.services.common import (
-    CREDENTIAL_ERRORS,
-    TRANSIENT_ERRORS,
-    AppSyncOutcome,
-    describe,
-    sync_one_app,
 )
 from grantsconsole.okta import (
     App,
@@ -57,6 +56,7 @@ from grantsconsole.okta import (
     SkippedApp,
 )
 from grantsconsole.okta.client import log_skipped
+from grantsconsole.okta.errors import describe
 
 logger = logging.getLogger(__name__)
 

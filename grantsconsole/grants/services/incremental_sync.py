@@ -22,23 +22,21 @@ from django.db.models import F
 from django.utils import timezone
 
 from grantsconsole.grants import audit, locks
+from grantsconsole.grants.audit import NOBODY, Actor
 from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
-from grantsconsole.grants.services.apply import (
-    NOBODY,
-    Actor,
+from grantsconsole.grants.services.app_sync import (
+    CREDENTIAL_ERRORS,
+    GRANTS_NOT_READABLE,
+    TRANSIENT_ERRORS,
+    app_is_gone,
+)
+from grantsconsole.grants.services.snapshots import (
     AppChange,
     apply_snapshot,
     local_version,
     mark_removed,
     mark_unreadable,
     stored_app,
-)
-from grantsconsole.grants.services.common import (
-    CREDENTIAL_ERRORS,
-    GRANTS_NOT_READABLE,
-    TRANSIENT_ERRORS,
-    app_is_gone,
-    describe,
 )
 from grantsconsole.okta import (
     App,
@@ -48,6 +46,7 @@ from grantsconsole.okta import (
     OktaError,
     OktaNotFound,
 )
+from grantsconsole.okta.errors import describe
 
 logger = logging.getLogger(__name__)
 

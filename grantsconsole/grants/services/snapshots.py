@@ -22,7 +22,7 @@ outcome after.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -30,7 +30,9 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from grantsconsole.grants import audit
+from grantsconsole.grants import audit, intents
+from grantsconsole.grants.audit import NOBODY, Actor
+from grantsconsole.grants.intents import INTENT_IN_FLIGHT
 from grantsconsole.grants.models import (
     AuditEvent,
     OktaApp,
@@ -40,69 +42,7 @@ from grantsconsole.grants.models import (
 )
 from grantsconsole.okta import App, Grant
 
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who made a change, as far as we know.
-
-    From a System Log event: ``actor_id``/``login`` of the event's actor, ``at`` its
-    ``published`` time (UTC), ``event_uuid`` and ``request_id`` of the event. An
-    empty Actor means "unknown: only noticed by comparing with Okta".
-    """
-
-    actor_id: str = ""
-    login: str = ""
-    at: datetime | None = None
-    event_uuid: str = ""
-    request_id: str = ""
-
-    @property
-    def known(self) -> bool:
-        return bool(self.actor_id or self.login)
-
-
-NOBODY = Actor()
-
-# How long one scope's console write can still be running. gunicorn's gthread
-# timeout does not end a request, so this is the Okta client's own worst case: up
-# to 3 POSTs, each followed by a read-back, each at most 60 s (total_timeout),
-# plus a token refresh and a 5 s rate-limit wait: about 7 minutes. An unfinished
-# intent younger than this may still be in flight.
-INTENT_IN_FLIGHT = timedelta(minutes=10)
-INTENT_HORIZON = timedelta(days=7)  # older unfinished intents are history
-INTENT_ACTIONS = {"grant_intent": "grant", "revoke_intent": "revoke"}
 _CLOCK_SKEW = timedelta(minutes=2)  # Okta's clock against ours
-
-
-def final_key(intent_seq: int) -> str:
-    """The ``event_key`` of the one final row (``grant``/``revoke``) an intent
-    row may get, whoever writes it: the console, a retry or a sync."""
-    return f"intent-final:{intent_seq}"
-
-
-def unfinished(intents: Iterable[AuditEvent]) -> list[AuditEvent]:
-    """The intent rows of ``intents`` (kept in their order) that have no final
-    row yet. One query for the final rows, whatever their number."""
-    rows = list(intents)
-    if not rows:
-        return []
-    finished = set(
-        AuditEvent.objects.filter(
-            event_key__in=[final_key(i.seq) for i in rows]
-        ).values_list("event_key", flat=True)
-    )
-    return [i for i in rows if final_key(i.seq) not in finished]
-
-
-def open_intents(app_pk: int, now: datetime) -> dict[tuple[str, str], AuditEvent]:
-    """Console intents for one app that have no final row yet, newest per
-    (scope_id, "grant"|"revoke"); at most INTENT_HORIZON old."""
-    intents = AuditEvent.objects.filter(
-        app_id=app_pk,
-        action__in=INTENT_ACTIONS,
-        created_at__gte=now - INTENT_HORIZON,
-    ).order_by("seq")
-    return {(i.scope_id, INTENT_ACTIONS[i.action]): i for i in unfinished(intents)}
 
 
 def _made_by_intent(
@@ -133,27 +73,6 @@ def _revoked_by_intent(
 def _log_allows(actor: Actor | None, intent: AuditEvent) -> bool:
     """True unless the System Log names an actor other than the intent's."""
     return actor is None or not actor.actor_id or actor.actor_id == intent.actor_id
-
-
-def _settle_intent(
-    intent: AuditEvent, row: OktaApp, source: str, okta_grant_id: str
-) -> None:
-    """Record the final row of an intent whose change Okta shows as done."""
-    audit.record(
-        INTENT_ACTIONS[intent.action],
-        actor_id=intent.actor_id,
-        actor_login=intent.actor_login,
-        app=row,
-        scope_id=intent.scope_id,
-        outcome="success",
-        detail={
-            "intent_seq": intent.seq,
-            "reconciled": True,
-            "detected_by": source,
-            "okta_grant_id": okta_grant_id,
-        },
-        key=final_key(intent.seq),
-    )
 
 
 @dataclass(slots=True)
@@ -246,12 +165,6 @@ def stored_app(row: OktaApp) -> App:
         created=row.okta_created,
         last_updated=row.okta_last_updated,
     )
-
-
-def _actor_fields(actor: Actor, source: str = "") -> dict[str, str]:
-    if actor.known:
-        return {"actor_id": actor.actor_id, "actor_login": actor.login}
-    return {"actor_id": "", "actor_login": ""}
 
 
 def _detail(actor: Actor, source: str, **extra: object) -> dict[str, object]:
@@ -368,7 +281,7 @@ def apply_snapshot(
             audit.record(
                 "app_discovered",
                 app=row,
-                **_actor_fields(app_actor, source),
+                **app_actor.fields,
                 okta_request_id=app_actor.request_id,
                 detail=_detail(
                     app_actor, source, scopes=sorted(okta_by_scope), status=app.status
@@ -389,12 +302,12 @@ def apply_snapshot(
             # recorded, Okta has answered, its final row is not written yet):
             # leave it to the console while it may be in flight, and settle the
             # intent (not an "external" change) once its request must be dead.
-            intents = open_intents(row.pk, now) if differs else {}
+            pending = intents.open_intents(row.pk, now) if differs else {}
             if result.restored:
                 audit.record(
                     "app_restored",
                     app=row,
-                    **_actor_fields(app_actor, source),
+                    **app_actor.fields,
                     detail=_detail(app_actor, source, status=app.status),
                 )
             for scope_id, local in sorted(open_rows.items()):
@@ -403,7 +316,7 @@ def apply_snapshot(
                     not local.okta_grant_id or local.okta_grant_id == remote.id
                 ):
                     continue
-                intent = intents.get((scope_id, "revoke"))
+                intent = pending.get((scope_id, "revoke"))
                 if (
                     remote is None
                     and intent is not None
@@ -414,7 +327,7 @@ def apply_snapshot(
                     local.revoked_at = now
                     local.revoked_by = (intent.actor_login or intent.actor_id)[:300]
                     local.save(update_fields=["revoked_at", "revoked_by"])
-                    _settle_intent(intent, row, source, local.okta_grant_id)
+                    intents.settle(intent, row, source, local.okta_grant_id)
                     result.revoked.append(scope_id)
                     open_rows.pop(scope_id)
                     continue
@@ -428,7 +341,7 @@ def apply_snapshot(
                     "external_revoke",
                     app=row,
                     scope_id=scope_id,
-                    **_actor_fields(actor, source),
+                    **actor.fields,
                     okta_request_id=actor.request_id,
                     detail=_detail(actor, source, okta_grant_id=local.okta_grant_id),
                     key=f"external_revoke:{local.pk}",
@@ -438,13 +351,12 @@ def apply_snapshot(
             for scope_id, remote in sorted(okta_by_scope.items()):
                 if scope_id in open_rows:
                     continue
-                intent = intents.get((scope_id, "grant"))
+                intent = pending.get((scope_id, "grant"))
                 if intent is not None and _made_by_intent(remote, intent, attribution):
                     if intent.created_at > now - INTENT_IN_FLIGHT:
                         continue
-                    by = Actor(actor_id=intent.actor_id, login=intent.actor_login)
-                    _open_grant(row, remote, now, by)
-                    _settle_intent(intent, row, source, remote.id)
+                    _open_grant(row, remote, now, intents.intent_actor(intent))
+                    intents.settle(intent, row, source, remote.id)
                     result.added.append(scope_id)
                     continue
                 actor = attribution.get((scope_id, "grant"), NOBODY)
@@ -498,7 +410,7 @@ def _record_external_grant(
         "external_grant",
         app=row,
         scope_id=remote.scope_id,
-        **_actor_fields(actor, source),
+        **actor.fields,
         okta_request_id=actor.request_id,
         detail=_detail(
             actor,
@@ -557,7 +469,7 @@ def mark_removed(
         audit.record(
             "app_removed",
             app=row,
-            **_actor_fields(actor, source),
+            **actor.fields,
             okta_request_id=actor.request_id,
             detail=_detail(actor, source, scopes=[g.scope_id for g in closed]),
         )
@@ -571,7 +483,7 @@ def mark_removed(
                 "external_revoke",
                 app=row,
                 scope_id=grant.scope_id,
-                **_actor_fields(actor, source),
+                **actor.fields,
                 detail=_detail(
                     actor,
                     source,
@@ -585,63 +497,3 @@ def mark_removed(
             version=F("version") + 1, last_change_at=now
         )
     return result
-
-
-def reconcile_pending_intents(
-    *, source: str, read_since: datetime, app_ids: Iterable[int] | None = None
-) -> int:
-    """Close intent rows that never got their final row (the web process died
-    between the Okta call and recording its outcome, and nobody retried).
-
-    ``read_since`` is when the caller began reading every app from Okta (a full
-    sync's start, UTC): an intent recorded at least INTENT_IN_FLIGHT before it
-    had finished at Okta before its app was read, so the local state now shows
-    its outcome. (Intents Okta carried out were already settled as "success"
-    by :func:`apply_snapshot`.) Each such intent gets its final row, outcome
-    "success" when the local state shows the intended result and "failure"
-    otherwise, marked ``reconciled``; idempotent (keyed by the intent's seq).
-    Only apps whose grants were read cleanly count (state "ok"; with
-    ``app_ids``, only those app pks). Returns how many were closed.
-    """
-    intents = AuditEvent.objects.filter(
-        action__in=INTENT_ACTIONS,
-        created_at__lt=read_since - INTENT_IN_FLIGHT,
-        created_at__gte=read_since - INTENT_HORIZON,
-        app__grants_state=OktaApp.GrantsState.OK,
-    ).order_by("seq")
-    if app_ids is not None:
-        intents = intents.filter(app_id__in=list(app_ids))
-    closed = 0
-    for intent in unfinished(intents):
-        final_action = INTENT_ACTIONS[intent.action]
-        held = ScopeGrant.objects.filter(
-            app_id=intent.app_id, scope_id=intent.scope_id, revoked_at__isnull=True
-        ).exists()
-        done = held if final_action == "grant" else not held
-        if (
-            done
-            and AuditEvent.objects.filter(
-                action=f"external_{final_action}",
-                app_id=intent.app_id,
-                scope_id=intent.scope_id,
-                seq__gt=intent.seq,
-            ).exists()
-        ):
-            done = False  # someone else made the change, outside the console
-        audit.record(
-            final_action,
-            actor_id=intent.actor_id,
-            actor_login=intent.actor_login,
-            app=intent.app,
-            scope_id=intent.scope_id,
-            outcome="success" if done else "failure",
-            detail={
-                "intent_seq": intent.seq,
-                "reconciled": True,
-                "detected_by": source,
-                "okta_state": "granted" if held else "not granted",
-            },
-            key=final_key(intent.seq),
-        )
-        closed += 1
-    return closed

@@ -1,4 +1,5 @@
-"""Reading one app from Okta and applying it, shared by every sync path."""
+"""Reading one app from Okta and applying it: every sync path, "refresh this
+app", and settling console intents whose request died."""
 
 from __future__ import annotations
 
@@ -8,21 +9,23 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from grantsconsole.grants.models import AuditEvent, OktaApp
-from grantsconsole.grants.services.apply import (
+from grantsconsole.grants import audit
+from grantsconsole.grants.audit import NOBODY, Actor
+from grantsconsole.grants.intents import (
     INTENT_ACTIONS,
     INTENT_HORIZON,
     INTENT_IN_FLIGHT,
-    NOBODY,
-    Actor,
+    final_key,
+    reconcile_pending_intents,
+    unfinished,
+)
+from grantsconsole.grants.models import AuditEvent, OktaApp
+from grantsconsole.grants.services.snapshots import (
     AppChange,
     apply_snapshot,
-    final_key,
     local_version,
     mark_removed,
     mark_unreadable,
-    reconcile_pending_intents,
-    unfinished,
 )
 from grantsconsole.okta import (
     App,
@@ -36,6 +39,7 @@ from grantsconsole.okta import (
     OktaTimeout,
     OktaUnauthorized,
 )
+from grantsconsole.okta.errors import describe
 
 logger = logging.getLogger(__name__)
 
@@ -55,22 +59,6 @@ CREDENTIAL_ERRORS: tuple[type[OktaError], ...] = (
 )
 
 APPLY_ATTEMPTS = 3
-
-
-def describe(error: OktaError, explanation: str = "") -> str:
-    """A one-line, secret-free description of an Okta error for the UI and logs:
-    ``explanation`` (default: the error's own) and the facts Okta gave."""
-    bits = [explanation or error.explanation]
-    facts = []
-    if error.status is not None:
-        facts.append(f"HTTP {error.status}")
-    if error.error_code:
-        facts.append(f"errorCode {error.error_code}")
-    if error.request_id:
-        facts.append(f"request {error.request_id}")
-    if facts:
-        bits.append(f"({', '.join(facts)})")
-    return " ".join(bits)
 
 
 # A 404 on the grants of an app Okta still has is not "the app does not exist".
@@ -228,3 +216,54 @@ def settle_abandoned_intents(client: OktaClient, *, limit: int = 20) -> int:
         source="intent_check", read_since=timezone.now(), app_ids=read
     )
     return settled_as_done + closed
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    """Outcome of :func:`refresh_app`: ``change`` (what differed from Okta and was
+    recorded as external changes), ``error`` (an Okta error, plain words) or ""."""
+
+    change: AppChange
+    error: str = ""
+
+
+def refresh_app(
+    *, client: OktaClient, app: OktaApp, actor: Actor = NOBODY
+) -> RefreshResult:
+    """Re-read one app and its grants from Okta now and apply them
+    (``GET /api/v1/apps/{appId}`` and ``/grants``). Differences are recorded as
+    ``external_grant``/``external_revoke`` rows (the admin who pressed refresh
+    did not make them); an app Okta no longer has is marked removed; an error
+    leaves the local grants as they were and marks the app's grants "unknown".
+    Then a ``refresh`` audit row names the admin (``actor``) with what was
+    found: ``detail = {"added": [...], "revoked": [...], "removed": bool,
+    "error": str}``, outcome success or failure. Never raises OktaError: the
+    error text is returned.
+    """
+    try:
+        outcome = sync_one_app(client, app.okta_id, source="refresh")
+    except OktaError as exc:
+        result = RefreshResult(AppChange(app=app), error=describe(exc))
+    else:
+        if outcome.error is not None:
+            result = RefreshResult(outcome.change, error=outcome.message)
+        elif outcome.conflict:
+            result = RefreshResult(
+                outcome.change,
+                error="The app changed locally while it was read; try again.",
+            )
+        else:
+            result = RefreshResult(outcome.change)
+    audit.record(
+        "refresh",
+        **actor.fields,
+        app=app,
+        outcome="failure" if result.error else "success",
+        detail={
+            "added": list(result.change.added),
+            "revoked": list(result.change.revoked),
+            "removed": result.change.removed,
+            "error": result.error,
+        },
+    )
+    return result
