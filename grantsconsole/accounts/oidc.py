@@ -44,6 +44,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from requests import RequestException
 
+from grantsconsole import okta_clients
 from grantsconsole.accounts import auditing, custody, idtoken, roles
 from grantsconsole.accounts.refusals import SignInRefused, classify, refusal_response
 
@@ -181,7 +182,7 @@ class OktaOrgOAuth2Adapter(OpenIDConnectOAuth2Adapter):
             userinfo=userinfo,
         )
         decision = roles.check_super_admin(
-            custody.client_for_tokens(tokens), tokens.okta_user_id
+            okta_clients.sign_in_client(tokens), tokens.okta_user_id
         )
         if not decision.allowed:
             auditing.record(

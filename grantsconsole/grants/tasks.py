@@ -14,8 +14,8 @@ from celery import shared_task
 
 from grantsconsole.grants import services
 from grantsconsole.grants.models import SyncRun
-from grantsconsole.grants.okta_clients import worker_client
 from grantsconsole.grants.services.common import TRANSIENT_ERRORS, describe
+from grantsconsole.okta_clients import worker_client
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@
   (a scope granted after the token was minted is only in a new token).
 * :class:`SswsTokenSource` - a legacy SSWS API token.
 * :class:`OrgAuthorizationServer` - the token and revocation endpoints
-  (``POST /oauth2/v1/token``, ``POST /oauth2/v1/revoke`` per RFC 7009) as one
-  OAuth client calls them, through the same
+  (``POST /oauth2/v1/token``, ``POST /oauth2/v1/revoke`` per RFC 7009) and the
+  discovery document, as one OAuth client calls them, through the same
   :class:`~grantsconsole.okta.transport.Transport` as every API call.
 
 No token, refresh token, client secret, assertion or key appears in any repr,
@@ -62,6 +62,7 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEFAULT_TIMEOUT = (5.0, 30.0)
 TOKEN_PATH = "/oauth2/v1/token"
 REVOKE_PATH = "/oauth2/v1/revoke"
+DISCOVERY_PATH = "/.well-known/openid-configuration"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +137,8 @@ class SswsTokenSource(TokenSource):
 
 
 class OrgAuthorizationServer:
-    """The Org Authorization Server's token and revocation endpoints, as the
-    OAuth client ``client_id`` calls them.
+    """The Org Authorization Server's token and revocation endpoints and its
+    discovery document, as the OAuth client ``client_id`` calls them.
 
     Every request goes through a :class:`~grantsconsole.okta.transport.Transport`:
     its timeouts, its backoff and rate-limit waits, its error mapping. A request
@@ -207,6 +208,21 @@ class OrgAuthorizationServer:
                 path=TOKEN_PATH,
             )
         return body
+
+    def openid_configuration(self) -> dict[str, Any]:
+        """``GET /.well-known/openid-configuration``: the Org Authorization
+        Server's discovery document (``issuer``, endpoint URLs). A body that is
+        not a JSON object raises OktaMalformedResponse."""
+        response = self.transport.request("GET", DISCOVERY_PATH, retry_safe=True)
+        if not isinstance(response.body, dict):
+            raise OktaMalformedResponse(
+                "discovery document is not a JSON object",
+                status=response.status,
+                request_id=response.request_id,
+                method="GET",
+                path=DISCOVERY_PATH,
+            )
+        return response.body
 
     def revoke(self, token: str, token_type_hint: str) -> None:
         """``POST /oauth2/v1/revoke`` (RFC 7009): end ``token``
