@@ -41,7 +41,15 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     """Sign-up happens implicitly on a Super Admin's first Okta sign-in."""
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
-        return oidc.sign_in_tokens(sociallogin) is not None
+        """Only inside Okta's callback, after the Super Admin check passed; never
+        on allauth's sign-up form, which restores a login stashed in the session
+        (its state included)."""
+        match = getattr(request, "resolver_match", None)
+        return (
+            match is not None
+            and match.func is oidc.callback
+            and oidc.sign_in_tokens(sociallogin) is not None
+        )
 
     def save_user(
         self, request: HttpRequest, sociallogin: Any, form: Any = None

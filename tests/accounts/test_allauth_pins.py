@@ -64,3 +64,35 @@ def test_sign_in_stores_the_tokens_without_any_login_signal_receiver(sim, okta_b
     extra = str(SocialAccount.objects.get().extra_data)
     assert cred.access_token not in extra
     assert cred.id_token not in extra
+
+
+def test_a_login_restored_from_the_session_cannot_sign_up(rf):
+    """allauth's sign-up form restores a stashed login, state and tokens
+    included; only Okta's callback (after the role check) may sign up."""
+    from allauth.socialaccount.models import SocialLogin, SocialToken
+    from django.urls import resolve
+    from django.utils import timezone
+
+    from grantsconsole.accounts import oidc
+    from grantsconsole.accounts.adapter import SocialAccountAdapter
+
+    account = SocialAccount(
+        provider=oidc.PROVIDER_ID,
+        uid="00u1",
+        extra_data={"id_token": {"sub": "00u1"}, "userinfo": {"sub": "00u1"}},
+    )
+    token = SocialToken(
+        account=account, token="at", token_secret="rt", expires_at=timezone.now()
+    )
+    login = SocialLogin(account=account, token=token)
+    login.state = {oidc.ID_TOKEN: "idt", oidc.SCOPE: "openid"}
+    adapter = SocialAccountAdapter()
+
+    form = rf.get("/accounts/3rdparty/signup/")
+    form.resolver_match = resolve("/accounts/3rdparty/signup/")
+    assert not adapter.is_open_for_signup(form, login)
+
+    callback = rf.get("/accounts/oidc/okta/login/callback/")
+    callback.resolver_match = resolve("/accounts/oidc/okta/login/callback/")
+    assert adapter.is_open_for_signup(callback, login)
+    assert not adapter.is_open_for_signup(callback, SocialLogin())
