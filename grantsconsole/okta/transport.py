@@ -11,8 +11,9 @@ Policy (documented for ASVS 13.1.3; numbers are constructor arguments of
 * 403 ``insufficient_scope``: likewise once per call, when the token source
   can mint a token with more scopes (one granted after the cached token was
   minted).
-* Requests safe to repeat (GET, DELETE of one resource by id) are retried at
-  most ``max_retries`` times on 429, 5xx, timeouts and connection errors:
+* Requests safe to repeat (GET, DELETE of one resource by id, token and
+  revocation requests) are retried at most ``max_retries`` times on 429, 5xx,
+  timeouts and connection errors:
   a 429 waits until Okta's reset (``X-Rate-Limit-Reset`` minus ``Date``) plus
   one second plus up to ``jitter`` seconds; a concurrency 429 (Limit 0) or
   missing, garbled or duplicated headers wait a capped exponential backoff
@@ -20,11 +21,11 @@ Policy (documented for ASVS 13.1.3; numbers are constructor arguments of
   more than ``max_rate_limit_wait`` seconds away is not waited for. Retries
   carry ``X-Okta-Retry-For`` (the first response's ``X-Okta-Request-Id``) and
   ``X-Okta-Retry-Count``.
-* Other requests (POST) are never repeated here; their callers read back first.
-* The Org Authorization Server's endpoints (``/oauth2/v1/token``,
-  ``/oauth2/v1/revoke``) go through the same class, with a form body, the
-  client's own authentication instead of a token source, and their refusals
-  (400/401/403) typed OktaTokenRefused.
+* Other POSTs are never repeated here; their callers read back first.
+* The Org Authorization Server's token and revocation endpoints and its
+  discovery document go through the same class, with a form body and the
+  client's own authentication instead of a token source; token and revocation
+  refusals (400/401/403) are typed OktaTokenRefused.
 * Every string of a JSON body is text a database can store (:func:`storable_text`):
   odd data from Okta never stops a sync.
 """
@@ -71,6 +72,9 @@ __all__ = ["OktaResponse", "Transport", "error_from_response"]
 logger = logging.getLogger("grantsconsole.okta")
 
 USER_AGENT = "grantsconsole-okta/0.1 python-requests"
+#: OAuth endpoints whose refusals are OAuth errors (RFC 6749 5.2, RFC 7009 2.2.1),
+#: unlike the management API under /oauth2/v1/clients
+OAUTH_ENDPOINTS = frozenset({"/oauth2/v1/token", "/oauth2/v1/revoke"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +153,9 @@ def error_from_response(
     403 with a ``WWW-Authenticate`` challenge carrying
     ``error="insufficient_scope"`` (Bearer or DPoP form) becomes
     OktaInsufficientScope naming the scope; other 403s OktaPermissionDenied.
-    On the Org Authorization Server (``/oauth2/...``), 400, 401 and 403 are
-    OktaTokenRefused carrying Okta's OAuth ``error`` and ``error_description``.
+    From the Org Authorization Server's token and revoke endpoints
+    (:data:`OAUTH_ENDPOINTS`), 400, 401 and 403 are OktaTokenRefused carrying
+    Okta's OAuth ``error`` and ``error_description``.
     """
     status = response.status_code
     body = _json_or_none(content)
@@ -171,7 +176,7 @@ def error_from_response(
             fields["error_causes"] = tuple(
                 str(c.get("errorSummary", "")) for c in causes if isinstance(c, dict)
             )
-    if path.startswith("/oauth2/") and status in (400, 401, 403):
+    if path in OAUTH_ENDPOINTS and status in (400, 401, 403):
         code = fields.get("error_code") or status
         summary = fields.get("error_summary", "")
         return OktaTokenRefused(
