@@ -9,9 +9,10 @@
 * :func:`console_authorization_server` - the console app at the Org
   Authorization Server: revoking its tokens, reading the discovery document.
 
-The worker reads Okta as an Okta **service app**: ``client_credentials`` with ``private_key_jwt`` against the Org
-Authorization Server, scopes ``okta.apps.read okta.appGrants.read
-okta.logs.read`` (Okta guide "Implement OAuth for Okta with a service app").
+The worker reads Okta as an Okta **service app**: ``client_credentials`` with
+``private_key_jwt`` against the Org Authorization Server, scopes
+``okta.apps.read okta.appGrants.read okta.logs.read`` (Okta guide "Implement
+OAuth for Okta with a service app").
 Without ``OKTA_WORKER_CLIENT_ID`` + ``OKTA_WORKER_PRIVATE_KEY`` it falls back to
 the legacy SSWS API token ``OKTA_SSWS_TOKEN``.
 

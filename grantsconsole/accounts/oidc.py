@@ -181,9 +181,8 @@ class OktaOrgOAuth2Adapter(OpenIDConnectOAuth2Adapter):
                 "Okta's userinfo names another user than the ID token.",
             )
         expires_at = token.expires_at or (timezone.now() + timedelta(hours=1))
-        token.expires_at = (
-            expires_at  # allauth hands this token on as sociallogin.token
-        )
+        # allauth hands this token on as sociallogin.token
+        token.expires_at = expires_at
         tokens = custody.SignInTokens(
             access_token=token.token,
             refresh_token=token.token_secret or "",
@@ -245,7 +244,7 @@ class OktaCallbackView(OAuth2CallbackView):
 def sign_in_tokens(sociallogin: Any) -> custody.SignInTokens | None:
     """The tokens and verified claims of an Okta sign-in that passed the Super
     Admin check, read from where :class:`OktaOrgOAuth2Adapter` left them; None
-    for any other login (another provider, a refused or restored sign-in)."""
+    for any other login (another provider, a sign-in the check refused)."""
     state = getattr(sociallogin, "state", None) or {}
     token = getattr(sociallogin, "token", None)
     account = getattr(sociallogin, "account", None)
