@@ -37,7 +37,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from grantsconsole.grants.models import SyncRun  # noqa: E402
-from grantsconsole.grants.okta_clients import worker_client  # noqa: E402
+from grantsconsole.okta_clients import worker_client  # noqa: E402
 
 _WRITE = re.compile(
     r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z0-9_]+)"?', re.IGNORECASE

@@ -46,6 +46,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from grantsconsole import okta_clients
 from grantsconsole.accounts import (
     auditing,
     custody,
@@ -192,7 +193,9 @@ def admin_client(request: HttpRequest) -> OktaClient:
     cred = session.credential_of(request)
     if cred is None:
         raise PermissionDenied("No Okta sign-in in this session.")
-    client = custody.client_for(cred)
+    client = okta_clients.admin_client(
+        cred, on_refresh=functools.partial(custody.store_refresh, cred.pk)
+    )
     request._okta_admin_client = client  # type: ignore[attr-defined]
     return client
 

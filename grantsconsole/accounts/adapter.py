@@ -1,16 +1,19 @@
-"""allauth adapters: refuse local sign-up, turn every failed callback into a
-clear page plus an audit row (:mod:`grantsconsole.accounts.refusals`)."""
+"""allauth adapters: refuse local sign-up, store the tokens of a Super Admin's
+Okta sign-in, turn every failed callback into a clear page plus an audit row
+(:mod:`grantsconsole.accounts.refusals`)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
+from grantsconsole.accounts import auditing, custody, oidc, session
 from grantsconsole.accounts.refusals import classify, refusal_response
 
 
@@ -20,12 +23,33 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
 
+    def post_login(
+        self, request: HttpRequest, user: Any, **kwargs: Any
+    ) -> HttpResponse:
+        """After an Okta sign-in that passed the Super Admin check (Django has
+        logged the user in and rotated the session key): encrypt and store the
+        tokens, bind them to this session, restore a pending step-up action,
+        audit the sign-in. Then allauth's own ``post_login``."""
+        sociallogin = (kwargs.get("signal_kwargs") or {}).get("sociallogin")
+        tokens = oidc.sign_in_tokens(sociallogin)
+        if tokens is not None:
+            _store_sign_in(request, user, tokens, sociallogin.state)
+        return super().post_login(request, user, **kwargs)
+
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     """Sign-up happens implicitly on a Super Admin's first Okta sign-in."""
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
-        return hasattr(sociallogin, "okta_signin")
+        """Only inside Okta's callback, after the Super Admin check passed; never
+        on allauth's sign-up form, which restores a login stashed in the session
+        (its state included)."""
+        match = getattr(request, "resolver_match", None)
+        return (
+            match is not None
+            and match.func is oidc.callback
+            and oidc.sign_in_tokens(sociallogin) is not None
+        )
 
     def save_user(
         self, request: HttpRequest, sociallogin: Any, form: Any = None
@@ -57,3 +81,30 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         raise ImmediateHttpResponse(
             refusal_response(request, classify(request, error, exception))
         )
+
+
+def _store_sign_in(
+    request: HttpRequest,
+    user: Any,
+    tokens: custody.SignInTokens,
+    state: dict[str, Any],
+) -> None:
+    cred = custody.create_credential(user, tokens)
+    request.session[session.CREDENTIAL] = str(cred.pk)
+    request._okta_credential = cred  # type: ignore[attr-defined]
+    step_up = state.get("step_up")
+    if step_up and step_up.get("okta_user_id") == tokens.okta_user_id:
+        request.session[session.PENDING_ACTION] = {**step_up, "at": time.time()}
+    auditing.record(
+        request,
+        "sign_in",
+        outcome="success",
+        actor_id=tokens.okta_user_id,
+        actor_login=tokens.login,
+        detail={
+            "step_up": bool(step_up),
+            "auth_time": tokens.auth_time.isoformat(),
+            "scopes": tokens.scope,
+            "amr": tokens.claims.get("amr", []),
+        },
+    )

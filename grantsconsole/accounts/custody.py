@@ -4,8 +4,8 @@ The only module that writes :class:`~grantsconsole.accounts.models.OktaCredentia
 rows. Tokens come from the sign-in (authorization code + PKCE at the Org
 Authorization Server) and from refreshes made by
 :class:`grantsconsole.okta.UserTokenSource` (whose ``on_refresh`` lands in
-:func:`_store_refresh`). Revocation follows Okta's ``POST /oauth2/v1/revoke``
-(form fields ``token``, ``token_type_hint``; client_secret_basic).
+:func:`store_refresh`). Revocation is Okta's ``POST /oauth2/v1/revoke``
+through :func:`grantsconsole.okta_clients.console_authorization_server`.
 """
 
 from __future__ import annotations
@@ -15,21 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from grantsconsole import okta_clients
 from grantsconsole.accounts.crypto import TokenDecryptionError
 from grantsconsole.accounts.models import OktaCredential
-from grantsconsole.okta import OktaClient, UserTokenSource
-from grantsconsole.okta.tokens import TokenSet
+from grantsconsole.okta import OktaError, TokenSet
 
 logger = logging.getLogger("grantsconsole.accounts")
-
-REVOKE_TIMEOUT = (5.0, 10.0)  # (connect, read) seconds
-# Longest single wait (rate-limit pacing or a 429's reset) inside a web request.
-ADMIN_MAX_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +88,9 @@ def create_credential(user: Any, tokens: SignInTokens) -> OktaCredential:
     return cred
 
 
-def _store_refresh(credential_id: Any, tokens: TokenSet) -> None:
-    """``on_refresh`` target: re-encrypt and save refreshed tokens."""
+def store_refresh(credential_id: Any, tokens: TokenSet) -> None:
+    """``on_refresh`` target of the admin's client: re-encrypt and save the
+    refreshed tokens of credential ``credential_id``."""
     with transaction.atomic():
         cred = (
             OktaCredential.objects.select_for_update().filter(pk=credential_id).first()
@@ -121,74 +117,21 @@ def _store_refresh(credential_id: Any, tokens: TokenSet) -> None:
     logger.info("refreshed the Okta tokens of %s", cred.okta_user_id)
 
 
-def token_source(cred: OktaCredential) -> UserTokenSource:
-    """A :class:`UserTokenSource` over ``cred`` whose refreshes are stored back.
-
-    Raises TokenDecryptionError when the stored tokens cannot be decrypted.
-    """
-    return UserTokenSource(
-        settings.OKTA_ORG_URL,
-        settings.OKTA_CONSOLE_CLIENT_ID,
-        settings.OKTA_CONSOLE_CLIENT_SECRET,
-        access_token=cred.access_token,
-        refresh_token=cred.refresh_token,
-        expires_at=cred.access_expires_at,
-        on_refresh=lambda tokens: _store_refresh(cred.pk, tokens),
-        scope=cred.scopes,
-    )
-
-
-def client_for(cred: OktaCredential) -> OktaClient:
-    """An :class:`OktaClient` acting with the admin's own delegated token."""
-    return OktaClient(
-        settings.OKTA_ORG_URL,
-        token_source(cred),
-        share=settings.OKTA_RATE_LIMIT_SHARE,
-        # No wait longer than a few seconds inside a web request: past it the admin
-        # is told how long Okta asks to wait (OktaRateLimited.retry_after).
-        max_wait=ADMIN_MAX_WAIT_SECONDS,
-    )
-
-
-def client_for_tokens(tokens: SignInTokens) -> OktaClient:
-    """An :class:`OktaClient` over fresh sign-in tokens (nothing stored yet)."""
-    return OktaClient(
-        settings.OKTA_ORG_URL,
-        UserTokenSource(
-            settings.OKTA_ORG_URL,
-            settings.OKTA_CONSOLE_CLIENT_ID,
-            settings.OKTA_CONSOLE_CLIENT_SECRET,
-            access_token=tokens.access_token,
-            refresh_token=tokens.refresh_token,
-            expires_at=tokens.expires_at,
-            scope=tokens.scope,
-        ),
-        share=settings.OKTA_RATE_LIMIT_SHARE,
-    )
-
-
 def revoke_token(token: str, hint: str) -> bool:
-    """Revoke one token at Okta (``POST /oauth2/v1/revoke``); True on HTTP 200.
-
-    Never raises: failures are logged by kind, without the token.
-    """
+    """Revoke one token at Okta (``POST /oauth2/v1/revoke``); True when Okta
+    answered 200 (also for a token already ended). ``hint``: "access_token" or
+    "refresh_token". Never raises: failures are logged by kind, without the
+    token."""
     if not token:
         return True
     try:
-        response = requests.post(
-            f"{settings.OKTA_ORG_URL}/oauth2/v1/revoke",
-            data={"token": token, "token_type_hint": hint},
-            auth=(settings.OKTA_CONSOLE_CLIENT_ID, settings.OKTA_CONSOLE_CLIENT_SECRET),
-            headers={"Accept": "application/json"},
-            timeout=REVOKE_TIMEOUT,
-            allow_redirects=False,
-        )
-    except requests.RequestException as exc:
-        logger.warning("could not revoke an Okta %s: %s", hint, type(exc).__name__)
-        return False
-    if response.status_code != 200:
+        okta_clients.console_authorization_server().revoke(token, hint)
+    except OktaError as exc:
         logger.warning(
-            "Okta refused to revoke a %s: HTTP %s", hint, response.status_code
+            "could not revoke an Okta %s: %s (HTTP %s)",
+            hint,
+            type(exc).__name__,
+            exc.status or "-",
         )
         return False
     return True

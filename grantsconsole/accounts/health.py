@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from grantsconsole.okta import Grant, OktaClient, OktaError, OktaTokenRefused
+from grantsconsole.okta_clients import worker_auth_kind, worker_client
 
 #: scopes the console's sign-in requests -> what stops working without each
 CONSOLE_FEATURES: dict[str, str] = {
@@ -113,8 +114,6 @@ class _SswsWorker(Exception):
 
 
 def _worker_scopes() -> frozenset[str]:
-    from grantsconsole.grants.okta_clients import worker_auth_kind, worker_client
-
     if worker_auth_kind() == "ssws":
         raise _SswsWorker
     return worker_client().token_source.granted_scopes()

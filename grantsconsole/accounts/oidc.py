@@ -7,7 +7,13 @@ provider (``provider_id`` "okta"), hardened where allauth 65.22.1 is not:
 * request parameters cannot add scopes or authorize parameters;
 * ``max_age`` for step-up re-authentication, checked against ``auth_time``;
 * the admin's role is looked up with the fresh token before anything is stored
-  (:mod:`grantsconsole.accounts.roles`); non-Super-Admins get a page saying why.
+  (:mod:`grantsconsole.accounts.roles`); non-Super-Admins get a page saying why;
+* the tokens reach storage on allauth's own channels: the access and refresh
+  tokens and their expiry in ``sociallogin.token`` (allauth's SocialToken), the
+  verified claims and userinfo in ``sociallogin.account.extra_data``, the raw
+  ID token and the granted scopes (SocialToken has no field for them) in
+  ``sociallogin.state``; :func:`sign_in_tokens` reads them back for the
+  account adapter's ``post_login`` hook.
 
 The server URL is ``settings.OKTA_ORG_URL`` (issuer = org URL, endpoints under
 ``/oauth2/v1/``), read at request time; the same path serves the simulator over
@@ -44,12 +50,16 @@ from django.shortcuts import render
 from django.utils import timezone
 from requests import RequestException
 
+from grantsconsole import okta_clients
 from grantsconsole.accounts import auditing, custody, idtoken, roles
 from grantsconsole.accounts.refusals import SignInRefused, classify, refusal_response
 
 logger = logging.getLogger("grantsconsole.accounts")
 
 PROVIDER_ID = "okta"
+# Keys of sociallogin.state for what allauth's SocialToken has no field for.
+ID_TOKEN = "okta_id_token"
+SCOPE = "okta_scope"
 
 
 class OktaOrgProvider(OpenIDConnectProvider):
@@ -148,7 +158,7 @@ class OktaOrgOAuth2Adapter(OpenIDConnectOAuth2Adapter):
         self, request: HttpRequest, app: SocialApp, token: SocialToken, **kwargs: Any
     ) -> Any:
         response: dict[str, Any] = kwargs["response"]
-        state = self.okta_state or {}
+        state = self.okta_state if self.okta_state is not None else {}
         try:
             claims = idtoken.validate_id_token(
                 str(response.get("id_token") or ""),
@@ -171,6 +181,8 @@ class OktaOrgOAuth2Adapter(OpenIDConnectOAuth2Adapter):
                 "Okta's userinfo names another user than the ID token.",
             )
         expires_at = token.expires_at or (timezone.now() + timedelta(hours=1))
+        # allauth hands this token on as sociallogin.token
+        token.expires_at = expires_at
         tokens = custody.SignInTokens(
             access_token=token.token,
             refresh_token=token.token_secret or "",
@@ -181,7 +193,7 @@ class OktaOrgOAuth2Adapter(OpenIDConnectOAuth2Adapter):
             userinfo=userinfo,
         )
         decision = roles.check_super_admin(
-            custody.client_for_tokens(tokens), tokens.okta_user_id
+            okta_clients.sign_in_client(tokens), tokens.okta_user_id
         )
         if not decision.allowed:
             auditing.record(
@@ -211,18 +223,47 @@ class OktaOrgOAuth2Adapter(OpenIDConnectOAuth2Adapter):
         login = self.get_provider().sociallogin_from_response(
             request, {"userinfo": userinfo, "id_token": claims}
         )
-        login.okta_signin = tokens  # read by signals.store_okta_tokens
+        # allauth makes this same dict sociallogin.state (see OktaCallbackView).
+        state[ID_TOKEN] = tokens.id_token
+        state[SCOPE] = tokens.scope
         return login
 
 
 class OktaCallbackView(OAuth2CallbackView):
     """allauth's callback view, handing the unstashed state (nonce, max_age,
-    step-up) to the adapter."""
+    step-up) to the adapter. Overrides allauth's private ``_get_state``, pinned
+    by tests/accounts/test_allauth_pins.py: allauth passes the dict it returns
+    to ``complete_login``'s login as ``sociallogin.state``."""
 
     def _get_state(self, request: HttpRequest, provider: Any) -> Any:
         state, resp = super()._get_state(request, provider)
         self.adapter.okta_state = state  # type: ignore[attr-defined]
         return state, resp
+
+
+def sign_in_tokens(sociallogin: Any) -> custody.SignInTokens | None:
+    """The tokens and verified claims of an Okta sign-in that passed the Super
+    Admin check, read from where :class:`OktaOrgOAuth2Adapter` left them; None
+    for any other login (another provider, a sign-in the check refused)."""
+    state = getattr(sociallogin, "state", None) or {}
+    token = getattr(sociallogin, "token", None)
+    account = getattr(sociallogin, "account", None)
+    if (
+        ID_TOKEN not in state
+        or token is None
+        or account is None
+        or account.provider != PROVIDER_ID
+    ):
+        return None
+    return custody.SignInTokens(
+        access_token=token.token,
+        refresh_token=token.token_secret or "",
+        id_token=str(state[ID_TOKEN]),
+        expires_at=token.expires_at,
+        scope=str(state.get(SCOPE) or ""),
+        claims=account.extra_data["id_token"],
+        userinfo=account.extra_data["userinfo"],
+    )
 
 
 @login_not_required

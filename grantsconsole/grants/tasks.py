@@ -14,9 +14,9 @@ from celery import shared_task
 
 from grantsconsole.grants import services
 from grantsconsole.grants.models import SyncRun
-from grantsconsole.grants.okta_clients import worker_client
 from grantsconsole.grants.services.app_sync import TRANSIENT_ERRORS
 from grantsconsole.okta.errors import describe
+from grantsconsole.okta_clients import worker_client
 
 logger = logging.getLogger(__name__)
 

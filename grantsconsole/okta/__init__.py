@@ -11,7 +11,8 @@ Public API::
 Modules: ``client`` (the calls), ``transport`` (one request: pacing, auth,
 retries, typed errors), ``pacing`` (rate-limit buckets, share, clock),
 ``redis_pacer`` (the same pacing shared by processes through Redis),
-``tokens`` (token sources), ``models`` (value objects and parsers), ``errors``,
+``tokens`` (token sources and the Org Authorization Server's token and
+revocation endpoints), ``models`` (value objects and parsers), ``errors``,
 ``links`` (Link headers, same-origin rule), ``scopes`` (the scope catalog) and
 ``build_catalog`` (regenerates ``scopes.json``).
 """
@@ -48,6 +49,7 @@ from .pacing import Clock, LocalPacer, Pacer, SystemClock, shared_pacer
 from .redis_pacer import RedisPacer
 from .scopes import ScopeInfo
 from .tokens import (
+    OrgAuthorizationServer,
     ServiceAppTokenSource,
     SswsTokenSource,
     TokenSet,
@@ -78,6 +80,7 @@ __all__ = [
     "OktaTokenRefused",
     "OktaUnauthorized",
     "OktaValidationError",
+    "OrgAuthorizationServer",
     "Pacer",
     "RedisPacer",
     "RevokeResult",

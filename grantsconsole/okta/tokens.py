@@ -12,6 +12,10 @@
   fetched again once after a 401, and once after a 403 ``insufficient_scope``
   (a scope granted after the token was minted is only in a new token).
 * :class:`SswsTokenSource` - a legacy SSWS API token.
+* :class:`OrgAuthorizationServer` - the token and revocation endpoints
+  (``POST /oauth2/v1/token``, ``POST /oauth2/v1/revoke`` per RFC 7009) and the
+  discovery document, as one OAuth client calls them, through the same
+  :class:`~grantsconsole.okta.transport.Transport` as every API call.
 
 No token, refresh token, client secret, assertion or key appears in any repr,
 log line or exception raised here.
@@ -19,7 +23,6 @@ log line or exception raised here.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -36,20 +39,15 @@ import jwt
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from jwt.utils import base64url_encode
 
-from .errors import (
-    OktaConnectionError,
-    OktaMalformedResponse,
-    OktaRateLimited,
-    OktaServerError,
-    OktaTimeout,
-    OktaTokenRefused,
-    OktaUnauthorized,
-    OktaValidationError,
-)
-from .pacing import Clock, SystemClock, parse_rate_limit_headers
+from .errors import OktaMalformedResponse, OktaUnauthorized
+from .pacing import Clock, LocalPacer, SystemClock
+from .transport import Transport
 
 __all__ = [
+    "OrgAuthorizationServer",
     "ServiceAppTokenSource",
     "SswsTokenSource",
     "TokenSet",
@@ -62,6 +60,9 @@ logger = logging.getLogger("grantsconsole.okta")
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEFAULT_TIMEOUT = (5.0, 30.0)
+TOKEN_PATH = "/oauth2/v1/token"
+REVOKE_PATH = "/oauth2/v1/revoke"
+DISCOVERY_PATH = "/.well-known/openid-configuration"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +136,106 @@ class SswsTokenSource(TokenSource):
         return "SswsTokenSource(token=<hidden>)"
 
 
-def _token_url(org_url: str) -> str:
-    return f"{org_url.rstrip('/')}/oauth2/v1/token"
+class OrgAuthorizationServer:
+    """The Org Authorization Server's token and revocation endpoints and its
+    discovery document, as the OAuth client ``client_id`` calls them.
+
+    Every request goes through a :class:`~grantsconsole.okta.transport.Transport`:
+    its timeouts, its backoff and rate-limit waits, its error mapping. A request
+    is sent ``attempts`` times at most, repeated after a 5xx, a timeout, a
+    dropped connection or a 429 whose reset is at most ``max_wait`` seconds away
+    (both are safe to repeat: each token request carries a new form, and a
+    revocation is idempotent). ``client_secret``: the client authenticates with
+    ``client_secret_basic``; without one it authenticates in the form itself
+    (``private_key_jwt``). Refusals (400, 401, 403) raise OktaTokenRefused;
+    other failures the transport's typed errors. ``requests_sent`` counts the
+    HTTP requests made, repeats included.
+    """
+
+    def __init__(
+        self,
+        org_url: str,
+        client_id: str,
+        client_secret: str = "",
+        *,
+        clock: Clock | None = None,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        attempts: int = 3,
+        max_wait: float = 10.0,
+    ) -> None:
+        self.org_url = org_url.rstrip("/")
+        self.client_id = client_id
+        self._auth = (client_id, client_secret) if client_secret else None
+        clock = clock or SystemClock()
+        self.transport = Transport(
+            self.org_url,
+            None,
+            pacer=LocalPacer(clock=clock),
+            clock=clock,
+            session=session,
+            timeout=timeout,
+            max_retries=max(0, attempts - 1),
+            max_rate_limit_wait=max_wait,
+        )
+
+    def __repr__(self) -> str:
+        return f"OrgAuthorizationServer(client_id={self.client_id!r})"
+
+    @property
+    def token_url(self) -> str:
+        return self.org_url + TOKEN_PATH
+
+    @property
+    def requests_sent(self) -> int:
+        return self.transport.request_count
+
+    def token(self, form: Callable[[], dict[str, str]]) -> dict[str, Any]:
+        """``POST /oauth2/v1/token`` with the form ``form()`` builds (called
+        once per attempt); returns the token response, a dict whose
+        ``access_token`` is a string. A 200 without one raises
+        OktaMalformedResponse."""
+        response = self.transport.request(
+            "POST", TOKEN_PATH, form=form, auth=self._auth, retry_safe=True
+        )
+        body = response.body
+        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+            raise OktaMalformedResponse(
+                "token response without access_token",
+                status=response.status,
+                request_id=response.request_id,
+                method="POST",
+                path=TOKEN_PATH,
+            )
+        return body
+
+    def openid_configuration(self) -> dict[str, Any]:
+        """``GET /.well-known/openid-configuration``: the Org Authorization
+        Server's discovery document (``issuer``, endpoint URLs). A body that is
+        not a JSON object raises OktaMalformedResponse."""
+        response = self.transport.request("GET", DISCOVERY_PATH, retry_safe=True)
+        if not isinstance(response.body, dict):
+            raise OktaMalformedResponse(
+                "discovery document is not a JSON object",
+                status=response.status,
+                request_id=response.request_id,
+                method="GET",
+                path=DISCOVERY_PATH,
+            )
+        return response.body
+
+    def revoke(self, token: str, token_type_hint: str) -> None:
+        """``POST /oauth2/v1/revoke`` (RFC 7009): end ``token``
+        (``token_type_hint``: "access_token" or "refresh_token"). Okta answers
+        200 for a token that is already revoked, expired or unknown too.
+        Revoking a refresh token also ends the access tokens minted from it."""
+        self.transport.request(
+            "POST",
+            REVOKE_PATH,
+            form=lambda: {"token": token, "token_type_hint": token_type_hint},
+            auth=self._auth,
+            retry_safe=True,
+        )
 
 
 def _to_epoch(value: datetime | float | int | None) -> float | None:
@@ -158,7 +257,7 @@ def _scope_set(scope: str | Iterable[str] | None) -> frozenset[str]:
 
 
 class _OAuthTokenSource(TokenSource):
-    """Shared plumbing: the token request, its errors, locking and timing."""
+    """Shared plumbing: the token endpoint, locking and timing."""
 
     #: never reuse a token this close (seconds) to its expiry
     refresh_margin = 60.0
@@ -168,111 +267,33 @@ class _OAuthTokenSource(TokenSource):
     def __init__(
         self,
         org_url: str,
+        client_id: str,
+        client_secret: str = "",
         *,
         clock: Clock | None,
         session: requests.Session | None,
         timeout: tuple[float, float],
     ) -> None:
         self.org_url = org_url.rstrip("/")
-        self.token_url = _token_url(org_url)
         self.clock: Clock = clock or SystemClock()
-        self._session = session or requests.Session()
-        self._timeout = timeout
+        self.authorization_server = OrgAuthorizationServer(
+            org_url,
+            client_id,
+            client_secret,
+            clock=self.clock,
+            session=session,
+            timeout=timeout,
+        )
+        self.token_url = self.authorization_server.token_url
         self._lock = threading.RLock()
         self._access_token = ""
         self._expires_at: float | None = None
         self._fetched_at: float | None = None
         self._scope: frozenset[str] | None = None
-        self.token_requests = 0
 
-    def _post_token(self, data: dict[str, str], auth: Any = None) -> dict[str, Any]:
-        """POST the form to /oauth2/v1/token; return the JSON body or raise."""
-        self.token_requests += 1
-        try:
-            response = self._session.post(
-                self.token_url,
-                data=data,
-                auth=auth,
-                headers={"Accept": "application/json"},
-                timeout=self._timeout,
-                allow_redirects=False,
-            )
-        except requests.Timeout:
-            raise OktaTimeout(
-                "token request timed out", method="POST", path="/oauth2/v1/token"
-            ) from None
-        except requests.RequestException as exc:
-            raise OktaConnectionError(
-                f"token request failed: {type(exc).__name__}",
-                method="POST",
-                path="/oauth2/v1/token",
-            ) from None
-        request_id = response.headers.get("X-Okta-Request-Id", "")
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        common = {
-            "status": response.status_code,
-            "request_id": request_id,
-            "method": "POST",
-            "path": "/oauth2/v1/token",
-        }
-        if response.status_code == 200:
-            if not isinstance(body, dict) or not isinstance(
-                body.get("access_token"), str
-            ):
-                raise OktaMalformedResponse(
-                    "token response without access_token", **common
-                )
-            return body
-        code = description = ""
-        if isinstance(body, dict):
-            code = str(body.get("error") or body.get("errorCode") or "")
-            description = str(
-                body.get("error_description") or body.get("errorSummary") or ""
-            )
-        kw = {**common, "error_code": code, "error_summary": description}
-        if response.status_code == 429:
-            info = parse_rate_limit_headers(response.headers)
-            raise OktaRateLimited(
-                "token endpoint rate limited", retry_after=info.seconds_to_reset(), **kw
-            )
-        if response.status_code >= 500:
-            raise OktaServerError("token endpoint error", **kw)
-        if response.status_code in (400, 401, 403):
-            raise OktaTokenRefused(
-                f"token request refused: {code or response.status_code}"
-                + (f" ({description})" if description else ""),
-                **kw,
-            )
-        raise OktaValidationError(f"token request failed: {code}", **kw)
-
-    #: token requests per fetch when Okta answers 5xx/429 or not at all
-    token_attempts = 3
-    #: longest wait (seconds) for a rate-limited token endpoint before giving up
-    max_token_wait = 10.0
-
-    def _post_token_retrying(
-        self, form: Callable[[], dict[str, str]], auth: Any = None
-    ) -> dict[str, Any]:
-        """``_post_token`` repeated (``token_attempts`` in all) after a 5xx, a
-        timeout, a connection error or a 429 whose reset is near; the form is
-        rebuilt each time (a client assertion must not be reused)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self._post_token(form(), auth=auth)
-            except OktaRateLimited as exc:
-                wait = (exc.retry_after if exc.retry_after is not None else 1.0) + 1
-                if attempt >= self.token_attempts or wait > self.max_token_wait:
-                    raise
-            except (OktaServerError, OktaTimeout, OktaConnectionError):
-                if attempt >= self.token_attempts:
-                    raise
-                wait = 0.5 * 2 ** (attempt - 1)
-            self.clock.sleep(wait)
+    @property
+    def token_requests(self) -> int:  # type: ignore[override]
+        return self.authorization_server.requests_sent
 
     def _store(self, body: dict[str, Any]) -> None:
         now = self.clock.now()
@@ -332,9 +353,11 @@ class ServiceAppTokenSource(_OAuthTokenSource):
         session: requests.Session | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
-        super().__init__(org_url, clock=clock, session=session, timeout=timeout)
         if not client_id:
             raise ValueError("client_id is required")
+        super().__init__(
+            org_url, client_id, clock=clock, session=session, timeout=timeout
+        )
         self.client_id = client_id
         self.scopes = tuple(scopes)
         self.assertion_lifetime = min(float(assertion_lifetime), 300.0)
@@ -381,7 +404,7 @@ class ServiceAppTokenSource(_OAuthTokenSource):
         )
 
     def _fetch(self) -> None:
-        body = self._post_token_retrying(
+        body = self.authorization_server.token(
             lambda: {
                 "grant_type": "client_credentials",
                 "scope": " ".join(self.scopes),
@@ -468,9 +491,15 @@ class UserTokenSource(_OAuthTokenSource):
         session: requests.Session | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
-        super().__init__(org_url, clock=clock, session=session, timeout=timeout)
+        super().__init__(
+            org_url,
+            client_id,
+            client_secret,
+            clock=clock,
+            session=session,
+            timeout=timeout,
+        )
         self.client_id = client_id
-        self._client_secret = client_secret
         self._access_token = access_token
         self._refresh_token = refresh_token
         self._expires_at = _to_epoch(expires_at)
@@ -492,12 +521,11 @@ class UserTokenSource(_OAuthTokenSource):
                 "Sign in again.",
             )
         try:
-            body = self._post_token_retrying(
+            body = self.authorization_server.token(
                 lambda: {
                     "grant_type": "refresh_token",
                     "refresh_token": self._refresh_token,
-                },
-                auth=(self.client_id, self._client_secret),
+                }
             )
         except OktaUnauthorized as exc:
             exc.explanation = (
@@ -558,39 +586,23 @@ class UserTokenSource(_OAuthTokenSource):
             return self._scope or frozenset()
 
 
-def _b64url_uint(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8 or 1, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+#: RFC 7638 section 3.2: the members a JWK thumbprint covers, per key type
+_THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}
 
 
 def jwk_thumbprint(public_key: Any) -> str:
     """RFC 7638 JWK thumbprint (SHA-256, base64url without padding) of an RSA or
-    EC public key; the default ``kid`` of :class:`ServiceAppTokenSource`."""
+    EC public key; the default ``kid`` of :class:`ServiceAppTokenSource`.
+    Raises ValueError for another kind of key."""
     if isinstance(public_key, rsa.RSAPublicKey):
-        numbers = public_key.public_numbers()
-        members = {
-            "e": _b64url_uint(numbers.e),
-            "kty": "RSA",
-            "n": _b64url_uint(numbers.n),
-        }
+        jwk = RSAAlgorithm.to_jwk(public_key, as_dict=True)
     elif isinstance(public_key, ec.EllipticCurvePublicKey):
-        numbers = public_key.public_numbers()
-        size = (public_key.curve.key_size + 7) // 8
-        crv = {256: "P-256", 384: "P-384", 521: "P-521"}[public_key.curve.key_size]
-
-        def coord(v: int) -> str:
-            return (
-                base64.urlsafe_b64encode(v.to_bytes(size, "big")).rstrip(b"=").decode()
-            )
-
-        members = {
-            "crv": crv,
-            "kty": "EC",
-            "x": coord(numbers.x),
-            "y": coord(numbers.y),
-        }
+        jwk = ECAlgorithm.to_jwk(public_key, as_dict=True)
     else:
         raise ValueError("only RSA and EC keys have a thumbprint here")
-    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
-    digest = hashlib.sha256(canonical).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    # PyJWT builds the members (base64url, EC coordinates padded to the curve
+    # size) but has no thumbprint; RFC 7638 hashes the required members only,
+    # in lexicographic order, without whitespace.
+    required = {name: jwk[name] for name in _THUMBPRINT_MEMBERS[jwk["kty"]]}
+    canonical = json.dumps(required, separators=(",", ":"), sort_keys=True)
+    return base64url_encode(hashlib.sha256(canonical.encode()).digest()).decode()

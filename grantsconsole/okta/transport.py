@@ -11,8 +11,9 @@ Policy (documented for ASVS 13.1.3; numbers are constructor arguments of
 * 403 ``insufficient_scope``: likewise once per call, when the token source
   can mint a token with more scopes (one granted after the cached token was
   minted).
-* Requests safe to repeat (GET, DELETE of one resource by id) are retried at
-  most ``max_retries`` times on 429, 5xx, timeouts and connection errors:
+* Requests safe to repeat (GET, DELETE of one resource by id, token and
+  revocation requests) are retried at most ``max_retries`` times on 429, 5xx,
+  timeouts and connection errors:
   a 429 waits until Okta's reset (``X-Rate-Limit-Reset`` minus ``Date``) plus
   one second plus up to ``jitter`` seconds; a concurrency 429 (Limit 0) or
   missing, garbled or duplicated headers wait a capped exponential backoff
@@ -20,7 +21,11 @@ Policy (documented for ASVS 13.1.3; numbers are constructor arguments of
   more than ``max_rate_limit_wait`` seconds away is not waited for. Retries
   carry ``X-Okta-Retry-For`` (the first response's ``X-Okta-Request-Id``) and
   ``X-Okta-Retry-Count``.
-* Other requests (POST) are never repeated here; their callers read back first.
+* Other POSTs are never repeated here; their callers read back first.
+* The Org Authorization Server's token and revocation endpoints and its
+  discovery document go through the same class, with a form body and the
+  client's own authentication instead of a token source; token and revocation
+  refusals (400/401/403) are typed OktaTokenRefused.
 * Every string of a JSON body is text a database can store (:func:`storable_text`):
   odd data from Okta never stops a sync.
 """
@@ -32,8 +37,9 @@ import logging
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -50,19 +56,25 @@ from .errors import (
     OktaRateLimited,
     OktaServerError,
     OktaTimeout,
+    OktaTokenRefused,
     OktaUnauthorized,
     OktaValidationError,
     parse_www_authenticate,
 )
 from .links import parse_links
 from .pacing import Clock, Pacer, RateLimitInfo, bucket_for, parse_rate_limit_headers
-from .tokens import TokenSource
+
+if TYPE_CHECKING:
+    from .tokens import TokenSource
 
 __all__ = ["OktaResponse", "Transport", "error_from_response"]
 
 logger = logging.getLogger("grantsconsole.okta")
 
 USER_AGENT = "grantsconsole-okta/0.1 python-requests"
+#: OAuth endpoints whose refusals are OAuth errors (RFC 6749 5.2, RFC 7009 2.2.1),
+#: unlike the management API under /oauth2/v1/clients
+OAUTH_ENDPOINTS = frozenset({"/oauth2/v1/token", "/oauth2/v1/revoke"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +153,9 @@ def error_from_response(
     403 with a ``WWW-Authenticate`` challenge carrying
     ``error="insufficient_scope"`` (Bearer or DPoP form) becomes
     OktaInsufficientScope naming the scope; other 403s OktaPermissionDenied.
+    From the Org Authorization Server's token and revoke endpoints
+    (:data:`OAUTH_ENDPOINTS`), 400, 401 and 403 are OktaTokenRefused carrying
+    Okta's OAuth ``error`` and ``error_description``.
     """
     status = response.status_code
     body = _json_or_none(content)
@@ -161,6 +176,14 @@ def error_from_response(
             fields["error_causes"] = tuple(
                 str(c.get("errorSummary", "")) for c in causes if isinstance(c, dict)
             )
+    if path in OAUTH_ENDPOINTS and status in (400, 401, 403):
+        code = fields.get("error_code") or status
+        summary = fields.get("error_summary", "")
+        return OktaTokenRefused(
+            f"{path} refused the request: {code}"
+            + (f" ({summary})" if summary else ""),
+            **fields,
+        )
     challenges = parse_www_authenticate(response.headers.get("WWW-Authenticate", ""))
     challenge_error = next((c.error for c in challenges if c.error), "")
     if status == 401:
@@ -197,17 +220,21 @@ def error_from_response(
 
 
 class Transport:
-    """Sends Okta API requests for :class:`~grantsconsole.okta.client.OktaClient`.
+    """Sends Okta requests for :class:`~grantsconsole.okta.client.OktaClient`
+    and for the Org Authorization Server (:mod:`grantsconsole.okta.tokens`).
 
-    ``request_count`` counts HTTP requests sent to ``/api/v1`` (retries
-    included, token requests excluded). ``retries`` counts repeats,
+    ``token_source``: where the ``Authorization`` header comes from; None for
+    the Org Authorization Server's endpoints, where the client authenticates in
+    the request itself. ``request_count`` counts HTTP requests sent by this
+    transport (retries included; an OktaClient's token requests go through its
+    token source's own transport). ``retries`` counts repeats,
     ``rate_limited`` the 429 responses received.
     """
 
     def __init__(
         self,
         org_url: str,
-        token_source: TokenSource,
+        token_source: TokenSource | None,
         *,
         pacer: Pacer,
         clock: Clock,
@@ -268,13 +295,19 @@ class Transport:
         *,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
+        form: Callable[[], dict[str, str]] | None = None,
+        auth: tuple[str, str] | None = None,
         retry_safe: bool,
     ) -> OktaResponse:
-        """Send one API request; return the 2xx response or raise a typed error.
+        """Send one request; return the 2xx response or raise a typed error.
 
-        ``path_or_url``: an ``/api/v1/...`` path or a full URL already checked to
-        be on the org (a ``next`` link). ``retry_safe``: whether the request may
-        be repeated (GET, DELETE by id). Raises an OktaError subclass.
+        ``path_or_url``: an ``/api/v1/...`` or ``/oauth2/v1/...`` path or a full
+        URL already checked to be on the org (a ``next`` link). ``form``: builds
+        a form-encoded body, called again for every attempt (a client assertion
+        must not be sent twice). ``auth``: (client id, client secret) for
+        ``client_secret_basic``. ``retry_safe``: whether the request may be
+        repeated (GET, DELETE by id, token requests). Raises an OktaError
+        subclass.
         """
         url = self.url_for(path_or_url, params)
         split = urlsplit(url)
@@ -287,18 +320,19 @@ class Transport:
         auth_retried = scope_retried = False
         while True:
             ticket = self.pacer.before_request(bucket, self.max_rate_limit_wait)
+            headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+            authorization = ""
             try:
-                # After pacing, so a long wait cannot leave us an expired token.
-                authorization = self.token_source.authorization()
+                # After pacing, so a long wait cannot leave us an expired token
+                # or an expired client assertion.
+                if self.token_source is not None:
+                    authorization = self.token_source.authorization()
+                    headers["Authorization"] = authorization
+                data = form() if form is not None else None
             except BaseException:
                 self.pacer.release(bucket, ticket)
                 raise
-            headers = {
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-                "Authorization": authorization,
-                **extra_headers,
-            }
+            headers.update(extra_headers)
             sent_at = self.clock.now()
             self.request_count += 1
             started = time.monotonic()
@@ -308,6 +342,8 @@ class Transport:
                     url,
                     headers=headers,
                     json=json_body,
+                    data=data,
+                    auth=auth,
                     timeout=self.timeout,
                     allow_redirects=False,
                     stream=True,
@@ -368,13 +404,17 @@ class Transport:
             status = response.status_code
             if 200 <= status < 300:
                 return self._success(response, content, method, path, url, request_id)
-            if status == 401 and not auth_retried:
+            if status == 401 and not auth_retried and self.token_source is not None:
                 auth_retried = True
                 if self.token_source.refresh_after_unauthorized(authorization):
                     extra_headers = {}
                     continue
             error = error_from_response(response, method, path, content)
-            if isinstance(error, OktaInsufficientScope) and not scope_retried:
+            if (
+                isinstance(error, OktaInsufficientScope)
+                and not scope_retried
+                and self.token_source is not None
+            ):
                 scope_retried = True
                 if self.token_source.refresh_after_insufficient_scope(authorization):
                     extra_headers = {}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import time
 
-import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -29,6 +28,12 @@ from grantsconsole.okta import (
     OktaError,
     OktaPermissionDenied,
     OktaTokenRefused,
+)
+from grantsconsole.okta_clients import (
+    WORKER_SCOPES,
+    console_authorization_server,
+    worker_auth_kind,
+    worker_client,
 )
 
 
@@ -91,18 +96,11 @@ def _grants_probe(client: OktaClient) -> dict:
 
 
 def _check_okta() -> dict:
-    url = f"{settings.OKTA_ORG_URL}/.well-known/openid-configuration"
-    response = requests.get(url, timeout=(2, 3))
-    response.raise_for_status()
-    issuer = response.json().get("issuer")
+    # One attempt with short timeouts: a probe reports, it does not wait.
+    server = console_authorization_server(timeout=(2, 3), attempts=1)
+    issuer = server.openid_configuration().get("issuer")
     if issuer != settings.OKTA_ORG_URL:
         return {"ok": False, "error": "the discovery document names another issuer"}
-    from grantsconsole.grants.okta_clients import (
-        WORKER_SCOPES,
-        worker_auth_kind,
-        worker_client,
-    )
-
     if worker_auth_kind() == "ssws":  # an SSWS token is not scoped
         return {"ok": True, "auth": "ssws"}
     client = worker_client()

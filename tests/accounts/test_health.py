@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from grantsconsole.grants.okta_clients import forget_worker_clients
+from grantsconsole.okta_clients import forget_worker_clients
 from tests.accounts import flow
 
 pytestmark = pytest.mark.django_db(transaction=True)

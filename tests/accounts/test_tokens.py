@@ -119,3 +119,16 @@ def test_sign_out_revokes_tokens_and_ends_the_okta_session(
     assert again.status_code == 200  # the login form, not a silent SSO redirect
     assert 'name="password"' in again.text
     assert admin.get("/health/console/").status_code == 302
+
+
+def test_sign_out_revokes_at_okta_even_after_a_server_error(sim, admin) -> None:
+    """Revocation goes through the Okta transport: a 503 is retried, so the
+    tokens of a signed-out session do not stay alive at Okta."""
+    cred = OktaCredential.objects.get()
+    access, refresh = cred.access_token, cred.refresh_token
+    sim.fault("/oauth2/v1/revoke$", method="POST", status=503)
+    assert admin.post("/accounts/logout/").status_code == 302
+    revokes = [r for r in sim.requests() if r["path"] == "/oauth2/v1/revoke"]
+    assert [r["status"] for r in revokes] == [503, 200, 200]
+    assert introspect(refresh)["active"] is False
+    assert introspect(access)["active"] is False

@@ -48,7 +48,7 @@ def org(sim, settings):
     """The demo org synced into the database; an app to aim at; sync queueing
     recorded instead of sent to a broker."""
     from grantsconsole.grants import services
-    from grantsconsole.grants.okta_clients import forget_worker_clients, worker_client
+    from grantsconsole.okta_clients import forget_worker_clients, worker_client
 
     settings.OKTA_ORG_URL = sim.url
     forget_worker_clients()

@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from grantsconsole.grants import services
 from grantsconsole.grants.models import OktaApp, ScopeGrant
-from grantsconsole.grants.okta_clients import forget_worker_clients, worker_client
 from grantsconsole.okta.models import (
     ParseError,
     parse_app,
@@ -25,6 +24,7 @@ from grantsconsole.okta.models import (
     parse_log_event,
     parse_role,
 )
+from grantsconsole.okta_clients import forget_worker_clients, worker_client
 from grantsconsole.ops.logging import RedactingFormatter, RedactingJsonFormatter
 from tests.accounts import flow
 from tests.console.conftest import signed_in

@@ -57,7 +57,7 @@ PAGES = ["/apps/", "/audit/", "/scopes/", "/sync/", "/scopes/matrix/", "/reports
 SYNC_LOOP = """
 import time
 from grantsconsole.grants import services
-from grantsconsole.grants.okta_clients import worker_client
+from grantsconsole.okta_clients import worker_client
 deadline = time.monotonic() + {seconds}
 runs = 0
 crashed = 0

@@ -20,8 +20,8 @@ from django.conf import settings
 
 from grantsconsole.grants import audit, services
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant, SyncRun
-from grantsconsole.grants.okta_clients import WORKER_SCOPES, forget_worker_clients
 from grantsconsole.okta import OktaClient, ServiceAppTokenSource
+from grantsconsole.okta_clients import WORKER_SCOPES, forget_worker_clients
 from tests.accounts import flow
 from tests.console.conftest import okta_grants, signed_in, web_app
 

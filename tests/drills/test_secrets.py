@@ -17,7 +17,7 @@ from django.conf import settings
 from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.grants import services
 from grantsconsole.grants.models import OktaApp
-from grantsconsole.grants.okta_clients import forget_worker_clients, worker_client
+from grantsconsole.okta_clients import forget_worker_clients, worker_client
 from grantsconsole.ops.logging import RedactingFormatter, RedactingJsonFormatter
 from tests.accounts import flow
 from tests.console.conftest import signed_in, web_app

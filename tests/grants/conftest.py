@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from grantsconsole.grants.okta_clients import forget_worker_clients, worker_client
 from grantsconsole.okta import OktaClient
+from grantsconsole.okta_clients import forget_worker_clients, worker_client
 
 
 @pytest.fixture

@@ -106,7 +106,7 @@ def test_the_cursor_survives_and_events_are_not_processed_twice(sim, client, syn
     assert cursor.next_url.startswith(sim.url + "/api/v1/logs")
     rows = AuditEvent.objects.count()
     # A "restarted worker": a new client, the same database.
-    from grantsconsole.grants.okta_clients import forget_worker_clients, worker_client
+    from grantsconsole.okta_clients import forget_worker_clients, worker_client
 
     forget_worker_clients()
     services.run_incremental_sync(client=worker_client())

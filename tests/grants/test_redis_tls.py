@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grantsconsole.grants import okta_clients
+from grantsconsole import okta_clients
 
 
 @pytest.mark.parametrize(("verify", "cert_reqs"), [(True, "required"), (False, None)])

@@ -5,7 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from grantsconsole.okta import OktaForeignLink, OktaNotFound
+from grantsconsole.okta import (
+    OktaForeignLink,
+    OktaNotFound,
+    OktaPermissionDenied,
+    OktaTokenRefused,
+)
 
 from .conftest import WORKER_ID
 
@@ -151,6 +156,18 @@ def test_client_roles_of_the_worker_app(sim, ssws_client):
     assert ssws_client.list_client_roles(WORKER_ID) == []
     with pytest.raises(OktaNotFound):
         ssws_client.list_client_roles("0oa1nosuchclient0000")
+
+
+def test_client_roles_refusal_is_a_management_api_error_not_a_token_refusal(
+    sim, ssws_client
+):
+    """/oauth2/v1/clients/... is the management API: its 403 means the caller
+    lacks an admin role, unlike a refusal by the token endpoint."""
+    sim.fault("/oauth2/v1/clients/", method="GET", status=403)
+    with pytest.raises(OktaPermissionDenied) as err:
+        ssws_client.list_client_roles(WORKER_ID)
+    assert not isinstance(err.value, OktaTokenRefused)
+    assert err.value.error_code == "E0000006"
 
 
 def test_system_log_polling_resumes_from_the_next_link(sim, worker_client):

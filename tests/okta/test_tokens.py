@@ -1,20 +1,28 @@
 """Token sources against the simulator's org authorization server."""
 
+import base64
+import hashlib
+import json
+
 import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from grantsconsole.okta import (
     OktaClient,
     OktaInsufficientScope,
     OktaTokenRefused,
     OktaUnauthorized,
+    OrgAuthorizationServer,
     ServiceAppTokenSource,
     SswsTokenSource,
     TokenSet,
     UserTokenSource,
 )
+from grantsconsole.okta.tokens import jwk_thumbprint
 
 from .conftest import (
     CONSOLE_ID,
@@ -253,7 +261,10 @@ def test_token_endpoint_hiccups_are_retried_with_fresh_assertions(
     sim.fault("/oauth2/v1/token$", method="POST", kind="drop")
     assert worker_client.list_grants(CONSOLE)
     assert [r["status"] for r in token_calls(sim)] == [503, 0, 200]
-    assert clock.slept == [0.5, 1.0]
+    # the transport's backoff, as for API calls: jittered within [d/2, d]
+    first, second = clock.slept
+    assert 0.25 <= first <= 0.5
+    assert 0.5 <= second <= 1.0
 
 
 def test_token_endpoint_down_is_a_server_error_after_bounded_attempts(
@@ -266,3 +277,92 @@ def test_token_endpoint_down_is_a_server_error_after_bounded_attempts(
         worker_client.list_grants(CONSOLE)
     assert len(token_calls(sim)) == 3
     assert api_calls(sim) == []
+
+
+def test_token_endpoint_errors_carry_what_okta_sent_like_api_errors(sim, worker_source):
+    """The token endpoint's failures go through the transport's error mapping:
+    Okta's errorId (what Okta support asks for) is kept, as for API calls."""
+    from grantsconsole.okta import OktaServerError
+
+    body = {
+        "errorCode": "E0000009",
+        "errorSummary": "Internal Server Error",
+        "errorId": "oaeTOKEN500",
+        "errorCauses": [],
+    }
+    sim.fault("/oauth2/v1/token$", method="POST", status=500, times=-1, body=body)
+    with pytest.raises(OktaServerError) as err:
+        worker_source.granted_scopes()
+    assert (err.value.status, err.value.error_id) == (500, "oaeTOKEN500")
+    assert err.value.request_id  # the X-Okta-Request-Id of the last attempt
+    assert worker_source.token_requests == 3
+
+
+# -- revocation (RFC 7009) ---------------------------------------------------------
+
+
+def _active(sim, token: str) -> bool:
+    response = requests.post(
+        f"{sim.url}/oauth2/v1/introspect",
+        data={"token": token},
+        auth=(CONSOLE_ID, CONSOLE_SECRET),
+        timeout=10,
+    )
+    return response.json()["active"]
+
+
+def test_revoke_ends_the_token_and_is_idempotent(sim, admin_tokens, clock):
+    server = OrgAuthorizationServer(sim.url, CONSOLE_ID, CONSOLE_SECRET, clock=clock)
+    refresh = admin_tokens["refresh_token"]
+    assert _active(sim, refresh)
+    server.revoke(refresh, "refresh_token")
+    server.revoke(refresh, "refresh_token")  # already revoked: still 200
+    assert not _active(sim, refresh)
+    revokes = [r for r in sim.requests() if r["path"] == "/oauth2/v1/revoke"]
+    assert [r["status"] for r in revokes] == [200, 200]
+
+
+def test_revoke_is_retried_after_a_server_error(sim, admin_tokens, clock):
+    sim.fault("/oauth2/v1/revoke$", method="POST", status=503)
+    server = OrgAuthorizationServer(sim.url, CONSOLE_ID, CONSOLE_SECRET, clock=clock)
+    server.revoke(admin_tokens["access_token"], "access_token")
+    revokes = [r for r in sim.requests() if r["path"] == "/oauth2/v1/revoke"]
+    assert [r["status"] for r in revokes] == [503, 200]
+    assert not _active(sim, admin_tokens["access_token"])
+
+
+def test_revoke_refused_for_a_wrong_client_secret(sim, admin_tokens, clock):
+    server = OrgAuthorizationServer(sim.url, CONSOLE_ID, "wrong-secret", clock=clock)
+    with pytest.raises(OktaTokenRefused) as err:
+        server.revoke(admin_tokens["access_token"], "access_token")
+    assert (err.value.status, err.value.error_code) == (401, "invalid_client")
+    assert err.value.path == "/oauth2/v1/revoke"
+    assert "wrong-secret" not in repr(err.value) + str(err.value)
+    assert _active(sim, admin_tokens["access_token"])
+
+
+# -- key id ------------------------------------------------------------------------
+
+
+def test_jwk_thumbprint_matches_rfc_7638():
+    """The example of RFC 7638 section 3.1."""
+    n = (
+        "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFF"
+        "xuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt"
+        "7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6"
+        "qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksIN"
+        "HaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
+    )
+    key = RSAAlgorithm.from_jwk({"kty": "RSA", "n": n, "e": "AQAB"})
+    assert jwk_thumbprint(key) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+
+def test_jwk_thumbprint_of_an_ec_key_covers_crv_kty_x_y():
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    jwk = ECAlgorithm.to_jwk(key, as_dict=True)
+    members = json.dumps(
+        {"crv": jwk["crv"], "kty": "EC", "x": jwk["x"], "y": jwk["y"]},
+        separators=(",", ":"),
+    )
+    expected = base64.urlsafe_b64encode(hashlib.sha256(members.encode()).digest())
+    assert jwk_thumbprint(key) == expected.rstrip(b"=").decode()

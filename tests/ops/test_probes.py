@@ -69,7 +69,7 @@ SUPER = "super.admin@example.com"
 def ready(sim, db):
     """GET /readyz as a signed-in Super Admin with a fresh worker client;
     returns its Okta check."""
-    from grantsconsole.grants.okta_clients import forget_worker_clients
+    from grantsconsole.okta_clients import forget_worker_clients
     from tests.console.conftest import signed_in
 
     admin = signed_in(SUPER)
@@ -86,7 +86,7 @@ def ready(sim, db):
 @pytest.fixture
 def anonymous_ready(sim, client):
     """GET /readyz without a session; returns (status, body, Okta requests made)."""
-    from grantsconsole.grants.okta_clients import forget_worker_clients
+    from grantsconsole.okta_clients import forget_worker_clients
 
     def probe() -> tuple[int, dict, list[dict]]:
         forget_worker_clients()

@@ -127,7 +127,7 @@ def test_explicit_ssws_token_is_the_development_worker_credential():
     """In development the demo worker app is only the default when no worker
     credential is given: OKTA_SSWS_TOKEN set alone is what the worker uses."""
     probe = (
-        "from grantsconsole.grants.okta_clients import worker_auth_kind; "
+        "from grantsconsole.okta_clients import worker_auth_kind; "
         "print(worker_auth_kind())"
     )
     token = {"OKTA_SSWS_TOKEN": "00developerSSWStoken000000000000000000000000"}

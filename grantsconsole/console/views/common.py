@@ -11,7 +11,7 @@ from django.shortcuts import render
 from grantsconsole.accounts.access import okta_identity
 from grantsconsole.console import selectors
 from grantsconsole.grants.audit import Actor
-from grantsconsole.grants.okta_clients import worker_auth_kind
+from grantsconsole.okta_clients import worker_auth_kind
 
 
 def is_htmx(request: HttpRequest) -> bool:

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from grantsconsole.grants import services
 from grantsconsole.grants.models import SyncRun
-from grantsconsole.grants.okta_clients import worker_client
+from grantsconsole.okta_clients import worker_client
 
 
 class Command(BaseCommand):
