@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from grantsconsole.grants.models import AuditEvent, OktaApp
+from grantsconsole.grants.models import AuditEvent
 from grantsconsole.grants.services.apply import (
     INTENT_ACTIONS,
     INTENT_HORIZON,
@@ -130,8 +130,8 @@ def sync_one_app(
     ``GET /api/v1/apps/{appId}/grants``. A 404 for the app itself marks it
     removed; a 404 for its grants while the app exists, and any other
     non-transient error, mark its grants "unknown" and leave its local grants
-    as they were. ``baseline``: the caller is the baseline full sync (see
-    ``apply_snapshot``). Raises the TRANSIENT_ERRORS and
+    as they were. ``run_id`` and ``baseline``: the caller is that full sync, or
+    the baseline one (see ``apply_snapshot``). Raises the TRANSIENT_ERRORS and
     CREDENTIAL_ERRORS for the caller to handle (nothing was written then).
     """
     for _ in range(APPLY_ATTEMPTS):
@@ -139,13 +139,11 @@ def sync_one_app(
         try:
             app = listing if listing is not None else client.get_app(okta_id)
         except OktaNotFound:
-            return AppSyncOutcome(
-                mark_removed(okta_id, source=source, actor=app_actor, run_id=run_id)
-            )
+            return AppSyncOutcome(mark_removed(okta_id, source=source, actor=app_actor))
         except (*TRANSIENT_ERRORS, *CREDENTIAL_ERRORS):
             raise
         except OktaError as exc:
-            mark_unreadable(okta_id, describe(exc), run_id=run_id)
+            mark_unreadable(okta_id, describe(exc))
             return AppSyncOutcome(AppChange(), error=exc)
         try:
             grants = client.list_grants(okta_id)
@@ -154,11 +152,11 @@ def sync_one_app(
             # own 404 proves it was deleted (then it is removed, not unknown).
             if listing is not None and app_is_gone(client, okta_id):
                 return AppSyncOutcome(
-                    mark_removed(okta_id, source=source, actor=app_actor, run_id=run_id)
+                    mark_removed(okta_id, source=source, actor=app_actor)
                 )
             message = describe(exc, GRANTS_NOT_READABLE)
             logger.warning("grants of app %s: %s", okta_id, message)
-            row = mark_unreadable(okta_id, message, app=app, run_id=run_id)
+            row = mark_unreadable(okta_id, message, app=app)
             return AppSyncOutcome(AppChange(app=row), error=exc, message=message)
         except (*TRANSIENT_ERRORS, *CREDENTIAL_ERRORS):
             raise
@@ -166,7 +164,7 @@ def sync_one_app(
             logger.warning(
                 "grants of app %s could not be read: %s", okta_id, describe(exc)
             )
-            row = mark_unreadable(okta_id, describe(exc), app=app, run_id=run_id)
+            row = mark_unreadable(okta_id, describe(exc), app=app)
             return AppSyncOutcome(AppChange(app=row), error=exc)
         change = apply_snapshot(
             app,
@@ -181,9 +179,7 @@ def sync_one_app(
         if change.applied:
             return AppSyncOutcome(change)
     # Local writers kept changing the app while we read it; the next sync
-    # will look again. Mark it as handled by this run so the run can finish.
-    if run_id is not None:
-        OktaApp.objects.filter(okta_id=okta_id).update(synced_run_id=run_id)
+    # will look again.
     return AppSyncOutcome(AppChange(applied=False), conflict=True)
 
 
