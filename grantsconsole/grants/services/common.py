@@ -26,6 +26,7 @@ from grantsconsole.grants.services.apply import (
 )
 from grantsconsole.okta import (
     App,
+    Grant,
     OktaClient,
     OktaConnectionError,
     OktaError,
@@ -112,6 +113,14 @@ class AppSyncOutcome:
             self.message = describe(self.error)
 
 
+def _as_stored(grants: list[Grant], stored: Mapping[str, str]) -> bool:
+    """True when Okta's ``grants`` are the stored open grants (same scopes;
+    same Okta grant ids where one is stored), as ``apply_snapshot`` compares."""
+    return len(grants) == len(stored) and all(
+        g.scope_id in stored and stored[g.scope_id] in ("", g.id) for g in grants
+    )
+
+
 def sync_one_app(
     client: OktaClient,
     okta_id: str,
@@ -122,6 +131,8 @@ def sync_one_app(
     app_actor: Actor = NOBODY,
     run_id: int | None = None,
     baseline: bool = False,
+    known_version: int | None = None,
+    stored_grants: Mapping[str, str] | None = None,
 ) -> AppSyncOutcome:
     """Read the app (unless ``listing`` already has it) and its grants from Okta
     and apply them.
@@ -131,11 +142,20 @@ def sync_one_app(
     removed; a 404 for its grants while the app exists, and any other
     non-transient error, mark its grants "unknown" and leave its local grants
     as they were. ``run_id`` and ``baseline``: the caller is that full sync, or
-    the baseline one (see ``apply_snapshot``). Raises the TRANSIENT_ERRORS and
+    the baseline one (see ``apply_snapshot``). ``known_version``: the app's
+    ``version`` as the caller just read it from the database (saves a query;
+    None: read here). ``stored_grants``: the app's open grants as the caller
+    just read them (scope id -> Okta grant id, "" if unknown), given only for
+    an app stored as ``listing`` says with grants state "ok"; when Okta's
+    grants are those, nothing is queried or written (apply_snapshot would
+    change nothing). Raises the TRANSIENT_ERRORS and
     CREDENTIAL_ERRORS for the caller to handle (nothing was written then).
     """
-    for _ in range(APPLY_ATTEMPTS):
-        version = local_version(okta_id)
+    for attempt in range(APPLY_ATTEMPTS):
+        if attempt == 0 and known_version is not None:
+            version: int | None = known_version
+        else:
+            version = local_version(okta_id)
         try:
             app = listing if listing is not None else client.get_app(okta_id)
         except OktaNotFound:
@@ -166,6 +186,12 @@ def sync_one_app(
             )
             row = mark_unreadable(okta_id, describe(exc), app=app)
             return AppSyncOutcome(AppChange(app=row), error=exc)
+        if (
+            attempt == 0
+            and stored_grants is not None
+            and _as_stored(grants, stored_grants)
+        ):
+            return AppSyncOutcome(AppChange())
         change = apply_snapshot(
             app,
             grants,

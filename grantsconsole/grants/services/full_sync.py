@@ -34,7 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from grantsconsole.grants import audit, locks
-from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
+from grantsconsole.grants.models import LogCursor, OktaApp, ScopeGrant, SyncRun
 from grantsconsole.grants.services.apply import (
     METADATA_COLUMNS,
     AppChange,
@@ -246,6 +246,13 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
     cursor = run.grants_cursor
     ids = run.listed_app_ids[cursor : cursor + STEP_MAX_APPS]
     rows = OktaApp.objects.in_bulk(ids)
+    # The batch's open grants in one query: an app Okta shows as stored costs
+    # no query of its own (see sync_one_app's ``stored_grants``).
+    stored: dict[int, dict[str, str]] = {pk: {} for pk in ids}
+    for app_id, scope_id, grant_id in ScopeGrant.objects.filter(
+        app_id__in=ids, revoked_at__isnull=True
+    ).values_list("app_id", "scope_id", "okta_grant_id"):
+        stored[app_id][scope_id] = grant_id
     outcomes: list[AppSyncOutcome] = []  # read, not yet saved, in listing order
     okta_ids: list[str] = []
     streak = 0  # apps just failed by transient errors, in a row
@@ -272,6 +279,13 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
                     listing=stored_app(row),
                     run_id=run.pk,
                     baseline=run.baseline,
+                    known_version=row.version,
+                    stored_grants=stored[pk]
+                    if row.grants_state == OktaApp.GrantsState.OK
+                    and not row.grants_error
+                    and row.removed_at is None
+                    and row.last_synced_at is not None
+                    else None,
                 )
             except OktaRateLimited:
                 raise  # the whole step waits for the window and retries
