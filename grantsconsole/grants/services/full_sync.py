@@ -219,15 +219,21 @@ def _save_progress(
             change.added
         )
         counts["grants_revoked"] += len(change.revoked)
+    updates = {
+        "grants_cursor": cursor + len(outcomes),
+        "heartbeat_at": timezone.now(),
+        **{name: F(name) + n for name, n in counts.items() if n},
+    }
+    if not errors:  # one statement: the cursor check is its WHERE
+        return bool(
+            SyncRun.objects.filter(pk=run_id, grants_cursor=cursor).update(**updates)
+        )
     with transaction.atomic():
         run = SyncRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.grants_cursor != cursor:
             return False
         SyncRun.objects.filter(pk=run_id).update(
-            grants_cursor=cursor + len(outcomes),
-            errors={**run.errors, **errors} if errors else run.errors,
-            heartbeat_at=timezone.now(),
-            **{name: F(name) + n for name, n in counts.items() if n},
+            errors={**run.errors, **errors}, **updates
         )
     return True
 
