@@ -2,7 +2,8 @@
 list the OIDC apps page by page (``iter_oidc_apps``), then ``list_grants`` per app,
 as the worker service app (``private_key_jwt``). Separates the client's cost from
 the sync's database work when the sync is compared with the SDK loop.
-Prints ``BENCH-RESULT {...}`` with ``seconds``, ``apps``, ``grants``,
+Prints ``BENCH-RESULT {...}`` with ``seconds``, ``cpu_seconds`` (this
+process's CPU time over the same span), ``apps``, ``grants``,
 ``requests`` (the client's counter) and ``errors``.
 
     .venv/bin/python bench/client_loop.py --org-url http://127.0.0.1:PORT [--share 1]
@@ -34,6 +35,7 @@ def main() -> None:
     source = ServiceAppTokenSource(args.org_url, WORKER_CLIENT_ID, key, scopes=SCOPES)
     client = OktaClient(args.org_url, source, share=args.share)
     started = time.monotonic()
+    cpu_started = time.process_time()
     apps = list(client.iter_oidc_apps())
     grants = errors = 0
     for app in apps:
@@ -43,6 +45,7 @@ def main() -> None:
             errors += 1
     data = {
         "seconds": time.monotonic() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
         "apps": len(apps),
         "grants": grants,
         "requests": client.request_count,

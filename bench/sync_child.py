@@ -5,7 +5,8 @@ Environment: ``DATABASE_URL``, ``OKTA_ORG_URL``, ``OKTA_RATE_LIMIT_SHARE`` (the
 settings read them). Nothing in the sync is changed: a database execute wrapper
 only counts the statements that write (INSERT / UPDATE / DELETE) and the rows
 they touched, per table. The JSON carries: ``seconds`` (wall time of the
-command), ``okta_requests`` / ``token_requests`` (the worker client's own
+command), ``cpu_seconds`` (this process's CPU time over the same span),
+``okta_requests`` / ``token_requests`` (the worker client's own
 counters), ``pacing_wait_seconds``, ``writes`` ({table: {insert, update,
 delete}} rows), ``rows_inserted``, ``rows_written`` (inserted + updated +
 deleted), ``run`` (the SyncRun's status and counters).
@@ -68,6 +69,7 @@ def main() -> None:
     client = worker_client()
     out = io.StringIO()
     started = time.monotonic()
+    cpu_started = time.process_time()
     failed = None
     with connection.execute_wrapper(count_writes):
         try:
@@ -75,10 +77,12 @@ def main() -> None:
         except SystemExit as exc:
             failed = f"exit {exc.code}"
     seconds = time.monotonic() - started
+    cpu_seconds = time.process_time() - cpu_started
     run = SyncRun.objects.filter(kind=kind).order_by("-id").first()
     data = {
         "kind": kind,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "failed": failed,
         "output": out.getvalue().strip(),
         "okta_requests": client.request_count,

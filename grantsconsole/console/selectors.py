@@ -59,8 +59,8 @@ APP_SORTS = {
     "-grants": ("-grant_count", "label", "okta_id"),
     "manage": ("manage_count", "label", "okta_id"),
     "-manage": ("-manage_count", "label", "okta_id"),
-    "synced": ("last_synced_at", "okta_id"),
-    "-synced": ("-last_synced_at", "okta_id"),
+    "synced": ("synced_at", "okta_id"),
+    "-synced": ("-synced_at", "okta_id"),
     "changed": ("last_change_at", "okta_id"),
     "-changed": ("-last_change_at", "okta_id"),
 }
@@ -265,11 +265,12 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
     """Apps (present in Okta, or removed when ``status == "removed"``) with counts.
 
     Each app carries ``grant_count`` (open grants), ``manage_count`` (open
-    ``*.manage`` grants) and ``max_risk_rank`` (0-4, see ``catalog.RISK_RANK``:
-    its riskiest open grant, manage or read).
+    ``*.manage`` grants), ``max_risk_rank`` (0-4, see ``catalog.RISK_RANK``:
+    its riskiest open grant, manage or read) and ``synced_at`` ("Last synced",
+    see ``OktaAppQuerySet.with_synced_at``).
     One query per evaluation (plus one COUNT when paginated).
     """
-    qs = OktaApp.objects.all()
+    qs = OktaApp.objects.with_synced_at()
     if filters.status == "removed":
         qs = qs.filter(removed_at__isnull=False)
     else:
@@ -321,11 +322,12 @@ def risk_of_rank(rank: int | None) -> str:
 
 
 def app_by_okta_id(okta_id: str, *, with_status: bool = False) -> OktaApp | None:
-    """The app with this Okta id (also a removed one), or None. One query.
+    """The app with this Okta id (also a removed one), with ``synced_at``
+    (``OktaAppQuerySet.with_synced_at``), or None. One query.
 
     ``with_status`` annotates the stale-banner facts (``freshness_of(app)``).
     """
-    qs = OktaApp.objects.filter(okta_id=okta_id)
+    qs = OktaApp.objects.with_synced_at().filter(okta_id=okta_id)
     if with_status:
         qs = qs.annotate(**status_annotations())
     return qs.first()

@@ -344,7 +344,7 @@ def matrix_rows(rows: Iterable[Any]) -> SafeString:
 def app_rows(apps: Iterable[Any], app_types: dict[str, str]) -> SafeString:
     """The apps list's ``<tr>`` per app annotated by ``selectors.app_list``
     (``grant_count``, ``manage_count``, ``max_risk``: the riskiest open grant's
-    risk, shown beside the grant count)."""
+    risk, shown beside the grant count; ``synced_at``: "Last synced")."""
     app_url = url_for("app-detail")
     out = []
     for app in apps:
@@ -370,7 +370,7 @@ def app_rows(apps: Iterable[Any], app_types: dict[str, str]) -> SafeString:
             f'<td class="mono">{esc(app.client_id or "—")}</td>\n<td>{status}</td>\n'
             f'<td class="num">{esc(app.grant_count)} {risk}</td>\n'
             f'<td class="num">{esc(app.manage_count)}</td>\n'
-            f'<td class="nowrap">{time_html(app.last_synced_at)}</td>\n'
+            f'<td class="nowrap">{time_html(app.synced_at)}</td>\n'
             f'<td class="nowrap">{time_html(app.last_change_at)}</td></tr>\n'
         )
     return _join(out)

@@ -22,11 +22,39 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Subquery, Value, When
 from django.db.models.functions import Right
 from django.db.models.lookups import Exact
 
 from grantsconsole.okta import scopes as scope_catalog
+
+
+class OktaAppQuerySet(models.QuerySet):
+    def with_synced_at(self) -> OktaAppQuerySet:
+        """Annotate ``synced_at``, the app's "Last synced" (UTC; None if its
+        grants were never read): the start of the newest ``complete`` full
+        sync for an app it read (not removed, grants state "ok") when that is
+        later than the app's ``last_synced_at``, else ``last_synced_at``. One
+        SQL query with the rows (the run's start is a subquery)."""
+        read_at = Subquery(
+            SyncRun.objects.filter(kind=SyncRun.Kind.FULL, complete=True)
+            .order_by("-id")
+            .values("started_at")[:1]
+        )
+        return self.annotate(
+            synced_at=Case(
+                When(
+                    Q(
+                        removed_at__isnull=True,
+                        grants_state=OktaApp.GrantsState.OK,
+                        last_synced_at__lt=read_at,
+                    ),
+                    then=read_at,
+                ),
+                default=F("last_synced_at"),
+                output_field=models.DateTimeField(),
+            )
+        )
 
 
 class OktaApp(models.Model):
@@ -41,7 +69,15 @@ class OktaApp(models.Model):
     (``GET /api/v1/apps/{appId}/grants``) succeeded and "unknown" when it failed
     (``grants_error`` says why; the local grants are then the last known ones).
     ``removed_at`` is set when a complete full sync no longer lists the app (or
-    Okta answers 404 for it). ``version`` increases with every local change of
+    Okta answers 404 for it).
+
+    Freshness: ``last_synced_at`` is when the app's row was last written by a
+    read of its grants (its first read, a change, a state change, the
+    incremental sync, "refresh this app"). A full sync that finds an app as
+    stored does not write it; that app was read at the start of the newest
+    ``complete`` full sync, which read every app listed with grants state
+    "ok". ``OktaApp.objects.with_synced_at()`` gives the later of the two as
+    ``synced_at``: what the pages show as "Last synced". ``version`` increases with every local change of
     the app's grants; a sync applies a snapshot only if the version it read
     before calling Okta is still current, so a slow sync never overwrites a
     newer change.
@@ -70,10 +106,8 @@ class OktaApp(models.Model):
     first_seen_at = models.DateTimeField(auto_now_add=True)
     removed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveBigIntegerField(default=0)
-    # Full-sync bookkeeping: the run that last listed the app and the run that
-    # last read (or failed to read) its grants.
-    seen_run_id = models.BigIntegerField(null=True, blank=True)
-    synced_run_id = models.BigIntegerField(null=True, blank=True)
+
+    objects = OktaAppQuerySet.as_manager()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["label", "okta_id"]
@@ -87,7 +121,6 @@ class OktaApp(models.Model):
                 fields=["application_type", "label"], name="grants_app_type_idx"
             ),
             models.Index(fields=["grants_state"], name="grants_app_state_idx"),
-            models.Index(fields=["seen_run_id"], name="grants_app_seen_run_idx"),
         ]
 
     def __str__(self) -> str:
@@ -404,6 +437,13 @@ class SyncRun(models.Model):
     A full sync works in short steps (one apps page, or one batch of apps'
     grants); ``step`` numbers them so a redelivered step never runs twice and
     ``list_after``/``list_done`` remember where the apps listing stands.
+    ``listed_app_ids`` are the pks of the OIDC apps listed so far, in listing
+    order; ``grants_cursor`` how many of them have had their grants read (a
+    redelivered step resumes there); ``kept_app_ids`` the pks of apps we hold
+    that the listing has but not as OIDC apps (kept, not read, not removed).
+    ``complete``: the listing was complete and every listed app was read, so
+    unlisted apps were marked removed and every app it read with grants state
+    "ok" was read at (or after) ``started_at``; a run stopped early is not.
     """
 
     class Kind(models.TextChoices):
@@ -445,6 +485,10 @@ class SyncRun(models.Model):
     step = models.PositiveIntegerField(default=0)
     list_after = models.CharField(max_length=500, blank=True)
     list_done = models.BooleanField(default=False)
+    listed_app_ids = models.JSONField(default=list, blank=True)
+    kept_app_ids = models.JSONField(default=list, blank=True)
+    grants_cursor = models.PositiveIntegerField(default=0)
+    complete = models.BooleanField(default=False)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-started_at", "-id"]

@@ -119,7 +119,7 @@ def test_matrix_app_and_audit_rows_escape_every_okta_string():
         grant_count=3,
         manage_count=1,
         max_risk="high",
-        last_synced_at=WHEN,
+        synced_at=WHEN,
         last_change_at=None,
     )
     assert_contained(tables.app_rows([app], {}))

@@ -356,24 +356,59 @@ def test_an_app_deleted_between_listing_and_grants_is_removed_once(sim, client):
     assert db_state() == okta_state(sim)
 
 
-def test_an_unchanged_listing_marks_its_apps_seen_in_one_update_per_page(sim, client):
-    """The listing step writes an app row only when Okta's app object changed;
-    the apps it saw unchanged are marked in one UPDATE per page (the grants step
-    still saves each app once: it records when its grants were read)."""
+def test_a_full_sync_that_finds_nothing_changed_writes_no_app_row(sim, client):
+    """Nothing changed in Okta: no app, grant or audit row is written (only the
+    run's own bookkeeping and its audit checkpoint), and every app's "Last
+    synced" is the new run's start, a run-level time."""
     services.run_full_sync(client=client)
-    apps = OktaApp.objects.count()
     with CaptureQueriesContext(connection) as queries:
         run = services.run_full_sync(client=client)
     assert run.status == SyncRun.Status.SUCCEEDED
-    app_updates = [
+    assert run.complete
+    per_app = [
         q["sql"]
         for q in queries.captured_queries
-        if q["sql"].startswith('UPDATE "grants_oktaapp"')
+        if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))
+        and not q["sql"].startswith(
+            ('UPDATE "grants_syncrun"', 'INSERT INTO "grants_syncrun"')
+        )
+        and "grants_synclock" not in q["sql"]
+        and "grants_logcursor" not in q["sql"]
+        and "grants_auditcheckpoint" not in q["sql"]
     ]
-    listing_updates = [sql for sql in app_updates if '"okta_id" IN (' in sql]
-    pages = -(-apps // 200)
-    assert len(listing_updates) == pages, listing_updates[:3]
-    assert len(app_updates) == apps + pages
+    assert per_app == []
+    synced = set(
+        OktaApp.objects.with_synced_at()
+        .filter(removed_at__isnull=True)
+        .values_list("synced_at", flat=True)
+    )
+    assert synced == {run.started_at}
+
+
+def test_a_redelivered_grants_step_resumes_at_the_run_cursor(sim, client):
+    """A grants step that already ran (its message delivered again after the
+    worker died before moving the step on) reads only the apps after the
+    run's cursor."""
+    services.run_full_sync(client=client)
+    run = services.start_full_sync(trigger="test")
+    step = 0
+    while not SyncRun.objects.get(pk=run.pk).list_done:
+        step = services.full_sync_step(run.pk, step, client=client)
+    assert services.full_sync_step(run.pk, step, client=client) == step + 1
+    run.refresh_from_db()
+    assert run.grants_cursor == full_sync.STEP_MAX_APPS
+    SyncRun.objects.filter(pk=run.pk).update(step=step)  # the move was lost
+    before = len(_api_requests(sim))
+    services.full_sync_step(run.pk, step, client=client)
+    read = [r["path"] for r in _api_requests(sim)[before:]]
+    first_again = OktaApp.objects.get(pk=run.listed_app_ids[0]).okta_id
+    assert f"/api/v1/apps/{first_again}/grants" not in read
+    assert len(read) == min(
+        full_sync.STEP_MAX_APPS, len(run.listed_app_ids) - run.grants_cursor
+    )
+    assert SyncRun.objects.get(pk=run.pk).grants_cursor == min(
+        2 * full_sync.STEP_MAX_APPS, len(run.listed_app_ids)
+    )
 
 
 def test_the_full_sync_keeps_app_details_current(sim, client):

@@ -17,6 +17,7 @@ from grantsconsole.grants.models import (
     AuditReport,
     OktaApp,
     ScopeGrant,
+    SyncRun,
 )
 from grantsconsole.okta import scope_catalog
 from tests.grants.csv_checks import assert_every_cell_quoted, formula_cells
@@ -147,9 +148,12 @@ def test_stale_grants_are_never_presented_as_current(sim, client, settings):
     assert holders
     assert all(a["current"] for a in holders)
 
+    # The app was last read long ago, and so was its last complete full sync
+    # (a run that reads it again brings it back to current).
     old = timezone.now() - timedelta(seconds=2 * settings.SYNC_FULL_EVERY + 60)
     stale = OktaApp.objects.get(okta_id=holders[0]["okta_id"])
     OktaApp.objects.filter(pk=stale.pk).update(last_synced_at=old)
+    SyncRun.objects.update(started_at=old - timedelta(minutes=1))
     report = services.create_report()
     data = report.data
     assert data["grants_unavailable"] == [

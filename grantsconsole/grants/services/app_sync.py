@@ -29,6 +29,7 @@ from grantsconsole.grants.services.snapshots import (
 )
 from grantsconsole.okta import (
     App,
+    Grant,
     OktaClient,
     OktaConnectionError,
     OktaError,
@@ -100,6 +101,14 @@ class AppSyncOutcome:
             self.message = describe(self.error)
 
 
+def _as_stored(grants: list[Grant], stored: Mapping[str, str]) -> bool:
+    """True when Okta's ``grants`` are the stored open grants (same scopes;
+    same Okta grant ids where one is stored), as ``apply_snapshot`` compares."""
+    return len(grants) == len(stored) and all(
+        g.scope_id in stored and stored[g.scope_id] in ("", g.id) for g in grants
+    )
+
+
 def sync_one_app(
     client: OktaClient,
     okta_id: str,
@@ -110,6 +119,8 @@ def sync_one_app(
     app_actor: Actor = NOBODY,
     run_id: int | None = None,
     baseline: bool = False,
+    known_version: int | None = None,
+    stored_grants: Mapping[str, str] | None = None,
 ) -> AppSyncOutcome:
     """Read the app (unless ``listing`` already has it) and its grants from Okta
     and apply them.
@@ -118,22 +129,29 @@ def sync_one_app(
     ``GET /api/v1/apps/{appId}/grants``. A 404 for the app itself marks it
     removed; a 404 for its grants while the app exists, and any other
     non-transient error, mark its grants "unknown" and leave its local grants
-    as they were. ``baseline``: the caller is the baseline full sync (see
-    ``apply_snapshot``). Raises the TRANSIENT_ERRORS and
+    as they were. ``run_id`` and ``baseline``: the caller is that full sync, or
+    the baseline one (see ``apply_snapshot``). ``known_version``: the app's
+    ``version`` as the caller just read it from the database (saves a query;
+    None: read here). ``stored_grants``: the app's open grants as the caller
+    just read them (scope id -> Okta grant id, "" if unknown), given only for
+    an app stored as ``listing`` says with grants state "ok"; when Okta's
+    grants are those, nothing is queried or written (apply_snapshot would
+    change nothing). Raises the TRANSIENT_ERRORS and
     CREDENTIAL_ERRORS for the caller to handle (nothing was written then).
     """
-    for _ in range(APPLY_ATTEMPTS):
-        version = local_version(okta_id)
+    for attempt in range(APPLY_ATTEMPTS):
+        if attempt == 0 and known_version is not None:
+            version: int | None = known_version
+        else:
+            version = local_version(okta_id)
         try:
             app = listing if listing is not None else client.get_app(okta_id)
         except OktaNotFound:
-            return AppSyncOutcome(
-                mark_removed(okta_id, source=source, actor=app_actor, run_id=run_id)
-            )
+            return AppSyncOutcome(mark_removed(okta_id, source=source, actor=app_actor))
         except (*TRANSIENT_ERRORS, *CREDENTIAL_ERRORS):
             raise
         except OktaError as exc:
-            mark_unreadable(okta_id, describe(exc), run_id=run_id)
+            mark_unreadable(okta_id, describe(exc))
             return AppSyncOutcome(AppChange(), error=exc)
         try:
             grants = client.list_grants(okta_id)
@@ -142,11 +160,11 @@ def sync_one_app(
             # own 404 proves it was deleted (then it is removed, not unknown).
             if listing is not None and app_is_gone(client, okta_id):
                 return AppSyncOutcome(
-                    mark_removed(okta_id, source=source, actor=app_actor, run_id=run_id)
+                    mark_removed(okta_id, source=source, actor=app_actor)
                 )
             message = describe(exc, GRANTS_NOT_READABLE)
             logger.warning("grants of app %s: %s", okta_id, message)
-            row = mark_unreadable(okta_id, message, app=app, run_id=run_id)
+            row = mark_unreadable(okta_id, message, app=app)
             return AppSyncOutcome(AppChange(app=row), error=exc, message=message)
         except (*TRANSIENT_ERRORS, *CREDENTIAL_ERRORS):
             raise
@@ -154,8 +172,14 @@ def sync_one_app(
             logger.warning(
                 "grants of app %s could not be read: %s", okta_id, describe(exc)
             )
-            row = mark_unreadable(okta_id, describe(exc), app=app, run_id=run_id)
+            row = mark_unreadable(okta_id, describe(exc), app=app)
             return AppSyncOutcome(AppChange(app=row), error=exc)
+        if (
+            attempt == 0
+            and stored_grants is not None
+            and _as_stored(grants, stored_grants)
+        ):
+            return AppSyncOutcome(AppChange())
         change = apply_snapshot(
             app,
             grants,
@@ -169,9 +193,7 @@ def sync_one_app(
         if change.applied:
             return AppSyncOutcome(change)
     # Local writers kept changing the app while we read it; the next sync
-    # will look again. Mark it as handled by this run so the run can finish.
-    if run_id is not None:
-        OktaApp.objects.filter(okta_id=okta_id).update(synced_run_id=run_id)
+    # will look again.
     return AppSyncOutcome(AppChange(applied=False), conflict=True)
 
 

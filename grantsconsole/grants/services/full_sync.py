@@ -6,8 +6,11 @@ OIDC ones are kept) or one batch of apps' grants (``GET
 /api/v1/apps/{appId}/grants``, one transaction per app), and finishes in
 seconds, far from Redis' visibility timeout. Steps are numbered: a step runs
 only if its number is the run's current one and advances it when done, so a
-redelivered or duplicated step message does nothing twice; an app already
-synced by this run is skipped without an Okta call.
+redelivered or duplicated step message does nothing twice. Where the run
+stands is kept on the run alone (``SyncRun.listed_app_ids``, ``grants_cursor``):
+a redelivered grants step resumes from the cursor, and a sync that finds
+nothing changed writes no app or grant row (an app's freshness is then the
+start of the last complete run, ``SyncRun.complete``; see ``OktaApp``).
 
 Single-flight: a run holds the ``sync:full`` lock (locks.py) from start to
 finish, renewed by each step; a second run started meanwhile is recorded as
@@ -32,7 +35,7 @@ from django.utils import timezone
 
 from grantsconsole.grants import audit, locks
 from grantsconsole.grants.intents import reconcile_pending_intents
-from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
+from grantsconsole.grants.models import LogCursor, OktaApp, ScopeGrant, SyncRun
 from grantsconsole.grants.services.app_sync import (
     CREDENTIAL_ERRORS,
     TRANSIENT_ERRORS,
@@ -114,186 +117,234 @@ def _heartbeat(run_id: int, **counters: int) -> None:
     SyncRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now(), **updates)
 
 
-def _add_error(run_id: int, okta_id: str, message: str) -> None:
-    with transaction.atomic():
-        run = SyncRun.objects.get(pk=run_id)
-        errors = dict(run.errors)
-        errors[okta_id or "(no id)"] = message
-        SyncRun.objects.filter(pk=run_id).update(errors=errors)
-
-
-def _uncount(run_id: int, okta_ids: list[str]) -> None:
-    """Take back the failures counted for apps that will be read again (an
-    outage's first apps), so a run that rides it out is not "partial"."""
-    with transaction.atomic():
-        run = SyncRun.objects.select_for_update().get(pk=run_id)
-        errors = {k: v for k, v in run.errors.items() if k not in okta_ids}
-        counted = len(run.errors) - len(errors)
-        if counted:
-            SyncRun.objects.filter(pk=run_id).update(
-                errors=errors,
-                apps_done=F("apps_done") - counted,
-                apps_failed=F("apps_failed") - counted,
-            )
-
-
-def _count_apps(run_id: int) -> None:
-    total = OktaApp.objects.filter(seen_run_id=run_id).count()
-    done = OktaApp.objects.filter(seen_run_id=run_id, synced_run_id=run_id).count()
-    SyncRun.objects.filter(pk=run_id).update(apps_total=total, apps_done=done)
-
-
 def _list_one_page(run: SyncRun, client: OktaClient) -> None:
+    """Read one apps page and append its apps to the run's listing. Only the
+    run's row is written, plus the apps that are new or changed; a twin
+    delivery of the same step (same ``list_after``) appends nothing."""
     apps, skipped, next_url = client.list_app_page(run.list_after or None)
-    now = timezone.now()
     with transaction.atomic():
-        _record_listing(apps, run.pk)
-        _record_skipped(skipped, run.pk)
-        SyncRun.objects.filter(pk=run.pk).update(
+        listed = run.listed_app_ids + _record_listing(apps)
+        kept = run.kept_app_ids + _record_skipped(skipped)
+        SyncRun.objects.filter(
+            pk=run.pk, list_after=run.list_after, list_done=False
+        ).update(
+            listed_app_ids=listed,
+            kept_app_ids=kept,
+            apps_total=len(listed) + len(kept),
             list_after=next_url or "",
             list_done=next_url is None,
-            heartbeat_at=now,
+            heartbeat_at=timezone.now(),
         )
-    _count_apps(run.pk)
 
 
-def _record_skipped(skipped: list[SkippedApp], run_id: int) -> None:
+def _record_skipped(skipped: list[SkippedApp]) -> list[int]:
     """Apps of a listing page that are not read as OIDC apps: another sign-on
     mode (normal: the listing has every app) or an object that did not parse.
     Each is logged (its id and why, never the object) and is no failure of the
-    run. One we hold from earlier keeps its grants as last known: marked seen
-    (so it is not taken for removed) and "unknown", saying why. Queries: one
-    SELECT, plus one UPDATE per such app we hold (none usually)."""
+    run. One we hold from earlier keeps its grants as last known: it is not
+    taken for removed (its pk is returned, for ``SyncRun.kept_app_ids``) and
+    becomes "unknown", saying why. Queries: one SELECT, plus one UPDATE per
+    such app we hold whose state says otherwise (none usually)."""
     for item in skipped:
         log_skipped(item)
     reasons = {item.app_id: item.reason for item in skipped if item.app_id}
-    held = OktaApp.objects.filter(okta_id__in=reasons).values_list("okta_id", flat=True)
-    for okta_id in list(held):
-        OktaApp.objects.filter(okta_id=okta_id).update(
-            seen_run_id=run_id,
-            synced_run_id=run_id,
-            grants_state=OktaApp.GrantsState.UNKNOWN,
-            grants_error=f"Okta's app object is not read as an OIDC app: "
-            f"{reasons[okta_id]}"[:2000],
-        )
+    held = dict(
+        OktaApp.objects.filter(okta_id__in=reasons).values_list("okta_id", "pk")
+    )
+    for okta_id in held:
+        message = f"Okta's app object is not read as an OIDC app: {reasons[okta_id]}"[
+            :2000
+        ]
+        OktaApp.objects.filter(okta_id=okta_id).exclude(
+            grants_state=OktaApp.GrantsState.UNKNOWN, grants_error=message
+        ).update(grants_state=OktaApp.GrantsState.UNKNOWN, grants_error=message)
+    return list(held.values())
 
 
-def _record_listing(apps: list[App], run_id: int) -> None:
+def _record_listing(apps: list[App]) -> list[int]:
     """Record that the listing has these apps, with their current label, status
-    and type (their grants are read in a later step). A new app gets a row now;
-    whether it is new is decided when its grants are first applied
-    (``last_synced_at`` is still empty). Queries: one SELECT of the page's
-    stored apps, one UPDATE marking the unchanged ones seen, and one write per
-    new or changed app (none on a page where nothing changed)."""
+    and type (their grants are read in a later step); returns their pks in
+    listing order. A new app gets a row now; whether it is new is decided when
+    its grants are first applied (``last_synced_at`` is still empty). Queries:
+    one SELECT of the page's stored apps and one write per new or changed app
+    (none on a page where nothing changed)."""
     listed = {app.id: metadata_fields(app) for app in apps}
     stored = {
         row["okta_id"]: row
         for row in OktaApp.objects.filter(okta_id__in=listed).values(
-            "okta_id", *METADATA_COLUMNS
+            "pk", "okta_id", *METADATA_COLUMNS
         )
     }
-    unchanged = []
+    pks = []
     for okta_id, fields in listed.items():
         row = stored.get(okta_id)
         if row is None:
-            OktaApp.objects.create(okta_id=okta_id, seen_run_id=run_id, **fields)
-        elif any(row[name] != value for name, value in fields.items()):
-            OktaApp.objects.filter(okta_id=okta_id).update(seen_run_id=run_id, **fields)
-        else:
-            unchanged.append(okta_id)
-    if unchanged:
-        OktaApp.objects.filter(okta_id__in=unchanged).update(seen_run_id=run_id)
+            pks.append(OktaApp.objects.create(okta_id=okta_id, **fields).pk)
+            continue
+        if any(row[name] != value for name, value in fields.items()):
+            OktaApp.objects.filter(pk=row["pk"]).update(**fields)
+        pks.append(row["pk"])
+    return pks
 
 
 def _any_app_read(run_id: int) -> bool:
-    return OktaApp.objects.filter(
-        synced_run_id=run_id, grants_state=OktaApp.GrantsState.OK
-    ).exists()
+    """True when the run has read at least one app's grants (counters as
+    last saved)."""
+    return SyncRun.objects.filter(pk=run_id, apps_done__gt=F("apps_failed")).exists()
+
+
+def _save_progress(
+    run_id: int, cursor: int, outcomes: list[AppSyncOutcome], okta_ids: list[str]
+) -> bool:
+    """Move the run's grants cursor from ``cursor`` past the apps of
+    ``outcomes`` (``okta_ids`` in the same order) and add their counters and
+    errors, in one transaction. False (nothing written) when the cursor is no
+    longer ``cursor``: a twin delivery of the step got there first."""
+    counts = {
+        "apps_done": len(outcomes),
+        "apps_failed": 0,
+        "apps_added": 0,
+        "grants_added": 0,
+        "grants_imported": 0,
+        "grants_revoked": 0,
+    }
+    errors = {}
+    for okta_id, outcome in zip(okta_ids, outcomes, strict=True):
+        change = outcome.change
+        if outcome.error is not None:
+            counts["apps_failed"] += 1
+            errors[okta_id or "(no id)"] = outcome.message
+        counts["apps_added"] += change.discovered and not change.baseline
+        counts["grants_imported" if change.baseline else "grants_added"] += len(
+            change.added
+        )
+        counts["grants_revoked"] += len(change.revoked)
+    updates = {
+        "grants_cursor": cursor + len(outcomes),
+        "heartbeat_at": timezone.now(),
+        **{name: F(name) + n for name, n in counts.items() if n},
+    }
+    if not errors:  # one statement: the cursor check is its WHERE
+        return bool(
+            SyncRun.objects.filter(pk=run_id, grants_cursor=cursor).update(**updates)
+        )
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.grants_cursor != cursor:
+            return False
+        SyncRun.objects.filter(pk=run_id).update(
+            errors={**run.errors, **errors}, **updates
+        )
+    return True
 
 
 def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
-    """Read grants for up to STEP_MAX_APPS apps of this run; True if more remain."""
+    """Read grants for up to STEP_MAX_APPS apps of this run, from its grants
+    cursor on; True if more remain.
+
+    An app whose grants are as stored costs no write: the cursor and counters
+    are saved once for the step, and right after each app that changed or
+    failed (so a redelivered step re-reads at most unchanged apps). Apps
+    failed by transient errors are saved only once a later app is read: when
+    they turn out to be an outage, the step is retried from the first of them.
+    """
     deadline = time.monotonic() + STEP_BUDGET_SECONDS
-    pending = list(
-        OktaApp.objects.filter(seen_run_id=run.pk)
-        .exclude(synced_run_id=run.pk)
-        .order_by("id")[: STEP_MAX_APPS + 1]
-    )
-    streak: list[OktaApp] = []  # apps just failed by transient errors, in a row
+    cursor = run.grants_cursor
+    ids = run.listed_app_ids[cursor : cursor + STEP_MAX_APPS]
+    rows = OktaApp.objects.in_bulk(ids)
+    # The batch's open grants in one query: an app Okta shows as stored costs
+    # no query of its own (see sync_one_app's ``stored_grants``).
+    stored: dict[int, dict[str, str]] = {pk: {} for pk in ids}
+    for app_id, scope_id, grant_id in ScopeGrant.objects.filter(
+        app_id__in=ids, revoked_at__isnull=True
+    ).values_list("app_id", "scope_id", "okta_grant_id"):
+        stored[app_id][scope_id] = grant_id
+    outcomes: list[AppSyncOutcome] = []  # read, not yet saved, in listing order
+    okta_ids: list[str] = []
+    streak = 0  # apps just failed by transient errors, in a row
     denied = 0  # apps just refused with 403, in a row
-    for row in pending[:STEP_MAX_APPS]:
-        if time.monotonic() > deadline:
-            return True
-        # Re-check: a twin delivery of this step may have synced it meanwhile.
-        if OktaApp.objects.filter(pk=row.pk, synced_run_id=run.pk).exists():
-            continue
-        try:
-            outcome = sync_one_app(
-                client,
-                row.okta_id,
-                source=SOURCE,
-                listing=stored_app(row),
-                run_id=run.pk,
-                baseline=run.baseline,
-            )
-        except OktaRateLimited:
-            raise  # the whole step waits for the window and retries
-        except TRANSIENT_ERRORS as exc:
-            # The client already retried; one app's 5xx/timeout marks that app
-            # unknown. Several in a row look like an outage: retry the step later
-            # and read these apps again then.
-            mark_unreadable(row.okta_id, describe(exc), run_id=run.pk)
-            streak.append(row)
-            if len(streak) >= OUTAGE_STREAK:
-                OktaApp.objects.filter(pk__in=[a.pk for a in streak]).update(
-                    synced_run_id=None
+
+    def save(count: int) -> bool:
+        nonlocal cursor
+        if not _save_progress(run.pk, cursor, outcomes[:count], okta_ids[:count]):
+            return False
+        cursor += count
+        del outcomes[:count], okta_ids[:count]
+        return True
+
+    try:
+        for pk in ids:
+            if time.monotonic() > deadline:
+                break
+            row = rows[pk]
+            try:
+                outcome = sync_one_app(
+                    client,
+                    row.okta_id,
+                    source=SOURCE,
+                    listing=stored_app(row),
+                    run_id=run.pk,
+                    baseline=run.baseline,
+                    known_version=row.version,
+                    stored_grants=stored[pk]
+                    if row.grants_state == OktaApp.GrantsState.OK
+                    and not row.grants_error
+                    and row.removed_at is None
+                    and row.last_synced_at is not None
+                    else None,
                 )
-                _uncount(run.pk, [a.okta_id for a in streak])
-                raise
-            outcome = AppSyncOutcome(AppChange(), error=exc)
-        else:
-            streak.clear()
-        change = outcome.change
-        if outcome.error is not None:
-            _add_error(run.pk, row.okta_id, outcome.message)
-        _heartbeat(
-            run.pk,
-            apps_done=1,
-            apps_failed=1 if outcome.error is not None else 0,
-            apps_added=1 if change.discovered and not change.baseline else 0,
-            grants_added=0 if change.baseline else len(change.added),
-            grants_imported=len(change.added) if change.baseline else 0,
-            grants_revoked=len(change.revoked),
-        )
-        if isinstance(outcome.error, OktaPermissionDenied):
-            denied += 1
-            if denied >= DENIED_STREAK and not _any_app_read(run.pk):
-                raise outcome.error
-        else:
-            denied = 0
-    return len(pending) > STEP_MAX_APPS or (
-        OktaApp.objects.filter(seen_run_id=run.pk)
-        .exclude(synced_run_id=run.pk)
-        .exists()
-    )
+            except OktaRateLimited:
+                raise  # the whole step waits for the window and retries
+            except TRANSIENT_ERRORS as exc:
+                # The client already retried; one app's 5xx/timeout marks that
+                # app unknown. Several in a row look like an outage: retry the
+                # step later and read these apps again then.
+                mark_unreadable(row.okta_id, describe(exc))
+                streak += 1
+                if streak >= OUTAGE_STREAK:
+                    save(len(outcomes) - (streak - 1))
+                    outcomes.clear()
+                    raise
+                outcomes.append(AppSyncOutcome(AppChange(), error=exc))
+                okta_ids.append(row.okta_id)
+                continue
+            streak = 0
+            outcomes.append(outcome)
+            okta_ids.append(row.okta_id)
+            if (outcome.error is not None or outcome.change.changed) and not save(
+                len(outcomes)
+            ):
+                return True  # a twin delivery of this step is ahead of us
+            if isinstance(outcome.error, OktaPermissionDenied):
+                denied += 1
+                if denied >= DENIED_STREAK and not _any_app_read(run.pk):
+                    raise outcome.error
+            else:
+                denied = 0
+    finally:
+        if outcomes:
+            save(len(outcomes))
+    return cursor < len(run.listed_app_ids)
 
 
 def _finish(run: SyncRun) -> None:
+    """End a run whose listing is complete and whose listed apps were all
+    read: apps it did not list are marked removed, and the run is ``complete``
+    (its start is when each of its apps with grants state "ok" was last read;
+    see ``OktaApp``)."""
+    listed = {*run.listed_app_ids, *run.kept_app_ids}
     removed = 0
-    for okta_id in (
-        OktaApp.objects.filter(removed_at__isnull=True)
-        .exclude(seen_run_id=run.pk)
-        .values_list("okta_id", flat=True)
+    for pk, okta_id in OktaApp.objects.filter(removed_at__isnull=True).values_list(
+        "pk", "okta_id"
     ):
-        if mark_removed(okta_id, source=SOURCE).removed:
+        if pk not in listed and mark_removed(okta_id, source=SOURCE).removed:
             removed += 1
-    _count_apps(run.pk)
     # The database now mirrors Okta: settle console intents left pending.
     reconcile_pending_intents(source=SOURCE, read_since=run.started_at)
     run.refresh_from_db()
     status = SyncRun.Status.PARTIAL if run.apps_failed else SyncRun.Status.SUCCEEDED
     message = (
-        f"{run.apps_done} apps read"
+        f"{run.apps_total} apps read"
         + (f"; baseline: {run.grants_imported} grants imported" if run.baseline else "")
         + (
             f"; grants of {run.apps_failed} could not be read"
@@ -305,7 +356,9 @@ def _finish(run: SyncRun) -> None:
         ended = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
             status=status,
             finished_at=timezone.now(),
+            apps_done=run.apps_total,
             apps_removed=F("apps_removed") + removed,
+            complete=True,
             message=message,
         )
         if not ended:
@@ -369,17 +422,18 @@ def end_run_early(run_id: int, reason: str) -> None:
     if not _any_app_read(run_id):
         fail_run(run_id, f"{reason} No app's grants were read; nothing was changed.")
         return
-    _count_apps(run_id)
-    not_read = list(
-        OktaApp.objects.filter(removed_at__isnull=True)
-        .exclude(synced_run_id=run_id)
-        .order_by("okta_id")
-        .values_list("okta_id", flat=True)
-    )
     with transaction.atomic():
         run = SyncRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status != SyncRun.Status.RUNNING:
             return  # a twin delivery finished it
+        handled = {*run.listed_app_ids[: run.grants_cursor], *run.kept_app_ids}
+        not_read = sorted(
+            okta_id
+            for pk, okta_id in OktaApp.objects.filter(
+                removed_at__isnull=True
+            ).values_list("pk", "okta_id")
+            if pk not in handled
+        )
         errors = dict(run.errors)
         for okta_id in not_read:
             errors[okta_id] = f"Not read: the sync stopped early. {reason}"

@@ -76,13 +76,17 @@ def _unavailable(now: datetime) -> list[dict[str, str]]:
         seconds=STALE_AFTER_FULL_SYNCS * settings.SYNC_FULL_EVERY
     )
     rows = []
-    for app in OktaApp.objects.filter(
-        Q(grants_state=OktaApp.GrantsState.UNKNOWN)
-        | Q(last_synced_at__isnull=True)
-        | Q(last_synced_at__lt=stale_before),
-        removed_at__isnull=True,
-    ).order_by("label", "okta_id"):
-        if app.last_synced_at is None:
+    for app in (
+        OktaApp.objects.with_synced_at()
+        .filter(
+            Q(grants_state=OktaApp.GrantsState.UNKNOWN)
+            | Q(synced_at__isnull=True)
+            | Q(synced_at__lt=stale_before),
+            removed_at__isnull=True,
+        )
+        .order_by("label", "okta_id")
+    ):
+        if app.synced_at is None:
             reason = "never read"
         elif app.grants_state == OktaApp.GrantsState.UNKNOWN:
             reason = "unreadable"
@@ -96,7 +100,7 @@ def _unavailable(now: datetime) -> list[dict[str, str]]:
                 "error": app.grants_error
                 if app.grants_state == OktaApp.GrantsState.UNKNOWN
                 else "",
-                "as_of": _iso(app.last_synced_at),
+                "as_of": _iso(app.synced_at),
             }
         )
     return rows

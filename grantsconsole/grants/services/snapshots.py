@@ -221,7 +221,9 @@ def apply_snapshot(
     the audit detail ("full_sync", "incremental_sync", "refresh").
     ``attribution`` maps (scope_id, "grant"|"revoke") to the Actor the System
     Log names for that change; ``app_actor`` is the actor of an app lifecycle
-    event. ``run_id`` marks the app as listed and synced by that full sync.
+    event. ``run_id``: the caller is that full sync, so an app found as stored
+    is not written at all (its freshness is the run's; see ``OktaApp``);
+    otherwise ``last_synced_at`` is set even when nothing changed.
     ``baseline``: the caller is the baseline full sync, so a new app is part
     of the baseline (as is an app a baseline run listed whose grants are read
     only now; see the module docstring).
@@ -241,6 +243,13 @@ def apply_snapshot(
             row = OktaApp(okta_id=app.id)
         # New: never had its grants read (a full sync lists apps first).
         result.discovered = row.last_synced_at is None
+        as_stored = (
+            row.pk is not None
+            and row.removed_at is None
+            and row.grants_state == OktaApp.GrantsState.OK
+            and not row.grants_error
+            and all(getattr(row, k) == v for k, v in metadata_fields(app).items())
+        )
         _copy_metadata(row, app)
         if row.removed_at is not None:
             row.removed_at = None
@@ -248,10 +257,8 @@ def apply_snapshot(
         row.grants_state = OktaApp.GrantsState.OK
         row.grants_error = ""
         row.last_synced_at = now
-        if run_id is not None:
-            row.seen_run_id = run_id
-            row.synced_run_id = run_id
-        row.save()
+        if not (as_stored and run_id is not None):
+            row.save()
         result.app = row
 
         okta_by_scope = {g.scope_id: g for g in grants}
@@ -379,6 +386,7 @@ def apply_snapshot(
         if result.changed:
             OktaApp.objects.filter(pk=row.pk).update(
                 version=F("version") + 1,
+                last_synced_at=now,
                 # The baseline is not a change: "last change" stays empty.
                 last_change_at=None if baseline else now,
             )
@@ -423,7 +431,7 @@ def _record_external_grant(
 
 
 def mark_unreadable(
-    okta_id: str, message: str, *, app: App | None = None, run_id: int | None = None
+    okta_id: str, message: str, *, app: App | None = None
 ) -> OktaApp | None:
     """Record that the app's grants could not be read: state "unknown", the
     error message kept, its local grants untouched. Creates the app row when
@@ -439,26 +447,18 @@ def mark_unreadable(
             _copy_metadata(row, app)
         row.grants_state = OktaApp.GrantsState.UNKNOWN
         row.grants_error = message[:2000]
-        if run_id is not None:
-            row.seen_run_id = run_id
-            row.synced_run_id = run_id
         row.save()
     return row
 
 
-def mark_removed(
-    okta_id: str, *, source: str, actor: Actor = NOBODY, run_id: int | None = None
-) -> AppChange:
+def mark_removed(okta_id: str, *, source: str, actor: Actor = NOBODY) -> AppChange:
     """The app is gone from Okta: set ``removed_at`` and close its open grants,
     with an ``app_removed`` row and one ``external_revoke`` row per grant.
-    A no-op for an app already removed or unknown. ``run_id`` marks the app
-    as handled by that full sync."""
+    A no-op for an app already removed or unknown."""
     now = timezone.now()
     result = AppChange()
     with transaction.atomic():
         row = _locked_app(okta_id)
-        if row is not None and run_id is not None:
-            OktaApp.objects.filter(pk=row.pk).update(synced_run_id=run_id)
         if row is None or row.removed_at is not None:
             return result
         result.app = row
