@@ -22,8 +22,8 @@ def _report() -> dict:
     return build_report(start=now - timedelta(days=1), end=now + timedelta(seconds=1))
 
 
-def test_first_full_sync_is_a_baseline_not_changes(sim, client):
-    run = services.run_full_sync(client=client)
+def test_first_full_sync_is_a_baseline_not_changes(sim, worker_client):
+    run = services.run_full_sync(client=worker_client)
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     expected = okta_state(sim)
     imported = sum(len(app["grants"]) for app in expected.values())
@@ -48,14 +48,16 @@ def test_first_full_sync_is_a_baseline_not_changes(sim, client):
     assert len(points) == 1
     assert points[-1][1] == imported
 
-    again = services.run_full_sync(client=client)
+    again = services.run_full_sync(client=worker_client)
     assert not again.baseline
     assert again.grants_imported == 0
     assert "baseline" not in again.message
 
 
-def test_app_created_after_the_baseline_is_attributed_with_its_grants(sim, client):
-    services.run_full_sync(client=client)
+def test_app_created_after_the_baseline_is_attributed_with_its_grants(
+    sim, worker_client
+):
+    services.run_full_sync(client=worker_client)
     created = sim_post(
         sim,
         "/__sim__/oob/app",
@@ -64,7 +66,7 @@ def test_app_created_after_the_baseline_is_attributed_with_its_grants(sim, clien
         grants=["okta.users.read", "okta.groups.read"],
         actor_login="org.admin@example.com",
     )
-    run = services.run_incremental_sync(client=client)
+    run = services.run_incremental_sync(client=worker_client)
     assert (run.apps_added, run.grants_added) == (1, 2)
     row = OktaApp.objects.get(okta_id=created["id"])
     assert row.last_change_at is not None
@@ -82,13 +84,13 @@ def test_app_created_after_the_baseline_is_attributed_with_its_grants(sim, clien
     assert list(changed.values_list("okta_id", flat=True)) == [row.okta_id]
 
 
-def test_app_unreadable_at_the_baseline_joins_it_when_read_later(sim, client):
+def test_app_unreadable_at_the_baseline_joins_it_when_read_later(sim, worker_client):
     target = app_with_grants(sim)
     sim.fault(f"/api/v1/apps/{target['id']}/grants$", status=403, times=-1)
-    first = services.run_full_sync(client=client)
+    first = services.run_full_sync(client=worker_client)
     assert first.status == SyncRun.Status.PARTIAL
     sim.clear_faults()
-    second = services.run_full_sync(client=client)
+    second = services.run_full_sync(client=worker_client)
     assert not second.baseline
     row = OktaApp.objects.get(okta_id=target["id"])
     assert row.grants_state == "ok"

@@ -37,7 +37,7 @@ class _Bearer(TokenSource):
 
 
 @pytest.fixture
-def admin_client(sim) -> OktaClient:
+def admin_okta(sim) -> OktaClient:
     """The Super Admin acting through the console (SSWS token of the demo org)."""
     return OktaClient(
         sim.url, SswsTokenSource("00demoSuperAdminSSWStoken0000000000000000")
@@ -59,8 +59,8 @@ def readonly_client(sim) -> OktaClient:
 
 
 @pytest.fixture
-def synced(sim, client):
-    services.run_full_sync(client=client)
+def full_synced(sim, worker_client):
+    services.run_full_sync(client=worker_client)
 
 
 def _actions(after: int) -> list[tuple[str, str, str]]:
@@ -71,14 +71,16 @@ def _actions(after: int) -> list[tuple[str, str, str]]:
     )
 
 
-def test_grant_records_intent_then_outcome_and_the_local_row(sim, admin_client, synced):
+def test_grant_records_intent_then_outcome_and_the_local_row(
+    sim, admin_okta, full_synced
+):
     target = app_without(sim, "okta.groups.read")
     app = OktaApp.objects.get(okta_id=target["id"])
     head = AuditEvent.objects.count()
 
     [result] = services.write_scopes(
         "grant",
-        client=admin_client,
+        client=admin_okta,
         app=app,
         scope_ids=["okta.groups.read"],
         actor=ADMIN,
@@ -102,14 +104,14 @@ def test_grant_records_intent_then_outcome_and_the_local_row(sim, admin_client, 
 
 
 def test_granting_a_scope_already_held_is_success_without_change(
-    sim, admin_client, synced
+    sim, admin_okta, full_synced
 ):
     holder = app_with_grants(sim)
     app = OktaApp.objects.get(okta_id=holder["id"])
     scope = holder["grants"][0]["scopeId"]
     [result] = services.write_scopes(
         "grant",
-        client=admin_client,
+        client=admin_okta,
         app=app,
         scope_ids=[scope],
         actor=ADMIN,
@@ -128,7 +130,7 @@ def test_granting_a_scope_already_held_is_success_without_change(
 
 
 def test_an_out_of_band_grant_just_before_the_console_grant_keeps_its_own_row(
-    sim, admin_client, client, synced
+    sim, admin_okta, worker_client, full_synced
 ):
     """Another admin grants the scope in Okta moments before the console does: the
     console's POST finds it held. That grant is an external_grant by Okta's
@@ -140,7 +142,7 @@ def test_an_out_of_band_grant_just_before_the_console_grant_keeps_its_own_row(
     assert other_admin != SUPER[0]
     [result] = services.write_scopes(
         "grant",
-        client=admin_client,
+        client=admin_okta,
         app=app,
         scope_ids=["okta.users.read"],
         actor=ADMIN,
@@ -158,25 +160,25 @@ def test_an_out_of_band_grant_just_before_the_console_grant_keeps_its_own_row(
     assert row.granted_by != SUPER[1]
     assert row.created_by_id == other_admin
     # The System Log event of that grant, read later, adds no second row.
-    services.run_incremental_sync(client=client)
+    services.run_incremental_sync(client=worker_client)
     assert AuditEvent.objects.filter(action="external_grant").count() == 1
     assert audit.verify().ok
 
 
-def test_revoke_closes_the_local_row_and_is_idempotent(sim, admin_client, synced):
+def test_revoke_closes_the_local_row_and_is_idempotent(sim, admin_okta, full_synced):
     holder = app_with_grants(sim)
     app = OktaApp.objects.get(okta_id=holder["id"])
     scope = holder["grants"][0]["scopeId"]
     [first] = services.write_scopes(
         "revoke",
-        client=admin_client,
+        client=admin_okta,
         app=app,
         scope_ids=[scope],
         actor=ADMIN,
     )
     [again] = services.write_scopes(
         "revoke",
-        client=admin_client,
+        client=admin_okta,
         app=app,
         scope_ids=[scope],
         actor=ADMIN,
@@ -188,13 +190,13 @@ def test_revoke_closes_the_local_row_and_is_idempotent(sim, admin_client, synced
     assert db_state() == okta_state(sim)
 
 
-def test_a_refused_grant_changes_nothing_locally(sim, admin_client, synced):
+def test_a_refused_grant_changes_nothing_locally(sim, admin_okta, full_synced):
     target = app_without(sim, "okta.groups.read")
     app = OktaApp.objects.get(okta_id=target["id"])
     head = AuditEvent.objects.count()
     [result] = services.write_scopes(
         "grant",
-        client=admin_client,
+        client=admin_okta,
         app=app,
         scope_ids=["okta.notAScope.read"],
         actor=ADMIN,
@@ -211,7 +213,7 @@ def test_a_refused_grant_changes_nothing_locally(sim, admin_client, synced):
 
 
 def test_a_read_only_admin_is_refused_and_the_rest_is_not_attempted(
-    sim, readonly_client, synced
+    sim, readonly_client, full_synced
 ):
     target = app_without(sim, "okta.groups.read")
     app = OktaApp.objects.get(okta_id=target["id"])
@@ -235,7 +237,7 @@ def test_a_read_only_admin_is_refused_and_the_rest_is_not_attempted(
     assert db_state() == okta_state(sim)
 
 
-def test_refresh_app_records_what_changed_outside(sim, client, synced):
+def test_refresh_app_records_what_changed_outside(sim, worker_client, full_synced):
     target = app_without(sim, "okta.groups.read")
     sim.oob_grant(
         app_id=target["id"],
@@ -243,7 +245,9 @@ def test_refresh_app_records_what_changed_outside(sim, client, synced):
         actor_login="super.admin@example.com",
     )
     app = OktaApp.objects.get(okta_id=target["id"])
-    result = services.refresh_app(client=client, app=app, actor=Actor(login=SUPER[1]))
+    result = services.refresh_app(
+        client=worker_client, app=app, actor=Actor(login=SUPER[1])
+    )
     assert result.error == ""
     assert result.change.added == ["okta.groups.read"]
     assert AuditEvent.objects.filter(action="external_grant", app=app).count() == 1
@@ -251,7 +255,7 @@ def test_refresh_app_records_what_changed_outside(sim, client, synced):
 
 
 def test_a_grant_whose_outcome_was_never_recorded_is_settled_by_the_full_sync(
-    sim, client, admin_client, synced
+    sim, worker_client, admin_okta, full_synced
 ):
     """The web process died after Okta granted, before the final audit row."""
     from datetime import timedelta
@@ -269,10 +273,10 @@ def test_a_grant_whose_outcome_was_never_recorded_is_settled_by_the_full_sync(
         outcome="pending",
         at=timezone.now() - timedelta(minutes=15),
     )
-    admin_client.grant_scope(app.okta_id, "okta.groups.read")  # then the crash
+    admin_okta.grant_scope(app.okta_id, "okta.groups.read")  # then the crash
 
-    services.run_full_sync(client=client)
-    services.run_full_sync(client=client)  # settles once only
+    services.run_full_sync(client=worker_client)
+    services.run_full_sync(client=worker_client)  # settles once only
 
     [final] = AuditEvent.objects.filter(action="grant", detail__intent_seq=intent.seq)
     assert final.outcome == "success"
@@ -302,11 +306,11 @@ class _SyncAfterOktaAnswers(OktaClient):
 
 
 def test_a_sync_between_okta_and_our_commit_leaves_the_write_to_the_console(
-    sim, admin_client, client, synced
+    sim, admin_okta, worker_client, full_synced
 ):
     """One Okta change, one audit row: the sync that sees a console write in
     flight records no external_grant/external_revoke for it."""
-    racing = _SyncAfterOktaAnswers(admin_client, client)
+    racing = _SyncAfterOktaAnswers(admin_okta, worker_client)
     target = app_without(sim, "okta.groups.read")
     app = OktaApp.objects.get(okta_id=target["id"])
     head = AuditEvent.objects.count()
@@ -356,7 +360,7 @@ def _dead_request(app: OktaApp, verb: str, seconds_ago: float) -> audit.AuditEve
 
 
 def test_a_sync_leaves_a_write_that_may_be_in_flight_then_settles_it(
-    sim, admin_client, client, synced
+    sim, admin_okta, worker_client, full_synced
 ):
     """Okta did the grant; the request's intent is younger than any request can
     live, so the sync leaves it alone; once older, the sync settles the intent
@@ -364,15 +368,15 @@ def test_a_sync_leaves_a_write_that_may_be_in_flight_then_settles_it(
     target = app_without(sim, "okta.groups.read")
     app = OktaApp.objects.get(okta_id=target["id"])
     intent = _dead_request(app, "grant", seconds_ago=60)
-    admin_client.grant_scope(app.okta_id, "okta.groups.read")
+    admin_okta.grant_scope(app.okta_id, "okta.groups.read")
     head = intent.seq
 
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     assert [r for r in _actions(head) if r[1] == "okta.groups.read"] == []
     assert "okta.groups.read" not in db_state()[app.okta_id]
 
     old = _dead_request(app, "grant", seconds_ago=11 * 60)
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     rows = [r for r in _actions(old.seq) if r[1] == "okta.groups.read"]
     assert rows == [("grant", "okta.groups.read", "success")]
     [final] = AuditEvent.objects.filter(action="grant", detail__intent_seq=old.seq)
@@ -384,7 +388,7 @@ def test_a_sync_leaves_a_write_that_may_be_in_flight_then_settles_it(
 
 @pytest.mark.parametrize("verb", ["grant", "revoke"])
 def test_a_retry_after_a_dead_request_reads_back_instead_of_writing_again(
-    sim, admin_client, synced, verb
+    sim, admin_okta, full_synced, verb
 ):
     """A-3: the admin submits again after the web worker died with Okta's answer
     on the wire: the grants are read back, nothing is sent to Okta again, and
@@ -398,21 +402,21 @@ def test_a_retry_after_a_dead_request_reads_back_instead_of_writing_again(
     if verb == "revoke":
         services.write_scopes(
             "grant",
-            client=admin_client,
+            client=admin_okta,
             app=app,
             scope_ids=["okta.groups.read"],
             actor=ADMIN,
         )
     intent = _dead_request(app, verb, seconds_ago=3)
     if verb == "grant":
-        admin_client.grant_scope(app.okta_id, "okta.groups.read")
+        admin_okta.grant_scope(app.okta_id, "okta.groups.read")
     else:
-        admin_client.revoke_scope(app.okta_id, "okta.groups.read")
+        admin_okta.revoke_scope(app.okta_id, "okta.groups.read")
     mark = len(sim.requests())
 
     [result] = services.write_scopes(
         verb,
-        client=admin_client,
+        client=admin_okta,
         app=app,
         scope_ids=["okta.groups.read"],
         actor=Actor("00u100000003AjkON0h7", "other.super@example.com"),
@@ -432,7 +436,7 @@ def test_a_retry_after_a_dead_request_reads_back_instead_of_writing_again(
 
 
 def test_a_retry_whose_earlier_attempt_never_reached_okta_writes_normally(
-    sim, admin_client, synced
+    sim, admin_okta, full_synced
 ):
     target = app_without(sim, "okta.groups.read")
     app = OktaApp.objects.get(okta_id=target["id"])
@@ -441,7 +445,7 @@ def test_a_retry_whose_earlier_attempt_never_reached_okta_writes_normally(
 
     [result] = services.write_scopes(
         "grant",
-        client=admin_client,
+        client=admin_okta,
         app=app,
         scope_ids=["okta.groups.read"],
         actor=ADMIN,
@@ -455,7 +459,7 @@ def test_a_retry_whose_earlier_attempt_never_reached_okta_writes_normally(
 
 
 def test_abandoned_intents_are_settled_within_minutes(
-    sim, admin_client, client, synced
+    sim, admin_okta, worker_client, full_synced
 ):
     """A request died after Okta granted (and another before Okta revoked):
     the worker's check settles both from Okta, without waiting for a full sync."""
@@ -463,7 +467,7 @@ def test_abandoned_intents_are_settled_within_minutes(
         okta_id=app_without(sim, "okta.groups.read")["id"]
     )
     done = _dead_request(granted_app, "grant", seconds_ago=11 * 60)
-    admin_client.grant_scope(granted_app.okta_id, "okta.groups.read")
+    admin_okta.grant_scope(granted_app.okta_id, "okta.groups.read")
     held = app_with_grants(sim, minimum=1)
     held_app = OktaApp.objects.get(okta_id=held["id"])
     not_done = audit.record(
@@ -477,8 +481,8 @@ def test_abandoned_intents_are_settled_within_minutes(
     )
     fresh = _dead_request(held_app, "grant", seconds_ago=5)  # may be in flight
 
-    assert services.settle_abandoned_intents(client) == 2
-    assert services.settle_abandoned_intents(client) == 0
+    assert services.settle_abandoned_intents(worker_client) == 2
+    assert services.settle_abandoned_intents(worker_client) == 0
 
     [final] = AuditEvent.objects.filter(detail__intent_seq=done.seq, action="grant")
     assert (final.outcome, final.actor_login) == ("success", SUPER[1])
@@ -492,7 +496,7 @@ def test_abandoned_intents_are_settled_within_minutes(
 
 
 def test_a_grant_made_by_someone_else_is_not_taken_for_a_dead_request(
-    sim, client, synced
+    sim, worker_client, full_synced
 ):
     """An intent left open by a dead request does not claim a grant another
     admin made outside the console: that is an external change, and the intent
@@ -502,7 +506,7 @@ def test_a_grant_made_by_someone_else_is_not_taken_for_a_dead_request(
     intent = _dead_request(app, "grant", seconds_ago=11 * 60)
     sim.oob_grant(target["id"], "okta.groups.read", actor_login="org.admin@example.com")
 
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
 
     rows = [r for r in _actions(intent.seq) if r[1] == "okta.groups.read"]
     assert rows == [
@@ -513,7 +517,7 @@ def test_a_grant_made_by_someone_else_is_not_taken_for_a_dead_request(
 
 
 def test_a_write_closed_as_failed_while_in_flight_gets_a_correction_row(
-    sim, admin_client, synced, monkeypatch
+    sim, admin_okta, full_synced, monkeypatch
 ):
     """The request outlived INTENT_IN_FLIGHT and a sync closed its intent as
     failed; Okta then said yes: a success row names the failure row it corrects
@@ -522,7 +526,7 @@ def test_a_write_closed_as_failed_while_in_flight_gets_a_correction_row(
 
     target = app_without(sim, "okta.groups.read")
     app = OktaApp.objects.get(okta_id=target["id"])
-    real_grant = admin_client.grant_scope
+    real_grant = admin_okta.grant_scope
 
     def slow_grant(app_id, scope_id, **kwargs):
         intent = AuditEvent.objects.filter(action="grant_intent").latest("seq")
@@ -537,10 +541,10 @@ def test_a_write_closed_as_failed_while_in_flight_gets_a_correction_row(
         )
         return real_grant(app_id, scope_id, **kwargs)
 
-    monkeypatch.setattr(admin_client, "grant_scope", slow_grant)
+    monkeypatch.setattr(admin_okta, "grant_scope", slow_grant)
     [result] = services.write_scopes(
         "grant",
-        client=admin_client,
+        client=admin_okta,
         app=app,
         scope_ids=["okta.groups.read"],
         actor=ADMIN,

@@ -35,8 +35,8 @@ def _api_requests(sim) -> list[dict]:
     return [r for r in sim.requests() if r["path"].startswith("/api/v1/")]
 
 
-def test_full_sync_reproduces_the_simulator_state(sim, client):
-    run = services.run_full_sync(client=client)
+def test_full_sync_reproduces_the_simulator_state(sim, worker_client):
+    run = services.run_full_sync(client=worker_client)
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     expected = okta_state(sim)
     assert db_state() == expected
@@ -52,11 +52,11 @@ def test_full_sync_reproduces_the_simulator_state(sim, client):
     assert LogCursor.objects.get().since == run.started_at
 
 
-def test_full_sync_request_count_is_pages_plus_apps(sim, client):
+def test_full_sync_request_count_is_pages_plus_apps(sim, worker_client):
     """ceil(all apps / 200) listing pages (Okta cannot filter by signOnMode)
     plus one grants read per OIDC app, nothing else."""
     sim.reset(apps=260, rate_limit=100_000)
-    run = services.run_full_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     n = len(okta_state(sim))
     every = len(sim.state()["apps"])
@@ -71,11 +71,13 @@ def test_full_sync_request_count_is_pages_plus_apps(sim, client):
     assert db_state() == okta_state(sim)
 
 
-def test_oidc_apps_of_every_name_are_synced_and_other_apps_are_no_failure(sim, client):
+def test_oidc_apps_of_every_name_are_synced_and_other_apps_are_no_failure(
+    sim, worker_client
+):
     """OIN integrations, Okta's own OAuth apps and an OIDC app without OAuth
     client settings are synced like custom ones; SAML and bookmark apps in
     the listing are skipped without making the run partial."""
-    run = services.run_full_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     assert run.apps_failed == 0
     assert run.errors == {}
@@ -92,11 +94,11 @@ def test_oidc_apps_of_every_name_are_synced_and_other_apps_are_no_failure(sim, c
     assert not OktaApp.objects.filter(okta_id=apps["Workday (SAML)"]["id"]).exists()
 
 
-def test_a_second_sync_changes_nothing_and_writes_no_audit_rows(sim, client):
-    services.run_full_sync(client=client)
+def test_a_second_sync_changes_nothing_and_writes_no_audit_rows(sim, worker_client):
+    services.run_full_sync(client=worker_client)
     rows = AuditEvent.objects.count()
     grants = list(ScopeGrant.objects.values_list("pk", "revoked_at").order_by("pk"))
-    run = services.run_full_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
     assert run.status == SyncRun.Status.SUCCEEDED
     assert AuditEvent.objects.count() == rows
     assert (
@@ -111,8 +113,8 @@ def test_a_second_sync_changes_nothing_and_writes_no_audit_rows(sim, client):
     )
 
 
-def test_changes_made_in_okta_become_external_change_rows(sim, client):
-    services.run_full_sync(client=client)
+def test_changes_made_in_okta_become_external_change_rows(sim, worker_client):
+    services.run_full_sync(client=worker_client)
     holder = app_with_grants(sim)
     revoked_scope = holder["grants"][0]["scopeId"]
     target = app_without(sim, "okta.groups.read")
@@ -126,7 +128,7 @@ def test_changes_made_in_okta_become_external_change_rows(sim, client):
     )
     before = AuditEvent.objects.count()
 
-    run = services.run_full_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
 
     assert db_state() == okta_state(sim)
     assert (run.grants_added, run.grants_revoked) == (1, 1)
@@ -142,12 +144,14 @@ def test_changes_made_in_okta_become_external_change_rows(sim, client):
     assert audit.verify().ok
 
 
-def test_an_app_deleted_in_okta_is_marked_removed_with_its_grants_closed(sim, client):
-    services.run_full_sync(client=client)
+def test_an_app_deleted_in_okta_is_marked_removed_with_its_grants_closed(
+    sim, worker_client
+):
+    services.run_full_sync(client=worker_client)
     victim = app_with_grants(sim)
     sim_post(sim, "/__sim__/oob/app", action="delete", app_id=victim["id"])
 
-    run = services.run_full_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
 
     row = OktaApp.objects.get(okta_id=victim["id"])
     assert row.removed_at is not None
@@ -174,8 +178,10 @@ def test_an_app_deleted_in_okta_is_marked_removed_with_its_grants_closed(sim, cl
     ],
     ids=["server-error", "malformed-body", "forbidden"],
 )
-def test_a_fault_on_one_app_leaves_its_local_grants_untouched(sim, client, fault):
-    services.run_full_sync(client=client)
+def test_a_fault_on_one_app_leaves_its_local_grants_untouched(
+    sim, worker_client, fault
+):
+    services.run_full_sync(client=worker_client)
     victim = app_with_grants(sim)
     other = app_without(sim, "okta.groups.read")
     before = {
@@ -199,7 +205,7 @@ def test_a_fault_on_one_app_leaves_its_local_grants_untouched(sim, client, fault
         method="GET", path=f"/api/v1/apps/{victim['id']}/grants$", times=100, **fault
     )
 
-    run = services.run_full_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
 
     assert run.status == SyncRun.Status.PARTIAL
     assert list(run.errors) == [victim["id"]]
@@ -223,9 +229,9 @@ def test_a_fault_on_one_app_leaves_its_local_grants_untouched(sim, client, fault
 
 @pytest.mark.parametrize("status", [401, 403])
 def test_an_auth_failure_on_the_listing_fails_the_sync_and_removes_nothing(
-    sim, client, status
+    sim, worker_client, status
 ):
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     before = db_state()
     sim.fault(
         method="GET",
@@ -235,7 +241,7 @@ def test_an_auth_failure_on_the_listing_fails_the_sync_and_removes_nothing(
         error_code="E0000006" if status == 403 else "E0000011",
     )
 
-    run = services.run_full_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
 
     assert run.status == SyncRun.Status.FAILED
     assert db_state() == before
@@ -244,12 +250,12 @@ def test_an_auth_failure_on_the_listing_fails_the_sync_and_removes_nothing(
     assert locks.holder(full_sync.LOCK_NAME) == ""
 
 
-def test_a_second_sync_while_one_runs_is_skipped_without_okta_calls(sim, client):
+def test_a_second_sync_while_one_runs_is_skipped_without_okta_calls(sim, worker_client):
     first = services.start_full_sync(trigger="test")
     assert first.status == SyncRun.Status.RUNNING
     calls = len(_api_requests(sim))
 
-    second = services.run_full_sync(client=client)
+    second = services.run_full_sync(client=worker_client)
 
     assert second.status == SyncRun.Status.SKIPPED
     assert f"run #{first.pk}" in second.message
@@ -257,23 +263,23 @@ def test_a_second_sync_while_one_runs_is_skipped_without_okta_calls(sim, client)
     # The first run proceeds step by step and finishes.
     step = 0
     while step is not None:
-        step = services.full_sync_step(first.pk, step, client=client)
+        step = services.full_sync_step(first.pk, step, client=worker_client)
     first.refresh_from_db()
     assert first.status == SyncRun.Status.SUCCEEDED
     assert db_state() == okta_state(sim)
 
 
-def test_a_stale_or_duplicate_step_does_nothing(sim, client):
+def test_a_stale_or_duplicate_step_does_nothing(sim, worker_client):
     run = services.start_full_sync(trigger="test")
-    assert services.full_sync_step(run.pk, 0, client=client) == 1
+    assert services.full_sync_step(run.pk, 0, client=worker_client) == 1
     calls = len(_api_requests(sim))
     assert (
-        services.full_sync_step(run.pk, 0, client=client) is None
+        services.full_sync_step(run.pk, 0, client=worker_client) is None
     )  # redelivered step 0
     assert len(_api_requests(sim)) == calls
 
 
-def test_sync_grants_command_runs_a_full_sync(sim, client, capsys):
+def test_sync_grants_command_runs_a_full_sync(sim, worker_client, capsys):
     call_command("sync_grants", "--full")
     out = capsys.readouterr().out
     assert "full sync" in out
@@ -281,15 +287,15 @@ def test_sync_grants_command_runs_a_full_sync(sim, client, capsys):
     assert db_state() == okta_state(sim)
 
 
-def test_a_snapshot_read_before_a_console_change_is_not_applied(sim, client):
+def test_a_snapshot_read_before_a_console_change_is_not_applied(sim, worker_client):
     """A slow reader never overwrites a newer local change (version check)."""
     from grantsconsole.grants.services.snapshots import apply_snapshot, local_version
 
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     holder = app_with_grants(sim)
     version = local_version(holder["id"])
-    app = client.get_app(holder["id"])
-    stale = client.list_grants(holder["id"])
+    app = worker_client.get_app(holder["id"])
+    stale = worker_client.list_grants(holder["id"])
     # Meanwhile the console revokes a scope (Okta and the DB change together).
     scope = holder["grants"][0]["scopeId"]
     sim.oob_revoke(app_id=holder["id"], scope_id=scope)
@@ -306,12 +312,12 @@ def test_a_snapshot_read_before_a_console_change_is_not_applied(sim, client):
     assert scope not in db_state()[holder["id"]]["grants"]
 
 
-def test_a_worker_without_an_admin_role_fails_the_sync(sim, client):
-    services.run_full_sync(client=client)
+def test_a_worker_without_an_admin_role_fails_the_sync(sim, worker_client):
+    services.run_full_sync(client=worker_client)
     before = db_state()
     sim.set_client_roles("0oa1workerDEMO0000x7", [])
 
-    run = services.run_full_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
 
     assert run.status == SyncRun.Status.FAILED
     assert "refused" in run.message
@@ -319,21 +325,21 @@ def test_a_worker_without_an_admin_role_fails_the_sync(sim, client):
     assert not AuditEvent.objects.filter(action="external_revoke").exists()
 
 
-def test_grants_refused_for_every_app_fail_the_sync_early(sim, client):
-    services.run_full_sync(client=client)
+def test_grants_refused_for_every_app_fail_the_sync_early(sim, worker_client):
+    services.run_full_sync(client=worker_client)
     before = db_state()
     sim.fault(path="/api/v1/apps/[^/]+/grants$", method="GET", times=-1, status=403)
 
-    run = services.run_full_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
 
     assert run.status == SyncRun.Status.FAILED
     assert run.apps_failed == full_sync.DENIED_STREAK  # stopped early
     assert db_state() == before
 
 
-def test_an_app_deleted_between_listing_and_grants_is_removed_once(sim, client):
+def test_an_app_deleted_between_listing_and_grants_is_removed_once(sim, worker_client):
     """A-10: Okta deletes an app after the listing, before its grants are read."""
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     victim = next(
         a
         for a in reversed(sim.state()["apps"])
@@ -344,7 +350,7 @@ def test_an_app_deleted_between_listing_and_grants_is_removed_once(sim, client):
     sim.fault(method="GET", path=r"/grants$", kind="delete_app", app_id=victim["id"])
     before = AuditEvent.objects.count()
 
-    run = services.run_full_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     assert OktaApp.objects.get(okta_id=victim["id"]).removed_at is not None
@@ -356,13 +362,13 @@ def test_an_app_deleted_between_listing_and_grants_is_removed_once(sim, client):
     assert db_state() == okta_state(sim)
 
 
-def test_a_full_sync_that_finds_nothing_changed_writes_no_app_row(sim, client):
+def test_a_full_sync_that_finds_nothing_changed_writes_no_app_row(sim, worker_client):
     """Nothing changed in Okta: no app, grant or audit row is written (only the
     run's own bookkeeping and its audit checkpoint), and every app's "Last
     synced" is the new run's start, a run-level time."""
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     with CaptureQueriesContext(connection) as queries:
-        run = services.run_full_sync(client=client)
+        run = services.run_full_sync(client=worker_client)
     assert run.status == SyncRun.Status.SUCCEEDED
     assert run.complete
     per_app = [
@@ -385,21 +391,21 @@ def test_a_full_sync_that_finds_nothing_changed_writes_no_app_row(sim, client):
     assert synced == {run.started_at}
 
 
-def test_a_redelivered_grants_step_resumes_at_the_run_cursor(sim, client):
+def test_a_redelivered_grants_step_resumes_at_the_run_cursor(sim, worker_client):
     """A grants step that already ran (its message delivered again after the
     worker died before moving the step on) reads only the apps after the
     run's cursor."""
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     run = services.start_full_sync(trigger="test")
     step = 0
     while not SyncRun.objects.get(pk=run.pk).list_done:
-        step = services.full_sync_step(run.pk, step, client=client)
-    assert services.full_sync_step(run.pk, step, client=client) == step + 1
+        step = services.full_sync_step(run.pk, step, client=worker_client)
+    assert services.full_sync_step(run.pk, step, client=worker_client) == step + 1
     run.refresh_from_db()
     assert run.grants_cursor == full_sync.STEP_MAX_APPS
     SyncRun.objects.filter(pk=run.pk).update(step=step)  # the move was lost
     before = len(_api_requests(sim))
-    services.full_sync_step(run.pk, step, client=client)
+    services.full_sync_step(run.pk, step, client=worker_client)
     read = [r["path"] for r in _api_requests(sim)[before:]]
     first_again = OktaApp.objects.get(pk=run.listed_app_ids[0]).okta_id
     assert f"/api/v1/apps/{first_again}/grants" not in read
@@ -411,22 +417,22 @@ def test_a_redelivered_grants_step_resumes_at_the_run_cursor(sim, client):
     )
 
 
-def test_the_full_sync_keeps_app_details_current(sim, client):
-    services.run_full_sync(client=client)
+def test_the_full_sync_keeps_app_details_current(sim, worker_client):
+    services.run_full_sync(client=worker_client)
     app = app_with_grants(sim)
     sim.oob_app("deactivate", app_id=app["id"])
-    services.run_full_sync(client=client)  # no incremental sync in between
+    services.run_full_sync(client=worker_client)  # no incremental sync in between
     assert OktaApp.objects.get(okta_id=app["id"]).status == "INACTIVE"
     assert db_state() == okta_state(sim)
 
 
 def test_an_unreadable_app_object_is_logged_and_skipped_not_a_failure(
-    sim, client, caplog
+    sim, worker_client, caplog
 ):
     """An app object Okta sends that cannot be read is skipped with a log line
     naming its id and why (never the object); the run is not partial, and an
     app we hold keeps its grants as last known."""
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     holder = app_with_grants(sim)
     held = db_state()[holder["id"]]["grants"]
     page = requests.get(
@@ -446,7 +452,7 @@ def test_an_unreadable_app_object_is_logged_and_skipped_not_a_failure(
     sim.fault("/api/v1/apps$", method="GET", status=200, body=broken)
 
     with caplog.at_level("DEBUG", logger="grantsconsole.okta"):
-        run = services.run_full_sync(client=client)
+        run = services.run_full_sync(client=worker_client)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     assert (run.apps_failed, run.errors, run.apps_removed) == (0, {}, 0)
@@ -464,19 +470,19 @@ def test_an_unreadable_app_object_is_logged_and_skipped_not_a_failure(
 
 
 def test_grants_answering_404_for_an_app_that_exists_keep_the_app_and_its_grants(
-    sim, client
+    sim, worker_client
 ):
     """A 404 on the grants read, while Okta still has the app: shown as
     "grants not readable (404)", never as a missing app; nothing is removed
     or revoked locally, by the full sync or by "refresh this app"."""
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     victim = app_with_grants(sim)
     held = db_state()[victim["id"]]["grants"]
     sim.fault(
         f"/api/v1/apps/{victim['id']}/grants$", method="GET", times=-1, status=404
     )
 
-    run = services.run_full_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
 
     assert run.status == SyncRun.Status.PARTIAL
     assert run.apps_removed == 0
@@ -490,7 +496,7 @@ def test_grants_answering_404_for_an_app_that_exists_keep_the_app_and_its_grants
         app_okta_id=victim["id"], action__in=("app_removed", "external_revoke")
     ).exists()
 
-    result = services.refresh_app(client=client, app=row)
+    result = services.refresh_app(client=worker_client, app=row)
 
     assert result.error.startswith("Grants not readable (404)")
     assert not result.change.removed
@@ -506,10 +512,12 @@ def test_grants_answering_404_for_an_app_that_exists_keep_the_app_and_its_grants
     ],
     ids=["outage", "429s"],
 )
-def test_okta_failing_for_long_ends_partial_with_the_apps_not_read(sim, client, fault):
+def test_okta_failing_for_long_ends_partial_with_the_apps_not_read(
+    sim, worker_client, fault
+):
     """A long outage or run of 429s mid-sync: the run ends "partial", keeps
     every app it read, lists every app it did not read, removes nothing."""
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     before = db_state()
     apps = sorted(before)  # the order the grants are read in: the listing's
     read_first, rest = apps[:10], apps[10:]
@@ -522,7 +530,7 @@ def test_okta_failing_for_long_ends_partial_with_the_apps_not_read(sim, client, 
         f"/api/v1/apps/({'|'.join(rest)})/grants$", method="GET", times=-1, **fault
     )
     # No repeats inside the client: each failing read is one request.
-    impatient = OktaClient(sim.url, client.token_source, max_retries=0)
+    impatient = OktaClient(sim.url, worker_client.token_source, max_retries=0)
 
     run = services.run_full_sync(client=impatient, sleep=lambda s: None)
 
@@ -545,11 +553,11 @@ def test_okta_failing_for_long_ends_partial_with_the_apps_not_read(sim, client, 
     assert locks.holder(full_sync.LOCK_NAME) == ""
 
 
-def test_an_outage_from_the_start_fails_the_run_and_changes_nothing(sim, client):
-    services.run_full_sync(client=client)
+def test_an_outage_from_the_start_fails_the_run_and_changes_nothing(sim, worker_client):
+    services.run_full_sync(client=worker_client)
     before = db_state()
     sim.fault("/api/v1/apps", method="GET", times=-1, status=503)
-    impatient = OktaClient(sim.url, client.token_source, max_retries=0)
+    impatient = OktaClient(sim.url, worker_client.token_source, max_retries=0)
 
     run = services.run_full_sync(client=impatient, sleep=lambda s: None)
 
@@ -559,15 +567,15 @@ def test_an_outage_from_the_start_fails_the_run_and_changes_nothing(sim, client)
     assert locks.holder(full_sync.LOCK_NAME) == ""
 
 
-def test_a_short_outage_is_ridden_out_and_leaves_no_failure(sim, client):
+def test_a_short_outage_is_ridden_out_and_leaves_no_failure(sim, worker_client):
     """Three apps in a row fail (an outage), the step is retried and reads
     them: the run succeeds, with no failure counted for them."""
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     three = sorted(db_state())[5:8]
     sim.fault(
         f"/api/v1/apps/({'|'.join(three)})/grants$", method="GET", times=3, status=503
     )
-    impatient = OktaClient(sim.url, client.token_source, max_retries=0)
+    impatient = OktaClient(sim.url, worker_client.token_source, max_retries=0)
 
     run = services.run_full_sync(client=impatient, sleep=lambda s: None)
 
@@ -578,12 +586,12 @@ def test_a_short_outage_is_ridden_out_and_leaves_no_failure(sim, client):
 
 
 def test_text_no_database_can_store_is_stored_escaped_and_never_stops_a_sync(
-    sim, client
+    sim, worker_client
 ):
     """A lone surrogate (not Unicode: UTF-8 cannot encode it) and NUL
     (PostgreSQL refuses it in text and jsonb) in Okta's data: stored with the
     raw character escaped as ``\\uXXXX``, shown literally; the sync goes on."""
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     odd = sim_post(
         sim,
         "/__sim__/oob/app",
@@ -592,8 +600,8 @@ def test_text_no_database_can_store_is_stored_escaped_and_never_stops_a_sync(
         grants=["okta.users.read"],
     )
 
-    run = services.run_full_sync(client=client)
-    incremental = services.run_incremental_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
+    incremental = services.run_incremental_sync(client=worker_client)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     assert incremental.status == SyncRun.Status.SUCCEEDED, incremental.message

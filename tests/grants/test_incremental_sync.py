@@ -25,9 +25,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def synced(sim, client):
+def full_synced(sim, worker_client):
     """A database filled by a full sync (which seeds the System Log cursor)."""
-    run = services.run_full_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     return run
 
@@ -37,7 +37,7 @@ def _logs_requests(sim) -> list[dict]:
 
 
 def test_out_of_band_grant_and_revoke_are_detected_with_their_actor(
-    sim, client, synced
+    sim, worker_client, full_synced
 ):
     holder = app_with_grants(sim)
     revoked_scope = holder["grants"][0]["scopeId"]
@@ -53,7 +53,7 @@ def test_out_of_band_grant_and_revoke_are_detected_with_their_actor(
     before = AuditEvent.objects.count()
     calls = len(sim.requests())
 
-    run = services.run_incremental_sync(client=client)
+    run = services.run_incremental_sync(client=worker_client)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     assert db_state() == okta_state(sim)
@@ -81,12 +81,14 @@ def test_out_of_band_grant_and_revoke_are_detected_with_their_actor(
     assert audit.verify().ok
 
 
-def test_a_quiet_poll_costs_one_request_and_writes_nothing(sim, client, synced):
-    services.run_incremental_sync(client=client)  # catch up past the seed window
+def test_a_quiet_poll_costs_one_request_and_writes_nothing(
+    sim, worker_client, full_synced
+):
+    services.run_incremental_sync(client=worker_client)  # catch up past the seed window
     rows = AuditEvent.objects.count()
     calls = len(sim.requests())
 
-    run = services.run_incremental_sync(client=client)
+    run = services.run_incremental_sync(client=worker_client)
 
     assert run.status == SyncRun.Status.SUCCEEDED
     assert AuditEvent.objects.count() == rows
@@ -94,27 +96,29 @@ def test_a_quiet_poll_costs_one_request_and_writes_nothing(sim, client, synced):
     assert [r["path"] for r in new] == ["/api/v1/logs"]
 
 
-def test_the_cursor_survives_and_events_are_not_processed_twice(sim, client, synced):
+def test_the_cursor_survives_and_events_are_not_processed_twice(
+    sim, worker_client, full_synced
+):
     target = app_without(sim, "okta.groups.read")
     sim.oob_grant(
         app_id=target["id"],
         scope_id="okta.groups.read",
         actor_login="super.admin@example.com",
     )
-    services.run_incremental_sync(client=client)
+    services.run_incremental_sync(client=worker_client)
     cursor = LogCursor.objects.get()
     assert cursor.next_url.startswith(sim.url + "/api/v1/logs")
     rows = AuditEvent.objects.count()
     # A "restarted worker": a new client, the same database.
-    from grantsconsole.okta_clients import forget_worker_clients, worker_client
+    from grantsconsole import okta_clients
 
-    forget_worker_clients()
-    services.run_incremental_sync(client=worker_client())
+    okta_clients.forget_worker_clients()
+    services.run_incremental_sync(client=okta_clients.worker_client())
     assert AuditEvent.objects.count() == rows
     assert _logs_requests(sim)[-1]["query"]  # followed the stored next link
 
 
-def test_an_app_created_and_deleted_in_okta_is_tracked(sim, client, synced):
+def test_an_app_created_and_deleted_in_okta_is_tracked(sim, worker_client, full_synced):
     created = sim_post(
         sim,
         "/__sim__/oob/app",
@@ -123,7 +127,7 @@ def test_an_app_created_and_deleted_in_okta_is_tracked(sim, client, synced):
         grants=["okta.users.read"],
         actor_login="super.admin@example.com",
     )
-    services.run_incremental_sync(client=client)
+    services.run_incremental_sync(client=worker_client)
     row = OktaApp.objects.get(okta_id=created["id"])
     assert row.label == "Brand New App"
     assert set(row.grants.values_list("scope_id", flat=True)) == {"okta.users.read"}
@@ -136,7 +140,7 @@ def test_an_app_created_and_deleted_in_okta_is_tracked(sim, client, synced):
         app_id=created["id"],
         actor_login="org.admin@example.com",
     )
-    services.run_incremental_sync(client=client)
+    services.run_incremental_sync(client=worker_client)
     row.refresh_from_db()
     assert row.removed_at is not None
     removed = AuditEvent.objects.get(action="app_removed", app=row)
@@ -144,8 +148,8 @@ def test_an_app_created_and_deleted_in_okta_is_tracked(sim, client, synced):
     assert db_state() == okta_state(sim)
 
 
-def test_a_transient_error_keeps_the_cursor(sim, client, synced):
-    services.run_incremental_sync(client=client)
+def test_a_transient_error_keeps_the_cursor(sim, worker_client, full_synced):
+    services.run_incremental_sync(client=worker_client)
     target = app_without(sim, "okta.groups.read")
     sim.oob_grant(
         app_id=target["id"],
@@ -157,13 +161,13 @@ def test_a_transient_error_keeps_the_cursor(sim, client, synced):
         method="GET", path=f"/api/v1/apps/{target['id']}/grants$", times=50, status=503
     )
 
-    failed = services.run_incremental_sync(client=client)
+    failed = services.run_incremental_sync(client=worker_client)
 
     assert failed.status == SyncRun.Status.FAILED
     assert LogCursor.objects.get().next_url == cursor
     assert "okta.groups.read" not in db_state()[target["id"]]["grants"]
     sim_clear_faults(sim)
-    ok = services.run_incremental_sync(client=client)
+    ok = services.run_incremental_sync(client=worker_client)
     assert ok.status == SyncRun.Status.SUCCEEDED
     assert (
         AuditEvent.objects.get(action="external_grant").actor_login
@@ -172,32 +176,36 @@ def test_a_transient_error_keeps_the_cursor(sim, client, synced):
     assert db_state() == okta_state(sim)
 
 
-def test_a_second_incremental_sync_while_one_runs_is_skipped(sim, client, synced):
+def test_a_second_incremental_sync_while_one_runs_is_skipped(
+    sim, worker_client, full_synced
+):
     from grantsconsole.grants import locks
     from grantsconsole.grants.services import incremental_sync
 
     assert locks.acquire(incremental_sync.LOCK_NAME, "someone-else", 60)
     calls = len(sim.requests())
-    run = services.run_incremental_sync(client=client)
+    run = services.run_incremental_sync(client=worker_client)
     assert run.status == SyncRun.Status.SKIPPED
     assert len(sim.requests()) == calls
 
 
-def test_a_deactivated_app_stays_listed_with_its_new_status(sim, client, synced):
+def test_a_deactivated_app_stays_listed_with_its_new_status(
+    sim, worker_client, full_synced
+):
     app = app_with_grants(sim)
     sim.oob_app("deactivate", app_id=app["id"], actor_login="org.admin@example.com")
-    services.run_incremental_sync(client=client)
+    services.run_incremental_sync(client=worker_client)
     row = OktaApp.objects.get(okta_id=app["id"])
     assert (row.status, row.removed_at) == ("INACTIVE", None)
-    run = services.run_full_sync(client=client)
+    run = services.run_full_sync(client=worker_client)
     row.refresh_from_db()
     assert (row.status, row.removed_at) == ("INACTIVE", None)
     assert run.apps_removed == 0
     assert db_state() == okta_state(sim)
 
 
-def test_several_events_for_one_app_cost_one_reread(sim, client, synced):
-    services.run_incremental_sync(client=client)  # caught up
+def test_several_events_for_one_app_cost_one_reread(sim, worker_client, full_synced):
+    services.run_incremental_sync(client=worker_client)  # caught up
     apps = [
         a
         for a in sim.state()["apps"]
@@ -211,7 +219,7 @@ def test_several_events_for_one_app_cost_one_reread(sim, client, synced):
         sim.oob_revoke(app_id=app["id"], scope_id="okta.groups.read")
     calls = len(sim.requests())
 
-    run = services.run_incremental_sync(client=client)
+    run = services.run_incremental_sync(client=worker_client)
 
     new = sim.requests()[calls:]
     grants_reads = sorted(r["path"] for r in new if r["path"].endswith("/grants"))
@@ -222,7 +230,7 @@ def test_several_events_for_one_app_cost_one_reread(sim, client, synced):
 
 
 def test_grants_answering_404_for_an_app_that_exists_do_not_remove_it(
-    sim, client, synced
+    sim, worker_client, full_synced
 ):
     """A System Log event names an app whose grants read answers 404 while
     Okta still has the app: it stays, with its grants as last known, and
@@ -238,7 +246,7 @@ def test_grants_answering_404_for_an_app_that_exists_do_not_remove_it(
         f"/api/v1/apps/{holder['id']}/grants$", method="GET", times=-1, status=404
     )
 
-    run = services.run_incremental_sync(client=client)
+    run = services.run_incremental_sync(client=worker_client)
 
     row = OktaApp.objects.get(okta_id=holder["id"])
     assert row.removed_at is None

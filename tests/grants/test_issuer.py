@@ -17,15 +17,15 @@ CUSTOM_DOMAIN = "https://login.example.com"
 
 
 def test_a_grant_with_a_foreign_issuer_is_flagged_in_the_audit_and_the_report(
-    sim, client
+    sim, worker_client
 ):
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     app = app_without(sim, "okta.users.read")
     sim.oob_grant(app["id"], "okta.users.read", issuer=CUSTOM_DOMAIN)
     held = {g["scopeId"] for g in app["grants"]}
     other = next(s for s in ("okta.groups.read", "okta.brands.read") if s not in held)
     sim.oob_grant(app["id"], other)
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
 
     grant = ScopeGrant.objects.get(
         app__okta_id=app["id"], scope_id="okta.users.read", revoked_at=None
@@ -41,7 +41,7 @@ def test_a_grant_with_a_foreign_issuer_is_flagged_in_the_audit_and_the_report(
         (app["id"], "okta.users.read")
     ]
     assert flagged.get().detail["issuer"] == CUSTOM_DOMAIN
-    services.run_full_sync(client=client)  # flagged once, not on every sync
+    services.run_full_sync(client=worker_client)  # flagged once, not on every sync
     assert AuditEvent.objects.filter(action="foreign_issuer").count() == 1
 
     report = reports.create_report(trigger="test")

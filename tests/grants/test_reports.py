@@ -27,10 +27,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def history(sim, client):
+def history(sim, worker_client):
     """A synced org with one external grant, one external revoke and one app
     whose grants could not be read."""
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     holder = app_with_grants(sim)
     target = app_without(sim, "okta.users.manage")
     sim.oob_grant(
@@ -43,7 +43,7 @@ def history(sim, client):
         scope_id=holder["grants"][0]["scopeId"],
         actor_login="org.admin@example.com",
     )
-    services.run_incremental_sync(client=client)
+    services.run_incremental_sync(client=worker_client)
     broken = OktaApp.objects.exclude(okta_id__in=[holder["id"], target["id"]]).first()
     OktaApp.objects.filter(pk=broken.pk).update(
         grants_state="unknown", grants_error="HTTP 500"
@@ -137,10 +137,10 @@ def test_audit_report_command(history, tmp_path, capsys):
     assert "external_changes" in capsys.readouterr().out
 
 
-def test_stale_grants_are_never_presented_as_current(sim, client, settings):
+def test_stale_grants_are_never_presented_as_current(sim, worker_client, settings):
     """Apps not read for two full-sync intervals are named with the time their
     grants are from, and the critical scopes they hold are flagged as old."""
-    services.run_full_sync(client=client)
+    services.run_full_sync(client=worker_client)
     report = services.create_report()
     assert report.data["notice"] == ""
     assert report.data["grants_unavailable"] == []

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def eager(client):
+def eager(worker_client):
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield
@@ -50,9 +50,9 @@ def test_a_rate_limited_step_is_retried(sim, eager):
     assert db_state() == okta_state(sim)
 
 
-def test_the_watchdog_resumes_a_stalled_full_sync(sim, client, eager):
+def test_the_watchdog_resumes_a_stalled_full_sync(sim, worker_client, eager):
     run = full_sync.start_full_sync(trigger="test")
-    assert full_sync.full_sync_step(run.pk, 0, client=client) == 1
+    assert full_sync.full_sync_step(run.pk, 0, client=worker_client) == 1
     # The worker died after step 0 without queueing step 1.
     SyncRun.objects.filter(pk=run.pk).update(
         heartbeat_at=timezone.now() - timedelta(seconds=full_sync.STALL_SECONDS + 5)
@@ -84,11 +84,11 @@ def test_the_beat_schedule_comes_from_settings(settings):
 
 
 def test_a_step_out_of_retries_ends_the_run_partial_with_what_it_read(
-    sim, client, eager, monkeypatch
+    sim, worker_client, eager, monkeypatch
 ):
     """Okta failing for longer than the task's retries: the run keeps the apps
     it read and lists the others, instead of failing outright."""
-    full_sync.run_full_sync(client=client)
+    full_sync.run_full_sync(client=worker_client)
     apps = sorted(db_state())
     sim.fault(
         f"/api/v1/apps/({'|'.join(apps[5:])})/grants$",
@@ -96,7 +96,7 @@ def test_a_step_out_of_retries_ends_the_run_partial_with_what_it_read(
         times=-1,
         status=503,
     )
-    impatient = OktaClient(sim.url, client.token_source, max_retries=0)
+    impatient = OktaClient(sim.url, worker_client.token_source, max_retries=0)
     monkeypatch.setattr(tasks, "worker_client", lambda: impatient)
     monkeypatch.setattr(tasks, "STEP_MAX_RETRIES", 1)
 

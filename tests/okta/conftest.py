@@ -162,7 +162,7 @@ def user_source(sim, tokens: dict, clock, **kw) -> UserTokenSource:
 
 
 @pytest.fixture
-def admin_client(sim, clock, admin_tokens):
+def admin_okta(sim, clock, admin_tokens):
     """Client with the signed-in Super Admin's own token (grant/revoke allowed)."""
     return OktaClient(sim.url, user_source(sim, admin_tokens, clock), clock=clock)
 

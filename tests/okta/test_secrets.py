@@ -59,9 +59,9 @@ def test_no_secret_in_debug_logs_errors_or_reprs(sim, clock, admin_tokens, debug
     admin = user_source(
         sim, admin_tokens, clock, expires_at=clock.now() + 5, on_refresh=stored.append
     )
-    admin_client = OktaClient(sim.url, admin, clock=clock)
-    result = admin_client.grant_scope(WORKER_ID, "okta.groups.read")
-    admin_client.revoke_grant(WORKER_ID, result.grant.id)
+    admin_okta = OktaClient(sim.url, admin, clock=clock)
+    result = admin_okta.grant_scope(WORKER_ID, "okta.groups.read")
+    admin_okta.revoke_grant(WORKER_ID, result.grant.id)
     secrets += [stored[0].access_token, stored[0].refresh_token]
 
     # Errors: a refused SSWS token and a refused refresh.
@@ -80,7 +80,7 @@ def test_no_secret_in_debug_logs_errors_or_reprs(sim, clock, admin_tokens, debug
 
     texts += [debug_logs.text]
     texts += [str(e.value) + repr(e.value) for e in (bad_ssws, bad_refresh)]
-    texts += [repr(x) for x in (worker, admin, broken, admin_client, stored[0])]
+    texts += [repr(x) for x in (worker, admin, broken, admin_okta, stored[0])]
     texts += [repr(SswsTokenSource(SSWS_TOKEN))]
     assert any(r.levelno == logging.DEBUG for r in debug_logs.records)
     assert "/api/v1/apps" in debug_logs.text  # the log does describe the calls

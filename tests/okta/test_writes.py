@@ -30,8 +30,8 @@ def held(sim, app_id=APP):
     return sorted(g["scopeId"] for g in app["grants"])
 
 
-def test_grant_then_grant_again_then_revoke_twice(sim, admin_client):
-    result = admin_client.grant_scope(APP, "okta.users.read")
+def test_grant_then_grant_again_then_revoke_twice(sim, admin_okta):
+    result = admin_okta.grant_scope(APP, "okta.users.read")
     assert not result.already_present
     assert not result.recovered
     assert result.grant.scope_id == "okta.users.read"
@@ -39,30 +39,30 @@ def test_grant_then_grant_again_then_revoke_twice(sim, admin_client):
     assert result.request_id
     assert "okta.users.read" in held(sim)
 
-    again = admin_client.grant_scope(APP, "okta.users.read")
+    again = admin_okta.grant_scope(APP, "okta.users.read")
     assert again.already_present
     assert again.grant.id == result.grant.id
     assert grant_calls(sim) == [("POST", 200), ("POST", 400), ("GET", 200)]
 
-    revoked = admin_client.revoke_grant(APP, result.grant.id)
+    revoked = admin_okta.revoke_grant(APP, result.grant.id)
     assert not revoked.already_gone
     assert "okta.users.read" not in held(sim)
-    gone = admin_client.revoke_grant(APP, result.grant.id)
+    gone = admin_okta.revoke_grant(APP, result.grant.id)
     assert gone.already_gone
-    by_scope = admin_client.revoke_scope(APP, "okta.users.read")
+    by_scope = admin_okta.revoke_scope(APP, "okta.users.read")
     assert by_scope.already_gone
     assert grant_calls(sim)[3:] == [("DELETE", 204), ("DELETE", 404), ("GET", 200)]
 
 
-def test_revoke_scope_finds_the_grant_by_reading_back(sim, admin_client):
-    result = admin_client.revoke_scope(APP, "okta.logs.read")
+def test_revoke_scope_finds_the_grant_by_reading_back(sim, admin_okta):
+    result = admin_okta.revoke_scope(APP, "okta.logs.read")
     assert not result.already_gone
     assert result.grant_id.startswith("oag")
     assert "okta.logs.read" not in held(sim)
 
 
-def test_201_is_as_good_as_200(sim, admin_client):
-    grant = admin_client.list_grants(CONSOLE_ID)[0]
+def test_201_is_as_good_as_200(sim, admin_okta):
+    grant = admin_okta.list_grants(CONSOLE_ID)[0]
     body = {
         "id": "oag1created201000x7",
         "status": "ACTIVE",
@@ -76,67 +76,67 @@ def test_201_is_as_good_as_200(sim, admin_client):
     }
     assert grant.issuer == sim.url
     sim.fault(f"/api/v1/apps/{APP}/grants$", method="POST", status=201, body=body)
-    result = admin_client.grant_scope(APP, "okta.groups.read")
+    result = admin_okta.grant_scope(APP, "okta.groups.read")
     assert result.grant.id == "oag1created201000x7"
     assert not result.already_present
 
 
-def test_post_lost_to_5xx_is_read_back_before_it_is_sent_again(sim, admin_client):
+def test_post_lost_to_5xx_is_read_back_before_it_is_sent_again(sim, admin_okta):
     sim.fault(f"/api/v1/apps/{APP}/grants$", method="POST", status=500)
-    result = admin_client.grant_scope(APP, "okta.groups.read")
+    result = admin_okta.grant_scope(APP, "okta.groups.read")
     assert not result.recovered
     assert grant_calls(sim) == [("POST", 500), ("GET", 200), ("POST", 200)]
     assert held(sim).count("okta.groups.read") == 1
 
 
-def test_post_whose_answer_was_cut_off_is_found_by_reading_back(sim, admin_client):
+def test_post_whose_answer_was_cut_off_is_found_by_reading_back(sim, admin_okta):
     """Okta did the grant but the answer was lost: no second POST."""
     sim.fault(f"/api/v1/apps/{APP}/grants$", method="POST", kind="truncate")
-    result = admin_client.grant_scope(APP, "okta.groups.read")
+    result = admin_okta.grant_scope(APP, "okta.groups.read")
     assert result.recovered
     assert result.grant.scope_id == "okta.groups.read"
     assert [m for m, _ in grant_calls(sim)] == ["POST", "GET"]
 
 
-def test_dropped_post_is_sent_again_only_after_reading_back(sim, admin_client):
+def test_dropped_post_is_sent_again_only_after_reading_back(sim, admin_okta):
     sim.fault(f"/api/v1/apps/{APP}/grants$", method="POST", kind="drop")
-    result = admin_client.grant_scope(APP, "okta.groups.read")
+    result = admin_okta.grant_scope(APP, "okta.groups.read")
     assert not result.recovered
     assert [m for m, _ in grant_calls(sim)] == ["POST", "GET", "POST"]
     assert held(sim).count("okta.groups.read") == 1
 
 
-def test_post_429_waits_reads_back_then_posts(sim, admin_client, clock):
+def test_post_429_waits_reads_back_then_posts(sim, admin_okta, clock):
     sim.fault(f"/api/v1/apps/{APP}/grants$", method="POST", status=429)
-    admin_client.grant_scope(APP, "okta.groups.read")
+    admin_okta.grant_scope(APP, "okta.groups.read")
     assert grant_calls(sim) == [("POST", 429), ("GET", 200), ("POST", 200)]
     assert clock.slept
     assert sum(clock.slept) >= 1.0  # at least the extra second after the reset
 
 
-def test_persistent_5xx_gives_up_after_bounded_attempts(sim, admin_client):
+def test_persistent_5xx_gives_up_after_bounded_attempts(sim, admin_okta):
     sim.fault(f"/api/v1/apps/{APP}/grants$", method="POST", status=503, times=-1)
     with pytest.raises(OktaServerError) as err:
-        admin_client.grant_scope(APP, "okta.groups.read")
+        admin_okta.grant_scope(APP, "okta.groups.read")
     assert err.value.status == 503
     calls = grant_calls(sim)
-    assert [m for m, _ in calls] == ["POST", "GET"] * admin_client.max_write_attempts
+    assert [m for m, _ in calls] == ["POST", "GET"] * admin_okta.max_write_attempts
     assert "okta.groups.read" not in held(sim)
 
 
-def test_invalid_scope_is_a_validation_error_with_okta_causes(sim, admin_client):
+def test_invalid_scope_is_a_validation_error_with_okta_causes(sim, admin_okta):
     with pytest.raises(OktaValidationError) as err:
-        admin_client.grant_scope(APP, "okta.notAScope.read")
+        admin_okta.grant_scope(APP, "okta.notAScope.read")
     assert err.value.status == 400
     assert err.value.error_code == "E0000001"
     assert any("okta.notAScope.read" in c for c in err.value.error_causes)
     assert grant_calls(sim) == [("POST", 400), ("GET", 200)]
 
 
-def test_uncatalogued_scope_is_still_sent(sim, admin_client):
+def test_uncatalogued_scope_is_still_sent(sim, admin_okta):
     """The catalog is metadata, never a gate: Okta decides."""
     assert scope_catalog.get("okta.aiAgents.read") is None
-    result = admin_client.grant_scope(APP, "okta.aiAgents.read")
+    result = admin_okta.grant_scope(APP, "okta.aiAgents.read")
     assert result.grant.scope_id == "okta.aiAgents.read"
     assert not scope_catalog.describe(result.grant.scope_id).catalogued
 
@@ -166,13 +166,13 @@ def test_read_only_admin_with_the_scope_is_denied_in_plain_words(sim, clock):
     assert grant_calls(sim) == [("POST", 403)]
 
 
-def test_delete_by_id_is_safe_to_repeat(sim, admin_client):
+def test_delete_by_id_is_safe_to_repeat(sim, admin_okta):
     grant = next(
-        g for g in admin_client.list_grants(APP) if g.scope_id == "okta.logs.read"
+        g for g in admin_okta.list_grants(APP) if g.scope_id == "okta.logs.read"
     )
     sim.fault(f"/grants/{grant.id}$", method="DELETE", status=503)
     sim.fault(f"/grants/{grant.id}$", method="DELETE", kind="drop")
-    result = admin_client.revoke_grant(APP, grant.id)
+    result = admin_okta.revoke_grant(APP, grant.id)
     assert not result.already_gone
     assert [s for m, s in grant_calls(sim) if m == "DELETE"] == [503, 0, 204]
     assert "okta.logs.read" not in held(sim)
