@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, QuerySet, Window
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from grantsconsole.console import selectors
@@ -170,12 +170,12 @@ def risk_of_rank(rank: int | None) -> str:
     return RANK_RISK.get(rank or 0, "")
 
 
-def window_page(qs: QuerySet, number: int, per_page: int) -> Page | None:
-    """Page ``number`` of ``qs`` and the total row count in one statement
-    (``COUNT(*) OVER ()`` rides along with the rows). None when the page is
-    past the end (the caller sends the admin to page 1)."""
+def counted_page(qs: QuerySet, number: int, per_page: int) -> Page | None:
+    """Page ``number`` of ``qs``, whose rows carry the total as ``total_rows``
+    (``selectors.app_list``), in one query. None when the page is past the end
+    (the caller sends the admin to page 1)."""
     offset = (max(number, 1) - 1) * per_page
-    rows = list(qs.annotate(total_rows=Window(Count("pk")))[offset : offset + per_page])
+    rows = list(qs[offset : offset + per_page])
     if not rows and number > 1:
         return None
     paginator = Paginator([], per_page)
@@ -383,7 +383,7 @@ def matrix_page(
     holds per scope family (resource): manage > read > self. Families are those
     held by any app on the page. None for a page past the end."""
     catalog = get_catalog()
-    page = window_page(selectors.matrix_apps(), number, per_page)
+    page = counted_page(selectors.matrix_apps(), number, per_page)
     if page is None:
         return None, [], []
     per_app: list[tuple[OktaApp, dict[str, str]]] = []

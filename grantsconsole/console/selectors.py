@@ -19,12 +19,12 @@ from django.db.models import (
     Exists,
     F,
     FilteredRelation,
-    Max,
     OuterRef,
     Q,
     QuerySet,
     StringAgg,
     Subquery,
+    TextField,
     Value,
     When,
     Window,
@@ -203,8 +203,9 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
     """Apps (present in Okta, or removed when ``status == "removed"``) with counts.
 
     Each app carries ``grant_count`` (open grants), ``manage_count`` (open
-    ``*.manage`` grants) and ``max_risk_rank`` (0-4, see ``catalog.RISK_RANK``:
-    its riskiest open grant, manage or read).
+    ``*.manage`` grants), ``max_risk_rank`` (0-4, see ``catalog.RISK_RANK``:
+    its riskiest open grant, manage or read; None without one) and
+    ``total_rows`` (how many apps match the filters).
     """
     qs = OktaApp.objects.all()
     if filters.status == "removed":
@@ -243,13 +244,24 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
         )
     if filters.unreadable:
         qs = qs.filter(grants_state=OktaApp.GrantsState.UNKNOWN)
-    open_grant = Q(grants__revoked_at__isnull=True)
+    # Per-app subqueries, not a JOIN and GROUP BY: sorted by a column, the
+    # database walks that column's index and counts only the page's apps.
+    open_grants = ScopeGrant.objects.filter(app=OuterRef("pk"), revoked_at=None)
     qs = qs.annotate(
-        grant_count=Count("grants", filter=open_grant),
-        manage_count=Count("grants", filter=open_grant & manage_q("grants__")),
-        max_risk_rank=Max("grants__risk_rank", filter=open_grant),
+        total_rows=_count(qs),
+        grant_count=_count(open_grants),
+        manage_count=_count(open_grants.filter(manage_q())),
+        max_risk_rank=Subquery(
+            open_grants.order_by("-risk_rank").values("risk_rank")[:1]
+        ),
     )
     return qs.order_by(*APP_SORTS.get(filters.sort, APP_SORTS["label"]))
+
+
+def _count(qs: QuerySet) -> Coalesce:
+    """``SELECT COUNT(*)`` of ``qs`` as a scalar subquery (0 when empty)."""
+    counted = qs.order_by().annotate(n=Window(Count("pk"))).values("n")[:1]
+    return Coalesce(Subquery(counted), Value(0))
 
 
 def app_by_okta_id(okta_id: str, *, with_status: bool = False) -> OktaApp | None:
@@ -334,14 +346,16 @@ def scope_apps(scope_id: str, q: str = "") -> QuerySet[OktaApp]:
 
 def matrix_apps() -> QuerySet[OktaApp]:
     """``app_list`` (most manage grants first), each app with ``scope_list``:
-    its open scopeIds separated by spaces."""
+    its open scopeIds separated by spaces ("" without one)."""
+    scopes = (
+        ScopeGrant.objects.filter(app=OuterRef("pk"), revoked_at=None)
+        .order_by()
+        .values("app")
+        .annotate(ids=StringAgg("scope_id", delimiter=Value(" ")))
+        .values("ids")
+    )
     return app_list(AppFilters(sort="-manage")).annotate(
-        scope_list=StringAgg(
-            "grants__scope_id",
-            delimiter=Value(" "),
-            filter=Q(grants__revoked_at__isnull=True),
-            default=Value(""),
-        )
+        scope_list=Coalesce(Subquery(scopes), Value(""), output_field=TextField())
     )
 
 

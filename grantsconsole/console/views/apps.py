@@ -62,7 +62,7 @@ def apps_list(request: HttpRequest) -> HttpResponse:
     """
     form = AppFilterForm(request.GET or None)
     filters = form.to_filters()
-    page = presenters.window_page(
+    page = presenters.counted_page(
         selectors.app_list(filters), page_number(request), APPS_PER_PAGE
     )
     if page is None:
