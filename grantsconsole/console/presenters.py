@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
 from grantsconsole.console import selectors
@@ -175,7 +175,11 @@ def counted_page(qs: QuerySet, number: int, per_page: int) -> Page | None:
     (``selectors.app_list``), in one query. None when the page is past the end
     (the caller sends the admin to page 1)."""
     offset = (max(number, 1) - 1) * per_page
-    rows = list(qs[offset : offset + per_page])
+    # The page's keys first, then its rows: PostgreSQL computes the selected
+    # subqueries of every row an OFFSET skips, so only the page's own rows
+    # select them.
+    keys = qs.values("pk")[offset : offset + per_page]
+    rows = list(qs.filter(pk__in=Subquery(keys)))
     if not rows and number > 1:
         return None
     paginator = Paginator([], per_page)
