@@ -14,12 +14,13 @@ changelist (first and last page). Then a CSV export of 10% of the audit rows
 (100,000 at the full size) and of 1%, with ``tracemalloc`` peak memory: flat
 means the big export's peak is close to the small one's.
 
-Targets (issue 8): p95 <= 100 ms list and detail, <= 150 ms audit pages; query
-counts independent of rows; export memory flat.
+Targets: p95 <= 100 ms list and detail pages and never above the admin
+changelist's p95 in the same run, <= 150 ms audit pages; query counts
+independent of rows; export memory flat.
 
     .venv/bin/python bench/pages.py                       # short: 200,000 audit rows
-    .venv/bin/python bench/pages.py --audit 1000000 --verify   # the issue's size
-        [--apps 5000 --grants 50000] [--backends sqlite postgres] [--repeats 30]
+    .venv/bin/python bench/pages.py --apps 20000 --grants 200000 --audit 5000000
+        [--verify] [--backends sqlite postgres] [--repeats 30]
 """
 
 from __future__ import annotations
@@ -99,8 +100,19 @@ def main() -> None:
             out["load_before"] = before
             out["child_peak_rss_mib"] = res.max_rss_mib
             results[backend] = out
+            # The admin changelist's p95 in this run: list and detail pages
+            # must not be slower than Django's own list of the same table.
+            admin_p95 = max(
+                (p["p95_ms"] for n, p in out["pages"].items() if n.startswith("admin")),
+                default=None,
+            )
             for name, p in out["pages"].items():
                 target = target_of(name)
+                within_admin = (
+                    None
+                    if target is None or admin_p95 is None or name.startswith("audit")
+                    else p["p95_ms"] <= admin_p95
+                )
                 rows.append(
                     {
                         "db": backend,
@@ -109,7 +121,12 @@ def main() -> None:
                         "p50_ms": p["p50_ms"],
                         "p95_ms": p["p95_ms"],
                         "target_ms": target,
-                        "met": (p["p95_ms"] <= target) if target else None,
+                        "met": (
+                            p["p95_ms"] <= target and within_admin is not False
+                            if target
+                            else None
+                        ),
+                        "le_admin": within_admin,
                         "queries": p["queries"],
                         "queries_small": p["queries_small"],
                         "same_queries": p["queries"] == p["queries_small"],
@@ -140,6 +157,7 @@ def main() -> None:
         "p95_ms",
         "target_ms",
         "met",
+        "le_admin",
         "queries",
         "queries_small",
         "same_queries",

@@ -3,8 +3,7 @@ subprocess per backend, with ``DATABASE_URL`` and ``OKTA_ORG_URL`` set).
 
 Steps: ``migrate``; seed a small dataset and measure every page's query count;
 seed up to the full size and measure server time (p50/p95 of the wall clock
-around Django's test client, in process, as reliability-and-performance.md C-4
-says) and query counts again; export CSV with ``tracemalloc`` for peak memory.
+around Django's test client, in process) and query counts again; export CSV with ``tracemalloc`` for peak memory.
 
 Seeding (the fastest honest path):
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from grantsconsole.accounts import auditing, health, security_events, session
 from grantsconsole.accounts.access import admin_client, super_admin_required
-from grantsconsole.console import selectors
+from grantsconsole.console import presenters
 from grantsconsole.console.views.common import render_page
 
 PENDING_TTL_SECONDS = 600
@@ -107,7 +107,7 @@ def console_health(request: HttpRequest) -> HttpResponse:
     cred = session.credential_of(request)
     assert cred is not None  # super_admin_required
     report = health.console_health(admin_client(request), cred.scope_set)
-    freshness, verification = selectors.audit_status()
+    freshness, verification = presenters.audit_status(request.user.pk)
     return render_page(
         request,
         "accounts/console_health.html",

@@ -334,7 +334,7 @@ class AuditEvent(_AppendOnlyModel):
             models.Index(fields=["actor_login", "seq"], name="grants_audit_actor_idx"),
             models.Index(fields=["action", "seq"], name="grants_audit_action_idx"),
             # The stale banner's "a console write found Okta down" on every page
-            # (console.selectors._status_querysets): failures after a time, newest
+            # (console.selectors.status_annotations): failures after a time, newest
             # first, without walking other rows. Without it, in an org with no
             # failure at all, PostgreSQL scanned the whole trail (40 ms per page
             # at 200,000 rows) and SQLite every grant and revoke row.

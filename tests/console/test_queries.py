@@ -1,5 +1,5 @@
 """Every console page reads the database only, in at most 8 queries (session and
-user included), whatever the number of apps (reliability-and-performance.md C-1)."""
+user included), whatever the number of apps."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from grantsconsole.console.selectors import scope_holders_overview
+from grantsconsole.console.presenters import holders_by_scope
 from grantsconsole.grants.models import OktaApp, ScopeGrant
 from tests.console.conftest import grant_writes, okta_grants, web_app
 
@@ -52,7 +52,7 @@ def test_holders_overview_counts_open_grants_of_present_apps_and_previews_by_lab
     grant(apps[0], "okta.brands.read", revoked=True)
     grant(apps[1], "okta.brands.read")
 
-    overview = scope_holders_overview(preview=4)
+    overview = holders_by_scope(preview=4)
     users = overview["okta.users.read"]
     assert users.count == 5
     labels = sorted(a.label for a in apps[:5])  # the database's order (binary here)

@@ -1,27 +1,46 @@
-"""Template helpers for the console: risk and kind badges, UTC times, percentages.
+"""Template helpers for the console: risk and kind badges, UTC times, id URLs,
+percentages, report sections.
 
-Every helper escapes what it renders (``format_html`` or ``tables.esc``); none
-marks Okta data safe.
+Every helper escapes what it renders (``format_html``); none marks Okta data safe.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from django import template
+from django.conf import settings
+from django.urls import (
+    NoReverseMatch,
+    get_script_prefix,
+    get_urlconf,
+    resolve,
+    reverse,
+)
 from django.utils.html import format_html, format_html_join
 
-from grantsconsole.console import tables
-
 register = template.Library()
+
+RISK_LABELS = {
+    "low": "low risk",
+    "medium": "medium risk",
+    "high": "high risk",
+    "critical": "critical risk",
+}
 
 
 @register.filter
 def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Format an aware datetime in UTC (``"—"`` for None), e.g. 2026-11-29 14:05."""
-    return tables.utc(value, fmt)
+    """Format an aware datetime in UTC as ``2026-11-29 14:05 UTC``; "—" for None."""
+    if value is None:
+        return "—"
+    return value.astimezone(UTC).strftime(fmt) + " UTC"
 
 
 @register.filter
@@ -39,20 +58,74 @@ def isotime(value: Any) -> str:
     return utc(parsed)
 
 
-# Badges, times and whole table bodies, built in Python (see console/tables.py).
-for _builder in (
-    tables.risk_badge,
-    tables.kind_badge,
-    tables.utc_time,
-    tables.grant_groups,
-    tables.scope_overview_rows,
-    tables.uncatalogued_scope_rows,
-    tables.matrix_rows,
-    tables.app_rows,
-    tables.audit_rows,
-    tables.datalist_options,
-):
-    register.simple_tag(_builder)
+@register.simple_tag
+def utc_time(value: datetime | None) -> str:
+    """``<time datetime="…">2026-11-29 14:05 UTC</time>``; "—" for None."""
+    if value is None:
+        return "—"
+    iso = value.astimezone(UTC).isoformat(timespec="seconds")
+    return format_html('<time datetime="{}">{}</time>', iso, utc(value))
+
+
+@register.simple_tag
+def risk_badge(risk: str, text: str = "") -> str:
+    """A badge stating the risk in words (not colour alone); "" for no risk. An
+    unknown risk is styled as high."""
+    if not risk:
+        return ""
+    css = risk if risk in RISK_LABELS else "high"
+    return format_html(
+        '<span class="badge risk-{}">{}</span>',
+        css,
+        text or RISK_LABELS.get(risk, risk),
+    )
+
+
+@register.simple_tag
+def kind_badge(kind: str) -> str:
+    """A badge for a scope kind (read / manage / self); "" for none."""
+    if not kind:
+        return ""
+    return format_html('<span class="badge kind-{}">{}</span>', kind, kind)
+
+
+_SENTINEL = "__gc_arg__"
+# reverse() quotes path arguments keeping these (django.urls.resolvers). "/" is
+# quoted too here, and every console route with an id ends in a literal part, so
+# an id that is not a single path segment leads to a 404, never another page
+# (where {% url %} would raise NoReverseMatch: a 500).
+_PATH_SAFE = "!$&'()*+,;=~:@"
+
+
+@register.simple_tag
+def id_url(name: str, value: Any) -> str:
+    """The path of route ``name`` (one ``str`` argument) for the id ``value``,
+    kept inside one path segment. One real ``reverse()`` per route, URLconf and
+    script prefix in a process, then string joins. Raises ValueError for a
+    route without exactly one ``str`` argument."""
+    return url_for(name)(value)
+
+
+def url_for(name: str) -> Callable[[Any], str]:
+    """The builder behind :func:`id_url`: id -> path (not yet HTML-escaped)."""
+    return _url_builder(
+        name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF
+    )
+
+
+@functools.cache
+def _url_builder(name: str, prefix: str, urlconf: Any) -> Callable[[Any], str]:
+    try:
+        path = reverse(name, args=[_SENTINEL], urlconf=urlconf)
+    except NoReverseMatch:
+        path = ""
+    # resolve() takes the path without the script prefix (SCRIPT_NAME).
+    route = resolve("/" + path.removeprefix(prefix), urlconf).route if path else ""
+    converters = re.findall(r"<(?:(\w+):)?\w+>", route)
+    if converters not in (["str"], [""]):
+        raise ValueError(f"url_for({name!r}): the route must take one str argument")
+    head, _, tail = path.partition(_SENTINEL)
+    return lambda value: head + quote(str(value), safe=_PATH_SAFE) + tail
 
 
 @register.filter

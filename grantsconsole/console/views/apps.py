@@ -1,11 +1,11 @@
 """Apps list, one app's grant collection, grant / revoke / refresh of one app.
 
-Reads come from the database (``console.selectors``). Grant, revoke and refresh
-call Okta through ``grants.services.scope_writes`` and ``.app_sync`` with the
-signed-in admin's own token (``accounts.access.admin_client``), after every
-check that needs no Okta call: unknown app or scope → 404, an empty or
-tampered selection → a message, a ``manage`` scope → a confirmation stating its
-risk first.
+Reads come from the database (``console.selectors``, shaped by
+``console.presenters``). Grant, revoke and refresh call Okta through
+``grants.services.scope_writes`` and ``.app_sync`` with the signed-in admin's
+own token (``accounts.access.admin_client``), after every check that needs no
+Okta call: unknown app or scope → 404, an empty or tampered selection → a
+message, a ``manage`` scope → a confirmation stating its risk first.
 
 With htmx (``HX-Request``) a write answers with the refreshed grant collection
 (and the history, out of band) to swap in place; without JavaScript the same
@@ -30,7 +30,7 @@ from grantsconsole.accounts.access import (
     super_admin_required,
     super_admin_write,
 )
-from grantsconsole.console import selectors
+from grantsconsole.console import presenters, selectors
 from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.forms import (
     APP_STATUSES,
@@ -63,18 +63,20 @@ def apps_list(request: HttpRequest) -> HttpResponse:
     """
     form = AppFilterForm(request.GET or None)
     filters = form.to_filters()
-    page = selectors.window_page(
+    page = presenters.counted_page(
         selectors.app_list(filters), page_number(request), APPS_PER_PAGE
     )
     if page is None:
         return redirect(first_page(request))
+    app_types = {key: name for key, name in APP_TYPES if key}
     for app in page.object_list:
-        app.max_risk = selectors.risk_of_rank(app.max_risk_rank)
+        app.max_risk = presenters.risk_of_rank(app.max_risk_rank)
+        # No type or client id: an OIDC app without OAuth client settings.
+        app.type_label = app_types.get(app.application_type, app.application_type)
     context = {
         "form": form,
         "filters": filters,
         "page": page,
-        "app_types": {key: name for key, name in APP_TYPES if key},
         "app_statuses": APP_STATUSES,
         "sorts": _sort_links(filters.sort),
         "scope_ids": sorted(get_catalog().by_id),
@@ -120,12 +122,12 @@ def _app_or_404(
 
 def _show(request: HttpRequest) -> str:
     value = request.POST.get("show") or request.GET.get("show") or "all"
-    return value if value in selectors.SHOW_CHOICES else "all"
+    return value if value in presenters.SHOW_CHOICES else "all"
 
 
 def _detail_context(app: OktaApp, show: str = "all", **extra: Any) -> dict[str, Any]:
     """The grant collection and the grant history (one query: the grant rows)."""
-    rows = selectors.app_grants(app)
+    rows = list(selectors.app_grants(app))
     return {
         "app": app,
         "show": show,
@@ -133,8 +135,8 @@ def _detail_context(app: OktaApp, show: str = "all", **extra: Any) -> dict[str, 
         "editable": app.removed_at is None,
         "grant_url": reverse("grant-create", args=[app.okta_id]),
         "revoke_url": reverse("grant-revoke", args=[app.okta_id]),
-        "collection": selectors.grant_collection(app, rows, show),
-        "history": selectors.grant_history(rows),
+        "collection": presenters.grant_collection(rows, show),
+        "history": presenters.grant_history(rows),
         **extra,
     }
 
@@ -153,7 +155,7 @@ def app_detail(request: HttpRequest, okta_id: str) -> HttpResponse:
         "apps/detail.html",
         _detail_context(app, _show(request)),
         section="apps",
-        freshness=selectors.freshness_of(app),
+        freshness=presenters.freshness_of(app),
     )
 
 

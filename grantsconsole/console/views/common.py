@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from grantsconsole.accounts.access import okta_identity
-from grantsconsole.console import selectors
+from grantsconsole.console import presenters, selectors
 from grantsconsole.grants.audit import Actor
 from grantsconsole.okta_clients import worker_auth_kind
 
@@ -26,15 +26,15 @@ def render_page(
     *,
     section: str,
     status: int = 200,
-    freshness: selectors.Freshness | None = None,
+    freshness: presenters.Freshness | None = None,
 ) -> HttpResponse:
     """Render a full console page with the nav ``section`` and the stale banner.
 
     Pass ``freshness`` when a page query already carried it; otherwise it costs
-    one statement (``selectors.freshness``).
+    one query (``selectors.page_status``).
     """
     if freshness is None:
-        freshness = selectors.freshness()
+        freshness = presenters.freshness_of(selectors.page_status(request.user.pk))
     context = {
         **context,
         "section": section,

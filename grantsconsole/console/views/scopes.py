@@ -21,7 +21,7 @@ from grantsconsole.accounts.access import (
     super_admin_required,
     super_admin_write,
 )
-from grantsconsole.console import selectors
+from grantsconsole.console import presenters
 from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.forms import SCOPE_ID_RE, SelectionError, app_selection
 from grantsconsole.console.outcomes import Outcome, describe, from_error
@@ -47,8 +47,8 @@ def scopes_list(request: HttpRequest) -> HttpResponse:
     Queries: the auth ones, the stale banner, the open grants with their app.
     """
     catalog = get_catalog()
-    held = selectors.scope_holders_overview()
-    empty = selectors.Holders()
+    held = presenters.holders_by_scope()
+    empty = presenters.Holders()
     kind = request.GET.get("kind", "")
     held_only = request.GET.get("held") == "1"
     groups = []
@@ -83,7 +83,7 @@ def scopes_matrix(request: HttpRequest) -> HttpResponse:
     Apps with the most manage grants first, 40 per page. Queries: the auth
     ones, the stale banner, one page of apps with their scopes and the total.
     """
-    page, families, rows = selectors.matrix_page(page_number(request), MATRIX_PER_PAGE)
+    page, families, rows = presenters.matrix_page(page_number(request), MATRIX_PER_PAGE)
     if page is None:
         return redirect(first_page(request))
     context = {"families": families, "rows": rows, "page": page}
@@ -91,7 +91,7 @@ def scopes_matrix(request: HttpRequest) -> HttpResponse:
 
 
 def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
-    """Everything the scope page shows; one query (``selectors.scope_apps``).
+    """Everything the scope page shows; one query (``presenters.scope_apps``).
 
     Raises Http404 for a malformed scopeId. A well-formed one the catalog does
     not know is shown with a "not in the catalog" warning: Okta judges it.
@@ -99,7 +99,7 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
     if not SCOPE_ID_RE.match(scope_id):
         raise Http404("Unknown scope.")
     catalog = get_catalog()
-    apps = selectors.scope_apps(scope_id, q=q)
+    apps = presenters.scope_apps(scope_id, q=q)
     return {
         "scope_id": scope_id,
         "info": catalog.get(scope_id),

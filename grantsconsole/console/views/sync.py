@@ -23,7 +23,7 @@ from grantsconsole.grants.models import SyncRun
 
 def _runs_context() -> dict[str, object]:
     """The latest runs and the running ones among them (one query)."""
-    runs = selectors.sync_runs()
+    runs = list(selectors.sync_runs())
     return {
         "running": [r for r in runs if r.status == SyncRun.Status.RUNNING],
         "runs": runs,

@@ -1,8 +1,8 @@
-"""console/tables.py: the table rows built in Python escape every value (A-14).
+"""The long tables' row partials escape every value (A-14).
 
-Each builder gets the same hostile text in every field that can come from Okta
+Each partial gets the same hostile text in every field that can come from Okta
 or the database; the HTML must keep it as text (no tag, no attribute break-out),
-and a parser must find exactly the elements the builder writes itself.
+and a parser must find exactly the elements the template writes itself.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from html.parser import HTMLParser
 from types import SimpleNamespace
 
 import pytest
+from django.template.loader import render_to_string
 
-from grantsconsole.console import tables
-from grantsconsole.console.selectors import Holders, MatrixRow, ScopeRow
+from grantsconsole.console.presenters import Holders, MatrixRow, ScopeRow
+from grantsconsole.console.templatetags import console as tags
 
 EVIL = "\"'><script>alert(1)</script><img src=x onerror=alert(2)>&amp;"
 WHEN = datetime(2026, 11, 29, 14, 5, tzinfo=UTC)
@@ -35,6 +36,11 @@ class Tags(HTMLParser):
 
     def handle_data(self, data):
         self.text.append(data)
+
+
+def render(name: str, **context) -> str:
+    """The partial ``name`` (``template.html#partial``) rendered with ``context``."""
+    return render_to_string(name, context)
 
 
 def parsed(html: str) -> Tags:
@@ -80,8 +86,12 @@ def test_grant_rows_escape_scope_grantor_and_description():
         ScopeRow(scope_id=EVIL, info=info, grant=grant, risk=EVIL, is_manage=True),
         ScopeRow(scope_id=EVIL, info=None, grant=None, risk="", is_manage=False),
     ]
-    html = tables.grant_rows(
-        rows, True, "/apps/x/grants/grant", "/apps/x/grants/revoke"
+    html = render(
+        "apps/detail.html#grant-rows",
+        rows=rows,
+        editable=True,
+        grant_url="/apps/x/grants/grant",
+        revoke_url="/apps/x/grants/revoke",
     )
     p = assert_contained(html)
     assert p.tags.count("tr") == 2
@@ -93,15 +103,17 @@ def test_grant_rows_escape_scope_grantor_and_description():
 def test_scope_overview_and_uncatalogued_rows_escape_labels_and_ids():
     holders = Holders(count=5, preview=[(EVIL, EVIL), ("0oa1", "")])
     info = SimpleNamespace(name=EVIL, kind="manage", description=EVIL, risk_reason=EVIL)
-    html = tables.scope_overview_rows(
-        [{"info": info, "holders": holders, "risk": "critical"}]
-    )
+    groups = [("okta.x", [{"info": info, "holders": holders, "risk": "critical"}])]
+    html = render("scopes/list.html#scope-rows", rows=groups[0][1])
     p = assert_contained(html)
     # The scope link, two holder links, "all 5".
     assert p.tags.count("a") == 4
     # An id cannot leave its path segment: "/" and "?" are percent-encoded.
     assert all(not a.startswith('/scopes/"') for a in p.attrs)
-    html = tables.uncatalogued_scope_rows([("okta.x/../../admin?y", holders)])
+    html = render(
+        "scopes/list.html#uncatalogued-rows",
+        uncatalogued=[("okta.x/../../admin?y", holders)],
+    )
     assert 'href="/scopes/okta.x%2F..%2F..%2Fadmin%3Fy/"' in html
     assert_contained(html)
 
@@ -122,9 +134,11 @@ def test_matrix_app_and_audit_rows_escape_every_okta_string():
         synced_at=WHEN,
         last_change_at=None,
     )
-    assert_contained(tables.app_rows([app], {}))
-    matrix = tables.matrix_rows(
-        [MatrixRow(app=app, cells=["manage", ""], manage_count=1)]
+    app.type_label = EVIL
+    assert_contained(render("apps/list.html#app-row", app=app))
+    matrix = render(
+        "scopes/matrix.html#matrix-row",
+        row=MatrixRow(app=app, cells=["manage", ""], manage_count=1),
     )
     p = parsed(matrix)
     assert "script" not in p.tags
@@ -139,8 +153,8 @@ def test_matrix_app_and_audit_rows_escape_every_okta_string():
         scope_id=EVIL,
         okta_request_id=EVIL,
     )
-    assert_contained(tables.audit_rows([event]))
-    assert_contained(tables.datalist_options([EVIL]))
+    assert_contained(render("audit/list.html#audit-row", e=event))
+    assert_contained(render("apps/list.html#scope-options", scope_ids=[EVIL]))
 
 
 @pytest.mark.parametrize(
@@ -156,18 +170,18 @@ def test_matrix_app_and_audit_rows_escape_every_okta_string():
     ],
 )
 def test_risk_badge_states_the_risk_in_words(risk, html):
-    assert tables.risk_badge(risk) == html
+    assert tags.risk_badge(risk) == html
 
 
 def test_url_for_builds_what_reverse_builds_and_keeps_ids_in_one_segment():
     from django.urls import reverse
 
-    app_url = tables.url_for("app-detail")
+    app_url = tags.url_for("app-detail")
     assert app_url("0oa1x") == reverse("app-detail", args=["0oa1x"])
     assert app_url("a b&c") == reverse("app-detail", args=["a b&c"])
     assert app_url("../x") == "/apps/..%2Fx/"
     with pytest.raises(ValueError, match="one str argument"):
-        tables.url_for("sync-detail")  # <int:run_id>
+        tags.url_for("sync-detail")  # <int:run_id>
 
 
 def test_cells_are_separated_in_the_text_of_a_row():
@@ -181,7 +195,7 @@ def test_cells_are_separated_in_the_text_of_a_row():
         scope_id="okta.groups.read",
         okta_request_id="req1",
     )
-    text = "".join(parsed(tables.audit_rows([event])).text)
+    text = "".join(parsed(render("audit/list.html#audit-row", e=event)).text)
     assert "UTC\ngrant\nsuccess\na@example.com" in text
 
 
@@ -193,8 +207,8 @@ def test_url_for_follows_the_script_prefix():
     before = get_script_prefix()
     try:
         set_script_prefix("/console/")
-        assert tables.url_for("app-detail")("0oa1") == "/console/apps/0oa1/"
+        assert tags.url_for("app-detail")("0oa1") == "/console/apps/0oa1/"
         assert reverse("app-detail", args=["0oa1"]) == "/console/apps/0oa1/"
     finally:
         set_script_prefix(before)
-    assert tables.url_for("app-detail")("0oa1") == reverse("app-detail", args=["0oa1"])
+    assert tags.url_for("app-detail")("0oa1") == reverse("app-detail", args=["0oa1"])

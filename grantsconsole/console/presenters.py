@@ -1,0 +1,444 @@
+"""Rows shaped for the console's templates, from ``selectors``' querysets.
+
+Functions here evaluate at most the queryset they are given (one query) and
+otherwise run none. Times are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet, Subquery
+from django.utils import timezone
+
+from grantsconsole.console import selectors
+from grantsconsole.console.catalog import RANK_RISK, RISK_RANK, get_catalog
+from grantsconsole.grants.models import (
+    AuditEvent,
+    AuditVerification,
+    OktaApp,
+    ScopeGrant,
+    SyncRun,
+)
+
+# --- the "stale since" banner and the audit chain status -------------------------------
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How fresh the local state is, from the latest syncs.
+
+    ``stale`` is True when the latest finished sync failed (``reason``
+    "failed": Okta unreachable, credentials refused, ...), when a console grant
+    or revoke found Okta down (timeout, connection error, 5xx) after the last
+    sync that succeeded (``reason`` "outage", until a sync succeeds again), or
+    when no sync succeeded for ``selectors.stale_after()`` (``reason`` "old":
+    the worker may be down). ``since`` is the finish time of the last sync that
+    succeeded (None if none did); ``message`` is the failed run's plain-words
+    message, or the time Okta failed the console ("outage").
+
+    ``audit_failed_at``/``audit_problem`` are the time and plain-words first
+    break of a failed audit trail verification, when the latest check failed
+    or the latest whole-chain check did (a passing tail check does not clear
+    it); None/"" otherwise.
+    """
+
+    stale: bool
+    since: datetime | None = None
+    message: str = ""
+    reason: str = ""
+    audit_failed_at: datetime | None = None
+    audit_problem: str = ""
+
+
+def _audit_break(values: dict[str, Any]) -> dict[str, Any]:
+    """The ``audit_*`` fields of :class:`Freshness` (see there)."""
+    for prefix in ("au_", "au_full_"):
+        if values.get(prefix + "status") == AuditVerification.Status.FAILED:
+            return {
+                "audit_failed_at": values.get(prefix + "at"),
+                "audit_problem": values.get(prefix + "problem") or "",
+            }
+    return {}
+
+
+def freshness_of(values: Any) -> Freshness:
+    """The :class:`Freshness` of a dict from ``selectors.page_status``, or of a
+    row annotated with ``selectors.status_annotations``."""
+    if not isinstance(values, dict):
+        values = {k: getattr(values, k, None) for k in selectors.status_annotations()}
+    ok_at = values.get("st_ok_at")
+    audit_break = _audit_break(values)
+    if values.get("st_status") == SyncRun.Status.FAILED:
+        return Freshness(
+            stale=True,
+            since=ok_at,
+            message=values.get("st_message") or "",
+            reason="failed",
+            **audit_break,
+        )
+    outage_at = values.get("st_outage_at")
+    if outage_at is not None:
+        return Freshness(
+            stale=True,
+            since=ok_at,
+            message=outage_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            reason="outage",
+            **audit_break,
+        )
+    if ok_at is not None and timezone.now() - ok_at > selectors.stale_after():
+        return Freshness(stale=True, since=ok_at, reason="old", **audit_break)
+    return Freshness(stale=False, since=ok_at, **audit_break)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the audit page can say about the hash chain.
+
+    ``ok`` (None: never checked), ``at``, ``scope`` ("full" | "tail"),
+    ``trigger``, ``requested_by`` (who pressed "Verify now"), ``seconds``,
+    ``rows`` (from seq ``first_seq``), ``checkpoints``, ``ignored_lines``,
+    ``problem_kind`` and ``problem``: the last finished check
+    (:class:`AuditVerification`). ``queued_at``/``queued_by``: a press of
+    "Verify now" the worker has not run yet.
+    ``checkpoint_at``/``checkpoint_rows``: the newest signed checkpoint (it signs
+    the chain's head; it is not itself a verification).
+    """
+
+    ok: bool | None = None
+    at: datetime | None = None
+    scope: str = ""
+    trigger: str = ""
+    requested_by: str = ""
+    seconds: float | None = None
+    rows: int | None = None
+    first_seq: int = 1
+    checkpoints: int | None = None
+    ignored_lines: int = 0
+    problem_kind: str = ""
+    problem: str = ""
+    queued_at: datetime | None = None
+    queued_by: str = ""
+    checkpoint_at: datetime | None = None
+    checkpoint_rows: int | None = None
+
+
+def verification_of(values: dict[str, Any]) -> Verification:
+    """The :class:`Verification` of a dict from ``selectors.page_status(...,
+    verification=True)``."""
+    common = {
+        "queued_at": values.get("vf_queued_at"),
+        "queued_by": values.get("vf_queued_by") or "",
+        "checkpoint_at": values.get("vf_cp_at"),
+        "checkpoint_rows": values.get("vf_cp_count"),
+    }
+    status = values.get("vf_status")
+    if status is None:
+        return Verification(**common)
+    ms = values.get("vf_duration_ms")
+    return Verification(
+        ok=status == AuditVerification.Status.OK,
+        at=values.get("vf_started_at"),
+        scope=values.get("vf_scope") or "",
+        trigger=values.get("vf_trigger") or "",
+        requested_by=values.get("vf_requested_by") or "",
+        seconds=ms / 1000 if ms is not None else None,
+        rows=values.get("vf_rows"),
+        first_seq=values.get("vf_first_seq") or 1,
+        checkpoints=values.get("vf_checkpoints"),
+        ignored_lines=values.get("vf_ignored_lines") or 0,
+        problem_kind=values.get("vf_problem_kind") or "",
+        problem=values.get("vf_problem") or "",
+        **common,
+    )
+
+
+def audit_status(user_pk: Any) -> tuple[Freshness, Verification]:
+    """The stale banner and the chain's last verification. One query."""
+    values = selectors.page_status(user_pk, verification=True)
+    return freshness_of(values), verification_of(values)
+
+
+# --- apps --------------------------------------------------------------------------------
+
+
+def risk_of_rank(rank: int | None) -> str:
+    """ "low" … "critical" for a rank from ``selectors.app_list``; "" for 0/None."""
+    return RANK_RISK.get(rank or 0, "")
+
+
+def counted_page(qs: QuerySet, number: int, per_page: int) -> Page | None:
+    """Page ``number`` of ``qs``, whose rows carry the total as ``total_rows``
+    (``selectors.app_list``), in one query. None when the page is past the end
+    (the caller sends the admin to page 1)."""
+    offset = (max(number, 1) - 1) * per_page
+    # The page's keys first, then its rows: PostgreSQL computes the selected
+    # subqueries of every row an OFFSET skips, so only the page's own rows
+    # select them.
+    keys = qs.values("pk")[offset : offset + per_page]
+    rows = list(qs.filter(pk__in=Subquery(keys)))
+    if not rows and number > 1:
+        return None
+    paginator = Paginator([], per_page)
+    paginator.count = rows[0].total_rows if rows else 0  # type: ignore[misc]
+    return Page(rows, max(number, 1), paginator)
+
+
+@dataclass
+class ScopeRow:
+    """One row of an app's grant collection table."""
+
+    scope_id: str
+    info: Any  # catalog ScopeInfo or None for an uncatalogued scope
+    grant: ScopeGrant | None
+    risk: str
+    is_manage: bool
+
+    @property
+    def granted(self) -> bool:
+        return self.grant is not None
+
+
+@dataclass
+class GrantCollection:
+    """An app's grant collection laid out for the page.
+
+    ``groups`` is ``[(resource, [ScopeRow])]`` covering every catalog scope;
+    ``uncatalogued`` lists held scopes the catalog does not know.
+    """
+
+    groups: list[tuple[str, list[ScopeRow]]]
+    uncatalogued: list[ScopeRow]
+    held: int
+    held_manage: int
+    max_risk: str
+    grants: dict[str, ScopeGrant] = field(default_factory=dict)
+    held_rows: list[ScopeRow] = field(default_factory=list)  # riskiest first
+
+
+SHOW_CHOICES = ("all", "held", "manage")
+
+
+def grant_collection(rows: list[ScopeGrant], show: str = "all") -> GrantCollection:
+    """Every catalog scope, granted or not, plus held unknown scopes, from an
+    app's grant ``rows`` (``selectors.app_grants``).
+
+    ``show`` narrows the catalog rows: "held" (granted only) or "manage"
+    (manage scopes only); held uncatalogued scopes are always listed.
+    """
+    catalog = get_catalog()
+    grants = {g.scope_id: g for g in rows if g.revoked_at is None}
+    groups: list[tuple[str, list[ScopeRow]]] = []
+    for resource, infos in catalog.groups:
+        scope_rows = [
+            ScopeRow(
+                scope_id=info.name,
+                info=info,
+                grant=grants.get(info.name),
+                risk=catalog.risk(info.name),
+                is_manage=info.kind == "manage",
+            )
+            for info in infos
+            if show == "all"
+            or (show == "held" and info.name in grants)
+            or (show == "manage" and info.kind == "manage")
+        ]
+        if scope_rows:
+            groups.append((resource, scope_rows))
+    uncatalogued = [
+        ScopeRow(
+            scope_id=scope_id,
+            info=None,
+            grant=grant,
+            risk=catalog.risk(scope_id),
+            is_manage=catalog.is_manage(scope_id),
+        )
+        for scope_id, grant in sorted(grants.items())
+        if not catalog.knows(scope_id)
+    ]
+    manage = [s for s in grants if catalog.is_manage(s)]
+    max_rank = max((RISK_RANK[catalog.risk(s)] for s in grants), default=0)
+    held_rows = sorted(
+        (
+            ScopeRow(
+                scope_id=scope_id,
+                info=catalog.get(scope_id),
+                grant=grant,
+                risk=catalog.risk(scope_id),
+                is_manage=catalog.is_manage(scope_id),
+            )
+            for scope_id, grant in grants.items()
+        ),
+        key=lambda r: (-RISK_RANK.get(r.risk, 0), r.scope_id),
+    )
+    return GrantCollection(
+        groups=groups,
+        uncatalogued=uncatalogued,
+        held_rows=held_rows,
+        held=len(grants),
+        held_manage=len(manage),
+        max_risk=RANK_RISK[max_rank],
+        grants=grants,
+    )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change of an app's grant collection: ``action`` "granted"/"revoked"."""
+
+    at: datetime
+    action: str
+    scope_id: str
+    by: str
+
+
+def grant_history(rows: list[ScopeGrant], limit: int = 60) -> list[HistoryEntry]:
+    """The app's grant changes, newest first, from its grant ``rows``.
+
+    A grant is "granted" when first seen (by ``granted_by``: an admin's login, a
+    System Log actor, or Okta's ``createdBy``) and "revoked" at ``revoked_at``.
+    """
+    entries: list[HistoryEntry] = []
+    for g in rows:
+        entries.append(
+            HistoryEntry(
+                at=g.created or g.first_seen_at,
+                action="granted",
+                scope_id=g.scope_id,
+                by=g.granted_by or g.created_by_id or "unknown",
+            )
+        )
+        if g.revoked_at is not None:
+            entries.append(
+                HistoryEntry(
+                    at=g.revoked_at,
+                    action="revoked",
+                    scope_id=g.scope_id,
+                    by=g.revoked_by or "unknown",
+                )
+            )
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
+
+
+# --- scopes ------------------------------------------------------------------------------
+
+
+@dataclass
+class Holders:
+    """Who holds one scope: ``count`` present apps, the first ``preview`` of them
+    (``(okta_id, label)``, by label)."""
+
+    count: int = 0
+    preview: list[tuple[str, str]] = field(default_factory=list)
+
+
+def holders_by_scope(preview: int = 4) -> dict[str, Holders]:
+    """scopeId -> :class:`Holders`, for every scope some present app holds."""
+    result: dict[str, Holders] = {}
+    for scope_id, count, okta_id, label in selectors.scope_holders(preview):
+        holders = result.setdefault(scope_id, Holders(count=count))
+        holders.preview.append((okta_id, label))
+    return result
+
+
+@dataclass
+class ScopeApps:
+    """Apps for one scope's page: ``holders`` (each with ``grant_created``,
+    ``grant_by``) and up to ``selectors.CANDIDATES`` ``candidates`` not holding
+    it; ``truncated`` when the holders list was cut at
+    ``selectors.SCOPE_APPS_LIMIT``."""
+
+    holders: list[OktaApp]
+    candidates: list[OktaApp]
+    truncated: bool
+
+
+def scope_apps(scope_id: str, q: str = "") -> ScopeApps:
+    """``selectors.scope_apps`` split into holders and candidates."""
+    rows = list(selectors.scope_apps(scope_id, q))
+    holders = [a for a in rows if a.holds]
+    return ScopeApps(
+        holders=holders,
+        candidates=[a for a in rows if not a.holds][: selectors.CANDIDATES],
+        truncated=len(holders) == selectors.SCOPE_APPS_LIMIT,
+    )
+
+
+@dataclass
+class MatrixRow:
+    """One app of the apps x scope-families matrix; ``cells`` follow ``families``."""
+
+    app: OktaApp
+    cells: list[str]  # "" | "read" | "manage" | "self"
+    manage_count: int
+
+
+_STRENGTH = {"": 0, "self": 1, "read": 2, "manage": 3}
+
+
+def matrix_page(
+    number: int, per_page: int
+) -> tuple[Page | None, list[str], list[MatrixRow]]:
+    """One page of ``selectors.matrix_apps`` with the strongest access each app
+    holds per scope family (resource): manage > read > self. Families are those
+    held by any app on the page. None for a page past the end."""
+    catalog = get_catalog()
+    page = counted_page(selectors.matrix_apps(), number, per_page)
+    if page is None:
+        return None, [], []
+    per_app: list[tuple[OktaApp, dict[str, str]]] = []
+    families: set[str] = set()
+    for app in page.object_list:
+        best: dict[str, str] = {}
+        for scope_id in (app.scope_list or "").split():
+            family = catalog.resource(scope_id)
+            info = catalog.get(scope_id)
+            kind = (
+                info.kind
+                if info
+                else ("manage" if catalog.is_manage(scope_id) else "read")
+            )
+            if _STRENGTH.get(kind, 0) > _STRENGTH[best.get(family, "")]:
+                best[family] = kind
+        families.update(best)
+        per_app.append((app, best))
+    ordered = sorted(families)
+    rows = [
+        MatrixRow(
+            app=app,
+            cells=[best.get(f, "") for f in ordered],
+            manage_count=app.manage_count,
+        )
+        for app, best in per_app
+    ]
+    return page, ordered, rows
+
+
+# --- audit --------------------------------------------------------------------------------
+
+
+@dataclass
+class AuditPage:
+    """One keyset page: ``rows`` newest first, ``next_before`` the seq to continue
+    below (None on the last page), ``before`` the seq this page started below
+    (None on page one: the template links back to it otherwise)."""
+
+    rows: list[AuditEvent]
+    next_before: int | None
+    before: int | None
+
+
+def audit_page(
+    filters: selectors.AuditFilters, before: int | None, size: int = 50
+) -> AuditPage:
+    """One page of audit rows with ``seq < before`` (keyset, never a COUNT)."""
+    qs = selectors.audit_events(filters)
+    if before is not None:
+        qs = qs.filter(seq__lt=before)
+    rows = list(qs[: size + 1])
+    next_before = rows[size - 1].seq if len(rows) > size else None
+    return AuditPage(rows=rows[:size], next_before=next_before, before=before)
