@@ -40,8 +40,8 @@ from grantsconsole.grants.models import (
     OktaApp,
     ScopeGrant,
     SyncRun,
+    manage_q,
 )
-from grantsconsole.okta import scopes as scope_catalog
 
 OPEN = Q(revoked_at__isnull=True)
 APP_SORTS = {
@@ -171,17 +171,6 @@ def page_status(user_pk: Any, *, verification: bool = False) -> dict[str, Any]:
     return row or {}
 
 
-def manage_q(prefix: str = "") -> Q:
-    """SQL condition "the grant at ``prefix`` (e.g. "grants__") is a manage
-    scope": the catalog's manage scopes (e.g. okta.clients.register), or an
-    uncatalogued scope ending in ``.manage`` (not the catalog's ``*.manage``
-    self scopes). Reads ``ScopeGrant.risk_rank``, which the database keeps: a
-    rated scope that is not one of the catalog's rated reads."""
-    return Q(**{f"{prefix}risk_rank__gt": 0}) & ~Q(
-        **{f"{prefix}scope_id__in": scope_catalog.rated_reads()}
-    )
-
-
 # --- apps ------------------------------------------------------------------------------
 
 
@@ -204,7 +193,8 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
 
     Each app carries ``grant_count`` (open grants), ``manage_count`` (open
     ``*.manage`` grants), ``max_risk_rank`` (0-4, see ``catalog.RISK_RANK``:
-    its riskiest open grant, manage or read; None without one), ``synced_at``
+    its riskiest open grant, manage or read; 0 without one), all three
+    stored on the app (see ``OktaApp``), ``synced_at``
     ("Last synced", see ``OktaAppQuerySet.with_synced_at``) and ``total_rows``
     (how many apps match the filters).
     """
@@ -245,17 +235,7 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
         )
     if filters.unreadable:
         qs = qs.filter(grants_state=OktaApp.GrantsState.UNKNOWN)
-    # Per-app subqueries, not a JOIN and GROUP BY: sorted by a column, the
-    # database walks that column's index and counts only the page's apps.
-    open_grants = ScopeGrant.objects.filter(app=OuterRef("pk"), revoked_at=None)
-    qs = qs.annotate(
-        total_rows=_count(qs),
-        grant_count=_count(open_grants),
-        manage_count=_count(open_grants.filter(manage_q())),
-        max_risk_rank=Subquery(
-            open_grants.order_by("-risk_rank").values("risk_rank")[:1]
-        ),
-    )
+    qs = qs.annotate(total_rows=_count(qs))
     return qs.order_by(*APP_SORTS.get(filters.sort, APP_SORTS["label"]))
 
 

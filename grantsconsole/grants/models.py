@@ -21,15 +21,65 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Case, F, Q, Subquery, Value, When
-from django.db.models.functions import Right
+from django.db import models, router, transaction
+from django.db.models import Case, Count, F, Max, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Right
 from django.db.models.lookups import Exact
 
 from grantsconsole.okta import scopes as scope_catalog
 
 
+def manage_q(prefix: str = "") -> Q:
+    """SQL condition "the grant at ``prefix`` (e.g. "grants__") is a manage
+    scope": the catalog's manage scopes (e.g. okta.clients.register), or an
+    uncatalogued scope ending in ``.manage`` (not the catalog's ``*.manage``
+    self scopes). Reads ``ScopeGrant.risk_rank``, which the database keeps: a
+    rated scope that is not one of the catalog's rated reads."""
+    return Q(**{f"{prefix}risk_rank__gt": 0}) & ~Q(
+        **{f"{prefix}scope_id__in": scope_catalog.rated_reads()}
+    )
+
+
+def _open_grants_of_outer_app(aggregate: Any) -> Coalesce:
+    """Scalar subquery: ``aggregate`` over the outer app's open grants (0 if none)."""
+    rows = (
+        ScopeGrant.objects.filter(app=models.OuterRef("pk"), revoked_at=None)
+        .order_by()
+        .values("app")
+        .annotate(v=aggregate)
+        .values("v")
+    )
+    return Coalesce(Subquery(rows), Value(0))
+
+
+def counted_grants() -> dict[str, Coalesce]:
+    """``OktaApp``'s stored counts as computed from its open grant rows."""
+    return {
+        "grant_count": _open_grants_of_outer_app(Count("pk")),
+        "manage_count": _open_grants_of_outer_app(Count("pk", filter=manage_q())),
+        "max_risk_rank": _open_grants_of_outer_app(Max("risk_rank")),
+    }
+
+
 class OktaAppQuerySet(models.QuerySet):
+    def recount(self, **fields: Any) -> int:
+        """UPDATE these apps' ``grant_count``, ``manage_count`` and
+        ``max_risk_rank`` from their open grant rows (and set ``fields`` in the
+        same statement). Every write that opens or closes a ``ScopeGrant``
+        calls it for its app in the same transaction (``ScopeGrant`` does it on
+        every save, delete and bulk write). Returns the rows updated."""
+        return self.update(**counted_grants(), **fields)
+
+    def miscounted(self) -> OktaAppQuerySet:
+        """The apps whose stored counts differ from their open grant rows
+        (none, unless a write skipped ``recount``)."""
+        expected = {f"expected_{k}": v for k, v in counted_grants().items()}
+        return self.annotate(**expected).exclude(
+            grant_count=F("expected_grant_count"),
+            manage_count=F("expected_manage_count"),
+            max_risk_rank=F("expected_max_risk_rank"),
+        )
+
     def with_synced_at(self) -> OktaAppQuerySet:
         """Annotate ``synced_at``, the app's "Last synced" (UTC; None if its
         grants were never read): the start of the newest ``complete`` full
@@ -81,6 +131,13 @@ class OktaApp(models.Model):
     the app's grants; a sync applies a snapshot only if the version it read
     before calling Okta is still current, so a slow sync never overwrites a
     newer change.
+
+    ``grant_count`` (open grants), ``manage_count`` (open manage grants, see
+    ``manage_q``) and ``max_risk_rank`` (0-4, the riskiest open grant's
+    ``ScopeGrant.risk_rank``; 0 without one) are kept by every grant write in
+    its transaction (``ScopeGrant`` calls ``OktaAppQuerySet.recount``), so the pages sort and show
+    them without counting grants; ``manage.py check_counts`` compares them with
+    the rows.
     """
 
     class GrantsState(models.TextChoices):
@@ -106,6 +163,9 @@ class OktaApp(models.Model):
     first_seen_at = models.DateTimeField(auto_now_add=True)
     removed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveBigIntegerField(default=0)
+    grant_count = models.PositiveIntegerField(default=0)
+    manage_count = models.PositiveIntegerField(default=0)
+    max_risk_rank = models.PositiveSmallIntegerField(default=0)
 
     objects = OktaAppQuerySet.as_manager()
 
@@ -169,6 +229,41 @@ def is_org_issuer(issuer: str) -> bool:
     return not issuer or issuer.rstrip("/") == settings.OKTA_ORG_URL.rstrip("/")
 
 
+class ScopeGrantQuerySet(models.QuerySet):
+    """Every bulk write of grant rows recounts their apps (``OktaApp.recount``)
+    in its own transaction: whoever opens or closes a grant keeps the counts."""
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        with transaction.atomic(using=self.db):
+            made = super().bulk_create(objs, *args, **kwargs)
+            _recount({g.app_id for g in made}, self.db)
+        return made
+
+    def update(self, **kwargs: Any) -> int:
+        with transaction.atomic(using=self.db):
+            app_ids = set(self.values_list("app_id", flat=True))
+            changed = super().update(**kwargs)
+            _recount(app_ids | {kwargs.get("app_id"), _pk(kwargs.get("app"))}, self.db)
+        return changed
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        with transaction.atomic(using=self.db):
+            app_ids = set(self.values_list("app_id", flat=True))
+            deleted = super().delete()
+            _recount(app_ids, self.db)
+        return deleted
+
+
+def _pk(app: Any) -> Any:
+    return getattr(app, "pk", app)
+
+
+def _recount(app_ids: set[Any], using: str) -> None:
+    app_ids.discard(None)
+    if app_ids:
+        OktaApp.objects.using(using).filter(pk__in=sorted(app_ids)).recount()
+
+
 class ScopeGrant(models.Model):
     """One Okta API scope grant of an app, with history.
 
@@ -176,6 +271,10 @@ class ScopeGrant(models.Model):
     and ``revoked_by`` (an Okta login, a System Log actor, or "sync" when the
     change was only noticed by a full sync). At most one open
     (``revoked_at IS NULL``) row exists per (app, scope_id).
+
+    Saving or deleting a row (one by one or through the queryset's
+    ``bulk_create``/``update``/``delete``) recounts its app's stored counts in
+    the same transaction (see ``OktaApp``).
     """
 
     app = models.ForeignKey(OktaApp, on_delete=models.PROTECT, related_name="grants")
@@ -201,6 +300,8 @@ class ScopeGrant(models.Model):
         db_persist=True,
     )
 
+    objects = ScopeGrantQuerySet.as_manager()
+
     class Meta:
         ordering: ClassVar[list[str]] = ["scope_id", "-first_seen_at"]
         constraints: ClassVar[list[Any]] = [
@@ -220,6 +321,19 @@ class ScopeGrant(models.Model):
     def __str__(self) -> str:
         state = "revoked" if self.revoked_at else "open"
         return f"{self.scope_id} on {self.app_id} ({state})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            super().save(*args, **kwargs)
+            _recount({self.app_id}, using)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            deleted = super().delete(*args, **kwargs)
+            _recount({self.app_id}, using)
+        return deleted
 
     @property
     def from_org_authorization_server(self) -> bool:
