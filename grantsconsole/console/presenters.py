@@ -347,10 +347,10 @@ def holders_by_scope(preview: int = 4) -> dict[str, Holders]:
 
 @dataclass
 class ScopeApps:
-    """Apps for one scope's page: ``holders`` (each with ``grant_created``,
-    ``grant_by``) and up to ``selectors.CANDIDATES`` ``candidates`` not holding
-    it; ``truncated`` when the holders list was cut at
-    ``selectors.SCOPE_APPS_LIMIT``."""
+    """Apps for one scope's page: up to ``selectors.SCOPE_APPS_LIMIT``
+    ``holders`` (each with ``grant_created``, ``grant_by``), ``truncated`` when
+    more hold it, and up to ``selectors.CANDIDATES`` ``candidates`` not holding
+    it."""
 
     holders: list[OktaApp]
     candidates: list[OktaApp]
@@ -358,13 +358,12 @@ class ScopeApps:
 
 
 def scope_apps(scope_id: str, q: str = "") -> ScopeApps:
-    """``selectors.scope_apps`` split into holders and candidates."""
-    rows = list(selectors.scope_apps(scope_id, q))
-    holders = [a for a in rows if a.holds]
+    """``selectors.scope_holding_apps`` and ``selectors.scope_candidates``."""
+    holders = list(selectors.scope_holding_apps(scope_id))
     return ScopeApps(
-        holders=holders,
-        candidates=[a for a in rows if not a.holds][: selectors.CANDIDATES],
-        truncated=len(holders) == selectors.SCOPE_APPS_LIMIT,
+        holders=holders[: selectors.SCOPE_APPS_LIMIT],
+        candidates=list(selectors.scope_candidates(scope_id, q)),
+        truncated=len(holders) > selectors.SCOPE_APPS_LIMIT,
     )
 
 

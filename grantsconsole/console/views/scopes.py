@@ -91,7 +91,7 @@ def scopes_matrix(request: HttpRequest) -> HttpResponse:
 
 
 def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
-    """Everything the scope page shows; one query (``presenters.scope_apps``).
+    """Everything the scope page shows; two queries (``presenters.scope_apps``).
 
     Raises Http404 for a malformed scopeId. A well-formed one the catalog does
     not know is shown with a "not in the catalog" warning: Okta judges it.
@@ -121,7 +121,7 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
 def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
     """One scope: the apps holding it (revoke from several) and apps to grant it to.
 
-    Queries: the auth ones, the stale banner, the apps (holders + candidates).
+    Queries: the auth ones, the stale banner, the holders, the candidates.
     """
     # PostgreSQL refuses NUL in a string: drop it, as the forms refuse it.
     q = request.GET.get("q", "").replace("\x00", "").strip()[:200]
