@@ -259,9 +259,11 @@ def _pk(app: Any) -> Any:
 
 
 def _recount(app_ids: set[Any], using: str) -> None:
-    app_ids.discard(None)
-    if app_ids:
-        OktaApp.objects.using(using).filter(pk__in=sorted(app_ids)).recount()
+    ids = sorted(app_ids - {None})
+    # A bulk write may touch thousands of apps: stay under SQLite's limit of
+    # parameters per statement.
+    for start in range(0, len(ids), 1000):
+        OktaApp.objects.using(using).filter(pk__in=ids[start : start + 1000]).recount()
 
 
 class ScopeGrant(models.Model):
