@@ -8,9 +8,9 @@ page's query count, seeds the full dataset (apps, grants, hash-chained audit
 rows: see pages_child's docstring for how), signs in through the real Okta
 flow against a demo simulator, and measures p50/p95 server time (wall clock
 around Django's test client, in process) and the query count of: the apps list
-(first page, last page, sorted by grant count), one app, the scopes list, one
-scope's view, the audit page (first, deep, filtered deep), and Django admin's
-changelist (first and last page). Then a CSV export of 10% of the audit rows
+(first page, last page, sorted by grant count and by manage grants), one app,
+the scopes list, one scope's view, the matrix, the audit page (first, deep,
+filtered deep), and Django admin's changelist (first and last page). Then a CSV export of 10% of the audit rows
 (100,000 at the full size) and of 1%, with ``tracemalloc`` peak memory: flat
 means the big export's peak is close to the small one's.
 
@@ -31,7 +31,7 @@ from typing import Any
 
 import common as c
 
-LIST_DETAIL = ("apps list", "one app", "scopes list", "scope view")
+LIST_DETAIL = ("apps list", "one app", "scopes list", "scope view", "scopes matrix")
 
 
 def target_of(name: str) -> float | None:
