@@ -2,7 +2,7 @@
 
 Writes happen only in :mod:`grantsconsole.grants.services` (and
 :mod:`grantsconsole.grants.audit` for audit rows); reads for pages in
-:mod:`grantsconsole.grants.selectors`. Every datetime is aware UTC.
+:mod:`grantsconsole.console.selectors`. Every datetime is aware UTC.
 
 Room for several Okta orgs (planned): every table that holds Okta state
 (OktaApp, LogCursor, SyncRun, SyncLock, AuditEvent) can gain a nullable
