@@ -13,7 +13,7 @@ from tests.console.conftest import grant_writes, web_app
 
 
 @pytest.fixture
-def objects(synced, sim) -> dict[str, str]:
+def objects(mirrored, sim) -> dict[str, str]:
     app = web_app(sim, holding="okta.apps.read")
     run = SyncRun.objects.create(kind="full", status="succeeded")
     report = AuditReport.objects.create(

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from grantsconsole.grants.models import OktaApp, ScopeGrant
-from tests.console.conftest import make_apps
+from tests.factories import make_apps
 
 
 def _labels(body: str) -> list[str]:

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.grants.models import AuditReport, SyncRun
-from tests.console.conftest import make_apps
+from tests.factories import make_apps
 
 MAX_QUERIES = 8
 

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from grantsconsole.grants import tasks
 from grantsconsole.grants.models import AuditReport, SyncRun
-from tests.console.conftest import make_apps, web_app
+from tests.console.conftest import web_app
+from tests.factories import make_apps
 
 
 def test_a_running_sync_shows_a_progress_bar_that_polls(admin, db):
@@ -110,7 +111,7 @@ def test_stale_banner_after_a_failed_sync(admin, db):
         assert "Could not reach Okta" in body
 
 
-def test_reports_are_listed_viewed_and_exported(admin, synced, sim):
+def test_reports_are_listed_viewed_and_exported(admin, mirrored, sim):
     from grantsconsole.grants.services import create_report
 
     app = web_app(sim, without="okta.users.manage")
