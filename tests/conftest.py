@@ -142,8 +142,11 @@ def signed_in_as(sim, db):
     binds it. ``force_login`` fires Django's ``user_logged_in``, which starts the
     session clocks. ``mfa=True`` gives an ID token with ``mfa`` in ``amr``; the
     auth time is the simulator's now, so step-up sees a recent sign-in. No
-    ``sign_in`` audit row is written. The real sign-in is tested in
+    ``sign_in`` audit row is written, and the Super Admin check of the sign-in is
+    not made: a session for another persona is one the real sign-in would refuse,
+    ended by the console's next role re-check. The real sign-in is tested in
     ``tests/accounts`` and the browser tests."""
+    import jwt
     from allauth.socialaccount.models import SocialAccount
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -154,8 +157,6 @@ def signed_in_as(sim, db):
     from tests.accounts import flow
 
     def sign_in(persona, *, enforce_csrf: bool = False, mfa: bool = False) -> Client:
-        import jwt
-
         answer = sim.token(
             login=persona.login, scopes=settings.OKTA_CONSOLE_SCOPES, mfa=mfa
         )

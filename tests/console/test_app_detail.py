@@ -9,8 +9,8 @@ import time
 import pytest
 
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
-from tests.accounts import flow
 from tests.console.conftest import grant_writes, okta_grants, web_app
+from tests.factories import ORG_ADMIN, SUPER
 
 HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "grant-collection"}
 
@@ -287,7 +287,7 @@ def test_refresh_reads_the_grants_once_and_records_outside_changes(
     admin, mirrored, sim
 ):
     app = web_app(sim, without="okta.brands.read")
-    sim.oob_grant(app["id"], "okta.brands.read", actor_login="org.admin@example.com")
+    sim.oob_grant(app["id"], "okta.brands.read", actor_login=ORG_ADMIN.login)
     before = len(sim.requests())
     response = admin.post(_url(app["id"], "refresh"), **HX)
     body = response.content.decode()
@@ -305,7 +305,7 @@ def test_refresh_reads_the_grants_once_and_records_outside_changes(
     # who pressed "Refresh from Okta", and what it found
     pressed = AuditEvent.objects.filter(action="refresh").latest("seq")
     assert (pressed.actor_login, pressed.app_okta_id, pressed.outcome) == (
-        flow.SUPER,
+        SUPER.login,
         app["id"],
         "success",
     )
@@ -360,7 +360,7 @@ def test_refresh_that_okta_refuses_says_so_and_keeps_the_local_grants(
         app__okta_id=app["id"], scope_id="okta.apps.read", revoked_at=None
     ).exists()
     pressed = AuditEvent.objects.filter(action="refresh").latest("seq")
-    assert (pressed.actor_login, pressed.outcome) == (flow.SUPER, "failure")
+    assert (pressed.actor_login, pressed.outcome) == (SUPER.login, "failure")
     assert pressed.detail["error"]
 
 
