@@ -10,6 +10,7 @@ import importlib
 import os
 import socket
 import sys
+from datetime import timedelta
 
 import pytest
 
@@ -127,3 +128,66 @@ def _fresh_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture
+def signed_in_as(sim, db):
+    """Factory fixture: ``signed_in_as(SUPER)`` returns a Django test client signed
+    in as that persona (:mod:`tests.factories`), without the OIDC round trip.
+
+    The tokens are minted by the simulator (``sim.token``, the console app's
+    scopes), so Okta accepts them; the user, its allauth social account and the
+    :class:`OktaCredential` are created directly, and the credential is bound to
+    the session with the product's own helpers, as ``AccountAdapter.post_login``
+    binds it. ``force_login`` fires Django's ``user_logged_in``, which starts the
+    session clocks. ``mfa=True`` gives an ID token with ``mfa`` in ``amr``; the
+    auth time is the simulator's now, so step-up sees a recent sign-in. No
+    ``sign_in`` audit row is written, and the Super Admin check of the sign-in is
+    not made: a session for another persona is one the real sign-in would refuse,
+    ended by the console's next role re-check. The real sign-in is tested in
+    ``tests/accounts`` and the browser tests."""
+    import jwt
+    from allauth.socialaccount.models import SocialAccount
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.utils import timezone
+
+    from grantsconsole.accounts import custody, oidc, session
+    from tests.accounts import flow
+
+    def sign_in(persona, *, enforce_csrf: bool = False, mfa: bool = False) -> Client:
+        answer = sim.token(
+            login=persona.login, scopes=settings.OKTA_CONSOLE_SCOPES, mfa=mfa
+        )
+        claims = jwt.decode(answer["id_token"], options={"verify_signature": False})
+        userinfo = {"sub": claims["sub"], "preferred_username": persona.login}
+        user, _ = get_user_model().objects.get_or_create(
+            username=persona.login, defaults={"email": persona.login}
+        )
+        SocialAccount.objects.get_or_create(
+            provider=oidc.PROVIDER_ID,
+            uid=claims["sub"],
+            defaults={
+                "user": user,
+                "extra_data": {"id_token": claims, "userinfo": userinfo},
+            },
+        )
+        tokens = custody.SignInTokens(
+            access_token=answer["access_token"],
+            refresh_token=answer.get("refresh_token", ""),
+            id_token=answer["id_token"],
+            expires_at=timezone.now() + timedelta(seconds=answer["expires_in"]),
+            scope=answer["scope"],
+            claims=claims,
+            userinfo=userinfo,
+        )
+        client = Client(HTTP_HOST=flow.HOST, enforce_csrf_checks=enforce_csrf)
+        client.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        cred = custody.create_credential(user, tokens)
+        bound = client.session
+        bound[session.CREDENTIAL] = str(cred.pk)
+        bound.save()
+        return client
+
+    return sign_in

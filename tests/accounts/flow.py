@@ -11,12 +11,15 @@ import requests
 from django.http import HttpResponse
 from django.test import Client
 
+from tests import factories as personas
+
 DEMO_PASSWORD = "Demo-Pass-2026!"
-SUPER = "super.admin@example.com"
-ORG_ADMIN = "org.admin@example.com"
-APP_ADMIN = "app.admin@example.com"
-READ_ONLY = "readonly.admin@example.com"
-END_USER = "end.user@example.com"
+# The demo org's logins (the personas of tests/factories.py).
+SUPER = personas.SUPER.login
+ORG_ADMIN = personas.ORG_ADMIN.login
+APP_ADMIN = personas.APP_ADMIN.login
+READ_ONLY = personas.READ_ONLY.login
+END_USER = personas.END_USER.login
 LOGIN_PATH = "/accounts/oidc/okta/login/"
 CALLBACK_PATH = "/accounts/oidc/okta/login/callback/"
 # The console app's registered redirect URI uses this host (see the demo org).

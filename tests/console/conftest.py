@@ -1,10 +1,9 @@
-"""Fixtures for the console view tests: signed-in clients over the real sign-in
-(Django test client → simulator's login form → callback), and rows built with
-bulk_create (no Okta call needed to fill a page)."""
+"""Fixtures for the console view tests: signed-in clients (sessions made directly
+by ``signed_in_as``; ``signed_in`` drives the real sign-in for the tests that need
+it), and the demo org mirrored into the database with bulk_create (no Okta call
+needed to fill a page)."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import pytest
 import requests
@@ -14,10 +13,12 @@ from django.utils.dateparse import parse_datetime
 
 from grantsconsole.grants.models import OktaApp, ScopeGrant
 from tests.accounts import flow
+from tests.factories import SUPER
 
 
 def signed_in(login: str, *, enforce_csrf: bool = False) -> Client:
-    """A test client signed in through the simulator as ``login``."""
+    """A test client signed in as ``login`` over the real sign-in (Django test
+    client → the simulator's login form → callback)."""
     client = Client(HTTP_HOST=flow.HOST, enforce_csrf_checks=enforce_csrf)
     if enforce_csrf:
         # The sign-in button is a CSRF-protected POST: fetch the page for a token.
@@ -36,15 +37,15 @@ def signed_in(login: str, *, enforce_csrf: bool = False) -> Client:
 
 
 @pytest.fixture
-def admin(sim, db) -> Client:
-    """Signed in as the demo Super Admin."""
-    return signed_in(flow.SUPER)
+def admin(signed_in_as) -> Client:
+    """Signed in as the demo Super Admin (session made directly)."""
+    return signed_in_as(SUPER)
 
 
 @pytest.fixture
-def admin_csrf(sim, db) -> Client:
+def admin_csrf(signed_in_as) -> Client:
     """Signed in as the demo Super Admin, with CSRF checks enforced."""
-    return signed_in(flow.SUPER, enforce_csrf=True)
+    return signed_in_as(SUPER, enforce_csrf=True)
 
 
 @pytest.fixture
@@ -52,54 +53,8 @@ def demoted(sim, admin, settings) -> Client:
     """A signed-in session whose Okta role was then lowered to Read-Only Admin;
     every request re-checks the role (recheck interval 0 s)."""
     settings.ACCOUNTS_ROLE_RECHECK_SECONDS = 0
-    sim.set_roles(flow.SUPER, ["READ_ONLY_ADMIN"])
+    sim.set_roles(SUPER.login, ["READ_ONLY_ADMIN"])
     return admin
-
-
-def make_apps(n: int, *, grants_per_app: int = 3, prefix: str = "App") -> list[OktaApp]:
-    """``n`` present apps with ``grants_per_app`` open grants each (bulk_create)."""
-    now = timezone.now()
-    apps = OktaApp.objects.bulk_create(
-        OktaApp(
-            okta_id=f"0oaT{i:06d}{prefix[:4]}",
-            label=f"{prefix} {i:04d}",
-            client_id=f"0oaT{i:06d}{prefix[:4]}",
-            application_type=("web", "service", "browser", "native")[i % 4],
-            status="ACTIVE" if i % 5 else "INACTIVE",
-            grants_state="ok" if i % 7 else "unknown",
-            last_synced_at=now,
-            last_change_at=now - timedelta(days=i % 40),
-        )
-        for i in range(n)
-    )
-    scopes = [
-        "okta.apps.read",
-        "okta.users.read",
-        "okta.users.manage",
-        "okta.groups.read",
-        "okta.groups.manage",
-        "okta.appGrants.manage",
-        "okta.logs.read",
-        "okta.roles.read",
-        "okta.policies.read",
-        "okta.authorizationServers.manage",
-    ]
-    ScopeGrant.objects.bulk_create(
-        ScopeGrant(
-            app=app,
-            scope_id=scopes[(i + j) % len(scopes)],
-            okta_grant_id=f"oag{i:06d}{j:02d}",
-            source="ADMIN",
-            created_by_id="00uSUPER",
-            created_by_type="ADMIN",
-            created=now,
-            first_seen_at=now - timedelta(days=j),
-            last_seen_at=now,
-        )
-        for i, app in enumerate(apps)
-        for j in range(grants_per_app)
-    )
-    return apps
 
 
 def mirror_org(sim) -> int:
@@ -140,8 +95,9 @@ def mirror_org(sim) -> int:
 
 
 @pytest.fixture
-def synced(sim, db) -> int:
-    """The demo org's apps and grants in the database (see ``mirror_org``)."""
+def mirrored(sim, db) -> int:
+    """The demo org's apps and grants in the database, without a sync (see
+    ``mirror_org``)."""
     return mirror_org(sim)
 
 

@@ -7,15 +7,15 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from grantsconsole.grants.models import AuditReport, SyncRun
-from tests.accounts import flow
+from grantsconsole.grants.models import AuditReport
 from tests.console.conftest import grant_writes, web_app
+from tests.factories import SUPER, make_sync_run
 
 
 @pytest.fixture
-def objects(synced, sim) -> dict[str, str]:
+def objects(mirrored, sim) -> dict[str, str]:
     app = web_app(sim, holding="okta.apps.read")
-    run = SyncRun.objects.create(kind="full", status="succeeded")
+    run = make_sync_run()
     report = AuditReport.objects.create(
         period_start=timezone.now(),
         period_end=timezone.now(),
@@ -89,7 +89,7 @@ def test_an_admin_demoted_in_okta_gets_403(demoted, objects, url):
 
 @pytest.mark.parametrize(("url", "data"), WRITES[:5])
 def test_a_demoted_admin_cannot_write(admin, objects, sim, url, data):
-    sim.set_roles(flow.SUPER, ["READ_ONLY_ADMIN"])  # writes always re-check
+    sim.set_roles(SUPER.login, ["READ_ONLY_ADMIN"])  # writes always re-check
     data = {k: _fill(v, objects) for k, v in data.items()}
     response = admin.post(_fill(url, objects), data)
     assert response.status_code == 403

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
-from tests.accounts import flow
 from tests.console.conftest import grant_writes, okta_grants, web_app
+from tests.factories import ORG_ADMIN, SUPER
 
 HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "grant-collection"}
 
@@ -27,7 +27,7 @@ def _url(app_id: str, action: str = "") -> str:
     )
 
 
-def test_page_lists_every_catalog_scope_grouped_and_held_ones(admin, synced, sim):
+def test_page_lists_every_catalog_scope_grouped_and_held_ones(admin, mirrored, sim):
     app = web_app(sim, holding="okta.apps.read")
     page = admin.get(_url(app["id"]))
     assert page.status_code == 200
@@ -42,7 +42,7 @@ def test_page_lists_every_catalog_scope_grouped_and_held_ones(admin, synced, sim
     assert "Revoke" in row
 
 
-def test_grant_in_place_with_htmx_reaches_okta_and_the_audit(admin, synced, sim):
+def test_grant_in_place_with_htmx_reaches_okta_and_the_audit(admin, mirrored, sim):
     app = web_app(sim, without="okta.brands.read")
     response = admin.post(_url(app["id"], "grant"), {"only": "okta.brands.read"}, **HX)
     assert response.status_code == 200
@@ -62,7 +62,7 @@ def test_grant_in_place_with_htmx_reaches_okta_and_the_audit(admin, synced, sim)
     ).exists()
 
 
-def test_revoke_by_plain_form_redirects_with_a_message(admin, synced, sim):
+def test_revoke_by_plain_form_redirects_with_a_message(admin, mirrored, sim):
     app = web_app(sim, holding="okta.apps.read")
     response = admin.post(_url(app["id"], "revoke"), {"scope": ["okta.apps.read"]})
     assert response.status_code == 302
@@ -72,7 +72,7 @@ def test_revoke_by_plain_form_redirects_with_a_message(admin, synced, sim):
     assert "okta.apps.read" not in okta_grants(sim, app["id"])
 
 
-def test_several_scopes_at_once_give_a_result_per_scope(admin, synced, sim):
+def test_several_scopes_at_once_give_a_result_per_scope(admin, mirrored, sim):
     app = web_app(sim, without="okta.brands.read")
     held = sorted(okta_grants(sim, app["id"]) - {"okta.brands.read"})
     scopes = ["okta.brands.read", "okta.schemas.read"]
@@ -84,7 +84,7 @@ def test_several_scopes_at_once_give_a_result_per_scope(admin, synced, sim):
     assert set(held) <= okta_grants(sim, app["id"])
 
 
-def test_a_manage_scope_needs_a_confirmation_that_states_its_risk(admin, synced, sim):
+def test_a_manage_scope_needs_a_confirmation_that_states_its_risk(admin, mirrored, sim):
     app = web_app(sim, without="okta.users.manage")
     asked = admin.post(_url(app["id"], "grant"), {"scope": ["okta.users.manage"]}, **HX)
     body = asked.content.decode()
@@ -110,7 +110,7 @@ def test_a_manage_scope_needs_a_confirmation_that_states_its_risk(admin, synced,
     ],
 )
 def test_a_read_of_credentials_or_personal_data_needs_a_confirmation(
-    admin, synced, sim, scope, risk, reason
+    admin, mirrored, sim, scope, risk, reason
 ):
     """Such a read is rated above low, says why, and is confirmed like a manage
     scope before anything reaches Okta."""
@@ -128,14 +128,14 @@ def test_a_read_of_credentials_or_personal_data_needs_a_confirmation(
     assert scope in okta_grants(sim, app["id"])
 
 
-def test_a_low_risk_read_is_granted_without_a_confirmation(admin, synced, sim):
+def test_a_low_risk_read_is_granted_without_a_confirmation(admin, mirrored, sim):
     app = web_app(sim, without="okta.brands.read")
     done = admin.post(_url(app["id"], "grant"), {"only": "okta.brands.read"}, **HX)
     assert "Granted." in done.content.decode()
     assert "okta.brands.read" in okta_grants(sim, app["id"])
 
 
-def test_the_confirmation_works_without_javascript(admin, synced, sim):
+def test_the_confirmation_works_without_javascript(admin, mirrored, sim):
     app = web_app(sim, without="okta.users.manage")
     asked = admin.post(_url(app["id"], "grant"), {"only": "okta.users.manage"})
     assert asked.status_code == 200
@@ -157,7 +157,7 @@ def test_the_confirmation_works_without_javascript(admin, synced, sim):
 )
 @pytest.mark.parametrize("action", ["grant", "revoke"])
 def test_tampered_or_empty_selection_is_refused_before_okta(
-    admin, synced, sim, data, message, action
+    admin, mirrored, sim, data, message, action
 ):
     app = web_app(sim)
     before = len(sim.requests())
@@ -169,7 +169,7 @@ def test_tampered_or_empty_selection_is_refused_before_okta(
 
 
 @pytest.mark.parametrize("action", ["grant", "revoke"])
-def test_a_malformed_scope_id_is_refused_before_okta(admin, synced, sim, action):
+def test_a_malformed_scope_id_is_refused_before_okta(admin, mirrored, sim, action):
     app = web_app(sim)
     before = len(sim.requests())
     response = admin.post(_url(app["id"], action), {"scope": "okta.users<b>.read"})
@@ -184,7 +184,7 @@ def test_a_malformed_scope_id_is_refused_before_okta(admin, synced, sim, action)
     )
 
 
-def test_an_uncatalogued_scope_goes_to_okta_after_a_confirmation(admin, synced, sim):
+def test_an_uncatalogued_scope_goes_to_okta_after_a_confirmation(admin, mirrored, sim):
     """Okta, not the catalog, judges scope names: okta.aiAgents.read is newer than
     the catalog but Okta knows it. It is confirmed as if high risk, then granted."""
     app = web_app(sim, without="okta.aiAgents.read")
@@ -207,7 +207,7 @@ def test_an_uncatalogued_scope_goes_to_okta_after_a_confirmation(admin, synced, 
     ).exists()
 
 
-def test_okta_refusing_an_unknown_scope_is_shown_in_plain_words(admin, synced, sim):
+def test_okta_refusing_an_unknown_scope_is_shown_in_plain_words(admin, mirrored, sim):
     app = web_app(sim)
     response = admin.post(
         _url(app["id"], "grant"),
@@ -224,7 +224,7 @@ def test_okta_refusing_an_unknown_scope_is_shown_in_plain_words(admin, synced, s
     ).exists()
 
 
-def test_403_on_a_grant_explains_silent_downscoping(admin, synced, sim):
+def test_403_on_a_grant_explains_silent_downscoping(admin, mirrored, sim):
     app = web_app(sim, without="okta.brands.read")
     sim.fault(
         f"/api/v1/apps/{app['id']}/grants$",
@@ -239,7 +239,7 @@ def test_403_on_a_grant_explains_silent_downscoping(admin, synced, sim):
     assert "okta.brands.read" not in okta_grants(sim, app["id"])
 
 
-def test_missing_console_scope_names_the_grant_to_add(admin, synced, sim):
+def test_missing_console_scope_names_the_grant_to_add(admin, mirrored, sim):
     app = web_app(sim, without="okta.brands.read")
     sim.fault(
         f"/api/v1/apps/{app['id']}/grants$",
@@ -260,9 +260,9 @@ def test_missing_console_scope_names_the_grant_to_add(admin, synced, sim):
     assert "API Scopes" in body
 
 
-def test_rate_limit_says_how_long_to_wait(admin, synced, sim):
+def test_rate_limit_says_how_long_to_wait(admin, mirrored, sim):
     app = web_app(sim, without="okta.brands.read")
-    now = int(sim.requests()[-1]["time"])  # the simulator's clock
+    now = int(sim.advance_clock(0)["now"])  # the simulator's clock
     sim.fault(
         f"/api/v1/apps/{app['id']}/grants$",
         method="POST",
@@ -283,9 +283,11 @@ def test_rate_limit_says_how_long_to_wait(admin, synced, sim):
     assert "okta.brands.read" not in okta_grants(sim, app["id"])
 
 
-def test_refresh_reads_the_grants_once_and_records_outside_changes(admin, synced, sim):
+def test_refresh_reads_the_grants_once_and_records_outside_changes(
+    admin, mirrored, sim
+):
     app = web_app(sim, without="okta.brands.read")
-    sim.oob_grant(app["id"], "okta.brands.read", actor_login="org.admin@example.com")
+    sim.oob_grant(app["id"], "okta.brands.read", actor_login=ORG_ADMIN.login)
     before = len(sim.requests())
     response = admin.post(_url(app["id"], "refresh"), **HX)
     body = response.content.decode()
@@ -303,7 +305,7 @@ def test_refresh_reads_the_grants_once_and_records_outside_changes(admin, synced
     # who pressed "Refresh from Okta", and what it found
     pressed = AuditEvent.objects.filter(action="refresh").latest("seq")
     assert (pressed.actor_login, pressed.app_okta_id, pressed.outcome) == (
-        flow.SUPER,
+        SUPER.login,
         app["id"],
         "success",
     )
@@ -311,7 +313,7 @@ def test_refresh_reads_the_grants_once_and_records_outside_changes(admin, synced
     assert pressed.detail["added"] == ["okta.brands.read"]
 
 
-def test_a_removed_app_is_shown_read_only(admin, synced, sim):
+def test_a_removed_app_is_shown_read_only(admin, mirrored, sim):
     app = web_app(sim)
     OktaApp.objects.filter(okta_id=app["id"]).update(removed_at="2026-01-01T00:00:00Z")
     body = admin.get(_url(app["id"])).content.decode()
@@ -323,7 +325,7 @@ def test_a_removed_app_is_shown_read_only(admin, synced, sim):
     )
 
 
-def test_show_held_only_lists_just_the_granted_scopes(admin, synced, sim):
+def test_show_held_only_lists_just_the_granted_scopes(admin, mirrored, sim):
     app = web_app(sim, holding="okta.apps.read")
     held = okta_grants(sim, app["id"])
     body = admin.get(_url(app["id"]) + "?show=held").content.decode()
@@ -335,7 +337,7 @@ def test_show_held_only_lists_just_the_granted_scopes(admin, synced, sim):
     assert "okta.users.read" not in listed
 
 
-def test_a_manage_grant_needs_a_recent_okta_sign_in(admin, synced, sim, settings):
+def test_a_manage_grant_needs_a_recent_okta_sign_in(admin, mirrored, sim, settings):
     settings.ACCOUNTS_STEP_UP_MAX_AGE = 0  # every manage change asks Okta again
     app = web_app(sim, without="okta.users.manage")
     data = {"scope": "okta.users.manage", "confirm": "yes"}
@@ -348,7 +350,7 @@ def test_a_manage_grant_needs_a_recent_okta_sign_in(admin, synced, sim, settings
 
 
 def test_refresh_that_okta_refuses_says_so_and_keeps_the_local_grants(
-    admin, synced, sim
+    admin, mirrored, sim
 ):
     app = web_app(sim, holding="okta.apps.read")
     sim.fault(f"/api/v1/apps/{app['id']}/grants$", method="GET", status=403, times=-1)
@@ -358,15 +360,15 @@ def test_refresh_that_okta_refuses_says_so_and_keeps_the_local_grants(
         app__okta_id=app["id"], scope_id="okta.apps.read", revoked_at=None
     ).exists()
     pressed = AuditEvent.objects.filter(action="refresh").latest("seq")
-    assert (pressed.actor_login, pressed.outcome) == (flow.SUPER, "failure")
+    assert (pressed.actor_login, pressed.outcome) == (SUPER.login, "failure")
     assert pressed.detail["error"]
 
 
-def test_a_long_rate_limit_wait_is_not_sat_out_inside_the_request(admin, synced, sim):
+def test_a_long_rate_limit_wait_is_not_sat_out_inside_the_request(admin, mirrored, sim):
     """Okta asks for 90 s: the admin is told at once instead of the web request
     waiting past the router's 30 s timeout."""
     app = web_app(sim, without="okta.brands.read")
-    now = int(sim.requests()[-1]["time"])
+    now = int(sim.advance_clock(0)["now"])  # the simulator's clock
     sim.fault(
         f"/api/v1/apps/{app['id']}/grants",
         status=429,
@@ -387,7 +389,7 @@ def test_a_long_rate_limit_wait_is_not_sat_out_inside_the_request(admin, synced,
     assert "okta.brands.read" not in okta_grants(sim, app["id"])
 
 
-def test_a_grant_naming_another_issuer_is_flagged_on_the_app_page(admin, synced, sim):
+def test_a_grant_naming_another_issuer_is_flagged_on_the_app_page(admin, mirrored, sim):
     app = web_app(sim, without="okta.users.read")
     sim.oob_grant(app["id"], "okta.users.read", issuer="https://login.example.com")
     admin.post(_url(app["id"], "refresh"))

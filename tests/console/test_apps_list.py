@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from grantsconsole.grants.models import OktaApp, ScopeGrant
-from tests.console.conftest import make_apps
+from tests.factories import make_apps, make_grant
 
 
 def _labels(body: str) -> list[str]:
@@ -52,11 +52,10 @@ def test_sort_by_grant_counts_and_risk_badges(admin, db):
         ScopeGrant(app=apps[1], scope_id=s, first_seen_at=now, last_seen_at=now)
         for s in ("okta.users.manage", "okta.groups.read", "okta.logs.read")
     )
-    ScopeGrant.objects.create(
-        app=apps[1],
-        scope_id="okta.groups.manage",
+    make_grant(
+        apps[1],
+        "okta.groups.manage",
         first_seen_at=now - timedelta(days=9),
-        last_seen_at=now,
         revoked_at=now,  # revoked: not counted
     )
     body = admin.get("/apps/?sort=-grants").content.decode()
@@ -96,10 +95,7 @@ def test_a_read_of_personal_data_is_a_risk_but_not_a_manage_grant(admin, db):
     """okta.users.read reads every user's personal data: the app's risk says
     high, yet it holds no manage scope (not counted, not in the manage filter)."""
     apps = make_apps(2, grants_per_app=0)
-    now = timezone.now()
-    ScopeGrant.objects.create(
-        app=apps[0], scope_id="okta.users.read", first_seen_at=now, last_seen_at=now
-    )
+    make_grant(apps[0], "okta.users.read")
     body = admin.get("/apps/").content.decode()
     row = body.split(">App 0000</a>")[1].split("</tr>")[0]
     assert '<td class="num">1 <span class="badge risk-high">high risk' in row

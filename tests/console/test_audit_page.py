@@ -12,7 +12,7 @@ from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 
 from grantsconsole.grants import audit
-from tests.accounts import flow
+from tests.factories import SUPER
 from tests.grants.csv_checks import assert_every_cell_quoted, formula_cells
 from tests.grants.helpers import tamper
 
@@ -123,13 +123,15 @@ def test_verify_now_records_who_pressed_it_and_queues_the_check(
     assert (press.status, press.trigger, press.requested_by) == (
         "queued",
         "console",
-        flow.SUPER,
+        SUPER.login,
     )
     assert queued == [{"trigger": "console", "queued_id": press.pk}]
-    assert f"A check requested by {flow.SUPER}" in admin.get("/audit/").content.decode()
+    assert (
+        f"A check requested by {SUPER.login}" in admin.get("/audit/").content.decode()
+    )
     tasks.verify_audit(**queued[0])  # what the worker then runs
     body = admin.get("/audit/").content.decode()
-    assert f"requested by {flow.SUPER}" in body
+    assert f"requested by {SUPER.login}" in body
     assert "intact" in body
 
 
@@ -166,6 +168,6 @@ def test_a_page_past_the_end_goes_back_to_page_one(admin, db):
 def test_verify_now_needs_a_super_admin(admin, sim, db):
     from grantsconsole.grants.models import AuditVerification
 
-    sim.set_roles(flow.SUPER, ["READ_ONLY_ADMIN"])  # writes always re-check
+    sim.set_roles(SUPER.login, ["READ_ONLY_ADMIN"])  # writes always re-check
     assert admin.post("/audit/verify").status_code == 403
     assert not AuditVerification.objects.exists()

@@ -7,14 +7,14 @@ import pytest
 from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
-from grantsconsole.grants.models import AuditReport, SyncRun
-from tests.console.conftest import make_apps
+from grantsconsole.grants.models import AuditReport
+from tests.factories import make_apps, make_sync_run
 
 MAX_QUERIES = 8
 
 
 def _pages(apps) -> list[str]:
-    run = SyncRun.objects.create(kind="full", status="succeeded", apps_total=len(apps))
+    run = make_sync_run(apps_total=len(apps))
     report = AuditReport.objects.create(
         period_start=timezone.now(), period_end=timezone.now(), data={"summary": {}}
     )

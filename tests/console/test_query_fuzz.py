@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.console.conftest import make_apps
+from tests.factories import make_apps
 
 LIST_PAGES = [
     "/apps/",

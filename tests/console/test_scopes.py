@@ -67,7 +67,7 @@ def test_holders_overview_counts_open_grants_of_present_apps_and_previews_by_lab
     assert "okta.apps.read" not in overview
 
 
-def test_scopes_list_counts_holders(admin, synced, sim):
+def test_scopes_list_counts_holders(admin, mirrored, sim):
     holders = sum(
         1
         for a in sim.state()["apps"]
@@ -79,7 +79,7 @@ def test_scopes_list_counts_holders(admin, synced, sim):
     assert f'<td class="num">{holders}</td>' in row
 
 
-def test_a_read_of_credentials_shows_its_risk_and_why(admin, synced, sim):
+def test_a_read_of_credentials_shows_its_risk_and_why(admin, mirrored, sim):
     """okta.apps.read reads client secrets: the scopes list and the scope's page
     rate it high and say why; a read of settings only shows no risk."""
     body = admin.get("/scopes/").content.decode()
@@ -93,7 +93,7 @@ def test_a_read_of_credentials_shows_its_risk_and_why(admin, synced, sim):
     assert "This scope reads every app&#x27;s credentials" in page
 
 
-def test_scope_page_lists_the_apps_holding_it(admin, synced, sim):
+def test_scope_page_lists_the_apps_holding_it(admin, mirrored, sim):
     app = web_app(sim, holding="okta.apps.read")
     body = admin.get("/scopes/okta.apps.read/").content.decode()
     holders = body.split('id="holders-heading"')[1].split("</section>")[0]
@@ -111,7 +111,7 @@ def test_scope_page_lists_the_apps_holding_it(admin, synced, sim):
     assert f'value="{other["id"]}"' in searched
 
 
-def test_matrix_shows_the_strongest_access_per_family(admin, synced, sim):
+def test_matrix_shows_the_strongest_access_per_family(admin, mirrored, sim):
     oidc = [a for a in sim.state()["apps"] if a["sign_on_mode"] == "OPENID_CONNECT"]
     app = max(
         oidc, key=lambda a: sum(g["scopeId"].endswith(".manage") for g in a["grants"])
@@ -122,7 +122,7 @@ def test_matrix_shows_the_strongest_access_per_family(admin, synced, sim):
     assert 'class="cell-read"' in body
 
 
-def test_grant_one_scope_to_several_apps_with_a_result_per_app(admin, synced, sim):
+def test_grant_one_scope_to_several_apps_with_a_result_per_app(admin, mirrored, sim):
     apps = _apps_without(sim, "okta.brands.read", 3)
     response = admin.post(
         "/scopes/okta.brands.read/grant", {"app": [a["id"] for a in apps]}, **HX
@@ -134,7 +134,7 @@ def test_grant_one_scope_to_several_apps_with_a_result_per_app(admin, synced, si
         assert f"{app['label']}: Granted." in body.replace("&#x27;", "'")
 
 
-def test_revoke_one_scope_from_several_apps_by_plain_form(admin, synced, sim):
+def test_revoke_one_scope_from_several_apps_by_plain_form(admin, mirrored, sim):
     apps = _apps_without(sim, "okta.brands.read", 2)
     for app in apps:
         sim.oob_grant(app["id"], "okta.brands.read")
@@ -148,7 +148,7 @@ def test_revoke_one_scope_from_several_apps_by_plain_form(admin, synced, sim):
         assert "okta.brands.read" not in okta_grants(sim, app["id"])
 
 
-def test_bulk_manage_grant_asks_first(admin, synced, sim):
+def test_bulk_manage_grant_asks_first(admin, mirrored, sim):
     apps = _apps_without(sim, "okta.users.manage", 2)
     ids = [a["id"] for a in apps]
     asked = admin.post("/scopes/okta.users.manage/grant", {"app": ids}, **HX)
@@ -162,7 +162,7 @@ def test_bulk_manage_grant_asks_first(admin, synced, sim):
         assert "okta.users.manage" in okta_grants(sim, app["id"])
 
 
-def test_bulk_selection_tampering_is_refused(admin, synced, sim):
+def test_bulk_selection_tampering_is_refused(admin, mirrored, sim):
     app = web_app(sim)
     before = len(sim.requests())
     twice = admin.post(
@@ -176,7 +176,7 @@ def test_bulk_selection_tampering_is_refused(admin, synced, sim):
     assert sim.requests()[before:] == []
 
 
-def test_a_scope_only_okta_knows_has_its_page_and_bulk_grant(admin, synced, sim):
+def test_a_scope_only_okta_knows_has_its_page_and_bulk_grant(admin, mirrored, sim):
     """okta.aiAgents.manage is newer than the catalog: its page warns "not in the
     catalog", and granting it to several apps is confirmed, then sent to Okta."""
     page = admin.get("/scopes/okta.aiAgents.manage/")

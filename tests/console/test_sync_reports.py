@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from grantsconsole.grants import tasks
 from grantsconsole.grants.models import AuditReport, SyncRun
-from tests.console.conftest import make_apps, web_app
+from tests.console.conftest import web_app
+from tests.factories import ORG_ADMIN, SUPER, make_apps, make_sync_run
 
 
 def test_a_running_sync_shows_a_progress_bar_that_polls(admin, db):
@@ -51,10 +52,10 @@ def test_sync_now_queues_the_chosen_kind_after_commit(
     assert full.status_code == 302
     assert bad.status_code == 302
     assert queued == [
-        ("full", {"trigger": "console", "requested_by": "super.admin@example.com"}),
+        ("full", {"trigger": "console", "requested_by": SUPER.login}),
         (
             "incremental",
-            {"trigger": "console", "requested_by": "super.admin@example.com"},
+            {"trigger": "console", "requested_by": SUPER.login},
         ),
     ]
 
@@ -64,12 +65,10 @@ def test_the_sync_page_names_who_pressed_sync_now(admin, db, monkeypatch):
 
     # The worker's side of "Sync now": the task runs with the admin's login.
     monkeypatch.setattr(tasks.full_sync_step, "delay", lambda *a, **kw: None)
-    run_id = tasks.start_full_sync(
-        trigger="console", requested_by="super.admin@example.com"
-    )
+    run_id = tasks.start_full_sync(trigger="console", requested_by=SUPER.login)
     services.fail_run(run_id, "stopped by the test")
     run = SyncRun.objects.get(pk=run_id)
-    assert run.requested_by == "super.admin@example.com"
+    assert run.requested_by == SUPER.login
     for page in ("/sync/", f"/sync/{run_id}/"):
         body = admin.get(page).content.decode()
         assert "Requested by" in body
@@ -93,9 +92,7 @@ def test_run_detail_lists_per_app_errors(admin, db):
 
 
 def test_stale_banner_after_a_failed_sync(admin, db):
-    ok = SyncRun.objects.create(
-        kind="full", status="succeeded", finished_at=timezone.now()
-    )
+    ok = make_sync_run()
     assert "Stale since" not in admin.get("/apps/").content.decode()
     SyncRun.objects.create(
         kind="incremental",
@@ -110,11 +107,11 @@ def test_stale_banner_after_a_failed_sync(admin, db):
         assert "Could not reach Okta" in body
 
 
-def test_reports_are_listed_viewed_and_exported(admin, synced, sim):
+def test_reports_are_listed_viewed_and_exported(admin, mirrored, sim):
     from grantsconsole.grants.services import create_report
 
     app = web_app(sim, without="okta.users.manage")
-    sim.oob_grant(app["id"], "okta.users.manage", actor_login="org.admin@example.com")
+    sim.oob_grant(app["id"], "okta.users.manage", actor_login=ORG_ADMIN.login)
     admin.post(f"/apps/{app['id']}/refresh")  # recorded as an external grant
     report = create_report(trigger="test")
     assert f"/reports/{report.pk}/" in admin.get("/reports/").content.decode()
@@ -157,9 +154,7 @@ def test_charts_are_valid_svg_with_the_numbers(admin, db):
 def test_stale_banner_when_no_sync_succeeded_for_a_while(admin, db):
     from datetime import timedelta
 
-    SyncRun.objects.create(
-        kind="full", status="succeeded", finished_at=timezone.now() - timedelta(hours=2)
-    )
+    make_sync_run(finished_at=timezone.now() - timedelta(hours=2))
     body = admin.get("/apps/").content.decode()
     assert "Stale since" in body
     assert "the worker may be stopped" in body
@@ -175,16 +170,11 @@ def test_legacy_ssws_worker_credentials_are_flagged(admin, db, settings):
 
 
 def test_sync_list_counts_the_grants_the_baseline_imported(admin, db):
-    SyncRun.objects.create(
-        kind="full",
-        status="succeeded",
-        finished_at=timezone.now(),
+    make_sync_run(
         baseline=True,
         grants_imported=312,
     )
-    SyncRun.objects.create(
-        kind="full", status="succeeded", finished_at=timezone.now(), grants_added=2
-    )
+    make_sync_run(grants_added=2)
     page = admin.get("/sync/").content.decode()
     assert page.count("baseline: 312 grants imported") == 1
 

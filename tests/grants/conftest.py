@@ -21,3 +21,15 @@ def worker_client(sim, settings) -> Iterator[OktaClient]:
     okta_clients.forget_worker_clients()
     yield okta_clients.worker_client()
     okta_clients.forget_worker_clients()
+
+
+@pytest.fixture
+def full_synced(sim, worker_client):
+    """A database filled by a full sync of the demo org (which also seeds the
+    System Log cursor); returns the SyncRun."""
+    from grantsconsole.grants import services
+    from grantsconsole.grants.models import SyncRun
+
+    run = services.run_full_sync(client=worker_client)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    return run

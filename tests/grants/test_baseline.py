@@ -12,6 +12,7 @@ from grantsconsole.console import selectors
 from grantsconsole.grants import services
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant, SyncRun
 from grantsconsole.grants.services.reports import build_report
+from tests.factories import ORG_ADMIN
 from tests.grants.helpers import app_with_grants, okta_state, sim_post
 
 pytestmark = pytest.mark.django_db
@@ -64,18 +65,18 @@ def test_app_created_after_the_baseline_is_attributed_with_its_grants(
         action="create",
         label="Brand New App",
         grants=["okta.users.read", "okta.groups.read"],
-        actor_login="org.admin@example.com",
+        actor_login=ORG_ADMIN.login,
     )
     run = services.run_incremental_sync(client=worker_client)
     assert (run.apps_added, run.grants_added) == (1, 2)
     row = OktaApp.objects.get(okta_id=created["id"])
     assert row.last_change_at is not None
     discovered = AuditEvent.objects.get(action="app_discovered", app=row)
-    assert discovered.actor_login == "org.admin@example.com"
+    assert discovered.actor_login == ORG_ADMIN.login
     assert "baseline" not in discovered.detail
     grants = AuditEvent.objects.filter(action="external_grant", app=row)
     assert sorted(g.scope_id for g in grants) == ["okta.groups.read", "okta.users.read"]
-    assert {g.actor_login for g in grants} == {"org.admin@example.com"}
+    assert {g.actor_login for g in grants} == {ORG_ADMIN.login}
     report = _report()
     external = [(c["action"], c["app_okta_id"]) for c in report["external_changes"]]
     assert ("app_discovered", row.okta_id) in external

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
 from grantsconsole.grants import audit, services
 from grantsconsole.grants.audit import Actor
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
 from grantsconsole.okta import OktaClient, SswsTokenSource, TokenSource
+from tests.factories import ORG_ADMIN, READ_ONLY, SUPER, record_action
 from tests.grants.helpers import app_with_grants, app_without, db_state, okta_state
 
 pytestmark = pytest.mark.django_db
 
-SUPER = ("00u100000001aUi7J0h7", "super.admin@example.com")  # the demo org's ids
-ADMIN = Actor(*SUPER)
+ADMIN = SUPER.actor
 
 
 class _Bearer(TokenSource):
@@ -47,20 +46,11 @@ def admin_okta(sim) -> OktaClient:
 @pytest.fixture
 def readonly_client(sim) -> OktaClient:
     """A Read-Only Admin whose console token carries okta.appGrants.manage."""
-    body = requests.post(
-        sim.url + "/__sim__/tokens",
-        json={
-            "login": "readonly.admin@example.com",
-            "scopes": "openid okta.appGrants.read okta.appGrants.manage",
-        },
-        timeout=10,
-    ).json()
+    body = sim.token(
+        login=READ_ONLY.login,
+        scopes="openid okta.appGrants.read okta.appGrants.manage",
+    )
     return OktaClient(sim.url, _Bearer(body["access_token"]))
-
-
-@pytest.fixture
-def full_synced(sim, worker_client):
-    services.run_full_sync(client=worker_client)
 
 
 def _actions(after: int) -> list[tuple[str, str, str]]:
@@ -95,11 +85,11 @@ def test_grant_records_intent_then_outcome_and_the_local_row(
     ]
     final = AuditEvent.objects.get(seq=result.audit_seq)
     assert final.okta_request_id == result.okta_request_id
-    assert final.actor_login == SUPER[1]
+    assert final.actor_login == SUPER.login
     grant = ScopeGrant.objects.get(
         app=app, scope_id="okta.groups.read", revoked_at__isnull=True
     )
-    assert grant.granted_by == SUPER[1]
+    assert grant.granted_by == SUPER.login
     assert db_state() == okta_state(sim)
 
 
@@ -137,9 +127,9 @@ def test_an_out_of_band_grant_just_before_the_console_grant_keeps_its_own_row(
     createdBy (the System Log actor), not folded into the console admin's row."""
     target = app_without(sim, "okta.users.read")
     app = OktaApp.objects.get(okta_id=target["id"])
-    made = sim.oob_grant(target["id"], "okta.users.read", "org.admin@example.com")
+    made = sim.oob_grant(target["id"], "okta.users.read", ORG_ADMIN.login)
     other_admin = made["createdBy"]["id"]
-    assert other_admin != SUPER[0]
+    assert other_admin != SUPER.okta_id
     [result] = services.write_scopes(
         "grant",
         client=admin_okta,
@@ -157,7 +147,7 @@ def test_an_out_of_band_grant_just_before_the_console_grant_keeps_its_own_row(
     assert mine.detail["already_present"] is True
     assert mine.detail["made_by"] == other_admin
     row = ScopeGrant.objects.get(app=app, scope_id="okta.users.read", revoked_at=None)
-    assert row.granted_by != SUPER[1]
+    assert row.granted_by != SUPER.login
     assert row.created_by_id == other_admin
     # The System Log event of that grant, read later, adds no second row.
     services.run_incremental_sync(client=worker_client)
@@ -186,7 +176,7 @@ def test_revoke_closes_the_local_row_and_is_idempotent(sim, admin_okta, full_syn
     assert (first.ok, first.changed) == (True, True)
     assert (again.ok, again.changed) == (True, False)
     row = ScopeGrant.objects.get(app=app, scope_id=scope)
-    assert row.revoked_by == SUPER[1]
+    assert row.revoked_by == SUPER.login
     assert db_state() == okta_state(sim)
 
 
@@ -223,7 +213,7 @@ def test_a_read_only_admin_is_refused_and_the_rest_is_not_attempted(
         client=readonly_client,
         app=app,
         scope_ids=["okta.groups.read", "okta.users.read"],
-        actor=Actor("00u-ro", "readonly.admin@example.com"),
+        actor=READ_ONLY.actor,
     )
     assert [(r.ok, r.attempted, r.status) for r in results] == [
         (False, True, 403),
@@ -242,11 +232,11 @@ def test_refresh_app_records_what_changed_outside(sim, worker_client, full_synce
     sim.oob_grant(
         app_id=target["id"],
         scope_id="okta.groups.read",
-        actor_login="super.admin@example.com",
+        actor_login=SUPER.login,
     )
     app = OktaApp.objects.get(okta_id=target["id"])
     result = services.refresh_app(
-        client=worker_client, app=app, actor=Actor(login=SUPER[1])
+        client=worker_client, app=app, actor=Actor(login=SUPER.login)
     )
     assert result.error == ""
     assert result.change.added == ["okta.groups.read"]
@@ -264,10 +254,8 @@ def test_a_grant_whose_outcome_was_never_recorded_is_settled_by_the_full_sync(
 
     target = app_without(sim, "okta.groups.read")
     app = OktaApp.objects.get(okta_id=target["id"])
-    intent = audit.record(
+    intent = record_action(
         "grant_intent",
-        actor_id=SUPER[0],
-        actor_login=SUPER[1],
         app=app,
         scope_id="okta.groups.read",
         outcome="pending",
@@ -280,7 +268,7 @@ def test_a_grant_whose_outcome_was_never_recorded_is_settled_by_the_full_sync(
 
     [final] = AuditEvent.objects.filter(action="grant", detail__intent_seq=intent.seq)
     assert final.outcome == "success"
-    assert final.actor_login == SUPER[1]
+    assert final.actor_login == SUPER.login
     assert final.detail["reconciled"] is True
     assert db_state() == okta_state(sim)
     assert audit.verify().ok
@@ -348,10 +336,8 @@ def _dead_request(app: OktaApp, verb: str, seconds_ago: float) -> audit.AuditEve
 
     from django.utils import timezone
 
-    return audit.record(
+    return record_action(
         f"{verb}_intent",
-        actor_id=SUPER[0],
-        actor_login=SUPER[1],
         app=app,
         scope_id="okta.groups.read",
         outcome="pending",
@@ -381,7 +367,7 @@ def test_a_sync_leaves_a_write_that_may_be_in_flight_then_settles_it(
     assert rows == [("grant", "okta.groups.read", "success")]
     [final] = AuditEvent.objects.filter(action="grant", detail__intent_seq=old.seq)
     assert final.detail["reconciled"] is True
-    assert final.actor_login == SUPER[1]
+    assert final.actor_login == SUPER.login
     assert db_state() == okta_state(sim)
     assert audit.verify().ok
 
@@ -419,7 +405,7 @@ def test_a_retry_after_a_dead_request_reads_back_instead_of_writing_again(
         client=admin_okta,
         app=app,
         scope_ids=["okta.groups.read"],
-        actor=Actor("00u100000003AjkON0h7", "other.super@example.com"),
+        actor=Actor(ORG_ADMIN.okta_id, "other.super@example.com"),
     )
 
     assert (result.ok, result.changed) == (True, True), result
@@ -429,7 +415,7 @@ def test_a_retry_after_a_dead_request_reads_back_instead_of_writing_again(
     rows = [r for r in _actions(intent.seq) if r[1] == "okta.groups.read"]
     assert rows == [(verb, "okta.groups.read", "success")]
     [final] = AuditEvent.objects.filter(action=verb, detail__intent_seq=intent.seq)
-    assert final.actor_login == SUPER[1]  # the admin whose request did it
+    assert final.actor_login == SUPER.login  # the admin whose request did it
     assert final.detail["settled_by"] == "other.super@example.com"
     assert db_state() == okta_state(sim)
     assert audit.verify().ok
@@ -470,10 +456,8 @@ def test_abandoned_intents_are_settled_within_minutes(
     admin_okta.grant_scope(granted_app.okta_id, "okta.groups.read")
     held = app_with_grants(sim, minimum=1)
     held_app = OktaApp.objects.get(okta_id=held["id"])
-    not_done = audit.record(
+    not_done = record_action(
         "revoke_intent",
-        actor_id=SUPER[0],
-        actor_login=SUPER[1],
         app=held_app,
         scope_id=held["grants"][0]["scopeId"],
         outcome="pending",
@@ -485,7 +469,7 @@ def test_abandoned_intents_are_settled_within_minutes(
     assert services.settle_abandoned_intents(worker_client) == 0
 
     [final] = AuditEvent.objects.filter(detail__intent_seq=done.seq, action="grant")
-    assert (final.outcome, final.actor_login) == ("success", SUPER[1])
+    assert (final.outcome, final.actor_login) == ("success", SUPER.login)
     [final] = AuditEvent.objects.filter(
         detail__intent_seq=not_done.seq, action="revoke"
     )
@@ -504,7 +488,7 @@ def test_a_grant_made_by_someone_else_is_not_taken_for_a_dead_request(
     target = app_without(sim, "okta.groups.read")
     app = OktaApp.objects.get(okta_id=target["id"])
     intent = _dead_request(app, "grant", seconds_ago=11 * 60)
-    sim.oob_grant(target["id"], "okta.groups.read", actor_login="org.admin@example.com")
+    sim.oob_grant(target["id"], "okta.groups.read", actor_login=ORG_ADMIN.login)
 
     services.run_full_sync(client=worker_client)
 
@@ -556,7 +540,7 @@ def test_a_write_closed_as_failed_while_in_flight_gets_a_correction_row(
     assert (result.ok, result.audit_seq) == (True, correction.seq)
     assert closed.outcome == "failure"
     assert correction.outcome == "success"
-    assert correction.actor_login == SUPER[1]
+    assert correction.actor_login == SUPER.login
     assert correction.detail["corrects_seq"] == closed.seq
     assert correction.detail["intent_seq"] == closed.detail["intent_seq"]
     assert db_state() == okta_state(sim)

@@ -18,6 +18,7 @@ from grantsconsole.grants.models import (
 )
 from grantsconsole.grants.services import full_sync
 from grantsconsole.okta import OktaClient
+from tests.factories import ORG_ADMIN, SUPER
 from tests.grants.helpers import (
     app_with_grants,
     app_without,
@@ -119,12 +120,12 @@ def test_changes_made_in_okta_become_external_change_rows(sim, worker_client):
     revoked_scope = holder["grants"][0]["scopeId"]
     target = app_without(sim, "okta.groups.read")
     sim.oob_revoke(
-        app_id=holder["id"], scope_id=revoked_scope, actor_login="org.admin@example.com"
+        app_id=holder["id"], scope_id=revoked_scope, actor_login=ORG_ADMIN.login
     )
     sim.oob_grant(
         app_id=target["id"],
         scope_id="okta.groups.read",
-        actor_login="super.admin@example.com",
+        actor_login=SUPER.login,
     )
     before = AuditEvent.objects.count()
 
@@ -194,12 +195,12 @@ def test_a_fault_on_one_app_leaves_its_local_grants_untouched(
     sim.oob_revoke(
         app_id=victim["id"],
         scope_id=victim["grants"][0]["scopeId"],
-        actor_login="super.admin@example.com",
+        actor_login=SUPER.login,
     )
     sim.oob_grant(
         app_id=other["id"],
         scope_id="okta.groups.read",
-        actor_login="super.admin@example.com",
+        actor_login=SUPER.login,
     )
     sim.fault(
         method="GET", path=f"/api/v1/apps/{victim['id']}/grants$", times=100, **fault
@@ -524,7 +525,7 @@ def test_okta_failing_for_long_ends_partial_with_the_apps_not_read(
     sim.oob_grant(
         app_id=read_first[0],
         scope_id="okta.devices.read",
-        actor_login="org.admin@example.com",
+        actor_login=ORG_ADMIN.login,
     )
     sim.fault(
         f"/api/v1/apps/({'|'.join(rest)})/grants$", method="GET", times=-1, **fault

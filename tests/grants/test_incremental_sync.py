@@ -12,6 +12,7 @@ from grantsconsole.grants.models import (
     ScopeGrant,
     SyncRun,
 )
+from tests.factories import ORG_ADMIN, SUPER
 from tests.grants.helpers import (
     app_with_grants,
     app_without,
@@ -22,14 +23,6 @@ from tests.grants.helpers import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def full_synced(sim, worker_client):
-    """A database filled by a full sync (which seeds the System Log cursor)."""
-    run = services.run_full_sync(client=worker_client)
-    assert run.status == SyncRun.Status.SUCCEEDED, run.message
-    return run
 
 
 def _logs_requests(sim) -> list[dict]:
@@ -45,10 +38,10 @@ def test_out_of_band_grant_and_revoke_are_detected_with_their_actor(
     sim.oob_grant(
         app_id=target["id"],
         scope_id="okta.groups.read",
-        actor_login="super.admin@example.com",
+        actor_login=SUPER.login,
     )
     sim.oob_revoke(
-        app_id=holder["id"], scope_id=revoked_scope, actor_login="org.admin@example.com"
+        app_id=holder["id"], scope_id=revoked_scope, actor_login=ORG_ADMIN.login
     )
     before = AuditEvent.objects.count()
     calls = len(sim.requests())
@@ -59,15 +52,15 @@ def test_out_of_band_grant_and_revoke_are_detected_with_their_actor(
     assert db_state() == okta_state(sim)
     granted = AuditEvent.objects.get(seq__gt=before, action="external_grant")
     assert (granted.app_okta_id, granted.scope_id) == (target["id"], "okta.groups.read")
-    assert granted.actor_login == "super.admin@example.com"
+    assert granted.actor_login == SUPER.login
     assert granted.actor_id.startswith("00u")
     assert granted.detail["actor_source"] == "system_log"
     assert granted.detail["changed_at"]
     revoked = AuditEvent.objects.get(seq__gt=before, action="external_revoke")
     assert (revoked.app_okta_id, revoked.scope_id) == (holder["id"], revoked_scope)
-    assert revoked.actor_login == "org.admin@example.com"
+    assert revoked.actor_login == ORG_ADMIN.login
     closed = ScopeGrant.objects.get(app__okta_id=holder["id"], scope_id=revoked_scope)
-    assert closed.revoked_by == "org.admin@example.com"
+    assert closed.revoked_by == ORG_ADMIN.login
     # Only the grants of the two named apps were re-read: a grant event does not
     # change the app object, so the app itself is not fetched again.
     reread = [
@@ -103,7 +96,7 @@ def test_the_cursor_survives_and_events_are_not_processed_twice(
     sim.oob_grant(
         app_id=target["id"],
         scope_id="okta.groups.read",
-        actor_login="super.admin@example.com",
+        actor_login=SUPER.login,
     )
     services.run_incremental_sync(client=worker_client)
     cursor = LogCursor.objects.get()
@@ -125,7 +118,7 @@ def test_an_app_created_and_deleted_in_okta_is_tracked(sim, worker_client, full_
         action="create",
         label="Brand New App",
         grants=["okta.users.read"],
-        actor_login="super.admin@example.com",
+        actor_login=SUPER.login,
     )
     services.run_incremental_sync(client=worker_client)
     row = OktaApp.objects.get(okta_id=created["id"])
@@ -138,13 +131,13 @@ def test_an_app_created_and_deleted_in_okta_is_tracked(sim, worker_client, full_
         "/__sim__/oob/app",
         action="delete",
         app_id=created["id"],
-        actor_login="org.admin@example.com",
+        actor_login=ORG_ADMIN.login,
     )
     services.run_incremental_sync(client=worker_client)
     row.refresh_from_db()
     assert row.removed_at is not None
     removed = AuditEvent.objects.get(action="app_removed", app=row)
-    assert removed.actor_login == "org.admin@example.com"
+    assert removed.actor_login == ORG_ADMIN.login
     assert db_state() == okta_state(sim)
 
 
@@ -154,7 +147,7 @@ def test_a_transient_error_keeps_the_cursor(sim, worker_client, full_synced):
     sim.oob_grant(
         app_id=target["id"],
         scope_id="okta.groups.read",
-        actor_login="super.admin@example.com",
+        actor_login=SUPER.login,
     )
     cursor = LogCursor.objects.get().next_url
     sim.fault(
@@ -169,10 +162,7 @@ def test_a_transient_error_keeps_the_cursor(sim, worker_client, full_synced):
     sim_clear_faults(sim)
     ok = services.run_incremental_sync(client=worker_client)
     assert ok.status == SyncRun.Status.SUCCEEDED
-    assert (
-        AuditEvent.objects.get(action="external_grant").actor_login
-        == "super.admin@example.com"
-    )
+    assert AuditEvent.objects.get(action="external_grant").actor_login == SUPER.login
     assert db_state() == okta_state(sim)
 
 
@@ -193,7 +183,7 @@ def test_a_deactivated_app_stays_listed_with_its_new_status(
     sim, worker_client, full_synced
 ):
     app = app_with_grants(sim)
-    sim.oob_app("deactivate", app_id=app["id"], actor_login="org.admin@example.com")
+    sim.oob_app("deactivate", app_id=app["id"], actor_login=ORG_ADMIN.login)
     services.run_incremental_sync(client=worker_client)
     row = OktaApp.objects.get(okta_id=app["id"])
     assert (row.status, row.removed_at) == ("INACTIVE", None)
@@ -240,7 +230,7 @@ def test_grants_answering_404_for_an_app_that_exists_do_not_remove_it(
     sim.oob_revoke(
         app_id=holder["id"],
         scope_id=holder["grants"][0]["scopeId"],
-        actor_login="org.admin@example.com",
+        actor_login=ORG_ADMIN.login,
     )
     sim.fault(
         f"/api/v1/apps/{holder['id']}/grants$", method="GET", times=-1, status=404

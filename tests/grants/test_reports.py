@@ -20,6 +20,7 @@ from grantsconsole.grants.models import (
     SyncRun,
 )
 from grantsconsole.okta import scope_catalog
+from tests.factories import ORG_ADMIN, SUPER
 from tests.grants.csv_checks import assert_every_cell_quoted, formula_cells
 from tests.grants.helpers import app_with_grants, app_without
 
@@ -36,12 +37,12 @@ def history(sim, worker_client):
     sim.oob_grant(
         app_id=target["id"],
         scope_id="okta.users.manage",
-        actor_login="super.admin@example.com",
+        actor_login=SUPER.login,
     )
     sim.oob_revoke(
         app_id=holder["id"],
         scope_id=holder["grants"][0]["scopeId"],
-        actor_login="org.admin@example.com",
+        actor_login=ORG_ADMIN.login,
     )
     services.run_incremental_sync(client=worker_client)
     broken = OktaApp.objects.exclude(okta_id__in=[holder["id"], target["id"]]).first()
@@ -74,12 +75,12 @@ def test_the_report_has_every_section(history):
     assert (
         "external_grant",
         history["target"]["id"],
-        "super.admin@example.com",
+        SUPER.login,
     ) in external
     assert (
         "external_revoke",
         history["holder"]["id"],
-        "org.admin@example.com",
+        ORG_ADMIN.login,
     ) in external
     [unavailable] = data["grants_unavailable"]
     assert unavailable["okta_id"] == history["broken"].okta_id

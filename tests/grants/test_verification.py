@@ -12,6 +12,7 @@ from django.core.management import call_command
 from grantsconsole import celery_app
 from grantsconsole.grants import audit, services, tasks
 from grantsconsole.grants.models import AuditCheckpoint, AuditEvent, AuditVerification
+from tests.factories import SUPER
 from tests.grants.helpers import tamper
 
 pytestmark = pytest.mark.django_db
@@ -136,13 +137,13 @@ def test_the_daily_report_checks_the_tail_and_signs_the_verified_head():
 
 def test_a_queued_press_is_run_once():
     _fill(2)
-    queued = services.request_verification("super.admin@example.com")
+    queued = services.request_verification(SUPER.login)
     assert queued.ok is None
     done = services.verify_audit_trail(trigger="console", queued_id=queued.pk)
     assert done.pk == queued.pk
     assert (done.status, done.requested_by, done.rows) == (
         "ok",
-        "super.admin@example.com",
+        SUPER.login,
         2,
     )
     again = services.verify_audit_trail(trigger="console", queued_id=queued.pk)

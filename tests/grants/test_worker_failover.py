@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 
+from tests.factories import ORG_ADMIN
 from tests.grants.helpers import okta_state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -244,7 +245,7 @@ def _make_changes(sim) -> set[tuple[str, str, str]]:
         if held and len(expected) % 2:
             scope = sorted(held)[0]
             sim.oob_revoke(
-                app_id=app["id"], scope_id=scope, actor_login="org.admin@example.com"
+                app_id=app["id"], scope_id=scope, actor_login=ORG_ADMIN.login
             )
             expected.add(("external_revoke", app["id"], scope))
         elif "okta.groups.read" not in held and app["kind"] != "service":
