@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from grantsconsole.console import selectors
-from tests.console.conftest import make_apps
+from tests.factories import make_apps
 
 
 @pytest.mark.django_db
