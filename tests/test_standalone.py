@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # A path outside the clone: the folder beside it, a fixed path of one machine, or
 # a parent more than the repository's own depth up from a file inside it.
-OUTSIDE = re.compile(r"\.\./shared|/work/|\bshared/okta\b|parents\[[3-9]\]")
+OUTSIDE = re.compile(r"\.\./shared|/wor[k]/|\bshared/okta\b|parents\[[3-9]\]")
 
 
 def _tracked_files() -> list[Path]:

@@ -101,7 +101,7 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 def storable_text(value: str) -> str:
     """``value`` with each character no database can store replaced by its
-    escape ``\\uXXXX`` (six characters, shown literally): NUL, which
+    escape ``\\u`` plus four hex digits (six characters, shown literally): NUL, which
     PostgreSQL refuses in text and jsonb, and lone UTF-16 surrogates such as
     ``\\ud800``, which are not Unicode (UTF-8 cannot encode them, so neither
     SQLite nor PostgreSQL takes them). Other text is returned unchanged."""
