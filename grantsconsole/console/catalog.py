@@ -1,13 +1,13 @@
-"""The Okta API scope catalog, arranged for the pages (grouped by resource, risk ranks).
+"""The Okta API scope catalog, arranged for the pages (grouped by resource).
 
-Built once per process from :mod:`grantsconsole.okta.scopes` (CLIENT's catalog,
-derived from ``spec/okta-scopes.yaml``). Nothing here queries the database.
+Built once per process from :mod:`grantsconsole.okta.scopes` (the catalog
+generated from ``spec/``). Nothing here queries the database.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from grantsconsole.okta import scopes as scope_catalog
@@ -21,13 +21,11 @@ class Catalog:
     """The catalog as the pages use it.
 
     ``by_id`` maps scopeId → ScopeInfo; ``groups`` is ``[(resource, [ScopeInfo])]``
-    sorted by resource, read before manage before self; ``by_risk`` maps a risk
-    ("low" … "critical") to the scopeIds of manage scopes carrying it.
+    sorted by resource, read before manage before self.
     """
 
     by_id: dict[str, Any]
     groups: list[tuple[str, list[Any]]]
-    by_risk: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def get(self, scope_id: str) -> Any | None:
         return self.by_id.get(scope_id)
@@ -78,13 +76,4 @@ def get_catalog() -> Catalog:
         (resource, sorted(items, key=lambda i: (_KIND_ORDER.get(i.kind, 3), i.name)))
         for resource, items in sorted(grouped.items())
     ]
-    by_risk: dict[str, list[str]] = {}
-    for info in infos:
-        risk = getattr(info, "risk", "") or ""
-        if info.kind == "manage" and risk:
-            by_risk.setdefault(risk, []).append(info.name)
-    return Catalog(
-        by_id=by_id,
-        groups=groups,
-        by_risk={risk: tuple(sorted(ids)) for risk, ids in by_risk.items()},
-    )
+    return Catalog(by_id=by_id, groups=groups)
