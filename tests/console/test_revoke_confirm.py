@@ -183,8 +183,18 @@ def test_a_bulk_revoke_asks_first_and_types_for_the_console(admin, mirrored, sim
     assert done.status_code == 200
     assert scope not in okta_grants(sim, other["id"])
     assert scope not in okta_grants(sim, CONSOLE)
-    # each app's result offers Undo of its own revoke
-    assert len(re.findall(r'name="revoke" value="\d+"', done.content.decode())) == 2
+    # each app's result offers Undo of its own revoke (a plain form: the
+    # confirmation and the result are the app's)
+    forms = re.findall(
+        r'action="/apps/([^/]+)/grants/undo">.*?name="revoke" value="(\d+)"',
+        done.content.decode(),
+        re.S,
+    )
+    assert [app_id for app_id, _ in forms] == ids
+    undone = admin.post(_undo(other["id"]), {"revoke": forms[0][1], "confirm": "yes"})
+    assert undone.status_code == 302
+    assert undone["Location"].startswith(f"/apps/{other['id']}/")
+    assert scope in okta_grants(sim, other["id"])
 
 
 def test_a_bulk_revoke_of_other_apps_needs_no_typing(admin, mirrored, sim):
@@ -330,3 +340,15 @@ def test_undo_takes_a_fresh_super_admin_check(admin, mirrored, sim):
     assert len(grant_writes(sim)) == before
     assert AuditEvent.objects.filter(action="authz_denied").exists()
     assert scope not in okta_grants(sim, app["id"])
+
+
+def test_a_revoke_that_found_the_grant_gone_offers_no_undo(admin, mirrored, sim):
+    app = web_app(sim, without=LOW)
+    done = admin.post(_revoke(app["id"]), {"scope": LOW, "confirm": "yes"}, **HX)
+    body = done.content.decode()
+    assert "Already revoked" in body
+    assert 'name="revoke"' not in body
+    seq = AuditEvent.objects.filter(action="revoke", scope_id=LOW).latest("seq").seq
+    refused = admin.post(_undo(app["id"]), {"revoke": str(seq)}, **HX)
+    assert refused.status_code == 400
+    assert LOW not in okta_grants(sim, app["id"])
