@@ -18,8 +18,11 @@
   var opener = "";
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail && event.detail.elt;
-    if (elt && elt.matches("button") && !elt.closest(".confirm")) {
-      opener = elt.getAttribute("aria-label") || elt.textContent.trim();
+    if (!elt) return;
+    // hx-post on a button, or on a form submitted by the focused button
+    var button = elt.matches("button") ? elt : document.activeElement;
+    if (button && button.matches("button") && elt.contains(button) && !button.closest(".confirm")) {
+      opener = button.getAttribute("aria-label") || button.textContent.trim();
     }
   });
 

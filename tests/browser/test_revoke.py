@@ -85,3 +85,25 @@ def test_revoke_confirmation_by_keyboard_then_undo(
     expect(results).to_be_focused()
     assert SCOPE in okta_grants(sim, CONSOLE)
     assert page.evaluate("window.__noReload") is True
+
+
+def test_bulk_revoke_confirmation_takes_focus_and_escape_cancels(
+    page: Page, live_server, sim, axe_violations
+):
+    mirror_org(sim)
+    sign_in(page, live_server.url, flow.SUPER)
+    expect(page.get_by_role("heading", name="OIDC apps")).to_be_visible()
+    page.goto(f"{live_server.url}/scopes/okta.apps.read/")
+    page.get_by_label("Grants Console", exact=True).check()
+    submit = page.get_by_role("button", name="Revoke from selected apps")
+    submit.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_be_focused()
+    expect(dialog).to_contain_text("the console's own app")
+    expect(dialog.get_by_label("Type okta.apps.read to revoke it")).to_be_visible()
+    assert axe_violations() == []
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(submit).to_be_focused()
+    assert "okta.apps.read" in okta_grants(sim, CONSOLE)
