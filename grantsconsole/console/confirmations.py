@@ -10,7 +10,8 @@
   table the Console health page shows too (``accounts.health.CONSOLE_FEATURES``
   and ``WORKER_FEATURES``).
 - :func:`untyped`: the console-needed scopes whose id the admin did not type
-  into the confirmation (the server refuses such a revoke).
+  into the confirmation (the server refuses such a revoke, :func:`refusal`).
+- :func:`stated_risk`: the risk a confirmation states for a scope.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.http import QueryDict
 
 from grantsconsole.accounts.health import CONSOLE_FEATURES, WORKER_FEATURES
+from grantsconsole.console.catalog import get_catalog
 from grantsconsole.grants.models import OktaApp
 
 #: OktaApp.application_type -> the type in words
@@ -100,6 +102,24 @@ def stops(app: OktaApp, scope_id: str) -> str:
         feature = WORKER_FEATURES.get(scope_id, "")
         return f"The worker: {feature}" if feature else ""
     return ""
+
+
+def stated_risk(scope_id: str) -> str:
+    """The risk a confirmation states: the catalog's when above low, "high"
+    for a scope the catalog does not know (its reach is unknown), else ""."""
+    catalog = get_catalog()
+    return catalog.risk(scope_id) or ("high" if not catalog.knows(scope_id) else "")
+
+
+def refusal(scope_ids: list[str], owners: set[str]) -> str:
+    """The message for a revoke confirmed without typing ``scope_ids``, which
+    the ``owners`` ("console", "worker") need."""
+    who = " and ".join(f"the {o}" for o in sorted(owners))
+    them = "it" if len(scope_ids) == 1 else "them"
+    return (
+        f"Nothing was revoked: type {' and '.join(scope_ids)} exactly to confirm, "
+        f"because {who} need{'s' if len(owners) == 1 else ''} {them}."
+    )
 
 
 def untyped(data: QueryDict, needed: list[str]) -> list[str]:

@@ -154,6 +154,7 @@ def test_the_worker_app_is_marked_and_its_scopes_take_typing(admin, mirrored, si
         _revoke(WORKER), {"scope": "okta.logs.read", "confirm": "yes"}, **HX
     )
     assert refused.status_code == 400
+    assert "because the worker needs it" in _text(refused)
     assert "okta.logs.read" in okta_grants(sim, WORKER)
 
 

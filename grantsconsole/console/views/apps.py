@@ -219,7 +219,7 @@ def _confirm_manage(
         {
             "scope_id": s,
             "info": catalog.get(s),
-            "risk": catalog.risk(s) or ("high" if not catalog.knows(s) else ""),
+            "risk": confirmations.stated_risk(s),
             "risk_reason": catalog.risk_reason(s),
             "is_manage": catalog.is_manage(s),
             "uncatalogued": not catalog.knows(s),
@@ -252,11 +252,10 @@ def _confirm_revoke(
     is the console's or the worker's own), each scope's risk and, for a scope
     the console or the worker needs, what stops and a field to type its id.
     ``error`` (a refused confirmation) is shown and answered with 400."""
-    catalog = get_catalog()
     rows = [
         {
             "scope_id": s,
-            "risk": catalog.risk(s) or ("high" if not catalog.knows(s) else ""),
+            "risk": confirmations.stated_risk(s),
             "stops": confirmations.stops(app, s),
         }
         for s in scope_ids
@@ -326,17 +325,8 @@ def grant_revoke(request: HttpRequest, okta_id: str) -> HttpResponse:
     needed = [s for s in scope_ids if confirmations.stops(app, s)]
     missing = confirmations.untyped(request.POST, needed)
     if missing:
-        return _confirm_revoke(
-            request,
-            app,
-            scope_ids,
-            error=(
-                "Nothing was revoked: type "
-                + " and ".join(missing)
-                + " exactly to confirm, because the console needs "
-                + ("it." if len(missing) == 1 else "them.")
-            ),
-        )
+        error = confirmations.refusal(missing, {confirmations.own_app(app)})
+        return _confirm_revoke(request, app, scope_ids, error=error)
     if any(catalog.asks_confirmation(s) for s in scope_ids):
         step_up = require_recent_auth(request, request.path, request.POST)
         if step_up is not None:

@@ -183,24 +183,20 @@ def _confirm_bulk_revoke(
     worker's own app is among them and needs it); else the confirmation: each
     app with its type and what stops, answered 400 with a message when the
     confirmation came back without the typed scopeId."""
-    catalog = get_catalog()
     rows = [
         {"facts": confirmations.app_facts(a), "stops": confirmations.stops(a, scope_id)}
         for a in apps
     ]
-    needed = [scope_id] if any(r["stops"] for r in rows) else []
+    owners = {r["facts"].own for r in rows if r["stops"]}
+    needed = [scope_id] if owners else []
     error = ""
     if request.POST.get("confirm") == "yes":
         if not confirmations.untyped(request.POST, needed):
             return None
-        error = (
-            f"Nothing was revoked: type {scope_id} exactly to confirm, because "
-            "the console needs it."
-        )
+        error = confirmations.refusal(needed, owners)
     context = {
         "scope_id": scope_id,
-        "risk": catalog.risk(scope_id)
-        or ("high" if not catalog.knows(scope_id) else ""),
+        "risk": confirmations.stated_risk(scope_id),
         "rows": rows,
         "needs_typing": bool(needed),
         "confirm_error": error,
