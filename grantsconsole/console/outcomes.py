@@ -20,12 +20,17 @@ from grantsconsole.okta.errors import OktaError
 @dataclass(frozen=True)
 class Outcome:
     """One line of a write's result: ``subject`` (a scopeId or an app label),
-    ``ok``, a short ``headline`` and a longer ``explanation`` ("" when none)."""
+    ``ok``, a short ``headline`` and a longer ``explanation`` ("" when none).
+    ``undo_seq``: for a revoke that removed a grant, the seq of its final audit
+    row (what "Undo" names); ``app_okta_id``: the app, on lines of a bulk write.
+    """
 
     subject: str
     ok: bool
     headline: str
     explanation: str = ""
+    undo_seq: int | None = None
+    app_okta_id: str = ""
 
 
 def headline(status: int | None, verb: str) -> str:
@@ -59,7 +64,7 @@ def describe(result: Any, *, verb: str) -> Outcome:
     headline and its ``message`` (Okta's answer in plain words: silent
     downscoping on 403, the missing scope, how long a rate limit lasts) is the
     explanation; ``attempted=False`` means an earlier scope's failure stopped
-    the batch.
+    the batch. A revoke that removed a grant carries ``undo_seq``.
     """
     subject = str(getattr(result, "scope_id", "") or "")
     message = str(getattr(result, "message", "") or "")
@@ -67,9 +72,12 @@ def describe(result: Any, *, verb: str) -> Outcome:
         changed = getattr(result, "changed", True)
         if verb == "grant":
             done = "Granted." if changed else "Already granted (nothing to change)."
-        else:
-            done = "Revoked." if changed else "Already revoked (nothing to change)."
-        return Outcome(subject, True, done, "")
+            return Outcome(subject, True, done, "")
+        if not changed:
+            return Outcome(subject, True, "Already revoked (nothing to change).", "")
+        return Outcome(
+            subject, True, "Revoked.", "", undo_seq=getattr(result, "audit_seq", None)
+        )
     if not getattr(result, "attempted", True):
         return Outcome(
             subject,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("apps/<str:okta_id>/", apps.app_detail, name="app-detail"),
     path("apps/<str:okta_id>/grants/grant", apps.grant_create, name="grant-create"),
     path("apps/<str:okta_id>/grants/revoke", apps.grant_revoke, name="grant-revoke"),
+    path("apps/<str:okta_id>/grants/undo", apps.grant_undo, name="grant-undo"),
     path("apps/<str:okta_id>/refresh", apps.app_refresh, name="app-refresh"),
     path("scopes/", scopes.scopes_list, name="scopes-list"),
     path("scopes/matrix/", scopes.scopes_matrix, name="scopes-matrix"),

@@ -97,6 +97,7 @@ def test_grant_and_revoke_in_place_then_audit_and_okta_agree(
     assert "okta.users.manage" not in okta_grants(sim, app["id"])
 
     page.get_by_role("button", name=f"Revoke {SCOPE}", exact=True).click()
+    page.get_by_role("button", name=re.compile(r"^Yes, revoke")).click()
     expect(page.locator("#grant-collection .results")).to_contain_text(
         f"{SCOPE}: Revoked."
     )

@@ -45,12 +45,13 @@ READS = [
 ]
 WRITES = [
     ("/apps/{app}/grants/grant", {"only": "okta.brands.read"}),
-    ("/apps/{app}/grants/revoke", {"only": "okta.apps.read"}),
+    ("/apps/{app}/grants/revoke", {"only": "okta.apps.read", "confirm": "yes"}),
     ("/apps/{app}/refresh", {}),
     ("/scopes/okta.brands.read/grant", {"app": "{app}"}),
-    ("/scopes/okta.apps.read/revoke", {"app": "{app}"}),
+    ("/scopes/okta.apps.read/revoke", {"app": "{app}", "confirm": "yes"}),
     ("/sync/start", {"kind": "incremental"}),
     ("/audit/verify", {}),
+    ("/apps/{app}/grants/undo", {"revoke": "1"}),
 ]
 
 

@@ -64,7 +64,9 @@ def test_grant_in_place_with_htmx_reaches_okta_and_the_audit(admin, mirrored, si
 
 def test_revoke_by_plain_form_redirects_with_a_message(admin, mirrored, sim):
     app = web_app(sim, holding="okta.apps.read")
-    response = admin.post(_url(app["id"], "revoke"), {"scope": ["okta.apps.read"]})
+    response = admin.post(
+        _url(app["id"], "revoke"), {"scope": ["okta.apps.read"], "confirm": "yes"}
+    )
     assert response.status_code == 302
     assert response["Location"].startswith(_url(app["id"]))
     page = admin.get(response["Location"])

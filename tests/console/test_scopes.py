@@ -141,7 +141,8 @@ def test_revoke_one_scope_from_several_apps_by_plain_form(admin, mirrored, sim):
     admin.post(f"/apps/{apps[0]['id']}/refresh")
     admin.post(f"/apps/{apps[1]['id']}/refresh")
     response = admin.post(
-        "/scopes/okta.brands.read/revoke", {"app": [a["id"] for a in apps]}
+        "/scopes/okta.brands.read/revoke",
+        {"app": [a["id"] for a in apps], "confirm": "yes"},
     )
     assert response.status_code == 302
     for app in apps:

@@ -72,10 +72,17 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
     """Every write URL with a body a Super Admin could legitimately send."""
     return {
         "grant-create": (f"/apps/{app_id}/grants/grant", {"only": "okta.brands.read"}),
-        "grant-revoke": (f"/apps/{app_id}/grants/revoke", {"only": "okta.apps.read"}),
+        "grant-revoke": (
+            f"/apps/{app_id}/grants/revoke",
+            {"only": "okta.apps.read", "confirm": "yes"},
+        ),
+        "grant-undo": (f"/apps/{app_id}/grants/undo", {"revoke": "1"}),
         "app-refresh": (f"/apps/{app_id}/refresh", {}),
         "scope-grant-bulk": ("/scopes/okta.brands.read/grant", {"app": [app_id]}),
-        "scope-revoke-bulk": ("/scopes/okta.apps.read/revoke", {"app": [app_id]}),
+        "scope-revoke-bulk": (
+            "/scopes/okta.apps.read/revoke",
+            {"app": [app_id], "confirm": "yes"},
+        ),
         "sync-start": ("/sync/start", {"kind": "full"}),
         "audit-verify": ("/audit/verify", {}),
     }

@@ -355,7 +355,8 @@ def test_load_browsing_and_granting_with_a_sync_running(stack, ledger):
                     status = web.post(
                         browser,
                         f"/apps/{app_id}/grants/{verb}",
-                        {"only": "okta.brands.read"},
+                        # a revoke is confirmed first (a grant ignores it)
+                        {"only": "okta.brands.read", "confirm": "yes"},
                     ).status_code
                 except requests.RequestException as exc:
                     status = 599

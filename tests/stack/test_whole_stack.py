@@ -292,7 +292,9 @@ def test_whole_stack(stack):
     assert "okta.brands.read" in _sim_grants(sim)[app_id]
     assert "okta.brands.read" in _db_grants(stack)[app_id]
     revoked = _post(
-        browser, f"{console}/apps/{app_id}/grants/revoke", {"scope": "okta.brands.read"}
+        browser,
+        f"{console}/apps/{app_id}/grants/revoke",
+        {"scope": "okta.brands.read", "confirm": "yes"},
     )
     assert revoked.status_code == 200, revoked.text[:500]
     assert "okta.brands.read" not in _sim_grants(sim).get(app_id, set())

@@ -5,7 +5,9 @@ Reads come from the database (``console.selectors``, shaped by
 ``grants.services.scope_writes`` and ``.app_sync`` with the signed-in admin's
 own token (``accounts.access.admin_client``), after every check that needs no
 Okta call: unknown app or scope → 404, an empty or tampered selection → a
-message, a ``manage`` scope → a confirmation stating its risk first.
+message, a grant of a risky scope and every revoke → a confirmation first
+(``console.confirmations``), and "Undo" only within ``UNDO_WINDOW`` of the
+revoke.
 
 With htmx (``HX-Request``) a write answers with the refreshed grant collection
 (and the history, out of band) to swap in place; without JavaScript the same
@@ -15,12 +17,14 @@ message per scope (post/redirect/get).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
@@ -30,7 +34,7 @@ from grantsconsole.accounts.access import (
     super_admin_required,
     super_admin_write,
 )
-from grantsconsole.console import presenters, selectors
+from grantsconsole.console import confirmations, presenters, selectors
 from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.forms import (
     APP_STATUSES,
@@ -47,11 +51,13 @@ from grantsconsole.console.views.common import (
     page_number,
     render_page,
 )
-from grantsconsole.grants.models import OktaApp
+from grantsconsole.grants.models import AuditEvent, OktaApp
 from grantsconsole.grants.services import app_sync, scope_writes
 from grantsconsole.okta.errors import OktaError
 
 APPS_PER_PAGE = 50
+# How long after a revoke its result offers "Undo" (checked from the audit row).
+UNDO_WINDOW = timedelta(minutes=10)
 
 
 @require_GET
@@ -198,17 +204,22 @@ def _refuse_selection(request: HttpRequest, app: OktaApp, message: str) -> HttpR
 
 
 def _confirm_manage(
-    request: HttpRequest, app: OktaApp, scope_ids: list[str]
+    request: HttpRequest,
+    app: OktaApp,
+    scope_ids: list[str],
+    *,
+    undo_seq: int | None = None,
 ) -> HttpResponse:
     """Ask before granting any scope rated above low (manage scopes, reads of
     credentials or personal data) or uncatalogued, naming each one's risk, why,
-    and its reach (an uncatalogued scope's risk is unknown: asked as if high)."""
+    and its reach (an uncatalogued scope's risk is unknown: asked as if high).
+    With ``undo_seq`` the form posts back to "Undo" of that revoke."""
     catalog = get_catalog()
     rows = [
         {
             "scope_id": s,
             "info": catalog.get(s),
-            "risk": catalog.risk(s) or ("high" if not catalog.knows(s) else ""),
+            "risk": confirmations.stated_risk(s),
             "risk_reason": catalog.risk_reason(s),
             "is_manage": catalog.is_manage(s),
             "uncatalogued": not catalog.knows(s),
@@ -218,14 +229,54 @@ def _confirm_manage(
     ]
     context = {
         "app": app,
+        "facts": confirmations.app_facts(app),
+        "show": _show(request),
         "confirm_rows": rows,
         "asked_rows": [r for r in rows if r["asks"]],
         "uncatalogued_rows": [r for r in rows if r["uncatalogued"]],
         "scope_ids": scope_ids,
+        "confirm_url": reverse(
+            "grant-create" if undo_seq is None else "grant-undo", args=[app.okta_id]
+        ),
+        "undo_seq": undo_seq,
     }
     if is_htmx(request):
         return render(request, "apps/confirm_grant.html#confirm", context)
     return render_page(request, "apps/confirm_grant.html", context, section="apps")
+
+
+def _confirm_revoke(
+    request: HttpRequest, app: OktaApp, scope_ids: list[str], *, error: str = ""
+) -> HttpResponse:
+    """Ask before any revoke: the app (label, type, who it acts as, whether it
+    is the console's or the worker's own), each scope's risk and, for a scope
+    the console or the worker needs, what stops and a field to type its id.
+    ``error`` (a refused confirmation) is shown and answered with 400."""
+    rows = [
+        {
+            "scope_id": s,
+            "risk": confirmations.stated_risk(s),
+            "stops": confirmations.stops(app, s),
+        }
+        for s in scope_ids
+    ]
+    context = {
+        "app": app,
+        "facts": confirmations.app_facts(app),
+        "show": _show(request),
+        "rows": rows,
+        "needed_rows": [r for r in rows if r["stops"]],
+        "scope_ids": scope_ids,
+        "confirm_error": error,
+    }
+    status = 400 if error else 200
+    if is_htmx(request):
+        return render(
+            request, "apps/confirm_revoke.html#confirm", context, status=status
+        )
+    return render_page(
+        request, "apps/confirm_revoke.html", context, section="apps", status=status
+    )
 
 
 @require_POST
@@ -259,6 +310,9 @@ def grant_revoke(request: HttpRequest, okta_id: str) -> HttpResponse:
     """Revoke the selected scopes from the app (``POST``; several at once).
 
     Any well-formed scopeId; one the app does not hold is already gone (success).
+    Every revoke is confirmed first (``confirm=yes``); a scope the console's or
+    the worker's own app needs also takes its id typed into a ``typed`` field
+    (else: the confirmation again, with a message, 400, nothing written).
     """
     app = _app_or_404(okta_id, present=True)
     catalog = get_catalog()
@@ -266,6 +320,13 @@ def grant_revoke(request: HttpRequest, okta_id: str) -> HttpResponse:
         scope_ids = scope_selection(request.POST)
     except SelectionError as exc:
         return _refuse_selection(request, app, exc.message)
+    if request.POST.get("confirm") != "yes":
+        return _confirm_revoke(request, app, scope_ids)
+    needed = [s for s in scope_ids if confirmations.stops(app, s)]
+    missing = confirmations.untyped(request.POST, needed)
+    if missing:
+        error = confirmations.refusal(missing, {confirmations.own_app(app)})
+        return _confirm_revoke(request, app, scope_ids, error=error)
     if any(catalog.asks_confirmation(s) for s in scope_ids):
         step_up = require_recent_auth(request, request.path, request.POST)
         if step_up is not None:
@@ -273,11 +334,60 @@ def grant_revoke(request: HttpRequest, okta_id: str) -> HttpResponse:
     return _write(request, app=app, scope_ids=scope_ids, verb="revoke")
 
 
+def _undoable_revoke(app: OktaApp, data: QueryDict) -> AuditEvent | str:
+    """The revoke that "Undo" names (field ``revoke``: the seq of its final
+    audit row), or why it cannot be undone. Only a successful revoke of this
+    app that removed a grant, at most ``UNDO_WINDOW`` ago by its audit row."""
+    seq = data.get("revoke", "")
+    event = (
+        AuditEvent.objects.filter(
+            seq=int(seq), app=app, action="revoke", outcome="success"
+        ).first()
+        if seq.isdigit() and len(seq) < 19
+        else None
+    )
+    if event is None or event.detail.get("already_gone"):
+        return "There is no revoke of this app to undo."
+    if timezone.now() - event.created_at > UNDO_WINDOW:
+        minutes = int(UNDO_WINDOW.total_seconds() // 60)
+        return (
+            f"Undo is offered for {minutes} minutes after a revoke, and that time "
+            f"has passed: grant {event.scope_id} again from the list if the app "
+            "needs it."
+        )
+    return event
+
+
+@require_POST
 @super_admin_write
-def _write(
+def grant_undo(request: HttpRequest, okta_id: str) -> HttpResponse:
+    """ "Undo" a revoke of this app (``POST``, field ``revoke``: the seq of the
+    revoke's final audit row): grant its scope again as an ordinary grant, with
+    the same confirmation and step-up a grant asks for, after a fresh Super
+    Admin check (first: nothing about the revoke is told to a demoted admin).
+    Refused with a message (400, nothing written) when the revoke is unknown,
+    removed no grant, or is older than ``UNDO_WINDOW`` (checked here, from the
+    audit row)."""
+    app = _app_or_404(okta_id, present=True)
+    revoke = _undoable_revoke(app, request.POST)
+    if isinstance(revoke, str):
+        return _refuse_selection(request, app, revoke)
+    scope_ids = [revoke.scope_id]
+    if get_catalog().asks_confirmation(revoke.scope_id):
+        if request.POST.get("confirm") != "yes":
+            return _confirm_manage(request, app, scope_ids, undo_seq=revoke.seq)
+        step_up = require_recent_auth(request, request.path, request.POST)
+        if step_up is not None:
+            return step_up
+    return _send(request, app=app, scope_ids=scope_ids, verb="grant")
+
+
+def _send(
     request: HttpRequest, *, app: OktaApp, scope_ids: list[str], verb: str
 ) -> HttpResponse:
-    """Call the grant or revoke service (fresh role check first, by the decorator)."""
+    """Call the grant or revoke service. Callers check the role freshly first:
+    through ``_write`` (``_send`` behind ``@super_admin_write``) or, as "Undo"
+    does, by their own decorator."""
     try:
         results = scope_writes.write_scopes(
             verb,
@@ -292,6 +402,10 @@ def _write(
     app.refresh_from_db()
     title = "Grant results" if verb == "grant" else "Revoke results"
     return _respond_after_write(request, app, outcomes, title=title)
+
+
+# Grant and revoke: a fresh Super Admin check, then the service call.
+_write = super_admin_write(_send)
 
 
 @require_POST

@@ -3,7 +3,8 @@ granting one scope to several apps (or revoking it from several) in one action.
 
 A bulk write calls the grant/revoke service once per app and shows one result
 per app; an unknown scope or app id is a 404 and an empty or tampered selection
-a message, both before any Okta call.
+a message, both before any Okta call. A bulk revoke is always confirmed first
+(and, from the console's or the worker's own app, with the scopeId typed).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from grantsconsole.accounts.access import (
     super_admin_required,
     super_admin_write,
 )
-from grantsconsole.console import presenters
+from grantsconsole.console import confirmations, presenters
 from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.forms import SCOPE_ID_RE, SelectionError, app_selection
 from grantsconsole.console.outcomes import Outcome, describe, from_error
@@ -149,18 +150,18 @@ def _bulk(request: HttpRequest, scope_id: str, verb: str) -> HttpResponse:
     if len(apps) != len(okta_ids):
         raise Http404("Unknown app.")
     ordered = [apps[i] for i in okta_ids]
-    if (
-        verb == "grant"
-        and catalog.asks_confirmation(scope_id)
-        and request.POST.get("confirm") != "yes"
-    ):
+    if verb == "revoke":
+        refused = _confirm_bulk_revoke(request, scope_id, ordered)
+        if refused is not None:
+            return refused
+    elif catalog.asks_confirmation(scope_id) and request.POST.get("confirm") != "yes":
         context = {
             "scope_id": scope_id,
             "info": catalog.get(scope_id),
             "risk": catalog.risk(scope_id) or "high",
             "risk_reason": catalog.risk_reason(scope_id),
             "uncatalogued": not catalog.knows(scope_id),
-            "apps": ordered,
+            "apps": [confirmations.app_facts(a) for a in ordered],
         }
         if is_htmx(request):
             return render(request, "scopes/confirm_bulk.html#confirm", context)
@@ -172,6 +173,46 @@ def _bulk(request: HttpRequest, scope_id: str, verb: str) -> HttpResponse:
         if step_up is not None:
             return step_up
     return _bulk_write(request, scope_id=scope_id, apps=ordered, verb=verb)
+
+
+def _confirm_bulk_revoke(
+    request: HttpRequest, scope_id: str, apps: list[OktaApp]
+) -> HttpResponse | None:
+    """None when the revoke of ``scope_id`` from ``apps`` was confirmed
+    (``confirm=yes``, and ``typed`` = the scopeId when the console's or the
+    worker's own app is among them and needs it); else the confirmation: each
+    app with its type and what stops, answered 400 with a message when the
+    confirmation came back without the typed scopeId."""
+    rows = [
+        {"facts": confirmations.app_facts(a), "stops": confirmations.stops(a, scope_id)}
+        for a in apps
+    ]
+    owners = {r["facts"].own for r in rows if r["stops"]}
+    needed = [scope_id] if owners else []
+    error = ""
+    if request.POST.get("confirm") == "yes":
+        if not confirmations.untyped(request.POST, needed):
+            return None
+        error = confirmations.refusal(needed, owners)
+    context = {
+        "scope_id": scope_id,
+        "risk": confirmations.stated_risk(scope_id),
+        "rows": rows,
+        "needs_typing": bool(needed),
+        "confirm_error": error,
+    }
+    status = 400 if error else 200
+    if is_htmx(request):
+        return render(
+            request, "scopes/confirm_bulk_revoke.html#confirm", context, status=status
+        )
+    return render_page(
+        request,
+        "scopes/confirm_bulk_revoke.html",
+        context,
+        section="scopes",
+        status=status,
+    )
 
 
 @super_admin_write
@@ -188,7 +229,16 @@ def _bulk_write(
                 verb, client=client, app=app, scope_ids=[scope_id], actor=actor
             )
             one = describe(results[0], verb=verb)
-            outcomes.append(Outcome(app.label, one.ok, one.headline, one.explanation))
+            outcomes.append(
+                Outcome(
+                    app.label,
+                    one.ok,
+                    one.headline,
+                    one.explanation,
+                    undo_seq=one.undo_seq,
+                    app_okta_id=app.okta_id,
+                )
+            )
         except OktaError as exc:
             outcomes.append(from_error(app.label, exc, verb=verb))
     title = f"{'Grant' if verb == 'grant' else 'Revoke'} {scope_id}: results per app"
