@@ -109,3 +109,26 @@ def test_the_app_page_works_at_390_px(page: Page, live_server, sim, axe_violatio
     expect(grant).to_be_in_viewport()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert axe_violations() == []
+
+
+def test_risk_first_pages_and_a_matrix_cell_leads_to_its_scope(
+    page: Page, live_server, sim, axe_violations
+):
+    mirror_org(sim)
+    sign_in(page, live_server.url, flow.SUPER)
+    expect(page.get_by_role("heading", name="OIDC apps")).to_be_visible()
+    problems = {}
+    for path in ("/apps/?sort=-risk&risk=high", "/scopes/?sort=risk&risk=medium"):
+        assert page.goto(live_server.url + path).status == 200
+        problems[path] = axe_violations()
+    page.goto(live_server.url + "/scopes/matrix/?size=all")
+    problems["matrix"] = axe_violations()
+    page.screenshot(path=str(ARTIFACTS / "matrix-risk.png"), full_page=False)
+    cell = page.locator("td.cell-risk-critical a").first
+    scope = cell.locator(".visually-hidden").inner_text().rsplit(": ", 1)[1]
+    cell.click()
+    row = page.locator(f"tr[id='row-{scope}']")
+    expect(row).to_be_visible()
+    expect(row).to_be_in_viewport()
+    expect(row).to_contain_text("granted")
+    assert {p: v for p, v in problems.items() if v} == {}
