@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django import forms
 from django.http import Http404, QueryDict
 
+from grantsconsole.console import presenters
+from grantsconsole.console.catalog import RISK_RANK, get_catalog
 from grantsconsole.console.selectors import APP_SORTS, AppFilters, AuditFilters
 from grantsconsole.grants.audit import ACTIONS
 
@@ -30,6 +33,13 @@ APP_STATUSES = [
     ("removed", "Removed from Okta"),
 ]
 SORT_CHOICES = [(key, key) for key in APP_SORTS]
+# "at least" filters on a stored risk rank (catalog.RISK_RANK): low needs none
+MIN_RISKS = [
+    ("", "Any risk"),
+    ("medium", "Medium or higher"),
+    ("high", "High or critical"),
+    ("critical", "Critical"),
+]
 SCOPE_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 APP_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_SELECTION = 200
@@ -62,6 +72,7 @@ class AppFilterForm(forms.Form):
         required=False, min_value=1, max_value=3650, label="Changed in the last N days"
     )
     unreadable = forms.BooleanField(required=False, label="Grants unreadable")
+    risk = forms.ChoiceField(required=False, choices=MIN_RISKS, label="Highest risk")
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
 
     def clean_scope(self) -> str:
@@ -82,7 +93,55 @@ class AppFilterForm(forms.Form):
             holds_manage=bool(data.get("manage")),
             changed_days=data.get("changed"),
             unreadable=bool(data.get("unreadable")),
+            min_risk_rank=RISK_RANK.get(data.get("risk") or "", 0),
             sort=data.get("sort") or "label",
+        )
+
+
+class AppViewForm(forms.Form):
+    """Which scopes an app's page lists and the "Add scopes" picker's filters
+    (GET on the page; hidden fields of its write forms). See ``AppView``."""
+
+    show = forms.ChoiceField(
+        required=False, choices=[(c, c) for c in presenters.SHOW_CHOICES]
+    )
+    pick = forms.BooleanField(required=False)
+    q = forms.CharField(required=False, max_length=100, label="Search scopes")
+    resource = forms.ChoiceField(required=False, label="Resource")
+    kind = forms.ChoiceField(
+        required=False,
+        label="Kind",
+        choices=[
+            ("", "Any kind"),
+            ("read", "read"),
+            ("manage", "manage"),
+            ("other", "other (self scopes)"),
+        ],
+    )
+    risk = forms.ChoiceField(
+        required=False,
+        label="Risk",
+        choices=[("", "Any risk"), *((r, r) for r in presenters.PICKER_RISKS)],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["resource"].choices = [
+            ("", "Any resource"),
+            *((r, r) for r, _ in get_catalog().groups),
+        ]
+
+    def to_view(self) -> presenters.AppView:
+        """The view (the default for any field that failed validation)."""
+        self.is_valid()  # invalid fields are left out of cleaned_data (defaults)
+        data = getattr(self, "cleaned_data", {})  # unbound form: the default view
+        return presenters.AppView(
+            show=data.get("show") or "held",
+            pick=bool(data.get("pick")),
+            q=(data.get("q") or "").strip(),
+            resource=data.get("resource") or "",
+            kind=data.get("kind") or "",
+            risk=data.get("risk") or "",
         )
 
 

@@ -6,10 +6,13 @@ otherwise run none. Times are aware UTC datetimes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet, Subquery
 from django.utils import timezone
@@ -187,6 +190,27 @@ def counted_page(qs: QuerySet, number: int, per_page: int) -> Page | None:
     return Page(rows, max(number, 1), paginator)
 
 
+PUBLIC_CLIENT_TYPES = {"browser": "single-page (browser)", "native": "native"}
+
+
+def own_app(client_id: str) -> str:
+    """ "console" for the console's own Okta app (``OKTA_CONSOLE_CLIENT_ID``),
+    "worker" for the worker's (``OKTA_WORKER_CLIENT_ID``), else ""."""
+    if not client_id:
+        return ""
+    if client_id == settings.OKTA_CONSOLE_CLIENT_ID:
+        return "console"
+    if client_id == settings.OKTA_WORKER_CLIENT_ID:
+        return "worker"
+    return ""
+
+
+def public_client_holding_manage(app: Any) -> bool:
+    """True for a public client (a single-page or native app: it cannot keep a
+    secret) whose stored ``manage_count`` says it holds a manage scope."""
+    return app.application_type in PUBLIC_CLIENT_TYPES and app.manage_count > 0
+
+
 @dataclass
 class ScopeRow:
     """One row of an app's grant collection table."""
@@ -206,7 +230,7 @@ class ScopeRow:
 class GrantCollection:
     """An app's grant collection laid out for the page.
 
-    ``groups`` is ``[(resource, [ScopeRow])]`` covering every catalog scope;
+    ``groups`` is ``[(resource, [ScopeRow])]``: the catalog scopes the view shows;
     ``uncatalogued`` lists held scopes the catalog does not know.
     """
 
@@ -219,15 +243,113 @@ class GrantCollection:
     held_rows: list[ScopeRow] = field(default_factory=list)  # riskiest first
 
 
-SHOW_CHOICES = ("all", "held", "manage")
+SHOW_CHOICES = ("held", "manage", "all")
+PICKER_KINDS = ("read", "manage", "other")
+PICKER_RISKS = ("critical", "high", "medium", "low")
 
 
-def grant_collection(rows: list[ScopeGrant], show: str = "all") -> GrantCollection:
-    """Every catalog scope, granted or not, plus held unknown scopes, from an
-    app's grant ``rows`` (``selectors.app_grants``).
+@dataclass(frozen=True)
+class AppView:
+    """What an app's page shows, kept through confirmations, step-ups and writes.
 
-    ``show`` narrows the catalog rows: "held" (granted only) or "manage"
-    (manage scopes only); held uncatalogued scopes are always listed.
+    ``show``: "held" (the default: the scopes the app holds), "manage" (every
+    catalog manage scope) or "all" (the whole catalog). ``pick``: the "Add
+    scopes" picker is open; its filters ``q`` (text in a scopeId or its
+    description, any case), ``resource``, ``kind`` (read | manage | other) and ``risk``
+    (critical | high | medium | low) are "" for no filter.
+    """
+
+    show: str = "held"
+    pick: bool = False
+    q: str = ""
+    resource: str = ""
+    kind: str = ""
+    risk: str = ""
+
+    @property
+    def params(self) -> list[tuple[str, str]]:
+        """The fields that differ from the default view, as ``(name, value)``
+        (hidden form fields and query strings are built from them)."""
+        params = [("show", self.show)] if self.show != "held" else []
+        if self.pick:
+            params.append(("pick", "1"))
+            params += [
+                (name, value)
+                for name in ("q", "resource", "kind", "risk")
+                if (value := getattr(self, name))
+            ]
+        return params
+
+    @property
+    def query(self) -> str:
+        """``?show=…&pick=1…`` for this view; "" for the default one."""
+        return "?" + urlencode(self.params) if self.params else ""
+
+    def links(self) -> dict[str, str]:
+        """Query strings of the views one click away: ``show_<choice>`` (the
+        picker kept as it is), ``pick`` (the picker open, unfiltered) and ``close`` (closed,
+        its filters dropped)."""
+        links = {
+            f"show_{choice}": replace(self, show=choice).query
+            for choice in SHOW_CHOICES
+        }
+        links["pick"] = AppView(show=self.show, pick=True).query
+        links["close"] = AppView(show=self.show).query
+        return links
+
+
+@dataclass
+class PickerRow:
+    """One catalog scope in the "Add scopes" picker."""
+
+    info: Any  # catalog ScopeInfo
+    risk: str  # "" when low
+    held: bool
+    selected: bool
+
+
+def scope_picker(
+    view: AppView, held: set[str], selected: Sequence[str] = ()
+) -> list[PickerRow]:
+    """Catalog scopes matching the picker's filters (``view``), by resource;
+    the ``selected`` scopeIds (ticked before the filters changed) come first,
+    matching or not, so a new filter never drops a choice."""
+    catalog = get_catalog()
+    q = view.q.casefold()
+    chosen = [catalog.get(s) for s in dict.fromkeys(selected) if catalog.knows(s)]
+    rows = [
+        PickerRow(info=info, risk=catalog.risk(info.name), held=False, selected=True)
+        for info in chosen
+        if info.name not in held
+    ]
+    for resource, infos in catalog.groups:
+        if view.resource and resource != view.resource:
+            continue
+        for info in infos:
+            risk = catalog.risk(info.name)
+            kind = info.kind if info.kind in ("read", "manage") else "other"
+            if (
+                info.name in selected
+                or (view.kind and kind != view.kind)
+                or (view.risk and (risk or "low") != view.risk)
+                or (
+                    q
+                    and q not in info.name.casefold()
+                    and q not in info.description.casefold()
+                )
+            ):
+                continue
+            rows.append(
+                PickerRow(info=info, risk=risk, held=info.name in held, selected=False)
+            )
+    return rows
+
+
+def grant_collection(rows: list[ScopeGrant], show: str = "held") -> GrantCollection:
+    """The held scopes (``show`` "held"), every catalog manage scope ("manage")
+    or every catalog scope ("all"), granted or not, plus held scopes the catalog
+    does not know (always listed), from an app's grant ``rows``
+    (``selectors.app_grants``).
     """
     catalog = get_catalog()
     grants = {g.scope_id: g for g in rows if g.revoked_at is None}
@@ -367,12 +489,25 @@ def scope_apps(scope_id: str, q: str = "") -> ScopeApps:
     )
 
 
+@dataclass(frozen=True)
+class MatrixCell:
+    """An app's access in one scope family: ``kind`` the strongest it holds
+    (manage > read > self), ``risk`` the riskiest of those scopes ("low" …
+    "critical"), ``scope_id`` that riskiest scope (the cell links to its row on
+    the app's page)."""
+
+    kind: str
+    risk: str
+    scope_id: str
+
+
 @dataclass
 class MatrixRow:
-    """One app of the apps x scope-families matrix; ``cells`` follow ``families``."""
+    """One app of the apps x scope-families matrix; ``cells`` follow ``families``
+    (None where the app holds nothing of the family)."""
 
     app: OktaApp
-    cells: list[str]  # "" | "read" | "manage" | "self"
+    cells: list[MatrixCell | None]
     manage_count: int
 
 
@@ -382,18 +517,18 @@ _STRENGTH = {"": 0, "self": 1, "read": 2, "manage": 3}
 def matrix_page(
     number: int, per_page: int
 ) -> tuple[Page | None, list[str], list[MatrixRow]]:
-    """One page of ``selectors.matrix_apps`` with the strongest access each app
-    holds per scope family (resource): manage > read > self. Families are those
-    held by any app on the page. None for a page past the end."""
+    """One page of ``selectors.matrix_apps`` with a :class:`MatrixCell` per app
+    and scope family (resource) it holds. Families are those held by any app on
+    the page. None for a page past the end."""
     catalog = get_catalog()
     page = counted_page(selectors.matrix_apps(), number, per_page)
     if page is None:
         return None, [], []
-    per_app: list[tuple[OktaApp, dict[str, str]]] = []
+    per_app: list[tuple[OktaApp, dict[str, MatrixCell]]] = []
     families: set[str] = set()
     for app in page.object_list:
-        best: dict[str, str] = {}
-        for scope_id in (app.scope_list or "").split():
+        best: dict[str, MatrixCell] = {}
+        for scope_id in sorted((app.scope_list or "").split()):
             family = catalog.resource(scope_id)
             info = catalog.get(scope_id)
             kind = (
@@ -401,15 +536,24 @@ def matrix_page(
                 if info
                 else ("manage" if catalog.is_manage(scope_id) else "read")
             )
-            if _STRENGTH.get(kind, 0) > _STRENGTH[best.get(family, "")]:
-                best[family] = kind
+            risk = catalog.risk(scope_id) or "low"
+            held = best.get(family)
+            if held is None:
+                best[family] = MatrixCell(kind, risk, scope_id)
+                continue
+            riskier = RISK_RANK[risk] > RISK_RANK[held.risk]
+            best[family] = MatrixCell(
+                kind if _STRENGTH.get(kind, 0) > _STRENGTH[held.kind] else held.kind,
+                risk if riskier else held.risk,
+                scope_id if riskier else held.scope_id,
+            )
         families.update(best)
         per_app.append((app, best))
     ordered = sorted(families)
     rows = [
         MatrixRow(
             app=app,
-            cells=[best.get(f, "") for f in ordered],
+            cells=[best.get(f) for f in ordered],
             manage_count=app.manage_count,
         )
         for app, best in per_app

@@ -54,6 +54,8 @@ APP_SORTS = {
     "-synced": ("-synced_at", "okta_id"),
     "changed": ("last_change_at", "okta_id"),
     "-changed": ("-last_change_at", "okta_id"),
+    "risk": ("max_risk_rank", "label", "okta_id"),
+    "-risk": ("-max_risk_rank", "label", "okta_id"),
 }
 EXTERNAL_ACTIONS = ("external_grant", "external_revoke")
 
@@ -182,6 +184,7 @@ class AppFilters:
     holds_manage: bool = False
     changed_days: int | None = None
     unreadable: bool = False
+    min_risk_rank: int = 0  # riskiest open grant at least this (RISK_RANK)
     sort: str = "label"
 
 
@@ -232,6 +235,8 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
         )
     if filters.unreadable:
         qs = qs.filter(grants_state=OktaApp.GrantsState.UNKNOWN)
+    if filters.min_risk_rank:
+        qs = qs.filter(max_risk_rank__gte=filters.min_risk_rank)
     qs = qs.annotate(total_rows=_count(qs))
     return qs.order_by(*APP_SORTS.get(filters.sort, APP_SORTS["label"]))
 

@@ -73,6 +73,8 @@ def test_grant_and_revoke_in_place_then_audit_and_okta_agree(
     link.click()
     expect(page.get_by_role("heading", name=app["label"], exact=True)).to_be_visible()
     shot("02-app-detail")
+    # the page lists the held scopes; the full catalog is the second view
+    page.get_by_role("link", name=re.compile(r"^the full catalog")).click()
 
     # grant in place: the page is not reloaded, the row turns "granted"
     page.evaluate("window.__noReload = true")

@@ -42,6 +42,10 @@ PARAMETERS = [
     "action",
     "external",
     "show",
+    "size",
+    "risk",
+    "pick",
+    "resource",
 ]
 EDGE_VALUES = [
     "9223372036854775807",

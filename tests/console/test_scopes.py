@@ -117,9 +117,9 @@ def test_matrix_shows_the_strongest_access_per_family(admin, mirrored, sim):
         oidc, key=lambda a: sum(g["scopeId"].endswith(".manage") for g in a["grants"])
     )
     body = admin.get("/scopes/matrix/").content.decode()
-    assert 'class="cell-manage"' in body
+    assert 'class="cell-manage cell-risk-critical"' in body
     assert f'href="/apps/{app["id"]}/"' in body
-    assert 'class="cell-read"' in body
+    assert 'class="cell-read cell-risk-' in body
 
 
 def test_grant_one_scope_to_several_apps_with_a_result_per_app(admin, mirrored, sim):

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from django.template.loader import render_to_string
 
-from grantsconsole.console.presenters import Holders, MatrixRow, ScopeRow
+from grantsconsole.console.presenters import Holders, MatrixCell, MatrixRow, ScopeRow
 from grantsconsole.console.templatetags import console as tags
 
 EVIL = "\"'><script>alert(1)</script><img src=x onerror=alert(2)>&amp;"
@@ -138,7 +138,9 @@ def test_matrix_app_and_audit_rows_escape_every_okta_string():
     assert_contained(render("apps/list.html#app-row", app=app))
     matrix = render(
         "scopes/matrix.html#matrix-row",
-        row=MatrixRow(app=app, cells=["manage", ""], manage_count=1),
+        row=MatrixRow(
+            app=app, cells=[MatrixCell("manage", "high", EVIL), None], manage_count=1
+        ),
     )
     p = parsed(matrix)
     assert "script" not in p.tags

@@ -24,6 +24,9 @@ from django.urls import (
     reverse,
 )
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from grantsconsole.console import presenters
 
 register = template.Library()
 
@@ -87,6 +90,57 @@ def kind_badge(kind: str) -> str:
     if not kind:
         return ""
     return format_html('<span class="badge kind-{}">{}</span>', kind, kind)
+
+
+OWN_APP_LABELS = {"console": "this console's app", "worker": "the worker's app"}
+
+
+@register.simple_tag
+def app_flags(app: Any) -> str:
+    """Badges after an app's label: the console's or the worker's own app
+    (``presenters.own_app``), and a public client holding manage scopes
+    (``presenters.public_client_holding_manage``); "" for neither."""
+    badges = []
+    own = presenters.own_app(app.client_id)
+    if own:
+        badges.append(("own-app", OWN_APP_LABELS[own]))
+    if presenters.public_client_holding_manage(app):
+        badges.append(("risk-high", "public client with manage scopes"))
+    return format_html_join("", ' <span class="badge {}">{}</span>', badges)
+
+
+KIND_LETTERS = {"manage": "M", "read": "R", "self": "S"}
+RISK_MARKS = {"critical": "!!!", "high": "!!", "medium": "!", "low": ""}
+EMPTY_CELL = mark_safe(
+    '<td class="cell-none"><span class="visually-hidden">none</span>·</td>'
+)
+
+
+@register.simple_tag
+def matrix_cell(cell: Any, app_url: str) -> str:
+    """One matrix cell (``presenters.MatrixCell`` or None): the kind's letter and
+    the risk's !-marks shown, the same in words for screen readers, the risk as
+    a CSS class, a link to the scope's row on the app's page (``app_url``).
+    Python, not template code: "all" renders up to thousands of cells."""
+    if cell is None:
+        return EMPTY_CELL
+    return format_html(
+        '<td class="cell-{} cell-risk-{}"><a href="{}#row-{}" title="{}: {}, {} risk">'
+        '<span aria-hidden="true">{}{}</span>'
+        '<span class="visually-hidden">{}, {} risk: {}</span></a></td>',
+        cell.kind,
+        cell.risk,
+        app_url,
+        quote(cell.scope_id, safe=""),
+        cell.scope_id,
+        cell.kind,
+        cell.risk,
+        KIND_LETTERS.get(cell.kind, "?"),
+        RISK_MARKS.get(cell.risk, ""),
+        cell.kind,
+        cell.risk,
+        cell.scope_id,
+    )
 
 
 _SENTINEL = "__gc_arg__"

@@ -17,6 +17,7 @@ message per scope (post/redirect/get).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -39,7 +40,10 @@ from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.forms import (
     APP_STATUSES,
     APP_TYPES,
+    MAX_SELECTION,
+    MIN_RISKS,
     AppFilterForm,
+    AppViewForm,
     SelectionError,
     scope_selection,
 )
@@ -84,6 +88,7 @@ def apps_list(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "page": page,
         "app_statuses": APP_STATUSES,
+        "min_risks": MIN_RISKS,
         "sorts": _sort_links(filters.sort),
         "scope_ids": sorted(get_catalog().by_id),
     }
@@ -105,6 +110,7 @@ def _sort_links(current: str) -> dict[str, dict[str, str]]:
         "manage": "-manage",
         "synced": "-synced",
         "changed": "-changed",
+        "risk": "-risk",
     }
     links: dict[str, dict[str, str]] = {}
     for column, default in columns.items():
@@ -126,22 +132,41 @@ def _app_or_404(
     return app
 
 
-def _show(request: HttpRequest) -> str:
-    value = request.POST.get("show") or request.GET.get("show") or "all"
-    return value if value in presenters.SHOW_CHOICES else "all"
+def _view(request: HttpRequest) -> presenters.AppView:
+    """The page's view: from the query string, or a write's hidden fields."""
+    data = request.POST if request.method == "POST" else request.GET
+    return AppViewForm(data).to_view()
 
 
-def _detail_context(app: OktaApp, show: str = "all", **extra: Any) -> dict[str, Any]:
-    """The grant collection and the grant history (one query: the grant rows)."""
+def _detail_context(
+    app: OktaApp,
+    view: presenters.AppView,
+    selected: Sequence[str] = (),
+    **extra: Any,
+) -> dict[str, Any]:
+    """The grant collection, the picker when open (``selected`` scopes ticked)
+    and the grant history (one query: the grant rows)."""
     rows = list(selectors.app_grants(app))
+    collection = presenters.grant_collection(rows, view.show)
     return {
         "app": app,
-        "show": show,
+        "view": view,
+        "view_links": view.links(),
+        "show": view.show,
         "catalog_size": len(get_catalog().by_id),
         "editable": app.removed_at is None,
+        "own_app": presenters.own_app(app.client_id),
+        # "single-page (browser)" or "native" for a public client, else None
+        "public_client_type": presenters.PUBLIC_CLIENT_TYPES.get(app.application_type),
         "grant_url": reverse("grant-create", args=[app.okta_id]),
         "revoke_url": reverse("grant-revoke", args=[app.okta_id]),
-        "collection": presenters.grant_collection(rows, show),
+        "collection": collection,
+        "picker": presenters.scope_picker(view, set(collection.grants), selected)
+        if view.pick and app.removed_at is None
+        else None,
+        "resources": [resource for resource, _ in get_catalog().groups],
+        "picker_kinds": AppViewForm.base_fields["kind"].choices[1:],
+        "picker_risks": presenters.PICKER_RISKS,
         "history": presenters.grant_history(rows),
         **extra,
     }
@@ -150,19 +175,32 @@ def _detail_context(app: OktaApp, show: str = "all", **extra: Any) -> dict[str, 
 @require_GET
 @super_admin_required
 def app_detail(request: HttpRequest, okta_id: str) -> HttpResponse:
-    """One app: its grant collection by resource, grant/revoke forms, history.
+    """One app: the scopes it holds by resource (or ``?show=manage|all``), the
+    "Add scopes" picker (``?pick=1`` with filters ``q``, ``resource``, ``kind``,
+    ``risk``; with htmx target ``picker-results`` just its results), grant and
+    revoke forms that carry the view, and the history.
 
     Queries: the auth ones, the app (with the stale-banner facts), its grant
     rows (held and revoked: the collection and the history).
     """
     app = _app_or_404(okta_id, with_status=True)
-    return render_page(
-        request,
-        "apps/detail.html",
-        _detail_context(app, _show(request)),
-        section="apps",
-        freshness=presenters.freshness_of(app),
-    )
+    view = _view(request)
+    # The picker's live filter keeps what was ticked before (repeated ``scope``).
+    selected = request.GET.getlist("scope")[:MAX_SELECTION]
+    context = _detail_context(app, view, selected)
+    if is_htmx(request) and request.htmx.target == "picker-results":
+        # the results, and the view fields of the page's other forms (out of band)
+        response = render(request, "apps/_picker_results.html", context)
+    else:
+        response = render_page(
+            request,
+            "apps/detail.html",
+            context,
+            section="apps",
+            freshness=presenters.freshness_of(app),
+        )
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 def _respond_after_write(
@@ -174,7 +212,7 @@ def _respond_after_write(
             request,
             "apps/_after_write.html",
             _detail_context(
-                app, _show(request), outcomes=outcomes, outcome_title=title
+                app, _view(request), outcomes=outcomes, outcome_title=title
             ),
         )
     for outcome in outcomes:
@@ -182,7 +220,11 @@ def _respond_after_write(
         if outcome.explanation:
             text = f"{text} {outcome.explanation}"
         (messages.success if outcome.ok else messages.error)(request, text)
-    return redirect(reverse("app-detail", args=[app.okta_id]) + "#grant-collection")
+    return redirect(
+        reverse("app-detail", args=[app.okta_id])
+        + _view(request).query
+        + "#grant-collection"
+    )
 
 
 def _refuse_selection(request: HttpRequest, app: OktaApp, message: str) -> HttpResponse:
@@ -191,13 +233,13 @@ def _refuse_selection(request: HttpRequest, app: OktaApp, message: str) -> HttpR
         return render(
             request,
             "apps/_after_write.html",
-            _detail_context(app, _show(request), form_error=message),
+            _detail_context(app, _view(request), form_error=message),
             status=400,
         )
     return render_page(
         request,
         "apps/detail.html",
-        _detail_context(app, _show(request), form_error=message),
+        _detail_context(app, _view(request), form_error=message),
         section="apps",
         status=400,
     )
@@ -230,7 +272,7 @@ def _confirm_manage(
     context = {
         "app": app,
         "facts": confirmations.app_facts(app),
-        "show": _show(request),
+        "view": _view(request),
         "confirm_rows": rows,
         "asked_rows": [r for r in rows if r["asks"]],
         "uncatalogued_rows": [r for r in rows if r["uncatalogued"]],
@@ -263,7 +305,7 @@ def _confirm_revoke(
     context = {
         "app": app,
         "facts": confirmations.app_facts(app),
-        "show": _show(request),
+        "view": _view(request),
         "rows": rows,
         "needed_rows": [r for r in rows if r["stops"]],
         "scope_ids": scope_ids,

@@ -23,8 +23,13 @@ from grantsconsole.accounts.access import (
     super_admin_write,
 )
 from grantsconsole.console import confirmations, presenters
-from grantsconsole.console.catalog import get_catalog
-from grantsconsole.console.forms import SCOPE_ID_RE, SelectionError, app_selection
+from grantsconsole.console.catalog import RISK_RANK, get_catalog
+from grantsconsole.console.forms import (
+    MIN_RISKS,
+    SCOPE_ID_RE,
+    SelectionError,
+    app_selection,
+)
 from grantsconsole.console.outcomes import Outcome, describe, from_error
 from grantsconsole.console.views.common import (
     actor_of,
@@ -37,7 +42,11 @@ from grantsconsole.grants.models import OktaApp
 from grantsconsole.grants.services import scope_writes
 from grantsconsole.okta.errors import OktaError
 
-MATRIX_PER_PAGE = 40
+# Rows per matrix page the admin may pick; "all" is capped at MATRIX_MAX_ROWS
+# (the page says so), past which it pages too: each row is one cell per held
+# family, and 1,000 rows already make a page of several megabytes.
+MATRIX_SIZES = ("50", "100", "500", "all")
+MATRIX_MAX_ROWS = 1000
 
 
 @require_GET
@@ -45,13 +54,19 @@ MATRIX_PER_PAGE = 40
 def scopes_list(request: HttpRequest) -> HttpResponse:
     """Every catalog scope (and every held uncatalogued one) with who holds it.
 
-    Queries: the auth ones, the stale banner, the open grants with their app.
+    Filters: ``kind``, ``held=1`` (held by some app), ``risk`` (at least
+    medium, high or critical); ``sort=risk`` lists the scopes riskiest first
+    (then most held) instead of by resource. Queries: the auth ones, the stale
+    banner, the open grants with their app.
     """
     catalog = get_catalog()
     held = presenters.holders_by_scope()
     empty = presenters.Holders()
     kind = request.GET.get("kind", "")
     held_only = request.GET.get("held") == "1"
+    risk = request.GET.get("risk", "")
+    min_rank = RISK_RANK[risk] if risk in dict(MIN_RISKS) else 0
+    by_risk = request.GET.get("sort") == "risk"
     groups = []
     for resource, infos in catalog.groups:
         rows = [
@@ -61,16 +76,27 @@ def scopes_list(request: HttpRequest) -> HttpResponse:
                 "risk": catalog.risk(i.name),
             }
             for i in infos
-            if (not kind or i.kind == kind) and (not held_only or i.name in held)
+            if (not kind or i.kind == kind)
+            and (not held_only or i.name in held)
+            and RISK_RANK[catalog.risk(i.name)] >= min_rank
         ]
         if rows:
             groups.append((resource, rows))
+    if by_risk:
+        rows = [row for _, rows in groups for row in rows]
+        rows.sort(
+            key=lambda r: (-RISK_RANK[r["risk"]], -r["holders"].count, r["info"].name)
+        )
+        groups = [("Riskiest first", rows)] if rows else []
     unknown = sorted((s, h) for s, h in held.items() if not catalog.knows(s))
     context = {
         "groups": groups,
         "uncatalogued": unknown,
         "kind": kind,
         "held_only": held_only,
+        "risk": risk if min_rank else "",
+        "min_risks": MIN_RISKS,
+        "by_risk": by_risk,
         "total_scopes": len(catalog.by_id),
     }
     return render_page(request, "scopes/list.html", context, section="scopes")
@@ -79,15 +105,28 @@ def scopes_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @super_admin_required
 def scopes_matrix(request: HttpRequest) -> HttpResponse:
-    """Apps x scope families: the strongest access each app holds per family.
+    """Apps x scope families: the strongest access each app holds per family,
+    coloured and labelled by the riskiest scope, each cell a link to that scope
+    on the app's page.
 
-    Apps with the most manage grants first, 40 per page. Queries: the auth
-    ones, the stale banner, one page of apps with their scopes and the total.
+    Apps with the most manage grants first, ``size`` per page (50, 100, 500 or
+    "all": at most ``MATRIX_MAX_ROWS``). Queries: the auth ones, the stale
+    banner, one page of apps with their scopes and the total.
     """
-    page, families, rows = presenters.matrix_page(page_number(request), MATRIX_PER_PAGE)
+    size = request.GET.get("size", "")
+    size = size if size in MATRIX_SIZES else MATRIX_SIZES[0]
+    per_page = MATRIX_MAX_ROWS if size == "all" else int(size)
+    page, families, rows = presenters.matrix_page(page_number(request), per_page)
     if page is None:
         return redirect(first_page(request))
-    context = {"families": families, "rows": rows, "page": page}
+    context = {
+        "families": families,
+        "rows": rows,
+        "page": page,
+        "size": size,
+        "sizes": MATRIX_SIZES,
+        "max_rows": MATRIX_MAX_ROWS,
+    }
     return render_page(request, "scopes/matrix.html", context, section="scopes")
 
 
