@@ -135,11 +135,20 @@ def test_granting_from_the_picker_keeps_the_view(admin, mirrored, sim):
     assert dict(parse_qsl(location.query)) == view
     assert location.fragment == "grant-collection"
     assert "okta.brands.read" in okta_grants(sim, app["id"])
-    # in place: the swapped collection still has the picker, filtered, and the
-    # granted scope is now held
-    body = admin.post(
+    # in place: the revoke's confirmation carries the view, and after it the
+    # swapped collection still has the picker, filtered, with the scope back
+    # among the candidates
+    asked = admin.post(
         f"/apps/{app['id']}/grants/revoke",
         {"only": "okta.brands.read", **view},
+        **HX,
+    ).content.decode()
+    assert "Revoked." not in asked
+    for name, value in view.items():
+        assert f'name="{name}" value="{value}"' in asked
+    body = admin.post(
+        f"/apps/{app['id']}/grants/revoke",
+        {"only": "okta.brands.read", "confirm": "yes", **view},
         **HX,
     ).content.decode()
     assert "Revoked." in body
@@ -163,7 +172,7 @@ def test_a_confirmation_and_a_step_up_carry_the_view(admin, mirrored, sim, monke
     }
     assert (
         f'href="/apps/{app["id"]}/?show=manage&amp;pick=1&amp;kind=manage'
-        '&amp;risk=critical">Cancel</a>' in confirm
+        '&amp;risk=critical" hx-get=' in confirm
     )
 
     pending = {}
