@@ -118,12 +118,10 @@ class AuditFilterForm(forms.Form):
         label="To (UTC, inclusive)",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    intents = forms.BooleanField(
-        required=False,
-        label="Show intent rows",
-        help_text="The “requested” row written before each grant or revoke is "
-        "sent to Okta; its outcome is the row that follows.",
-    )
+    # The "requested" row written before each grant or revoke is sent to Okta
+    # (grants.intents); its outcome is the row that follows, so it is noise
+    # unless someone looks for requests that never got an answer.
+    intents = forms.BooleanField(required=False, label="Show intent rows")
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def clean(self) -> dict:
