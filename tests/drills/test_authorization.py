@@ -29,6 +29,7 @@ from grantsconsole.grants.models import (
     AuditVerification,
     OktaApp,
     ScopeGrant,
+    SyncRun,
 )
 from tests.accounts import flow
 from tests.console.conftest import signed_in, web_app
@@ -61,7 +62,12 @@ def org(sim, settings):
 @pytest.fixture
 def queued(monkeypatch) -> list[str]:
     calls: list[str] = []
-    for task in (tasks.start_full_sync, tasks.incremental_sync, tasks.verify_audit):
+    for task in (
+        tasks.start_full_sync,
+        tasks.incremental_sync,
+        tasks.verify_audit,
+        tasks.audit_report,
+    ):
         monkeypatch.setattr(
             task, "delay", lambda *a, _n=task.name, **k: calls.append(_n)
         )
@@ -78,6 +84,7 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
         "scope-revoke-bulk": ("/scopes/okta.apps.read/revoke", {"app": [app_id]}),
         "sync-start": ("/sync/start", {"kind": "full"}),
         "audit-verify": ("/audit/verify", {}),
+        "report-generate": ("/reports/generate", {}),
     }
 
 
@@ -96,6 +103,7 @@ class Watch:
         )
         self.synced = dict(OktaApp.objects.values_list("okta_id", "last_synced_at"))
         self.verifications = AuditVerification.objects.count()
+        self.runs = SyncRun.objects.count()  # "Sync now" records a queued run
 
     def okta_app_calls(self) -> list[dict]:
         return [
@@ -130,6 +138,7 @@ class Watch:
             self.synced
         ), what
         assert AuditVerification.objects.count() == self.verifications, what
+        assert SyncRun.objects.count() == self.runs, what
         ledger.refused()
 
 
