@@ -10,7 +10,8 @@ flow against a demo simulator, and measures p50/p95 server time (wall clock
 around Django's test client, in process) and the query count of: the apps list
 (first page, last page, sorted by grant count and by manage grants), one app,
 the scopes list, one scope's view, the matrix, the audit page (first, deep,
-filtered deep), and Django admin's changelist (first and last page). Then a CSV export of 10% of the audit rows
+filtered deep, by app id, by a label part many apps share, with intent rows), one
+audit row's page, and Django admin's changelist (first and last page). Then a CSV export of 10% of the audit rows
 (100,000 at the full size) and of 1%, with ``tracemalloc`` peak memory: flat
 means the big export's peak is close to the small one's.
 

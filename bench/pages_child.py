@@ -327,6 +327,11 @@ def pages(
         "audit p1": "/audit/",
         "audit deep": f"/audit/?before={deep_seq}",
         "audit filtered deep": f"/audit/?action=grant&before={deep_seq}",
+        "audit by app id": f"/audit/?app={app_id}",
+        # labels are "Bench <type> app 00000"…: "app 01" is in 1,000 of 5,000
+        "audit by label part": "/audit/?app=app 01",
+        "audit with intents": "/audit/?intents=on",
+        "audit row": f"/audit/{deep_seq}/",
         "admin changelist p1 (baseline)": "/admin/grants/oktaapp/",
         "admin changelist deep (baseline)": f"/admin/grants/oktaapp/?p={admin_deep}",
     }

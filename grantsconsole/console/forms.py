@@ -17,7 +17,8 @@ from django.http import Http404, QueryDict
 from grantsconsole.console import presenters
 from grantsconsole.console.catalog import RISK_RANK, get_catalog
 from grantsconsole.console.selectors import APP_SORTS, AppFilters, AuditFilters
-from grantsconsole.grants.audit import ACTIONS
+from grantsconsole.grants.audit import ACTION_NAMES, ACTIONS
+from grantsconsole.grants.intents import INTENT_ACTIONS
 
 APP_TYPES = [
     ("", "Any type"),
@@ -148,7 +149,9 @@ class AppViewForm(forms.Form):
 class AuditFilterForm(forms.Form):
     """Filters of the audit page and its exports (GET)."""
 
-    app = forms.CharField(required=False, max_length=64, label="App (Okta id)")
+    app = forms.CharField(
+        required=False, max_length=500, label="App (label or Okta id)"
+    )
     scope = forms.CharField(
         required=False,
         max_length=200,
@@ -158,7 +161,7 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=300, label="Actor (login or id)")
     action = forms.ChoiceField(
         required=False,
-        choices=[("", "Any action"), *((a, a.replace("_", " ")) for a in ACTIONS)],
+        choices=[("", "Any action"), *((a, ACTION_NAMES[a]) for a in ACTIONS)],
         label="Action",
     )
     external = forms.BooleanField(
@@ -174,14 +177,36 @@ class AuditFilterForm(forms.Form):
         label="To (UTC, inclusive)",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    # The "requested" row written before each grant or revoke is sent to Okta
+    # (grants.intents); its outcome is the row that follows, so it is noise
+    # unless someone looks for requests that never got an answer.
+    intents = forms.BooleanField(required=False, label="Show intent rows")
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
+    def clean(self) -> dict:
+        """An inverted range is an error on "To", and neither date is applied
+        (the rows shown are not filtered by date)."""
+        data = super().clean()
+        date_from, date_to = data.get("date_from"), data.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            del data["date_from"]
+            self.add_error(
+                "date_to",
+                f"“To” ({date_to.isoformat()}) is before “From” "
+                f"({date_from.isoformat()}): swap them. The dates were not applied.",
+            )
+        return data
+
     def to_filters(self) -> AuditFilters:
+        """The filters (defaults for any field that failed validation). Intent
+        rows are left out unless asked for or chosen as the action."""
         self.is_valid()  # invalid fields are left out of cleaned_data (defaults)
         data = getattr(self, "cleaned_data", {})  # unbound form: no filters
         date_from = data.get("date_from")
         date_to = data.get("date_to")
+        action = data.get("action") or ""
         return AuditFilters(
+            include_intents=bool(data.get("intents")) or action in INTENT_ACTIONS,
             app=(data.get("app") or "").strip(),
             scope=(data.get("scope") or "").strip(),
             actor=(data.get("actor") or "").strip(),

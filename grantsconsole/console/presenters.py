@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from grantsconsole.console import selectors
 from grantsconsole.console.catalog import RANK_RISK, RISK_RANK, get_catalog
+from grantsconsole.grants import audit
 from grantsconsole.grants.models import (
     AuditEvent,
     AuditVerification,
@@ -585,3 +586,48 @@ def audit_page(
     rows = list(qs[: size + 1])
     next_before = rows[size - 1].seq if len(rows) > size else None
     return AuditPage(rows=rows[:size], next_before=next_before, before=before)
+
+
+@dataclass(frozen=True)
+class RowChain:
+    """Where one audit row stands in the hash chain.
+
+    ``sealed``: its ``row_hash`` and ``row_mac`` match its columns (checked
+    now); ``linked``: its ``prev_hash`` is the previous row's ``row_hash``
+    (True for row 1 on the genesis hash; None when the previous row is
+    missing); ``checked``: what the last verification says of it, "verified"
+    (it covered the row and found the chain intact), "before" (a tail check
+    that started after it), "after" (written since), "failed" or "never";
+    ``verification``: that last check.
+    """
+
+    sealed: bool
+    linked: bool | None
+    checked: str
+    verification: Verification
+
+
+def row_chain(event: AuditEvent, verification: Verification) -> RowChain:
+    """The :class:`RowChain` of a row from ``selectors.audit_row``."""
+    if event.seq == 1:
+        linked: bool | None = event.prev_hash == audit.GENESIS_HASH
+    elif event.prev_row_hash is None:
+        linked = None
+    else:
+        linked = event.prev_hash == event.prev_row_hash
+    if verification.ok is None:
+        checked = "never"
+    elif not verification.ok:
+        checked = "failed"
+    elif event.seq < verification.first_seq:
+        checked = "before"
+    elif event.seq < verification.first_seq + (verification.rows or 0):
+        checked = "verified"
+    else:
+        checked = "after"
+    return RowChain(
+        sealed=audit.row_sealed(event),
+        linked=linked,
+        checked=checked,
+        verification=verification,
+    )

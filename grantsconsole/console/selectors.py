@@ -29,6 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
+from grantsconsole.grants.intents import INTENT_ACTIONS
 from grantsconsole.grants.models import (
     AuditCheckpoint,
     AuditEvent,
@@ -69,7 +70,7 @@ def stale_after() -> timedelta:
     return timedelta(seconds=max(3 * int(settings.SYNC_INCREMENTAL_EVERY), 600))
 
 
-_FINISHED_EXCLUDED = ("running", "skipped")
+_FINISHED_EXCLUDED = ("queued", "running", "skipped")
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _OK_STATUSES = ("succeeded", "partial")
 
@@ -366,20 +367,36 @@ def matrix_apps() -> QuerySet[OktaApp]:
 class AuditFilters:
     """Validated filters of the audit page (see ``forms.AuditFilterForm``)."""
 
-    app: str = ""  # Okta app id
+    app: str = ""  # an Okta app id, or (part of) an app's label
     scope: str = ""
     actor: str = ""
     action: str = ""
     external_only: bool = False
     date_from: datetime | None = None  # inclusive, UTC
     date_to: datetime | None = None  # exclusive, UTC
+    include_intents: bool = True  # grant_intent / revoke_intent rows
 
 
 def audit_events(filters: AuditFilters) -> QuerySet[AuditEvent]:
-    """Audit rows matching ``filters``, newest first (by ``seq``). No COUNT anywhere."""
+    """Audit rows matching ``filters``, newest first (by ``seq``). No COUNT anywhere.
+
+    ``app`` matches the app with that Okta id and the apps whose current label
+    contains it (any case), whatever label a row kept; it costs one query of
+    the apps table, so that rows of a single app are read newest first off the
+    ``(app, seq)`` index instead of all being sorted.
+    """
     qs = AuditEvent.objects.all()
     if filters.app:
-        qs = qs.filter(app_okta_id=filters.app)
+        apps = OktaApp.objects.filter(
+            Q(okta_id=filters.app) | Q(label__icontains=filters.app)
+        ).values("pk")
+        first_two = [row["pk"] for row in apps[:2]]
+        if len(first_two) == 1:
+            qs = qs.filter(app=first_two[0])
+        else:
+            qs = qs.filter(app__in=apps)
+    if not filters.include_intents:
+        qs = qs.exclude(action__in=INTENT_ACTIONS)
     if filters.scope:
         qs = qs.filter(scope_id=filters.scope)
     if filters.actor:
@@ -400,14 +417,29 @@ def audit_events(filters: AuditFilters) -> QuerySet[AuditEvent]:
     return qs.order_by("-seq")
 
 
+def audit_row(seq: int) -> AuditEvent | None:
+    """The audit row ``seq`` with ``prev_row_hash``, the ``row_hash`` of row
+    ``seq - 1`` (None when there is none), or None. One query."""
+    previous = AuditEvent.objects.filter(seq=OuterRef("seq") - 1).values("row_hash")
+    return (
+        AuditEvent.objects.filter(seq=seq)
+        .annotate(prev_row_hash=Subquery(previous[:1]))
+        .first()
+    )
+
+
 # --- sync ----------------------------------------------------------------------------------
 
 
+LIVE_STATUSES = (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)
+
+
 def sync_runs(limit: int = 30) -> QuerySet[SyncRun]:
-    """The latest ``limit`` sync runs plus any still running, newest first."""
+    """The latest ``limit`` sync runs plus any still queued or running, newest
+    first."""
     latest = SyncRun.objects.order_by("-id").values("pk")[:limit]
     return SyncRun.objects.filter(
-        Q(status=SyncRun.Status.RUNNING) | Q(pk__in=Subquery(latest))
+        Q(status__in=LIVE_STATUSES) | Q(pk__in=Subquery(latest))
     ).order_by("-id")
 
 
@@ -467,3 +499,14 @@ def most_held_manage_scopes(limit: int = 10) -> list[tuple[str, int]]:
 def reports(limit: int = 50) -> QuerySet[AuditReport]:
     """Stored audit reports, newest first, without their (large) data."""
     return AuditReport.objects.order_by("-created_at", "-id").defer("data")[:limit]
+
+
+def report_after(report_id: int) -> AuditReport | None:
+    """The first stored report newer than ``report_id`` (without its data), or
+    None. One query."""
+    return (
+        AuditReport.objects.filter(pk__gt=report_id)
+        .defer("data")
+        .order_by("id")
+        .first()
+    )

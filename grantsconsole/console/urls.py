@@ -27,11 +27,13 @@ urlpatterns = [
     path("audit/", audit.audit_list, name="audit-list"),
     path("audit/export.<str:fmt>", audit.audit_export, name="audit-export"),
     path("audit/verify", audit.audit_verify, name="audit-verify"),
+    path("audit/<int:seq>/", audit.audit_detail, name="audit-detail"),
     path("sync/", sync.sync_list, name="sync-list"),
     path("sync/progress", sync.sync_progress, name="sync-progress"),
     path("sync/start", sync.sync_start, name="sync-start"),
     path("sync/<int:run_id>/", sync.sync_detail, name="sync-detail"),
     path("reports/", reports.reports_list, name="reports-list"),
+    path("reports/generate", reports.report_generate, name="report-generate"),
     path(
         "reports/charts/grants-over-time.svg",
         reports.chart_grants_over_time,

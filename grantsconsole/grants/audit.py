@@ -111,6 +111,25 @@ ACTIONS = (
     "foreign_issuer",
 )
 
+#: each action in words, as the pages show it (every action has one)
+ACTION_NAMES = {
+    "grant": "Granted scope",
+    "revoke": "Revoked scope",
+    "grant_intent": "Grant requested",
+    "revoke_intent": "Revoke requested",
+    "external_grant": "Granted in Okta (out of band)",
+    "external_revoke": "Revoked in Okta (out of band)",
+    "authz_denied": "Refused",
+    "sign_in": "Signed in",
+    "sign_out": "Signed out",
+    "sync": "Sync ended with problems",
+    "app_discovered": "App appeared in Okta",
+    "app_removed": "App removed from Okta",
+    "app_restored": "App back in Okta",
+    "refresh": "Refreshed from Okta",
+    "foreign_issuer": "Grant for another issuer found",
+}
+
 
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
@@ -171,6 +190,15 @@ def _mac(message: str, key: bytes | None = None) -> str:
     if key is None:
         key = settings.AUDIT_HMAC_KEY.encode("utf-8")
     return hmac.digest(key, message.encode("utf-8"), "sha256").hex()
+
+
+def row_sealed(row: AuditEvent) -> bool:
+    """True when ``row_hash`` is the hash of the row's columns after its
+    ``prev_hash`` and ``row_mac`` is the audit key's MAC of it: one row's share
+    of :func:`verify` (which also follows the links between rows)."""
+    return hmac.compare_digest(
+        row.row_hash, compute_hash(row.prev_hash, row)
+    ) and hmac.compare_digest(row.row_mac, _mac(row.row_hash))
 
 
 def _lock_chain() -> None:

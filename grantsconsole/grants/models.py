@@ -18,6 +18,7 @@ which list applies).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.db import models, router, transaction
 from django.db.models import Case, Count, F, Max, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Right
 from django.db.models.lookups import Exact
+from django.utils import timezone
 
 from grantsconsole.okta import scopes as scope_catalog
 
@@ -560,6 +562,10 @@ class SyncRun(models.Model):
     ``complete``: the listing was complete and every listed app was read, so
     unlisted apps were marked removed and every app it read with grants state
     "ok" was read at (or after) ``started_at``; a run stopped early is not.
+
+    A run an admin asks for ("Sync now") is created "queued" before the worker
+    has it, so the page can follow it at once; ``started_at`` is then when it
+    was queued, until a worker starts it (``services.sync_queue``).
     """
 
     class Kind(models.TextChoices):
@@ -567,6 +573,7 @@ class SyncRun(models.Model):
         INCREMENTAL = "incremental"
 
     class Status(models.TextChoices):
+        QUEUED = "queued"  # asked for by an admin, no worker has started it yet
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         PARTIAL = "partial"  # finished, some apps' grants not read (or unreadable)
@@ -619,7 +626,13 @@ class SyncRun(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status != self.Status.RUNNING
+        return self.status not in (self.Status.RUNNING, self.Status.QUEUED)
+
+    @property
+    def elapsed(self) -> timedelta:
+        """Time since ``started_at`` (queued: waiting for a worker; running: so
+        far), or the run's whole duration once finished."""
+        return (self.finished_at or timezone.now()) - self.started_at
 
 
 class SyncLock(models.Model):

@@ -15,6 +15,7 @@ from celery import shared_task
 from grantsconsole.grants import services
 from grantsconsole.grants.models import SyncRun
 from grantsconsole.grants.services.app_sync import TRANSIENT_ERRORS
+from grantsconsole.grants.services.sync_queue import NotQueued
 from grantsconsole.okta.errors import describe
 from grantsconsole.okta_clients import worker_client
 
@@ -24,11 +25,19 @@ STEP_MAX_RETRIES = 8
 
 
 @shared_task(name="grants.start_full_sync")
-def start_full_sync(trigger: str = "beat", requested_by: str = "") -> int:
+def start_full_sync(
+    trigger: str = "beat", requested_by: str = "", run_id: int | None = None
+) -> int:
     """Start a full sync (or record it as skipped) and queue its first step.
-    ``requested_by``: the Okta login of the admin who pressed "Sync now".
-    Returns the SyncRun id."""
-    run = services.start_full_sync(trigger=trigger, requested_by=requested_by)
+    ``requested_by``: the Okta login of the admin who pressed "Sync now";
+    ``run_id``: the run the console queued for it (nothing happens when it is
+    no longer queued). Returns the SyncRun id."""
+    try:
+        run = services.start_full_sync(
+            trigger=trigger, requested_by=requested_by, run_id=run_id
+        )
+    except NotQueued:
+        return run_id
     if run.status == SyncRun.Status.RUNNING:
         full_sync_step.delay(run.pk, 0)
     return run.pk
@@ -55,11 +64,15 @@ def full_sync_step(self, run_id: int, step: int) -> int | None:
 
 
 @shared_task(name="grants.incremental_sync")
-def incremental_sync(trigger: str = "beat", requested_by: str = "") -> int:
+def incremental_sync(
+    trigger: str = "beat", requested_by: str = "", run_id: int | None = None
+) -> int:
     """Poll the System Log once (see services.run_incremental_sync). Until a
-    full sync has completed, start one instead (the first baseline).
-    ``requested_by``: the Okta login of the admin who pressed "Sync now".
-    Returns the SyncRun id."""
+    full sync has completed, start one instead (the first baseline; a queued
+    ``run_id`` becomes that full sync). ``requested_by``: the Okta login of
+    the admin who pressed "Sync now"; ``run_id``: the run the console queued
+    for it (nothing happens when it is no longer queued). Returns the SyncRun
+    id."""
     has_baseline = SyncRun.objects.filter(
         kind=SyncRun.Kind.FULL,
         status__in=(SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL),
@@ -69,12 +82,24 @@ def incremental_sync(trigger: str = "beat", requested_by: str = "") -> int:
             kind=SyncRun.Kind.FULL, status=SyncRun.Status.RUNNING
         ).first()
         if running is not None:
+            if run_id is not None:
+                services.end_queued(
+                    run_id,
+                    SyncRun.Status.SKIPPED,
+                    f"Skipped: the first full sync (run #{running.pk}) is running; "
+                    "it reads every app.",
+                )
             return running.pk
-        return start_full_sync(trigger="first-baseline", requested_by=requested_by)
+        return start_full_sync(
+            trigger="first-baseline", requested_by=requested_by, run_id=run_id
+        )
     client = worker_client()
-    run = services.run_incremental_sync(
-        client=client, trigger=trigger, requested_by=requested_by
-    )
+    try:
+        run = services.run_incremental_sync(
+            client=client, trigger=trigger, requested_by=requested_by, run_id=run_id
+        )
+    except NotQueued:
+        return run_id
     # Console requests that died mid-write: their intents get an outcome within
     # minutes, not at the next full sync.
     services.settle_abandoned_intents(client)
@@ -84,8 +109,10 @@ def incremental_sync(trigger: str = "beat", requested_by: str = "") -> int:
 @shared_task(name="grants.sync_watchdog")
 def sync_watchdog() -> list[int]:
     """Re-queue the current step of full syncs that stopped making progress
-    (e.g. a worker died between finishing a step and queueing the next).
+    (e.g. a worker died between finishing a step and queueing the next), and
+    end console-queued runs no worker started (``services.expire_queued``).
     Returns the run ids resumed."""
+    services.expire_queued()
     resumed = []
     for run in services.stalled_runs():
         logger.warning("full sync #%s stalled at step %s; resuming", run.pk, run.step)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.grants.conftest import worker_client  # noqa: F401 (a worker in the test)
+
 # The ORM is used from the test while Playwright's sync API runs an event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

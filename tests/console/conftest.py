@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 from grantsconsole.grants.models import OktaApp, ScopeGrant
 from tests.accounts import flow
 from tests.factories import SUPER
+from tests.grants.conftest import worker_client  # noqa: F401 (the worker's side of "Sync now")
 
 
 def signed_in(login: str, *, enforce_csrf: bool = False) -> Client:

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
+from grantsconsole.grants import audit
 from grantsconsole.grants.models import AuditReport
 from tests.factories import make_apps, make_sync_run
 
@@ -18,6 +19,7 @@ def _pages(apps) -> list[str]:
     report = AuditReport.objects.create(
         period_start=timezone.now(), period_end=timezone.now(), data={"summary": {}}
     )
+    row = audit.record("grant", app=apps[0], scope_id="okta.users.manage")
     last_page = (len(apps) + 49) // 50
     return [
         "/apps/",
@@ -37,11 +39,16 @@ def _pages(apps) -> list[str]:
         "/audit/",
         "/audit/?action=grant&external=on&date_from=2026-01-01",
         "/audit/?app=0oaT000001App&scope=okta.users.manage&actor=x&before=99",
+        "/audit/?app=App&intents=on",
+        f"/audit/?app={apps[0].label}",
+        "/audit/?date_from=2026-12-07&date_to=2026-12-01",
+        f"/audit/{row.seq}/",
         "/scopes/okta.users.manage/?q=App 00",
         "/sync/",
         "/sync/progress",
         f"/sync/{run.pk}/",
         "/reports/",
+        "/reports/?after=0",
         "/reports/charts/grants-over-time.svg",
         "/reports/charts/top-manage-scopes.svg",
         f"/reports/{report.pk}/",

@@ -49,13 +49,21 @@ def test_sync_now_queues_the_chosen_kind_after_commit(
         admin.post("/sync/start", {"kind": "incremental"})
     with django_capture_on_commit_callbacks(execute=True):
         bad = admin.post("/sync/start", {"kind": "everything"})
-    assert full.status_code == 302
     assert bad.status_code == 302
+    runs = list(SyncRun.objects.order_by("id"))
+    assert [(r.kind, r.status, r.trigger, r.requested_by) for r in runs] == [
+        ("full", "queued", "console", SUPER.login),
+        ("incremental", "queued", "console", SUPER.login),
+    ]
+    assert (full.status_code, full["Location"]) == (302, f"/sync/{runs[0].pk}/")
     assert queued == [
-        ("full", {"trigger": "console", "requested_by": SUPER.login}),
+        (
+            "full",
+            {"trigger": "console", "requested_by": SUPER.login, "run_id": runs[0].pk},
+        ),
         (
             "incremental",
-            {"trigger": "console", "requested_by": SUPER.login},
+            {"trigger": "console", "requested_by": SUPER.login, "run_id": runs[1].pk},
         ),
     ]
 

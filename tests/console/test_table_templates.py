@@ -188,7 +188,7 @@ def test_url_for_builds_what_reverse_builds_and_keeps_ids_in_one_segment():
 
 def test_cells_are_separated_in_the_text_of_a_row():
     """As the template loops wrote them: whitespace between cells, so a row's
-    text reads "… UTC grant success …", not "UTCgrantsuccess" (copy and paste,
+    text reads "… Z Granted scope success …", not "ZGranted scopesuccess" (copy and paste,
     text search, and tests/browser's row filters rely on it)."""
     event = _event(
         action="grant",
@@ -198,7 +198,7 @@ def test_cells_are_separated_in_the_text_of_a_row():
         okta_request_id="req1",
     )
     text = "".join(parsed(render("audit/list.html#audit-row", e=event)).text)
-    assert "UTC\ngrant\nsuccess\na@example.com" in text
+    assert ":00Z\nGranted scope\nsuccess\na@example.com" in text
 
 
 def test_url_for_follows_the_script_prefix():

@@ -29,6 +29,7 @@ from grantsconsole.grants.models import (
     AuditVerification,
     OktaApp,
     ScopeGrant,
+    SyncRun,
 )
 from tests.accounts import flow
 from tests.console.conftest import signed_in, web_app
@@ -61,7 +62,12 @@ def org(sim, settings):
 @pytest.fixture
 def queued(monkeypatch) -> list[str]:
     calls: list[str] = []
-    for task in (tasks.start_full_sync, tasks.incremental_sync, tasks.verify_audit):
+    for task in (
+        tasks.start_full_sync,
+        tasks.incremental_sync,
+        tasks.verify_audit,
+        tasks.audit_report,
+    ):
         monkeypatch.setattr(
             task, "delay", lambda *a, _n=task.name, **k: calls.append(_n)
         )
@@ -85,6 +91,7 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
         ),
         "sync-start": ("/sync/start", {"kind": "full"}),
         "audit-verify": ("/audit/verify", {}),
+        "report-generate": ("/reports/generate", {}),
     }
 
 
@@ -103,6 +110,7 @@ class Watch:
         )
         self.synced = dict(OktaApp.objects.values_list("okta_id", "last_synced_at"))
         self.verifications = AuditVerification.objects.count()
+        self.runs = SyncRun.objects.count()  # "Sync now" records a queued run
 
     def okta_app_calls(self) -> list[dict]:
         return [
@@ -137,6 +145,7 @@ class Watch:
             self.synced
         ), what
         assert AuditVerification.objects.count() == self.verifications, what
+        assert SyncRun.objects.count() == self.runs, what
         ledger.refused()
 
 

@@ -1,5 +1,5 @@
-"""Template helpers for the console: risk and kind badges, UTC times, id URLs,
-percentages, report sections.
+"""Template helpers for the console: risk and kind badges, UTC times, durations,
+audit action names, id URLs, percentages, report sections.
 
 Every helper escapes what it renders (``format_html``); none marks Okta data safe.
 """
@@ -10,7 +10,7 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +27,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from grantsconsole.console import presenters
+
+from grantsconsole.grants.audit import ACTION_NAMES
 
 register = template.Library()
 
@@ -47,9 +49,18 @@ def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 @register.filter
+def iso_utc(value: datetime | None) -> str:
+    """An aware datetime as ISO 8601 in UTC to the second, ``2026-12-06T18:25:42Z``
+    (how the audit, sync and reports pages show times); "—" for None."""
+    if value is None:
+        return "—"
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@register.filter
 def isotime(value: Any) -> str:
-    """An ISO-8601 string (as stored in report data) shown like ``utc``; the text
-    itself when it does not parse."""
+    """An ISO-8601 string (as stored in report data and audit details) shown like
+    ``iso_utc``; the text itself when it does not parse."""
     if not value:
         return "—"
     try:
@@ -58,7 +69,53 @@ def isotime(value: Any) -> str:
         return str(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return utc(parsed)
+    return iso_utc(parsed)
+
+
+@register.simple_tag
+def iso_time(value: datetime | None) -> str:
+    """``<time datetime="…">2026-12-06T18:25:42Z</time>``; "—" for None."""
+    if value is None:
+        return "—"
+    text = iso_utc(value)
+    return format_html('<time datetime="{}">{}</time>', text, text)
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A duration in words to the second: "45 s", "3 min 05 s", "2 h 01 min"."""
+    if value is None:
+        return "—"
+    seconds = max(int(value.total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+@register.filter
+def action_name(action: str) -> str:
+    """An audit action in words (``audit.ACTION_NAMES``); the code itself when
+    it has no name."""
+    return ACTION_NAMES.get(action, action)
+
+
+@register.filter
+def okta_event_time(event: Any) -> str:
+    """For a change made in Okta outside the console (``external_*`` audit rows),
+    when Okta says it happened: the System Log event's ``published`` time
+    (``detail.changed_at``), else for a grant Okta's ``created``; "" when Okta
+    gave no time (a change only noticed by comparing with Okta)."""
+    if not str(getattr(event, "action", "")).startswith("external_"):
+        return ""
+    detail = getattr(event, "detail", None)
+    if not isinstance(detail, dict):
+        return ""
+    value = detail.get("changed_at") or detail.get("created")
+    return isotime(value) if value else ""
 
 
 @register.simple_tag

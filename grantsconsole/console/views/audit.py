@@ -71,6 +71,27 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
+@super_admin_required
+def audit_detail(request: HttpRequest, seq: int) -> HttpResponse:
+    """One audit row: every column, its place in the hash chain (its hash and
+    MAC checked now, its link to the previous row, the last verification),
+    links to its app and scope. Queries: the auth ones, the row (with the
+    previous row's hash) and the stale banner with the last verification."""
+    event = selectors.audit_row(seq)
+    if event is None:
+        raise Http404("Unknown audit row.")
+    freshness, verification = presenters.audit_status(request.user.pk)
+    context = {
+        "e": event,
+        "chain": presenters.row_chain(event, verification),
+        "detail_json": json.dumps(event.detail, indent=2, sort_keys=True),
+    }
+    return render_page(
+        request, "audit/detail.html", context, section="audit", freshness=freshness
+    )
+
+
 @require_POST
 @super_admin_write
 def audit_verify(request: HttpRequest) -> HttpResponse:
@@ -132,10 +153,13 @@ def _json_chunks(events: Iterator[AuditEvent]) -> Iterator[str]:
 @require_GET
 @super_admin_required
 def audit_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
-    """Every audit row matching the page's filters, as CSV or JSON, streamed."""
+    """Every audit row matching the page's filters, as CSV or JSON, streamed.
+    Intent rows are always included: an export with gaps in ``seq`` would
+    read as a trail with rows cut out."""
     if fmt not in ("csv", "json"):
         raise Http404("Unknown export format.")
     filters = AuditFilterForm(request.GET or None).to_filters()
+    filters.include_intents = True
     events = selectors.audit_events(filters).iterator(chunk_size=EXPORT_CHUNK)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     if fmt == "csv":

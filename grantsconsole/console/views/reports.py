@@ -1,4 +1,5 @@
-"""Stored audit reports (view, export) and the charts of grant state over time.
+"""Stored audit reports (view, export, "Generate report now") and the charts of
+grant state over time.
 
 Charts are server-side SVG (``console.charts``): no script, no CDN, and the CSP
 (``style-src 'self'``) is satisfied because the SVG uses classes from
@@ -9,14 +10,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
-from grantsconsole.accounts.access import super_admin_required
+from grantsconsole.accounts.access import super_admin_required, super_admin_write
 from grantsconsole.console import charts, selectors
-from grantsconsole.console.views.common import render_page
+from grantsconsole.console.views.common import is_htmx, render_page
 from grantsconsole.grants.models import AuditReport
 from grantsconsole.grants.services import reports as report_services
+
+
+def _after(request: HttpRequest) -> int | None:
+    """The ``after`` query parameter: the newest report id when "Generate
+    report now" was pressed (None when absent or not a number)."""
+    try:
+        return max(int(request.GET["after"]), 0)
+    except (KeyError, ValueError):
+        return None
 
 
 @require_GET
@@ -24,10 +38,33 @@ from grantsconsole.grants.services import reports as report_services
 def reports_list(request: HttpRequest) -> HttpResponse:
     """Stored reports and the two charts (each chart is its own SVG request).
 
-    Queries: the auth ones, the stale banner, the reports (without their data).
+    After "Generate report now" (``?after=<newest report id then>``) the page
+    says whether the new report has arrived; htmx polls that fragment alone
+    every 2 s until it has. Queries: the auth ones, the stale banner, the
+    reports (without their data), and with ``after`` the newer report.
     """
-    context = {"reports": selectors.reports()}
+    after = _after(request)
+    arrived = selectors.report_after(after) if after is not None else None
+    context = {"reports": selectors.reports(), "after": after, "arrived": arrived}
+    if after is not None and is_htmx(request):
+        return render(request, "reports/list.html#arriving", context)
     return render_page(request, "reports/list.html", context, section="reports")
+
+
+@require_POST
+@super_admin_write
+def report_generate(request: HttpRequest) -> HttpResponse:
+    """ "Generate report now" (POST): queue the audit report task for the
+    worker and show the reports page, which says when the report arrives."""
+    from grantsconsole.grants import tasks
+
+    newest = AuditReport.objects.order_by("-id").values_list("pk", flat=True).first()
+    transaction.on_commit(lambda: tasks.audit_report.delay(trigger="console"))
+    messages.success(
+        request,
+        "A report was queued; it appears here once a worker has written it.",
+    )
+    return redirect(f"{reverse('reports-list')}?after={newest or 0}")
 
 
 def _svg(body: str) -> HttpResponse:

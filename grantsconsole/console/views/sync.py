@@ -1,9 +1,11 @@
 """Sync runs: live progress (htmx polling), outcome, per-app errors, "Sync now".
 
-The progress fragment is polled every 2 s by htmx while a run is running
-(``hx-trigger="every 2s"``); once no run is running the fragment is rendered
-without the trigger, so polling stops. Without JavaScript a ``<meta refresh>``
-is not used (CSP-friendly); the page shows a "Reload" link instead.
+"Sync now" records a queued run (``services.queue_sync``) and opens its page,
+which follows it: the run's live fragment is polled every 2 s by htmx while the
+run is queued or running (``hx-trigger="every 2s"``) and rendered without the
+trigger once it ended, so polling stops. The list's progress fragment does the
+same for every queued or running run. Without JavaScript a ``<meta refresh>``
+is not used (CSP-friendly); the pages show a "Reload" link instead.
 """
 
 from __future__ import annotations
@@ -12,20 +14,22 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from grantsconsole.accounts.access import super_admin_required, super_admin_write
 from grantsconsole.console import selectors
 from grantsconsole.console.forms import SyncStartForm
 from grantsconsole.console.views.common import actor_of, is_htmx, render_page
+from grantsconsole.grants import services
 from grantsconsole.grants.models import SyncRun
 
 
 def _runs_context() -> dict[str, object]:
-    """The latest runs and the running ones among them (one query)."""
+    """The latest runs and the queued or running ones among them (one query)."""
     runs = list(selectors.sync_runs())
     return {
-        "running": [r for r in runs if r.status == SyncRun.Status.RUNNING],
+        "running": [r for r in runs if not r.is_finished],
         "runs": runs,
     }
 
@@ -52,43 +56,54 @@ def sync_progress(request: HttpRequest) -> HttpResponse:
 @require_GET
 @super_admin_required
 def sync_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    """One run: counters, message and the per-app errors."""
+    """One run: who asked for it, elapsed time, counters, message and the
+    per-app errors. From htmx, the live fragment alone (what the page polls
+    while the run is queued or running). One query after auth (plus the stale
+    banner for the whole page)."""
     run = SyncRun.objects.filter(pk=run_id).first()
     if run is None:
         raise Http404("Unknown sync run.")
+    if is_htmx(request):
+        return render(request, "sync/detail.html#live", {"run": run})
     errors = sorted((run.errors or {}).items()) if isinstance(run.errors, dict) else []
     context = {"run": run, "errors": errors}
     return render_page(request, "sync/detail.html", context, section="sync")
 
 
-def _enqueue(kind: str, actor_login: str) -> None:
-    """Queue a sync of ``kind`` after the transaction commits (the worker runs
-    it); its run names ``actor_login`` as the admin who asked for it."""
+def _enqueue(run: SyncRun) -> None:
+    """Hand the queued ``run`` to the worker after the transaction commits."""
     from grantsconsole.grants import tasks
 
-    task = tasks.start_full_sync if kind == "full" else tasks.incremental_sync
+    task = tasks.start_full_sync if run.kind == "full" else tasks.incremental_sync
     transaction.on_commit(
-        lambda: task.delay(trigger="console", requested_by=actor_login)
+        lambda: task.delay(
+            trigger="console", requested_by=run.requested_by, run_id=run.pk
+        )
     )
 
 
 @require_POST
 @super_admin_write
 def sync_start(request: HttpRequest) -> HttpResponse:
-    """ "Sync now": queue a full or incremental sync (POST, ``kind``)."""
+    """ "Sync now" (POST, ``kind``): record a queued full or incremental run
+    naming the admin, hand it to the worker, and open its page (which follows
+    it until it ends)."""
     form = SyncStartForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a full or an incremental sync.")
         return redirect("sync-list")
-    kind = form.cleaned_data["kind"]
-    login = actor_of(request).login
-    _enqueue(kind, login)
+    run = services.queue_sync(
+        form.cleaned_data["kind"], requested_by=actor_of(request).login
+    )
+    _enqueue(run)
     messages.success(
         request,
-        f"A {kind} sync was queued; its progress appears below once a worker starts it.",
+        f"{run.kind.title()} sync #{run.pk} was queued; this page follows it "
+        "until it ends.",
     )
+    url = reverse("sync-detail", args=[run.pk])
     if is_htmx(request):
         response = HttpResponse(status=204)
-        response["HX-Redirect"] = request.build_absolute_uri("/sync/")
+        response["HX-Redirect"] = url
         return response
-    return redirect("sync-list")
+    return redirect(url)

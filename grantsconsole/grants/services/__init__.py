@@ -4,6 +4,7 @@ Console writes: :func:`write_scopes` (grant and revoke, in
 :mod:`~grantsconsole.grants.services.scope_writes`), :func:`refresh_app`.
 Syncs: :func:`run_full_sync` (inline) or :func:`start_full_sync` +
 :func:`full_sync_step` (Celery), :func:`run_incremental_sync`,
+:func:`queue_sync` ("Sync now": a run recorded before the worker starts it),
 :func:`settle_abandoned_intents` (console writes whose request died).
 Reports: :func:`create_report`, :func:`report_as_csv`, :func:`report_as_json`.
 Audit verification: :func:`verify_audit_trail`, :func:`request_verification`,
@@ -36,6 +37,11 @@ from grantsconsole.grants.services.reports import (
     report_as_json,
 )
 from grantsconsole.grants.services.scope_writes import ScopeResult, write_scopes
+from grantsconsole.grants.services.sync_queue import (
+    end_queued,
+    expire_queued,
+    queue_sync,
+)
 from grantsconsole.grants.services.verification import (
     checkpoint_verified,
     request_verification,
@@ -48,9 +54,12 @@ __all__ = [
     "build_report",
     "checkpoint_verified",
     "create_report",
+    "end_queued",
     "end_run_early",
+    "expire_queued",
     "fail_run",
     "full_sync_step",
+    "queue_sync",
     "refresh_app",
     "report_as_csv",
     "report_as_json",

@@ -36,6 +36,7 @@ from django.utils import timezone
 from grantsconsole.grants import audit, locks
 from grantsconsole.grants.intents import reconcile_pending_intents
 from grantsconsole.grants.models import LogCursor, OktaApp, ScopeGrant, SyncRun
+from grantsconsole.grants.services import sync_queue
 from grantsconsole.grants.services.app_sync import (
     CREDENTIAL_ERRORS,
     TRANSIENT_ERRORS,
@@ -79,25 +80,35 @@ def _owner(run_id: int) -> str:
     return f"full-sync-run-{run_id}"
 
 
-def start_full_sync(*, trigger: str, requested_by: str = "") -> SyncRun:
-    """Create a full-sync run and take the single-flight lock. ``requested_by``
-    is the Okta login of the admin who asked for it ("" for beat or a command).
+def start_full_sync(
+    *, trigger: str, requested_by: str = "", run_id: int | None = None
+) -> SyncRun:
+    """Create a full-sync run, or start the queued run ``run_id`` (see
+    ``sync_queue``), and take the single-flight lock. ``requested_by`` is the
+    Okta login of the admin who asked for it ("" for beat or a command).
 
     Returns the run; its status is "running" (drive it with
     :func:`full_sync_step` from step 0) or "skipped" when another full sync
-    holds the lock (no Okta call is made). Until a full sync has finished, each
-    run is a baseline run (``SyncRun.baseline``).
+    holds the lock (no Okta call is made). Raises ``sync_queue.NotQueued``
+    when ``run_id`` is no longer queued. Until a full sync
+    has finished, each run is a baseline run (``SyncRun.baseline``).
     """
-    run = SyncRun.objects.create(
+    baseline = not SyncRun.objects.filter(
         kind=SyncRun.Kind.FULL,
-        trigger=trigger,
-        requested_by=requested_by[:300],
-        heartbeat_at=timezone.now(),
-        baseline=not SyncRun.objects.filter(
+        status__in=(SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL),
+    ).exists()
+    if run_id is not None:
+        run = sync_queue.claim(
+            run_id, SyncRun.Kind.FULL, trigger=trigger, baseline=baseline
+        )
+    else:
+        run = SyncRun.objects.create(
             kind=SyncRun.Kind.FULL,
-            status__in=(SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL),
-        ).exists(),
-    )
+            trigger=trigger,
+            requested_by=requested_by[:300],
+            heartbeat_at=timezone.now(),
+            baseline=baseline,
+        )
     if not locks.acquire(LOCK_NAME, _owner(run.pk), LOCK_TTL_SECONDS):
         other = locks.holder(LOCK_NAME)
         run.status = SyncRun.Status.SKIPPED

@@ -24,6 +24,7 @@ from django.utils import timezone
 from grantsconsole.grants import audit, locks
 from grantsconsole.grants.audit import NOBODY, Actor
 from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
+from grantsconsole.grants.services import sync_queue
 from grantsconsole.grants.services.app_sync import (
     CREDENTIAL_ERRORS,
     GRANTS_NOT_READABLE,
@@ -243,16 +244,23 @@ def _apply_page(
     return result
 
 
-def start_incremental_sync(*, trigger: str, requested_by: str = "") -> SyncRun:
-    """Create an incremental run holding the ``sync:incremental`` lock, or a
-    "skipped" run (no Okta call) when another one holds it. ``requested_by``:
-    the Okta login of the admin who asked for it ("" for beat or a command)."""
-    run = SyncRun.objects.create(
-        kind=SyncRun.Kind.INCREMENTAL,
-        trigger=trigger,
-        requested_by=requested_by[:300],
-        heartbeat_at=timezone.now(),
-    )
+def start_incremental_sync(
+    *, trigger: str, requested_by: str = "", run_id: int | None = None
+) -> SyncRun:
+    """Create an incremental run, or start the queued run ``run_id`` (see
+    ``sync_queue``), holding the ``sync:incremental`` lock, or a "skipped" run
+    (no Okta call) when another one holds it. ``requested_by``: the Okta login
+    of the admin who asked for it ("" for beat or a command). Raises
+    ``sync_queue.NotQueued`` when ``run_id`` is no longer queued."""
+    if run_id is not None:
+        run = sync_queue.claim(run_id, SyncRun.Kind.INCREMENTAL, trigger=trigger)
+    else:
+        run = SyncRun.objects.create(
+            kind=SyncRun.Kind.INCREMENTAL,
+            trigger=trigger,
+            requested_by=requested_by[:300],
+            heartbeat_at=timezone.now(),
+        )
     if not locks.acquire(LOCK_NAME, f"incremental-run-{run.pk}", LOCK_TTL_SECONDS):
         run.status = SyncRun.Status.SKIPPED
         run.finished_at = timezone.now()
@@ -262,7 +270,11 @@ def start_incremental_sync(*, trigger: str, requested_by: str = "") -> SyncRun:
 
 
 def run_incremental_sync(
-    *, client: OktaClient, trigger: str = "command", requested_by: str = ""
+    *,
+    client: OktaClient,
+    trigger: str = "command",
+    requested_by: str = "",
+    run_id: int | None = None,
 ) -> SyncRun:
     """Poll the System Log from the stored cursor and apply what it names.
 
@@ -270,9 +282,13 @@ def run_incremental_sync(
     full sync seeded it). Reads pages until one is not full (caught up) or
     MAX_PAGES_PER_RUN. A transient Okta error or a credential error ends the
     run as failed with the cursor where the last applied page left it (the
-    next run resumes there). Returns the finished run.
+    next run resumes there). ``run_id``: the queued run to start (raises
+    ``sync_queue.NotQueued`` when it is no longer queued). Returns the
+    finished run.
     """
-    run = start_incremental_sync(trigger=trigger, requested_by=requested_by)
+    run = start_incremental_sync(
+        trigger=trigger, requested_by=requested_by, run_id=run_id
+    )
     if run.status == SyncRun.Status.SKIPPED:
         return run
     owner = f"incremental-run-{run.pk}"
@@ -305,6 +321,7 @@ def run_incremental_sync(
                         raise
             SyncRun.objects.filter(pk=run.pk).update(
                 heartbeat_at=timezone.now(),
+                okta_requests=client.request_count - before,
                 events_seen=F("events_seen") + len(page.events),
                 apps_done=F("apps_done") + result.apps,
                 apps_total=F("apps_total") + result.apps,
