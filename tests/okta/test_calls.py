@@ -6,13 +6,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from grantsconsole.okta import (
+    OktaClient,
     OktaForeignLink,
+    OktaInsufficientScope,
+    OktaMalformedResponse,
     OktaNotFound,
     OktaPermissionDenied,
     OktaTokenRefused,
+    ServiceAppTokenSource,
+    User,
 )
 
-from .conftest import WORKER_ID
+from .conftest import WORKER_ID, WORKER_PEM
 
 
 def api_requests(sim, caller=None):
@@ -148,6 +153,46 @@ def test_roles_and_super_admin(sim, ssws_client):
     assert not ssws_client.is_super_admin("end.user@example.com")
     sim.set_roles("super.admin@example.com", ["READ_ONLY_ADMIN"])
     assert not ssws_client.is_super_admin("super.admin@example.com")
+
+
+def test_get_user_names_a_user_id(sim, ssws_client):
+    user = next(
+        u for u in sim.state()["users"] if u["login"] == "org.admin@example.com"
+    )
+    got = ssws_client.get_user(user["id"])
+    assert got == User(
+        id=user["id"],
+        login="org.admin@example.com",
+        display_name=user["display_name"],
+        email="org.admin@example.com",
+        status="ACTIVE",
+    )
+    assert ssws_client.get_user("org.admin@example.com") == got
+    with pytest.raises(OktaNotFound):
+        ssws_client.get_user("00u1nosuchuser000000")
+
+
+def test_get_user_of_a_worker_without_okta_users_read(sim, clock):
+    """The worker requests okta.users.read; when its app does not hold it,
+    Okta leaves it out of the token and getUser is an insufficient scope."""
+    sim.oob_revoke(WORKER_ID, "okta.users.read")
+    source = ServiceAppTokenSource(
+        sim.url,
+        WORKER_ID,
+        WORKER_PEM,
+        scopes=("okta.apps.read", "okta.users.read"),
+        clock=clock,
+    )
+    client = OktaClient(sim.url, source, clock=clock)
+    with pytest.raises(OktaInsufficientScope) as err:
+        client.get_user(sim.state()["users"][0]["id"])
+    assert err.value.scope == "okta.users.read"
+
+
+def test_get_user_refuses_a_body_that_is_not_a_user(sim, ssws_client):
+    sim.fault("/api/v1/users/", kind="wrong_shape", body={"id": "00u1x"})
+    with pytest.raises(OktaMalformedResponse, match="missing 'login'"):
+        ssws_client.get_user("00u1nosuchuser000000")
 
 
 def test_client_roles_of_the_worker_app(sim, ssws_client):
