@@ -78,6 +78,8 @@ def incremental_sync(trigger: str = "beat", requested_by: str = "") -> int:
     # Console requests that died mid-write: their intents get an outcome within
     # minutes, not at the next full sync.
     services.settle_abandoned_intents(client)
+    # Names for the user ids the pages show that no sign-in or event named.
+    services.refresh_people(client)
     return run.pk
 
 

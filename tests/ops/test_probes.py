@@ -5,6 +5,7 @@ import logging
 
 import pytest
 
+from grantsconsole.okta_clients import WORKER_SCOPES
 from grantsconsole.ops.logging import RedactingJsonFormatter, redact
 
 
@@ -145,7 +146,7 @@ def test_readyz_quotes_okta_for_an_unknown_key_id(ready, settings):
 
 @pytest.mark.django_db
 def test_readyz_quotes_okta_for_invalid_scope(ready, sim):
-    for scope in ("okta.apps.read", "okta.appGrants.read", "okta.logs.read"):
+    for scope in WORKER_SCOPES:
         sim.oob_revoke(WORKER, scope)
     status, okta = ready()
     assert (status, okta["problem"], okta["error"]) == (

@@ -6,6 +6,8 @@ Syncs: :func:`run_full_sync` (inline) or :func:`start_full_sync` +
 :func:`full_sync_step` (Celery), :func:`run_incremental_sync`,
 :func:`settle_abandoned_intents` (console writes whose request died).
 Reports: :func:`create_report`, :func:`report_as_csv`, :func:`report_as_json`.
+People (names for Okta user ids): :mod:`~grantsconsole.grants.services.people`,
+:func:`refresh_people`.
 Audit verification: :func:`verify_audit_trail`, :func:`request_verification`,
 :func:`checkpoint_verified`.
 Audit rows: :mod:`grantsconsole.grants.audit`; the intent protocol of console
@@ -29,6 +31,7 @@ from grantsconsole.grants.services.full_sync import (
     transient_wait,
 )
 from grantsconsole.grants.services.incremental_sync import run_incremental_sync
+from grantsconsole.grants.services.people import refresh_people
 from grantsconsole.grants.services.reports import (
     build_report,
     create_report,
@@ -52,6 +55,7 @@ __all__ = [
     "fail_run",
     "full_sync_step",
     "refresh_app",
+    "refresh_people",
     "report_as_csv",
     "report_as_json",
     "request_verification",
