@@ -48,7 +48,7 @@ from grantsconsole.console.views.common import (
     render_page,
 )
 from grantsconsole.grants.models import OktaApp
-from grantsconsole.grants.services import app_sync, scope_writes
+from grantsconsole.grants.services import app_sync, people, scope_writes
 from grantsconsole.okta.errors import OktaError
 
 APPS_PER_PAGE = 50
@@ -126,9 +126,12 @@ def _show(request: HttpRequest) -> str:
 
 
 def _detail_context(app: OktaApp, show: str = "all", **extra: Any) -> dict[str, Any]:
-    """The grant collection and the grant history (one query: the grant rows)."""
+    """The grant collection and the grant history (two queries: the grant
+    rows, and the people they name)."""
     rows = list(selectors.app_grants(app))
+    named = (v for g in rows for v in (g.created_by_id, g.granted_by, g.revoked_by))
     return {
+        "people": people.directory(named),
         "app": app,
         "show": show,
         "catalog_size": len(get_catalog().by_id),

@@ -33,7 +33,7 @@ from grantsconsole.console.views.common import (
     render_page,
 )
 from grantsconsole.grants.models import OktaApp
-from grantsconsole.grants.services import scope_writes
+from grantsconsole.grants.services import people, scope_writes
 from grantsconsole.okta.errors import OktaError
 
 MATRIX_PER_PAGE = 40
@@ -91,7 +91,8 @@ def scopes_matrix(request: HttpRequest) -> HttpResponse:
 
 
 def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
-    """Everything the scope page shows; two queries (``presenters.scope_apps``).
+    """Everything the scope page shows; three queries (``presenters.scope_apps``
+    and the people who granted).
 
     Raises Http404 for a malformed scopeId. A well-formed one the catalog does
     not know is shown with a "not in the catalog" warning: Okta judges it.
@@ -109,6 +110,9 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
         "catalogued": catalog.knows(scope_id),
         "asks_confirmation": catalog.asks_confirmation(scope_id),
         "holders": apps.holders,
+        "people": people.directory(
+            v for a in apps.holders for v in (a.grant_by, a.grant_creator)
+        ),
         "candidates": apps.candidates,
         "truncated": apps.truncated,
         "q": q,

@@ -19,12 +19,15 @@ from grantsconsole.console import selectors
 from grantsconsole.console.forms import SyncStartForm
 from grantsconsole.console.views.common import actor_of, is_htmx, render_page
 from grantsconsole.grants.models import SyncRun
+from grantsconsole.grants.services import people
 
 
 def _runs_context() -> dict[str, object]:
-    """The latest runs and the running ones among them (one query)."""
+    """The latest runs and the running ones among them, and who asked for
+    them (two queries)."""
     runs = list(selectors.sync_runs())
     return {
+        "people": people.directory(r.requested_by for r in runs),
         "running": [r for r in runs if r.status == SyncRun.Status.RUNNING],
         "runs": runs,
     }
@@ -57,7 +60,11 @@ def sync_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     if run is None:
         raise Http404("Unknown sync run.")
     errors = sorted((run.errors or {}).items()) if isinstance(run.errors, dict) else []
-    context = {"run": run, "errors": errors}
+    context = {
+        "run": run,
+        "errors": errors,
+        "people": people.directory([run.requested_by]),
+    }
     return render_page(request, "sync/detail.html", context, section="sync")
 
 
