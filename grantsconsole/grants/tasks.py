@@ -56,8 +56,9 @@ def full_sync_step(self, run_id: int, step: int) -> int | None:
 
 @shared_task(name="grants.incremental_sync")
 def incremental_sync(trigger: str = "beat", requested_by: str = "") -> int:
-    """Poll the System Log once (see services.run_incremental_sync). Until a
-    full sync has completed, start one instead (the first baseline).
+    """Poll the System Log once (see services.run_incremental_sync), then
+    name a few unnamed user ids (services.refresh_people). Until a full sync
+    has completed, start one instead (the first baseline).
     ``requested_by``: the Okta login of the admin who pressed "Sync now".
     Returns the SyncRun id."""
     has_baseline = SyncRun.objects.filter(
@@ -78,8 +79,10 @@ def incremental_sync(trigger: str = "beat", requested_by: str = "") -> int:
     # Console requests that died mid-write: their intents get an outcome within
     # minutes, not at the next full sync.
     services.settle_abandoned_intents(client)
-    # Names for the user ids the pages show that no sign-in or event named.
-    services.refresh_people(client)
+    # Names for the user ids the pages show that no sign-in or event named;
+    # not while Okta is failing the sync (each lookup would retry too).
+    if run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL):
+        services.refresh_people(client)
     return run.pk
 
 

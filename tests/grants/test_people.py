@@ -11,7 +11,7 @@ import requests
 from grantsconsole import okta_clients
 from grantsconsole.grants import services, tasks
 from grantsconsole.grants.audit import Actor
-from grantsconsole.grants.models import OktaPerson
+from grantsconsole.grants.models import OktaPerson, SyncRun
 from grantsconsole.grants.services import people
 from tests.accounts import flow
 from tests.factories import (
@@ -170,3 +170,12 @@ def test_the_incremental_sync_task_names_grant_creators(
     tasks.incremental_sync()
     named = dict(OktaPerson.objects.values_list("okta_id", "display_name"))
     assert {c: named.get(c) for c in creators} == {c: _names(sim)[c] for c in creators}
+
+
+def test_no_lookups_while_okta_fails_the_sync(sim, worker_client, full_synced):
+    sim.fault("/api/v1/logs", status=500, times=-1)
+    before = len(sim.requests())
+    run = SyncRun.objects.get(pk=tasks.incremental_sync())
+    assert run.status == SyncRun.Status.FAILED
+    assert _user_reads(sim, before) == []
+    assert not OktaPerson.objects.exists()
