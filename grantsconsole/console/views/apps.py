@@ -150,7 +150,8 @@ def app_detail(request: HttpRequest, okta_id: str) -> HttpResponse:
     """One app: its grant collection by resource, grant/revoke forms, history.
 
     Queries: the auth ones, the app (with the stale-banner facts), its grant
-    rows (held and revoked: the collection and the history).
+    rows (held and revoked: the collection and the history), the people they
+    name.
     """
     app = _app_or_404(okta_id, with_status=True)
     return render_page(

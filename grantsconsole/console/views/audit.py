@@ -59,8 +59,8 @@ EXPORT_FIELDS = (
 def audit_list(request: HttpRequest) -> HttpResponse:
     """Audit events, newest first, 50 per page, filterable.
 
-    Queries: the auth ones, one page of rows (LIMIT 51), and one for the stale
-    banner and the last chain verification.
+    Queries: the auth ones, one page of rows (LIMIT 51), one for the stale
+    banner and the last chain verification, and one for the people named.
     """
     form = AuditFilterForm(request.GET or None)
     filters = form.to_filters()

@@ -125,7 +125,8 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
 def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
     """One scope: the apps holding it (revoke from several) and apps to grant it to.
 
-    Queries: the auth ones, the stale banner, the holders, the candidates.
+    Queries: the auth ones, the stale banner, the holders, the candidates, the
+    people who granted it.
     """
     # PostgreSQL refuses NUL in a string: drop it, as the forms refuse it.
     q = request.GET.get("q", "").replace("\x00", "").strip()[:200]

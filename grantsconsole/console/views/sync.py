@@ -38,7 +38,8 @@ def _runs_context() -> dict[str, object]:
 def sync_list(request: HttpRequest) -> HttpResponse:
     """Latest sync runs with outcome and counters; live progress of running ones.
 
-    Queries: the auth ones, the stale banner, the latest 30 runs (+ running ones).
+    Queries: the auth ones, the stale banner, the latest 30 runs (+ running
+    ones) and who asked for them.
     """
     context = {**_runs_context(), "form": SyncStartForm()}
     return render_page(request, "sync/list.html", context, section="sync")
@@ -48,14 +49,14 @@ def sync_list(request: HttpRequest) -> HttpResponse:
 @super_admin_required
 def sync_progress(request: HttpRequest) -> HttpResponse:
     """The progress fragment alone (what htmx polls): running runs and the recent
-    runs table. One query after auth."""
+    runs table. Two queries after auth (the runs, who asked for them)."""
     return render(request, "sync/list.html#progress", _runs_context())
 
 
 @require_GET
 @super_admin_required
 def sync_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    """One run: counters, message and the per-app errors."""
+    """One run: counters, message, the per-app errors and who asked for it."""
     run = SyncRun.objects.filter(pk=run_id).first()
     if run is None:
         raise Http404("Unknown sync run.")
