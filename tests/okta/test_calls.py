@@ -220,7 +220,7 @@ def test_system_log_polling_resumes_from_the_next_link(sim, worker_client):
     page = worker_client.poll_logs(None, since=since)
     assert page.next_url
     assert page.next_url.startswith(sim.url + "/api/v1/logs")
-    sim.oob_grant("0oa1workerDEMO0000x7", "okta.users.read", "super.admin@example.com")
+    sim.oob_grant("0oa1workerDEMO0000x7", "okta.groups.read", "super.admin@example.com")
     page2 = worker_client.poll_logs(page.next_url)
     grants = [
         e for e in page2.events if e.event_type == "app.oauth2.admin.consent.grant"
@@ -230,7 +230,7 @@ def test_system_log_polling_resumes_from_the_next_link(sim, worker_client):
     assert event.published.tzinfo is not None
     assert event.actor_alternate_id == "super.admin@example.com"
     assert {t.id for t in event.targets} >= {WORKER_ID} or any(
-        t.alternate_id == "okta.users.read" or t.id == "okta.users.read"
+        t.alternate_id == "okta.groups.read" or t.id == "okta.groups.read"
         for t in event.targets
     )
     page3 = worker_client.poll_logs(page2.next_url)
