@@ -31,6 +31,7 @@ pytestmark = pytest.mark.django_db
 GONE = "00u1deletedUSER00000"
 HIDDEN = "00u1unreadableUSER00"
 NEW = "00u1notyetnamed00000"
+NAMELESS = "00u1deletedNONAME000"
 NAMES = {
     SUPER: "Sam Super",
     APP_ADMIN: "Ada <b>Apps</b>",
@@ -62,6 +63,7 @@ def directory():
         okta_id=GONE, login="gone@example.com", state="deleted", refreshed_at=now
     )
     OktaPerson.objects.create(okta_id=HIDDEN, state="unreadable", refreshed_at=now)
+    OktaPerson.objects.create(okta_id=NAMELESS, state="deleted", refreshed_at=now)
 
 
 @pytest.fixture
@@ -73,6 +75,7 @@ def app(directory):
     make_grant(app, "okta.groups.read", created_by_id=GONE)
     make_grant(app, "okta.logs.read", created_by_id=HIDDEN)
     make_grant(app, "okta.apps.read", created_by_id=NEW)
+    make_grant(app, "okta.policies.read", created_by_id=NAMELESS)
     make_grant(
         app,
         "okta.roles.read",
@@ -101,6 +104,7 @@ def test_app_page_names_grant_creators_and_history(admin, app):
         "(okta.users.read))</span>"
     ) in page
     assert f'{NEW}</span> <span class="muted">(name not known yet)</span>' in page
+    assert f'{NAMELESS}</span> <span class="muted">(deleted user)</span>' in page
 
 
 def test_scope_page_names_who_granted(admin, app):

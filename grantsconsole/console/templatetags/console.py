@@ -220,24 +220,22 @@ def person(who: Any, people: Directory | None = None, okta_id: Any = "") -> str:
         label = f"{named.name} ({named.login})"
     else:
         label = named.name or named.login
-    if named.state == "deleted":
-        return format_html(
-            '<abbr class="person" title="Okta user id {}">{}</abbr> '
-            '<span class="muted">(deleted user)</span>',
-            named.okta_id,
-            label or "deleted user",
-        )
+    deleted = named.state == "deleted"
     if label:
         return format_html(
-            '<abbr class="person" title="Okta user id {}">{}</abbr>',
+            '<abbr class="person" title="Okta user id {}">{}</abbr>{}',
             named.okta_id,
             label,
+            format_html(' <span class="muted">({})</span>', "deleted user")
+            if deleted
+            else "",
         )
-    note = (
-        "no name: the worker may not read users (okta.users.read)"
-        if named.state == "unreadable"
-        else "name not known yet"
-    )
+    if deleted:
+        note = "deleted user"
+    elif named.state == "unreadable":
+        note = "no name: the worker may not read users (okta.users.read)"
+    else:
+        note = "name not known yet"
     return format_html(
         '<span class="person mono" title="Okta user id">{}</span> '
         '<span class="muted">({})</span>',
