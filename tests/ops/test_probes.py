@@ -135,6 +135,15 @@ def test_readyz_ok_when_the_worker_can_read_grants(ready):
 
 
 @pytest.mark.django_db
+def test_readyz_ok_without_the_optional_okta_users_read(ready, sim):
+    """Without okta.users.read the pages show ids instead of names: the worker
+    still works, so readiness holds."""
+    sim.oob_revoke("0oa1workerDEMO0000x7", "okta.users.read")
+    status, okta = ready()
+    assert (status, okta["ok"], okta["missing_scopes"]) == (200, True, [])
+
+
+@pytest.mark.django_db
 def test_readyz_quotes_okta_for_an_unknown_key_id(ready, settings):
     settings.OKTA_WORKER_KEY_ID = "no-such-kid"
     status, okta = ready()
