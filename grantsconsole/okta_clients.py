@@ -11,8 +11,9 @@
 
 The worker reads Okta as an Okta **service app**: ``client_credentials`` with
 ``private_key_jwt`` against the Org Authorization Server, scopes
-``okta.apps.read okta.appGrants.read okta.logs.read`` (Okta guide "Implement
-OAuth for Okta with a service app").
+``okta.apps.read okta.appGrants.read okta.logs.read`` and, optionally,
+``okta.users.read`` (names for the user ids the pages show) (Okta guide
+"Implement OAuth for Okta with a service app").
 Without ``OKTA_WORKER_CLIENT_ID`` + ``OKTA_WORKER_PRIVATE_KEY`` it falls back to
 the legacy SSWS API token ``OKTA_SSWS_TOKEN``.
 
@@ -48,7 +49,15 @@ if TYPE_CHECKING:
     from grantsconsole.accounts.custody import SignInTokens
     from grantsconsole.accounts.models import OktaCredential
 
-WORKER_SCOPES = ("okta.apps.read", "okta.appGrants.read", "okta.logs.read")
+# Okta issues only the requested scopes the app holds, so an optional one the
+# worker's app lacks is just left out of its token.
+WORKER_OPTIONAL_SCOPES = frozenset({"okta.users.read"})
+WORKER_SCOPES = (
+    "okta.apps.read",
+    "okta.appGrants.read",
+    "okta.logs.read",
+    *sorted(WORKER_OPTIONAL_SCOPES),
+)
 # Longest single wait (rate-limit pacing or a 429's reset) inside a web request.
 ADMIN_MAX_WAIT_SECONDS = 5.0
 REVOKE_TIMEOUT = (5.0, 10.0)  # (connect, read) seconds

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 
 from grantsconsole.accounts import auditing, custody, oidc, session
 from grantsconsole.accounts.refusals import classify, refusal_response
+from grantsconsole.grants.services import people
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -92,6 +93,12 @@ def _store_sign_in(
     cred = custody.create_credential(user, tokens)
     request.session[session.CREDENTIAL] = str(cred.pk)
     request._okta_credential = cred  # type: ignore[attr-defined]
+    people.note_person(
+        tokens.okta_user_id,
+        login=tokens.login,
+        display_name=tokens.display_name,
+        source=people.SIGN_IN,
+    )
     step_up = state.get("step_up")
     if step_up and step_up.get("okta_user_id") == tokens.okta_user_id:
         request.session[session.PENDING_ACTION] = {**step_up, "at": time.time()}

@@ -59,6 +59,19 @@ class SignInTokens:
         )
 
     @property
+    def display_name(self) -> str:
+        """The user's name as the ``profile`` scope releases it (``name``, else
+        ``given_name family_name``); "" without it."""
+        for source in (self.userinfo, self.claims):
+            name = str(source.get("name") or "").strip()
+            if not name:
+                parts = (source.get("given_name"), source.get("family_name"))
+                name = " ".join(str(p).strip() for p in parts if p)
+            if name:
+                return name
+        return ""
+
+    @property
     def auth_time(self) -> datetime:
         """When the admin authenticated at Okta (``auth_time``, else ``iat``)."""
         value = self.claims.get("auth_time") or self.claims.get("iat")

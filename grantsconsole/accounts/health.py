@@ -48,6 +48,10 @@ WORKER_FEATURES: dict[str, str] = {
     "okta.logs.read": (
         "Reading the System Log to name who made a change outside this console."
     ),
+    "okta.users.read": (
+        "Names beside the Okta user ids of people who never signed in here and "
+        "appear in no System Log event the console read (pages show the id only)."
+    ),
 }
 
 #: admin roles with which a service app may read app grants (today Okta lets only

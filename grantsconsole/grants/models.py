@@ -682,3 +682,38 @@ class AuditReport(models.Model):
 
     def __str__(self) -> str:
         return f"audit report {self.period_start:%Y-%m-%d}..{self.period_end:%Y-%m-%d}"
+
+
+class OktaPerson(models.Model):
+    """Who an Okta user id is, so pages show a name beside the id: the local
+    directory of the people the console shows (admins who signed in, System
+    Log actors, grant creators).
+
+    ``login`` and ``display_name`` ("" when unknown) come from ``source``:
+    "sign-in" (the ID token of a console sign-in), "system-log" (an event's
+    ``actor.alternateId``/``displayName``) or "okta" (``GET
+    /api/v1/users/{id}``, read by the worker for ids the other two never
+    named). ``state`` is "named", "deleted" (Okta answered 404: the user no
+    longer exists; the last known names, if any, stay) or "unreadable" (Okta
+    refused the worker the read, e.g. it lacks ``okta.users.read``; tried
+    again after ``services.people.RETRY_UNREADABLE``). ``refreshed_at`` (UTC)
+    is when a source last wrote the row.
+    """
+
+    class State(models.TextChoices):
+        NAMED = "named"
+        DELETED = "deleted"
+        UNREADABLE = "unreadable"
+
+    okta_id = models.CharField(max_length=64, unique=True)
+    login = models.CharField(max_length=300, blank=True, db_index=True)
+    display_name = models.CharField(max_length=300, blank=True)
+    source = models.CharField(max_length=16, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.NAMED)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["login", "okta_id"]
+
+    def __str__(self) -> str:
+        return f"{self.display_name or self.login or '?'} ({self.okta_id})"

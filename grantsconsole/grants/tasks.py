@@ -67,7 +67,8 @@ def full_sync_step(self, run_id: int, step: int) -> int | None:
 def incremental_sync(
     trigger: str = "beat", requested_by: str = "", run_id: int | None = None
 ) -> int:
-    """Poll the System Log once (see services.run_incremental_sync). Until a
+    """Poll the System Log once (see services.run_incremental_sync), then
+    name a few unnamed user ids (services.refresh_people). Until a
     full sync has completed, start one instead (the first baseline; a queued
     ``run_id`` becomes that full sync). ``requested_by``: the Okta login of
     the admin who pressed "Sync now"; ``run_id``: the run the console queued
@@ -103,6 +104,10 @@ def incremental_sync(
     # Console requests that died mid-write: their intents get an outcome within
     # minutes, not at the next full sync.
     services.settle_abandoned_intents(client)
+    # Names for the user ids the pages show that no sign-in or event named;
+    # not while Okta is failing the sync (each lookup would retry too).
+    if run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL):
+        services.refresh_people(client)
     return run.pk
 
 

@@ -44,6 +44,7 @@ from .models import (
     RevokeResult,
     Role,
     SkippedApp,
+    User,
 )
 from .pacing import Clock, LocalPacer, Pacer, SystemClock, shared_pacer
 from .redis_pacer import RedisPacer
@@ -92,6 +93,7 @@ __all__ = [
     "SystemClock",
     "TokenSet",
     "TokenSource",
+    "User",
     "UserTokenSource",
     "scope_catalog",
     "shared_pacer",

@@ -36,10 +36,12 @@ from .models import (
     RevokeResult,
     Role,
     SkippedApp,
+    User,
     parse_app,
     parse_grant,
     parse_log_event,
     parse_role,
+    parse_user,
     skipped_app,
 )
 from .pacing import Clock, LocalPacer, Pacer, SystemClock
@@ -384,6 +386,29 @@ class OktaClient:
         if grant is None:
             return RevokeResult(True, "", "")
         return self.revoke_grant(app_id, grant.id)
+
+    # -- Users -----------------------------------------------------------------
+
+    def get_user(self, user_id: str) -> User:
+        """One user, to name it: ``GET /api/v1/users/{id}``.
+
+        Okta API reference: User, ``getUser`` (needs ``okta.users.read``).
+        Raises OktaNotFound when no such user exists (a deleted user),
+        OktaInsufficientScope when the token lacks ``okta.users.read``,
+        OktaPermissionDenied when the caller's admin role may not read users,
+        and OktaMalformedResponse when the body is not a user.
+        """
+        response = self.transport.request(
+            "GET", f"/api/v1/users/{_seg(user_id)}", retry_safe=True
+        )
+        try:
+            return parse_user(response.body)
+        except ParseError as exc:
+            raise OktaMalformedResponse(
+                f"user {user_id}: {exc}",
+                status=response.status,
+                request_id=response.request_id,
+            ) from None
 
     # -- Roles -----------------------------------------------------------------
 

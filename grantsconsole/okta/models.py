@@ -3,8 +3,8 @@
 Shapes follow the Okta Management API reference (okta-management-openapi-spec
 2026.06.3): ``Application``/``OpenIdConnectApplication`` (Apps API),
 ``OAuth2ScopeConsentGrant`` (Application Grants API), ``StandardRole``
-(Role Assignment API, ``/api/v1/users/{userId}/roles``) and ``LogEvent``
-(System Log API). Every datetime is timezone-aware UTC. Parsers raise
+(Role Assignment API, ``/api/v1/users/{userId}/roles``), ``User`` (User API,
+``/api/v1/users/{id}``) and ``LogEvent`` (System Log API). Every datetime is timezone-aware UTC. Parsers raise
 :class:`ParseError` (a ``ValueError``) for objects they cannot read; the client
 decides whether that skips one app or fails the call.
 """
@@ -26,11 +26,13 @@ __all__ = [
     "RevokeResult",
     "Role",
     "SkippedApp",
+    "User",
     "parse_app",
     "parse_datetime",
     "parse_grant",
     "parse_log_event",
     "parse_role",
+    "parse_user",
     "skipped_app",
 ]
 
@@ -97,6 +99,23 @@ class Role:
     status: str
     assignment_type: str
     label: str
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """An Okta user as ``GET /api/v1/users/{id}`` returns it, reduced to who it is.
+
+    ``login`` and ``email`` are ``profile.login`` and ``profile.email``;
+    ``display_name`` is ``profile.displayName`` when set, else ``firstName
+    lastName`` (what the System Log puts in ``actor.displayName``), else "";
+    ``status`` is Okta's ``UserStatus`` (ACTIVE, SUSPENDED, DEPROVISIONED...).
+    """
+
+    id: str
+    login: str
+    display_name: str
+    email: str
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +329,26 @@ def parse_role(data: Any) -> Role:
         status=_str(data, "status"),
         assignment_type=_str(data, "assignmentType"),
         label=_str(data, "label"),
+    )
+
+
+def parse_user(data: Any) -> User:
+    """Parse one ``User`` of ``GET /api/v1/users/{id}`` (Okta's
+    ``UserGetSingleton``). Requires ``id`` and ``profile.login``; the names are
+    nullable in Okta's profile schema, so null reads as "". Raises ParseError
+    otherwise."""
+    data = _obj(data, "user")
+    profile = _nested(data, "profile")
+    display = _str(profile, "displayName").strip()
+    if not display:
+        names = (_str(profile, "firstName"), _str(profile, "lastName"))
+        display = " ".join(n.strip() for n in names if n and n.strip())
+    return User(
+        id=_str(data, "id", required=True),
+        login=_str(profile, "login", required=True),
+        display_name=display,
+        email=_str(profile, "email"),
+        status=_str(data, "status"),
     )
 
 

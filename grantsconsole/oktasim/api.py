@@ -18,7 +18,14 @@ from urllib.parse import quote, unquote, urlencode
 
 from . import logquery
 from .oauth import Caller, OrgAuthServer
-from .shapes import app_bytes, event_json, grant_json, role_json, user_roles_json
+from .shapes import (
+    app_bytes,
+    event_json,
+    grant_json,
+    role_json,
+    user_json,
+    user_roles_json,
+)
 from .state import App, Org, OrgError
 from .web import HttpError, Request, Response, json_response
 
@@ -86,6 +93,10 @@ class ManagementApi:
                     ),
                     "DELETE": (self.delete_grant, ("okta.appGrants.manage",)),
                 },
+            ),
+            (
+                re.compile(r"^/api/v1/users/(?P<user>[^/]+)$"),
+                {"GET": (self.get_user, ("okta.users.read", "okta.users.manage"))},
             ),
             (
                 re.compile(r"^/api/v1/users/(?P<user>[^/]+)/roles$"),
@@ -402,6 +413,20 @@ class ManagementApi:
             a, g, self.actor_of(caller), request_id=req.request_id, request_uri=req.path
         )
         return Response(204, b"", [], None)
+
+    # --- users -----------------------------------------------------------------------
+    def get_user(self, req: Request, caller: Caller, user: str) -> Response:
+        """GET /api/v1/users/{id} (``getUser``): by id or login; ``me`` is the
+        calling user (any user, admin or not); anyone else needs an admin role."""
+        if user == "me" and caller.user is not None:
+            return json_response(200, user_json(self.org, caller.user))
+        self.require_role(caller, ADMIN_ROLES)
+        u = self.org.users.get(user) or self.org.users_by_login.get(user.lower())
+        if u is None:
+            raise HttpError(
+                404, "E0000007", f"Not found: Resource not found: {user} (User)"
+            )
+        return json_response(200, user_json(self.org, u))
 
     # --- roles -----------------------------------------------------------------------
     def list_user_roles(self, req: Request, caller: Caller, user: str) -> Response:

@@ -346,6 +346,7 @@ class ControlSurface:
                         {
                             "id": u.id,
                             "login": u.login,
+                            "display_name": u.display_name,
                             "status": u.status,
                             "roles": sorted(u.role_types),
                         }

@@ -50,7 +50,12 @@ CONSOLE_GRANTS = [
     "okta.logs.read",
 ]
 WORKER_CLIENT_ID = "0oa1workerDEMO0000x7"
-WORKER_GRANTS = ["okta.apps.read", "okta.appGrants.read", "okta.logs.read"]
+WORKER_GRANTS = [
+    "okta.apps.read",
+    "okta.appGrants.read",
+    "okta.logs.read",
+    "okta.users.read",
+]
 
 DEMO_USERS = [
     ("super.admin@example.com", "Sam", "Super", ["SUPER_ADMIN"], DEMO_SSWS_TOKEN),

@@ -3,7 +3,7 @@
 Each function returns the JSON-ready dict Okta sends for that object, following
 docs/okta-api.md (recorded Terraform / SDK fixtures) and the Management API spec
 (``spec/okta-management.cut.yaml``): ``Application`` subtypes, ``OAuth2ScopeConsentGrant``,
-``StandardRole``, ``LogEvent`` and the ``Error`` body. Times are ISO-8601 UTC with
+``StandardRole``, ``User``, ``LogEvent`` and the ``Error`` body. Times are ISO-8601 UTC with
 milliseconds (``2025-03-14T00:02:37.000Z``).
 """
 
@@ -216,6 +216,46 @@ def role_json(org: Org, role: RoleAssignment, assignee_href: str) -> dict[str, A
         "lastUpdated": iso(role.created),
         "assignmentType": role.assignment_type,
         "_links": {"assignee": {"href": assignee_href}},
+    }
+
+
+def user_json(org: Org, user: User) -> dict[str, Any]:
+    """A ``User`` as ``GET /api/v1/users/{id}`` (``getUser``) returns it: the
+    spec's ``user-example`` without the profile attributes the demo users do
+    not have. The simulator keeps no profile changes, password changes or
+    sign-in times of its own, so ``lastUpdated``, ``passwordChanged`` and the
+    status times are the creation time and ``lastLogin`` is null."""
+    href = f"{org.url}/api/v1/users/{user.id}"
+    created = iso(user.created)
+    return {
+        "id": user.id,
+        "status": user.status,
+        "created": created,
+        "activated": created,
+        "statusChanged": created,
+        "lastLogin": None,
+        "lastUpdated": created,
+        "passwordChanged": created,
+        "type": {"id": "oty1simdefault0000h7"},
+        "profile": {
+            "firstName": user.first_name,
+            "lastName": user.last_name,
+            "mobilePhone": None,
+            "secondEmail": None,
+            "login": user.login,
+            "email": user.login,
+        },
+        "credentials": {
+            "password": {},
+            "provider": {"type": "OKTA", "name": "OKTA"},
+        },
+        "_links": {
+            "self": {"href": href},
+            "type": {"href": f"{org.url}/api/v1/meta/types/user/oty1simdefault0000h7"},
+            "schema": {
+                "href": f"{org.url}/api/v1/meta/schemas/user/osc1simdefault0000h7"
+            },
+        },
     }
 
 

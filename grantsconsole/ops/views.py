@@ -30,6 +30,7 @@ from grantsconsole.okta import (
     OktaTokenRefused,
 )
 from grantsconsole.okta_clients import (
+    WORKER_OPTIONAL_SCOPES,
     WORKER_SCOPES,
     console_authorization_server,
     worker_auth_kind,
@@ -108,7 +109,7 @@ def _check_okta() -> dict:
         granted = client.token_source.granted_scopes()
     except OktaTokenRefused as exc:
         return _okta_refusal(f"token_{exc.problem}", exc)
-    missing = sorted(set(WORKER_SCOPES) - set(granted))
+    missing = sorted(set(WORKER_SCOPES) - set(granted) - WORKER_OPTIONAL_SCOPES)
     if missing:
         return {"ok": False, "auth": "oauth", "missing_scopes": missing}
     return {**_grants_probe(client), "auth": "oauth", "missing_scopes": []}

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from grantsconsole.okta_clients import forget_worker_clients
+from grantsconsole.okta_clients import WORKER_SCOPES, forget_worker_clients
 from tests.accounts import flow
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,7 +92,7 @@ def test_unknown_worker_key_id_quotes_okta(sim, admin, settings) -> None:
 
 
 def test_worker_without_grantable_scopes_quotes_invalid_scope(sim, admin) -> None:
-    for scope in ("okta.apps.read", "okta.appGrants.read", "okta.logs.read"):
+    for scope in WORKER_SCOPES:
         sim.oob_revoke(WORKER, scope)
     worker = _worker_section(admin.get("/health/console/").content)
     assert "<code>invalid_scope</code>" in worker

@@ -6,13 +6,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from grantsconsole.okta import (
+    OktaClient,
     OktaForeignLink,
+    OktaInsufficientScope,
+    OktaMalformedResponse,
     OktaNotFound,
     OktaPermissionDenied,
     OktaTokenRefused,
+    ServiceAppTokenSource,
+    User,
 )
 
-from .conftest import WORKER_ID
+from .conftest import WORKER_ID, WORKER_PEM
 
 
 def api_requests(sim, caller=None):
@@ -150,6 +155,46 @@ def test_roles_and_super_admin(sim, ssws_client):
     assert not ssws_client.is_super_admin("super.admin@example.com")
 
 
+def test_get_user_names_a_user_id(sim, ssws_client):
+    user = next(
+        u for u in sim.state()["users"] if u["login"] == "org.admin@example.com"
+    )
+    got = ssws_client.get_user(user["id"])
+    assert got == User(
+        id=user["id"],
+        login="org.admin@example.com",
+        display_name=user["display_name"],
+        email="org.admin@example.com",
+        status="ACTIVE",
+    )
+    assert ssws_client.get_user("org.admin@example.com") == got
+    with pytest.raises(OktaNotFound):
+        ssws_client.get_user("00u1nosuchuser000000")
+
+
+def test_get_user_of_a_worker_without_okta_users_read(sim, clock):
+    """The worker requests okta.users.read; when its app does not hold it,
+    Okta leaves it out of the token and getUser is an insufficient scope."""
+    sim.oob_revoke(WORKER_ID, "okta.users.read")
+    source = ServiceAppTokenSource(
+        sim.url,
+        WORKER_ID,
+        WORKER_PEM,
+        scopes=("okta.apps.read", "okta.users.read"),
+        clock=clock,
+    )
+    client = OktaClient(sim.url, source, clock=clock)
+    with pytest.raises(OktaInsufficientScope) as err:
+        client.get_user(sim.state()["users"][0]["id"])
+    assert err.value.scope == "okta.users.read"
+
+
+def test_get_user_refuses_a_body_that_is_not_a_user(sim, ssws_client):
+    sim.fault("/api/v1/users/", kind="wrong_shape", body={"id": "00u1x"})
+    with pytest.raises(OktaMalformedResponse, match="missing 'login'"):
+        ssws_client.get_user("00u1nosuchuser000000")
+
+
 def test_client_roles_of_the_worker_app(sim, ssws_client):
     assert [r.type for r in ssws_client.list_client_roles(WORKER_ID)] == ["SUPER_ADMIN"]
     sim.set_client_roles(WORKER_ID, [])
@@ -175,7 +220,7 @@ def test_system_log_polling_resumes_from_the_next_link(sim, worker_client):
     page = worker_client.poll_logs(None, since=since)
     assert page.next_url
     assert page.next_url.startswith(sim.url + "/api/v1/logs")
-    sim.oob_grant("0oa1workerDEMO0000x7", "okta.users.read", "super.admin@example.com")
+    sim.oob_grant("0oa1workerDEMO0000x7", "okta.groups.read", "super.admin@example.com")
     page2 = worker_client.poll_logs(page.next_url)
     grants = [
         e for e in page2.events if e.event_type == "app.oauth2.admin.consent.grant"
@@ -185,7 +230,7 @@ def test_system_log_polling_resumes_from_the_next_link(sim, worker_client):
     assert event.published.tzinfo is not None
     assert event.actor_alternate_id == "super.admin@example.com"
     assert {t.id for t in event.targets} >= {WORKER_ID} or any(
-        t.alternate_id == "okta.users.read" or t.id == "okta.users.read"
+        t.alternate_id == "okta.groups.read" or t.id == "okta.groups.read"
         for t in event.targets
     )
     page3 = worker_client.poll_logs(page2.next_url)

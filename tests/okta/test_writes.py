@@ -31,25 +31,25 @@ def held(sim, app_id=APP):
 
 
 def test_grant_then_grant_again_then_revoke_twice(sim, admin_okta):
-    result = admin_okta.grant_scope(APP, "okta.users.read")
+    result = admin_okta.grant_scope(APP, "okta.clients.read")
     assert not result.already_present
     assert not result.recovered
-    assert result.grant.scope_id == "okta.users.read"
+    assert result.grant.scope_id == "okta.clients.read"
     assert result.grant.issuer == sim.url
     assert result.request_id
-    assert "okta.users.read" in held(sim)
+    assert "okta.clients.read" in held(sim)
 
-    again = admin_okta.grant_scope(APP, "okta.users.read")
+    again = admin_okta.grant_scope(APP, "okta.clients.read")
     assert again.already_present
     assert again.grant.id == result.grant.id
     assert grant_calls(sim) == [("POST", 200), ("POST", 400), ("GET", 200)]
 
     revoked = admin_okta.revoke_grant(APP, result.grant.id)
     assert not revoked.already_gone
-    assert "okta.users.read" not in held(sim)
+    assert "okta.clients.read" not in held(sim)
     gone = admin_okta.revoke_grant(APP, result.grant.id)
     assert gone.already_gone
-    by_scope = admin_okta.revoke_scope(APP, "okta.users.read")
+    by_scope = admin_okta.revoke_scope(APP, "okta.clients.read")
     assert by_scope.already_gone
     assert grant_calls(sim)[3:] == [("DELETE", 204), ("DELETE", 404), ("GET", 200)]
 

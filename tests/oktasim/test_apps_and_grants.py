@@ -300,7 +300,12 @@ def test_demo_org_holds_the_contract_grants(sim):
         "okta.roles.read",
         "okta.logs.read",
     }
-    assert worker == {"okta.apps.read", "okta.appGrants.read", "okta.logs.read"}
+    assert worker == {
+        "okta.apps.read",
+        "okta.appGrants.read",
+        "okta.logs.read",
+        "okta.users.read",
+    }
     kinds = [a["kind"] for a in apps.values()]
     assert {k: kinds.count(k) for k in set(kinds)}["web"] >= 10
     assert sum(k in ("web", "browser", "native", "service") for k in kinds) >= 40

@@ -141,3 +141,36 @@ def test_official_sdk_lists_apps_and_grants_and_revokes(sim, sdk_env, mode):
     # Only the SDK's own calls reached the org, each answered without an error.
     calls = [r for r in sim.requests() if r["path"].startswith(("/api/", "/oauth2/"))]
     assert [r["status"] for r in calls if r["status"] >= 400] == [404]
+
+
+@pytest.mark.parametrize("mode", ["SSWS", "PrivateKey"])
+def test_official_sdk_gets_a_user_by_id_and_login(sim, sdk_env, mode):
+    """``getUser``, as the worker uses it to name the people behind user ids
+    (the demo worker holds ``okta.users.read``)."""
+    user = next(
+        u for u in sim.state()["users"] if u["login"] == "readonly.admin@example.com"
+    )
+    config = sdk_config(sim, mode)
+    if mode == "PrivateKey":
+        config["scopes"] = ["okta.users.read"]
+
+    async def run() -> None:
+        async with Client(config) as client:
+            for key in (user["id"], user["login"]):
+                got, resp, err = await client.get_user(key)
+                assert err is None, err
+                assert resp.status_code == 200
+                assert got.id == user["id"]
+                assert got.profile.login == user["login"]
+                assert got.profile.email == user["login"]
+                assert (
+                    f"{got.profile.first_name} {got.profile.last_name}"
+                    == (user["display_name"])
+                )
+                assert got.status == "ACTIVE"
+            _, _, err = await client.get_user("00u1doesnotexist0000")
+            assert err is not None
+            assert err.status == 404
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()

@@ -16,7 +16,14 @@ from openapi_core.testing import MockRequest, MockResponse
 
 from grantsconsole.oktasim.shapes import iso
 
-from .conftest import SSWS_TOKEN, app_by_label, bearer, user_token, validate
+from .conftest import (
+    SSWS_TOKEN,
+    app_by_label,
+    bearer,
+    user_token,
+    validate,
+    worker_token_request,
+)
 
 KINDS = {
     "web": "Payroll Portal",
@@ -248,3 +255,61 @@ def test_ssws_token_is_the_demo_super_admins(sim, ssws):
     r = ssws.get(f"{sim.url}/api/v1/apps", params={"limit": 1})
     assert sim.requests()[-1]["caller"] == "super.admin@example.com"
     assert r.status_code == 200
+
+
+def test_get_user_by_id_and_login_matches_spec(sim, ssws, okta_spec):
+    user = next(
+        u for u in sim.state()["users"] if u["login"] == "readonly.admin@example.com"
+    )
+    for key in (user["id"], user["login"], user["login"].upper()):
+        r = ssws.get(f"{sim.url}/api/v1/users/{key}")
+        assert r.status_code == 200
+        validate(okta_spec, r)
+        body = r.json()
+        assert body["id"] == user["id"]
+        assert body["status"] == "ACTIVE"
+        profile = body["profile"]
+        assert (profile["login"], profile["email"]) == (user["login"], user["login"])
+        assert f"{profile['firstName']} {profile['lastName']}" == user["display_name"]
+        assert body["_links"]["self"]["href"] == f"{sim.url}/api/v1/users/{user['id']}"
+
+
+def test_get_unknown_user_is_okta_404(sim, ssws, okta_spec):
+    r = ssws.get(f"{sim.url}/api/v1/users/00u1doesnotexist0000")
+    assert r.status_code == 404
+    assert r.json()["errorCode"] == "E0000007"
+    assert r.json()["errorSummary"] == (
+        "Not found: Resource not found: 00u1doesnotexist0000 (User)"
+    )
+    validate(okta_spec, r)
+
+
+def test_get_user_needs_okta_users_read(sim, okta_spec):
+    """A service-app token without okta.users.read (or manage) is refused with
+    Okta's insufficient-scope challenge; with it, the worker reads users."""
+    user_id = next(u["id"] for u in sim.state()["users"])
+    without = worker_token_request(sim.url, "okta.apps.read").json()["access_token"]
+    r = sim_get(sim, f"/api/v1/users/{user_id}", bearer(without))
+    assert r.status_code == 403
+    assert 'error="insufficient_scope"' in r.headers["WWW-Authenticate"]
+    assert 'scope="okta.users.read"' in r.headers["WWW-Authenticate"]
+    validate(okta_spec, r)
+    with_read = worker_token_request(sim.url, "okta.users.read").json()
+    assert with_read["scope"] == "okta.users.read"
+    r = sim_get(sim, f"/api/v1/users/{user_id}", bearer(with_read["access_token"]))
+    assert r.status_code == 200
+    validate(okta_spec, r)
+
+
+def test_get_user_needs_an_admin_role_except_for_me(sim, okta_spec):
+    users = {u["login"]: u["id"] for u in sim.state()["users"]}
+    sim.oob_grant("0oa1consoleDEMO000x7", "okta.users.read")
+    token = sim.token(login="end.user@example.com", scopes="okta.users.read")
+    headers = bearer(token["access_token"])
+    r = sim_get(sim, f"/api/v1/users/{users['super.admin@example.com']}", headers)
+    assert r.status_code == 403
+    assert r.json()["errorCode"] == "E0000006"
+    validate(okta_spec, r)
+    r = sim_get(sim, "/api/v1/users/me", headers)
+    assert r.status_code == 200
+    assert r.json()["id"] == users["end.user@example.com"]

@@ -1,5 +1,5 @@
 """Template helpers for the console: risk and kind badges, UTC times, durations,
-audit action names, id URLs, percentages, report sections.
+audit action names, id URLs, percentages, report sections, people.
 
 Every helper escapes what it renders (``format_html``); none marks Okta data safe.
 """
@@ -24,11 +24,10 @@ from django.urls import (
     reverse,
 )
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
 from grantsconsole.console import presenters
-
 from grantsconsole.grants.audit import ACTION_NAMES
+from grantsconsole.grants.services.people import Directory
 
 register = template.Library()
 
@@ -168,8 +167,8 @@ def app_flags(app: Any) -> str:
 
 KIND_LETTERS = {"manage": "M", "read": "R", "self": "S"}
 RISK_MARKS = {"critical": "!!!", "high": "!!", "medium": "!", "low": ""}
-EMPTY_CELL = mark_safe(
-    '<td class="cell-none"><span class="visually-hidden">none</span>·</td>'
+EMPTY_CELL = format_html(
+    '<td class="cell-none"><span class="visually-hidden">{}</span>·</td>', "none"
 )
 
 
@@ -306,3 +305,48 @@ def words(key: Any) -> str:
     """A report key as words: "open_grants" → "Open grants"."""
     text = str(key).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+_NO_ONE = Directory()
+
+
+@register.simple_tag
+def person(who: Any, people: Directory | None = None, okta_id: Any = "") -> str:
+    """A person as every page shows one: display name and login, with the
+    Okta user id on hover (``<abbr title>``).
+
+    ``who`` is a stored login, user id or other text ("worker"), ``okta_id``
+    the row's user id when it keeps one beside the login; ``people`` the
+    page's :class:`~grantsconsole.grants.services.people.Directory`. A deleted
+    user says so; a user not named yet, or whom the worker may not read, shows
+    the id with a note. Other text is shown as it is; "" for nothing.
+    """
+    named = (people or _NO_ONE).resolve(str(who or ""), str(okta_id or ""))
+    if not named.okta_id:
+        return format_html("{}", named.text)
+    if named.name and named.login:
+        label = f"{named.name} ({named.login})"
+    else:
+        label = named.name or named.login
+    deleted = named.state == "deleted"
+    if label:
+        return format_html(
+            '<abbr class="person" title="Okta user id {}">{}</abbr>{}',
+            named.okta_id,
+            label,
+            format_html(' <span class="muted">({})</span>', "deleted user")
+            if deleted
+            else "",
+        )
+    if deleted:
+        note = "deleted user"
+    elif named.state == "unreadable":
+        note = "no name: the worker may not read users (okta.users.read)"
+    else:
+        note = "name not known yet"
+    return format_html(
+        '<span class="person mono" title="Okta user id">{}</span> '
+        '<span class="muted">({})</span>',
+        named.okta_id,
+        note,
+    )

@@ -56,7 +56,7 @@ from grantsconsole.console.views.common import (
     render_page,
 )
 from grantsconsole.grants.models import AuditEvent, OktaApp
-from grantsconsole.grants.services import app_sync, scope_writes
+from grantsconsole.grants.services import app_sync, people, scope_writes
 from grantsconsole.okta.errors import OktaError
 
 APPS_PER_PAGE = 50
@@ -145,10 +145,12 @@ def _detail_context(
     **extra: Any,
 ) -> dict[str, Any]:
     """The grant collection, the picker when open (``selected`` scopes ticked)
-    and the grant history (one query: the grant rows)."""
+    and the grant history (two queries: the grant rows, and the people they name)."""
     rows = list(selectors.app_grants(app))
     collection = presenters.grant_collection(rows, view.show)
+    named = (v for g in rows for v in (g.created_by_id, g.granted_by, g.revoked_by))
     return {
+        "people": people.directory(named),
         "app": app,
         "view": view,
         "view_links": view.links(),
@@ -181,7 +183,8 @@ def app_detail(request: HttpRequest, okta_id: str) -> HttpResponse:
     revoke forms that carry the view, and the history.
 
     Queries: the auth ones, the app (with the stale-banner facts), its grant
-    rows (held and revoked: the collection and the history).
+    rows (held and revoked: the collection and the history), the people they
+    name.
     """
     app = _app_or_404(okta_id, with_status=True)
     view = _view(request)

@@ -3,7 +3,10 @@ and its exports.
 
 Pages use keyset pagination on ``seq`` (``?before=<seq>``): no COUNT of the audit
 table, ever. Exports stream (``StreamingHttpResponse``) every matching row, newest
-first, reading the database in chunks, so memory stays flat at any size.
+first, reading the database in chunks, so memory stays flat at any size. Each
+row keeps its stored columns (the ones the hash chain covers) and adds
+``person_login``/``person_name``: who the actor is by the people directory at
+export time ("" for an actor that is not a known user), one query per chunk.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from grantsconsole.console.views.common import actor_of, render_page
 from grantsconsole.grants import services
 from grantsconsole.grants.models import AuditEvent
 from grantsconsole.grants.safe_csv import csv_lines
+from grantsconsole.grants.services import people
+from grantsconsole.grants.services.people import Named
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000  # rows per fetch of a streamed export
@@ -38,6 +43,8 @@ EXPORT_FIELDS = (
     "outcome",
     "actor_id",
     "actor_login",
+    "person_login",
+    "person_name",
     "app_okta_id",
     "app_label",
     "scope_id",
@@ -52,14 +59,17 @@ EXPORT_FIELDS = (
 def audit_list(request: HttpRequest) -> HttpResponse:
     """Audit events, newest first, 50 per page, filterable.
 
-    Queries: the auth ones, one page of rows (LIMIT 51), and one for the stale
-    banner and the last chain verification.
+    Queries: the auth ones, one page of rows (LIMIT 51), one for the stale
+    banner and the last chain verification, and one for the people named.
     """
     form = AuditFilterForm(request.GET or None)
     filters = form.to_filters()
     page = presenters.audit_page(filters, form.before_seq(), size=PAGE_SIZE)
     freshness, verification = presenters.audit_status(request.user.pk)
+    named = [verification.requested_by, verification.queued_by]
+    named += [v for e in page.rows for v in (e.actor_id, e.actor_login)]
     context = {
+        "people": people.directory(named),
         "form": form,
         "page": page,
         "verification": verification,
@@ -118,7 +128,15 @@ def _export_query(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-def _row(event: AuditEvent) -> dict[str, Any]:
+def _named(events: Iterator[AuditEvent]) -> Iterator[tuple[AuditEvent, Named]]:
+    """Each event with who its actor is (one directory query per chunk)."""
+    for chunk in itertools.batched(events, EXPORT_CHUNK):
+        found = people.directory(v for e in chunk for v in (e.actor_id, e.actor_login))
+        for event in chunk:
+            yield event, found.resolve(event.actor_login, event.actor_id)
+
+
+def _row(event: AuditEvent, named: Named) -> dict[str, Any]:
     return {
         "seq": event.seq,
         "created_at": event.created_at.isoformat(),
@@ -126,6 +144,8 @@ def _row(event: AuditEvent) -> dict[str, Any]:
         "outcome": event.outcome,
         "actor_id": event.actor_id,
         "actor_login": event.actor_login,
+        "person_login": named.login if named.okta_id else "",
+        "person_name": named.name,
         "app_okta_id": event.app_okta_id,
         "app_label": event.app_label,
         "scope_id": event.scope_id,
@@ -137,15 +157,15 @@ def _row(event: AuditEvent) -> dict[str, Any]:
 
 def _csv_lines(events: Iterator[AuditEvent]) -> Iterator[str]:
     header = [EXPORT_FIELDS]
-    rows = ([_row(event)[f] for f in EXPORT_FIELDS] for event in events)
+    rows = ([_row(*item)[f] for f in EXPORT_FIELDS] for item in _named(events))
     return csv_lines(itertools.chain(header, rows))
 
 
 def _json_chunks(events: Iterator[AuditEvent]) -> Iterator[str]:
     yield "["
     first = True
-    for event in events:
-        yield ("\n" if first else ",\n") + json.dumps(_row(event), sort_keys=True)
+    for item in _named(events):
+        yield ("\n" if first else ",\n") + json.dumps(_row(*item), sort_keys=True)
         first = False
     yield "\n]\n"
 

@@ -134,10 +134,16 @@ def _sections(data: Any) -> list[tuple[str, Any]]:
 @require_GET
 @super_admin_required
 def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
-    """One stored report, section by section."""
+    """One stored report, section by section, with the people it names (one
+    query, ``reports.report_people``)."""
     report = _report_or_404(report_id)
     data = report.data if isinstance(report.data, dict) else {}
-    context = {"report": report, "data": data, "sections": _sections(report.data)}
+    context = {
+        "report": report,
+        "data": data,
+        "sections": _sections(report.data),
+        "people": report_services.report_people(data),
+    }
     return render_page(request, "reports/detail.html", context, section="reports")
 
 

@@ -39,7 +39,7 @@ from grantsconsole.console.views.common import (
     render_page,
 )
 from grantsconsole.grants.models import OktaApp
-from grantsconsole.grants.services import scope_writes
+from grantsconsole.grants.services import people, scope_writes
 from grantsconsole.okta.errors import OktaError
 
 # Rows per matrix page the admin may pick; "all" is capped at MATRIX_MAX_ROWS
@@ -131,7 +131,8 @@ def scopes_matrix(request: HttpRequest) -> HttpResponse:
 
 
 def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
-    """Everything the scope page shows; two queries (``presenters.scope_apps``).
+    """Everything the scope page shows; three queries (``presenters.scope_apps``
+    and the people who granted).
 
     Raises Http404 for a malformed scopeId. A well-formed one the catalog does
     not know is shown with a "not in the catalog" warning: Okta judges it.
@@ -149,6 +150,9 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
         "catalogued": catalog.knows(scope_id),
         "asks_confirmation": catalog.asks_confirmation(scope_id),
         "holders": apps.holders,
+        "people": people.directory(
+            v for a in apps.holders for v in (a.grant_by, a.grant_creator)
+        ),
         "candidates": apps.candidates,
         "truncated": apps.truncated,
         "q": q,
@@ -161,7 +165,8 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
 def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
     """One scope: the apps holding it (revoke from several) and apps to grant it to.
 
-    Queries: the auth ones, the stale banner, the holders, the candidates.
+    Queries: the auth ones, the stale banner, the holders, the candidates, the
+    people who granted it.
     """
     # PostgreSQL refuses NUL in a string: drop it, as the forms refuse it.
     q = request.GET.get("q", "").replace("\x00", "").strip()[:200]

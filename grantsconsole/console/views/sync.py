@@ -23,12 +23,15 @@ from grantsconsole.console.forms import SyncStartForm
 from grantsconsole.console.views.common import actor_of, is_htmx, render_page
 from grantsconsole.grants import services
 from grantsconsole.grants.models import SyncRun
+from grantsconsole.grants.services import people
 
 
 def _runs_context() -> dict[str, object]:
-    """The latest runs and the queued or running ones among them (one query)."""
+    """The latest runs, the queued or running ones among them, and who asked
+    for them (two queries)."""
     runs = list(selectors.sync_runs())
     return {
+        "people": people.directory(r.requested_by for r in runs),
         "running": [r for r in runs if not r.is_finished],
         "runs": runs,
     }
@@ -39,7 +42,8 @@ def _runs_context() -> dict[str, object]:
 def sync_list(request: HttpRequest) -> HttpResponse:
     """Latest sync runs with outcome and counters; live progress of running ones.
 
-    Queries: the auth ones, the stale banner, the latest 30 runs (+ running ones).
+    Queries: the auth ones, the stale banner, the latest 30 runs (+ running
+    ones) and who asked for them.
     """
     context = {**_runs_context(), "form": SyncStartForm()}
     return render_page(request, "sync/list.html", context, section="sync")
@@ -49,7 +53,7 @@ def sync_list(request: HttpRequest) -> HttpResponse:
 @super_admin_required
 def sync_progress(request: HttpRequest) -> HttpResponse:
     """The progress fragment alone (what htmx polls): running runs and the recent
-    runs table. One query after auth."""
+    runs table. Two queries after auth (the runs, who asked for them)."""
     return render(request, "sync/list.html#progress", _runs_context())
 
 
@@ -58,15 +62,16 @@ def sync_progress(request: HttpRequest) -> HttpResponse:
 def sync_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """One run: who asked for it, elapsed time, counters, message and the
     per-app errors. From htmx, the live fragment alone (what the page polls
-    while the run is queued or running). One query after auth (plus the stale
+    while the run is queued or running). Two queries after auth (the run, who asked for it) (plus the stale
     banner for the whole page)."""
     run = SyncRun.objects.filter(pk=run_id).first()
     if run is None:
         raise Http404("Unknown sync run.")
+    named = {"run": run, "people": people.directory([run.requested_by])}
     if is_htmx(request):
-        return render(request, "sync/detail.html#live", {"run": run})
+        return render(request, "sync/detail.html#live", named)
     errors = sorted((run.errors or {}).items()) if isinstance(run.errors, dict) else []
-    context = {"run": run, "errors": errors}
+    context = {**named, "errors": errors}
     return render_page(request, "sync/detail.html", context, section="sync")
 
 

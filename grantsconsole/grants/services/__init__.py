@@ -7,6 +7,8 @@ Syncs: :func:`run_full_sync` (inline) or :func:`start_full_sync` +
 :func:`queue_sync` ("Sync now": a run recorded before the worker starts it),
 :func:`settle_abandoned_intents` (console writes whose request died).
 Reports: :func:`create_report`, :func:`report_as_csv`, :func:`report_as_json`.
+People (names for Okta user ids): :mod:`~grantsconsole.grants.services.people`,
+:func:`refresh_people`.
 Audit verification: :func:`verify_audit_trail`, :func:`request_verification`,
 :func:`checkpoint_verified`.
 Audit rows: :mod:`grantsconsole.grants.audit`; the intent protocol of console
@@ -30,6 +32,7 @@ from grantsconsole.grants.services.full_sync import (
     transient_wait,
 )
 from grantsconsole.grants.services.incremental_sync import run_incremental_sync
+from grantsconsole.grants.services.people import refresh_people
 from grantsconsole.grants.services.reports import (
     build_report,
     create_report,
@@ -61,6 +64,7 @@ __all__ = [
     "full_sync_step",
     "queue_sync",
     "refresh_app",
+    "refresh_people",
     "report_as_csv",
     "report_as_json",
     "request_verification",

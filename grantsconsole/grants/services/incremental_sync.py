@@ -24,7 +24,7 @@ from django.utils import timezone
 from grantsconsole.grants import audit, locks
 from grantsconsole.grants.audit import NOBODY, Actor
 from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
-from grantsconsole.grants.services import sync_queue
+from grantsconsole.grants.services import people, sync_queue
 from grantsconsole.grants.services.app_sync import (
     CREDENTIAL_ERRORS,
     GRANTS_NOT_READABLE,
@@ -314,6 +314,7 @@ def run_incremental_sync(
                 newest = max((e.published for e in page.events), default=None)
                 try:
                     result = _apply_page(fetched, cursor, page.next_url, newest)
+                    people.note_log_actors(page.events)
                     break
                 except _VersionMoved:
                     cursor.refresh_from_db()

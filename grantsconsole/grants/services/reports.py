@@ -7,10 +7,13 @@ Sections of ``AuditReport.data`` (every time ISO-8601 UTC):
   sentence saying for how many apps grant data is unavailable or stale and since
   when (the details are in ``grants_unavailable``).
 - ``critical_holders``: [{"scope_id", "description", "apps": [{"okta_id", "label",
-  "since", "granted_by", "current", "as_of"}]}] — every catalogued ``manage``
-  scope of risk "critical" and the live apps holding it (scopes no app holds are
-  listed with ``apps: []``). ``current`` is False for an app listed in
-  ``grants_unavailable``: the grant is the last known one, as of ``as_of``.
+  "since", "granted_by", "granted_by_id", "current", "as_of"}]}] — every
+  catalogued ``manage`` scope of risk "critical" and the live apps holding it
+  (scopes no app holds are listed with ``apps: []``). ``granted_by`` is who
+  granted it as recorded (a login, a System Log actor, or Okta's ``createdBy``
+  id), ``granted_by_id`` the Okta user id of that person when known ("" else).
+  ``current`` is False for an app listed in ``grants_unavailable``: the grant
+  is the last known one, as of ``as_of``.
 - ``changes``: [{"seq", "time", "action", "outcome", "actor_login", "actor_id",
   "app_okta_id", "app_label", "scope_id", "okta_request_id"}] — grants, revokes
   and app changes in the period (console and external), oldest first. Apps
@@ -45,6 +48,7 @@ from django.utils import timezone
 
 from grantsconsole.grants.models import AuditEvent, AuditReport, OktaApp, ScopeGrant
 from grantsconsole.grants.safe_csv import csv_lines
+from grantsconsole.grants.services import people
 from grantsconsole.grants.services.verification import checkpoint_verified
 from grantsconsole.okta import scope_catalog
 
@@ -166,6 +170,14 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
                     "label": g.app.label,
                     "since": _iso(g.created or g.first_seen_at),
                     "granted_by": g.granted_by or g.created_by_id,
+                    "granted_by_id": next(
+                        (
+                            v
+                            for v in (g.created_by_id, g.granted_by)
+                            if people.is_user_id(v)
+                        ),
+                        "",
+                    ),
                     "current": g.app.okta_id not in not_current,
                     "as_of": not_current.get(g.app.okta_id, ""),
                 }
@@ -270,9 +282,38 @@ CSV_COLUMNS = (
     "outcome",
     "actor_login",
     "actor_id",
+    "actor_name",
     "okta_request_id",
     "detail",
 )
+
+
+def report_people(data: Any) -> people.Directory:
+    """The directory rows of the people a report's ``data`` names (who
+    granted critical scopes, who made the changes). One query."""
+    data = data if isinstance(data, dict) else {}
+    values: list[str] = []
+    for holder in data.get("critical_holders", []):
+        for app in holder.get("apps", []):
+            values += [app.get("granted_by", ""), app.get("granted_by_id", "")]
+    for key in ("changes", "external_changes", "failed_attempts"):
+        for event in data.get(key, []):
+            values += [event.get("actor_login", ""), event.get("actor_id", "")]
+    return people.directory(values)
+
+
+def _actor_columns(named: people.Named, stored_id: str) -> dict[str, str]:
+    """``actor_login`` (a login, never a user id), ``actor_id`` and
+    ``actor_name`` of a CSV row, from what the directory says."""
+    if not named.okta_id:
+        # Not a person ("worker", a service app): the stored text, if not an id.
+        text = "" if people.is_user_id(named.text) else named.text
+        return {"actor_login": text, "actor_id": stored_id, "actor_name": ""}
+    return {
+        "actor_login": named.login,
+        "actor_id": named.okta_id,
+        "actor_name": named.name,
+    }
 
 
 def report_as_csv(report: AuditReport) -> str:
@@ -282,8 +323,12 @@ def report_as_csv(report: AuditReport) -> str:
     change, external_change, failed_attempt, grants_unavailable (``time`` is
     the last read, ``detail`` the reason and Okta's answer),
     uncatalogued_scope, foreign_issuer_grant. Reports stored before
-    ``grants_unavailable`` existed give unreadable_app rows instead."""
+    ``grants_unavailable`` existed give unreadable_app rows instead.
+    ``actor_login`` holds a login (or "worker"), never an id: the Okta user
+    id is in ``actor_id`` and the display name in ``actor_name``, both from
+    the people directory as it is when exported (one query)."""
     rows: list[list[Any]] = [list(CSV_COLUMNS)]
+    directory = report_people(report.data)
 
     def row(**values: Any) -> None:
         rows.append([values.get(c, "") for c in CSV_COLUMNS])
@@ -299,7 +344,10 @@ def report_as_csv(report: AuditReport) -> str:
                 app_okta_id=app["okta_id"],
                 app_label=app["label"],
                 time=app["since"],
-                actor_login=app["granted_by"],
+                **_actor_columns(
+                    directory.resolve(app["granted_by"], app.get("granted_by_id", "")),
+                    app.get("granted_by_id", ""),
+                ),
                 detail=""
                 if app.get("current", True)
                 else f"not current: last known as of {app['as_of'] or 'never'}",
@@ -310,7 +358,10 @@ def report_as_csv(report: AuditReport) -> str:
         ("failed_attempt", "failed_attempts"),
     ):
         for event in data.get(key, []):
-            row(section=section, **event)
+            named = directory.resolve(event["actor_login"], event["actor_id"])
+            row(
+                section=section, **{**event, **_actor_columns(named, event["actor_id"])}
+            )
     for app in data.get("grants_unavailable", []):
         row(
             section="grants_unavailable",
