@@ -84,7 +84,10 @@ def _dev(value: str) -> str | None:
     return None if PRODUCTION else value
 
 
-DEBUG = env_bool("DEBUG", default=not PRODUCTION)
+# Off in development too: `make run` is the product on the demo org, so a wrong link
+# gets the console's own 404 and 500 pages, not Django's technical pages (which list
+# every URL and setting). DEBUG=true brings those back for someone debugging.
+DEBUG = env_bool("DEBUG", default=False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be false when GRANTSCONSOLE_ENV=production.")
 
@@ -401,6 +404,10 @@ STORAGES = {
     },
 }
 WHITENOISE_MAX_AGE = 31536000 if PRODUCTION else 0
+# Development serves static files from the source folders, collected or not (with
+# DEBUG off, WhiteNoise would otherwise serve only STATIC_ROOT).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 # --- Celery -----------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", "" if not PRODUCTION else None)
