@@ -363,6 +363,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "grantsconsole.accounts.context_processors.access",
             ],
         },
     },
@@ -550,6 +551,17 @@ OKTA_CONSOLE_SCOPES = [
     "okta.appGrants.manage",
     "okta.roles.read",
 ]
+# Auditors read the audit, reports, exports and Console health, nothing else: Okta
+# admins holding one of these roles, or members of this Okta group (known from the
+# ID token's `groups` claim, which the console app must be set up to send).
+ACCOUNTS_AUDITOR_ROLES = [
+    r.strip()
+    for r in env("ACCOUNTS_AUDITOR_ROLES", "READ_ONLY_ADMIN").split(",")
+    if r.strip()
+]
+ACCOUNTS_AUDITOR_GROUP = env("ACCOUNTS_AUDITOR_GROUP", "")
+if ACCOUNTS_AUDITOR_GROUP:
+    OKTA_CONSOLE_SCOPES.append("groups")
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
         "OAUTH_PKCE_ENABLED": True,

@@ -20,7 +20,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from grantsconsole.accounts.access import super_admin_required, super_admin_write
+from grantsconsole.accounts.access import auditor_allowed, super_admin_write
 from grantsconsole.console import presenters, selectors
 from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.forms import AuditFilterForm
@@ -48,7 +48,7 @@ EXPORT_FIELDS = (
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def audit_list(request: HttpRequest) -> HttpResponse:
     """Audit events, newest first, 50 per page, filterable.
 
@@ -130,7 +130,7 @@ def _json_chunks(events: Iterator[AuditEvent]) -> Iterator[str]:
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def audit_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
     """Every audit row matching the page's filters, as CSV or JSON, streamed."""
     if fmt not in ("csv", "json"):

@@ -12,7 +12,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from grantsconsole.accounts.access import super_admin_required
+from grantsconsole.accounts.access import auditor_allowed
 from grantsconsole.console import charts, selectors
 from grantsconsole.console.views.common import render_page
 from grantsconsole.grants.models import AuditReport
@@ -20,7 +20,7 @@ from grantsconsole.grants.services import reports as report_services
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def reports_list(request: HttpRequest) -> HttpResponse:
     """Stored reports and the two charts (each chart is its own SVG request).
 
@@ -37,7 +37,7 @@ def _svg(body: str) -> HttpResponse:
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def chart_grants_over_time(request: HttpRequest) -> HttpResponse:
     """SVG line chart: open grants at the end of each of the last 30 days (UTC)
     since the baseline. Two queries after auth."""
@@ -52,7 +52,7 @@ def chart_grants_over_time(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def chart_top_manage(request: HttpRequest) -> HttpResponse:
     """SVG bar chart: the manage scopes held by the most apps. One query after auth."""
     return _svg(
@@ -95,7 +95,7 @@ def _sections(data: Any) -> list[tuple[str, Any]]:
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     """One stored report, section by section."""
     report = _report_or_404(report_id)
@@ -105,7 +105,7 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def report_export(request: HttpRequest, report_id: int, fmt: str) -> HttpResponse:
     """One report as JSON (its data, as stored) or CSV (one row per fact), in the
     formats of ``grants.services.reports``."""
