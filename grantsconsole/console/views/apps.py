@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from grantsconsole.accounts.access import (
     admin_client,
     require_recent_auth,
+    step_up_notice,
     super_admin_required,
     super_admin_write,
 )
@@ -222,6 +223,7 @@ def _confirm_manage(
         "asked_rows": [r for r in rows if r["asks"]],
         "uncatalogued_rows": [r for r in rows if r["uncatalogued"]],
         "scope_ids": scope_ids,
+        **step_up_notice(request),
     }
     if is_htmx(request):
         return render(request, "apps/confirm_grant.html#confirm", context)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from grantsconsole.accounts.access import (
     admin_client,
     require_recent_auth,
+    step_up_notice,
     super_admin_required,
     super_admin_write,
 )
@@ -161,6 +162,7 @@ def _bulk(request: HttpRequest, scope_id: str, verb: str) -> HttpResponse:
             "risk_reason": catalog.risk_reason(scope_id),
             "uncatalogued": not catalog.knows(scope_id),
             "apps": ordered,
+            **step_up_notice(request),
         }
         if is_htmx(request):
             return render(request, "scopes/confirm_bulk.html#confirm", context)
