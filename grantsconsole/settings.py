@@ -64,7 +64,7 @@ def env_int(name: str, default: int) -> int:
         ) from None
 
 
-# --- The demo org (the simulator's fixed seed; see README "The demo org") ---------
+# --- The demo org (the simulator's fixed seed; docs/simulator.md "The demo org") ---
 # These are development defaults only; production refuses every one of them.
 DEMO_ORG_URL = "http://127.0.0.1:8001"
 DEMO_CONSOLE_CLIENT_ID = "0oa1consoleDEMO000x7"

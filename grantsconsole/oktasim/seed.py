@@ -13,8 +13,8 @@ A seed is a plain dict (also the JSON file format for ``--seed PATH.json``)::
                 "grants": [scopeId...], "granted_by"?: login}]}
 
 The demo org's users, passwords, SSWS token and client credentials are fixed (the
-console's development defaults, README "The demo org"); so are all ids for a given
-seed, because ids come from a deterministic generator.
+console's development defaults, docs/simulator.md "The demo org"); so are all ids
+for a given seed, because ids come from a deterministic generator.
 """
 
 from __future__ import annotations
