@@ -559,9 +559,8 @@ ACCOUNTS_AUDITOR_ROLES = [
     for r in env("ACCOUNTS_AUDITOR_ROLES", "READ_ONLY_ADMIN").split(",")
     if r.strip()
 ]
+# (With a group set, the sign-in also asks for the `groups` scope: accounts.oidc.)
 ACCOUNTS_AUDITOR_GROUP = env("ACCOUNTS_AUDITOR_GROUP", "")
-if ACCOUNTS_AUDITOR_GROUP:
-    OKTA_CONSOLE_SCOPES.append("groups")
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
         "OAUTH_PKCE_ENABLED": True,

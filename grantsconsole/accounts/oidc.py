@@ -85,6 +85,15 @@ class OktaOrgProvider(OpenIDConnectProvider):
     def get_scope_from_request(self, request: HttpRequest) -> list[str]:
         return self.get_scope()  # no ?scope= from the browser
 
+    def get_scope(self) -> list[str]:
+        """The configured scopes, plus ``groups`` when auditors are known by an
+        Okta group: the Org AS then puts the ``groups`` claim (the app's groups
+        claim filter) in the ID token."""
+        scope = list(super().get_scope())
+        if settings.ACCOUNTS_AUDITOR_GROUP and "groups" not in scope:
+            scope.append("groups")
+        return scope
+
     def get_redirect_from_request_kwargs(self, request: HttpRequest) -> dict:
         kwargs = super().get_redirect_from_request_kwargs(request)
         kwargs["process"] = AuthProcess.LOGIN  # no connect/redirect processes

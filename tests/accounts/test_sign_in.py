@@ -183,3 +183,26 @@ def test_console_app_without_roles_read_grant_is_explained(sim) -> None:
     assert not OktaCredential.objects.exists()
     event = AuditEvent.objects.get(action="authz_denied")
     assert event.detail["missing_scope"] == "okta.roles.read"
+
+
+def test_a_member_of_the_auditor_group_signs_in_as_an_auditor(sim, settings) -> None:
+    """ACCOUNTS_AUDITOR_GROUP: the sign-in asks for the groups scope and an App
+    Admin (no auditor role) in that Okta group gets in as an auditor; out of
+    the group, the same admin is refused."""
+    settings.ACCOUNTS_AUDITOR_GROUP = "Grant Auditors"
+    client = flow.console_client()
+    authorize = flow.start(client)
+    assert "groups" in flow.query(authorize)["scope"].split()
+    refused = flow.finish(client, flow.okta_login(authorize, flow.APP_ADMIN))
+    assert refused.status_code == 403
+    assert b'data-reason="not_super_admin"' in refused.content
+    assert b"Grant Auditors" in refused.content  # the page says who auditors are
+
+    sim.set_groups(flow.APP_ADMIN, ["Grant Auditors"])
+    client = flow.console_client()
+    assert flow.sign_in(client, flow.APP_ADMIN).status_code == 302
+    cred = OktaCredential.objects.get()
+    assert cred.access == "auditor"
+    assert "Grant Auditors" in cred.groups
+    assert client.get("/audit/").status_code == 200
+    assert client.get("/apps/").status_code == 403
