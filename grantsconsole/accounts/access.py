@@ -157,6 +157,9 @@ def _check(
     except TokenDecryptionError:  # TOKEN_ENCRYPTION_KEY rotated away: sign in again
         session.end_session(request)
         return _not_signed_in(request)
+    # An auditor refused below is shown Okta's answer, roles included, when it
+    # was just asked for.
+    decision = roles.RoleDecision(True, "auditor")
     if fresh or stale:
         decision = roles.check_access(client, cred.okta_user_id, cred.groups)
         if not decision.allowed:
@@ -173,7 +176,7 @@ def _check(
         auditors and cred.access == OktaCredential.AUDITOR
     ):
         return None
-    return _deny(request, cred, roles.RoleDecision(True, "auditor"))
+    return _deny(request, cred, decision)
 
 
 def super_admin_required(view: View) -> View:

@@ -44,7 +44,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 def sign_out(request: HttpRequest) -> HttpResponse:
     """GET: a confirmation form. POST: revoke and delete the Okta tokens, end the
     Django session, then RP-initiated logout at Okta (``/oauth2/v1/logout`` with
-    ``id_token_hint`` and ``post_logout_redirect_uri``) to end the Okta session."""
+    ``id_token_hint`` and ``post_logout_redirect_uri``) to end the Okta session;
+    the sign-in page then says "signed out"."""
     if request.method == "GET":
         return render(request, "account/logout.html")
     cred = session.credential_of(request)
