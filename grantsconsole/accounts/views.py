@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from grantsconsole.accounts import auditing, health, security_events, session
 from grantsconsole.accounts.access import admin_client, auditor_allowed
+from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.console import presenters
 from grantsconsole.console.views.common import render_page
 
@@ -112,7 +113,11 @@ def console_health(request: HttpRequest) -> HttpResponse:
     the last audit trail verification (with the banners of every page)."""
     cred = session.credential_of(request)
     assert cred is not None  # auditor_allowed
-    report = health.console_health(admin_client(request), cred.scope_set)
+    report = health.console_health(
+        admin_client(request),
+        cred.scope_set,
+        auditor=cred.access == OktaCredential.AUDITOR,
+    )
     freshness, verification = presenters.audit_status(request.user.pk)
     return render_page(
         request,

@@ -263,3 +263,12 @@ def test_unknown_ids_in_writes_are_404_before_okta(admin, objects, sim, url, dat
     data = {k: _fill(v, objects) for k, v in data.items()}
     assert admin.post(_fill(url, objects), data).status_code == 404
     assert sim.requests()[before:] == []
+
+
+def test_an_auditors_console_health_shows_the_console_apps_grants(auditor, objects):
+    """An auditor's own role cannot read app grants; the worker reads the
+    console app's grant collection for their Console health page."""
+    page = auditor.get("/health/console/").content.decode()
+    assert "Could not read it" not in page
+    grants = page.split('id="console-grants"')[1].split("</section>")[0]
+    assert "<code>okta.appGrants.manage</code>" in grants
