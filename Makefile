@@ -1,5 +1,6 @@
-# grantsconsole: `make run` (the whole product on the demo org), `make test` (the suite,
-# what CI runs) and `make check` (the fast tier: unit, service and view tests on SQLite).
+# grantsconsole: `make run` (the whole product on the demo org; PORT and SIM_PORT
+# choose its ports), `make test` (the suite, what CI runs) and `make check` (the
+# fast tier: unit, service and view tests on SQLite).
 # Both do all set-up on a fresh Debian machine: the venv, pip, and the Debian packages
 # the tests need (installed with apt-get when running as root).
 
@@ -17,9 +18,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
+# make run PORT=8010 SIM_PORT=8011: the console's and the simulator's ports.
+PORT     ?= 8000
+SIM_PORT ?= 8001
+
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput -v0
-	@bash .ci/run-local
+	@PORT=$(PORT) SIM_PORT=$(SIM_PORT) bash .ci/run-local
 
 system-packages:
 	@bash .ci/system-packages

@@ -64,7 +64,7 @@ def env_int(name: str, default: int) -> int:
         ) from None
 
 
-# --- The demo org (the simulator's fixed seed; see README "The demo org") ---------
+# --- The demo org (the simulator's fixed seed; docs/simulator.md "The demo org") ---
 # These are development defaults only; production refuses every one of them.
 DEMO_ORG_URL = "http://127.0.0.1:8001"
 DEMO_CONSOLE_CLIENT_ID = "0oa1consoleDEMO000x7"
@@ -84,7 +84,10 @@ def _dev(value: str) -> str | None:
     return None if PRODUCTION else value
 
 
-DEBUG = env_bool("DEBUG", default=not PRODUCTION)
+# Off in development too: `make run` is the product on the demo org, so a wrong link
+# gets the console's own 404 and 500 pages, not Django's technical pages (which list
+# every URL and setting). DEBUG=true brings those back for someone debugging.
+DEBUG = env_bool("DEBUG", default=False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be false when GRANTSCONSOLE_ENV=production.")
 
@@ -360,6 +363,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "grantsconsole.accounts.context_processors.access",
             ],
         },
     },
@@ -401,6 +405,10 @@ STORAGES = {
     },
 }
 WHITENOISE_MAX_AGE = 31536000 if PRODUCTION else 0
+# Development serves static files from the source folders, collected or not (with
+# DEBUG off, WhiteNoise would otherwise serve only STATIC_ROOT).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 # --- Celery -----------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", "" if not PRODUCTION else None)
@@ -543,6 +551,16 @@ OKTA_CONSOLE_SCOPES = [
     "okta.appGrants.manage",
     "okta.roles.read",
 ]
+# Auditors read the audit, reports, exports and Console health, nothing else: Okta
+# admins holding one of these roles, or members of this Okta group (known from the
+# ID token's `groups` claim, which the console app must be set up to send).
+ACCOUNTS_AUDITOR_ROLES = [
+    r.strip()
+    for r in env("ACCOUNTS_AUDITOR_ROLES", "READ_ONLY_ADMIN").split(",")
+    if r.strip()
+]
+# (With a group set, the sign-in also asks for the `groups` scope: accounts.oidc.)
+ACCOUNTS_AUDITOR_GROUP = env("ACCOUNTS_AUDITOR_GROUP", "")
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
         "OAUTH_PKCE_ENABLED": True,

@@ -9,6 +9,9 @@ Public API:
   DELETE) always get a fresh role check before the view runs, so a Super Admin
   demoted in Okta is refused before any Okta write. GET/HEAD behave like
   ``super_admin_required``.
+* ``@auditor_allowed`` - a signed-in Super Admin or auditor
+  (:mod:`grantsconsole.accounts.roles`), for the read-only pages auditors may
+  open: the audit, reports, exports and Console health. Safe methods only.
 * ``admin_client(request) -> OktaClient`` - acts with the signed-in admin's
   delegated token (decrypted from custody, refreshed before expiry and once on a
   401, refreshed tokens stored back encrypted). One client per request.
@@ -17,14 +20,21 @@ Public API:
   authenticated at Okta within ``ACCOUNTS_STEP_UP_MAX_AGE`` (900 s), else a
   response that sends them through Okta with ``max_age`` and afterwards to a
   page that re-submits ``pending_post_data`` to ``resume_url``.
+* ``step_up_due(request) -> bool`` - whether ``require_recent_auth`` would send
+  the admin to Okta now; ``step_up_notice(request)`` the context of the line
+  (``accounts/_step_up_note.html``) a confirmation shows first.
 * ``okta_identity(request) -> (okta_user_id, login)`` for audit rows.
 * ``is_super_admin(request) -> bool`` - the ``super_admin_required`` check as a
   question, for views that answer everyone but tell Super Admins more.
+* ``access_of(request) -> str`` - ``"super_admin"``, ``"auditor"`` or ``""``
+  as last checked, without a call to Okta (for the nav).
 
 A write without a signed-in session is counted as a ``not_signed_in`` security
 event (``accounts.security_events``), not an audit row. A signed-in admin's
-refusal writes an ``authz_denied`` audit row, ends the session (tokens
-revoked at Okta) and renders ``accounts/denied.html`` with 403; when Okta could
+refusal writes an ``authz_denied`` audit row and renders
+``accounts/denied.html`` with 403. When Okta's answer is that the user is
+neither a Super Admin nor an auditor, the session also ends (tokens revoked at
+Okta); an auditor refused a Super Admin page keeps the session. When Okta could
 not be asked, 503 and the session is kept (fail closed, not signed out). For
 htmx requests the same page comes with status 200 and ``HX-Retarget: #main``
 (htmx swaps only 2xx), and "sign in first" is a 401 with ``HX-Redirect``.
@@ -60,10 +70,14 @@ from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.okta import OktaClient
 
 __all__ = [
+    "access_of",
     "admin_client",
+    "auditor_allowed",
     "is_super_admin",
     "okta_identity",
     "require_recent_auth",
+    "step_up_due",
+    "step_up_notice",
     "super_admin_required",
     "super_admin_write",
 ]
@@ -108,7 +122,9 @@ def _deny(
         okta_request_id=decision.okta_request_id,
         detail={"during": request.method, **decision.audit_detail()},
     )
-    if not decision.transient:
+    # An auditor refused a Super Admin page stays signed in for the pages they
+    # may read; anyone else has no business here.
+    if not decision.transient and not decision.allowed:
         session.end_session(request)
     response = render(
         request,
@@ -126,8 +142,11 @@ def _deny(
     return response
 
 
-def _check(request: HttpRequest, *, fresh: bool) -> HttpResponse | None:
-    """None when the request may go ahead, else the response to return."""
+def _check(
+    request: HttpRequest, *, fresh: bool, auditors: bool = False
+) -> HttpResponse | None:
+    """None when the request may go ahead, else the response to return.
+    ``auditors``: an auditor may go ahead too (else only a Super Admin)."""
     cred = session.credential_of(request)
     if cred is None:
         return _not_signed_in(request)
@@ -138,18 +157,26 @@ def _check(request: HttpRequest, *, fresh: bool) -> HttpResponse | None:
     except TokenDecryptionError:  # TOKEN_ENCRYPTION_KEY rotated away: sign in again
         session.end_session(request)
         return _not_signed_in(request)
+    # An auditor refused below is shown Okta's answer, roles included, when it
+    # was just asked for.
+    decision = roles.RoleDecision(True, "auditor")
     if fresh or stale:
-        decision = roles.check_super_admin(client, cred.okta_user_id)
+        decision = roles.check_access(client, cred.okta_user_id, cred.groups)
         if not decision.allowed:
             return _deny(request, cred, decision)
         OktaCredential.objects.filter(pk=cred.pk).update(
-            role_checked_at=now, last_used_at=now
+            role_checked_at=now, last_used_at=now, access=decision.reason
         )
         cred.role_checked_at = cred.last_used_at = now
+        cred.access = decision.reason
     elif now - cred.last_used_at >= timedelta(seconds=60):
         OktaCredential.objects.filter(pk=cred.pk).update(last_used_at=now)
         cred.last_used_at = now
-    return None
+    if cred.access == OktaCredential.SUPER_ADMIN or (
+        auditors and cred.access == OktaCredential.AUDITOR
+    ):
+        return None
+    return _deny(request, cred, decision)
 
 
 def super_admin_required(view: View) -> View:
@@ -162,15 +189,42 @@ def super_admin_required(view: View) -> View:
     return wrapper
 
 
+def auditor_allowed(view: View) -> View:
+    """Decorator for the pages auditors may read too (the audit, reports,
+    exports, Console health): a signed-in Super Admin or auditor, role at most
+    5 min old. Only for views that do not write; an unsafe method is refused
+    here like an auditor's write (a fresh check, then 403 unless Super Admin)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        unsafe = request.method not in SAFE_METHODS
+        return _check(request, fresh=unsafe, auditors=not unsafe) or view(
+            request, *args, **kwargs
+        )
+
+    return wrapper
+
+
 def is_super_admin(request: HttpRequest) -> bool:
     """Whether a signed-in Super Admin sent ``request``, checked as
-    ``@super_admin_required`` does (a refusal is audited and ends the session).
-    Without a signed-in session: False, and no Okta call. For views that answer
-    everyone but tell Super Admins more."""
-    return (
-        session.credential_of(request) is not None
-        and _check(request, fresh=False) is None
-    )
+    ``@super_admin_required`` does (a refusal is audited; one that is not an
+    auditor's ends the session). Without a signed-in session, or for an
+    auditor: False, and no audit row. For views that answer everyone but tell
+    Super Admins more."""
+    cred = session.credential_of(request)
+    if cred is None:
+        return False
+    if _check(request, fresh=False, auditors=True) is not None:
+        return False
+    return cred.access == OktaCredential.SUPER_ADMIN
+
+
+def access_of(request: HttpRequest) -> str:
+    """``"super_admin"`` or ``"auditor"`` for a signed-in session as last
+    checked with Okta, else ``""``. No Okta call: for showing, never for
+    deciding."""
+    cred = session.credential_of(request)
+    return cred.access if cred is not None else ""
 
 
 def super_admin_write(view: View) -> View:
@@ -221,6 +275,31 @@ def _post_lists(data: Mapping[str, Any] | QueryDict) -> dict[str, list[str]]:
     return items
 
 
+def step_up_due(request: HttpRequest) -> bool:
+    """Whether a ``manage``-scope change now would send the admin through Okta
+    first (:func:`require_recent_auth`): the Okta sign-in is older than
+    ``ACCOUNTS_STEP_UP_MAX_AGE`` or lacks the MFA that
+    ``ACCOUNTS_STEP_UP_ACR_VALUES`` demands. Raises PermissionDenied when not
+    signed in with Okta."""
+    cred = session.credential_of(request)
+    if cred is None:
+        raise PermissionDenied("No Okta sign-in in this session.")
+    recent = timezone.now() - cred.auth_time <= timedelta(seconds=_step_up_seconds())
+    return not recent or bool(_step_up_acr() and "mfa" not in (cred.amr or []))
+
+
+def step_up_notice(request: HttpRequest) -> dict[str, Any]:
+    """Template context for ``accounts/_step_up_note.html``, the line a
+    confirmation shows when the change will go through Okta first:
+    ``step_up_due`` (bool), ``step_up_minutes`` (int) and ``step_up_mfa``
+    (bool: a second factor is demanded too)."""
+    return {
+        "step_up_due": step_up_due(request),
+        "step_up_minutes": _step_up_seconds() // 60,
+        "step_up_mfa": bool(_step_up_acr()),
+    }
+
+
 def require_recent_auth(
     request: HttpRequest,
     resume_url: str,
@@ -240,14 +319,12 @@ def require_recent_auth(
     this site). Raises ValueError for an off-site ``resume_url`` and
     PermissionDenied when not signed in with Okta.
     """
+    if not step_up_due(request):
+        return None
     cred = session.credential_of(request)
-    if cred is None:
-        raise PermissionDenied("No Okta sign-in in this session.")
+    assert cred is not None  # step_up_due
     max_age = _step_up_seconds()
     acr_values = _step_up_acr()
-    recent = timezone.now() - cred.auth_time <= timedelta(seconds=max_age)
-    if recent and (not acr_values or "mfa" in (cred.amr or [])):
-        return None
     if not url_has_allowed_host_and_scheme(
         resume_url,
         allowed_hosts={request.get_host()},

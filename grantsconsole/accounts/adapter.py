@@ -1,4 +1,4 @@
-"""allauth adapters: refuse local sign-up, store the tokens of a Super Admin's
+"""allauth adapters: refuse local sign-up, store the tokens of an admin's
 Okta sign-in, turn every failed callback into a clear page plus an audit row
 (:mod:`grantsconsole.accounts.refusals`)."""
 
@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 
 from grantsconsole.accounts import auditing, custody, oidc, session
+from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.accounts.refusals import classify, refusal_response
 from grantsconsole.grants.services import people
 
@@ -27,7 +28,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def post_login(
         self, request: HttpRequest, user: Any, **kwargs: Any
     ) -> HttpResponse:
-        """After an Okta sign-in that passed the Super Admin check (Django has
+        """After an Okta sign-in that passed the role check (Django has
         logged the user in and rotated the session key): encrypt and store the
         tokens, bind them to this session, restore a pending step-up action,
         audit the sign-in. Then allauth's own ``post_login``."""
@@ -39,10 +40,10 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
-    """Sign-up happens implicitly on a Super Admin's first Okta sign-in."""
+    """Sign-up happens implicitly on an admin's first Okta sign-in."""
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
-        """Only inside Okta's callback, after the Super Admin check passed; never
+        """Only inside Okta's callback, after the role check passed; never
         on allauth's sign-up form, which restores a login stashed in the session
         (its state included)."""
         match = getattr(request, "resolver_match", None)
@@ -90,7 +91,10 @@ def _store_sign_in(
     tokens: custody.SignInTokens,
     state: dict[str, Any],
 ) -> None:
-    cred = custody.create_credential(user, tokens)
+    # A state without the access level was not made by this console's callback:
+    # the lesser access.
+    access = state.get(oidc.ACCESS) or OktaCredential.AUDITOR
+    cred = custody.create_credential(user, tokens, access)
     request.session[session.CREDENTIAL] = str(cred.pk)
     request._okta_credential = cred  # type: ignore[attr-defined]
     people.note_person(
@@ -113,5 +117,6 @@ def _store_sign_in(
             "auth_time": tokens.auth_time.isoformat(),
             "scopes": tokens.scope,
             "amr": tokens.claims.get("amr", []),
+            "access": access,
         },
     )

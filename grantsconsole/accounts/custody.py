@@ -72,14 +72,23 @@ class SignInTokens:
         return ""
 
     @property
+    def groups(self) -> tuple[str, ...]:
+        """Names in the ID token's ``groups`` claim (empty when Okta sent none)."""
+        groups = self.claims.get("groups")
+        return tuple(str(g) for g in groups) if isinstance(groups, list) else ()
+
+    @property
     def auth_time(self) -> datetime:
         """When the admin authenticated at Okta (``auth_time``, else ``iat``)."""
         value = self.claims.get("auth_time") or self.claims.get("iat")
         return datetime.fromtimestamp(float(value), tz=UTC)
 
 
-def create_credential(user: Any, tokens: SignInTokens) -> OktaCredential:
-    """Encrypt and store the tokens of a Super Admin who just signed in."""
+def create_credential(
+    user: Any, tokens: SignInTokens, access: str = OktaCredential.SUPER_ADMIN
+) -> OktaCredential:
+    """Encrypt and store the tokens of a Super Admin or auditor (``access``, an
+    :class:`OktaCredential` access level) who just signed in."""
     now = timezone.now()
     cred = OktaCredential(
         user=user,
@@ -89,6 +98,8 @@ def create_credential(user: Any, tokens: SignInTokens) -> OktaCredential:
         scopes=tokens.scope,
         auth_time=tokens.auth_time,
         amr=[str(a) for a in tokens.claims.get("amr") or []],
+        groups=list(tokens.groups),
+        access=access,
         role_checked_at=now,
         last_used_at=now,
     )

@@ -2,7 +2,8 @@
 and what each missing scope switches off.
 
 Sources: the console app's grant collection (``GET /api/v1/apps/{appId}/grants``
-with the admin's token; an OIDC app's id is its client id), the ``scope`` of
+with the admin's token, an auditor's with the worker's; an OIDC app's id is its
+client id), the ``scope`` of
 the admin's token response, the worker service app's token response (or Okta's
 refusal, quoted), and the worker app's admin roles (``GET
 /oauth2/v1/clients/{clientId}/roles`` with the admin's token): a service app
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from grantsconsole.okta import Grant, OktaClient, OktaError, OktaTokenRefused
 from grantsconsole.okta_clients import worker_auth_kind, worker_client
@@ -123,14 +125,25 @@ def _worker_scopes() -> frozenset[str]:
     return worker_client().token_source.granted_scopes()
 
 
-def console_health(admin: OktaClient, token_scopes: frozenset[str]) -> ConsoleHealth:
+def console_health(
+    admin: OktaClient, token_scopes: frozenset[str], *, auditor: bool = False
+) -> ConsoleHealth:
     """Collect the console-health facts. ``admin`` acts with the signed-in
     admin's token; ``token_scopes`` are that token's granted scopes (empty if
-    Okta did not report them). Never raises for Okta errors."""
+    Okta did not report them). ``auditor``: the signed-in person is an auditor,
+    whose admin role cannot read app grants (only a Super Admin's can), so the
+    worker, whose work is reading grants, reads the console app's. Never raises
+    for Okta errors."""
     health = ConsoleHealth()
     granted: set[str] | None
     try:
-        health.console_grants = admin.list_grants(settings.OKTA_CONSOLE_CLIENT_ID)
+        reader = admin
+        if auditor:
+            try:
+                reader = worker_client()
+            except ImproperlyConfigured:  # no worker: Okta's refusal explains
+                reader = admin
+        health.console_grants = reader.list_grants(settings.OKTA_CONSOLE_CLIENT_ID)
         granted = {
             g.scope_id for g in health.console_grants if g.status.upper() == "ACTIVE"
         }

@@ -1,7 +1,7 @@
 """Server-side custody of the signed-in admins' Okta tokens.
 
 One :class:`OktaCredential` row per signed-in browser session, created after a
-successful Super Admin sign-in and deleted (and revoked at Okta) on sign-out,
+successful sign-in of a Super Admin or an auditor and deleted (and revoked at Okta) on sign-out,
 timeout or a failed role re-check. Token columns hold Fernet ciphertext only
 (:mod:`grantsconsole.accounts.crypto`); plaintext never reaches the database,
 a log line or a repr.
@@ -24,8 +24,14 @@ class OktaCredential(models.Model):
     the token response (the scopes Okta actually put in the access token).
     ``auth_time`` is the ID token's ``auth_time`` (when the admin last
     authenticated at Okta); ``role_checked_at`` is when
-    ``GET /api/v1/users/{uid}/roles`` last confirmed SUPER_ADMIN.
+    ``GET /api/v1/users/{uid}/roles`` last confirmed ``access``: ``super_admin``
+    (the whole console) or ``auditor`` (reads of the audit, reports, exports and
+    Console health; :mod:`grantsconsole.accounts.roles`). ``groups`` are the
+    names in the ID token's ``groups`` claim at sign-in (empty without one).
     """
+
+    SUPER_ADMIN = "super_admin"
+    AUDITOR = "auditor"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -45,6 +51,14 @@ class OktaCredential(models.Model):
         default=list, blank=True, help_text="ID token `amr` (e.g. pwd, otp, mfa)."
     )
     role_checked_at = models.DateTimeField()
+    access = models.CharField(
+        max_length=16,
+        choices=[(SUPER_ADMIN, "Super Admin"), (AUDITOR, "Auditor")],
+        default=SUPER_ADMIN,
+    )
+    groups = models.JSONField(
+        default=list, blank=True, help_text="ID token `groups` at sign-in."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField()
 

@@ -4,14 +4,17 @@ provider (``provider_id`` "okta"), hardened where allauth 65.22.1 is not:
 * authorization code + PKCE S256 always (not only when configured);
 * a ``nonce`` is sent and kept with the ``state``; the ID token is validated
   in full (signature included) by :mod:`grantsconsole.accounts.idtoken`;
-* request parameters cannot add scopes or authorize parameters;
+* request parameters cannot add scopes or authorize parameters, except
+  ``prompt=login`` ("Sign in with another account");
 * ``max_age`` for step-up re-authentication, checked against ``auth_time``;
 * the admin's role is looked up with the fresh token before anything is stored
-  (:mod:`grantsconsole.accounts.roles`); non-Super-Admins get a page saying why;
+  (:mod:`grantsconsole.accounts.roles`); anyone neither a Super Admin nor an
+  auditor gets a page saying why;
 * the tokens reach storage on allauth's own channels: the access and refresh
   tokens and their expiry in ``sociallogin.token`` (allauth's SocialToken), the
   verified claims and userinfo in ``sociallogin.account.extra_data``, the raw
-  ID token and the granted scopes (SocialToken has no field for them) in
+  ID token, the granted scopes and the access level (SocialToken has no field
+  for them) in
   ``sociallogin.state``; :func:`sign_in_tokens` reads them back for the
   account adapter's ``post_login`` hook.
 
@@ -60,6 +63,7 @@ PROVIDER_ID = "okta"
 # Keys of sociallogin.state for what allauth's SocialToken has no field for.
 ID_TOKEN = "okta_id_token"
 SCOPE = "okta_scope"
+ACCESS = "okta_access"  # "super_admin" or "auditor" (roles.check_access)
 
 
 class OktaOrgProvider(OpenIDConnectProvider):
@@ -81,9 +85,21 @@ class OktaOrgProvider(OpenIDConnectProvider):
     def get_scope_from_request(self, request: HttpRequest) -> list[str]:
         return self.get_scope()  # no ?scope= from the browser
 
+    def get_scope(self) -> list[str]:
+        """The configured scopes, plus ``groups`` when auditors are known by an
+        Okta group: the Org AS then puts the ``groups`` claim (the app's groups
+        claim filter) in the ID token."""
+        scope = list(super().get_scope())
+        if settings.ACCOUNTS_AUDITOR_GROUP and "groups" not in scope:
+            scope.append("groups")
+        return scope
+
     def get_redirect_from_request_kwargs(self, request: HttpRequest) -> dict:
         kwargs = super().get_redirect_from_request_kwargs(request)
         kwargs["process"] = AuthProcess.LOGIN  # no connect/redirect processes
+        # "Sign in with another account": the one prompt the browser may ask for.
+        if request.POST.get("prompt") == "login":
+            kwargs["prompt"] = "login"
         return kwargs
 
     def redirect(
@@ -96,10 +112,13 @@ class OktaOrgProvider(OpenIDConnectProvider):
         max_age: int | None = None,
         acr_values: str = "",
         step_up: dict[str, Any] | None = None,
+        prompt: str = "",
         **kwargs: Any,
     ) -> HttpResponse:
         """302 to ``/oauth2/v1/authorize`` with PKCE, ``state`` and ``nonce``.
 
+        ``prompt="login"`` makes Okta show its sign-in form even over an Okta
+        session, so someone else can sign in (switching accounts);
         ``max_age`` (seconds) asks Okta to re-authenticate an older session;
         ``acr_values`` (e.g. ``urn:okta:loa:2fa:any``) asks for MFA, and the
         callback then requires ``mfa`` in the ID token's ``amr`` (Okta ignores
@@ -113,6 +132,8 @@ class OktaOrgProvider(OpenIDConnectProvider):
             auth_params["max_age"] = str(int(max_age))
         if acr_values:
             auth_params["acr_values"] = acr_values
+        if prompt:
+            auth_params["prompt"] = prompt
         return super().redirect(
             request,
             process,
@@ -135,7 +156,7 @@ def get_provider(request: HttpRequest) -> OktaOrgProvider:
 
 class OktaOrgOAuth2Adapter(OpenIDConnectOAuth2Adapter):
     """Token exchange and login completion with full ID-token validation and the
-    Super Admin check before anything is stored."""
+    role check (Super Admin or auditor) before anything is stored."""
 
     def __init__(self, request: HttpRequest) -> None:
         super().__init__(request, PROVIDER_ID)
@@ -192,8 +213,10 @@ class OktaOrgOAuth2Adapter(OpenIDConnectOAuth2Adapter):
             claims=claims,
             userinfo=userinfo,
         )
-        decision = roles.check_super_admin(
-            okta_clients.sign_in_client(tokens), tokens.okta_user_id
+        decision = roles.check_access(
+            okta_clients.sign_in_client(tokens),
+            tokens.okta_user_id,
+            tokens.groups,
         )
         if not decision.allowed:
             auditing.record(
@@ -226,6 +249,7 @@ class OktaOrgOAuth2Adapter(OpenIDConnectOAuth2Adapter):
         # allauth makes this same dict sociallogin.state (see OktaCallbackView).
         state[ID_TOKEN] = tokens.id_token
         state[SCOPE] = tokens.scope
+        state[ACCESS] = decision.reason
         return login
 
 

@@ -1,15 +1,21 @@
-"""The Super Admin check: ``GET /api/v1/users/{userId}/roles`` with the admin's token.
+"""The role check: ``GET /api/v1/users/{userId}/roles`` with the admin's token.
 
 Okta's Org Authorization Server puts every requested scope the console app holds
 into the token whatever the user's role (silent downscoping), so a token that
-carries ``okta.appGrants.manage`` proves nothing. Only an ACTIVE ``SUPER_ADMIN``
-role assignment (direct or through a group) lets a user into the console
-(okta-api.md section 4; reliability-and-performance.md A6, A9).
+carries ``okta.appGrants.manage`` proves nothing. An ACTIVE ``SUPER_ADMIN``
+role assignment (direct or through a group) lets a user use the whole console.
+An auditor (an ACTIVE role in ``ACCOUNTS_AUDITOR_ROLES``, default
+``READ_ONLY_ADMIN``, or membership of the Okta group ``ACCOUNTS_AUDITOR_GROUP``
+as the ID token's ``groups`` claim reported it at sign-in) may read the audit,
+reports, exports and Console health, and nothing else.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from django.conf import settings
 
 from grantsconsole.okta import (
     OktaClient,
@@ -25,13 +31,20 @@ SUPER_ADMIN = "SUPER_ADMIN"
 #: Why a user is (not) let in; stable codes used by pages, audit rows and tests.
 REASONS = {
     "super_admin": "You are a Super Admin.",
+    "auditor": (
+        "You are an auditor: you may read the audit, reports, exports and Console "
+        "health. Only Okta Super Admins may see apps and scopes, sync, or grant and "
+        "revoke Okta API scopes."
+    ),
     "no_admin_role": (
-        "Your Okta account has no admin role. This console is only for Okta Super "
-        "Admins, because only a Super Admin can grant or revoke Okta API scopes."
+        "Your Okta account has no admin role. This console is for Okta Super "
+        "Admins, because only a Super Admin can grant or revoke Okta API scopes, "
+        "and for auditors."
     ),
     "not_super_admin": (
         "Your Okta account is an admin, but not a Super Admin. Only Super Admins may "
-        "grant or revoke Okta API scopes, so only they can use this console. Having "
+        "grant or revoke Okta API scopes, and your role does not make you an auditor "
+        "either. Having "
         "okta.appGrants.manage in your token does not change that: Okta issues the "
         "scope to anyone who signs in and checks the role only when it is used."
     ),
@@ -56,7 +69,8 @@ REASONS = {
 class RoleDecision:
     """Outcome of one roles lookup.
 
-    ``reason`` is a key of :data:`REASONS`; ``roles`` the ACTIVE role types Okta
+    ``allowed``: the user may sign in (a Super Admin or an auditor; see
+    :attr:`super_admin`). ``reason`` is a key of :data:`REASONS`; ``roles`` the ACTIVE role types Okta
     returned; ``missing_scope`` the scope Okta said the token lacks (for
     ``missing_scope``); ``okta_request_id`` Okta's X-Okta-Request-Id if known.
     """
@@ -75,6 +89,11 @@ class RoleDecision:
         return text
 
     @property
+    def super_admin(self) -> bool:
+        """True when the user may use the whole console and write."""
+        return self.reason == "super_admin"
+
+    @property
     def transient(self) -> bool:
         """True when the check could not be made (not a verdict on the user)."""
         return self.reason == "okta_unavailable"
@@ -87,13 +106,25 @@ class RoleDecision:
         }
 
 
-def check_super_admin(client: OktaClient, okta_user_id: str) -> RoleDecision:
+def auditor_roles() -> frozenset[str]:
+    """The admin role types that make an auditor (``ACCOUNTS_AUDITOR_ROLES``)."""
+    return frozenset(getattr(settings, "ACCOUNTS_AUDITOR_ROLES", ()) or ())
+
+
+def check_access(
+    client: OktaClient, okta_user_id: str, groups: Iterable[str] = ()
+) -> RoleDecision:
     """Ask Okta for ``okta_user_id``'s role assignments with ``client``'s token.
 
-    Never raises for Okta errors: they become a refusing decision (fail closed).
-    A 403 without an insufficient-scope challenge means Okta refused a non-admin
-    the roles read (E0000006), i.e. no admin role.
+    ``groups`` are the names of the user's Okta groups from the ID token's
+    ``groups`` claim (empty when the claim is not configured). Never raises for
+    Okta errors: they become a refusing decision (fail closed). A 403 without
+    an insufficient-scope challenge means Okta refused a non-admin the roles
+    read (E0000006), i.e. no admin role; such a user may still be an auditor
+    through ``ACCOUNTS_AUDITOR_GROUP``.
     """
+    group = str(getattr(settings, "ACCOUNTS_AUDITOR_GROUP", "") or "")
+    in_group = bool(group) and group in set(groups)
     try:
         roles = client.list_user_roles(okta_user_id)
     except OktaInsufficientScope as exc:
@@ -104,6 +135,8 @@ def check_super_admin(client: OktaClient, okta_user_id: str) -> RoleDecision:
             okta_request_id=exc.request_id,
         )
     except (OktaPermissionDenied, OktaNotFound) as exc:
+        if in_group:
+            return RoleDecision(True, "auditor", okta_request_id=exc.request_id)
         return RoleDecision(False, "no_admin_role", okta_request_id=exc.request_id)
     except OktaUnauthorized as exc:
         return RoleDecision(False, "token_rejected", okta_request_id=exc.request_id)
@@ -114,6 +147,8 @@ def check_super_admin(client: OktaClient, okta_user_id: str) -> RoleDecision:
     )
     if SUPER_ADMIN in active:
         return RoleDecision(True, "super_admin", roles=active)
+    if in_group or auditor_roles() & set(active):
+        return RoleDecision(True, "auditor", roles=active)
     if active:
         return RoleDecision(False, "not_super_admin", roles=active)
     return RoleDecision(False, "no_admin_role")

@@ -15,7 +15,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from grantsconsole.accounts import auditing, health, security_events, session
-from grantsconsole.accounts.access import admin_client, super_admin_required
+from grantsconsole.accounts.access import admin_client, auditor_allowed
+from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.console import presenters
 from grantsconsole.console.views.common import render_page
 
@@ -44,7 +45,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 def sign_out(request: HttpRequest) -> HttpResponse:
     """GET: a confirmation form. POST: revoke and delete the Okta tokens, end the
     Django session, then RP-initiated logout at Okta (``/oauth2/v1/logout`` with
-    ``id_token_hint`` and ``post_logout_redirect_uri``) to end the Okta session."""
+    ``id_token_hint`` and ``post_logout_redirect_uri``) to end the Okta session;
+    the sign-in page then says "signed out"."""
     if request.method == "GET":
         return render(request, "account/logout.html")
     cred = session.credential_of(request)
@@ -58,6 +60,11 @@ def sign_out(request: HttpRequest) -> HttpResponse:
             detail={"reason": "user"},
         )
     id_token = session.end_session(request)
+    # Kept in the new, anonymous session; shown on the sign-in page after
+    # Okta's redirect back.
+    messages.success(
+        request, "You are signed out of the console and of your Okta session."
+    )
     if not id_token:
         return redirect("account_login")
     params = {
@@ -99,14 +106,18 @@ def step_up_resume(request: HttpRequest) -> HttpResponse:
     )
 
 
-@super_admin_required
+@auditor_allowed
 @require_GET
 def console_health(request: HttpRequest) -> HttpResponse:
     """Console health: grants, token scopes and what missing scopes disable, and
     the last audit trail verification (with the banners of every page)."""
     cred = session.credential_of(request)
-    assert cred is not None  # super_admin_required
-    report = health.console_health(admin_client(request), cred.scope_set)
+    assert cred is not None  # auditor_allowed
+    report = health.console_health(
+        admin_client(request),
+        cred.scope_set,
+        auditor=cred.access == OktaCredential.AUDITOR,
+    )
     freshness, verification = presenters.audit_status(request.user.pk)
     return render_page(
         request,

@@ -1,12 +1,11 @@
 """Routes of the console pages (flat, hyphenated names; included at the site root)."""
 
 from django.urls import path
-from django.views.generic import RedirectView
 
-from grantsconsole.console.views import apps, audit, reports, scopes, sync
+from grantsconsole.console.views import apps, audit, home, reports, scopes, sync
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="apps-list"), name="home"),
+    path("", home, name="home"),
     path("apps/", apps.apps_list, name="apps-list"),
     path("apps/<str:okta_id>/", apps.app_detail, name="app-detail"),
     path("apps/<str:okta_id>/grants/grant", apps.grant_create, name="grant-create"),

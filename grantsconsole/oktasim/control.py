@@ -44,6 +44,7 @@ class ControlSurface:
             ("POST", "/oob/revoke"): self.oob_revoke,
             ("POST", "/oob/app"): self.oob_app,
             ("POST", "/roles"): self.roles,
+            ("POST", "/groups"): self.groups,
             ("POST", "/tokens"): self.tokens,
             ("GET", "/requests"): self.requests,
             ("GET", "/state"): self.state,
@@ -248,6 +249,17 @@ class ControlSurface:
                 200,
                 {"login": user.login, "id": user.id, "roles": sorted(user.role_types)},
             )
+
+    def groups(self, data: dict, req: Request) -> Response:
+        """{login, groups: [name...]}: replace a user's groups (``Everyone`` stays)."""
+        org = self.sim.org
+        with org.lock:
+            user = org.users_by_login.get(str(data["login"]).lower())
+            if user is None:
+                return _err(404, f"no user {data['login']}")
+            names = [str(g) for g in data.get("groups", []) if g != "Everyone"]
+            user.groups = ["Everyone", *names]
+            return json_response(200, {"login": user.login, "groups": user.groups})
 
     def tokens(self, data: dict, req: Request) -> Response:
         """Mint tokens without a browser: {login?, client_id?, scopes}. Sim-only helper.

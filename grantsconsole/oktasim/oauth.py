@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -284,7 +285,9 @@ class OrgAuthServer:
         auth_time: int,
         amr: list[str],
     ) -> str:
-        """An RS256 ID token: aud = client_id, nonce, auth_time, amr, profile/email claims."""
+        """An RS256 ID token: aud = client_id, nonce, auth_time, amr, profile/email
+        claims, and ``groups`` when the ``groups`` scope was granted and the app
+        has a groups claim filter."""
         now = int(self.org.clock.now())
         claims: dict[str, Any] = {
             "sub": user.id,
@@ -303,6 +306,12 @@ class OrgAuthServer:
         if "mfa" in amr:
             claims["acr"] = "urn:okta:loa:2fa:any"
         claims.update(self.user_claims(user, scopes))
+        if "groups" in scopes and app.groups_claim_filter:
+            # The app's "Groups claim filter" (Sign On tab), "Matches regex":
+            # the Org AS puts it in the ID token only, never the access token.
+            claims["groups"] = [
+                g for g in user.groups if re.fullmatch(app.groups_claim_filter, g)
+            ]
         return self._sign(claims)
 
     def user_claims(self, user: User, scopes: list[str]) -> dict[str, Any]:

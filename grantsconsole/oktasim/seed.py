@@ -3,18 +3,19 @@
 A seed is a plain dict (also the JSON file format for ``--seed PATH.json``)::
 
     {"users": [{"login", "first_name", "last_name", "password", "roles": [ROLE...],
-                "id"?, "api_token"?}],
+                "id"?, "api_token"?, "groups"?: [group name...]}],
      "apps":  [{"label", "kind": "web|browser|native|service|saml|bookmark",
                 "name"?: Okta's app name (default by kind, "oidc_client" for OIDC),
                 "oauth_client"?: false (an OIDC app without OAuth client settings),
                 "id"?, "client_id"?, "client_secret"?, "redirect_uris"?,
                 "post_logout_redirect_uris"?, "status"?, "roles"?: [ROLE...],
                 "jwks"?: [JWK...], "loopback_any_port"?: bool,
+                "groups_claim_filter"?: regex (the ID token's groups claim),
                 "grants": [scopeId...], "granted_by"?: login}]}
 
 The demo org's users, passwords, SSWS token and client credentials are fixed (the
-console's development defaults, README "The demo org"); so are all ids for a given
-seed, because ids come from a deterministic generator.
+console's development defaults, docs/simulator.md "The demo org"); so are all ids
+for a given seed, because ids come from a deterministic generator.
 """
 
 from __future__ import annotations
@@ -265,6 +266,7 @@ def demo_seed() -> dict[str, Any]:
             "redirect_uris": CONSOLE_REDIRECT_URIS,
             "post_logout_redirect_uris": CONSOLE_POST_LOGOUT_URIS,
             "loopback_any_port": True,
+            "groups_claim_filter": ".*",
             "grants": CONSOLE_GRANTS,
         },
         {
@@ -384,7 +386,7 @@ def build_org(
     now = org.clock.now()
     rng = random.Random(7)
     for u in spec.get("users", []):
-        org.add_user(
+        user = org.add_user(
             u["login"],
             u.get("first_name", u["login"].split("@")[0]),
             u.get("last_name", ""),
@@ -394,6 +396,8 @@ def build_org(
             api_token=u.get("api_token"),
             created=now - 400 * 86400,
         )
+        if "groups" in u:
+            user.groups = ["Everyone", *(g for g in u["groups"] if g != "Everyone")]
     app_specs = list(spec.get("apps", []))
     if apps is not None:
         keep = [
@@ -435,6 +439,7 @@ def build_org(
                 or ([_placeholder_jwk(app_id)] if kind == "service" else [])
             ),
             loopback_any_port=bool(a.get("loopback_any_port", False)),
+            groups_claim_filter=str(a.get("groups_claim_filter", "")),
             okta_name=a.get("name", ""),
             oauth_client=oauth_client,
         )

@@ -128,7 +128,8 @@ class RoleAssignment:
 
 @dataclass(slots=True)
 class User:
-    """An Okta user (``00u…``) with its admin role assignments."""
+    """An Okta user (``00u…``) with its admin role assignments and the names of
+    its groups (every user is in Okta's built-in ``Everyone``)."""
 
     id: str
     login: str
@@ -139,6 +140,7 @@ class User:
     roles: list[RoleAssignment] = field(default_factory=list)
     status: str = "ACTIVE"
     api_token: str | None = field(default=None, repr=False)
+    groups: list[str] = field(default_factory=lambda: ["Everyone"])
 
     @property
     def display_name(self) -> str:
@@ -198,6 +200,7 @@ class App:
     json_cache: bytes | None = field(default=None, repr=False)
     okta_name: str = ""
     oauth_client: bool = True
+    groups_claim_filter: str = ""
 
     @property
     def is_oidc(self) -> bool:

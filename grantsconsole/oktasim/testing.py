@@ -123,6 +123,10 @@ class SimControl:
         """Replace a user's admin roles (e.g. ``[]`` demotes a Super Admin)."""
         return self._call("POST", "/roles", {"login": login, "roles": roles})
 
+    def set_groups(self, login: str, groups: list[str]) -> dict:
+        """Replace a user's groups (``Everyone`` stays)."""
+        return self._call("POST", "/groups", {"login": login, "groups": groups})
+
     def set_client_roles(self, client_id: str, roles: list[str]) -> dict:
         """Replace a service app's admin roles (e.g. ``[]`` removes the worker's)."""
         return self._call("POST", "/roles", {"client_id": client_id, "roles": roles})

@@ -58,7 +58,7 @@ def test_super_admin_write_rechecks_role_then_writes_with_own_token(sim, admin) 
     assert "okta.users.read" in [g["scopeId"] for g in app["grants"]]
 
 
-@pytest.mark.parametrize("roles", [[], ["READ_ONLY_ADMIN"], ["ORG_ADMIN"]])
+@pytest.mark.parametrize("roles", [[], ["APP_ADMIN"], ["ORG_ADMIN"]])
 def test_demoted_super_admin_is_refused_on_next_write_without_okta_write(
     sim, admin, roles: list[str]
 ) -> None:
@@ -97,7 +97,7 @@ def test_reads_recheck_the_role_after_five_minutes(sim, admin) -> None:
     assert admin.get(f"/test/read/{app_id}/").status_code == 200
     assert len(_roles_calls(sim)) == calls + 1  # fresh again for 5 minutes
 
-    sim.set_roles(flow.SUPER, ["READ_ONLY_ADMIN"])
+    sim.set_roles(flow.SUPER, ["ORG_ADMIN"])
     age_check()
     response = admin.get(f"/test/read/{app_id}/")
     assert response.status_code == 403

@@ -117,7 +117,6 @@ def test_super_admin_gets_in_with_tokens_encrypted_server_side(sim) -> None:
     [
         (flow.ORG_ADMIN, "not_super_admin", ["ORG_ADMIN"]),
         (flow.APP_ADMIN, "not_super_admin", ["APP_ADMIN"]),
-        (flow.READ_ONLY, "not_super_admin", ["READ_ONLY_ADMIN"]),
         (flow.END_USER, "no_admin_role", []),
     ],
 )
@@ -145,15 +144,33 @@ def test_everyone_else_is_refused_and_nothing_is_stored(
     assert client.get("/health/console/").status_code == 302
 
 
-def test_read_only_admin_with_manage_scope_in_token_is_refused(sim) -> None:
-    """Silent downscoping: the token carries okta.appGrants.manage, the role
-    check still refuses."""
+def test_read_only_admin_signs_in_as_an_auditor_and_cannot_write(sim) -> None:
+    """Silent downscoping: the Read-Only Admin's token carries
+    okta.appGrants.manage; the role check lets them in as an auditor only, and
+    a write is refused on the server before any call to Okta's grant API."""
     client = flow.console_client()
     response = flow.sign_in(client, flow.READ_ONLY)
-    assert response.status_code == 403
+    assert response.status_code == 302
+    cred = OktaCredential.objects.get()
+    assert cred.access == "auditor"
+    assert "okta.appGrants.manage" in cred.scope_set
+    assert AuditEvent.objects.get(action="sign_in").detail["access"] == "auditor"
+    assert client.get("/").url == "/audit/"
+    app_id = next(
+        a["id"] for a in sim.state()["apps"] if a["label"] == "Payroll Portal"
+    )
+    before = len(sim.requests())
+    refused = client.post(f"/apps/{app_id}/grants/grant", {"only": "okta.brands.read"})
+    assert refused.status_code == 403
+    assert b'data-reason="auditor"' in refused.content
+    assert not [
+        r for r in sim.requests()[before:] if "/grants" in r["path"]
+    ]  # only the fresh roles read reached Okta
     event = AuditEvent.objects.get(action="authz_denied")
-    assert "okta.appGrants.manage" in event.detail["token_scopes"].split()
-    assert event.detail["roles"] == ["READ_ONLY_ADMIN"]
+    assert event.actor_login == flow.READ_ONLY
+    assert event.detail["during"] == "POST"
+    assert OktaCredential.objects.exists()  # still signed in for the audit
+    assert client.get("/audit/").status_code == 200
 
 
 def test_console_app_without_roles_read_grant_is_explained(sim) -> None:
@@ -166,3 +183,26 @@ def test_console_app_without_roles_read_grant_is_explained(sim) -> None:
     assert not OktaCredential.objects.exists()
     event = AuditEvent.objects.get(action="authz_denied")
     assert event.detail["missing_scope"] == "okta.roles.read"
+
+
+def test_a_member_of_the_auditor_group_signs_in_as_an_auditor(sim, settings) -> None:
+    """ACCOUNTS_AUDITOR_GROUP: the sign-in asks for the groups scope and an App
+    Admin (no auditor role) in that Okta group gets in as an auditor; out of
+    the group, the same admin is refused."""
+    settings.ACCOUNTS_AUDITOR_GROUP = "Grant Auditors"
+    client = flow.console_client()
+    authorize = flow.start(client)
+    assert "groups" in flow.query(authorize)["scope"].split()
+    refused = flow.finish(client, flow.okta_login(authorize, flow.APP_ADMIN))
+    assert refused.status_code == 403
+    assert b'data-reason="not_super_admin"' in refused.content
+    assert b"Grant Auditors" in refused.content  # the page says who auditors are
+
+    sim.set_groups(flow.APP_ADMIN, ["Grant Auditors"])
+    client = flow.console_client()
+    assert flow.sign_in(client, flow.APP_ADMIN).status_code == 302
+    cred = OktaCredential.objects.get()
+    assert cred.access == "auditor"
+    assert "Grant Auditors" in cred.groups
+    assert client.get("/audit/").status_code == 200
+    assert client.get("/apps/").status_code == 403

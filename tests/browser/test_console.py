@@ -1,6 +1,6 @@
 """The console in a real browser: sign in at the simulator's login page, find an
 app, grant a scope in place, revoke it, see both in the audit page and in Okta;
-a read-only admin is refused; a hostile app label renders as text."""
+a read-only admin is an auditor; a hostile app label renders as text."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ SCOPE = "okta.brands.read"
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
-def sign_in(page: Page, base: str, login: str) -> None:
-    """From the console's sign-in page through the simulator's login form."""
-    page.goto(base + "/apps/")
+def sign_in(page: Page, base: str, login: str, start: str = "/apps/") -> None:
+    """From the console's sign-in page (reached by opening ``start``) through
+    the simulator's login form."""
+    page.goto(base + start)
     page.get_by_role("button", name="Sign in with Okta").click()
     page.fill("#okta-signin-username", login)
     page.fill("#okta-signin-password", flow.DEMO_PASSWORD)
@@ -147,9 +148,7 @@ def test_grant_and_revoke_in_place_then_audit_and_okta_agree(
         response = page.goto(live_server.url + path)
         assert response.status == 200, path
         shot(name)
-        if (
-            "matrix" not in path
-        ):  # axe on ~1,000 matrix cells is slow; same markup as tables
+        if "matrix" not in path:  # axe on ~1,000 cells is slow: test_every_page
             problems[path] = axe_violations()
     # the grant collection's rows (every catalog scope) checked on the short view
     page.goto(f"{live_server.url}/apps/{app['id']}/?show=manage")
@@ -159,13 +158,20 @@ def test_grant_and_revoke_in_place_then_audit_and_okta_agree(
     assert {p: v for p, v in problems.items() if v} == {}
 
 
-def test_the_read_only_admin_is_refused(page: Page, live_server, sim, shot):
+def test_the_read_only_admin_is_an_auditor(page: Page, live_server, sim, shot):
+    """The demo's Read-Only Admin lands on the audit with an auditor's nav; the
+    apps page explains what auditors can and cannot see."""
     mirror_org(sim)
-    sign_in(page, live_server.url, flow.READ_ONLY)
-    expect(page.get_by_role("heading", name="Access refused")).to_be_visible()
-    shot("12-read-only-admin-refused")
+    sign_in(page, live_server.url, flow.READ_ONLY, start="/")
+    expect(page).to_have_url(re.compile(r"/audit/$"))
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link")).to_have_text(["Audit", "Reports", "Console health"])
+    shot("12-auditor-audit")
     response = page.goto(live_server.url + "/apps/")
-    assert "/accounts/login/" in page.url or response.status == 403
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="Not open to auditors")).to_be_visible()
+    expect(page.locator("#auditor-access")).to_contain_text("They cannot")
+    shot("12-auditor-refused-apps")
 
 
 def test_hostile_label_renders_as_text_and_a_demoted_admin_is_refused_in_place(
@@ -191,10 +197,10 @@ def test_hostile_label_renders_as_text_and_a_demoted_admin_is_refused_in_place(
 
     # demoted in Okta mid-session: the next write is refused in place, nothing sent
     page.goto(f"{live_server.url}/apps/{app['id']}/?show=manage")
-    sim.set_roles(flow.SUPER, ["READ_ONLY_ADMIN"])
+    sim.set_roles(flow.SUPER, ["APP_ADMIN"])
     page.get_by_role("button", name="Grant okta.users.manage", exact=True).click()
     page.get_by_role("button", name=re.compile(r"^Yes, grant")).click()
     expect(page.get_by_role("heading", name="Access refused")).to_be_visible()
-    expect(page.locator("main")).to_contain_text("READ_ONLY_ADMIN")
+    expect(page.locator("main")).to_contain_text("APP_ADMIN")
     shot("14-demoted-admin-refused-in-place")
     assert "okta.users.manage" not in okta_grants(sim, app["id"])

@@ -51,10 +51,11 @@ def admin_csrf(signed_in_as) -> Client:
 
 @pytest.fixture
 def demoted(sim, admin, settings) -> Client:
-    """A signed-in session whose Okta role was then lowered to Read-Only Admin;
-    every request re-checks the role (recheck interval 0 s)."""
+    """A signed-in session whose Okta role was then lowered to App Admin (neither
+    a Super Admin nor an auditor); every request re-checks the role (recheck
+    interval 0 s)."""
     settings.ACCOUNTS_ROLE_RECHECK_SECONDS = 0
-    sim.set_roles(SUPER.login, ["READ_ONLY_ADMIN"])
+    sim.set_roles(SUPER.login, ["APP_ADMIN"])
     return admin
 
 

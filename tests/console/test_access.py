@@ -1,5 +1,6 @@
-"""Every console URL: anonymous → sign-in, a demoted admin → 403, wrong method →
-405, CSRF enforced on every write; none of these reaches Okta's grant API."""
+"""Every console URL: anonymous → sign-in, a demoted admin → 403, an auditor →
+only the audit, reports, exports and Console health, wrong method → 405, CSRF
+enforced on every write; none of these reaches Okta's grant API."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from grantsconsole.grants.models import AuditReport
+from grantsconsole.accounts.models import OktaCredential
+from grantsconsole.grants.models import AuditEvent, AuditReport
 from tests.console.conftest import grant_writes, web_app
-from tests.factories import SUPER, make_sync_run
+from tests.factories import READ_ONLY, SUPER, make_sync_run
 
 
 @pytest.fixture
@@ -57,6 +59,101 @@ WRITES = [
 
 def _fill(value: str, objects: dict[str, str]) -> str:
     return value.format(**objects)
+
+
+#: the pages an auditor may read (every other URL is a Super Admin's)
+AUDITOR_READS = [
+    "/audit/",
+    "/audit/export.csv",
+    "/audit/export.json",
+    "/reports/",
+    "/reports/charts/grants-over-time.svg",
+    "/reports/charts/top-manage-scopes.svg",
+    "/reports/{report}/",
+    "/reports/{report}/export.json",
+    "/reports/{report}/export.csv",
+    "/health/console/",
+]
+
+
+@pytest.fixture
+def auditor(signed_in_as, sim):
+    """Signed in as the demo Read-Only Admin, an auditor by default; every
+    request re-checks the role (the role is what the server decides on)."""
+    client = signed_in_as(READ_ONLY)
+    OktaCredential.objects.filter(okta_user_id=READ_ONLY.okta_id).update(
+        access=OktaCredential.AUDITOR
+    )
+    return client
+
+
+@pytest.mark.parametrize("url", AUDITOR_READS)
+def test_an_auditor_reads_the_audit_reports_exports_and_health(auditor, objects, url):
+    assert auditor.get(_fill(url, objects)).status_code == 200
+
+
+@pytest.mark.parametrize("url", [u for u in READS if u not in AUDITOR_READS])
+def test_an_auditor_is_refused_every_other_page_and_stays_signed_in(
+    auditor, objects, url
+):
+    response = auditor.get(_fill(url, objects))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert 'data-reason="auditor"' in page
+    assert "What auditors can see" in page
+    assert "They cannot: see apps, scopes" in page
+    assert AuditEvent.objects.filter(
+        action="authz_denied", actor_login=READ_ONLY.login
+    ).exists()
+    assert auditor.get("/audit/").status_code == 200  # session kept
+
+
+@pytest.mark.parametrize(("url", "data"), WRITES)
+def test_an_auditor_cannot_write_even_when_the_role_says_super_admin_locally(
+    auditor, objects, sim, url, data
+):
+    """Writes take a fresh role check with Okta: an access level forged in the
+    database does not open them."""
+    OktaCredential.objects.update(access=OktaCredential.SUPER_ADMIN)
+    data = {k: _fill(v, objects) for k, v in data.items()}
+    response = auditor.post(_fill(url, objects), data)
+    assert response.status_code == 403
+    assert b'data-reason="auditor"' in response.content
+    assert b"Your admin roles in Okta:" in response.content  # the fresh answer
+    assert grant_writes(sim) == []
+    assert OktaCredential.objects.get().access == OktaCredential.AUDITOR
+
+
+def test_an_auditors_nav_shows_only_what_they_may_open(auditor, admin, objects):
+    nav = auditor.get("/audit/").content.decode().split("</nav>")[0]
+    for allowed in ("/audit/", "/reports/", "/health/console/"):
+        assert f'href="{allowed}"' in nav
+    for refused in ("/apps/", "/scopes/", "/sync/"):
+        assert f'href="{refused}"' not in nav
+    assert "Verify now" not in auditor.get("/audit/").content.decode()
+    assert auditor.get("/").url == "/audit/"
+    full = admin.get("/audit/").content.decode()
+    assert 'href="/apps/"' in full.split("</nav>")[0]
+    assert "Verify now" in full
+    assert admin.get("/").url == "/apps/"
+
+
+def test_a_group_member_is_an_auditor(signed_in_as, objects, sim, settings):
+    """Membership of ``ACCOUNTS_AUDITOR_GROUP`` (the ID token's ``groups``
+    claim at sign-in) makes an auditor of an admin whose role does not."""
+    settings.ACCOUNTS_ROLE_RECHECK_SECONDS = 0
+    settings.ACCOUNTS_AUDITOR_GROUP = "Grant Auditors"
+    sim.set_roles(READ_ONLY.login, ["HELP_DESK_ADMIN"])
+    client = signed_in_as(READ_ONLY)
+    OktaCredential.objects.update(groups=["Everyone", "Grant Auditors"])
+    assert client.get("/audit/").status_code == 200
+    assert client.get("/apps/").status_code == 403
+    assert OktaCredential.objects.get().access == OktaCredential.AUDITOR
+    OktaCredential.objects.update(groups=["Everyone"])
+    refused = client.get("/audit/")
+    assert refused.status_code == 403
+    assert b'data-reason="not_super_admin"' in refused.content
+    assert not OktaCredential.objects.exists()  # neither: signed out
 
 
 @pytest.mark.parametrize("url", READS)
@@ -167,3 +264,12 @@ def test_unknown_ids_in_writes_are_404_before_okta(admin, objects, sim, url, dat
     data = {k: _fill(v, objects) for k, v in data.items()}
     assert admin.post(_fill(url, objects), data).status_code == 404
     assert sim.requests()[before:] == []
+
+
+def test_an_auditors_console_health_shows_the_console_apps_grants(auditor, objects):
+    """An auditor's own role cannot read app grants; the worker reads the
+    console app's grant collection for their Console health page."""
+    page = auditor.get("/health/console/").content.decode()
+    assert "Could not read it" not in page
+    grants = page.split('id="console-grants"')[1].split("</section>")[0]
+    assert "<code>okta.appGrants.manage</code>" in grants

@@ -89,7 +89,7 @@ EXISTING: dict[str, list[str]] = {
         + "test_access.py::test_demoted_super_admin_is_refused_on_next_write_without_okta_write",
         _AC + "test_sign_in.py::test_everyone_else_is_refused_and_nothing_is_stored",
         _AC
-        + "test_sign_in.py::test_read_only_admin_with_manage_scope_in_token_is_refused",
+        + "test_sign_in.py::test_read_only_admin_signs_in_as_an_auditor_and_cannot_write",
         "tests/console/test_app_detail.py::test_a_malformed_scope_id_is_refused_before_okta",
     ],
     "A-17": [

@@ -484,3 +484,33 @@ def test_inactive_apps_cannot_sign_in_or_get_tokens(sim):
 def test_login_hint_prefills_the_username(sim):
     r = authorize(sim.url, login_hint='org.admin@example.com"><b>')
     assert 'value="org.admin@example.com&quot;&gt;&lt;b&gt;"' in r.text
+
+
+def _id_token_claims(sim, login: str, scopes: list[str], **app) -> dict:
+    answer = sim.token(login=login, scopes=scopes, **app)
+    return jwt.decode(answer["id_token"], options={"verify_signature": False})
+
+
+def test_groups_claim_follows_the_groups_scope_and_the_apps_filter(sim):
+    """Okta's Org AS: a ``groups`` claim only in the ID token, only when the
+    ``groups`` scope is asked for, filtered by the app's groups claim filter
+    (the demo console app's is ``.*``: every group)."""
+    sim.set_groups("readonly.admin@example.com", ["Grant Auditors", "IT"])
+    with_scope = _id_token_claims(
+        sim, "readonly.admin@example.com", ["openid", "groups"]
+    )
+    assert with_scope["groups"] == ["Everyone", "Grant Auditors", "IT"]
+    without = _id_token_claims(sim, "readonly.admin@example.com", ["openid"])
+    assert "groups" not in without
+    access = sim.token(login="readonly.admin@example.com", scopes=["openid", "groups"])
+    assert "groups" not in jwt.decode(
+        access["access_token"], options={"verify_signature": False}
+    )
+    # an app without a groups claim filter (Okta's default) sends no claim
+    other = _id_token_claims(
+        sim,
+        "readonly.admin@example.com",
+        ["openid", "groups"],
+        client_id="0oa1workerDEMO0000x7",
+    )
+    assert "groups" not in other

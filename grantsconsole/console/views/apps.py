@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 from grantsconsole.accounts.access import (
     admin_client,
     require_recent_auth,
+    step_up_notice,
     super_admin_required,
     super_admin_write,
 )
@@ -284,6 +285,7 @@ def _confirm_manage(
             "grant-create" if undo_seq is None else "grant-undo", args=[app.okta_id]
         ),
         "undo_seq": undo_seq,
+        **step_up_notice(request),
     }
     if is_htmx(request):
         return render(request, "apps/confirm_grant.html#confirm", context)
@@ -314,6 +316,9 @@ def _confirm_revoke(
         "scope_ids": scope_ids,
         "confirm_error": error,
     }
+    # A risky revoke is stepped up like a grant: say so before Okta asks.
+    if any(get_catalog().asks_confirmation(s) for s in scope_ids):
+        context.update(step_up_notice(request))
     status = 400 if error else 200
     if is_htmx(request):
         return render(

@@ -23,7 +23,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from grantsconsole.accounts.access import super_admin_required, super_admin_write
+from grantsconsole.accounts.access import auditor_allowed, super_admin_write
 from grantsconsole.console import presenters, selectors
 from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.forms import AuditFilterForm
@@ -55,7 +55,7 @@ EXPORT_FIELDS = (
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def audit_list(request: HttpRequest) -> HttpResponse:
     """Audit events, newest first, 50 per page, filterable.
 
@@ -82,7 +82,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def audit_detail(request: HttpRequest, seq: int) -> HttpResponse:
     """One audit row: every column, its place in the hash chain (its hash and
     MAC checked now, its link to the previous row, the last verification),
@@ -171,7 +171,7 @@ def _json_chunks(events: Iterator[AuditEvent]) -> Iterator[str]:
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def audit_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
     """Every audit row matching the page's filters, as CSV or JSON, streamed.
     Intent rows are always included: an export with gaps in ``seq`` would

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from grantsconsole.accounts.access import super_admin_required, super_admin_write
+from grantsconsole.accounts.access import auditor_allowed, super_admin_write
 from grantsconsole.console import charts, selectors
 from grantsconsole.console.views.common import is_htmx, render_page
 from grantsconsole.grants.models import AuditReport
@@ -34,7 +34,7 @@ def _after(request: HttpRequest) -> int | None:
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def reports_list(request: HttpRequest) -> HttpResponse:
     """Stored reports and the two charts (each chart is its own SVG request).
 
@@ -74,7 +74,7 @@ def _svg(body: str) -> HttpResponse:
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def chart_grants_over_time(request: HttpRequest) -> HttpResponse:
     """SVG line chart: open grants at the end of each of the last 30 days (UTC)
     since the baseline. Two queries after auth."""
@@ -89,7 +89,7 @@ def chart_grants_over_time(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def chart_top_manage(request: HttpRequest) -> HttpResponse:
     """SVG bar chart: the manage scopes held by the most apps. One query after auth."""
     return _svg(
@@ -132,7 +132,7 @@ def _sections(data: Any) -> list[tuple[str, Any]]:
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     """One stored report, section by section, with the people it names (one
     query, ``reports.report_people``)."""
@@ -148,7 +148,7 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
 
 
 @require_GET
-@super_admin_required
+@auditor_allowed
 def report_export(request: HttpRequest, report_id: int, fmt: str) -> HttpResponse:
     """One report as JSON (its data, as stored) or CSV (one row per fact), in the
     formats of ``grants.services.reports``."""

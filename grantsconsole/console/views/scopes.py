@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from grantsconsole.accounts.access import (
     admin_client,
     require_recent_auth,
+    step_up_notice,
     super_admin_required,
     super_admin_write,
 )
@@ -206,6 +207,7 @@ def _bulk(request: HttpRequest, scope_id: str, verb: str) -> HttpResponse:
             "risk_reason": catalog.risk_reason(scope_id),
             "uncatalogued": not catalog.knows(scope_id),
             "apps": [confirmations.app_facts(a) for a in ordered],
+            **step_up_notice(request),
         }
         if is_htmx(request):
             return render(request, "scopes/confirm_bulk.html#confirm", context)
@@ -245,6 +247,9 @@ def _confirm_bulk_revoke(
         "needs_typing": bool(needed),
         "confirm_error": error,
     }
+    # A risky revoke is stepped up like a grant: say so before Okta asks.
+    if get_catalog().asks_confirmation(scope_id):
+        context.update(step_up_notice(request))
     status = 400 if error else 200
     if is_htmx(request):
         return render(
