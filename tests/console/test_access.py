@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.urls import resolve
 from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
+from grantsconsole.grants import audit
 from grantsconsole.grants.models import AuditEvent, AuditReport
 from tests.console.conftest import grant_writes, web_app
 from tests.factories import READ_ONLY, SUPER, make_sync_run
@@ -23,7 +25,15 @@ def objects(mirrored, sim) -> dict[str, str]:
         period_end=timezone.now(),
         data={"summary": {"apps": 1}},
     )
-    return {"app": app["id"], "run": str(run.pk), "report": str(report.pk)}
+    seq = audit.record(
+        "refresh", actor_login=SUPER.login, scope_id="okta.apps.read"
+    ).seq
+    return {
+        "app": app["id"],
+        "run": str(run.pk),
+        "report": str(report.pk),
+        "seq": str(seq),
+    }
 
 
 READS = [
@@ -35,6 +45,7 @@ READS = [
     "/audit/",
     "/audit/export.csv",
     "/audit/export.json",
+    "/audit/{seq}/",
     "/sync/",
     "/sync/progress",
     "/sync/{run}/",
@@ -54,6 +65,7 @@ WRITES = [
     ("/sync/start", {"kind": "incremental"}),
     ("/audit/verify", {}),
     ("/apps/{app}/grants/undo", {"revoke": "1"}),
+    ("/reports/generate", {}),
 ]
 
 
@@ -66,6 +78,7 @@ AUDITOR_READS = [
     "/audit/",
     "/audit/export.csv",
     "/audit/export.json",
+    "/audit/{seq}/",
     "/reports/",
     "/reports/charts/grants-over-time.svg",
     "/reports/charts/top-manage-scopes.svg",
@@ -273,3 +286,17 @@ def test_an_auditors_console_health_shows_the_console_apps_grants(auditor, objec
     assert "Could not read it" not in page
     grants = page.split('id="console-grants"')[1].split("</section>")[0]
     assert "<code>okta.appGrants.manage</code>" in grants
+
+
+def test_every_console_route_is_in_these_lists():
+    """A new route gets its access rules tested here, or this fails."""
+    from grantsconsole.console.urls import urlpatterns
+
+    listed = {
+        resolve(_fill(u, SAMPLE)).url_name for u in [*READS, *(w for w, _ in WRITES)]
+    }
+    routes = {p.name for p in urlpatterns} - {"home"}
+    assert routes - listed == set()
+
+
+SAMPLE = {"app": "0oa1", "run": "1", "report": "1", "seq": "1"}
