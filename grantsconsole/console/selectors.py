@@ -26,7 +26,7 @@ from django.db.models import (
     Value,
     Window,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from grantsconsole.grants.models import (
@@ -35,6 +35,7 @@ from grantsconsole.grants.models import (
     AuditReport,
     AuditVerification,
     OktaApp,
+    ScopeCount,
     ScopeGrant,
     SyncRun,
     manage_q,
@@ -263,25 +264,38 @@ def app_grants(app: OktaApp) -> QuerySet[ScopeGrant]:
 
 
 def scope_holders(preview: int = 4) -> QuerySet:
-    """``(scope_id, holders, app okta_id, app label)`` for the first ``preview``
-    present apps (by label) holding each scope, scope by scope; ``holders``
-    counts them all (window functions: the rows read do not grow with the
-    number of grants)."""
-    by_scope = F("scope_id")
-    return (
-        ScopeGrant.objects.filter(revoked_at=None, app__removed_at__isnull=True)
-        .annotate(
-            holders=Window(Count("id"), partition_by=by_scope),
-            place=Window(
-                RowNumber(),
-                partition_by=by_scope,
-                order_by=(F("app__label").asc(), F("app__okta_id").asc()),
-            ),
+    """``(scope_id, holders, app pk, ..., app pk)`` for every scope with open
+    grants, by scopeId: ``holders`` counts its open grants (stored, see
+    ``ScopeCount``), then the pks of the first ``preview`` present apps (by
+    label, then Okta id) holding it, None past the last. Each pk is a limited
+    subquery on the open grants' (scope_id, app_label) index: the rows read
+    do not grow with the number of grants."""
+    holding = (
+        ScopeGrant.objects.filter(
+            scope_id=OuterRef("scope_id"),
+            revoked_at=None,
+            app__removed_at__isnull=True,
         )
-        .filter(place__lte=preview)
-        .order_by("scope_id", "place")
-        .values_list("scope_id", "holders", "app__okta_id", "app__label")
+        .order_by("app_label", "app__okta_id")
+        .values("app_id")
     )
+    places = {f"app_{n}": Subquery(holding[n : n + 1]) for n in range(preview)}
+    return (
+        ScopeCount.objects.filter(holders__gt=0)
+        .annotate(**places)
+        .order_by("scope_id")
+        .values_list("scope_id", "holders", *places)
+    )
+
+
+def app_names(pks: set[Any]) -> dict[Any, tuple[str, str]]:
+    """App pk -> ``(okta_id, label)`` for these apps."""
+    return {
+        pk: (okta_id, label)
+        for pk, okta_id, label in OktaApp.objects.filter(pk__in=pks).values_list(
+            "pk", "okta_id", "label"
+        )
+    }
 
 
 CANDIDATES = 200

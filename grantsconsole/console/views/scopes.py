@@ -44,7 +44,8 @@ MATRIX_PER_PAGE = 40
 def scopes_list(request: HttpRequest) -> HttpResponse:
     """Every catalog scope (and every held uncatalogued one) with who holds it.
 
-    Queries: the auth ones, the stale banner, the open grants with their app.
+    Queries: the auth ones, the stale banner, the scopes with their first
+    holders, those holders' names.
     """
     catalog = get_catalog()
     held = presenters.holders_by_scope()
