@@ -24,7 +24,6 @@ from django.db.models import (
     Subquery,
     TextField,
     Value,
-    Window,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -237,10 +236,16 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
     return qs.order_by(*APP_SORTS.get(filters.sort, APP_SORTS["label"]))
 
 
-def _count(qs: QuerySet) -> Coalesce:
-    """``SELECT COUNT(*)`` of ``qs`` as a scalar subquery (0 when empty)."""
-    counted = qs.order_by().annotate(n=Window(Count("pk"))).values("n")[:1]
-    return Coalesce(Subquery(counted), Value(0))
+def _count(qs: QuerySet) -> Subquery:
+    """``SELECT COUNT(*)`` of ``qs`` as a scalar subquery (a constant grouped
+    on is left out of GROUP BY: one row, 0 when empty)."""
+    return Subquery(
+        qs.order_by()
+        .annotate(all=Value(1))
+        .values("all")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
 
 
 def app_by_okta_id(okta_id: str, *, with_status: bool = False) -> OktaApp | None:

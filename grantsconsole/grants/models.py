@@ -193,6 +193,13 @@ class OktaApp(models.Model):
         ]
         indexes: ClassVar[list[Any]] = [
             models.Index(fields=["label", "okta_id"], name="grants_app_label_idx"),
+            # The console's lists (present apps by label): a deep page skips
+            # its offset in the index without reading the skipped apps' rows.
+            models.Index(
+                fields=["label", "okta_id"],
+                condition=Q(removed_at__isnull=True),
+                name="grants_app_present_idx",
+            ),
             models.Index(fields=["status", "label"], name="grants_app_status_idx"),
             models.Index(
                 fields=["application_type", "label"], name="grants_app_type_idx"

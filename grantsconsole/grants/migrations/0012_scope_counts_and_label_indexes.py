@@ -1,5 +1,6 @@
-# Grant rows carry their app's label and each scope stores its open grants'
-# count; the rows already there are filled from the apps and the grants.
+# Grant rows carry their app's label and each scope stores how many present
+# apps hold it (the rows already there are filled from the apps and grants);
+# present apps get a label index of their own.
 
 from django.db import migrations, models
 from django.db.models import Count, OuterRef, Subquery
@@ -13,7 +14,7 @@ def fill_labels_and_counts(apps, schema_editor):
     ScopeGrant.objects.update(app_label=Subquery(label))
     ScopeCount.objects.bulk_create(
         ScopeCount(scope_id=row["scope_id"], holders=row["n"])
-        for row in ScopeGrant.objects.filter(revoked_at=None)
+        for row in ScopeGrant.objects.filter(revoked_at=None, app__removed_at=None)
         .order_by()
         .values("scope_id")
         .annotate(n=Count("pk"))
@@ -43,6 +44,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='scopegrant',
             index=models.Index(condition=models.Q(('revoked_at__isnull', True)), fields=['scope_id', 'app_label'], name='grants_grant_holder_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='oktaapp',
+            index=models.Index(condition=models.Q(('removed_at__isnull', True)), fields=['label', 'okta_id'], name='grants_app_present_idx'),
         ),
         migrations.RunPython(fill_labels_and_counts, migrations.RunPython.noop),
     ]
