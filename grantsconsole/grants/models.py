@@ -217,11 +217,13 @@ class OktaApp(models.Model):
         of ``ScopeCount`` (a removed app holds nothing)."""
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         fields = kwargs.get("update_fields")
-        counted = not self._state.adding and (fields is None or "removed_at" in fields)
+        # A new app has no grant rows yet.
+        new = self._state.adding
+        counted = not new and (fields is None or "removed_at" in fields)
         with transaction.atomic(using=using):
             held = _held_scopes([self.pk], using) if counted else Counter()
             super().save(*args, **kwargs)
-            if fields is None or "label" in fields:
+            if not new and (fields is None or "label" in fields):
                 _copy_labels([self.pk], using)
             if counted:
                 _count_scopes(_change(held, _held_scopes([self.pk], using)), using)
