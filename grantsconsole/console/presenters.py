@@ -460,12 +460,14 @@ class Holders:
 
 
 def holders_by_scope(preview: int = 4) -> dict[str, Holders]:
-    """scopeId -> :class:`Holders`, for every scope some present app holds."""
-    result: dict[str, Holders] = {}
-    for scope_id, count, okta_id, label in selectors.scope_holders(preview):
-        holders = result.setdefault(scope_id, Holders(count=count))
-        holders.preview.append((okta_id, label))
-    return result
+    """scopeId -> :class:`Holders`, for every scope with open grants. Two
+    queries (``selectors.scope_holders``, ``selectors.app_names``)."""
+    rows = list(selectors.scope_holders(preview))
+    names = selectors.app_names({pk for row in rows for pk in row[2:] if pk})
+    return {
+        scope_id: Holders(count=count, preview=[names[pk] for pk in pks if pk in names])
+        for scope_id, count, *pks in rows
+    }
 
 
 @dataclass

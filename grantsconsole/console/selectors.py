@@ -24,9 +24,8 @@ from django.db.models import (
     Subquery,
     TextField,
     Value,
-    Window,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from grantsconsole.grants.intents import INTENT_ACTIONS
@@ -36,6 +35,7 @@ from grantsconsole.grants.models import (
     AuditReport,
     AuditVerification,
     OktaApp,
+    ScopeCount,
     ScopeGrant,
     SyncRun,
     manage_q,
@@ -242,10 +242,16 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
     return qs.order_by(*APP_SORTS.get(filters.sort, APP_SORTS["label"]))
 
 
-def _count(qs: QuerySet) -> Coalesce:
-    """``SELECT COUNT(*)`` of ``qs`` as a scalar subquery (0 when empty)."""
-    counted = qs.order_by().annotate(n=Window(Count("pk"))).values("n")[:1]
-    return Coalesce(Subquery(counted), Value(0))
+def _count(qs: QuerySet) -> Subquery:
+    """``SELECT COUNT(*)`` of ``qs`` as a scalar subquery (a constant grouped
+    on is left out of GROUP BY: one row, 0 when empty)."""
+    return Subquery(
+        qs.order_by()
+        .annotate(all=Value(1))
+        .values("all")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
 
 
 def app_by_okta_id(okta_id: str, *, with_status: bool = False) -> OktaApp | None:
@@ -269,25 +275,38 @@ def app_grants(app: OktaApp) -> QuerySet[ScopeGrant]:
 
 
 def scope_holders(preview: int = 4) -> QuerySet:
-    """``(scope_id, holders, app okta_id, app label)`` for the first ``preview``
-    present apps (by label) holding each scope, scope by scope; ``holders``
-    counts them all (window functions: the rows read do not grow with the
-    number of grants)."""
-    by_scope = F("scope_id")
-    return (
-        ScopeGrant.objects.filter(revoked_at=None, app__removed_at__isnull=True)
-        .annotate(
-            holders=Window(Count("id"), partition_by=by_scope),
-            place=Window(
-                RowNumber(),
-                partition_by=by_scope,
-                order_by=(F("app__label").asc(), F("app__okta_id").asc()),
-            ),
+    """``(scope_id, holders, app pk, ..., app pk)`` for every scope with open
+    grants, by scopeId: ``holders`` counts its open grants (stored, see
+    ``ScopeCount``), then the pks of the first ``preview`` present apps (by
+    label, then Okta id) holding it, None past the last. Each pk is a limited
+    subquery on the open grants' (scope_id, app_label) index: the rows read
+    do not grow with the number of grants."""
+    holding = (
+        ScopeGrant.objects.filter(
+            scope_id=OuterRef("scope_id"),
+            revoked_at=None,
+            app__removed_at__isnull=True,
         )
-        .filter(place__lte=preview)
-        .order_by("scope_id", "place")
-        .values_list("scope_id", "holders", "app__okta_id", "app__label")
+        .order_by("app_label", "app__okta_id")
+        .values("app_id")
     )
+    places = {f"app_{n}": Subquery(holding[n : n + 1]) for n in range(preview)}
+    return (
+        ScopeCount.objects.filter(holders__gt=0)
+        .annotate(**places)
+        .order_by("scope_id")
+        .values_list("scope_id", "holders", *places)
+    )
+
+
+def app_names(pks: set[Any]) -> dict[Any, tuple[str, str]]:
+    """App pk -> ``(okta_id, label)`` for these apps."""
+    return {
+        pk: (okta_id, label)
+        for pk, okta_id, label in OktaApp.objects.filter(pk__in=pks).values_list(
+            "pk", "okta_id", "label"
+        )
+    }
 
 
 CANDIDATES = 200
@@ -303,8 +322,9 @@ def scope_holding_apps(scope_id: str) -> QuerySet[OktaApp]:
     ``label``, ``client_id`` and ``status`` loaded, each with its open grant's
     ``grant_created``, ``grant_seen``, ``grant_by`` and ``grant_creator``."""
     # One JOIN on the app's open grant of this scope (at most one: the
-    # grants_scopegrant_one_open_unique constraint), read in label order: the
-    # database stops at the limit instead of sorting every holder.
+    # grants_scopegrant_one_open_unique constraint), read in label order from
+    # the grants' copy of it (grants_grant_holder_idx): the database stops at
+    # the limit instead of sorting every holder (36 -> 9 ms for 3,300 holders).
     return (
         OktaApp.objects.filter(removed_at__isnull=True)
         .only(*_APP_COLUMNS)
@@ -321,7 +341,7 @@ def scope_holding_apps(scope_id: str) -> QuerySet[OktaApp]:
             grant_by=F("held__granted_by"),
             grant_creator=F("held__created_by_id"),
         )
-        .order_by("label", "okta_id")[: SCOPE_APPS_LIMIT + 1]
+        .order_by("held__app_label", "okta_id")[: SCOPE_APPS_LIMIT + 1]
     )
 
 

@@ -18,6 +18,7 @@ which list applies).
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -71,6 +72,22 @@ class OktaAppQuerySet(models.QuerySet):
         calls it for its app in the same transaction (``ScopeGrant`` does it on
         every save, delete and bulk write). Returns the rows updated."""
         return self.update(**counted_grants(), **fields)
+
+    def update(self, **kwargs: Any) -> int:
+        """Django's update; in the same transaction, one that sets ``label``
+        copies it to the apps' grant rows (``ScopeGrant.app_label``) and one
+        that sets ``removed_at`` moves their open grants in or out of
+        ``ScopeCount`` (a removed app holds nothing)."""
+        if "label" not in kwargs and "removed_at" not in kwargs:
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            ids = list(self.values_list("pk", flat=True))
+            held = _held_scopes(ids, self.db)
+            changed = super().update(**kwargs)
+            if "label" in kwargs:
+                _copy_labels(ids, self.db)
+            _count_scopes(_change(held, _held_scopes(ids, self.db)), self.db)
+        return changed
 
     def miscounted(self) -> OktaAppQuerySet:
         """The apps whose stored counts differ from their open grant rows
@@ -178,6 +195,13 @@ class OktaApp(models.Model):
         ]
         indexes: ClassVar[list[Any]] = [
             models.Index(fields=["label", "okta_id"], name="grants_app_label_idx"),
+            # The console's lists (present apps by label): a deep page skips
+            # its offset in the index without reading the skipped apps' rows.
+            models.Index(
+                fields=["label", "okta_id"],
+                condition=Q(removed_at__isnull=True),
+                name="grants_app_present_idx",
+            ),
             models.Index(fields=["status", "label"], name="grants_app_status_idx"),
             models.Index(
                 fields=["application_type", "label"], name="grants_app_type_idx"
@@ -187,6 +211,34 @@ class OktaApp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.okta_id})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Django's save; in the same transaction, a save that may change
+        ``label`` copies it to the app's grant rows (``ScopeGrant.app_label``)
+        and one that may change ``removed_at`` moves its open grants in or out
+        of ``ScopeCount`` (a removed app holds nothing)."""
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        fields = kwargs.get("update_fields")
+        # A new app has no grant rows yet.
+        new = self._state.adding
+        counted = not new and (fields is None or "removed_at" in fields)
+        with transaction.atomic(using=using):
+            held = _held_scopes([self.pk], using) if counted else Counter()
+            super().save(*args, **kwargs)
+            if not new and (fields is None or "label" in fields):
+                _copy_labels([self.pk], using)
+            if counted:
+                _count_scopes(_change(held, _held_scopes([self.pk], using)), using)
+
+
+def _copy_labels(app_ids: list[Any], using: str) -> None:
+    """Set ``ScopeGrant.app_label`` of these apps' grant rows to their apps'
+    labels (one UPDATE of the rows that differ; none when no label changed)."""
+    label = OktaApp.objects.filter(pk=models.OuterRef("app_id")).values("label")[:1]
+    for start in range(0, len(app_ids), 1000):
+        ScopeGrant.objects.using(using).filter(
+            app_id__in=app_ids[start : start + 1000]
+        ).exclude(app_label=Subquery(label)).update(app_label=Subquery(label))
 
 
 def _risk_rank() -> Case:
@@ -233,26 +285,50 @@ def is_org_issuer(issuer: str) -> bool:
 
 class ScopeGrantQuerySet(models.QuerySet):
     """Every bulk write of grant rows recounts their apps (``OktaApp.recount``)
-    in its own transaction: whoever opens or closes a grant keeps the counts."""
+    and their scopes (``ScopeCount``) in its own transaction: whoever opens or
+    closes a grant keeps the counts."""
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        objs = list(objs)
         with transaction.atomic(using=self.db):
+            apps = {
+                pk: (label, removed_at is None)
+                for pk, label, removed_at in OktaApp.objects.using(self.db)
+                .filter(pk__in={g.app_id for g in objs})
+                .values_list("pk", "label", "removed_at")
+            }
+            for g in objs:
+                g.app_label = apps.get(g.app_id, ("", False))[0]
             made = super().bulk_create(objs, *args, **kwargs)
             _recount({g.app_id for g in made}, self.db)
+            opened = Counter(
+                g.scope_id
+                for g in made
+                if g.revoked_at is None and apps.get(g.app_id, ("", False))[1]
+            )
+            _count_scopes(opened, self.db)
         return made
 
     def update(self, **kwargs: Any) -> int:
         with transaction.atomic(using=self.db):
-            app_ids = set(self.values_list("app_id", flat=True))
+            rows = list(self.values_list("pk", "app_id"))
+            if not rows:
+                return 0
+            pks = [pk for pk, _ in rows]
+            before = _open_scopes(pks, self.db)
             changed = super().update(**kwargs)
+            app_ids = {app_id for _, app_id in rows}
             _recount(app_ids | {kwargs.get("app_id"), _pk(kwargs.get("app"))}, self.db)
+            _count_scopes(_change(before, _open_scopes(pks, self.db)), self.db)
         return changed
 
     def delete(self) -> tuple[int, dict[str, int]]:
         with transaction.atomic(using=self.db):
-            app_ids = set(self.values_list("app_id", flat=True))
+            rows = list(self.values_list("pk", "app_id"))
+            gone = _open_scopes([pk for pk, _ in rows], self.db)
             deleted = super().delete()
-            _recount(app_ids, self.db)
+            _recount({app_id for _, app_id in rows}, self.db)
+            _count_scopes(_change(gone, Counter()), self.db)
         return deleted
 
 
@@ -268,6 +344,48 @@ def _recount(app_ids: set[Any], using: str) -> None:
         OktaApp.objects.using(using).filter(pk__in=ids[start : start + 1000]).recount()
 
 
+def _open_scopes(pks: list[Any], using: str, field: str = "pk") -> Counter[str]:
+    """scopeId -> how many of these grant rows (``field`` "app_id": of these
+    apps) are open grants of a present app."""
+    found: Counter[str] = Counter()
+    for start in range(0, len(pks), 1000):
+        found.update(
+            ScopeGrant.objects.using(using)
+            .filter(
+                **{f"{field}__in": pks[start : start + 1000]},
+                revoked_at=None,
+                app__removed_at__isnull=True,
+            )
+            .values_list("scope_id", flat=True)
+        )
+    return found
+
+
+def _held_scopes(app_ids: list[Any], using: str) -> Counter[str]:
+    """scopeId -> how many of these apps hold it (present apps' open grants)."""
+    return _open_scopes(app_ids, using, field="app_id")
+
+
+def _change(before: Counter[str], after: Counter[str]) -> Counter[str]:
+    """``after - before`` per scopeId, negative counts kept."""
+    change = Counter(after)
+    change.subtract(before)
+    return change
+
+
+def _count_scopes(change: Counter[str], using: str) -> None:
+    """Add ``change`` (scopeId -> opened minus closed grants) to ``ScopeCount``,
+    scope by scope in scopeId order (concurrent writers lock the rows in the
+    same order)."""
+    for scope_id, n in sorted(change.items()):
+        if not n:
+            continue
+        counts = ScopeCount.objects.using(using).filter(scope_id=scope_id)
+        if not counts.update(holders=F("holders") + n):
+            ScopeCount.objects.using(using).get_or_create(scope_id=scope_id)
+            counts.update(holders=F("holders") + n)
+
+
 class ScopeGrant(models.Model):
     """One Okta API scope grant of an app, with history.
 
@@ -277,11 +395,16 @@ class ScopeGrant(models.Model):
     (``revoked_at IS NULL``) row exists per (app, scope_id).
 
     Saving or deleting a row (one by one or through the queryset's
-    ``bulk_create``/``update``/``delete``) recounts its app's stored counts in
-    the same transaction (see ``OktaApp``).
+    ``bulk_create``/``update``/``delete``) recounts its app's stored counts
+    (see ``OktaApp``) and its scope's ``ScopeCount`` in the same transaction.
+    ``app_label`` is a copy of the app's label, written with the row and
+    rewritten when the app is relabelled (``OktaApp.save``/``update``): the
+    scopes list previews each scope's first holders by label from one index
+    on the grants.
     """
 
     app = models.ForeignKey(OktaApp, on_delete=models.PROTECT, related_name="grants")
+    app_label = models.CharField(max_length=500, blank=True)
     scope_id = models.CharField(max_length=200)
     okta_grant_id = models.CharField(max_length=64, blank=True)
     issuer = models.CharField(max_length=500, blank=True)
@@ -320,6 +443,12 @@ class ScopeGrant(models.Model):
                 fields=["scope_id", "revoked_at"], name="grants_grant_scope_idx"
             ),
             models.Index(fields=["app", "revoked_at"], name="grants_grant_app_idx"),
+            # The scopes list's "first holders by label" of each scope.
+            models.Index(
+                fields=["scope_id", "app_label"],
+                condition=Q(revoked_at__isnull=True),
+                name="grants_grant_holder_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -329,20 +458,74 @@ class ScopeGrant(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using):
+            if self._state.adding:
+                self.app_label = self.app.label
+                before: Counter[str] = Counter()
+            else:
+                before = _open_scopes([self.pk], using)
             super().save(*args, **kwargs)
             _recount({self.app_id}, using)
+            _count_scopes(_change(before, _open_scopes([self.pk], using)), using)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using):
+            gone = _open_scopes([self.pk], using)
             deleted = super().delete(*args, **kwargs)
             _recount({self.app_id}, using)
+            _count_scopes(_change(gone, Counter()), using)
         return deleted
 
     @property
     def from_org_authorization_server(self) -> bool:
         """False when Okta says the grant names another issuer (see is_org_issuer)."""
         return is_org_issuer(self.issuer)
+
+
+class ScopeCountQuerySet(models.QuerySet):
+    def miscounted(self) -> list[tuple[str, int, int]]:
+        """``(scope_id, stored, open grant rows)`` for every scope whose
+        ``holders`` differs from its open grant rows (a missing row counts as
+        0), by scopeId; empty unless a write skipped the ``ScopeGrant`` hooks."""
+        rows = dict(
+            ScopeGrant.objects.using(self.db)
+            .filter(revoked_at=None, app__removed_at__isnull=True)
+            .order_by()
+            .values("scope_id")
+            .annotate(n=Count("pk"))
+            .values_list("scope_id", "n")
+        )
+        stored = dict(self.values_list("scope_id", "holders"))
+        return sorted(
+            (s, stored.get(s, 0), rows.get(s, 0))
+            for s in stored.keys() | rows.keys()
+            if stored.get(s, 0) != rows.get(s, 0)
+        )
+
+    def recount(self) -> None:
+        """Rewrite every scope's ``holders`` from its open grant rows."""
+        with transaction.atomic(using=self.db):
+            for scope_id, _, n in self.miscounted():
+                self.update_or_create(scope_id=scope_id, defaults={"holders": n})
+
+
+class ScopeCount(models.Model):
+    """How many present apps hold each scopeId (open grants of apps without
+    ``removed_at``): what the scopes list shows, without counting grant rows.
+    Kept in the writer's transaction by every write that opens or closes a
+    grant (``ScopeGrant`` and its queryset) or removes or restores an app
+    (``OktaApp.save``/``update``): each adds what it changed. ``manage.py
+    check_counts`` compares it with the rows. A row may stay at 0.
+    """
+
+    scope_id = models.CharField(max_length=200, unique=True)
+    # Not positive-only: a count that drifted must not make grant writes fail.
+    holders = models.IntegerField(default=0)
+
+    objects = ScopeCountQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.scope_id}: {self.holders}"
 
 
 class AuditImmutableError(Exception):

@@ -66,6 +66,19 @@ def test_holders_overview_counts_open_grants_of_present_apps_and_previews_by_lab
     )
     assert "okta.apps.read" not in overview
 
+    # A relabel in Okta (copied by a sync) reorders the preview; labels tie
+    # broken by Okta id.
+    apps[1].label = "zulu"
+    apps[1].save()
+    OktaApp.objects.filter(pk=apps[2].pk).update(label="bravo")
+    users = holders_by_scope(preview=4)["okta.users.read"]
+    assert users.preview == [
+        ("0oaH2", "bravo"),
+        ("0oaH3", "bravo"),
+        ("0oaH0", "delta"),
+        ("0oaH4", "echo"),
+    ]
+
 
 def test_scopes_list_counts_holders(admin, mirrored, sim):
     holders = sum(

@@ -58,7 +58,7 @@ def scopes_list(request: HttpRequest) -> HttpResponse:
     Filters: ``kind``, ``held=1`` (held by some app), ``risk`` (at least
     medium, high or critical); ``sort=risk`` lists the scopes riskiest first
     (then most held) instead of by resource. Queries: the auth ones, the stale
-    banner, the open grants with their app.
+    banner, the scopes with their first holders, those holders' names.
     """
     catalog = get_catalog()
     held = presenters.holders_by_scope()
