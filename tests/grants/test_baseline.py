@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from grantsconsole.console import selectors
-from grantsconsole.grants import services
+from grantsconsole.grants import audit, services
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant, SyncRun
 from grantsconsole.grants.services.reports import build_report
 from tests.factories import ORG_ADMIN
@@ -99,3 +99,31 @@ def test_app_unreadable_at_the_baseline_joins_it_when_read_later(sim, worker_cli
     assert not AuditEvent.objects.filter(action="external_grant", app=row).exists()
     assert AuditEvent.objects.get(action="app_discovered", app=row).detail["baseline"]
     assert second.grants_added == 0
+
+
+def test_the_baseline_records_each_app_once_with_its_counts_and_version(
+    sim, worker_client
+):
+    """Each app of the baseline: version 1, counts equal to its grant rows, no
+    "last change", and exactly one audit row, ``app_discovered``, naming its
+    scopes; the chain verifies."""
+    services.run_full_sync(client=worker_client)
+    expected = okta_state(sim)
+    rows = {a.okta_id: a for a in OktaApp.objects.all()}
+    assert rows.keys() == expected.keys()
+    for okta_id, app in rows.items():
+        assert (app.version, app.last_change_at) == (1, None)
+        assert app.grant_count == len(expected[okta_id]["grants"])
+    assert not OktaApp.objects.miscounted().exists()
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert {e.action for e in events} == {"app_discovered"}
+    assert sorted(e.app_okta_id for e in events) == sorted(expected)
+    for event in events:
+        assert event.detail == {
+            "detected_by": "full_sync",
+            "actor_source": "unknown",
+            "scopes": sorted(expected[event.app_okta_id]["grants"]),
+            "status": rows[event.app_okta_id].status,
+            "baseline": True,
+        }
+    assert audit.verify().ok

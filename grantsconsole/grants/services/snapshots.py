@@ -257,17 +257,21 @@ def apply_snapshot(
         row.grants_state = OktaApp.GrantsState.OK
         row.grants_error = ""
         row.last_synced_at = now
-        if not (as_stored and run_id is not None):
-            row.save()
-        result.app = row
-
-        okta_by_scope = {g.scope_id: g for g in grants}
-        open_rows = {g.scope_id: g for g in row.grants.filter(revoked_at__isnull=True)}
-
         # An app a baseline run listed is part of the baseline even when a
         # later sync reads its grants first (they were unreadable back then).
         baseline = result.discovered and (baseline or _listed_by_baseline(row))
         result.baseline = baseline
+        if result.discovered:
+            # A change for sure: its version and "last change" go in this save
+            # (the row is locked) instead of an UPDATE of their own at the end.
+            row.version += 1
+            # The baseline is not a change: "last change" stays empty.
+            row.last_change_at = None if baseline else now
+        if result.discovered or not (as_stored and run_id is not None):
+            row.save()
+        result.app = row
+
+        okta_by_scope = {g.scope_id: g for g in grants}
         if baseline:
             ScopeGrant.objects.bulk_create(
                 _grant_row(row, g, now, NOBODY) for g in grants
@@ -301,6 +305,9 @@ def apply_snapshot(
                 _record_external_grant(row, remote, now, actor or NOBODY, source)
                 result.added.append(scope_id)
         else:
+            open_rows = {
+                g.scope_id: g for g in row.grants.filter(revoked_at__isnull=True)
+            }
             differs = open_rows.keys() != okta_by_scope.keys() or any(
                 local.okta_grant_id and local.okta_grant_id != okta_by_scope[s].id
                 for s, local in open_rows.items()
@@ -383,12 +390,9 @@ def apply_snapshot(
                 )
         # Unchanged open grants are not rewritten: an open grant was last seen at
         # its app's last_synced_at, so a sync with nothing new writes no grant rows.
-        if result.changed:
+        if result.changed and not result.discovered:
             OktaApp.objects.filter(pk=row.pk).update(
-                version=F("version") + 1,
-                last_synced_at=now,
-                # The baseline is not a change: "last change" stays empty.
-                last_change_at=None if baseline else now,
+                version=F("version") + 1, last_synced_at=now, last_change_at=now
             )
     return result
 
