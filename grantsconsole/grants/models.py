@@ -255,23 +255,27 @@ def is_org_issuer(issuer: str) -> bool:
 
 class ScopeGrantQuerySet(models.QuerySet):
     """Every bulk write of grant rows recounts their apps (``_recount``)
-    in its own transaction: whoever opens or closes a grant keeps the counts."""
+    in its own transaction: whoever opens or closes a grant keeps the counts.
+
+    Inside a caller's transaction no savepoint is made (``savepoint=False``,
+    as Django's own ``save``): the write and its recount only need to be
+    atomic, and a failure of either fails the caller's transaction."""
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             made = super().bulk_create(objs, *args, **kwargs)
             _recount({g.app_id for g in made}, self.db)
         return made
 
     def update(self, **kwargs: Any) -> int:
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             app_ids = set(self.values_list("app_id", flat=True))
             changed = super().update(**kwargs)
             _recount(app_ids | {kwargs.get("app_id"), _pk(kwargs.get("app"))}, self.db)
         return changed
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             app_ids = set(self.values_list("app_id", flat=True))
             deleted = super().delete()
             _recount(app_ids, self.db)
@@ -360,13 +364,13 @@ class ScopeGrant(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using, savepoint=False):
             super().save(*args, **kwargs)
             _recount({self.app_id}, using)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using, savepoint=False):
             deleted = super().delete(*args, **kwargs)
             _recount({self.app_id}, using)
         return deleted
