@@ -12,6 +12,8 @@ from grantsconsole.console import selectors
 from grantsconsole.grants import audit, services
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant, SyncRun
 from grantsconsole.grants.services.reports import build_report
+from grantsconsole.grants.services.snapshots import apply_snapshot
+from grantsconsole.okta import App, Grant
 from tests.factories import ORG_ADMIN
 from tests.grants.helpers import app_with_grants, okta_state, sim_post
 
@@ -127,3 +129,41 @@ def test_the_baseline_records_each_app_once_with_its_counts_and_version(
             "baseline": True,
         }
     assert audit.verify().ok
+
+
+def test_an_app_first_read_outside_the_listing_while_the_baseline_runs_joins_it():
+    """An app the baseline run has not listed yet, read first by another path
+    (incremental sync, refresh) while that run is running: its row is made
+    during the baseline, so it is part of it (no "last change", no
+    ``external_grant`` rows)."""
+    SyncRun.objects.create(kind=SyncRun.Kind.FULL, baseline=True)
+    now = timezone.now()
+    app = App(
+        id="0oa" + "9" * 17,
+        label="Read first elsewhere",
+        name="oidc_client",
+        sign_on_mode="OPENID_CONNECT",
+        status="ACTIVE",
+        client_id="0oa" + "9" * 17,
+        application_type="service",
+        created=now,
+        last_updated=now,
+    )
+    grant = Grant(
+        id="oag" + "9" * 17,
+        scope_id="okta.users.read",
+        issuer="",
+        client_id=app.client_id,
+        source="ADMIN",
+        status="ACTIVE",
+        created_by_id="",
+        created_by_type="",
+        created=now,
+        last_updated=now,
+    )
+    change = apply_snapshot(app, [grant], expected_version=None, source="refresh")
+    assert (change.discovered, change.baseline) == (True, True)
+    row = OktaApp.objects.get(okta_id=app.id)
+    assert (row.version, row.last_change_at, row.grant_count) == (1, None, 1)
+    assert not AuditEvent.objects.filter(action="external_grant").exists()
+    assert AuditEvent.objects.get(action="app_discovered").detail["baseline"]

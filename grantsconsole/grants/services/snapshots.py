@@ -259,7 +259,7 @@ def apply_snapshot(
         row.last_synced_at = now
         # An app a baseline run listed is part of the baseline even when a
         # later sync reads its grants first (they were unreadable back then).
-        baseline = result.discovered and (baseline or _listed_by_baseline(row))
+        baseline = result.discovered and (baseline or _listed_by_baseline(row, now))
         result.baseline = baseline
         if result.discovered:
             # A change for sure: its version and "last change" go in this save
@@ -397,17 +397,17 @@ def apply_snapshot(
     return result
 
 
-def _listed_by_baseline(row: OktaApp) -> bool:
-    """True when the app's row was made while a baseline full sync ran (that
-    run listed it). Our own clock on both sides: Okta's ``created`` times are
-    too coarse and too skewed to tell "just before" from "just after"."""
-    if row.pk is None:
-        return False
+def _listed_by_baseline(row: OktaApp, now: datetime) -> bool:
+    """True when the app's row was made (``now`` for a row not saved yet)
+    while a baseline full sync ran (that run listed it). Our own clock on both
+    sides: Okta's ``created`` times are too coarse and too skewed to tell
+    "just before" from "just after"."""
+    made = row.first_seen_at if row.pk is not None else now
     return (
         SyncRun.objects.filter(
-            kind=SyncRun.Kind.FULL, baseline=True, started_at__lte=row.first_seen_at
+            kind=SyncRun.Kind.FULL, baseline=True, started_at__lte=made
         )
-        .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=row.first_seen_at))
+        .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=made))
         .exists()
     )
 
