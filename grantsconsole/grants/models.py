@@ -19,7 +19,9 @@ which list applies).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import timedelta
+from functools import cache
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -41,6 +43,27 @@ def manage_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}risk_rank__gt": 0}) & ~Q(
         **{f"{prefix}scope_id__in": scope_catalog.rated_reads()}
     )
+
+
+def _counts(open_grants: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """``counted_grants()`` of one app, in Python, from its open grants'
+    ``(scope_id, risk_rank)``: the same rules (``manage_q`` for manage)."""
+    grant_count = manage_count = max_risk_rank = 0
+    rated_reads = _rated_reads()
+    for scope_id, risk_rank in open_grants:
+        grant_count += 1
+        manage_count += risk_rank > 0 and scope_id not in rated_reads
+        max_risk_rank = max(max_risk_rank, risk_rank)
+    return {
+        "grant_count": grant_count,
+        "manage_count": manage_count,
+        "max_risk_rank": max_risk_rank,
+    }
+
+
+@cache
+def _rated_reads() -> frozenset[str]:
+    return frozenset(scope_catalog.rated_reads())
 
 
 def _open_grants_of_outer_app(aggregate: Any) -> Coalesce:
@@ -69,8 +92,9 @@ class OktaAppQuerySet(models.QuerySet):
         """UPDATE these apps' ``grant_count``, ``manage_count`` and
         ``max_risk_rank`` from their open grant rows (and set ``fields`` in the
         same statement). Every write that opens or closes a ``ScopeGrant``
-        calls it for its app in the same transaction (``ScopeGrant`` does it on
-        every save, delete and bulk write). Returns the rows updated."""
+        recounts its apps in the same transaction (``ScopeGrant`` does it on
+        every save, delete and bulk write: this UPDATE for several apps, the
+        same counts taken in Python for one). Returns the rows updated."""
         return self.update(**counted_grants(), **fields)
 
     def update(self, **kwargs: Any) -> int:
@@ -80,7 +104,7 @@ class OktaAppQuerySet(models.QuerySet):
         ``ScopeCount`` (a removed app holds nothing)."""
         if "label" not in kwargs and "removed_at" not in kwargs:
             return super().update(**kwargs)
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             ids = list(self.values_list("pk", flat=True))
             held = _held_scopes(ids, self.db)
             changed = super().update(**kwargs)
@@ -154,7 +178,7 @@ class OktaApp(models.Model):
     ``grant_count`` (open grants), ``manage_count`` (open manage grants, see
     ``manage_q``) and ``max_risk_rank`` (0-4, the riskiest open grant's
     ``ScopeGrant.risk_rank``; 0 without one) are kept by every grant write in
-    its transaction (``ScopeGrant`` calls ``OktaAppQuerySet.recount``), so the pages sort and show
+    its transaction (``ScopeGrant``'s writes recount their apps), so the pages sort and show
     them without counting grants; ``manage.py check_counts`` compares them with
     the rows.
     """
@@ -222,7 +246,7 @@ class OktaApp(models.Model):
         # A new app has no grant rows yet.
         new = self._state.adding
         counted = not new and (fields is None or "removed_at" in fields)
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using, savepoint=False):
             held = _held_scopes([self.pk], using) if counted else Counter()
             super().save(*args, **kwargs)
             if not new and (fields is None or "label" in fields):
@@ -286,11 +310,15 @@ def is_org_issuer(issuer: str) -> bool:
 class ScopeGrantQuerySet(models.QuerySet):
     """Every bulk write of grant rows recounts their apps (``OktaApp.recount``)
     and their scopes (``ScopeCount``) in its own transaction: whoever opens or
-    closes a grant keeps the counts."""
+    closes a grant keeps the counts.
+
+    Inside a caller's transaction no savepoint is made (``savepoint=False``,
+    as Django's own ``save``): the write and its recounts only need to be
+    atomic, and a failure of any fails the caller's transaction."""
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
         objs = list(objs)
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             apps = {
                 pk: (label, removed_at is None)
                 for pk, label, removed_at in OktaApp.objects.using(self.db)
@@ -310,7 +338,7 @@ class ScopeGrantQuerySet(models.QuerySet):
         return made
 
     def update(self, **kwargs: Any) -> int:
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             rows = list(self.values_list("pk", "app_id"))
             if not rows:
                 return 0
@@ -323,7 +351,7 @@ class ScopeGrantQuerySet(models.QuerySet):
         return changed
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             rows = list(self.values_list("pk", "app_id"))
             gone = _open_scopes([pk for pk, _ in rows], self.db)
             deleted = super().delete()
@@ -338,6 +366,16 @@ def _pk(app: Any) -> Any:
 
 def _recount(app_ids: set[Any], using: str) -> None:
     ids = sorted(app_ids - {None})
+    if len(ids) == 1:
+        # One app (a row's save, one app's bulk write; the usual case): its
+        # open rows are few, and reading them and setting the counts costs
+        # half of building the UPDATE with three correlated subqueries.
+        rows = ScopeGrant.objects.using(using).filter(
+            app_id=ids[0], revoked_at__isnull=True
+        )
+        counts = _counts(rows.values_list("scope_id", "risk_rank"))
+        OktaApp.objects.using(using).filter(pk=ids[0]).update(**counts)
+        return
     # A bulk write may touch thousands of apps: stay under SQLite's limit of
     # parameters per statement.
     for start in range(0, len(ids), 1000):
@@ -457,7 +495,7 @@ class ScopeGrant(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using, savepoint=False):
             if self._state.adding:
                 self.app_label = self.app.label
                 before: Counter[str] = Counter()
@@ -469,7 +507,7 @@ class ScopeGrant(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using, savepoint=False):
             gone = _open_scopes([self.pk], using)
             deleted = super().delete(*args, **kwargs)
             _recount({self.app_id}, using)

@@ -9,9 +9,11 @@ import pytest
 from django.utils import timezone
 
 from grantsconsole.console import selectors
-from grantsconsole.grants import services
+from grantsconsole.grants import audit, services
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant, SyncRun
 from grantsconsole.grants.services.reports import build_report
+from grantsconsole.grants.services.snapshots import apply_snapshot
+from grantsconsole.okta import App, Grant
 from tests.factories import ORG_ADMIN
 from tests.grants.helpers import app_with_grants, okta_state, sim_post
 
@@ -99,3 +101,69 @@ def test_app_unreadable_at_the_baseline_joins_it_when_read_later(sim, worker_cli
     assert not AuditEvent.objects.filter(action="external_grant", app=row).exists()
     assert AuditEvent.objects.get(action="app_discovered", app=row).detail["baseline"]
     assert second.grants_added == 0
+
+
+def test_the_baseline_records_each_app_once_with_its_counts_and_version(
+    sim, worker_client
+):
+    """Each app of the baseline: version 1, counts equal to its grant rows, no
+    "last change", and exactly one audit row, ``app_discovered``, naming its
+    scopes; the chain verifies."""
+    services.run_full_sync(client=worker_client)
+    expected = okta_state(sim)
+    rows = {a.okta_id: a for a in OktaApp.objects.all()}
+    assert rows.keys() == expected.keys()
+    for okta_id, app in rows.items():
+        assert (app.version, app.last_change_at) == (1, None)
+        assert app.grant_count == len(expected[okta_id]["grants"])
+    assert not OktaApp.objects.miscounted().exists()
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert {e.action for e in events} == {"app_discovered"}
+    assert sorted(e.app_okta_id for e in events) == sorted(expected)
+    for event in events:
+        assert event.detail == {
+            "detected_by": "full_sync",
+            "actor_source": "unknown",
+            "scopes": sorted(expected[event.app_okta_id]["grants"]),
+            "status": rows[event.app_okta_id].status,
+            "baseline": True,
+        }
+    assert audit.verify().ok
+
+
+def test_an_app_first_read_outside_the_listing_while_the_baseline_runs_joins_it():
+    """An app the baseline run has not listed yet, read first by another path
+    (incremental sync, refresh) while that run is running: its row is made
+    during the baseline, so it is part of it (no "last change", no
+    ``external_grant`` rows)."""
+    SyncRun.objects.create(kind=SyncRun.Kind.FULL, baseline=True)
+    now = timezone.now()
+    app = App(
+        id="0oa" + "9" * 17,
+        label="Read first elsewhere",
+        name="oidc_client",
+        sign_on_mode="OPENID_CONNECT",
+        status="ACTIVE",
+        client_id="0oa" + "9" * 17,
+        application_type="service",
+        created=now,
+        last_updated=now,
+    )
+    grant = Grant(
+        id="oag" + "9" * 17,
+        scope_id="okta.users.read",
+        issuer="",
+        client_id=app.client_id,
+        source="ADMIN",
+        status="ACTIVE",
+        created_by_id="",
+        created_by_type="",
+        created=now,
+        last_updated=now,
+    )
+    change = apply_snapshot(app, [grant], expected_version=None, source="refresh")
+    assert (change.discovered, change.baseline) == (True, True)
+    row = OktaApp.objects.get(okta_id=app.id)
+    assert (row.version, row.last_change_at, row.grant_count) == (1, None, 1)
+    assert not AuditEvent.objects.filter(action="external_grant").exists()
+    assert AuditEvent.objects.get(action="app_discovered").detail["baseline"]

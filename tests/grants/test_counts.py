@@ -13,6 +13,7 @@ from grantsconsole.grants import services
 from grantsconsole.grants.audit import Actor
 from grantsconsole.grants.models import OktaApp, ScopeCount, ScopeGrant
 from grantsconsole.okta import OktaClient, SswsTokenSource
+from grantsconsole.okta import scopes as scope_catalog
 from tests.grants.helpers import app_with_grants, app_without, sim_post
 
 pytestmark = pytest.mark.django_db
@@ -197,3 +198,31 @@ def test_check_counts_names_a_miscounted_scope_and_a_stale_label_and_fixes_them(
     _assert_exact()
     assert (_holders("okta.users.read"), _holders("okta.groups.read")) == (1, 0)
     assert ScopeGrant.objects.get(app=app).app_label == "current"
+
+
+def test_one_apps_counts_follow_the_same_rules_as_the_sql_recount():
+    """A write to one app counts its grants in Python; over every catalog
+    scope and uncatalogued ones the counts are those of the SQL recount
+    (``miscounted`` compares with it)."""
+    now = timezone.now()
+    scope_ids = [info.name for info in scope_catalog.all()] + [
+        "okta.custom.manage",
+        "okta.custom.read",
+        "okta.custom.Manage",
+    ]
+    apps = []
+    for n, kept in enumerate((scope_ids, scope_ids[::7], [])):
+        app = OktaApp.objects.create(okta_id=f"0oa{n:017d}", label=f"app {n}")
+        ScopeGrant.objects.bulk_create(
+            ScopeGrant(app=app, scope_id=s, first_seen_at=now, last_seen_at=now)
+            for s in kept
+        )
+        apps.append(app)
+    one = ScopeGrant.objects.filter(app=apps[1]).order_by("scope_id").first()
+    one.revoked_at = now
+    one.save()
+    assert _counts(apps[0].okta_id)[0] == len(scope_ids)
+    assert _counts(apps[1].okta_id)[0] == len(scope_ids[::7]) - 1
+    assert _counts(apps[2].okta_id) == (0, 0, 0)
+    assert 0 < _counts(apps[0].okta_id)[1] < len(scope_ids)
+    _assert_exact()

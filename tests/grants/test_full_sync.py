@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 import requests
 from django.core.management import call_command
@@ -13,6 +15,7 @@ from grantsconsole.grants.models import (
     AuditEvent,
     LogCursor,
     OktaApp,
+    ScopeCount,
     ScopeGrant,
     SyncRun,
 )
@@ -613,3 +616,43 @@ def test_text_no_database_can_store_is_stored_escaped_and_never_stops_a_sync(
     assert discovered.app_label == row.label
     assert audit.verify().ok
     assert db_state().keys() == okta_state(sim).keys()
+
+
+def _app_writes(queries: CaptureQueriesContext) -> Counter:
+    """INSERT and UPDATE statements on the apps table among ``queries``."""
+    return Counter(
+        q["sql"].split()[0]
+        for q in queries.captured_queries
+        if q["sql"].startswith(
+            ('INSERT INTO "grants_oktaapp"', 'UPDATE "grants_oktaapp"')
+        )
+    )
+
+
+def test_the_first_full_sync_writes_each_app_without_needless_statements(
+    sim, worker_client
+):
+    """Into an empty database: the listing inserts a page's new apps in one
+    statement, and applying an app's grants writes its row once, plus once
+    more for its counts when it has grants (not a row per grant, and no
+    separate write of its version), with no savepoint for the grant rows."""
+    with CaptureQueriesContext(connection) as queries:
+        run = services.run_full_sync(client=worker_client)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    apps = OktaApp.objects.count()
+    with_grants = OktaApp.objects.filter(grant_count__gt=0).count()
+    assert 0 < with_grants < apps
+    app_writes = _app_writes(queries)
+    assert app_writes["INSERT"] == 1  # one listing page
+    assert app_writes["UPDATE"] == apps + with_grants
+    assert not OktaApp.objects.miscounted().exists()
+    # Per app, the savepoints of its transaction (nested here in the test's)
+    # and of its audit row; its grant rows and counts need none of their own.
+    # Per scope, one when its ScopeCount row is first made (get_or_create
+    # guards against a concurrent writer making it too).
+    savepoints = [
+        q for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")
+    ]
+    scopes = ScopeCount.objects.count()
+    # + the run's own: listing, lock, end
+    assert len(savepoints) <= 2 * apps + scopes + 10

@@ -177,8 +177,9 @@ def _record_listing(apps: list[App]) -> list[int]:
     and type (their grants are read in a later step); returns their pks in
     listing order. A new app gets a row now; whether it is new is decided when
     its grants are first applied (``last_synced_at`` is still empty). Queries:
-    one SELECT of the page's stored apps and one write per new or changed app
-    (none on a page where nothing changed)."""
+    one SELECT of the page's stored apps, one INSERT of its new apps (none
+    after the first sync) and one UPDATE per changed app (none on a page
+    where nothing changed)."""
     listed = {app.id: metadata_fields(app) for app in apps}
     stored = {
         row["okta_id"]: row
@@ -186,16 +187,20 @@ def _record_listing(apps: list[App]) -> list[int]:
             "pk", "okta_id", *METADATA_COLUMNS
         )
     }
-    pks = []
+    new = OktaApp.objects.bulk_create(
+        OktaApp(okta_id=okta_id, **fields)
+        for okta_id, fields in listed.items()
+        if okta_id not in stored
+    )
+    pks = {app.okta_id: app.pk for app in new}
     for okta_id, fields in listed.items():
         row = stored.get(okta_id)
         if row is None:
-            pks.append(OktaApp.objects.create(okta_id=okta_id, **fields).pk)
             continue
         if any(row[name] != value for name, value in fields.items()):
             OktaApp.objects.filter(pk=row["pk"]).update(**fields)
-        pks.append(row["pk"])
-    return pks
+        pks[okta_id] = row["pk"]
+    return [pks[okta_id] for okta_id in listed]
 
 
 def _any_app_read(run_id: int) -> bool:

@@ -257,17 +257,21 @@ def apply_snapshot(
         row.grants_state = OktaApp.GrantsState.OK
         row.grants_error = ""
         row.last_synced_at = now
-        if not (as_stored and run_id is not None):
+        # An app a baseline run listed is part of the baseline even when a
+        # later sync reads its grants first (they were unreadable back then).
+        baseline = result.discovered and (baseline or _listed_by_baseline(row, now))
+        result.baseline = baseline
+        if result.discovered:
+            # A change for sure: its version and "last change" go in this save
+            # (the row is locked) instead of an UPDATE of their own at the end.
+            row.version += 1
+            # The baseline is not a change: "last change" stays empty.
+            row.last_change_at = None if baseline else now
+        if result.discovered or not (as_stored and run_id is not None):
             row.save()
         result.app = row
 
         okta_by_scope = {g.scope_id: g for g in grants}
-        open_rows = {g.scope_id: g for g in row.grants.filter(revoked_at__isnull=True)}
-
-        # An app a baseline run listed is part of the baseline even when a
-        # later sync reads its grants first (they were unreadable back then).
-        baseline = result.discovered and (baseline or _listed_by_baseline(row))
-        result.baseline = baseline
         if baseline:
             ScopeGrant.objects.bulk_create(
                 _grant_row(row, g, now, NOBODY) for g in grants
@@ -301,6 +305,9 @@ def apply_snapshot(
                 _record_external_grant(row, remote, now, actor or NOBODY, source)
                 result.added.append(scope_id)
         else:
+            open_rows = {
+                g.scope_id: g for g in row.grants.filter(revoked_at__isnull=True)
+            }
             differs = open_rows.keys() != okta_by_scope.keys() or any(
                 local.okta_grant_id and local.okta_grant_id != okta_by_scope[s].id
                 for s, local in open_rows.items()
@@ -383,27 +390,24 @@ def apply_snapshot(
                 )
         # Unchanged open grants are not rewritten: an open grant was last seen at
         # its app's last_synced_at, so a sync with nothing new writes no grant rows.
-        if result.changed:
+        if result.changed and not result.discovered:
             OktaApp.objects.filter(pk=row.pk).update(
-                version=F("version") + 1,
-                last_synced_at=now,
-                # The baseline is not a change: "last change" stays empty.
-                last_change_at=None if baseline else now,
+                version=F("version") + 1, last_synced_at=now, last_change_at=now
             )
     return result
 
 
-def _listed_by_baseline(row: OktaApp) -> bool:
-    """True when the app's row was made while a baseline full sync ran (that
-    run listed it). Our own clock on both sides: Okta's ``created`` times are
-    too coarse and too skewed to tell "just before" from "just after"."""
-    if row.pk is None:
-        return False
+def _listed_by_baseline(row: OktaApp, now: datetime) -> bool:
+    """True when the app's row was made (``now`` for a row not saved yet)
+    while a baseline full sync ran (that run listed it). Our own clock on both
+    sides: Okta's ``created`` times are too coarse and too skewed to tell
+    "just before" from "just after"."""
+    made = row.first_seen_at if row.pk is not None else now
     return (
         SyncRun.objects.filter(
-            kind=SyncRun.Kind.FULL, baseline=True, started_at__lte=row.first_seen_at
+            kind=SyncRun.Kind.FULL, baseline=True, started_at__lte=made
         )
-        .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=row.first_seen_at))
+        .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=made))
         .exists()
     )
 
