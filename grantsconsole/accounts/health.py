@@ -54,6 +54,10 @@ WORKER_FEATURES: dict[str, str] = {
         "Names beside the Okta user ids of people who never signed in here and "
         "appear in no System Log event the console read (pages show the id only)."
     ),
+    "okta.oauthIntegrations.read": (
+        "Listing OIN API service integrations, which hold okta.* scopes without "
+        "being apps of the org (pages say they are not readable)."
+    ),
 }
 
 #: admin roles with which a service app may read app grants (today Okta lets only
