@@ -34,6 +34,9 @@ CONSOLE_FEATURES: dict[str, str] = {
         "the console's own grants)."
     ),
     "okta.appGrants.manage": "Granting and revoking Okta API scopes.",
+    "okta.oauthIntegrations.manage": (
+        "Removing an OIN API service integration (which revokes its scopes)."
+    ),
     "offline_access": (
         "Staying signed in longer than one hour (the refresh token); without it "
         "you must sign in again when the access token expires."

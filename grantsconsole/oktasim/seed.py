@@ -50,6 +50,7 @@ CONSOLE_GRANTS = [
     "okta.appGrants.manage",
     "okta.roles.read",
     "okta.logs.read",
+    "okta.oauthIntegrations.manage",
 ]
 WORKER_CLIENT_ID = "0oa1workerDEMO0000x7"
 WORKER_GRANTS = [

@@ -21,11 +21,14 @@ removal).
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC
 
 from django.db import transaction
+from django.db.models import F, TextField, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from grantsconsole.grants import audit
@@ -324,3 +327,76 @@ def remove_api_service(
             row.removed_at, row.removed_by = timezone.now(), actor.name
             row.save(update_fields=["removed_at", "removed_by"])
     return done
+
+
+# -- reads for the pages ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A present integration as the pages list it beside apps."""
+
+    okta_id: str
+    name: str
+    type: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Holders:
+    """The present integrations (by name) and whether the last listing read:
+    ``error`` "" when it did, else the reason; ``tried`` False before any sync
+    tried. The stored rows stay shown when a later read failed."""
+
+    integrations: tuple[Holder, ...]
+    error: str
+    tried: bool
+
+    def holding(self, scope_id: str) -> list[Holder]:
+        """The integrations granted ``scope_id``."""
+        return [h for h in self.integrations if scope_id in h.scopes]
+
+    def scope_counts(self) -> dict[str, int]:
+        """scopeId -> how many integrations hold it (scopes unknown to the
+        catalog included, by name)."""
+        counts: dict[str, int] = {}
+        for h in self.integrations:
+            for s in h.scopes:
+                counts[s] = counts.get(s, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+def holders() -> Holders:
+    """The present integrations and the read state, in one query (a UNION of
+    the integrations and the read-state row), so pages that show them keep
+    their query budget."""
+    rows = (
+        ApiServiceIntegration.objects.filter(removed_at__isnull=True)
+        .order_by()
+        .annotate(
+            kind=Value("i"), scopes=Cast("granted_scopes", TextField()), err=Value("")
+        )
+        .values_list("kind", "okta_id", "name", "type", "scopes", "err")
+    )
+    state = (
+        ApiServiceRead.objects.order_by()
+        .annotate(
+            kind=Value("r"),
+            oid=Value(""),
+            nm=Value(""),
+            tp=Value(""),
+            scopes=Value("[]"),
+            err=F("error"),
+        )
+        .values_list("kind", "oid", "nm", "tp", "scopes", "err")
+    )
+    found: list[Holder] = []
+    error, tried = "", False
+    for kind, okta_id, name, type_, scopes, err in rows.union(state, all=True):
+        if kind == "r":
+            error, tried = err, True
+            continue
+        parsed = json.loads(scopes) if isinstance(scopes, str) else scopes
+        found.append(Holder(okta_id, name, type_, tuple(parsed or ())))
+    found.sort(key=lambda h: (h.name.lower(), h.okta_id))
+    return Holders(tuple(found), error, tried)
