@@ -139,3 +139,17 @@ def test_removal_needs_csrf(admin_csrf, read, sim):
     )
     assert refused.status_code == 403
     assert row.okta_id in okta_ids(sim)
+
+
+def test_report_page_shows_integrations_beside_the_critical_holders(admin, read):
+    from grantsconsole.grants.services import reports
+
+    report = reports.create_report(trigger="test")
+    body = _text(admin.get(f"/reports/{report.pk}/"))
+    assert 'id="asi-h"' in body
+    critical = body.split('id="crit-h"')[1].split("</section>")[0]
+    assert f'{NORTHWIND} <span class="badge">API service integration</span>' in (
+        critical
+    )
+    csv_body = admin.get(f"/reports/{report.pk}/export.csv").content.decode()
+    assert "api_service_integration" in csv_body

@@ -3,6 +3,8 @@ incremental sync, removed from the console with the intent protocol."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 
 import pytest
@@ -183,3 +185,54 @@ def test_a_refused_removal_is_audited_and_changes_nothing(sim, ssws, admin_okta_
     row.refresh_from_db()
     assert row.removed_at is None
     assert row.okta_id in okta_services(sim, ssws)
+
+
+def test_report_and_exports_list_integrations_as_holders(
+    sim, ssws, worker_client, full_synced
+):
+    from grantsconsole.grants.services import reports
+
+    gone = next(
+        s
+        for s in okta_services(sim, ssws).values()
+        if s["name"] == "Acme Log Streaming"
+    )
+    sim.oob_api_service("delete", id=gone["id"], actor_login=ORG_ADMIN.login)
+    services.run_incremental_sync(client=worker_client)
+    report = reports.create_report(trigger="test")
+    data = report.data
+    held = data["api_service_integrations"]
+    assert held["error"] == ""
+    assert [i["name"] for i in held["integrations"]] == [
+        "Northwind Identity Governance"
+    ]
+    assert data["totals"]["api_service_integrations"] == 1
+    users_manage = next(
+        h for h in data["critical_holders"] if h["scope_id"] == "okta.users.manage"
+    )
+    assert [i["name"] for i in users_manage["integrations"]] == [
+        "Northwind Identity Governance"
+    ]
+    # The out-of-band removal is a change made outside the console, with its
+    # actor; the baseline's discoveries are not changes.
+    external = [c for c in data["external_changes"] if c["action"].startswith("int")]
+    assert [(c["action"], c["actor_login"]) for c in external] == [
+        ("integration_removed", ORG_ADMIN.login)
+    ]
+    lines = list(csv.DictReader(io.StringIO(reports.report_as_csv(report))))
+    rows = [r for r in lines if r["section"] == "api_service_integration"]
+    assert sorted(r["scope_id"] for r in rows) == sorted(
+        held["integrations"][0]["scopes"]
+    )  # one row per scope it holds
+    assert all(r["detail"].startswith("API service integration") for r in rows)
+    assert any(
+        (r["section"], r["scope_id"], r["detail"])
+        == ("critical_holder", "okta.users.manage", "API service integration")
+        for r in lines
+    )
+    removal = next(r for r in lines if r["action"] == "integration_removed")
+    assert (removal["app_okta_id"], removal["app_label"]) == (
+        gone["id"],
+        "Acme Log Streaming",
+    )
+    assert '"api_service_integrations"' in reports.report_as_json(report)

@@ -25,6 +25,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, TextField, Value
@@ -400,3 +401,31 @@ def holders() -> Holders:
         found.append(Holder(okta_id, name, type_, tuple(parsed or ())))
     found.sort(key=lambda h: (h.name.lower(), h.okta_id))
     return Holders(tuple(found), error, tried)
+
+
+def report_section() -> dict[str, Any]:
+    """The audit report's ``api_service_integrations`` section: ``error`` (""
+    when the last listing read, else why not: the rows are then the last
+    known) and ``integrations``: [{"okta_id", "name", "type", "scopes",
+    "created_by_id", "created", "secrets": [{"status", "created"}],
+    "secrets_error"}] for every present integration, by name."""
+    state = read_state()
+    return {
+        "error": state.error if state else "never read",
+        "integrations": [
+            {
+                "okta_id": r.okta_id,
+                "name": r.name,
+                "type": r.type,
+                "scopes": list(r.granted_scopes),
+                "created_by_id": r.created_by_id,
+                "created": r.okta_created.isoformat() if r.okta_created else "",
+                "secrets": [
+                    {"status": s.get("status", ""), "created": s.get("created", "")}
+                    for s in r.secrets
+                ],
+                "secrets_error": r.secrets_error,
+            }
+            for r in ApiServiceIntegration.objects.filter(removed_at__isnull=True)
+        ],
+    }
