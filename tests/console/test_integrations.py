@@ -153,3 +153,10 @@ def test_report_page_shows_integrations_beside_the_critical_holders(admin, read)
     )
     csv_body = admin.get(f"/reports/{report.pk}/export.csv").content.decode()
     assert "api_service_integration" in csv_body
+
+
+def test_health_page_says_what_the_integrations_scopes_enable(admin, sim):
+    body = _text(admin.get("/health/console/"))
+    assert "okta.oauthIntegrations.read" in body
+    assert "Listing OIN API service integrations" in body
+    assert "okta.oauthIntegrations.manage" in body
