@@ -155,8 +155,19 @@ def test_report_page_shows_integrations_beside_the_critical_holders(admin, read)
     assert "api_service_integration" in csv_body
 
 
-def test_health_page_says_what_the_integrations_scopes_enable(admin, sim):
-    body = _text(admin.get("/health/console/"))
-    assert "okta.oauthIntegrations.read" in body
+def test_health_page_says_what_a_missing_integrations_scope_disables(admin, sim):
+    from grantsconsole import okta_clients
+    from grantsconsole.oktasim.seed import WORKER_CLIENT_ID
+
+    sim.oob_revoke(
+        app_id=WORKER_CLIENT_ID,
+        scope_id="okta.oauthIntegrations.read",
+        actor_login=SUPER.login,
+    )
+    okta_clients.forget_worker_clients()
+    response = admin.get("/health/console/")
+    assert response.status_code == 200
+    body = _text(response)
+    assert 'data-scope="okta.oauthIntegrations.read" data-ok="no"' in body
     assert "Listing OIN API service integrations" in body
-    assert "okta.oauthIntegrations.manage" in body
+    assert 'data-scope="okta.oauthIntegrations.manage" data-ok="yes"' in body
