@@ -550,6 +550,7 @@ OKTA_CONSOLE_SCOPES = [
     "okta.appGrants.read",
     "okta.appGrants.manage",
     "okta.roles.read",
+    "okta.oauthIntegrations.manage",
 ]
 # Auditors read the audit, reports, exports and Console health, nothing else: Okta
 # admins holding one of these roles, or members of this Okta group (known from the

@@ -37,6 +37,9 @@ OPERATIONS = {
     "/api/v1/users/{userId}/roles": ["get"],
     "/api/v1/logs": ["get"],
     "/oauth2/v1/clients/{clientId}/roles": ["get"],
+    "/integrations/api/v1/api-services": ["get"],
+    "/integrations/api/v1/api-services/{apiServiceId}": ["get", "delete"],
+    "/integrations/api/v1/api-services/{apiServiceId}/credentials/secrets": ["get"],
 }
 
 

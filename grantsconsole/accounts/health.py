@@ -34,6 +34,9 @@ CONSOLE_FEATURES: dict[str, str] = {
         "the console's own grants)."
     ),
     "okta.appGrants.manage": "Granting and revoking Okta API scopes.",
+    "okta.oauthIntegrations.manage": (
+        "Removing an OIN API service integration (which revokes its scopes)."
+    ),
     "offline_access": (
         "Staying signed in longer than one hour (the refresh token); without it "
         "you must sign in again when the access token expires."
@@ -53,6 +56,10 @@ WORKER_FEATURES: dict[str, str] = {
     "okta.users.read": (
         "Names beside the Okta user ids of people who never signed in here and "
         "appear in no System Log event the console read (pages show the id only)."
+    ),
+    "okta.oauthIntegrations.read": (
+        "Listing OIN API service integrations, which hold okta.* scopes without "
+        "being apps of the org (pages say they are not readable)."
     ),
 }
 

@@ -109,6 +109,11 @@ ACTIONS = (
     "refresh",
     # A sync found a grant whose issuer is not the org (Org Authorization Server).
     "foreign_issuer",
+    # OIN API service integrations (services.api_services).
+    "integration_discovered",
+    "integration_removed",
+    "integration_remove_intent",
+    "integration_remove",
 )
 
 #: each action in words, as the pages show it (every action has one)
@@ -128,6 +133,10 @@ ACTION_NAMES = {
     "app_restored": "App back in Okta",
     "refresh": "Refreshed from Okta",
     "foreign_issuer": "Grant for another issuer found",
+    "integration_discovered": "API service integration appeared in Okta",
+    "integration_removed": "API service integration removed in Okta",
+    "integration_remove_intent": "API service integration removal requested",
+    "integration_remove": "Removed API service integration",
 }
 
 

@@ -952,3 +952,51 @@ class OktaPerson(models.Model):
 
     def __str__(self) -> str:
         return f"{self.display_name or self.login or '?'} ({self.okta_id})"
+
+
+class ApiServiceIntegration(models.Model):
+    """An OIN API service integration seen in Okta: a holder of ``okta.*``
+    scopes that is not an app of the org (``services.api_services``).
+
+    ``granted_scopes`` is Okta's list of scopeIds, as sent (unknown ones kept);
+    ``okta_created`` and ``created_by_id`` (an Okta user id) are Okta's
+    ``createdAt``/``createdBy``. ``secrets`` lists its client secrets as
+    ``{"id", "status", "created"}`` (``created`` ISO-8601 UTC, "" if Okta sent
+    none), never the secret; ``secrets_error`` says why they could not be read
+    ("" when read). ``removed_at``/``removed_by`` are set when it disappears
+    from Okta (a sync) or the console removed it; history is kept. A sync that
+    finds it unchanged writes nothing: like an app's, its freshness is the start
+    of the last complete full sync.
+    """
+
+    okta_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=300, blank=True)
+    type = models.CharField(max_length=200, blank=True)
+    granted_scopes = models.JSONField(default=list, blank=True)
+    created_by_id = models.CharField(max_length=64, blank=True)
+    okta_created = models.DateTimeField(null=True, blank=True)
+    secrets = models.JSONField(default=list, blank=True)
+    secrets_error = models.TextField(blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["name", "okta_id"]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.type or '?'} ({self.okta_id})"
+
+
+class ApiServiceRead(models.Model):
+    """The one row saying whether the worker could last list API service
+    integrations: ``error`` is "" after a clean read, else the plain reason
+    (e.g. the worker lacks ``okta.oauthIntegrations.read``); ``since`` (UTC)
+    is when that outcome began (written only when it changes). No row: never
+    tried."""
+
+    since = models.DateTimeField()
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"API service integrations: {self.error or 'readable'}"

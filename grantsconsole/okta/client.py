@@ -28,6 +28,8 @@ from .errors import (
 )
 from .links import check_same_origin
 from .models import (
+    ApiServiceIntegration,
+    ApiServiceSecret,
     App,
     Grant,
     GrantResult,
@@ -37,6 +39,8 @@ from .models import (
     Role,
     SkippedApp,
     User,
+    parse_api_service_integration,
+    parse_api_service_secret,
     parse_app,
     parse_grant,
     parse_log_event,
@@ -55,6 +59,7 @@ logger = logging.getLogger("grantsconsole.okta")
 APPS_PATH = "/api/v1/apps"
 LOGS_PATH = "/api/v1/logs"
 PAGE_LIMIT = 200  # Okta's maximum for GET /api/v1/apps
+API_SERVICES_PATH = "/integrations/api/v1/api-services"
 
 
 def _seg(value: str) -> str:
@@ -512,3 +517,106 @@ class OktaClient:
         if following is not None:
             check_same_origin(following, self.org_url, LOGS_PATH)
         return LogPage(tuple(events), following)
+
+    # -- API service integrations ----------------------------------------------
+
+    def list_api_service_integration_instances(self) -> list[ApiServiceIntegration]:
+        """Every OIN API service integration of the org:
+        ``GET /integrations/api/v1/api-services``, following ``Link: rel="next"``.
+
+        Okta API reference: API Service Integrations,
+        ``listApiServiceIntegrationInstances`` (needs
+        ``okta.oauthIntegrations.read``; Okta chooses the page size). Raises
+        OktaInsufficientScope / OktaPermissionDenied when the caller may not read
+        them, OktaMalformedResponse when a body or an integration in it is
+        unreadable (a partial list would look like removed integrations) or
+        Okta repeats a paging link, OktaForeignLink for a link off the org.
+        """
+        found: list[ApiServiceIntegration] = []
+        url = API_SERVICES_PATH
+        seen: set[str] = set()
+        while True:
+            response = self.transport.request("GET", url, retry_safe=True)
+            for raw in _list_body(response, "API service integrations"):
+                try:
+                    found.append(parse_api_service_integration(raw))
+                except ParseError as exc:
+                    raise OktaMalformedResponse(
+                        f"an API service integration is unreadable: {exc}",
+                        status=response.status,
+                        request_id=response.request_id,
+                    ) from None
+            next_url = response.links.get("next")
+            if next_url is None:
+                return found
+            check_same_origin(next_url, self.org_url, API_SERVICES_PATH)
+            if next_url in seen:
+                raise OktaMalformedResponse("Okta repeated a paging link (loop)")
+            seen.add(next_url)
+            url = next_url
+
+    def get_api_service_integration_instance(
+        self, service_id: str
+    ) -> ApiServiceIntegration:
+        """One integration: ``GET /integrations/api/v1/api-services/{apiServiceId}``.
+
+        Okta API reference: ``getApiServiceIntegrationInstance``. Raises
+        OktaNotFound when it no longer exists, OktaMalformedResponse when the
+        body is not an integration.
+        """
+        response = self.transport.request(
+            "GET", f"{API_SERVICES_PATH}/{_seg(service_id)}", retry_safe=True
+        )
+        try:
+            return parse_api_service_integration(response.body)
+        except ParseError as exc:
+            raise OktaMalformedResponse(
+                f"API service integration {service_id}: {exc}",
+                status=response.status,
+                request_id=response.request_id,
+            ) from None
+
+    def list_api_service_integration_instance_secrets(
+        self, service_id: str
+    ) -> list[ApiServiceSecret]:
+        """An integration's client secrets (status and dates, never the secret):
+        ``GET /integrations/api/v1/api-services/{apiServiceId}/credentials/secrets``.
+
+        Okta API reference: ``listApiServiceIntegrationInstanceSecrets`` (not
+        paginated). Raises OktaNotFound for an unknown integration and
+        OktaMalformedResponse for an unreadable body or secret.
+        """
+        response = self.transport.request(
+            "GET",
+            f"{API_SERVICES_PATH}/{_seg(service_id)}/credentials/secrets",
+            retry_safe=True,
+        )
+        secrets = []
+        for raw in _list_body(response, f"secrets of {service_id}"):
+            try:
+                secrets.append(parse_api_service_secret(raw))
+            except ParseError as exc:
+                raise OktaMalformedResponse(
+                    f"a secret of API service integration {service_id} is "
+                    f"unreadable: {exc}",
+                    status=response.status,
+                    request_id=response.request_id,
+                ) from None
+        return secrets
+
+    def delete_api_service_integration_instance(self, service_id: str) -> RevokeResult:
+        """Remove an integration, which also revokes every scope it was granted:
+        ``DELETE /integrations/api/v1/api-services/{apiServiceId}``.
+
+        Okta API reference: ``deleteApiServiceIntegrationInstance`` (204; needs
+        ``okta.oauthIntegrations.manage`` and a Super Admin). One already gone
+        (404) is success with ``already_gone=True``. Safe to repeat, so retried
+        like a GET. Raises OktaPermissionDenied / OktaInsufficientScope when the
+        caller may not remove it.
+        """
+        path = f"{API_SERVICES_PATH}/{_seg(service_id)}"
+        try:
+            response = self.transport.request("DELETE", path, retry_safe=True)
+        except OktaNotFound as exc:
+            return RevokeResult(True, exc.request_id)
+        return RevokeResult(False, response.request_id)

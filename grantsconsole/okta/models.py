@@ -390,3 +390,66 @@ def parse_log_event(data: Any) -> LogEvent:
         outcome_result=_str(_nested(data, "outcome"), "result"),
         request_id=request_id or _str(_nested(data, "transaction"), "id"),
     )
+
+
+# -- OIN API service integrations (``/integrations/api/v1/api-services``) -------
+
+
+@dataclass(frozen=True, slots=True)
+class ApiServiceIntegration:
+    """An OIN API service integration instance (``APIServiceIntegrationInstance``):
+    an integration from Okta's catalog authorized in the org, holding ``okta.*``
+    scopes (``granted_scopes``, in Okta's order) without being an app of the
+    org. ``type`` is the catalog key (``my_app_cie``), ``name`` its display name,
+    ``created_by`` the Okta user id of the admin who authorized it ("" if
+    absent), ``created_at`` an aware UTC datetime (None if absent)."""
+
+    id: str
+    type: str
+    name: str
+    created_at: datetime | None
+    created_by: str
+    granted_scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiServiceSecret:
+    """One client secret of an API service integration
+    (``APIServiceIntegrationInstanceSecret``), without the secret itself:
+    ``status`` ACTIVE or INACTIVE (another value is kept as sent), ``created``
+    and ``last_updated`` aware UTC datetimes (None if absent)."""
+
+    id: str
+    status: str
+    created: datetime | None
+    last_updated: datetime | None
+
+
+def parse_api_service_integration(data: Any) -> ApiServiceIntegration:
+    """Parse one ``APIServiceIntegrationInstance``. Requires ``id``; a
+    ``grantedScopes`` that is not a list of strings raises ParseError (a wrong
+    scope list would misstate what the integration holds)."""
+    data = _obj(data, "API service integration")
+    scopes = data.get("grantedScopes") or []
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise ParseError("'grantedScopes' is not a list of strings")
+    return ApiServiceIntegration(
+        id=_str(data, "id", required=True),
+        type=_str(data, "type"),
+        name=_str(data, "name"),
+        created_at=parse_datetime(data.get("createdAt"), "createdAt"),
+        created_by=_str(data, "createdBy"),
+        granted_scopes=tuple(scopes),
+    )
+
+
+def parse_api_service_secret(data: Any) -> ApiServiceSecret:
+    """Parse one ``APIServiceIntegrationInstanceSecret``; the secret value and
+    its hash are not read. Requires ``id``."""
+    data = _obj(data, "API service integration secret")
+    return ApiServiceSecret(
+        id=_str(data, "id", required=True),
+        status=_str(data, "status"),
+        created=parse_datetime(data.get("created"), "created"),
+        last_updated=parse_datetime(data.get("lastUpdated"), "lastUpdated"),
+    )

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote, unquote, urlencode
 
-from . import logquery
+from . import api_services, logquery
 from .oauth import Caller, OrgAuthServer
 from .shapes import (
     app_bytes,
@@ -120,6 +120,7 @@ class ManagementApi:
                 re.compile(r"^/api/v1/logs$"),
                 {"GET": (self.list_logs, ("okta.logs.read",))},
             ),
+            *api_services.ApiServicesApi(self).routes(),
         ]
 
     # --- dispatch --------------------------------------------------------------------
@@ -142,8 +143,11 @@ class ManagementApi:
         )
 
     def handles(self, path: str) -> bool:
-        """True for paths this API serves (/api/v1/*, /oauth2/v1/clients/*)."""
-        return path.startswith("/api/v1") or path.startswith("/oauth2/v1/clients/")
+        """True for paths this API serves (/api/v1/*, /oauth2/v1/clients/*,
+        /integrations/api/v1/*)."""
+        return path.startswith(
+            ("/api/v1", "/oauth2/v1/clients/", "/integrations/api/v1")
+        )
 
     def handle(self, req: Request) -> Response:
         """Authenticate, authorize (scope, then role in the handler), run the handler."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from . import api_services
 from .shapes import grant_json, iso
 from .state import App, OrgError
 from .web import Request, Response, json_response
@@ -43,6 +44,7 @@ class ControlSurface:
             ("POST", "/oob/grant"): self.oob_grant,
             ("POST", "/oob/revoke"): self.oob_revoke,
             ("POST", "/oob/app"): self.oob_app,
+            ("POST", "/oob/api-service"): lambda d, r: api_services.oob(self, d, r),
             ("POST", "/roles"): self.roles,
             ("POST", "/groups"): self.groups,
             ("POST", "/tokens"): self.tokens,

@@ -29,6 +29,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
+from . import api_services
 from .state import App, Org, RoleAssignment
 
 SEED_DIR = Path(__file__).with_name("seed")
@@ -49,6 +50,7 @@ CONSOLE_GRANTS = [
     "okta.appGrants.manage",
     "okta.roles.read",
     "okta.logs.read",
+    "okta.oauthIntegrations.manage",
 ]
 WORKER_CLIENT_ID = "0oa1workerDEMO0000x7"
 WORKER_GRANTS = [
@@ -56,6 +58,7 @@ WORKER_GRANTS = [
     "okta.appGrants.read",
     "okta.logs.read",
     "okta.users.read",
+    "okta.oauthIntegrations.read",
 ]
 
 DEMO_USERS = [
@@ -208,6 +211,26 @@ _NON_OIDC = [
 _JWK_CACHE: dict[bytes, dict[str, str]] = {}
 
 
+# --- OIN API service integrations (oktasim/api_services.py) -------------------
+DEMO_API_SERVICES: list[dict[str, Any]] = [
+    {
+        "type": "acme_log_streaming",
+        "name": "Acme Log Streaming",
+        "scopes": ["okta.logs.read", "okta.users.read"],
+        "created_days_ago": 1200,
+        "secret_ages_days": [1095, 380],  # an old inactive secret, then a rotation
+    },
+    {
+        "type": "northwind_identity_governance",
+        "name": "Northwind Identity Governance",
+        "scopes": ["okta.users.manage", "okta.groups.manage", "okta.apps.read"],
+        "created_days_ago": 20,
+        "secret_ages_days": [7],
+    },
+]
+# --- end of API service integrations -------------------------------------------
+
+
 def worker_public_jwk(pem: bytes | None = None) -> dict[str, str]:
     """The demo worker's public key as an Okta app JWK (``kid`` = RFC 7638 thumbprint)."""
     pem = pem if pem is not None else WORKER_KEY_FILE.read_bytes()
@@ -298,7 +321,7 @@ def demo_seed() -> dict[str, Any]:
         )
     for label, kind in _NON_OIDC:
         apps.append({"label": label, "kind": kind, "grants": []})
-    return {"users": users, "apps": apps}
+    return {"users": users, "apps": apps, "api_services": DEMO_API_SERVICES}
 
 
 def load_seed(seed: str | dict | None) -> dict[str, Any]:
@@ -453,6 +476,13 @@ def build_org(
         for j, scope in enumerate(a.get("grants", [])):
             when = created + 3600 + j * 60 + rng.randint(0, 86400 * 2)
             org.grant(app, scope, actor, created=min(when, now - 3600))
+    api_services.seed(
+        org,
+        spec.get("api_services", []),
+        actor=(
+            org.user_actor(default_granter) if default_granter else org.system_actor()
+        ),
+    )
     org.sort_history()
 
 

@@ -119,6 +119,11 @@ class SimControl:
         delete (app_id); writes ``application.lifecycle.*`` events."""
         return self._call("POST", "/oob/app", {"action": action, **fields})
 
+    def oob_api_service(self, action: str, **fields: Any) -> dict | None:
+        """An API service integration out of band: create (name, type, scopes) or
+        delete (id); writes ``integration.api_service.lifecycle.*`` events."""
+        return self._call("POST", "/oob/api-service", {"action": action, **fields})
+
     def set_roles(self, login: str, roles: list[str]) -> dict:
         """Replace a user's admin roles (e.g. ``[]`` demotes a Super Admin)."""
         return self._call("POST", "/roles", {"login": login, "roles": roles})

@@ -27,6 +27,7 @@ REQUESTED = {
     "okta.appGrants.read",
     "okta.appGrants.manage",
     "okta.roles.read",
+    "okta.oauthIntegrations.manage",  # removing API service integrations
 }
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.grants import audit
-from grantsconsole.grants.models import AuditEvent, AuditReport
+from grantsconsole.grants.models import ApiServiceIntegration, AuditEvent, AuditReport
 from tests.console.conftest import grant_writes, web_app
 from tests.factories import READ_ONLY, SUPER, make_sync_run
 
@@ -28,8 +28,12 @@ def objects(mirrored, sim) -> dict[str, str]:
     seq = audit.record(
         "refresh", actor_login=SUPER.login, scope_id="okta.apps.read"
     ).seq
+    ApiServiceIntegration.objects.create(
+        okta_id="0oaINTEGRATION000001", name="Acme Log Streaming"
+    )
     return {
         "app": app["id"],
+        "integration": "0oaINTEGRATION000001",
         "run": str(run.pk),
         "report": str(report.pk),
         "seq": str(seq),
@@ -55,6 +59,7 @@ READS = [
     "/reports/{report}/",
     "/reports/{report}/export.json",
     "/reports/{report}/export.csv",
+    "/integrations/",
 ]
 WRITES = [
     ("/apps/{app}/grants/grant", {"only": "okta.brands.read"}),
@@ -66,6 +71,10 @@ WRITES = [
     ("/audit/verify", {}),
     ("/apps/{app}/grants/undo", {"revoke": "1"}),
     ("/reports/generate", {}),
+    (
+        "/integrations/{integration}/remove",
+        {"confirm": "yes", "typed": "Acme Log Streaming"},
+    ),
 ]
 
 
@@ -299,4 +308,4 @@ def test_every_console_route_is_in_these_lists():
     assert routes - listed == set()
 
 
-SAMPLE = {"app": "0oa1", "run": "1", "report": "1", "seq": "1"}
+SAMPLE = {"app": "0oa1", "integration": "0oa2", "run": "1", "report": "1", "seq": "1"}

@@ -35,6 +35,9 @@ pytestmark = pytest.mark.django_db
 SSWS = "00demoSuperAdminSSWStoken0000000000000000"
 
 
+SERVICES = "/integrations/api/v1/api-services"
+
+
 def _api_requests(sim) -> list[dict]:
     return [r for r in sim.requests() if r["path"].startswith("/api/v1/")]
 
@@ -58,7 +61,8 @@ def test_full_sync_reproduces_the_simulator_state(sim, worker_client):
 
 def test_full_sync_request_count_is_pages_plus_apps(sim, worker_client):
     """ceil(all apps / 200) listing pages (Okta cannot filter by signOnMode)
-    plus one grants read per OIDC app, nothing else."""
+    plus one grants read per OIDC app, plus ceil(I / 20) API service
+    integration pages and one secrets read per integration, nothing else."""
     sim.reset(apps=260, rate_limit=100_000)
     run = services.run_full_sync(client=worker_client)
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
@@ -70,8 +74,13 @@ def test_full_sync_request_count_is_pages_plus_apps(sim, worker_client):
     assert len(grants) == n
     assert every > n > 200  # non-OIDC apps too, at least two pages
     assert len(listing) == -(-every // 200)  # ceil(every / 200): pages of 200
+    holders = [r for r in sim.requests() if r["path"].startswith(SERVICES)]
+    pages = [r for r in holders if r["path"] == SERVICES]
+    secrets = [r for r in holders if r["path"].endswith("/credentials/secrets")]
+    assert (len(pages), len(secrets)) == (1, 2)  # the demo org's two, one page
+    assert len(holders) == len(pages) + len(secrets)
     assert len(api) == len(listing) + len(grants)
-    assert run.okta_requests == len(api)
+    assert run.okta_requests == len(api) + len(holders)
     assert db_state() == okta_state(sim)
 
 

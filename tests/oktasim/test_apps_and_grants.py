@@ -299,12 +299,14 @@ def test_demo_org_holds_the_contract_grants(sim):
         "okta.appGrants.manage",
         "okta.roles.read",
         "okta.logs.read",
+        "okta.oauthIntegrations.manage",
     }
     assert worker == {
         "okta.apps.read",
         "okta.appGrants.read",
         "okta.logs.read",
         "okta.users.read",
+        "okta.oauthIntegrations.read",
     }
     kinds = [a["kind"] for a in apps.values()]
     assert {k: kinds.count(k) for k in set(kinds)}["web"] >= 10

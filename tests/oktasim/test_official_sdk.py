@@ -174,3 +174,34 @@ def test_official_sdk_gets_a_user_by_id_and_login(sim, sdk_env, mode):
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, run()).result()
+
+
+@pytest.mark.parametrize("mode", ["SSWS", "PrivateKey"])
+def test_official_sdk_lists_api_service_integrations_and_their_secrets(
+    sim, sdk_env, mode
+):
+    """``listApiServiceIntegrationInstances`` and
+    ``listApiServiceIntegrationInstanceSecrets`` (the demo worker holds
+    ``okta.oauthIntegrations.read``)."""
+    config = sdk_config(sim, mode)
+    if mode == "PrivateKey":
+        config["scopes"] = ["okta.oauthIntegrations.read"]
+
+    async def run() -> None:
+        async with Client(config) as client:
+            found, resp, err = await client.list_api_service_integration_instances()
+            assert err is None, err
+            assert resp.status_code == 200
+            by_name = {s.name: s for s in found}
+            acme = by_name["Acme Log Streaming"]
+            assert acme.granted_scopes == ["okta.logs.read", "okta.users.read"]
+            (
+                secrets,
+                _,
+                err,
+            ) = await client.list_api_service_integration_instance_secrets(acme.id)
+            assert err is None, err
+            assert [s.status for s in secrets] == ["INACTIVE", "ACTIVE"]
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()

@@ -313,3 +313,87 @@ def test_get_user_needs_an_admin_role_except_for_me(sim, okta_spec):
     r = sim_get(sim, "/api/v1/users/me", headers)
     assert r.status_code == 200
     assert r.json()["id"] == users["end.user@example.com"]
+
+
+# --- OIN API service integrations ------------------------------------------------
+
+SERVICES = "/integrations/api/v1/api-services"
+
+
+def test_api_services_list_get_and_secrets_match_spec(sim, ssws, okta_spec):
+    r = ssws.get(sim.url + SERVICES)
+    assert r.status_code == 200
+    validate(okta_spec, r)
+    listed = {s["name"]: s for s in r.json()}
+    assert set(listed) == {"Acme Log Streaming", "Northwind Identity Governance"}
+    acme = listed["Acme Log Streaming"]
+    assert acme["grantedScopes"] == ["okta.logs.read", "okta.users.read"]
+    assert acme["createdBy"].startswith("00u")
+    one = ssws.get(f"{sim.url}{SERVICES}/{acme['id']}")
+    assert one.status_code == 200
+    validate(okta_spec, one)
+    assert one.json() == acme
+    secrets = ssws.get(f"{sim.url}{SERVICES}/{acme['id']}/credentials/secrets")
+    assert secrets.status_code == 200
+    validate(okta_spec, secrets)
+    # A rotated pair: the old secret inactive, years older than the active one.
+    assert [s["status"] for s in secrets.json()] == ["INACTIVE", "ACTIVE"]
+    assert secrets.json()[0]["created"] < secrets.json()[1]["created"]
+    assert all(s["client_secret"].startswith("***") for s in secrets.json())
+
+
+def test_api_services_list_pages_by_after_cursor(sim, ssws, okta_spec):
+    for i in range(25):
+        sim.oob_api_service("create", name=f"Int {i}", type=f"int_{i}", scopes=[])
+    r = ssws.get(sim.url + SERVICES)
+    assert len(r.json()) == 20
+    nxt = r.links["next"]["url"]
+    assert nxt.startswith(f"{sim.url}{SERVICES}?after=")
+    rest = ssws.get(nxt)
+    validate(okta_spec, rest)
+    assert "next" not in rest.links
+    ids = [s["id"] for s in r.json() + rest.json()]
+    assert len(ids) == len(set(ids)) == 27
+
+
+def test_delete_api_service_is_204_and_logs_the_revoke(sim, ssws, okta_spec):
+    sid = ssws.get(sim.url + SERVICES).json()[0]["id"]
+    r = ssws.delete(f"{sim.url}{SERVICES}/{sid}")
+    assert r.status_code == 204
+    validate(okta_spec, r)
+    gone = ssws.get(f"{sim.url}{SERVICES}/{sid}")
+    assert gone.status_code == 404
+    assert gone.json()["errorCode"] == "E0000007"
+    validate(okta_spec, gone)
+    assert ssws.delete(f"{sim.url}{SERVICES}/{sid}").status_code == 404
+    since = sim.advance_clock(0)["now"] - 60
+    events = ssws.get(f"{sim.url}/api/v1/logs", params={"since": iso(since)}).json()
+    revoke = [
+        e
+        for e in events
+        if e["eventType"] == "integration.api_service.lifecycle.revoke"
+    ]
+    assert [e["target"][0]["id"] for e in revoke] == [sid]
+    assert revoke[0]["actor"]["alternateId"] == "super.admin@example.com"
+
+
+def test_api_services_need_oauth_integrations_scopes(sim, okta_spec):
+    """Reads need okta.oauthIntegrations.read; the delete needs .manage."""
+    without = worker_token_request(sim.url, "okta.apps.read").json()["access_token"]
+    r = sim_get(sim, SERVICES, bearer(without))
+    assert r.status_code == 403
+    assert 'scope="okta.oauthIntegrations.read"' in r.headers["WWW-Authenticate"]
+    validate(okta_spec, r)
+    read = worker_token_request(sim.url, "okta.oauthIntegrations.read").json()
+    r = sim_get(sim, SERVICES, bearer(read["access_token"]))
+    assert r.status_code == 200
+    import requests
+
+    d = requests.delete(
+        f"{sim.url}{SERVICES}/{r.json()[0]['id']}",
+        headers=bearer(read["access_token"]),
+        timeout=10,
+    )
+    assert d.status_code == 403
+    assert 'scope="okta.oauthIntegrations.manage"' in d.headers["WWW-Authenticate"]
+    validate(okta_spec, d)

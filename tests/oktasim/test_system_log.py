@@ -123,7 +123,14 @@ def test_polling_pages_by_limit(sim, ssws):
 def test_polling_since_returns_seed_history_in_persistence_order(sim, ssws):
     r = logs(sim, ssws, since=iso(now(sim) - 89 * 86400), limit=1000)
     assert r.json()
-    assert all(e["eventType"] == "app.oauth2.admin.consent.grant" for e in r.json())
+    # The seed's history: grants, and the API service integration authorized
+    # 20 days ago.
+    types = [e["eventType"] for e in r.json()]
+    assert set(types) == {
+        "app.oauth2.admin.consent.grant",
+        "integration.api_service.lifecycle.authorize",
+    }
+    assert types.count("integration.api_service.lifecycle.authorize") == 1
     assert next_link(r) is not None
 
 

@@ -4,7 +4,10 @@ A run is driven step by step (:func:`full_sync_step`); each step is one apps
 page (``GET /api/v1/apps``, every app of the org, 200 per page, of which the
 OIDC ones are kept) or one batch of apps' grants (``GET
 /api/v1/apps/{appId}/grants``, one transaction per app), and finishes in
-seconds, far from Redis' visibility timeout. Steps are numbered: a step runs
+seconds, far from Redis' visibility timeout. The last step also reads the OIN
+API service integrations (``services.api_services``: ``ceil(I/page)`` listing
+requests plus one secrets read per integration), so a run's minimum is
+``ceil(N_all/200) + N + ceil(I/page) + I`` requests. Steps are numbered: a step runs
 only if its number is the run's current one and advances it when done, so a
 redelivered or duplicated step message does nothing twice. Where the run
 stands is kept on the run alone (``SyncRun.listed_app_ids``, ``grants_cursor``):
@@ -36,7 +39,7 @@ from django.utils import timezone
 from grantsconsole.grants import audit, locks
 from grantsconsole.grants.intents import reconcile_pending_intents
 from grantsconsole.grants.models import LogCursor, OktaApp, ScopeGrant, SyncRun
-from grantsconsole.grants.services import sync_queue
+from grantsconsole.grants.services import api_services, sync_queue
 from grantsconsole.grants.services.app_sync import (
     CREDENTIAL_ERRORS,
     TRANSIENT_ERRORS,
@@ -512,6 +515,10 @@ def full_sync_step(run_id: int, step: int, *, client: OktaClient) -> int | None:
             more = True
         else:
             more = _sync_grants_batch(run, client)
+        if not more:
+            # Last step: the other holders of okta.* scopes. A transient error
+            # retries this step, whose grants batch is then empty.
+            api_services.sync_api_services(client, source=SOURCE)
     except TRANSIENT_ERRORS:
         raise
     except (*CREDENTIAL_ERRORS, OktaPermissionDenied) as exc:

@@ -6,7 +6,8 @@ The stored cursor (``LogCursor.next_url``) is saved in the same transaction as
 the changes its page caused, so after a crash the page is read again (no gap)
 and its changes compare equal (no double rows). Events watched:
 ``app.oauth2.admin.consent.grant|revoke`` (attribute the change to the event's
-actor and time) and ``application.lifecycle.*`` (new, changed, deleted apps).
+actor and time), ``application.lifecycle.*`` (new, changed, deleted apps) and
+``integration.api_service.lifecycle.*`` (``services.api_services``).
 Each named app is re-read (``GET /api/v1/apps/{appId}`` and ``/grants``): the
 event only says where to look; Okta's current state is what gets applied.
 """
@@ -24,7 +25,7 @@ from django.utils import timezone
 from grantsconsole.grants import audit, locks
 from grantsconsole.grants.audit import NOBODY, Actor
 from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
-from grantsconsole.grants.services import people, sync_queue
+from grantsconsole.grants.services import api_services, people, sync_queue
 from grantsconsole.grants.services.app_sync import (
     CREDENTIAL_ERRORS,
     GRANTS_NOT_READABLE,
@@ -69,7 +70,7 @@ LOG_FILTER = (
     'eventType eq "app.oauth2.admin.consent.grant" or '
     'eventType eq "app.oauth2.admin.consent.revoke" or '
     'eventType sw "application.lifecycle." or '
-    'eventType sw "app.oauth2.client.lifecycle."'
+    'eventType sw "app.oauth2.client.lifecycle." or ' + api_services.LOG_FILTER_TERM
 )
 _APP_TARGET_TYPES = {"AppInstance", "PublicClientApp", "Application", "App"}
 _SCOPE_TARGET_TYPES = {"Scope", "OAuth2Scope"}
@@ -309,6 +310,7 @@ def run_incremental_sync(
                     filter=LOG_FILTER,
                     limit=PAGE_LIMIT,
                 )
+                api_services.apply_log_events(client, page.events, source=SOURCE)
                 work = _plan(page.events)
                 fetched = [_fetch(client, okta_id, w) for okta_id, w in work.items()]
                 newest = max((e.published for e in page.events), default=None)

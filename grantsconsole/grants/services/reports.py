@@ -33,6 +33,11 @@ Sections of ``AuditReport.data`` (every time ISO-8601 UTC):
 - ``foreign_issuer_grants``: [{"okta_id", "label", "scope_id", "issuer"}] — open
   grants naming an issuer other than the org (the Org Authorization Server is the
   only one that mints okta.* scopes, so these grants never work).
+- ``api_service_integrations``: {"error", "integrations": [...]} — the OIN API
+  service integrations, holders of scopes beside apps (shape in
+  ``services.api_services.report_section``). Each ``critical_holders`` item
+  also lists the integrations holding its scope (``integrations``: [{"okta_id",
+  "name"}]); their additions and removals are in ``changes``.
 - ``totals``: counts of the above plus apps and open grants.
 """
 
@@ -48,7 +53,7 @@ from django.utils import timezone
 
 from grantsconsole.grants.models import AuditEvent, AuditReport, OktaApp, ScopeGrant
 from grantsconsole.grants.safe_csv import csv_lines
-from grantsconsole.grants.services import people
+from grantsconsole.grants.services import api_services, people
 from grantsconsole.grants.services.verification import checkpoint_verified
 from grantsconsole.okta import scope_catalog
 
@@ -60,6 +65,9 @@ CHANGE_ACTIONS = (
     "app_removed",
     "app_discovered",
     "app_restored",
+    "integration_discovered",
+    "integration_removed",
+    "integration_remove",
 )
 EXTERNAL_ACTIONS = (
     "external_grant",
@@ -67,6 +75,8 @@ EXTERNAL_ACTIONS = (
     "app_removed",
     "app_discovered",
     "app_restored",
+    "integration_discovered",
+    "integration_removed",
 )
 
 
@@ -128,6 +138,9 @@ def _iso(value: datetime | None) -> str:
 
 
 def _event(row: AuditEvent) -> dict[str, Any]:
+    """One audit row as the report lists it; an API service integration's row
+    names the integration where an app's names the app."""
+    integration = row.action.startswith("integration_") and isinstance(row.detail, dict)
     return {
         "seq": row.seq,
         "time": _iso(row.created_at),
@@ -135,8 +148,10 @@ def _event(row: AuditEvent) -> dict[str, Any]:
         "outcome": row.outcome,
         "actor_login": row.actor_login,
         "actor_id": row.actor_id,
-        "app_okta_id": row.app_okta_id,
-        "app_label": row.app_label,
+        "app_okta_id": row.detail.get("integration", "")
+        if integration
+        else row.app_okta_id,
+        "app_label": row.detail.get("name", "") if integration else row.app_label,
         "scope_id": row.scope_id,
         "okta_request_id": row.okta_request_id,
     }
@@ -145,6 +160,7 @@ def _event(row: AuditEvent) -> dict[str, Any]:
 def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
     """The report's data for events in [start, end) and the state now."""
     unavailable = _unavailable(timezone.now())
+    integrations = api_services.report_section()
     not_current = {a["okta_id"]: a["as_of"] for a in unavailable}
     open_grants = list(
         ScopeGrant.objects.filter(revoked_at__isnull=True, app__removed_at__isnull=True)
@@ -183,6 +199,11 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
                 }
                 for g in by_scope.get(info.name, [])
             ],
+            "integrations": [
+                {"okta_id": i["okta_id"], "name": i["name"]}
+                for i in integrations["integrations"]
+                if info.name in i["scopes"]
+            ],
         }
         for info in sorted(critical, key=lambda i: i.name)
     ]
@@ -191,7 +212,10 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
     changes = [
         _event(r)
         for r in events.filter(action__in=CHANGE_ACTIONS, outcome="success")
-        .exclude(action="app_discovered", detail__has_key="baseline")
+        .exclude(
+            action__in=("app_discovered", "integration_discovered"),
+            detail__has_key="baseline",
+        )
         .order_by("seq")
     ]
     external = [c for c in changes if c["action"] in EXTERNAL_ACTIONS]
@@ -228,6 +252,7 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
         "grants_unavailable": unavailable,
         "uncatalogued_scopes": uncatalogued,
         "foreign_issuer_grants": foreign_issuer,
+        "api_service_integrations": integrations,
         "totals": {
             "apps": OktaApp.objects.filter(removed_at__isnull=True).count(),
             "open_grants": len(open_grants),
@@ -240,6 +265,7 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
             "grants_unavailable": len(unavailable),
             "uncatalogued_scopes": len(uncatalogued),
             "foreign_issuer_grants": len(foreign_issuer),
+            "api_service_integrations": len(integrations["integrations"]),
         },
     }
 
@@ -322,7 +348,10 @@ def report_as_csv(report: AuditReport) -> str:
     critical_holder (``detail`` says when the grant is not current),
     change, external_change, failed_attempt, grants_unavailable (``time`` is
     the last read, ``detail`` the reason and Okta's answer),
-    uncatalogued_scope, foreign_issuer_grant. Reports stored before
+    uncatalogued_scope, foreign_issuer_grant, api_service_integration (one
+    row per scope it holds: ``app_okta_id``/``app_label`` are the
+    integration's id and name, ``detail`` says it is one and its secrets' dates;
+    a critical_holder row of an integration says so in ``detail`` too). Reports stored before
     ``grants_unavailable`` existed give unreadable_app rows instead.
     ``actor_login`` holds a login (or "worker"), never an id: the Okta user
     id is in ``actor_id`` and the display name in ``actor_name``, both from
@@ -351,6 +380,14 @@ def report_as_csv(report: AuditReport) -> str:
                 detail=""
                 if app.get("current", True)
                 else f"not current: last known as of {app['as_of'] or 'never'}",
+            )
+        for item in holder.get("integrations", []):
+            row(
+                section="critical_holder",
+                scope_id=holder["scope_id"],
+                app_okta_id=item["okta_id"],
+                app_label=item["name"],
+                detail="API service integration",
             )
     for section, key in (
         ("change", "changes"),
@@ -393,4 +430,23 @@ def report_as_csv(report: AuditReport) -> str:
             app_label=item["label"],
             detail=f"issuer {item['issuer']} is not the org",
         )
+    held = data.get("api_service_integrations") or {}
+    if held.get("error"):
+        row(section="api_service_integration", detail=held["error"])
+    for item in held.get("integrations", []):
+        secrets = ", ".join(
+            f"{s['status'].lower() or 'unknown'} since {s['created'] or '?'}"
+            for s in item["secrets"]
+        )
+        for scope_id in item["scopes"] or [""]:
+            row(
+                section="api_service_integration",
+                scope_id=scope_id,
+                app_okta_id=item["okta_id"],
+                app_label=item["name"],
+                time=item["created"],
+                actor_id=item["created_by_id"],
+                detail=f"API service integration ({item['type']}); secrets: "
+                + (secrets or item["secrets_error"] or "none"),
+            )
     return "".join(csv_lines(rows))
