@@ -171,6 +171,12 @@ def test_generate_report_now_queues_the_report_and_shows_it_arriving(
     assert arrived.lstrip().startswith('<section id="report-arriving"')
     assert "hx-trigger" not in arrived  # polling stops
     assert f'href="/reports/{report_id}/"' in arrived
+    # the list of stored reports below is swapped too: it lists the new one
+    stored = arrived.split('<div class="table-wrap" id="stored-reports" hx-swap-oob')[1]
+    assert f'href="/reports/{report_id}/export.csv"' in stored
+    assert "No report yet" not in stored
+    page = admin.get(response["Location"]).content.decode()  # reloaded
+    assert page.count('id="stored-reports"') == 1
     assert AuditReport.objects.get(pk=report_id).trigger == "console"
 
 
