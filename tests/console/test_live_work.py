@@ -66,7 +66,7 @@ def test_sync_now_shows_the_queued_run_and_follows_it_until_it_ends(
     )
     live = admin.get(f"/sync/{run.pk}/", **HTMX).content.decode()
     assert "hx-trigger" not in live  # polling stops
-    assert re.search(r"Ended succeeded after \d+ (s|min)", live)
+    assert re.search(r"Ended after \d+ (s|min): succeeded\.", live)
     assert f"<dd>{done.apps_done} of {done.apps_total}</dd>" in live
     assert f"<dd>{done.okta_requests}</dd>" in live
     assert re.search(rf'<time datetime="{ISO_SECOND}">{ISO_SECOND}</time>', live)
