@@ -124,6 +124,14 @@ def test_risk_first_pages_and_a_matrix_cell_leads_to_its_scope(
     page.goto(live_server.url + "/scopes/matrix/?size=all")
     problems["matrix"] = axe_violations()
     page.screenshot(path=str(ARTIFACTS / "matrix-risk.png"), full_page=False)
+    # every scope family's name is whole in its column head, none cut off
+    assert (
+        page.evaluate(
+            "[...document.querySelectorAll('table.matrix thead th')]"
+            ".filter(th => th.scrollHeight > th.clientHeight).map(th => th.textContent)"
+        )
+        == []
+    )
     cell = page.locator("td.cell-risk-critical a").first
     scope = cell.locator(".visually-hidden").inner_text().rsplit(": ", 1)[1]
     cell.click()
