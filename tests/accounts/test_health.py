@@ -130,7 +130,8 @@ def test_the_last_audit_verification_and_its_banner_are_shown(sim, admin) -> Non
     audit.record("sync")
     services.verify_audit_trail(trigger="beat")
     page = admin.get("/health/console/").content.decode()
-    assert 'id="audit-verification"' in page
+    assert "<title>Console health · grantsconsole</title>" in page
+    assert page.index('id="audit-verification"') > page.index('<main id="main">')
     assert "intact" in page
     assert 'action="/audit/verify"' in page
     assert 'id="audit-broken"' not in page

@@ -124,6 +124,14 @@ def test_risk_first_pages_and_a_matrix_cell_leads_to_its_scope(
     page.goto(live_server.url + "/scopes/matrix/?size=all")
     problems["matrix"] = axe_violations()
     page.screenshot(path=str(ARTIFACTS / "matrix-risk.png"), full_page=False)
+    # every scope family's name is whole in its column head, none cut off
+    assert (
+        page.evaluate(
+            "[...document.querySelectorAll('table.matrix thead th')]"
+            ".filter(th => th.scrollHeight > th.clientHeight).map(th => th.textContent)"
+        )
+        == []
+    )
     cell = page.locator("td.cell-risk-critical a").first
     scope = cell.locator(".visually-hidden").inner_text().rsplit(": ", 1)[1]
     cell.click()
@@ -132,3 +140,44 @@ def test_risk_first_pages_and_a_matrix_cell_leads_to_its_scope(
     expect(row).to_be_in_viewport()
     expect(row).to_contain_text("granted")
     assert {p: v for p, v in problems.items() if v} == {}
+
+
+# The boxes of the grant rows that a toolbar of the grant form overlaps, among
+# those inside the viewport.
+_ROWS_UNDER_A_TOOLBAR = """() => {
+  const bars = [...document.querySelectorAll('#grant-form .toolbar')]
+    .map(b => b.getBoundingClientRect());
+  return [...document.querySelectorAll('#grant-form tbody tr:not(.group-head)')]
+    .filter(row => {
+      const r = row.getBoundingClientRect();
+      return r.top < innerHeight && r.bottom > 0
+        && bars.some(b => r.top < b.bottom && b.top < r.bottom);
+    })
+    .map(row => row.id);
+}"""
+
+
+def test_no_toolbar_covers_a_grant_row(page: Page, live_server, sim):
+    """At a laptop's 1366x900 the held scopes are all in sight, none under a
+    "Revoke selected" bar; in the long manage list, a checkbox reached by Tab
+    is never left under the bar that stays at the bottom of the window."""
+    mirror_org(sim)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, live_server.url, flow.SUPER)
+    expect(page.get_by_role("heading", name="OIDC apps")).to_be_visible()
+    page.goto(f"{live_server.url}/apps/0oa1consoleDEMO000x7/")
+    expect(page.locator("#row-okta\\.appGrants\\.manage")).to_be_visible()
+    assert page.evaluate(_ROWS_UNDER_A_TOOLBAR) == []
+
+    page.goto(f"{live_server.url}/apps/0oa1consoleDEMO000x7/?show=manage")
+    boxes = page.locator("#grant-form tbody tr:not(.group-head) input[name=scope]")
+    assert boxes.count() > 20
+    boxes.first.focus()
+    for _ in range(boxes.count()):
+        hidden = page.evaluate(
+            "() => { const e = document.activeElement, r = e.getBoundingClientRect();"
+            " const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);"
+            " return hit === e || e.contains(hit) ? '' : e.id; }"
+        )
+        assert hidden == ""
+        page.keyboard.press("Tab")

@@ -4,6 +4,9 @@ enforced on every write; none of these reaches Okta's grant API."""
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import pytest
 from django.test import Client
 from django.urls import resolve
@@ -11,7 +14,13 @@ from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.grants import audit
-from grantsconsole.grants.models import ApiServiceIntegration, AuditEvent, AuditReport
+from grantsconsole.grants.models import (
+    ApiServiceIntegration,
+    AuditEvent,
+    AuditReport,
+    OktaApp,
+)
+from grantsconsole.grants.services import reports as report_services
 from tests.console.conftest import grant_writes, web_app
 from tests.factories import READ_ONLY, SUPER, make_sync_run
 
@@ -158,6 +167,26 @@ def test_an_auditors_nav_shows_only_what_they_may_open(auditor, admin, objects):
     assert 'href="/apps/"' in full.split("</nav>")[0]
     assert "Verify now" in full
     assert admin.get("/").url == "/apps/"
+
+
+def test_an_auditors_pages_link_to_no_page_that_refuses_them(auditor, admin, objects):
+    """App and scope names on the audit and the reports are plain text for an
+    auditor (links for a Super Admin), and no write button is offered."""
+    app = OktaApp.objects.get(okta_id=objects["app"])
+    audit.record("grant", actor_login=SUPER.login, app=app, scope_id="okta.apps.read")
+    report = report_services.create_report(trigger="test")
+    pages = ["/audit/", f"/audit/{AuditEvent.objects.latest('seq').seq}/"]
+    pages += ["/reports/", f"/reports/{report.pk}/", "/health/console/"]
+    for page in pages:
+        html = auditor.get(page).content.decode()
+        assert "Generate report now</button>" not in html
+        for href in sorted(set(re.findall(r'href="(/[^"#]*)', html))):
+            target = auditor.get(unescape(href))
+            assert target.status_code != 403, f"{page} links to {href}"
+    report_page = admin.get(f"/reports/{report.pk}/").content.decode()
+    assert 'href="/scopes/okta.users.manage/"' in report_page
+    assert f'href="/apps/{app.okta_id}/"' in admin.get("/audit/").content.decode()
+    assert "Generate report now</button>" in admin.get("/reports/").content.decode()
 
 
 def test_a_group_member_is_an_auditor(signed_in_as, objects, sim, settings):

@@ -56,6 +56,14 @@ def test_filters_by_action_actor_scope_and_external(admin, db):
     assert "okta.apps.read" not in scoped.split("<tbody>")[1]
 
 
+def test_filter_labels_read_as_the_other_pages_do(admin, db):
+    """Labels without Django's trailing colon (a tick box's label after it)."""
+    body = admin.get("/audit/").content.decode()
+    assert '<label for="id_app">App (label or Okta id)</label>' in body
+    assert 'id="id_intents"><label for="id_intents">Show intent rows</label>' in body
+    assert ":</label>" not in body
+
+
 def test_csv_and_json_exports_stream_every_matching_row(admin, db):
     _events(30)
     response = admin.get("/audit/export.csv?action=grant")

@@ -95,6 +95,10 @@ def test_every_action_has_a_name_in_words(admin, db):
     assert "external_revoke" not in rows
     options = admin.get("/audit/").content.decode()
     assert '<option value="grant_intent">Grant requested</option>' in options
+    report = services.create_report(trigger="test")  # a report's events too
+    changes = admin.get(f"/reports/{report.pk}/").content.decode()
+    assert "<td>Revoked in Okta (out of band)</td>" in changes
+    assert "<td>external_revoke</td>" not in changes
 
 
 def test_an_out_of_band_change_shows_when_okta_made_it(

@@ -66,7 +66,7 @@ def test_sync_now_shows_the_queued_run_and_follows_it_until_it_ends(
     )
     live = admin.get(f"/sync/{run.pk}/", **HTMX).content.decode()
     assert "hx-trigger" not in live  # polling stops
-    assert re.search(r"Ended succeeded after \d+ (s|min)", live)
+    assert re.search(r"Ended after \d+ (s|min): succeeded\.", live)
     assert f"<dd>{done.apps_done} of {done.apps_total}</dd>" in live
     assert f"<dd>{done.okta_requests}</dd>" in live
     assert re.search(rf'<time datetime="{ISO_SECOND}">{ISO_SECOND}</time>', live)
@@ -171,6 +171,12 @@ def test_generate_report_now_queues_the_report_and_shows_it_arriving(
     assert arrived.lstrip().startswith('<section id="report-arriving"')
     assert "hx-trigger" not in arrived  # polling stops
     assert f'href="/reports/{report_id}/"' in arrived
+    # the list of stored reports below is swapped too: it lists the new one
+    stored = arrived.split('<div class="table-wrap" id="stored-reports" hx-swap-oob')[1]
+    assert f'href="/reports/{report_id}/export.csv"' in stored
+    assert "No report yet" not in stored
+    page = admin.get(response["Location"]).content.decode()  # reloaded
+    assert page.count('id="stored-reports"') == 1
     assert AuditReport.objects.get(pk=report_id).trigger == "console"
 
 

@@ -126,6 +126,12 @@ def test_audit_page_names_actors_kept_only_by_id(admin, app):
     assert shown(SUPER) in page
 
 
+def test_audit_row_page_names_an_actor_kept_only_by_id(admin, app):
+    event = record_action("external_grant", by=Actor(APP_ADMIN.okta_id, ""), app=app)
+    page = admin.get(f"/audit/{event.seq}/").content.decode()
+    assert f"<dt>Actor</dt><dd>{shown(APP_ADMIN)}</dd>" in page
+
+
 def test_audit_verification_names_who_asked(admin, directory):
     services.request_verification(SUPER.login)
     assert shown(SUPER) in admin.get("/audit/").content.decode()

@@ -126,7 +126,7 @@ def test_reports_are_listed_viewed_and_exported(admin, mirrored, sim):
     body = admin.get(f"/reports/{report.pk}/").content.decode()
     assert "Who holds the critical scopes" in body
     assert "Changes made outside the console (1)" in body
-    assert "external_grant" in body
+    assert "Granted in Okta (out of band)" in body
     exported = json.loads(admin.get(f"/reports/{report.pk}/export.json").content)
     assert exported == report.data
     csv_text = admin.get(f"/reports/{report.pk}/export.csv").content.decode()

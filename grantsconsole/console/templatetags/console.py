@@ -216,6 +216,20 @@ def id_url(name: str, value: Any) -> str:
     return url_for(name)(value)
 
 
+@register.simple_tag(takes_context=True)
+def admin_link(context: Any, name: str, value: Any, text: Any = "") -> str:
+    """A link to route ``name`` (an app or scope page: a Super Admin's) for the
+    id ``value``, showing ``text`` (default: the id); for anyone else, such as
+    an auditor on the audit or a report, the text alone, so no page they may
+    read links to a page that refuses them. "" for no id."""
+    if not value:
+        return ""
+    text = text or value
+    if context.get("console_access") != "super_admin":
+        return format_html("{}", text)
+    return format_html('<a href="{}">{}</a>', url_for(name)(value), text)
+
+
 def url_for(name: str) -> Callable[[Any], str]:
     """The builder behind :func:`id_url`: id -> path (not yet HTML-escaped)."""
     return _url_builder(

@@ -86,13 +86,15 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 def audit_detail(request: HttpRequest, seq: int) -> HttpResponse:
     """One audit row: every column, its place in the hash chain (its hash and
     MAC checked now, its link to the previous row, the last verification),
-    links to its app and scope. Queries: the auth ones, the row (with the
-    previous row's hash) and the stale banner with the last verification."""
+    its actor by name, links to its app and scope (for a Super Admin).
+    Queries: the auth ones, the row (with the previous row's hash), the stale
+    banner with the last verification, and the actor's name."""
     event = selectors.audit_row(seq)
     if event is None:
         raise Http404("Unknown audit row.")
     freshness, verification = presenters.audit_status(request.user.pk)
     context = {
+        "people": people.directory([event.actor_id, event.actor_login]),
         "e": event,
         "chain": presenters.row_chain(event, verification),
         "detail_json": json.dumps(event.detail, indent=2, sort_keys=True),

@@ -40,13 +40,15 @@ def reports_list(request: HttpRequest) -> HttpResponse:
 
     After "Generate report now" (``?after=<newest report id then>``) the page
     says whether the new report has arrived; htmx polls that fragment alone
-    every 2 s until it has. Queries: the auth ones, the stale banner, the
+    every 2 s until it has, and the fragment that says it has also replaces
+    the list of stored reports (out of band). Queries: the auth ones, the stale banner, the
     reports (without their data), and with ``after`` the newer report.
     """
     after = _after(request)
     arrived = selectors.report_after(after) if after is not None else None
     context = {"reports": selectors.reports(), "after": after, "arrived": arrived}
     if after is not None and is_htmx(request):
+        context["oob"] = True
         return render(request, "reports/list.html#arriving", context)
     return render_page(request, "reports/list.html", context, section="reports")
 
