@@ -37,6 +37,11 @@ OPERATIONS = {
     "/api/v1/users/{userId}/roles": ["get"],
     "/api/v1/logs": ["get"],
     "/oauth2/v1/clients/{clientId}/roles": ["get"],
+    "/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/groups": ["get"],
+    "/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/catalog/apps": [
+        "get"
+    ],
+    "/api/v1/iam/resource-sets/{resourceSetIdOrLabel}": ["get"],
 }
 
 

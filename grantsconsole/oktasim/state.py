@@ -120,9 +120,18 @@ class RoleAssignment:
     created: float
     assignment_type: str = "USER"
     status: str = "ACTIVE"
+    # Targets and custom-role bindings (oktasim/privilege.py serves them):
+    # group names, (OIN app name, app instance id or "") pairs, and for CUSTOM
+    # the custom role's (id, label) and its resource set's (id, label).
+    group_targets: list[str] = field(default_factory=list)
+    app_targets: list[tuple[str, str]] = field(default_factory=list)
+    custom_role: tuple[str, str] = ("", "")
+    resource_set: tuple[str, str] = ("", "")
 
     @property
     def label(self) -> str:
+        if self.custom_role[1]:
+            return self.custom_role[1]
         return ROLE_LABELS.get(self.type, self.type.replace("_", " ").title())
 
 
