@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 # Okta issues only the requested scopes the app holds, so an optional one the
 # worker's app lacks is just left out of its token.
-WORKER_OPTIONAL_SCOPES = frozenset({"okta.users.read"})
+WORKER_OPTIONAL_SCOPES = frozenset({"okta.users.read", "okta.roles.read"})
 WORKER_SCOPES = (
     "okta.apps.read",
     "okta.appGrants.read",

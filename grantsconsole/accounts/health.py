@@ -54,6 +54,11 @@ WORKER_FEATURES: dict[str, str] = {
         "Names beside the Okta user ids of people who never signed in here and "
         "appear in no System Log event the console read (pages show the id only)."
     ),
+    "okta.roles.read": (
+        "Effective privilege: the admin roles of service apps and what they reach "
+        '(without it, apps show "roles not readable" and their manage scopes\' '
+        "reach stays unknown)."
+    ),
 }
 
 #: admin roles with which a service app may read app grants (today Okta lets only
