@@ -109,6 +109,8 @@ ACTIONS = (
     "refresh",
     # A sync found a grant whose issuer is not the org (Org Authorization Server).
     "foreign_issuer",
+    # A service app's admin roles (or their targets) changed in Okta.
+    "privilege_change",
 )
 
 #: each action in words, as the pages show it (every action has one)
@@ -128,6 +130,7 @@ ACTION_NAMES = {
     "app_restored": "App back in Okta",
     "refresh": "Refreshed from Okta",
     "foreign_issuer": "Grant for another issuer found",
+    "privilege_change": "Admin roles changed in Okta",
 }
 
 
@@ -227,7 +230,8 @@ def record(
 
     ``action`` is one of ``ACTIONS`` (grant, revoke, grant_intent, revoke_intent,
     external_grant, external_revoke, authz_denied, sign_in, sign_out, sync,
-    app_discovered, app_removed, app_restored, refresh, foreign_issuer);
+    app_discovered, app_removed, app_restored, refresh, foreign_issuer,
+    privilege_change);
     ``outcome`` one of
     success | failure | pending | denied | skipped. ``detail`` must be
     JSON-serializable (non-JSON values are stored as ``str()``); never put a

@@ -900,3 +900,31 @@ class OktaPerson(models.Model):
 
     def __str__(self) -> str:
         return f"{self.display_name or self.login or '?'} ({self.okta_id})"
+
+
+class ClientPrivilege(models.Model):
+    """A service app's admin roles as the last sync read them
+    (``/oauth2/v1/clients/{clientId}/roles`` with targets), and the effective
+    privilege they give its grants (grants/privilege.py).
+
+    ``roles``: ``[{"id", "type", "label", "status", "groups": [group name...],
+    "apps": [OIN app name or app id...], "resource_set": label or id}]`` in
+    Okta's order. ``error``: why the roles could not be read last time ("" =
+    read); the previous ``roles`` are kept then. ``rank``/``latent``/
+    ``self_escalation``: the assessment as of ``read_at``, for lists and sorting
+    (pages recompute lines from the current grants).
+    """
+
+    app = models.OneToOneField(
+        OktaApp, on_delete=models.CASCADE, related_name="privilege"
+    )
+    roles = models.JSONField(default=list)
+    roles_known = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    rank = models.PositiveSmallIntegerField(default=0, db_index=True)
+    latent = models.BooleanField(default=False)
+    self_escalation = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"privilege of {self.app_id}: {[r.get('type') for r in self.roles]}"

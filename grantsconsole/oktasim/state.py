@@ -400,8 +400,11 @@ class Org:
             )
         return user
 
-    def set_client_roles(self, client_id: str, roles: list[str]) -> App:
-        """Replace a service app's admin roles; logs app.oauth2.client.privilege.*."""
+    def set_client_roles(
+        self, client_id: str, roles: list[str], actor: Actor | None = None
+    ) -> App:
+        """Replace a service app's admin roles; logs app.oauth2.client.privilege.*
+        with ``actor`` (default: Okta itself)."""
         app = self.apps_by_client_id.get(client_id)
         if app is None:
             raise OrgError(
@@ -421,14 +424,14 @@ class Org:
             self.log(
                 "app.oauth2.client.privilege.grant",
                 "Grant client privilege",
-                self.system_actor(),
+                actor or self.system_actor(),
                 (target,),
             )
         if before - set(roles):
             self.log(
                 "app.oauth2.client.privilege.revoke",
                 "Revoke client privilege",
-                self.system_actor(),
+                actor or self.system_actor(),
                 (target,),
             )
         return app
