@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce, Right
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from grantsconsole.grants.privilege import RANK as PRIVILEGE_RANK
 from grantsconsole.okta import scopes as scope_catalog
 
 
@@ -910,8 +911,9 @@ class ClientPrivilege(models.Model):
     ``roles``: ``[{"id", "type", "label", "status", "groups": [group name...],
     "apps": [OIN app name or app id...], "resource_set": label or id}]`` in
     Okta's order. ``error``: why the roles could not be read last time ("" =
-    read); the previous ``roles`` are kept then. ``rank``/``latent``/
-    ``self_escalation``: the assessment as of ``read_at``, for lists and sorting
+    read); the previous ``roles`` are kept then. ``read_at``: since when the
+    roles are as stored (first read, or last change). ``rank``/``latent``/
+    ``self_escalation``: the assessment at the last sync, for lists and sorting
     (pages recompute lines from the current grants).
     """
 
@@ -928,3 +930,9 @@ class ClientPrivilege(models.Model):
 
     def __str__(self) -> str:
         return f"privilege of {self.app_id}: {[r.get('type') for r in self.roles]}"
+
+    @property
+    def risk(self) -> str:
+        """The stored effective risk in words ("latent", "low" … "critical", or
+        "" for no manage scope): ``rank`` read back through privilege.RANK."""
+        return next((k for k, v in PRIVILEGE_RANK.items() if v == self.rank), "")

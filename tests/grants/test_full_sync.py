@@ -432,7 +432,9 @@ def test_a_redelivered_grants_step_resumes_at_the_run_cursor(sim, worker_client)
     SyncRun.objects.filter(pk=run.pk).update(step=step)  # the move was lost
     before = len(_api_requests(sim))
     services.full_sync_step(run.pk, step, client=worker_client)
-    read = [r["path"] for r in _api_requests(sim)[before:]]
+    read = [
+        r["path"] for r in _api_requests(sim)[before:] if r["path"].endswith("/grants")
+    ]
     first_again = OktaApp.objects.get(pk=run.listed_app_ids[0]).okta_id
     assert f"/api/v1/apps/{first_again}/grants" not in read
     assert len(read) == min(

@@ -137,10 +137,7 @@ def assessment(
             a.rank,
             a.latent,
             a.self_escalation,
-            f"roles not readable: {stored.error} (showing the roles read "
-            f"{stored.read_at:%Y-%m-%d %H:%M} UTC)"
-            if stored.read_at
-            else f"roles not readable: {stored.error}",
+            f"roles not readable: {stored.error} (showing the last roles read)",
         )
     return a
 
@@ -173,37 +170,26 @@ def apply_roles(
     """Store ``read`` for ``row`` and refresh the stored assessment; True when
     the roles changed since the last successful read (then an audit row
     ``privilege_change`` names the before and after and ``actor``). The first
-    read of an app records nothing (there is nothing to compare with)."""
-    now = timezone.now()
+    read of an app records nothing (there is nothing to compare with). Roles,
+    error and assessment as stored already: nothing is written (``read_at`` is
+    when the roles were first read as they are)."""
     with transaction.atomic():
-        stored, _ = ClientPrivilege.objects.select_for_update().get_or_create(app=row)
+        stored = ClientPrivilege.objects.select_for_update().filter(
+            app=row
+        ).first() or ClientPrivilege(app=row)
+        old = (stored.roles, stored.roles_known, stored.error, stored.rank)
+        old += (stored.latent, stored.self_escalation)
         changed = False
         if read.roles is None:
             stored.error = read.error
         else:
             before = _summary(stored.roles) if stored.roles_known else None
-            after = _summary(read.roles)
-            changed = before is not None and before != after
-            stored.roles, stored.roles_known, stored.error = read.roles, True, ""
-            stored.read_at = now
+            changed = before is not None and before != _summary(read.roles)
+            if changed or not stored.roles_known:
+                stored.read_at = timezone.now()
             if changed:
-                detail: dict[str, Any] = {
-                    "detected_by": source,
-                    "actor_source": "system_log" if actor.known else "unknown",
-                    "before": before,
-                    "after": after,
-                }
-                if actor.at:
-                    detail["changed_at"] = actor.at.isoformat()
-                if actor.event_uuid:
-                    detail["log_event"] = actor.event_uuid
-                audit.record(
-                    "privilege_change",
-                    app=row,
-                    **actor.fields,
-                    okta_request_id=actor.request_id,
-                    detail=detail,
-                )
+                _record_change(row, before or [], _summary(read.roles), source, actor)
+            stored.roles, stored.roles_known, stored.error = read.roles, True, ""
         scope_ids = list(
             ScopeGrant.objects.filter(app=row, revoked_at__isnull=True).values_list(
                 "scope_id", flat=True
@@ -212,8 +198,33 @@ def apply_roles(
         a = assessment(row, stored, scope_ids)
         stored.rank, stored.latent = a.rank, a.latent
         stored.self_escalation = a.self_escalation
-        stored.save()
+        new = (stored.roles, stored.roles_known, stored.error, stored.rank)
+        new += (stored.latent, stored.self_escalation)
+        if stored.pk is None or new != old:
+            stored.save()
     return changed
+
+
+def _record_change(
+    row: OktaApp, before: list[str], after: list[str], source: str, actor: Actor
+) -> None:
+    detail: dict[str, Any] = {
+        "detected_by": source,
+        "actor_source": "system_log" if actor.known else "unknown",
+        "before": before,
+        "after": after,
+    }
+    if actor.at:
+        detail["changed_at"] = actor.at.isoformat()
+    if actor.event_uuid:
+        detail["log_event"] = actor.event_uuid
+    audit.record(
+        "privilege_change",
+        app=row,
+        **actor.fields,
+        okta_request_id=actor.request_id,
+        detail=detail,
+    )
 
 
 def sync_privilege(
@@ -225,4 +236,49 @@ def sync_privilege(
         return False
     return apply_roles(
         row, read_roles(client, row.client_id), source=source, actor=actor
+    )
+
+
+def effective_lines(
+    apps: list[OktaApp], open_scopes: dict[int, list[str]]
+) -> dict[tuple[int, str], str]:
+    """``{(app pk, scopeId): effective privilege in words}`` for every held
+    manage scope of ``apps`` (``open_scopes``: app pk -> its open scopeIds).
+    One query (the apps' stored roles)."""
+    stored = {p.app_id: p for p in ClientPrivilege.objects.filter(app__in=apps)}
+    out: dict[tuple[int, str], str] = {}
+    for app in apps:
+        a = assessment(app, stored.get(app.pk), open_scopes.get(app.pk, []))
+        for line in a.lines:
+            out[(app.pk, line.scope_id)] = line.text
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class PrivilegeView:
+    """What the app page shows: the assessment, the roles as read (None: never
+    read) and when, and the reason they could not be read last ("" if they
+    could)."""
+
+    assessment: privilege.Assessment
+    roles: list[dict[str, Any]] | None
+    read_at: Any
+    error: str
+    acts_as_itself: bool
+
+
+def page_view(app: OktaApp, open_scope_ids: list[str]) -> PrivilegeView:
+    """The app page's effective-privilege section (one query for a service app,
+    none for others)."""
+    stored = (
+        ClientPrivilege.objects.filter(app=app).first()
+        if app.application_type == "service"
+        else None
+    )
+    return PrivilegeView(
+        assessment(app, stored, open_scope_ids),
+        stored.roles if stored and stored.roles_known else None,
+        stored.read_at if stored else None,
+        stored.error if stored else "",
+        app.application_type == "service",
     )
