@@ -3,6 +3,9 @@ ClientPrivilege, records changes, and degrades to "roles not readable"."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
 from grantsconsole import okta_clients
@@ -123,3 +126,40 @@ def test_incremental_sync_names_who_changed_the_roles(sim, worker_client, full_s
     ]
     assert paths == ["/api/v1/logs", f"/oauth2/v1/clients/{client}/roles"]
     assert _privilege("Group Sync Worker").rank == RANK["critical"]
+
+
+def test_the_report_and_its_csv_say_what_each_critical_grant_can_do(
+    sim, worker_client, full_synced
+):
+    sim.set_client_roles(_client(sim, "Group Sync Worker"), ["SUPER_ADMIN"])
+    services.run_full_sync(client=worker_client)
+    report = services.create_report()
+    holders = {
+        (h["scope_id"], a["label"]): a["effective"]
+        for h in report.data["critical_holders"]
+        for a in h["apps"]
+    }
+    assert holders[("okta.users.manage", "Provisioning Bot")] == (
+        "with SUPER_ADMIN: every user"
+    )
+    assert holders[("okta.users.manage", "Nightly User Sync")] == (
+        "with USER_ADMIN on 2 groups: users of those groups"
+    )
+    assert holders[("okta.users.manage", "Admin Mobile")] == (
+        "acts as whoever signs in, within that person's role"
+    )
+    rows = list(csv.DictReader(io.StringIO(services.report_as_csv(report))))
+    bot = next(
+        r
+        for r in rows
+        if r["section"] == "critical_holder"
+        and r["app_label"] == "Provisioning Bot"
+        and r["scope_id"] == "okta.users.manage"
+    )
+    assert bot["effective_privilege"] == "with SUPER_ADMIN: every user"
+    change = next(r for r in rows if r["action"] == "privilege_change")
+    assert change["section"] == "change"
+    assert any(
+        r["section"] == "external_change" and r["action"] == "privilege_change"
+        for r in rows
+    )
