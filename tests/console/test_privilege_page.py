@@ -7,6 +7,7 @@ import html
 import pytest
 
 from grantsconsole.grants.models import OktaApp
+from grantsconsole.grants.services import create_report
 from grantsconsole.grants.services.privilege_sync import RolesRead, apply_roles
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +119,12 @@ def test_apps_list_shows_and_sorts_by_effective_privilege(admin, mirrored):
         admin.get("/apps/", {"type": "service", "sort": "privilege"}).content.decode()
     )
     assert body.index("Group Sync Worker") < body.index("Provisioning Bot")
+
+
+def test_the_report_page_says_what_each_critical_grant_can_do(admin, mirrored):
+    _roles("Provisioning Bot", RolesRead([role("SUPER_ADMIN")]))
+    _roles("Group Sync Worker", RolesRead([]))
+    report = create_report(trigger="test")
+    body = html.unescape(admin.get(f"/reports/{report.pk}/").content.decode())
+    assert "with SUPER_ADMIN: every user" in body
+    assert "with no role: nothing until a role is assigned" in body
