@@ -1,5 +1,5 @@
-"""The Management API endpoints the console uses, under /api/v1 (and the one
-/oauth2/v1/clients roles read).
+"""The Management API endpoints the console uses, under /api/v1 (and the
+/oauth2/v1/clients role reads, served by privilege.py).
 
 Access control (docs/okta-api.md §7.7, §4): a Bearer access token from this org's
 Org AS (signature, issuer, audience, expiry, revocation, then the scope the
