@@ -27,6 +27,14 @@ token calls. ``wall`` is the sync command's own time (Django start-up and the
 SDK's import excluded). Target (issue 8): wall <= 1.10 x floor, zero failed
 requests, requests == R (+ at most one token call).
 
+Admin roles (effective privilege) are read in Okta's ``/oauth2/v1/clients``
+bucket, not the apps bucket, so they do not move the floor: the sync also needs
+``R_roles = S + T`` requests there, S the OIDC service apps with a client id
+(one ``…/roles`` each) and T their group- or app-targeted or custom roles (one
+targets or resource-set read each; the generated apps hold no such role, so
+T = 0 here). Reported as ``min_role_requests`` / ``role_requests``; the target
+also asks role_requests == R_roles (the SDK scenarios read no roles).
+
     .venv/bin/python bench/sync_floor.py                 # short: N=100, ~2 min
     .venv/bin/python bench/sync_floor.py --apps 1000 --other 100 --limit 80
         [--window 5] [--skip-sdk]
@@ -112,6 +120,11 @@ def analyse(reqs: list[dict], sync_paths: str = "/api/v1/apps") -> dict[str, Any
         ),
         "app_bucket_requests": sum(1 for r in ours if r["bucket"] == "app"),
         "token_calls": sum(1 for r in reqs if r["path"] == "/oauth2/v1/token"),
+        "role_requests": sum(
+            1
+            for r in reqs
+            if r["path"].startswith(("/oauth2/v1/clients/", "/api/v1/iam/"))
+        ),
         "r429": sum(1 for r in ours if r["status"] == 429),
         "failed": sum(1 for r in ours if r["status"] >= 400 and r["status"] != 429),
         "drain_requests": len(drain),
@@ -136,6 +149,11 @@ def scenario(
         sim.limits(args.limit, args.window)
         n_oidc = len(sim.oidc_app_ids())
         n_all = sim.app_count()
+        n_service = sum(
+            1
+            for a in sim.control.state()["apps"]
+            if a["kind"] == "service" and a["client_id"]
+        )
         drainer = Drainer(sim.url, args.limit // 2, args.window) if drain else None
         if drainer:
             drainer.start()
@@ -192,6 +210,8 @@ def scenario(
         "n_oidc": n_oidc,
         "n_all": n_all,
         "min_requests": minimum,
+        "min_role_requests": 0 if sdk else n_service,
+        "role_requests": stats["role_requests"],
         "requests": stats["requests"],
         "extra_requests": stats["requests"] - minimum,
         "token_calls": stats["token_calls"],
@@ -274,12 +294,15 @@ def main() -> None:
                 and r["r429"] == 0
                 and r["errors"] == 0
                 and r["requests"] == r["min_requests"]
+                and r["role_requests"] == r["min_role_requests"]
                 and r["token_calls"] <= 1
             )
     cols = [
         "scenario",
         "min_requests",
         "requests",
+        "min_role_requests",
+        "role_requests",
         "token_calls",
         "r429",
         "failed",

@@ -51,7 +51,9 @@ if TYPE_CHECKING:
 
 # Okta issues only the requested scopes the app holds, so an optional one the
 # worker's app lacks is just left out of its token.
-WORKER_OPTIONAL_SCOPES = frozenset({"okta.users.read", "okta.oauthIntegrations.read"})
+WORKER_OPTIONAL_SCOPES = frozenset(
+    {"okta.users.read", "okta.oauthIntegrations.read", "okta.roles.read"}
+)
 WORKER_SCOPES = (
     "okta.apps.read",
     "okta.appGrants.read",

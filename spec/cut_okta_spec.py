@@ -40,6 +40,11 @@ OPERATIONS = {
     "/integrations/api/v1/api-services": ["get"],
     "/integrations/api/v1/api-services/{apiServiceId}": ["get", "delete"],
     "/integrations/api/v1/api-services/{apiServiceId}/credentials/secrets": ["get"],
+    "/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/groups": ["get"],
+    "/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/catalog/apps": [
+        "get"
+    ],
+    "/api/v1/iam/resource-sets/{resourceSetIdOrLabel}": ["get"],
 }
 
 

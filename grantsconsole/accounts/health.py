@@ -61,6 +61,11 @@ WORKER_FEATURES: dict[str, str] = {
         "Listing OIN API service integrations, which hold okta.* scopes without "
         "being apps of the org (pages say they are not readable)."
     ),
+    "okta.roles.read": (
+        "Effective privilege: the admin roles of service apps and what they reach "
+        '(without it, apps show "roles not readable" and their manage scopes\' '
+        "reach stays unknown)."
+    ),
 }
 
 #: admin roles with which a service app may read app grants (today Okta lets only

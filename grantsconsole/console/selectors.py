@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import (
+    Case,
     Count,
     Exists,
     F,
@@ -24,6 +25,7 @@ from django.db.models import (
     Subquery,
     TextField,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -57,6 +59,9 @@ APP_SORTS = {
     "-changed": ("-last_change_at", "okta_id"),
     "risk": ("max_risk_rank", "label", "okta_id"),
     "-risk": ("-max_risk_rank", "label", "okta_id"),
+    # effective privilege (grants/privilege.py RANK), see app_list
+    "privilege": ("effective_rank", "label", "okta_id"),
+    "-privilege": ("-effective_rank", "label", "okta_id"),
 }
 EXTERNAL_ACTIONS = ("external_grant", "external_revoke")
 
@@ -196,8 +201,9 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
     ``*.manage`` grants), ``max_risk_rank`` (0-4, see ``catalog.RISK_RANK``:
     its riskiest open grant, manage or read; 0 without one), all three
     stored on the app (see ``OktaApp``), ``synced_at``
-    ("Last synced", see ``OktaAppQuerySet.with_synced_at``) and ``total_rows``
-    (how many apps match the filters).
+    ("Last synced", see ``OktaAppQuerySet.with_synced_at``), ``total_rows``
+    (how many apps match the filters) and its stored effective privilege
+    (``privilege``, a ClientPrivilege, joined; None for user-facing apps).
     """
     qs = OktaApp.objects.with_synced_at()
     if filters.status == "removed":
@@ -239,7 +245,21 @@ def app_list(filters: AppFilters) -> QuerySet[OktaApp]:
     if filters.min_risk_rank:
         qs = qs.filter(max_risk_rank__gte=filters.min_risk_rank)
     qs = qs.annotate(total_rows=_count(qs))
-    return qs.order_by(*APP_SORTS.get(filters.sort, APP_SORTS["label"]))
+    if filters.sort.endswith("privilege"):
+        qs = qs.annotate(effective_rank=effective_rank())
+    return qs.select_related("privilege").order_by(
+        *APP_SORTS.get(filters.sort, APP_SORTS["label"])
+    )
+
+
+def effective_rank() -> Coalesce:
+    """An app's effective-privilege rank (grants/privilege.py RANK) for
+    sorting: a service app's stored one; else (a user-facing app, or roles
+    never read) its riskiest grant's tier on the same scale."""
+    return Coalesce(
+        F("privilege__rank"),
+        Case(When(max_risk_rank=0, then=Value(0)), default=F("max_risk_rank") + 1),
+    )
 
 
 def _count(qs: QuerySet) -> Subquery:

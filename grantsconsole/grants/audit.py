@@ -114,6 +114,8 @@ ACTIONS = (
     "integration_removed",
     "integration_remove_intent",
     "integration_remove",
+    # A service app's admin roles (or their targets) changed in Okta.
+    "privilege_change",
 )
 
 #: each action in words, as the pages show it (every action has one)
@@ -137,6 +139,7 @@ ACTION_NAMES = {
     "integration_removed": "API service integration removed in Okta",
     "integration_remove_intent": "API service integration removal requested",
     "integration_remove": "Removed API service integration",
+    "privilege_change": "Admin roles changed in Okta",
 }
 
 
@@ -236,7 +239,8 @@ def record(
 
     ``action`` is one of ``ACTIONS`` (grant, revoke, grant_intent, revoke_intent,
     external_grant, external_revoke, authz_denied, sign_in, sign_out, sync,
-    app_discovered, app_removed, app_restored, refresh, foreign_issuer);
+    app_discovered, app_removed, app_restored, refresh, foreign_issuer,
+    privilege_change);
     ``outcome`` one of
     success | failure | pending | denied | skipped. ``detail`` must be
     JSON-serializable (non-JSON values are stored as ``str()``); never put a

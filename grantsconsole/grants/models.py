@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce, Right
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from grantsconsole.grants.privilege import RANK as PRIVILEGE_RANK
 from grantsconsole.okta import scopes as scope_catalog
 
 
@@ -1000,3 +1001,38 @@ class ApiServiceRead(models.Model):
 
     def __str__(self) -> str:
         return f"API service integrations: {self.error or 'readable'}"
+
+
+class ClientPrivilege(models.Model):
+    """A service app's admin roles as the last sync read them
+    (``/oauth2/v1/clients/{clientId}/roles`` with targets), and the effective
+    privilege they give its grants (grants/privilege.py).
+
+    ``roles``: ``[{"id", "type", "label", "status", "groups": [group name...],
+    "apps": [OIN app name or app id...], "resource_set": label or id}]`` in
+    Okta's order. ``error``: why the roles could not be read last time ("" =
+    read); the previous ``roles`` are kept then. ``read_at``: since when the
+    roles are as stored (first read, or last change). ``rank``/``latent``/
+    ``self_escalation``: the assessment at the last sync, for lists and sorting
+    (pages recompute lines from the current grants).
+    """
+
+    app = models.OneToOneField(
+        OktaApp, on_delete=models.CASCADE, related_name="privilege"
+    )
+    roles = models.JSONField(default=list)
+    roles_known = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    rank = models.PositiveSmallIntegerField(default=0, db_index=True)
+    latent = models.BooleanField(default=False)
+    self_escalation = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"privilege of {self.app_id}: {[r.get('type') for r in self.roles]}"
+
+    @property
+    def risk(self) -> str:
+        """The stored effective risk in words ("latent", "low" … "critical", or
+        "" for no manage scope): ``rank`` read back through privilege.RANK."""
+        return next((k for k, v in PRIVILEGE_RANK.items() if v == self.rank), "")

@@ -35,15 +35,20 @@ from .models import (
     GrantResult,
     LogPage,
     ParseError,
+    ResourceSet,
     RevokeResult,
     Role,
+    RoleTarget,
     SkippedApp,
     User,
     parse_api_service_integration,
     parse_api_service_secret,
     parse_app,
+    parse_app_target,
     parse_grant,
+    parse_group_target,
     parse_log_event,
+    parse_resource_set,
     parse_role,
     parse_user,
     skipped_app,
@@ -620,3 +625,82 @@ class OktaClient:
         except OktaNotFound as exc:
             return RevokeResult(True, exc.request_id)
         return RevokeResult(False, response.request_id)
+
+    # -- Client role targets and resource sets -----------------------------------
+
+    def list_group_target_role_for_client(
+        self, client_id: str, role_assignment_id: str
+    ) -> list[RoleTarget]:
+        """The groups a service app's role is scoped to:
+        ``GET /oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/groups``.
+
+        Okta API reference: RoleBTargetClient, ``listGroupTargetRoleForClient``;
+        needs ``okta.roles.read``. An empty list: the role is not scoped to
+        groups (it reaches all of them). Follows ``Link: rel="next"``. Raises
+        OktaNotFound (no such client or assignment), OktaPermissionDenied /
+        OktaInsufficientScope, OktaMalformedResponse.
+        """
+        return self._targets(
+            f"/oauth2/v1/clients/{_seg(client_id)}/roles/{_seg(role_assignment_id)}"
+            "/targets/groups",
+            parse_group_target,
+            f"group targets of client {client_id}",
+        )
+
+    def list_app_target_role_to_client(
+        self, client_id: str, role_assignment_id: str
+    ) -> list[RoleTarget]:
+        """The apps an ``APP_ADMIN`` role of a service app is scoped to:
+        ``GET /oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/catalog/apps``.
+
+        Okta API reference: RoleBTargetClient, ``listAppTargetRoleToClient``;
+        needs ``okta.roles.read``. An empty list: every app. Raises like
+        :meth:`list_group_target_role_for_client`.
+        """
+        return self._targets(
+            f"/oauth2/v1/clients/{_seg(client_id)}/roles/{_seg(role_assignment_id)}"
+            "/targets/catalog/apps",
+            parse_app_target,
+            f"app targets of client {client_id}",
+        )
+
+    def _targets(
+        self, path: str, parse: Callable[[Any], RoleTarget], whose: str
+    ) -> list[RoleTarget]:
+        targets: list[RoleTarget] = []
+        url: str | None = path
+        while url:
+            response = self.transport.request("GET", url, retry_safe=True)
+            for raw in _list_body(response, whose):
+                try:
+                    targets.append(parse(raw))
+                except ParseError as exc:
+                    raise OktaMalformedResponse(
+                        f"one of the {whose} is unreadable: {exc}",
+                        status=response.status,
+                        request_id=response.request_id,
+                    ) from None
+            url = response.links.get("next")
+            if url:
+                check_same_origin(url, self.org_url, path)
+        return targets
+
+    def get_resource_set(self, resource_set_id: str) -> ResourceSet:
+        """A custom role's resource set:
+        ``GET /api/v1/iam/resource-sets/{resourceSetIdOrLabel}``.
+
+        Okta API reference: ResourceSet, ``getResourceSet``; needs
+        ``okta.roles.read``. Raises OktaNotFound, OktaPermissionDenied /
+        OktaInsufficientScope, OktaMalformedResponse.
+        """
+        response = self.transport.request(
+            "GET", f"/api/v1/iam/resource-sets/{_seg(resource_set_id)}", retry_safe=True
+        )
+        try:
+            return parse_resource_set(response.body)
+        except ParseError as exc:
+            raise OktaMalformedResponse(
+                f"resource set {resource_set_id}: {exc}",
+                status=response.status,
+                request_id=response.request_id,
+            ) from None

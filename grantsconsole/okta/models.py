@@ -99,6 +99,10 @@ class Role:
     status: str
     assignment_type: str
     label: str
+    # A CUSTOM role's own id and the id of the resource set it is bound to
+    # (``role``, ``resource-set``; "" for standard roles).
+    role_id: str = ""
+    resource_set_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +333,8 @@ def parse_role(data: Any) -> Role:
         status=_str(data, "status"),
         assignment_type=_str(data, "assignmentType"),
         label=_str(data, "label"),
+        role_id=_str(data, "role"),
+        resource_set_id=_str(data, "resource-set"),
     )
 
 
@@ -452,4 +458,50 @@ def parse_api_service_secret(data: Any) -> ApiServiceSecret:
         status=_str(data, "status"),
         created=parse_datetime(data.get("created"), "created"),
         last_updated=parse_datetime(data.get("lastUpdated"), "lastUpdated"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RoleTarget:
+    """A role assignment's target: a group (``kind`` "group": ``id``, ``name`` its
+    profile name) or an app (``kind`` "app": ``name`` the OIN app name, ``id``
+    the app instance id when the target is one instance, else "")."""
+
+    kind: str
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSet:
+    """A resource set a custom role is bound to (``getResourceSet``)."""
+
+    id: str
+    label: str
+    description: str
+
+
+def parse_group_target(data: Any) -> RoleTarget:
+    """Parse one ``Group`` of a role's group targets. Requires ``id``; the name
+    is ``profile.name`` ("" when absent). Raises ParseError otherwise."""
+    data = _obj(data, "group")
+    return RoleTarget(
+        "group", _str(data, "id", required=True), _str(_nested(data, "profile"), "name")
+    )
+
+
+def parse_app_target(data: Any) -> RoleTarget:
+    """Parse one ``CatalogApplication`` of a role's app targets. Requires
+    ``name``. Raises ParseError otherwise."""
+    data = _obj(data, "app target")
+    return RoleTarget("app", _str(data, "id"), _str(data, "name", required=True))
+
+
+def parse_resource_set(data: Any) -> ResourceSet:
+    """Parse a ``ResourceSet``. Requires ``id``. Raises ParseError otherwise."""
+    data = _obj(data, "resource set")
+    return ResourceSet(
+        _str(data, "id", required=True),
+        _str(data, "label"),
+        _str(data, "description"),
     )

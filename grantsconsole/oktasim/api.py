@@ -1,5 +1,5 @@
-"""The Management API endpoints the console uses, under /api/v1 (and the one
-/oauth2/v1/clients roles read).
+"""The Management API endpoints the console uses, under /api/v1 (and the
+/oauth2/v1/clients role reads, served by privilege.py).
 
 Access control (docs/okta-api.md §7.7, §4): a Bearer access token from this org's
 Org AS (signature, issuer, audience, expiry, revocation, then the scope the
@@ -18,11 +18,11 @@ from urllib.parse import quote, unquote, urlencode
 
 from . import api_services, logquery
 from .oauth import Caller, OrgAuthServer
+from .privilege import ClientRoles
 from .shapes import (
     app_bytes,
     event_json,
     grant_json,
-    role_json,
     user_json,
     user_roles_json,
 )
@@ -122,6 +122,8 @@ class ManagementApi:
             ),
             *api_services.ApiServicesApi(self).routes(),
         ]
+        self.client_roles = ClientRoles(self, ADMIN_ROLES)
+        self.routes += [(re.compile(p), m) for p, m in self.client_roles.routes()]
 
     # --- dispatch --------------------------------------------------------------------
     def match(self, method: str, path: str):
@@ -445,16 +447,7 @@ class ManagementApi:
 
     def list_client_roles(self, req: Request, caller: Caller, client: str) -> Response:
         """GET /oauth2/v1/clients/{clientId}/roles: the service app's admin roles."""
-        self.require_role(caller, ADMIN_ROLES)
-        a = self.org.apps_by_client_id.get(client)
-        if a is None:
-            raise HttpError(
-                404,
-                "E0000007",
-                f"Not found: Resource not found: {client} (OAuth2Client)",
-            )
-        href = f"{self.org.url}/oauth2/v1/clients/{client}"
-        return json_response(200, [role_json(self.org, r, href) for r in a.roles])
+        return self.client_roles.list_client_roles(req, caller, client)
 
     # --- System Log ------------------------------------------------------------------
     def list_logs(self, req: Request, caller: Caller) -> Response:

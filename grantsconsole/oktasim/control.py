@@ -236,12 +236,16 @@ class ControlSurface:
         raise ValueError("action must be create, activate, deactivate or delete")
 
     def roles(self, data: dict, req: Request) -> Response:
-        """{login, roles} for a user, or {client_id, roles} for a service app."""
+        """{login, roles} for a user, or {client_id, roles, actor_login?} for a
+        service app (actor_login: who the System Log names; default Okta)."""
         org = self.sim.org
         with org.lock:
             if "client_id" in data:
+                who = org.users_by_login.get(str(data.get("actor_login", "")).lower())
                 app = org.set_client_roles(
-                    data["client_id"], list(data.get("roles", []))
+                    data["client_id"],
+                    list(data.get("roles", [])),
+                    org.user_actor(who) if who else None,
                 )
                 return json_response(
                     200, {"client_id": app.client_id, "roles": sorted(app.role_types)}
@@ -336,6 +340,7 @@ class ControlSurface:
             "sign_on_mode": app.sign_on_mode,
             "status": app.status,
             "client_id": app.client_id,
+            "roles": [r.type for r in app.roles],
             "grants": [
                 {
                     "id": g.id,

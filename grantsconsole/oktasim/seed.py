@@ -8,7 +8,9 @@ A seed is a plain dict (also the JSON file format for ``--seed PATH.json``)::
                 "name"?: Okta's app name (default by kind, "oidc_client" for OIDC),
                 "oauth_client"?: false (an OIDC app without OAuth client settings),
                 "id"?, "client_id"?, "client_secret"?, "redirect_uris"?,
-                "post_logout_redirect_uris"?, "status"?, "roles"?: [ROLE...],
+                "post_logout_redirect_uris"?, "status"?, "roles"?: [ROLE or
+                {"type", "groups"?, "apps"?, "role"?, "resource_set"?}...]
+                (oktasim/privilege.py role_from_seed),
                 "jwks"?: [JWK...], "loopback_any_port"?: bool,
                 "groups_claim_filter"?: regex (the ID token's groups claim),
                 "grants": [scopeId...], "granted_by"?: login}]}
@@ -30,7 +32,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from . import api_services
-from .state import App, Org, RoleAssignment
+from .privilege import DEMO_CLIENT_ROLES, role_from_seed
+from .state import App, Org
 
 SEED_DIR = Path(__file__).with_name("seed")
 WORKER_KEY_FILE = SEED_DIR / "worker-key.pem"
@@ -59,6 +62,7 @@ WORKER_GRANTS = [
     "okta.logs.read",
     "okta.users.read",
     "okta.oauthIntegrations.read",
+    "okta.roles.read",
 ]
 
 DEMO_USERS = [
@@ -308,6 +312,8 @@ def demo_seed() -> dict[str, Any]:
             spec["status"] = "INACTIVE"
         if label == "Custom Client Id App":
             spec["client_id"] = "custom-client-id-demo-app"
+        if label in DEMO_CLIENT_ROLES:
+            spec["roles"] = DEMO_CLIENT_ROLES[label]
         apps.append(spec)
     for label, kind, name, oauth_client, grants in _OTHER_OIDC:
         apps.append(
@@ -466,8 +472,7 @@ def build_org(
             okta_name=a.get("name", ""),
             oauth_client=oauth_client,
         )
-        for r in a.get("roles", []):
-            app.roles.append(RoleAssignment(org.ids.make("ra1"), r, created, "CLIENT"))
+        app.roles = [role_from_seed(org, r, created) for r in a.get("roles", [])]
         org.add_app(app, log=False)
         granter = org.users_by_login.get(
             str(a.get("granted_by", "")).lower(), default_granter

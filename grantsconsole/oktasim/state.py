@@ -120,9 +120,18 @@ class RoleAssignment:
     created: float
     assignment_type: str = "USER"
     status: str = "ACTIVE"
+    # Targets and custom-role bindings (oktasim/privilege.py serves them):
+    # group names, (OIN app name, app instance id or "") pairs, and for CUSTOM
+    # the custom role's (id, label) and its resource set's (id, label).
+    group_targets: list[str] = field(default_factory=list)
+    app_targets: list[tuple[str, str]] = field(default_factory=list)
+    custom_role: tuple[str, str] = ("", "")
+    resource_set: tuple[str, str] = ("", "")
 
     @property
     def label(self) -> str:
+        if self.custom_role[1]:
+            return self.custom_role[1]
         return ROLE_LABELS.get(self.type, self.type.replace("_", " ").title())
 
 
@@ -391,8 +400,11 @@ class Org:
             )
         return user
 
-    def set_client_roles(self, client_id: str, roles: list[str]) -> App:
-        """Replace a service app's admin roles; logs app.oauth2.client.privilege.*."""
+    def set_client_roles(
+        self, client_id: str, roles: list[str], actor: Actor | None = None
+    ) -> App:
+        """Replace a service app's admin roles; logs app.oauth2.client.privilege.*
+        with ``actor`` (default: Okta itself)."""
         app = self.apps_by_client_id.get(client_id)
         if app is None:
             raise OrgError(
@@ -412,14 +424,14 @@ class Org:
             self.log(
                 "app.oauth2.client.privilege.grant",
                 "Grant client privilege",
-                self.system_actor(),
+                actor or self.system_actor(),
                 (target,),
             )
         if before - set(roles):
             self.log(
                 "app.oauth2.client.privilege.revoke",
                 "Revoke client privilege",
-                self.system_actor(),
+                actor or self.system_actor(),
                 (target,),
             )
         return app

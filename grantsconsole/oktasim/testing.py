@@ -132,9 +132,15 @@ class SimControl:
         """Replace a user's groups (``Everyone`` stays)."""
         return self._call("POST", "/groups", {"login": login, "groups": groups})
 
-    def set_client_roles(self, client_id: str, roles: list[str]) -> dict:
-        """Replace a service app's admin roles (e.g. ``[]`` removes the worker's)."""
-        return self._call("POST", "/roles", {"client_id": client_id, "roles": roles})
+    def set_client_roles(
+        self, client_id: str, roles: list[str], actor_login: str = ""
+    ) -> dict:
+        """Replace a service app's admin roles (e.g. ``[]`` removes the worker's);
+        the System Log names ``actor_login`` (default: Okta itself)."""
+        body: dict = {"client_id": client_id, "roles": roles}
+        if actor_login:
+            body["actor_login"] = actor_login
+        return self._call("POST", "/roles", body)
 
     def advance_clock(self, seconds: float) -> dict:
         """Move the simulator clock forward (token expiry, rate-limit windows)."""

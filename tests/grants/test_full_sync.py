@@ -59,28 +59,53 @@ def test_full_sync_reproduces_the_simulator_state(sim, worker_client):
     assert LogCursor.objects.get().since == run.started_at
 
 
-def test_full_sync_request_count_is_pages_plus_apps(sim, worker_client):
-    """ceil(all apps / 200) listing pages (Okta cannot filter by signOnMode)
-    plus one grants read per OIDC app, plus ceil(I / 20) API service
-    integration pages and one secrets read per integration, nothing else."""
+def test_full_sync_request_count_is_pages_plus_apps_plus_service_roles(
+    sim, worker_client
+):
+    """The minimum: ceil(all apps / 200) listing pages (Okta cannot filter by
+    signOnMode), one grants read per OIDC app, one roles read per OIDC service
+    app, and one targets (or resource set) read per group- or app-targeted or
+    custom role of those; plus ceil(I / 20) API service integration pages and
+    one secrets read per integration; nothing else."""
     sim.reset(apps=260, rate_limit=100_000)
+    sim.set_client_roles(
+        next(a for a in sim.state()["apps"] if a["kind"] == "service")["client_id"],
+        ["APP_ADMIN", "READ_ONLY_ADMIN"],
+    )
     run = services.run_full_sync(client=worker_client)
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     n = len(okta_state(sim))
-    every = len(sim.state()["apps"])
-    api = _api_requests(sim)
-    listing = [r for r in api if r["path"] == "/api/v1/apps"]
-    grants = [r for r in api if r["path"].endswith("/grants")]
+    apps = sim.state()["apps"]
+    every = len(apps)
+    services_ = [a for a in apps if a["kind"] == "service" and a["client_id"]]
+    targeted = sum(
+        t in ("USER_ADMIN", "HELP_DESK_ADMIN", "GROUP_MEMBERSHIP_ADMIN")
+        or t in ("APP_ADMIN", "CUSTOM")
+        for a in services_
+        for t in a["roles"]
+    )
+    assert targeted == 1
+    calls = [
+        r
+        for r in sim.requests()
+        if r["path"].startswith(("/api/v1/", "/oauth2/v1/clients/"))
+    ]
+    listing = [r for r in calls if r["path"] == "/api/v1/apps"]
+    grants = [r for r in calls if r["path"].endswith("/grants")]
+    roles = [r for r in calls if r["path"].endswith("/roles")]
+    targets = [r for r in calls if "/targets/" in r["path"]]
     assert len(grants) == n
     assert every > n > 200  # non-OIDC apps too, at least two pages
     assert len(listing) == -(-every // 200)  # ceil(every / 200): pages of 200
+    assert len(roles) == len(services_) > 0
+    assert len(targets) == targeted
+    assert len(calls) == len(listing) + n + len(services_) + targeted
     holders = [r for r in sim.requests() if r["path"].startswith(SERVICES)]
     pages = [r for r in holders if r["path"] == SERVICES]
     secrets = [r for r in holders if r["path"].endswith("/credentials/secrets")]
     assert (len(pages), len(secrets)) == (1, 2)  # the demo org's two, one page
     assert len(holders) == len(pages) + len(secrets)
-    assert len(api) == len(listing) + len(grants)
-    assert run.okta_requests == len(api) + len(holders)
+    assert run.okta_requests == len(calls) + len(holders)
     assert db_state() == okta_state(sim)
 
 
@@ -419,7 +444,9 @@ def test_a_redelivered_grants_step_resumes_at_the_run_cursor(sim, worker_client)
     SyncRun.objects.filter(pk=run.pk).update(step=step)  # the move was lost
     before = len(_api_requests(sim))
     services.full_sync_step(run.pk, step, client=worker_client)
-    read = [r["path"] for r in _api_requests(sim)[before:]]
+    read = [
+        r["path"] for r in _api_requests(sim)[before:] if r["path"].endswith("/grants")
+    ]
     first_again = OktaApp.objects.get(pk=run.listed_app_ids[0]).okta_id
     assert f"/api/v1/apps/{first_again}/grants" not in read
     assert len(read) == min(

@@ -203,5 +203,39 @@ def test_official_sdk_lists_api_service_integrations_and_their_secrets(
             assert err is None, err
             assert [s.status for s in secrets] == ["INACTIVE", "ACTIVE"]
 
+
+def test_official_sdk_reads_a_service_apps_role_targets(sim, sdk_env, ssws, mode):
+    """``listGroupTargetRoleForClient`` and ``listAppTargetRoleToClient``, as the
+    full sync reads what a service app's admin role reaches. (The SDK's own
+    ``list_roles_for_client`` cannot parse any role: both of its ``oneOf``
+    schemas, StandardRole and CustomRole, require only ``type``, so every role
+    matches both and it raises "Multiple matches"; the role id comes over HTTP.)
+    """
+
+    def role_id(label: str) -> tuple[str, str]:
+        client_id = app_by_label(sim, label)["client_id"]
+        r = ssws.get(f"{sim.url}/oauth2/v1/clients/{client_id}/roles")
+        return client_id, r.json()[0]["id"]
+
+    by_groups, by_apps = role_id("Nightly User Sync"), role_id("Terraform Automation")
+    config = sdk_config(sim, mode)
+    if mode == "PrivateKey":
+        config["scopes"] = ["okta.roles.read"]
+
+    async def run() -> None:
+        async with Client(config) as client:
+            groups, resp, err = await client.list_group_target_role_for_client(
+                *by_groups
+            )
+            assert err is None, err
+            assert resp.status_code == 200
+            assert [g.profile.actual_instance.name for g in groups] == [
+                "Contractors",
+                "Field Staff",
+            ]
+            apps, _, err = await client.list_app_target_role_to_client(*by_apps)
+            assert err is None, err
+            assert [a.name for a in apps] == ["salesforce", "oidc_client"]
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, run()).result()

@@ -141,6 +141,15 @@ def risk_badge(risk: str, text: str = "") -> str:
 
 
 @register.simple_tag
+def privilege_badge(risk: str) -> str:
+    """An effective-privilege badge (grants/privilege.py): a risk, or "latent
+    risk" (manage scopes, no admin role yet); "" for none."""
+    if risk == "latent":
+        return format_html('<span class="badge risk-latent">{}</span>', "latent risk")
+    return risk_badge(risk)
+
+
+@register.simple_tag
 def kind_badge(kind: str) -> str:
     """A badge for a scope kind (read / manage / self); "" for none."""
     if not kind:

@@ -57,7 +57,12 @@ from grantsconsole.console.views.common import (
     render_page,
 )
 from grantsconsole.grants.models import AuditEvent, OktaApp
-from grantsconsole.grants.services import app_sync, people, scope_writes
+from grantsconsole.grants.services import (
+    app_sync,
+    people,
+    privilege_sync,
+    scope_writes,
+)
 from grantsconsole.okta.errors import OktaError
 
 APPS_PER_PAGE = 50
@@ -112,6 +117,7 @@ def _sort_links(current: str) -> dict[str, dict[str, str]]:
         "synced": "-synced",
         "changed": "-changed",
         "risk": "-risk",
+        "privilege": "-privilege",
     }
     links: dict[str, dict[str, str]] = {}
     for column, default in columns.items():
@@ -171,6 +177,9 @@ def _detail_context(
         "picker_kinds": AppViewForm.base_fields["kind"].choices[1:],
         "picker_risks": presenters.PICKER_RISKS,
         "history": presenters.grant_history(rows),
+        "privilege": privilege_sync.page_view(
+            app, [g.scope_id for g in rows if g.revoked_at is None]
+        ),
         **extra,
     }
 

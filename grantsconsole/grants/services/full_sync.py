@@ -46,6 +46,7 @@ from grantsconsole.grants.services.app_sync import (
     AppSyncOutcome,
     sync_one_app,
 )
+from grantsconsole.grants.services.privilege_sync import sync_privilege
 from grantsconsole.grants.services.snapshots import (
     METADATA_COLUMNS,
     AppChange,
@@ -312,6 +313,8 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
                     and row.last_synced_at is not None
                     else None,
                 )
+                if outcome.error is None and not outcome.change.removed:
+                    sync_privilege(client, row, source=SOURCE)
             except OktaRateLimited:
                 raise  # the whole step waits for the window and retries
             except TRANSIENT_ERRORS as exc:

@@ -6,8 +6,10 @@ The stored cursor (``LogCursor.next_url``) is saved in the same transaction as
 the changes its page caused, so after a crash the page is read again (no gap)
 and its changes compare equal (no double rows). Events watched:
 ``app.oauth2.admin.consent.grant|revoke`` (attribute the change to the event's
-actor and time), ``application.lifecycle.*`` (new, changed, deleted apps) and
-``integration.api_service.lifecycle.*`` (``services.api_services``).
+actor and time), ``application.lifecycle.*`` (new, changed, deleted apps),
+``integration.api_service.lifecycle.*`` (``services.api_services``) and
+``app.oauth2.client.privilege.grant|revoke`` (a service app's admin roles
+changed: only its roles are re-read, see privilege_sync).
 Each named app is re-read (``GET /api/v1/apps/{appId}`` and ``/grants``): the
 event only says where to look; Okta's current state is what gets applied.
 """
@@ -31,6 +33,13 @@ from grantsconsole.grants.services.app_sync import (
     GRANTS_NOT_READABLE,
     TRANSIENT_ERRORS,
     app_is_gone,
+)
+from grantsconsole.grants.services.privilege_sync import (
+    PRIVILEGE_EVENTS,
+    RolesRead,
+    apply_roles,
+    read_roles,
+    reads_roles,
 )
 from grantsconsole.grants.services.snapshots import (
     AppChange,
@@ -70,15 +79,18 @@ LOG_FILTER = (
     'eventType eq "app.oauth2.admin.consent.grant" or '
     'eventType eq "app.oauth2.admin.consent.revoke" or '
     'eventType sw "application.lifecycle." or '
-    'eventType sw "app.oauth2.client.lifecycle." or ' + api_services.LOG_FILTER_TERM
+    'eventType sw "app.oauth2.client.lifecycle." or '
+    'eventType sw "app.oauth2.client.privilege." or ' + api_services.LOG_FILTER_TERM
 )
 _APP_TARGET_TYPES = {"AppInstance", "PublicClientApp", "Application", "App"}
 _SCOPE_TARGET_TYPES = {"Scope", "OAuth2Scope"}
 
 
 def _is_relevant(event: LogEvent) -> bool:
-    return event.event_type in GRANT_EVENTS or event.event_type.startswith(
-        LIFECYCLE_PREFIXES
+    return (
+        event.event_type in GRANT_EVENTS
+        or event.event_type in PRIVILEGE_EVENTS
+        or event.event_type.startswith(LIFECYCLE_PREFIXES)
     )
 
 
@@ -99,6 +111,17 @@ class _AppWork:
     attribution: dict[tuple[str, str], Actor] = field(default_factory=dict)
     app_actor: Actor = NOBODY
     deleted: bool = False
+    privilege_actor: Actor | None = None  # its admin roles changed
+
+    @property
+    def privilege_only(self) -> bool:
+        """Only a role change: the app and its grants need no re-read."""
+        return (
+            self.privilege_actor is not None
+            and not self.attribution
+            and self.app_actor is NOBODY
+            and not self.deleted
+        )
 
 
 def _plan(events: tuple[LogEvent, ...]) -> dict[str, _AppWork]:
@@ -119,6 +142,9 @@ def _plan(events: tuple[LogEvent, ...]) -> dict[str, _AppWork]:
         ]
         for app_id in app_ids:
             item = work.setdefault(app_id, _AppWork())
+            if event.event_type in PRIVILEGE_EVENTS:
+                item.privilege_actor = _actor(event)
+                continue
             kind = GRANT_EVENTS.get(event.event_type)
             if kind is not None:
                 for scope_id in scope_ids:
@@ -139,6 +165,8 @@ class _Fetched:
     gone: bool = False
     error: OktaError | None = None
     message: str = ""  # ``error`` in plain words when not its own explanation
+    row: OktaApp | None = None  # a service app whose roles were re-read ...
+    roles: RolesRead | None = None  # ... and what was read
 
 
 def _known_app(okta_id: str, work: _AppWork) -> App | None:
@@ -156,8 +184,24 @@ def _known_app(okta_id: str, work: _AppWork) -> App | None:
     return stored_app(row)
 
 
+def _fetch_roles(client: OktaClient, okta_id: str, fetched: _Fetched) -> None:
+    """Re-read the roles of the app a privilege event names (by app id, or by
+    client id: the event's target is the client)."""
+    row = (
+        OktaApp.objects.filter(okta_id=okta_id, removed_at__isnull=True).first()
+        or OktaApp.objects.filter(client_id=okta_id, removed_at__isnull=True).first()
+    )
+    if row is not None and reads_roles(row):
+        fetched.row = row
+        fetched.roles = read_roles(client, row.client_id)
+
+
 def _fetch(client: OktaClient, okta_id: str, work: _AppWork) -> _Fetched:
     fetched = _Fetched(okta_id, local_version(okta_id), work)
+    if work.privilege_actor is not None:
+        _fetch_roles(client, okta_id, fetched)
+        if work.privilege_only:
+            return fetched
     try:
         fetched.app = _known_app(okta_id, work) or client.get_app(okta_id)
         fetched.grants = client.list_grants(okta_id)
@@ -203,6 +247,15 @@ def _apply_page(
         for item in fetched:
             result.apps += 1
             change: AppChange
+            if item.row is not None and item.roles is not None:
+                apply_roles(
+                    item.row,
+                    item.roles,
+                    source=SOURCE,
+                    actor=item.work.privilege_actor or NOBODY,
+                )
+            if item.work.privilege_only:
+                continue
             if item.gone:
                 if OktaApp.objects.filter(okta_id=item.okta_id).exists():
                     change = mark_removed(

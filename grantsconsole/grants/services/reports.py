@@ -7,19 +7,22 @@ Sections of ``AuditReport.data`` (every time ISO-8601 UTC):
   sentence saying for how many apps grant data is unavailable or stale and since
   when (the details are in ``grants_unavailable``).
 - ``critical_holders``: [{"scope_id", "description", "apps": [{"okta_id", "label",
-  "since", "granted_by", "granted_by_id", "current", "as_of"}]}] — every
+  "since", "granted_by", "granted_by_id", "current", "as_of",
+  "effective"}]}] — every
   catalogued ``manage`` scope of risk "critical" and the live apps holding it
   (scopes no app holds are listed with ``apps: []``). ``granted_by`` is who
   granted it as recorded (a login, a System Log actor, or Okta's ``createdBy``
   id), ``granted_by_id`` the Okta user id of that person when known ("" else).
   ``current`` is False for an app listed in ``grants_unavailable``: the grant
-  is the last known one, as of ``as_of``.
+  is the last known one, as of ``as_of``. ``effective``: what the scope lets
+  the app do, given its admin roles (grants/privilege.py), in words.
 - ``changes``: [{"seq", "time", "action", "outcome", "actor_login", "actor_id",
   "app_okta_id", "app_label", "scope_id", "okta_request_id"}] — grants, revokes
   and app changes in the period (console and external), oldest first. Apps
   recorded by the baseline (the first full sync) are not changes.
 - ``external_changes``: the subset of ``changes`` made outside the console
-  (external_grant, external_revoke, app_removed, app_discovered, app_restored).
+  (external_grant, external_revoke, app_removed, app_discovered, app_restored,
+  privilege_change: a service app's admin roles changed in Okta).
 - ``failed_attempts``: failed grant/revoke rows and authz_denied rows in the period.
 - ``grants_unavailable``: [{"okta_id", "label", "reason", "error", "as_of"}] —
   live apps whose grants are not known to be current: ``reason`` "never read"
@@ -54,6 +57,7 @@ from django.utils import timezone
 from grantsconsole.grants.models import AuditEvent, AuditReport, OktaApp, ScopeGrant
 from grantsconsole.grants.safe_csv import csv_lines
 from grantsconsole.grants.services import api_services, people
+from grantsconsole.grants.services.privilege_sync import effective_lines
 from grantsconsole.grants.services.verification import checkpoint_verified
 from grantsconsole.okta import scope_catalog
 
@@ -63,6 +67,7 @@ CHANGE_ACTIONS = (
     "external_grant",
     "external_revoke",
     "app_removed",
+    "privilege_change",
     "app_discovered",
     "app_restored",
     "integration_discovered",
@@ -73,6 +78,7 @@ EXTERNAL_ACTIONS = (
     "external_grant",
     "external_revoke",
     "app_removed",
+    "privilege_change",
     "app_discovered",
     "app_restored",
     "integration_discovered",
@@ -171,6 +177,11 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
     for grant in open_grants:
         by_scope.setdefault(grant.scope_id, []).append(grant)
 
+    critical_apps = {g.app.pk: g.app for g in open_grants}
+    open_scopes: dict[int, list[str]] = {}
+    for grant in open_grants:
+        open_scopes.setdefault(grant.app_id, []).append(grant.scope_id)
+    effective = effective_lines(list(critical_apps.values()), open_scopes)
     critical = [
         info
         for info in scope_catalog.all()
@@ -196,6 +207,7 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
                     ),
                     "current": g.app.okta_id not in not_current,
                     "as_of": not_current.get(g.app.okta_id, ""),
+                    "effective": effective.get((g.app.pk, info.name), ""),
                 }
                 for g in by_scope.get(info.name, [])
             ],
@@ -311,6 +323,7 @@ CSV_COLUMNS = (
     "actor_name",
     "okta_request_id",
     "detail",
+    "effective_privilege",
 )
 
 
@@ -380,6 +393,7 @@ def report_as_csv(report: AuditReport) -> str:
                 detail=""
                 if app.get("current", True)
                 else f"not current: last known as of {app['as_of'] or 'never'}",
+                effective_privilege=app.get("effective", ""),
             )
         for item in holder.get("integrations", []):
             row(
