@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote, unquote, urlencode
 
-from . import logquery
+from . import app_tokens, logquery
 from .oauth import Caller, OrgAuthServer
 from .shapes import (
     app_bytes,
@@ -121,6 +121,7 @@ class ManagementApi:
                 {"GET": (self.list_logs, ("okta.logs.read",))},
             ),
         ]
+        self.routes += app_tokens.routes(self)
 
     # --- dispatch --------------------------------------------------------------------
     def match(self, method: str, path: str):

@@ -11,7 +11,9 @@ A seed is a plain dict (also the JSON file format for ``--seed PATH.json``)::
                 "post_logout_redirect_uris"?, "status"?, "roles"?: [ROLE...],
                 "jwks"?: [JWK...], "loopback_any_port"?: bool,
                 "groups_claim_filter"?: regex (the ID token's groups claim),
-                "grants": [scopeId...], "granted_by"?: login}]}
+                "grants": [scopeId...], "granted_by"?: login,
+                "refresh_tokens"?: [{"user": login, "scopes": [scope...],
+                                     "age_days": n}]}]}
 
 The demo org's users, passwords, SSWS token and client credentials are fixed (the
 console's development defaults, docs/simulator.md "The demo org"); so are all ids
@@ -29,7 +31,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from .state import App, Org, RoleAssignment
+from .oauth import REFRESH_TOKEN_TTL
+from .state import App, Org, RefreshToken, RoleAssignment
 
 SEED_DIR = Path(__file__).with_name("seed")
 WORKER_KEY_FILE = SEED_DIR / "worker-key.pem"
@@ -64,6 +67,25 @@ DEMO_USERS = [
     ("app.admin@example.com", "Abe", "Appadmin", ["APP_ADMIN"], None),
     ("readonly.admin@example.com", "Rita", "Readonly", ["READ_ONLY_ADMIN"], None),
     ("end.user@example.com", "Eve", "Enduser", [], None),
+]
+
+DEMO_REFRESH_TOKEN_APP = "Legacy CRM"
+DEMO_REFRESH_TOKENS = [
+    {
+        "user": "super.admin@example.com",
+        "scopes": ["openid", "offline_access", "okta.users.read", "okta.apps.manage"],
+        "age_days": 41,
+    },
+    {
+        "user": "app.admin@example.com",
+        "scopes": ["openid", "offline_access", "okta.apps.manage"],
+        "age_days": 12,
+    },
+    {
+        "user": "end.user@example.com",
+        "scopes": ["openid", "offline_access", "okta.users.read"],
+        "age_days": 2,
+    },
 ]
 
 _DEMO_APPS: list[tuple[str, str, list[str]]] = [
@@ -286,6 +308,13 @@ def demo_seed() -> dict[str, Any]:
         if label == "Custom Client Id App":
             spec["client_id"] = "custom-client-id-demo-app"
         apps.append(spec)
+    # --- app refresh tokens (ApplicationTokens) -------------------------------------
+    # Live refresh tokens on a web app that holds Okta API scopes, from people who
+    # signed in with offline_access over the past weeks.
+    for spec in apps:
+        if spec["label"] == DEMO_REFRESH_TOKEN_APP:
+            spec["refresh_tokens"] = DEMO_REFRESH_TOKENS
+    # --- end app refresh tokens ----------------------------------------------------
     for label, kind, name, oauth_client, grants in _OTHER_OIDC:
         apps.append(
             {
@@ -407,6 +436,7 @@ def build_org(
     default_granter = next(
         (u for u in org.users.values() if "SUPER_ADMIN" in u.role_types), None
     )
+    with_tokens: list[tuple[App, dict[str, Any]]] = []
     for i, a in enumerate(app_specs):
         kind = a.get("kind", "web")
         created = now - (380 - (i * 368 / max(1, len(app_specs)))) * 86400
@@ -446,6 +476,8 @@ def build_org(
         for r in a.get("roles", []):
             app.roles.append(RoleAssignment(org.ids.make("ra1"), r, created, "CLIENT"))
         org.add_app(app, log=False)
+        if a.get("refresh_tokens"):
+            with_tokens.append((app, a))
         granter = org.users_by_login.get(
             str(a.get("granted_by", "")).lower(), default_granter
         )
@@ -453,6 +485,20 @@ def build_org(
         for j, scope in enumerate(a.get("grants", [])):
             when = created + 3600 + j * 60 + rng.randint(0, 86400 * 2)
             org.grant(app, scope, actor, created=min(when, now - 3600))
+    for app, a in with_tokens:
+        for i, t in enumerate(a["refresh_tokens"]):
+            created = float(int(now - float(t.get("age_days", 1)) * 86400))
+            user = org.users_by_login[t["user"].lower()]
+            org.refresh_tokens[f"seed-rt-{app.id}-{i}"] = RefreshToken(
+                id=org.ids.make("oar"),
+                client_id=app.client_id or app.id,
+                user_id=user.id,
+                scopes=list(t["scopes"]),
+                auth_time=int(created),
+                amr=["pwd"],
+                created=created,
+                expires=created + REFRESH_TOKEN_TTL,
+            )
     org.sort_history()
 
 
