@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from grantsconsole.console.views import apps, audit, home, reports, scopes, sync
+from grantsconsole.console.views import (
+    app_tokens,
+    apps,
+    audit,
+    home,
+    reports,
+    scopes,
+    sync,
+)
 
 urlpatterns = [
     path("", home, name="home"),
@@ -12,6 +20,11 @@ urlpatterns = [
     path("apps/<str:okta_id>/grants/revoke", apps.grant_revoke, name="grant-revoke"),
     path("apps/<str:okta_id>/grants/undo", apps.grant_undo, name="grant-undo"),
     path("apps/<str:okta_id>/refresh", apps.app_refresh, name="app-refresh"),
+    path(
+        "apps/<str:okta_id>/tokens/revoke",
+        app_tokens.tokens_revoke,
+        name="tokens-revoke",
+    ),
     path("scopes/", scopes.scopes_list, name="scopes-list"),
     path("scopes/matrix/", scopes.scopes_matrix, name="scopes-matrix"),
     path("scopes/<str:scope_id>/", scopes.scope_detail, name="scope-detail"),

@@ -109,6 +109,11 @@ ACTIONS = (
     "refresh",
     # A sync found a grant whose issuer is not the org (Org Authorization Server).
     "foreign_issuer",
+    # An app's refresh tokens revoked after a scope revoke, and the check, once
+    # the access tokens' lifetime has passed, that no token carried the scope.
+    "tokens_revoke_intent",
+    "tokens_revoke",
+    "token_window_check",
 )
 
 #: each action in words, as the pages show it (every action has one)
@@ -128,6 +133,9 @@ ACTION_NAMES = {
     "app_restored": "App back in Okta",
     "refresh": "Refreshed from Okta",
     "foreign_issuer": "Grant for another issuer found",
+    "tokens_revoke_intent": "Refresh tokens revoke requested",
+    "tokens_revoke": "Revoked the app's refresh tokens",
+    "token_window_check": "Checked token issuance after a revoke",
 }
 
 

@@ -48,6 +48,7 @@ CONSOLE_REDIRECT_URIS = [
 CONSOLE_POST_LOGOUT_URIS = ["http://127.0.0.1:8000/"]
 CONSOLE_GRANTS = [
     "okta.apps.read",
+    "okta.apps.manage",
     "okta.appGrants.read",
     "okta.appGrants.manage",
     "okta.roles.read",

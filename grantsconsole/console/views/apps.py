@@ -57,7 +57,7 @@ from grantsconsole.console.views.common import (
     render_page,
 )
 from grantsconsole.grants.models import AuditEvent, OktaApp
-from grantsconsole.grants.services import app_sync, people, scope_writes
+from grantsconsole.grants.services import app_sync, app_tokens, people, scope_writes
 from grantsconsole.okta.errors import OktaError
 
 APPS_PER_PAGE = 50
@@ -171,6 +171,7 @@ def _detail_context(
         "picker_kinds": AppViewForm.base_fields["kind"].choices[1:],
         "picker_risks": presenters.PICKER_RISKS,
         "history": presenters.grant_history(rows),
+        **selectors.app_token_facts(app),
         **extra,
     }
 
@@ -473,6 +474,8 @@ def _refresh(request: HttpRequest, *, app: OktaApp) -> HttpResponse:
             client=admin_client(request), app=app, actor=actor_of(request)
         )
         outcome = _refresh_outcome(app, result)
+        if not result.error and not result.change.removed:
+            app_tokens.read_refresh_tokens(admin_client(request), app)
     except OktaError as exc:
         outcome = from_error(app.label, exc, verb="refresh")
     app.refresh_from_db()
