@@ -198,3 +198,25 @@ def test_refresh_from_okta_stores_the_tokens_and_a_refusal_keeps_them(
     assert "Refresh tokens not readable" in page
     assert "3 live refresh tokens" in page  # the last read that worked
     assert "Grant collection" in page  # the app's other data is kept
+
+
+def test_a_bulk_revoke_offers_it_on_each_apps_line(admin, mirrored, sim):
+    app = _app(sim)
+    done = admin.post(
+        f"/scopes/{SCOPE}/revoke",
+        {"app": [app["id"]], "confirm": "yes"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert done.status_code == 200
+    offer = re.search(
+        rf'action="{_tokens_url(app["id"])}">.*?name="revoke" value="(\d+)"',
+        done.content.decode(),
+        re.S,
+    )
+    assert offer, "the bulk result line offers the refresh-token revoke"
+    event = AuditEvent.objects.get(seq=int(offer.group(1)))
+    assert (event.action, event.scope_id, event.app_okta_id) == (
+        "revoke",
+        SCOPE,
+        app["id"],
+    )
