@@ -82,3 +82,16 @@ def test_task_records_a_refusal_as_not_checked(sim, worker_app, worker_client):
     assert row.detail["verdict"].startswith("not checked: ")
     assert tasks.check_token_window(revoke.seq) == seq
     assert tasks.check_token_window(999_999) is None
+
+
+def test_task_retries_an_okta_outage_then_checks(sim, worker_app, worker_client):
+    revoke = _revoke(worker_app, "okta.groups.read")
+    # More 503s than the client's own repeats of a GET: the task must retry.
+    sim.fault("/api/v1/logs", status=503, times=worker_client.transport.max_retries + 1)
+    result = tasks.check_token_window.apply(args=[revoke.seq])
+    row = AuditEvent.objects.get(action="token_window_check")
+    assert (result.state, result.result) == ("SUCCESS", row.seq)
+    assert row.outcome == "success"
+    logs = [r["status"] for r in sim.requests() if r["path"] == "/api/v1/logs"]
+    assert logs.count(503) == worker_client.transport.max_retries + 1
+    assert logs[-1] == 200
