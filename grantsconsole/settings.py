@@ -191,6 +191,10 @@ if PRODUCTION:
 OKTA_RATE_LIMIT_SHARE = float(env("OKTA_RATE_LIMIT_SHARE", "0.5"))
 if not 0 < OKTA_RATE_LIMIT_SHARE <= 1:
     raise ImproperlyConfigured("OKTA_RATE_LIMIT_SHARE must be in (0, 1].")
+# Lifetime of an access token from the Org Authorization Server, in seconds: Okta
+# fixes it at one hour (it cannot be changed for the Org AS). After a revoke, an
+# access token issued without a refresh token can carry the scope this long.
+OKTA_ACCESS_TOKEN_LIFETIME = env_int("OKTA_ACCESS_TOKEN_LIFETIME", 3600)
 
 # Fernet key (urlsafe base64 of 32 bytes) for tokens at rest.
 TOKEN_ENCRYPTION_KEY = env("TOKEN_ENCRYPTION_KEY", _dev(DEMO_TOKEN_ENCRYPTION_KEY))
@@ -549,6 +553,7 @@ OKTA_CONSOLE_SCOPES = [
     "okta.apps.read",
     "okta.appGrants.read",
     "okta.appGrants.manage",
+    "okta.apps.manage",
     "okta.roles.read",
     "okta.oauthIntegrations.manage",
 ]

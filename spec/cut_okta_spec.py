@@ -33,6 +33,7 @@ OPERATIONS = {
     "/api/v1/apps/{appId}": ["get"],
     "/api/v1/apps/{appId}/grants": ["get", "post"],
     "/api/v1/apps/{appId}/grants/{grantId}": ["get", "delete"],
+    "/api/v1/apps/{appId}/tokens": ["get", "delete"],
     "/api/v1/users/{id}": ["get"],
     "/api/v1/users/{userId}/roles": ["get"],
     "/api/v1/logs": ["get"],

@@ -37,6 +37,10 @@ CONSOLE_FEATURES: dict[str, str] = {
     "okta.oauthIntegrations.manage": (
         "Removing an OIN API service integration (which revokes its scopes)."
     ),
+    "okta.apps.manage": (
+        "Revoking an app's refresh tokens after a revoke (the rest of the console "
+        "works without it)."
+    ),
     "offline_access": (
         "Staying signed in longer than one hour (the refresh token); without it "
         "you must sign in again when the access token expires."

@@ -550,3 +550,18 @@ def report_after(report_id: int) -> AuditReport | None:
         .order_by("id")
         .first()
     )
+
+
+def app_token_facts(app: OktaApp) -> dict[str, Any]:
+    """The app page's refresh-token section, as lazy querysets (no query unless
+    the section is rendered): ``refresh_tokens`` (the stored summary, at most
+    one row) and ``token_checks`` (the newest refresh-token revokes and
+    residual-window checks of the app)."""
+    from grantsconsole.grants.models import AppRefreshTokens
+
+    return {
+        "refresh_tokens": AppRefreshTokens.objects.filter(app=app)[:1],
+        "token_checks": AuditEvent.objects.filter(
+            app=app, action__in=("tokens_revoke", "token_window_check")
+        ).order_by("-seq")[:6],
+    }

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from grantsconsole.console.views import (
+    app_tokens,
     apps,
     audit,
     home,
@@ -25,6 +26,11 @@ urlpatterns = [
         "integrations/<str:okta_id>/remove",
         integrations.integration_remove,
         name="integration-remove",
+    ),
+    path(
+        "apps/<str:okta_id>/tokens/revoke",
+        app_tokens.tokens_revoke,
+        name="tokens-revoke",
     ),
     path("scopes/", scopes.scopes_list, name="scopes-list"),
     path("scopes/matrix/", scopes.scopes_matrix, name="scopes-matrix"),

@@ -116,6 +116,11 @@ ACTIONS = (
     "integration_remove",
     # A service app's admin roles (or their targets) changed in Okta.
     "privilege_change",
+    # An app's refresh tokens revoked after a scope revoke, and the check, once
+    # the access tokens' lifetime has passed, that no token carried the scope.
+    "tokens_revoke_intent",
+    "tokens_revoke",
+    "token_window_check",
 )
 
 #: each action in words, as the pages show it (every action has one)
@@ -140,6 +145,9 @@ ACTION_NAMES = {
     "integration_remove_intent": "API service integration removal requested",
     "integration_remove": "Removed API service integration",
     "privilege_change": "Admin roles changed in Okta",
+    "tokens_revoke_intent": "Refresh tokens revoke requested",
+    "tokens_revoke": "Revoked the app's refresh tokens",
+    "token_window_check": "Checked token issuance after a revoke",
 }
 
 

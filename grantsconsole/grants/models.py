@@ -1036,3 +1036,28 @@ class ClientPrivilege(models.Model):
         """The stored effective risk in words ("latent", "low" … "critical", or
         "" for no manage scope): ``rank`` read back through privilege.RANK."""
         return next((k for k, v in PRIVILEGE_RANK.items() if v == self.rank), "")
+
+
+class AppRefreshTokens(models.Model):
+    """What Okta last said about an app's live refresh tokens
+    (``GET /api/v1/apps/{appId}/tokens``), read by "Refresh from Okta" and after
+    a refresh-token revoke; pages show this summary, never call Okta.
+
+    ``count``/``newest``/``oldest`` (``created`` of the newest and oldest token)
+    are from the last read that succeeded, at ``read_at``; ``error`` is the
+    plain-words reason the last read failed ("" when it succeeded), at
+    ``error_at``. A failed read keeps the previous figures.
+    """
+
+    app = models.OneToOneField(
+        OktaApp, on_delete=models.CASCADE, related_name="refresh_tokens"
+    )
+    count = models.PositiveIntegerField(default=0)
+    newest = models.DateTimeField(null=True, blank=True)
+    oldest = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    error_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.count} refresh tokens of app {self.app_id}"

@@ -13,9 +13,11 @@ import logging
 from celery import shared_task
 
 from grantsconsole.grants import services
-from grantsconsole.grants.models import SyncRun
+from grantsconsole.grants.models import AuditEvent, SyncRun
+from grantsconsole.grants.services import app_tokens
 from grantsconsole.grants.services.app_sync import TRANSIENT_ERRORS
 from grantsconsole.grants.services.sync_queue import NotQueued
+from grantsconsole.okta import OktaError
 from grantsconsole.okta.errors import describe
 from grantsconsole.okta_clients import worker_client
 
@@ -137,3 +139,36 @@ def verify_audit(trigger: str = "beat", queued_id: int | None = None) -> int:
 def audit_report(trigger: str = "beat") -> int:
     """Build and store the daily audit report; returns its id."""
     return services.create_report(trigger=trigger).pk
+
+
+@shared_task(bind=True, name="grants.check_token_window", max_retries=STEP_MAX_RETRIES)
+def check_token_window(self, revoke_seq: int) -> int | None:
+    """After a revoke's residual window (queued by the console with a countdown
+    when the admin revoked the app's refresh tokens): check the System Log for
+    tokens issued to the app with the revoked scope since
+    (services.app_tokens.check_token_window). Transient Okta errors retry with
+    backoff; after STEP_MAX_RETRIES, or on a refusal, the check is recorded as
+    not done, with the reason. Returns the audit row's seq (None for an
+    unknown revoke)."""
+    revoke = (
+        AuditEvent.objects.filter(seq=revoke_seq, action="revoke")
+        .select_related("app")
+        .first()
+    )
+    if revoke is None or revoke.app is None:
+        return None
+    try:
+        row = app_tokens.check_token_window(
+            client=worker_client(), app=revoke.app, revoke=revoke
+        )
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries >= STEP_MAX_RETRIES:
+            row = app_tokens.record_not_checked(
+                revoke.app, revoke, "Okta kept failing: " + describe(exc)
+            )
+            return row.seq
+        countdown = services.transient_wait(exc, self.request.retries + 1)
+        raise self.retry(countdown=countdown, exc=None) from None
+    except OktaError as exc:
+        row = app_tokens.record_not_checked(revoke.app, revoke, exc.explanation)
+    return row.seq

@@ -41,9 +41,11 @@ from .models import (
     LogEvent,
     LogPage,
     LogTarget,
+    RefreshToken,
     RevokeResult,
     Role,
     SkippedApp,
+    TokensRevoked,
     User,
 )
 from .pacing import Clock, LocalPacer, Pacer, SystemClock, shared_pacer
@@ -84,6 +86,7 @@ __all__ = [
     "OrgAuthorizationServer",
     "Pacer",
     "RedisPacer",
+    "RefreshToken",
     "RevokeResult",
     "Role",
     "ScopeInfo",
@@ -93,6 +96,7 @@ __all__ = [
     "SystemClock",
     "TokenSet",
     "TokenSource",
+    "TokensRevoked",
     "User",
     "UserTokenSource",
     "scope_catalog",

@@ -35,11 +35,13 @@ from .models import (
     GrantResult,
     LogPage,
     ParseError,
+    RefreshToken,
     ResourceSet,
     RevokeResult,
     Role,
     RoleTarget,
     SkippedApp,
+    TokensRevoked,
     User,
     parse_api_service_integration,
     parse_api_service_secret,
@@ -48,6 +50,7 @@ from .models import (
     parse_grant,
     parse_group_target,
     parse_log_event,
+    parse_refresh_token,
     parse_resource_set,
     parse_role,
     parse_user,
@@ -704,3 +707,55 @@ class OktaClient:
                 status=response.status,
                 request_id=response.request_id,
             ) from None
+
+    # -- Application Tokens ----------------------------------------------------
+
+    def list_oauth2_tokens_for_application(self, app_id: str) -> list[RefreshToken]:
+        """Every live refresh token of an app: ``GET /api/v1/apps/{appId}/tokens``.
+
+        Okta API reference: Application Tokens, ``listOAuth2TokensForApplication``
+        (needs ``okta.apps.read``), 200 a page, following ``Link: rel="next"``
+        (checked to be on the org and the same path). Raises OktaNotFound for an
+        unknown app, OktaInsufficientScope / OktaPermissionDenied when the caller
+        may not read it, and OktaMalformedResponse if a page or a token in it is
+        unreadable or Okta repeats a page link (a partial list would undercount).
+        """
+        path = f"{APPS_PATH}/{_seg(app_id)}/tokens"
+        response = self.transport.request(
+            "GET", path, params={"limit": PAGE_LIMIT}, retry_safe=True
+        )
+        tokens: list[RefreshToken] = []
+        seen: set[str] = set()
+        while True:
+            for raw in _list_body(response, f"refresh tokens of {app_id}"):
+                try:
+                    tokens.append(parse_refresh_token(raw))
+                except ParseError as exc:
+                    raise OktaMalformedResponse(
+                        f"a refresh token of app {app_id} is unreadable: {exc}",
+                        status=response.status,
+                        request_id=response.request_id,
+                    ) from None
+            next_url = response.links.get("next")
+            if next_url is None:
+                return tokens
+            check_same_origin(next_url, self.org_url, path)
+            if next_url in seen:
+                raise OktaMalformedResponse("Okta repeated a paging link (loop)")
+            seen.add(next_url)
+            response = self.transport.request("GET", next_url, retry_safe=True)
+
+    def revoke_oauth2_tokens_for_application(self, app_id: str) -> TokensRevoked:
+        """End every refresh token of an app and the access tokens minted from
+        them: ``DELETE /api/v1/apps/{appId}/tokens``.
+
+        Okta API reference: Application Tokens, ``revokeOAuth2TokensForApplication``
+        (204; needs ``okta.apps.manage``). Access tokens issued without a refresh
+        token are not affected: they live until they expire. Safe to repeat, so
+        retried like a GET. Raises OktaNotFound for an unknown app and
+        OktaInsufficientScope / OktaPermissionDenied when the caller may not.
+        """
+        response = self.transport.request(
+            "DELETE", f"{APPS_PATH}/{_seg(app_id)}/tokens", retry_safe=True
+        )
+        return TokensRevoked(response.request_id)

@@ -4,7 +4,8 @@ Shapes follow the Okta Management API reference (okta-management-openapi-spec
 2026.06.3): ``Application``/``OpenIdConnectApplication`` (Apps API),
 ``OAuth2ScopeConsentGrant`` (Application Grants API), ``StandardRole``
 (Role Assignment API, ``/api/v1/users/{userId}/roles``), ``User`` (User API,
-``/api/v1/users/{id}``) and ``LogEvent`` (System Log API). Every datetime is timezone-aware UTC. Parsers raise
+``/api/v1/users/{id}``), ``LogEvent`` (System Log API) and ``OAuth2RefreshToken``
+(Application Tokens API). Every datetime is timezone-aware UTC. Parsers raise
 :class:`ParseError` (a ``ValueError``) for objects they cannot read; the client
 decides whether that skips one app or fails the call.
 """
@@ -23,14 +24,17 @@ __all__ = [
     "LogPage",
     "LogTarget",
     "ParseError",
+    "RefreshToken",
     "RevokeResult",
     "Role",
     "SkippedApp",
+    "TokensRevoked",
     "User",
     "parse_app",
     "parse_datetime",
     "parse_grant",
     "parse_log_event",
+    "parse_refresh_token",
     "parse_role",
     "parse_user",
     "skipped_app",
@@ -137,7 +141,9 @@ class LogEvent:
     """A System Log event (``GET /api/v1/logs``), flattened.
 
     ``request_id`` is ``debugContext.debugData.requestId`` (falls back to
-    ``transaction.id``); ``published`` is aware UTC.
+    ``transaction.id``); ``published`` is aware UTC. ``granted_scopes`` is
+    ``debugData.grantedScopes`` of a token issuance (observed in real events as
+    one string, scopes separated by ", "; empty for other events).
     """
 
     uuid: str
@@ -150,6 +156,7 @@ class LogEvent:
     targets: tuple[LogTarget, ...]
     outcome_result: str
     request_id: str
+    granted_scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +402,59 @@ def parse_log_event(data: Any) -> LogEvent:
         targets=tuple(targets),
         outcome_result=_str(_nested(data, "outcome"), "result"),
         request_id=request_id or _str(_nested(data, "transaction"), "id"),
+        granted_scopes=_scope_list(
+            _nested(data, "debugContext", "debugData").get("grantedScopes")
+        ),
+    )
+
+
+def _scope_list(value: Any) -> tuple[str, ...]:
+    """Scopes from ``grantedScopes``: a string split on commas and spaces (as
+    observed), or a list of strings; anything else reads as none."""
+    if isinstance(value, str):
+        return tuple(s for s in value.replace(",", " ").split() if s)
+    if isinstance(value, list):
+        return tuple(s for s in value if isinstance(s, str) and s)
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    """One refresh token of an app (``OAuth2RefreshToken``, Application Tokens
+    API, ``GET /api/v1/apps/{appId}/tokens``): its ``id``, ``status``, the
+    ``user_id`` it was issued to, its ``scopes``, and ``created`` /
+    ``expires_at`` (aware UTC, None if absent)."""
+
+    id: str
+    status: str
+    user_id: str
+    scopes: tuple[str, ...]
+    created: datetime | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokensRevoked:
+    """Outcome of ``revokeOAuth2TokensForApplication``: the ``X-Okta-Request-Id``
+    of Okta's 204."""
+
+    request_id: str
+
+
+def parse_refresh_token(data: Any) -> RefreshToken:
+    """Parse one ``OAuth2RefreshToken``. Requires ``id``; raises ParseError
+    otherwise (and for a ``scopes`` that is not a list of strings)."""
+    data = _obj(data, "token")
+    scopes = data.get("scopes") or []
+    if not isinstance(scopes, list) or not all(isinstance(x, str) for x in scopes):
+        raise ParseError("'scopes' is not a list of strings")
+    return RefreshToken(
+        id=_str(data, "id", required=True),
+        status=_str(data, "status"),
+        user_id=_str(data, "userId"),
+        scopes=tuple(scopes),
+        created=parse_datetime(data.get("created"), "created"),
+        expires_at=parse_datetime(data.get("expiresAt"), "expiresAt"),
     )
 
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote, unquote, urlencode
 
-from . import api_services, logquery
+from . import api_services, app_tokens, logquery
 from .oauth import Caller, OrgAuthServer
 from .privilege import ClientRoles
 from .shapes import (
@@ -124,6 +124,7 @@ class ManagementApi:
         ]
         self.client_roles = ClientRoles(self, ADMIN_ROLES)
         self.routes += [(re.compile(p), m) for p, m in self.client_roles.routes()]
+        self.routes += app_tokens.routes(self)
 
     # --- dispatch --------------------------------------------------------------------
     def match(self, method: str, path: str):

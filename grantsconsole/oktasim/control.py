@@ -311,7 +311,15 @@ class ControlSurface:
                 now = int(org.clock.now())
                 amr = ["pwd", "otp", "mfa"] if data.get("mfa") else ["pwd"]
                 return oauth._issue(
-                    app, user, scopes, data.get("nonce"), now, amr, None
+                    app,
+                    user,
+                    scopes,
+                    data.get("nonce"),
+                    now,
+                    amr,
+                    None,
+                    grant_type="authorization_code",
+                    log=False,
                 )
             return json_response(
                 200,

@@ -29,7 +29,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from .state import App, Org, User
+from .state import App, Org, RefreshToken, User
 from .web import OAuthError, Request, Response, html_response, json_response, redirect
 
 ACCESS_TOKEN_TTL = 3600
@@ -90,18 +90,6 @@ class AuthCode:
 
 
 @dataclass(slots=True)
-class RefreshToken:
-    """A refresh token's grant (90 days, not rotated)."""
-
-    client_id: str
-    user_id: str
-    scopes: list[str]
-    auth_time: int
-    amr: list[str]
-    expires: float
-
-
-@dataclass(slots=True)
 class Session:
     """A signed-in browser session (cookie ``oktasim_sid``); auth_time in epoch s."""
 
@@ -137,9 +125,9 @@ class OrgAuthServer:
         self.reset_state()
 
     def reset_state(self) -> None:
-        """Forget codes, refresh tokens, sessions, revocations, assertion jtis."""
+        """Forget codes, sessions, revocations, assertion jtis (refresh tokens live
+        in the org, so a reset org starts with its seeded ones)."""
         self.codes: dict[str, AuthCode] = {}
-        self.refresh_tokens: dict[str, RefreshToken] = {}
         self.sessions: dict[str, Session] = {}
         self.revoked_jtis: set[str] = set()
         self.assertion_jtis: dict[str, float] = {}
@@ -255,12 +243,13 @@ class OrgAuthServer:
         user: User | None,
         scopes: list[str],
         auth_time: int | None = None,
+        jti: str | None = None,
     ) -> str:
         """An RS256 access token for ``app`` (and ``user``) with ``scp`` = scopes."""
         now = int(self.org.clock.now())
         claims: dict[str, Any] = {
             "ver": 1,
-            "jti": "AT." + secrets.token_urlsafe(32),
+            "jti": jti or "AT." + secrets.token_urlsafe(32),
             "iss": self.issuer,
             "aud": self.issuer,
             "iat": now,
@@ -829,6 +818,9 @@ class OrgAuthServer:
                 "Client Credentials requests cannot request '.self' scopes.",
             )
         scopes = self.filter_scopes(app, requested)
+        self.log_token_grant(
+            app, None, requested, scopes, "client_credentials", "private_key_jwt"
+        )
         return json_response(
             200,
             {
@@ -885,7 +877,14 @@ class OrgAuthServer:
         if user is None or user.status != "ACTIVE":
             raise OAuthError(400, "invalid_grant", "The user is not active.")
         return self._issue(
-            app, user, code.scopes, code.nonce, code.auth_time, code.amr, refresh=None
+            app,
+            user,
+            code.scopes,
+            code.nonce,
+            code.auth_time,
+            code.amr,
+            refresh=None,
+            grant_type="authorization_code",
         )
 
     def _issue(
@@ -897,25 +896,40 @@ class OrgAuthServer:
         auth_time: int,
         amr: list[str],
         refresh: str | None,
+        grant_type: str,
+        log: bool = True,
     ) -> Response:
+        """The token response; records a refresh token when ``offline_access`` was
+        granted and, unless ``log`` is False (the control surface's mint), writes
+        the issuance to the System Log."""
+        jti = "AT." + secrets.token_urlsafe(32)
         body: dict[str, Any] = {
             "token_type": "Bearer",
             "expires_in": ACCESS_TOKEN_TTL,
-            "access_token": self.mint_access_token(app, user, scopes, auth_time),
+            "access_token": self.mint_access_token(app, user, scopes, auth_time, jti),
             "scope": " ".join(scopes),
         }
         if "offline_access" in scopes and "refresh_token" in app.grant_types:
             if refresh is None:
                 refresh = secrets.token_urlsafe(32)
-                self.refresh_tokens[refresh] = RefreshToken(
-                    app.client_id or app.id,
-                    user.id,
-                    scopes,
-                    auth_time,
-                    amr,
-                    self.org.clock.now() + REFRESH_TOKEN_TTL,
+                now = self.org.clock.now()
+                self.org.refresh_tokens[refresh] = RefreshToken(
+                    id=self.org.ids.make("oar"),
+                    client_id=app.client_id or app.id,
+                    user_id=user.id,
+                    scopes=scopes,
+                    auth_time=auth_time,
+                    amr=amr,
+                    created=float(int(now)),
+                    expires=float(int(now)) + REFRESH_TOKEN_TTL,
                 )
+            # Ends with the refresh token when the app's tokens are revoked.
+            self.org.refresh_tokens[refresh].access_jtis.add(jti)
             body["refresh_token"] = refresh
+        if log:
+            self.log_token_grant(
+                app, user, scopes, scopes, grant_type, app.token_endpoint_auth_method
+            )
         if "openid" in scopes:
             body["id_token"] = self.mint_id_token(
                 app, user, scopes, nonce, auth_time, amr
@@ -924,8 +938,40 @@ class OrgAuthServer:
             200, body, [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
         )
 
+    def log_token_grant(
+        self,
+        app: App,
+        user: User | None,
+        requested: list[str],
+        granted: list[str],
+        grant_type: str,
+        client_auth: str,
+    ) -> None:
+        """System Log ``app.oauth2.token.grant.access_token`` for one access token,
+        with the ``debugData`` observed in real events (``grantedScopes`` as one
+        ", "-joined string; see DEVIATIONS.md)."""
+        actor = (
+            self.org.user_actor(user)
+            if user is not None
+            else self.org.client_actor(app)
+        )
+        cid = app.client_id or app.id
+        self.org.log(
+            "app.oauth2.token.grant.access_token",
+            "OAuth2 access token is granted",
+            actor,
+            ((cid, "PublicClientApp", cid, app.label),),
+            request_uri="/oauth2/v1/token",
+            debug_data={
+                "grantedScopes": ", ".join(granted),
+                "requestedScopes": ", ".join(requested),
+                "grantType": grant_type,
+                "clientAuthType": client_auth,
+            },
+        )
+
     def _refresh(self, app: App, form: dict[str, str]) -> Response:
-        rt = self.refresh_tokens.get(form.get("refresh_token", ""))
+        rt = self.org.refresh_tokens.get(form.get("refresh_token", ""))
         if (
             rt is None
             or rt.expires < self.org.clock.now()
@@ -955,7 +1001,14 @@ class OrgAuthServer:
                 400, "invalid_grant", "The refresh token is invalid or expired."
             )
         return self._issue(
-            app, user, scopes, None, rt.auth_time, rt.amr, refresh=form["refresh_token"]
+            app,
+            user,
+            scopes,
+            None,
+            rt.auth_time,
+            rt.amr,
+            refresh=form["refresh_token"],
+            grant_type="refresh_token",
         )
 
     # --- userinfo / revoke / introspect / logout ------------------------------------
@@ -1021,9 +1074,9 @@ class OrgAuthServer:
             raise OAuthError(
                 400, "invalid_request", "The 'token' parameter is required."
             )
-        rt = self.refresh_tokens.get(token)
+        rt = self.org.refresh_tokens.get(token)
         if rt is not None and rt.client_id == (app.client_id or app.id):
-            del self.refresh_tokens[token]
+            del self.org.refresh_tokens[token]
         else:
             claims = self.verify_access_token(token)
             if claims is not None and claims.get("cid") == app.client_id:
@@ -1040,7 +1093,7 @@ class OrgAuthServer:
         app = self.authenticate_client(req, form)
         req.caller = app.client_id or app.id
         token = form.get("token", "")
-        rt = self.refresh_tokens.get(token)
+        rt = self.org.refresh_tokens.get(token)
         if rt is not None and rt.expires > self.org.clock.now():
             user = self.org.users.get(rt.user_id)
             return json_response(

@@ -13,7 +13,9 @@ A seed is a plain dict (also the JSON file format for ``--seed PATH.json``)::
                 (oktasim/privilege.py role_from_seed),
                 "jwks"?: [JWK...], "loopback_any_port"?: bool,
                 "groups_claim_filter"?: regex (the ID token's groups claim),
-                "grants": [scopeId...], "granted_by"?: login}]}
+                "grants": [scopeId...], "granted_by"?: login,
+                "refresh_tokens"?: [{"user": login, "scopes": [scope...],
+                                     "age_days": n}]}]}
 
 The demo org's users, passwords, SSWS token and client credentials are fixed (the
 console's development defaults, docs/simulator.md "The demo org"); so are all ids
@@ -32,8 +34,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from . import api_services
+from .oauth import REFRESH_TOKEN_TTL
 from .privilege import DEMO_CLIENT_ROLES, role_from_seed
-from .state import App, Org
+from .state import App, Org, RefreshToken
 
 SEED_DIR = Path(__file__).with_name("seed")
 WORKER_KEY_FILE = SEED_DIR / "worker-key.pem"
@@ -49,6 +52,7 @@ CONSOLE_REDIRECT_URIS = [
 CONSOLE_POST_LOGOUT_URIS = ["http://127.0.0.1:8000/"]
 CONSOLE_GRANTS = [
     "okta.apps.read",
+    "okta.apps.manage",
     "okta.appGrants.read",
     "okta.appGrants.manage",
     "okta.roles.read",
@@ -71,6 +75,25 @@ DEMO_USERS = [
     ("app.admin@example.com", "Abe", "Appadmin", ["APP_ADMIN"], None),
     ("readonly.admin@example.com", "Rita", "Readonly", ["READ_ONLY_ADMIN"], None),
     ("end.user@example.com", "Eve", "Enduser", [], None),
+]
+
+DEMO_REFRESH_TOKEN_APP = "Legacy CRM"
+DEMO_REFRESH_TOKENS = [
+    {
+        "user": "super.admin@example.com",
+        "scopes": ["openid", "offline_access", "okta.users.read", "okta.apps.manage"],
+        "age_days": 41,
+    },
+    {
+        "user": "app.admin@example.com",
+        "scopes": ["openid", "offline_access", "okta.apps.manage"],
+        "age_days": 12,
+    },
+    {
+        "user": "end.user@example.com",
+        "scopes": ["openid", "offline_access", "okta.users.read"],
+        "age_days": 2,
+    },
 ]
 
 _DEMO_APPS: list[tuple[str, str, list[str]]] = [
@@ -315,6 +338,13 @@ def demo_seed() -> dict[str, Any]:
         if label in DEMO_CLIENT_ROLES:
             spec["roles"] = DEMO_CLIENT_ROLES[label]
         apps.append(spec)
+    # --- app refresh tokens (ApplicationTokens) -------------------------------------
+    # Live refresh tokens on a web app that holds Okta API scopes, from people who
+    # signed in with offline_access over the past weeks.
+    for spec in apps:
+        if spec["label"] == DEMO_REFRESH_TOKEN_APP:
+            spec["refresh_tokens"] = DEMO_REFRESH_TOKENS
+    # --- end app refresh tokens ----------------------------------------------------
     for label, kind, name, oauth_client, grants in _OTHER_OIDC:
         apps.append(
             {
@@ -436,6 +466,7 @@ def build_org(
     default_granter = next(
         (u for u in org.users.values() if "SUPER_ADMIN" in u.role_types), None
     )
+    with_tokens: list[tuple[App, dict[str, Any]]] = []
     for i, a in enumerate(app_specs):
         kind = a.get("kind", "web")
         created = now - (380 - (i * 368 / max(1, len(app_specs)))) * 86400
@@ -474,6 +505,8 @@ def build_org(
         )
         app.roles = [role_from_seed(org, r, created) for r in a.get("roles", [])]
         org.add_app(app, log=False)
+        if a.get("refresh_tokens"):
+            with_tokens.append((app, a))
         granter = org.users_by_login.get(
             str(a.get("granted_by", "")).lower(), default_granter
         )
@@ -488,6 +521,20 @@ def build_org(
             org.user_actor(default_granter) if default_granter else org.system_actor()
         ),
     )
+    for app, a in with_tokens:
+        for i, t in enumerate(a["refresh_tokens"]):
+            created = float(int(now - float(t.get("age_days", 1)) * 86400))
+            user = org.users_by_login[t["user"].lower()]
+            org.refresh_tokens[f"seed-rt-{app.id}-{i}"] = RefreshToken(
+                id=org.ids.make("oar"),
+                client_id=app.client_id or app.id,
+                user_id=user.id,
+                scopes=list(t["scopes"]),
+                auth_time=int(created),
+                amr=["pwd"],
+                created=created,
+                expires=created + REFRESH_TOKEN_TTL,
+            )
     org.sort_history()
 
 

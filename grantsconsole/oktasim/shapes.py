@@ -311,6 +311,7 @@ def event_json(org: Org, ev: LogEvent) -> dict[str, Any]:
                 "requestId": ev.request_id,
                 "requestUri": ev.request_uri,
                 "url": ev.request_uri + "?",
+                **(ev.debug_data or {}),
             }
         },
         "securityContext": {

@@ -296,6 +296,26 @@ class LogEvent:
     request_uri: str = ""
     outcome: str = "SUCCESS"
     severity: str = "INFO"
+    debug_data: dict[str, str] | None = None
+
+
+@dataclass(slots=True)
+class RefreshToken:
+    """A refresh token the Org AS issued (``oar…``; 90 days, not rotated).
+
+    ``access_jtis``: the access tokens minted with it, which end with it when the
+    app's tokens are revoked (``DELETE /api/v1/apps/{appId}/tokens``).
+    """
+
+    id: str
+    client_id: str
+    user_id: str
+    scopes: list[str]
+    auth_time: int
+    amr: list[str]
+    created: float
+    expires: float
+    access_jtis: set[str] = field(default_factory=set)
 
 
 class OrgError(Exception):
@@ -335,6 +355,9 @@ class Org:
         self.apps_by_client_id: dict[str, App] = {}
         self.events: list[LogEvent] = []
         self.event_seq = 0
+        # Refresh tokens by token value (the Org AS exchanges them; the Apps API
+        # lists and revokes them per app).
+        self.refresh_tokens: dict[str, RefreshToken] = {}
 
     # --- users -------------------------------------------------------------------
     def add_user(
@@ -647,6 +670,7 @@ class Org:
         request_uri: str = "",
         published: float | None = None,
         outcome: str = "SUCCESS",
+        debug_data: dict[str, str] | None = None,
     ) -> LogEvent:
         """Append a System Log event (persistence order = ``seq`` = index + 1).
 
@@ -671,6 +695,7 @@ class Org:
             request_id=request_id or self.ids.token(27),
             request_uri=request_uri,
             outcome=outcome,
+            debug_data=debug_data,
         )
         self.events.append(ev)
         return ev

@@ -26,6 +26,7 @@ REQUESTED = {
     "okta.apps.read",
     "okta.appGrants.read",
     "okta.appGrants.manage",
+    "okta.apps.manage",
     "okta.roles.read",
     "okta.oauthIntegrations.manage",  # removing API service integrations
 }

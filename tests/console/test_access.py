@@ -79,6 +79,7 @@ WRITES = [
     ("/sync/start", {"kind": "incremental"}),
     ("/audit/verify", {}),
     ("/apps/{app}/grants/undo", {"revoke": "1"}),
+    ("/apps/{app}/tokens/revoke", {"revoke": "1", "confirm": "yes"}),
     ("/reports/generate", {}),
     (
         "/integrations/{integration}/remove",

@@ -83,6 +83,10 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
             {"only": "okta.apps.read", "confirm": "yes"},
         ),
         "grant-undo": (f"/apps/{app_id}/grants/undo", {"revoke": "1"}),
+        "tokens-revoke": (
+            f"/apps/{app_id}/tokens/revoke",
+            {"revoke": "1", "confirm": "yes"},
+        ),
         "app-refresh": (f"/apps/{app_id}/refresh", {}),
         "scope-grant-bulk": ("/scopes/okta.brands.read/grant", {"app": [app_id]}),
         "scope-revoke-bulk": (

@@ -295,6 +295,7 @@ def test_demo_org_holds_the_contract_grants(sim):
     worker = {g["scopeId"] for g in apps["0oa1workerDEMO0000x7"]["grants"]}
     assert console == {
         "okta.apps.read",
+        "okta.apps.manage",
         "okta.appGrants.read",
         "okta.appGrants.manage",
         "okta.roles.read",

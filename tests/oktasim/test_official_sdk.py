@@ -237,5 +237,32 @@ def test_official_sdk_reads_a_service_apps_role_targets(sim, sdk_env, ssws, mode
             assert err is None, err
             assert [a.name for a in apps] == ["salesforce", "oidc_client"]
 
+
+def test_official_sdk_lists_and_revokes_an_apps_refresh_tokens(sim, sdk_env):
+    """``listOAuth2TokensForApplication`` and ``revokeOAuth2TokensForApplication``
+    on the demo web app seeded with refresh tokens."""
+    app_id = app_by_label(sim, "Legacy CRM")["id"]
+
+    async def run() -> None:
+        async with Client(sdk_config(sim, "SSWS")) as client:
+            tokens, resp, err = await client.list_o_auth2_tokens_for_application(
+                app_id, limit=2
+            )
+            assert err is None, err
+            assert len(tokens) == 2
+            assert all("offline_access" in t.scopes for t in tokens)
+            after = PaginationHelper.extract_next_cursor(resp.headers)
+            rest, _, err = await client.list_o_auth2_tokens_for_application(
+                app_id, limit=2, after=after
+            )
+            assert err is None, err
+            assert len(rest) == 1
+            _, resp, err = await client.revoke_o_auth2_tokens_for_application(app_id)
+            assert err is None, err
+            assert resp.status_code == 204
+            left, _, err = await client.list_o_auth2_tokens_for_application(app_id)
+            assert err is None, err
+            assert left == []
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, run()).result()

@@ -266,7 +266,7 @@ def test_unknown_non_okta_scope_is_invalid_scope(sim):
 
 def test_ungranted_okta_scopes_are_dropped_from_the_token(sim):
     _, q = sign_in(
-        sim.url, scope="openid okta.apps.read okta.users.manage okta.apps.manage"
+        sim.url, scope="openid okta.apps.read okta.users.manage okta.groups.manage"
     )
     body = exchange_code(sim.url, q).json()
     assert body["scope"].split() == ["openid", "okta.apps.read"]

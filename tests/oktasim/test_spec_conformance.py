@@ -397,3 +397,61 @@ def test_api_services_need_oauth_integrations_scopes(sim, okta_spec):
     assert d.status_code == 403
     assert 'scope="okta.oauthIntegrations.manage"' in d.headers["WWW-Authenticate"]
     validate(okta_spec, d)
+
+
+REFRESH_TOKEN_APP = "Legacy CRM"  # the demo web app seeded with refresh tokens
+
+
+@pytest.mark.parametrize("expand", [None, "scope"])
+def test_list_app_refresh_tokens_matches_spec(sim, ssws, okta_spec, expand):
+    app_id = app_by_label(sim, REFRESH_TOKEN_APP)["id"]
+    params = {"expand": expand} if expand else {}
+    r = ssws.get(f"{sim.url}/api/v1/apps/{app_id}/tokens", params=params)
+    assert r.status_code == 200
+    tokens = r.json()
+    assert len(tokens) == 3
+    assert all(t["id"].startswith("oar") and t["clientId"] == app_id for t in tokens)
+    assert all("offline_access" in t["scopes"] for t in tokens)
+    assert all(("_embedded" in t) == (expand == "scope") for t in tokens)
+    validate(okta_spec, r)
+
+
+def test_revoke_app_refresh_tokens_is_204_without_body(sim, ssws, okta_spec):
+    app_id = app_by_label(sim, REFRESH_TOKEN_APP)["id"]
+    r = ssws.delete(f"{sim.url}/api/v1/apps/{app_id}/tokens")
+    assert r.status_code == 204
+    assert r.content == b""
+    op = okta_spec.spec / "paths" / "/api/v1/apps/{appId}/tokens" / "delete"
+    assert (op / "responses" / "204" / "content").read_value() == {}
+    assert ssws.get(f"{sim.url}/api/v1/apps/{app_id}/tokens").json() == []
+
+
+def test_app_tokens_of_unknown_app_is_spec_404(sim, ssws, okta_spec):
+    r = ssws.get(f"{sim.url}/api/v1/apps/0oa1doesnotexist00000/tokens")
+    assert r.status_code == 404
+    assert r.json()["errorCode"] == "E0000007"
+    validate(okta_spec, r)
+
+
+def test_token_grant_event_matches_spec(sim, ssws, okta_spec):
+    """Issuing a token writes app.oauth2.token.grant.access_token with the
+    grantedScopes seen in real events (DEVIATIONS.md: observed, undocumented)."""
+    r = worker_token_request(sim.url, "okta.apps.read okta.users.manage")
+    assert r.status_code == 200
+    since = sim.advance_clock(0)["now"] - 60
+    r = ssws.get(
+        f"{sim.url}/api/v1/logs",
+        params={
+            "since": iso(since),
+            "filter": 'eventType eq "app.oauth2.token.grant.access_token"',
+        },
+    )
+    (event,) = r.json()
+    debug = event["debugContext"]["debugData"]
+    assert debug["grantedScopes"] == "okta.apps.read"  # not granted: dropped
+    assert debug["requestedScopes"] == "okta.apps.read, okta.users.manage"
+    assert debug["grantType"] == "client_credentials"
+    assert debug["clientAuthType"] == "private_key_jwt"
+    assert event["actor"]["type"] == "PublicClientApp"
+    assert event["target"][0]["id"] == "0oa1workerDEMO0000x7"
+    validate_as(okta_spec, r, body=[drop_nulls(e) for e in r.json()])

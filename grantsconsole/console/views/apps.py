@@ -59,6 +59,7 @@ from grantsconsole.console.views.common import (
 from grantsconsole.grants.models import AuditEvent, OktaApp
 from grantsconsole.grants.services import (
     app_sync,
+    app_tokens,
     people,
     privilege_sync,
     scope_writes,
@@ -180,6 +181,7 @@ def _detail_context(
         "privilege": privilege_sync.page_view(
             app, [g.scope_id for g in rows if g.revoked_at is None]
         ),
+        **selectors.app_token_facts(app),
         **extra,
     }
 
@@ -482,6 +484,8 @@ def _refresh(request: HttpRequest, *, app: OktaApp) -> HttpResponse:
             client=admin_client(request), app=app, actor=actor_of(request)
         )
         outcome = _refresh_outcome(app, result)
+        if not result.error and not result.change.removed:
+            app_tokens.read_refresh_tokens(admin_client(request), app)
     except OktaError as exc:
         outcome = from_error(app.label, exc, verb="refresh")
     app.refresh_from_db()

@@ -7,6 +7,8 @@ Syncs: :func:`run_full_sync` (inline) or :func:`start_full_sync` +
 :func:`queue_sync` ("Sync now": a run recorded before the worker starts it),
 :func:`settle_abandoned_intents` (console writes whose request died).
 Reports: :func:`create_report`, :func:`report_as_csv`, :func:`report_as_json`.
+Finishing a revoke (an app's refresh tokens, the residual-window check):
+:mod:`~grantsconsole.grants.services.app_tokens`.
 People (names for Okta user ids): :mod:`~grantsconsole.grants.services.people`,
 :func:`refresh_people`.
 Audit verification: :func:`verify_audit_trail`, :func:`request_verification`,
