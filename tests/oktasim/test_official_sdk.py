@@ -203,7 +203,11 @@ def test_official_sdk_lists_api_service_integrations_and_their_secrets(
             assert err is None, err
             assert [s.status for s in secrets] == ["INACTIVE", "ACTIVE"]
 
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
+
+@pytest.mark.parametrize("mode", ["SSWS", "PrivateKey"])
 def test_official_sdk_reads_a_service_apps_role_targets(sim, sdk_env, ssws, mode):
     """``listGroupTargetRoleForClient`` and ``listAppTargetRoleToClient``, as the
     full sync reads what a service app's admin role reaches. (The SDK's own
@@ -236,6 +240,9 @@ def test_official_sdk_reads_a_service_apps_role_targets(sim, sdk_env, ssws, mode
             apps, _, err = await client.list_app_target_role_to_client(*by_apps)
             assert err is None, err
             assert [a.name for a in apps] == ["salesforce", "oidc_client"]
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 def test_official_sdk_lists_and_revokes_an_apps_refresh_tokens(sim, sdk_env):
