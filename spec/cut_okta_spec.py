@@ -37,6 +37,9 @@ OPERATIONS = {
     "/api/v1/users/{userId}/roles": ["get"],
     "/api/v1/logs": ["get"],
     "/oauth2/v1/clients/{clientId}/roles": ["get"],
+    "/api/v1/apps/{appId}/credentials/secrets": ["get"],
+    "/api/v1/apps/{appId}/credentials/jwks": ["get"],
+    "/api/v1/org/settings/clientPrivilegesSetting": ["get"],
 }
 
 

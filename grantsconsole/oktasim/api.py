@@ -17,6 +17,7 @@ from collections.abc import Callable
 from urllib.parse import quote, unquote, urlencode
 
 from . import logquery
+from .controls import ControlsApi
 from .oauth import Caller, OrgAuthServer
 from .shapes import (
     app_bytes,
@@ -121,6 +122,7 @@ class ManagementApi:
                 {"GET": (self.list_logs, ("okta.logs.read",))},
             ),
         ]
+        self.routes += ControlsApi(self).routes()
 
     # --- dispatch --------------------------------------------------------------------
     def match(self, method: str, path: str):

@@ -11,7 +11,9 @@ A seed is a plain dict (also the JSON file format for ``--seed PATH.json``)::
                 "post_logout_redirect_uris"?, "status"?, "roles"?: [ROLE...],
                 "jwks"?: [JWK...], "loopback_any_port"?: bool,
                 "groups_claim_filter"?: regex (the ID token's groups claim),
-                "grants": [scopeId...], "granted_by"?: login}]}
+                "grants": [scopeId...], "granted_by"?: login}],
+     "controls"?: credentials, network zones and the org setting
+                  (controls.seed_controls)}
 
 The demo org's users, passwords, SSWS token and client credentials are fixed (the
 console's development defaults, docs/simulator.md "The demo org"); so are all ids
@@ -29,6 +31,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
+from .controls import seed_controls
 from .state import App, Org, RoleAssignment
 
 SEED_DIR = Path(__file__).with_name("seed")
@@ -298,7 +301,31 @@ def demo_seed() -> dict[str, Any]:
         )
     for label, kind in _NON_OIDC:
         apps.append({"label": label, "kind": kind, "grants": []})
-    return {"users": users, "apps": apps}
+    return {"users": users, "apps": apps, "controls": DEMO_CONTROLS}
+
+
+# --- compensating controls (credentials, network, org setting) -------------------
+# Secrets from a week to three years old, service apps' keys of different ages,
+# one app restricted to a network zone, and the org's "assign Super Admin to
+# public client apps" setting switched on (Okta's guide says to turn it off).
+DEMO_NETWORK_ZONE = "nzo1corpnetDEMO000x7"
+DEMO_CONTROLS: dict[str, Any] = {
+    "client_privileges": True,
+    "apps": {
+        "Legacy CRM": {"secret_ages_days": [1095]},
+        "HR Onboarding": {"secret_ages_days": [400, 7]},
+        "Help Desk Console": {"secret_ages_days": [200]},
+        "Provisioning Bot": {
+            "key_age_days": 30,
+            "network": {"connection": "ZONE", "include": [DEMO_NETWORK_ZONE]},
+        },
+        "Terraform Automation": {
+            "key_age_days": 730,
+            "network": {"connection": "ANYWHERE"},
+        },
+    },
+}
+# --- end of compensating controls ------------------------------------------------
 
 
 def load_seed(seed: str | dict | None) -> dict[str, Any]:
@@ -453,6 +480,7 @@ def build_org(
         for j, scope in enumerate(a.get("grants", [])):
             when = created + 3600 + j * 60 + rng.randint(0, 86400 * 2)
             org.grant(app, scope, actor, created=min(when, now - 3600))
+    seed_controls(org, spec)
     org.sort_history()
 
 
