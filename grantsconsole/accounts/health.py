@@ -54,6 +54,10 @@ WORKER_FEATURES: dict[str, str] = {
         "Names beside the Okta user ids of people who never signed in here and "
         "appear in no System Log event the console read (pages show the id only)."
     ),
+    "okta.orgs.read": (
+        "Reading whether Okta gives new public client apps the Super Admin role "
+        "(clientPrivilegesSetting), flagged here and in the daily report."
+    ),
 }
 
 #: admin roles with which a service app may read app grants (today Okta lets only

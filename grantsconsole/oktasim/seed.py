@@ -59,6 +59,7 @@ WORKER_GRANTS = [
     "okta.appGrants.read",
     "okta.logs.read",
     "okta.users.read",
+    "okta.orgs.read",
 ]
 
 DEMO_USERS = [

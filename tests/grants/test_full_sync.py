@@ -53,9 +53,14 @@ def test_full_sync_reproduces_the_simulator_state(sim, worker_client):
     assert LogCursor.objects.get().since == run.started_at
 
 
-def test_full_sync_request_count_is_pages_plus_apps(sim, worker_client):
-    """ceil(all apps / 200) listing pages (Okta cannot filter by signOnMode)
-    plus one grants read per OIDC app, nothing else."""
+def test_full_sync_request_count_is_pages_plus_apps_plus_credentials(
+    sim, worker_client
+):
+    """The minimum: ceil(all apps / 200) listing pages (Okta cannot filter by
+    signOnMode), one grants read per OIDC app, one credentials read per app
+    where they matter (services.controls.credentials_to_read: a service app
+    holding a grant reads its keys, a web app holding a manage scope its
+    secrets; public clients none) and the org setting once; nothing else."""
     sim.reset(apps=260, rate_limit=100_000)
     run = services.run_full_sync(client=worker_client)
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
@@ -64,10 +69,31 @@ def test_full_sync_request_count_is_pages_plus_apps(sim, worker_client):
     api = _api_requests(sim)
     listing = [r for r in api if r["path"] == "/api/v1/apps"]
     grants = [r for r in api if r["path"].endswith("/grants")]
+    credentials = [r for r in api if "/credentials/" in r["path"]]
+    setting = [r for r in api if r["path"].endswith("/clientPrivilegesSetting")]
     assert len(grants) == n
     assert every > n > 200  # non-OIDC apps too, at least two pages
     assert len(listing) == -(-every // 200)  # ceil(every / 200): pages of 200
-    assert len(api) == len(listing) + len(grants)
+    # Counted from Okta's side: generated service apps use private_key_jwt,
+    # web apps client_secret_basic, browser and native apps none.
+    matter = {
+        a["id"]: "jwks" if a["kind"] == "service" else "secrets"
+        for a in sim.state()["apps"]
+        if a["grants"]
+        and (
+            a["kind"] == "service"
+            or (
+                a["kind"] == "web"
+                and any(g["scopeId"].endswith(".manage") for g in a["grants"])
+            )
+        )
+    }
+    assert 0 < len(matter) < n
+    assert sorted(r["path"] for r in credentials) == sorted(
+        f"/api/v1/apps/{i}/credentials/{kind}" for i, kind in matter.items()
+    )
+    assert len(setting) == 1
+    assert len(api) == len(listing) + n + len(matter) + 1
     assert run.okta_requests == len(api)
     assert db_state() == okta_state(sim)
 
@@ -407,7 +433,10 @@ def test_a_redelivered_grants_step_resumes_at_the_run_cursor(sim, worker_client)
     SyncRun.objects.filter(pk=run.pk).update(step=step)  # the move was lost
     before = len(_api_requests(sim))
     services.full_sync_step(run.pk, step, client=worker_client)
-    read = [r["path"] for r in _api_requests(sim)[before:]]
+    # Grants reads only (apps that matter also get a credentials read).
+    read = [
+        r["path"] for r in _api_requests(sim)[before:] if r["path"].endswith("/grants")
+    ]
     first_again = OktaApp.objects.get(pk=run.listed_app_ids[0]).okta_id
     assert f"/api/v1/apps/{first_again}/grants" not in read
     assert len(read) == min(
