@@ -121,6 +121,7 @@ KNOWN_SECTIONS = (
     "uncatalogued_scopes",
     "foreign_issuer_grants",
     "verification",
+    "org_settings",
 )
 
 

@@ -48,7 +48,7 @@ from django.utils import timezone
 
 from grantsconsole.grants.models import AuditEvent, AuditReport, OktaApp, ScopeGrant
 from grantsconsole.grants.safe_csv import csv_lines
-from grantsconsole.grants.services import people
+from grantsconsole.grants.services import controls, people
 from grantsconsole.grants.services.verification import checkpoint_verified
 from grantsconsole.okta import scope_catalog
 
@@ -228,6 +228,7 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
         "grants_unavailable": unavailable,
         "uncatalogued_scopes": uncatalogued,
         "foreign_issuer_grants": foreign_issuer,
+        "org_settings": controls.org_settings_report(),
         "totals": {
             "apps": OktaApp.objects.filter(removed_at__isnull=True).count(),
             "open_grants": len(open_grants),
@@ -322,7 +323,8 @@ def report_as_csv(report: AuditReport) -> str:
     critical_holder (``detail`` says when the grant is not current),
     change, external_change, failed_attempt, grants_unavailable (``time`` is
     the last read, ``detail`` the reason and Okta's answer),
-    uncatalogued_scope, foreign_issuer_grant. Reports stored before
+    uncatalogued_scope, foreign_issuer_grant, org_setting (the
+    public-client admin setting, when on). Reports stored before
     ``grants_unavailable`` existed give unreadable_app rows instead.
     ``actor_login`` holds a login (or "worker"), never an id: the Okta user
     id is in ``actor_id`` and the display name in ``actor_name``, both from
@@ -393,4 +395,7 @@ def report_as_csv(report: AuditReport) -> str:
             app_label=item["label"],
             detail=f"issuer {item['issuer']} is not the org",
         )
+    setting = data.get("org_settings", {}).get("client_privileges_setting", {})
+    if setting.get("flag"):
+        row(section="org_setting", time=setting["changed_at"], detail=setting["flag"])
     return "".join(csv_lines(rows))
