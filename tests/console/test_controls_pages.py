@@ -102,3 +102,18 @@ def test_daily_report_flags_the_setting_on_the_page_and_in_csv(admin, sim, synce
     assert quiet.data["org_settings"]["client_privileges_setting"]["flag"] == ""
     csv_text = admin.get(f"/reports/{quiet.pk}/export.csv").content.decode()
     assert '"org_setting"' not in csv_text
+
+
+def test_health_says_what_a_missing_okta_orgs_read_disables(admin, sim):
+    from grantsconsole.okta_clients import forget_worker_clients
+
+    sim.oob_revoke("0oa1workerDEMO0000x7", "okta.orgs.read")
+    forget_worker_clients()  # a fresh worker token, without the scope
+    try:
+        body = admin.get("/health/console/").content.decode()
+    finally:
+        forget_worker_clients()
+    row = body.split('<tr data-scope="okta.orgs.read" data-ok="no">')[1]
+    row = row.split("</tr>")[0]
+    assert "Disabled: Reading whether Okta gives new public client apps" in row
+    assert "Not read yet: the next full sync reads" in text_of(body.encode())
