@@ -919,7 +919,7 @@ class AppControls(models.Model):
     or "unreadable" (``credentials_error`` says why; the last read ages are
     kept). ``credential_count`` counts the active ones and
     ``newest_credential_at`` / ``oldest_credential_at`` are their creation
-    times (UTC; None when unknown). Like the app's grants, a sync that finds
+    times (UTC; None when unknown). Like the app's grants, a sync that reads
     them as stored writes nothing: they are as of the app's "Last synced".
     """
 
@@ -955,7 +955,7 @@ class OrgSetting(models.Model):
     Admin to new public client apps"); ``enabled`` is its value (None when it
     could not be read; ``error`` says why, and ``enabled`` keeps the last value
     read); ``changed_at`` is when a sync first saw the stored value or error
-    (a sync that finds it as stored writes nothing)."""
+    (a sync that reads the stored value writes nothing)."""
 
     CLIENT_PRIVILEGES = "clientPrivilegesSetting"
 

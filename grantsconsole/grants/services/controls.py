@@ -106,7 +106,8 @@ def read_credentials(client: OktaClient, app_pk: int) -> bool:
     and store their count and ages (active ones only; no write when they are
     as stored). Returns True when Okta was called. Raises OktaRateLimited; any
     other Okta error marks the credentials "unreadable" with the reason (ages
-    as last read)."""
+    as last read; the reason names Okta's request id, so it is written again
+    on each refused read)."""
     app = OktaApp.objects.filter(pk=app_pk).select_related("controls").first()
     if app is None:
         return False
@@ -143,7 +144,7 @@ def read_org_settings(client: OktaClient) -> None:
     """Read the org's ``clientPrivilegesSetting`` and store it (no write when
     it is as stored). Raises OktaRateLimited; any other error (e.g. the worker
     lacks ``okta.orgs.read``) is stored as the reason, keeping the last value
-    read."""
+    read (the reason names Okta's request id, so each refused read writes)."""
     row = client_privileges_setting()
     try:
         fields = {"enabled": client.get_client_privileges_setting(), "error": ""}
