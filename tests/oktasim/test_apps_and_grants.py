@@ -305,6 +305,7 @@ def test_demo_org_holds_the_contract_grants(sim):
         "okta.appGrants.read",
         "okta.logs.read",
         "okta.users.read",
+        "okta.orgs.read",
     }
     kinds = [a["kind"] for a in apps.values()]
     assert {k: kinds.count(k) for k in set(kinds)}["web"] >= 10
