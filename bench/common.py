@@ -182,6 +182,24 @@ class Sim:
             if a["sign_on_mode"] == "OPENID_CONNECT"
         ]
 
+    def credential_reads(self) -> int:
+        """Apps whose secrets or keys the full sync reads
+        (``grants.services.controls.credentials_to_read``): service apps
+        holding a grant and web apps holding a manage scope (browser and
+        native apps are public clients, with nothing to read)."""
+        return sum(
+            1
+            for a in self.control.state()["apps"]
+            if a["grants"]
+            and (
+                a["kind"] == "service"
+                or (
+                    a["kind"] == "web"
+                    and any(g["scopeId"].endswith(".manage") for g in a["grants"])
+                )
+            )
+        )
+
     def app_count(self) -> int:
         """Every app of the org: what the listing pages through."""
         return len(self.control.state()["apps"])

@@ -16,10 +16,13 @@ the periodic drift check), then copied for each scenario, in which the real
   the SDK's default retries) with the whole bucket to itself;
 * ``sdk + drain``: the same while the second client spends half the bucket.
 
-Floor: the sync needs ``R = ceil(N_all/200) + N_oidc`` apps-bucket requests:
-every app is listed (Okta cannot filter by ``signOnMode``; N_all = N_oidc + M)
-and each OIDC app's grants are read (N_oidc counts the console's own two apps
-too); with ``B = floor(L*S)`` per
+Floor: the sync needs ``R = ceil(N_all/200) + N_oidc + N_cred`` apps-bucket
+requests: every app is listed (Okta cannot filter by ``signOnMode``; N_all =
+N_oidc + M), each OIDC app's grants are read (N_oidc counts the console's own
+two apps too) and the secrets or keys of the N_cred apps where they matter
+(service apps holding a grant, web apps holding a manage scope; the SDK loop
+reads none, so its R has no N_cred). The org setting read, once per sync, is
+outside the apps bucket. With ``B = floor(L*S)`` per
 window they need at least ``ceil(R/B)`` windows, so the minimum time is
 ``(ceil(R/B) - 1) * W`` (the last window's requests sent at its start).
 Counted from ``/__sim__/requests``: apps-bucket requests of the sync, 429s,
@@ -154,6 +157,7 @@ def scenario(
             for a in sim.control.state()["apps"]
             if a["kind"] == "service" and a["client_id"]
         )
+        n_credentials = 0 if sdk else sim.credential_reads()
         drainer = Drainer(sim.url, args.limit // 2, args.window) if drain else None
         if drainer:
             drainer.start()
@@ -194,7 +198,7 @@ def scenario(
     if res.returncode != 0:
         print(res.stderr[-3000:])
     stats = analyse(reqs)
-    minimum = math.ceil(n_all / 200) + n_oidc
+    minimum = math.ceil(n_all / 200) + n_oidc + n_credentials
     eff_share = share if share is not None else 1.0
     budget = max(1, math.floor(args.limit * eff_share + 1e-9))
     if drain:
@@ -209,6 +213,7 @@ def scenario(
         "drain": drain,
         "n_oidc": n_oidc,
         "n_all": n_all,
+        "n_credentials": n_credentials,
         "min_requests": minimum,
         "min_role_requests": 0 if sdk else n_service,
         "role_requests": stats["role_requests"],

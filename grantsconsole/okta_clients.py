@@ -12,7 +12,8 @@
 The worker reads Okta as an Okta **service app**: ``client_credentials`` with
 ``private_key_jwt`` against the Org Authorization Server, scopes
 ``okta.apps.read okta.appGrants.read okta.logs.read`` and, optionally,
-``okta.users.read`` (names for the user ids the pages show) (Okta guide
+``okta.users.read`` (names for the user ids the pages show) and
+``okta.orgs.read`` (the public-client admin org setting) (Okta guide
 "Implement OAuth for Okta with a service app").
 Without ``OKTA_WORKER_CLIENT_ID`` + ``OKTA_WORKER_PRIVATE_KEY`` it falls back to
 the legacy SSWS API token ``OKTA_SSWS_TOKEN``.
@@ -52,7 +53,12 @@ if TYPE_CHECKING:
 # Okta issues only the requested scopes the app holds, so an optional one the
 # worker's app lacks is just left out of its token.
 WORKER_OPTIONAL_SCOPES = frozenset(
-    {"okta.users.read", "okta.oauthIntegrations.read", "okta.roles.read"}
+    {
+        "okta.users.read",
+        "okta.oauthIntegrations.read",
+        "okta.roles.read",
+        "okta.orgs.read",
+    }
 )
 WORKER_SCOPES = (
     "okta.apps.read",

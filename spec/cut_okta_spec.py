@@ -46,6 +46,9 @@ OPERATIONS = {
         "get"
     ],
     "/api/v1/iam/resource-sets/{resourceSetIdOrLabel}": ["get"],
+    "/api/v1/apps/{appId}/credentials/secrets": ["get"],
+    "/api/v1/apps/{appId}/credentials/jwks": ["get"],
+    "/api/v1/org/settings/clientPrivilegesSetting": ["get"],
 }
 
 

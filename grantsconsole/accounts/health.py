@@ -70,6 +70,10 @@ WORKER_FEATURES: dict[str, str] = {
         '(without it, apps show "roles not readable" and their manage scopes\' '
         "reach stays unknown)."
     ),
+    "okta.orgs.read": (
+        "Reading whether Okta gives new public client apps the Super Admin role "
+        "(clientPrivilegesSetting), flagged here and in the daily report."
+    ),
 }
 
 #: admin roles with which a service app may read app grants (today Okta lets only

@@ -1061,3 +1061,69 @@ class AppRefreshTokens(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} refresh tokens of app {self.app_id}"
+
+
+class AppControls(models.Model):
+    """An app's compensating controls, as the full sync last read them (see
+    ``services.controls``): what limits the harm if its credential leaks.
+
+    ``auth_method`` is ``credentials.oauthClient.token_endpoint_auth_method``
+    ("" when Okta sent none); ``network`` is ``settings.oauthClient.network``:
+    ``connection`` ("" when the app carries no restriction, i.e. anywhere;
+    ``ANYWHERE``, ``ZONE`` or another value kept as Okta sent it) and the
+    zone ids in ``network_include`` / ``network_exclude``. Both come with the
+    apps listing, so they are kept for every OIDC app.
+
+    ``credentials_state`` says whether its secrets (``client_secret_*``) or
+    keys (``private_key_jwt``) were read: "read", "not read" (the sync reads
+    them only for the apps where they matter, ``services.controls.matters``)
+    or "unreadable" (``credentials_error`` says why; the last read ages are
+    kept). ``credential_count`` counts the active ones and
+    ``newest_credential_at`` / ``oldest_credential_at`` are their creation
+    times (UTC; None when unknown). Like the app's grants, a sync that reads
+    them as stored writes nothing: they are as of the app's "Last synced".
+    """
+
+    class CredentialsState(models.TextChoices):
+        READ = "read"
+        NOT_READ = "not read"
+        UNREADABLE = "unreadable"
+
+    app = models.OneToOneField(
+        OktaApp, on_delete=models.CASCADE, related_name="controls"
+    )
+    auth_method = models.CharField(max_length=64, blank=True)
+    network_connection = models.CharField(max_length=200, blank=True)
+    network_include = models.JSONField(default=list, blank=True)
+    network_exclude = models.JSONField(default=list, blank=True)
+    credentials_state = models.CharField(
+        max_length=16,
+        choices=CredentialsState.choices,
+        default=CredentialsState.NOT_READ,
+    )
+    credentials_error = models.TextField(blank=True)
+    credential_count = models.PositiveIntegerField(default=0)
+    newest_credential_at = models.DateTimeField(null=True, blank=True)
+    oldest_credential_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"controls of app {self.app_id}"
+
+
+class OrgSetting(models.Model):
+    """An org-wide Okta setting the console watches, as the last full sync
+    read it. ``name`` is Okta's (``clientPrivilegesSetting``: "assign Super
+    Admin to new public client apps"); ``enabled`` is its value (None when it
+    could not be read; ``error`` says why, and ``enabled`` keeps the last value
+    read); ``changed_at`` is when a sync first saw the stored value or error
+    (a sync that reads the stored value writes nothing)."""
+
+    CLIENT_PRIVILEGES = "clientPrivilegesSetting"
+
+    name = models.CharField(max_length=100, unique=True)
+    enabled = models.BooleanField(null=True)
+    error = models.TextField(blank=True)
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} = {self.enabled}"

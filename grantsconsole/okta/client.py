@@ -31,6 +31,7 @@ from .models import (
     ApiServiceIntegration,
     ApiServiceSecret,
     App,
+    ClientCredential,
     Grant,
     GrantResult,
     LogPage,
@@ -47,6 +48,7 @@ from .models import (
     parse_api_service_secret,
     parse_app,
     parse_app_target,
+    parse_credential,
     parse_grant,
     parse_group_target,
     parse_log_event,
@@ -759,3 +761,80 @@ class OktaClient:
             "DELETE", f"{APPS_PATH}/{_seg(app_id)}/tokens", retry_safe=True
         )
         return TokensRevoked(response.request_id)
+
+    # -- Compensating controls: client credentials, org setting -----------------
+
+    def list_oauth2_client_secrets(self, app_id: str) -> list[ClientCredential]:
+        """An app's client secrets, without their values:
+        ``GET /api/v1/apps/{appId}/credentials/secrets``.
+
+        Okta API reference: Application SSO Public Keys,
+        ``listOAuth2ClientSecrets`` (needs ``okta.apps.read``). Raises
+        OktaNotFound for an unknown app (or one that is no OAuth client),
+        OktaPermissionDenied / OktaInsufficientScope when the caller may not
+        read it, OktaMalformedResponse for a body that is not a list of secrets.
+        """
+        return self._credentials(app_id, "secrets")
+
+    def list_jwk(self, app_id: str) -> list[ClientCredential]:
+        """An app's registered public keys (for ``private_key_jwt``), without
+        the key material: ``GET /api/v1/apps/{appId}/credentials/jwks``.
+
+        Okta API reference: Application SSO Public Keys, ``listJwk`` (needs
+        ``okta.apps.read``). The spec's schema is an array; its example wraps
+        the keys in ``{"jwks": {"keys": [...]}}``, so both are read. Raises
+        like :meth:`list_oauth2_client_secrets`.
+        """
+        return self._credentials(app_id, "jwks")
+
+    def _credentials(self, app_id: str, kind: str) -> list[ClientCredential]:
+        response = self.transport.request(
+            "GET",
+            f"{APPS_PATH}/{_seg(app_id)}/credentials/{kind}",
+            retry_safe=True,
+        )
+        body = response.body
+        if kind == "jwks" and isinstance(body, dict):
+            wrapped = body.get("jwks")
+            body = wrapped.get("keys") if isinstance(wrapped, dict) else None
+        if not isinstance(body, list):
+            raise OktaMalformedResponse(
+                f"{kind} of app {app_id}: expected a JSON array",
+                status=response.status,
+                request_id=response.request_id,
+            )
+        items = []
+        for raw in body:
+            try:
+                items.append(parse_credential(raw))
+            except ParseError as exc:
+                raise OktaMalformedResponse(
+                    f"a credential of app {app_id} is unreadable: {exc}",
+                    status=response.status,
+                    request_id=response.request_id,
+                ) from None
+        return items
+
+    def get_client_privileges_setting(self) -> bool:
+        """Whether the org assigns the Super Admin role to new public client
+        apps: ``GET /api/v1/org/settings/clientPrivilegesSetting``.
+
+        Okta API reference: Org Setting Admin, ``getClientPrivilegesSetting``
+        (needs ``okta.orgs.read``). Raises OktaInsufficientScope /
+        OktaPermissionDenied when the caller may not read it, and
+        OktaMalformedResponse unless the body holds a boolean
+        ``clientPrivilegesSetting``.
+        """
+        response = self.transport.request(
+            "GET", "/api/v1/org/settings/clientPrivilegesSetting", retry_safe=True
+        )
+        body = response.body
+        value = body.get("clientPrivilegesSetting") if isinstance(body, dict) else None
+        if not isinstance(value, bool):
+            raise OktaMalformedResponse(
+                "clientPrivilegesSetting: expected an object with a boolean "
+                "'clientPrivilegesSetting'",
+                status=response.status,
+                request_id=response.request_id,
+            )
+        return value

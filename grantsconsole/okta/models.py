@@ -18,6 +18,8 @@ from typing import Any
 
 __all__ = [
     "App",
+    "AppNetwork",
+    "ClientCredential",
     "Grant",
     "GrantResult",
     "LogEvent",
@@ -31,9 +33,11 @@ __all__ = [
     "TokensRevoked",
     "User",
     "parse_app",
+    "parse_credential",
     "parse_datetime",
     "parse_grant",
     "parse_log_event",
+    "parse_network",
     "parse_refresh_token",
     "parse_role",
     "parse_user",
@@ -69,6 +73,8 @@ class App:
     application_type: str
     created: datetime | None
     last_updated: datetime | None
+    token_endpoint_auth_method: str = ""
+    network: AppNetwork | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +299,20 @@ def parse_app(data: Any) -> App:
         application_type=_str(oauth_settings, "application_type"),
         created=parse_datetime(data.get("created"), "created"),
         last_updated=parse_datetime(data.get("lastUpdated"), "lastUpdated"),
+        token_endpoint_auth_method=_str(
+            oauth_credentials, "token_endpoint_auth_method"
+        ),
+        network=_network_of(oauth_settings),
     )
+
+
+def _network_of(oauth_settings: dict[str, Any]) -> AppNetwork | None:
+    """The app's network restriction; one Okta sent in a shape we cannot read
+    keeps the app readable and says so as its ``connection``."""
+    try:
+        return parse_network(oauth_settings.get("network"))
+    except ParseError as exc:
+        return AppNetwork(connection=f"unreadable ({exc})")
 
 
 def skipped_app(data: Any, error: ParseError) -> SkippedApp:
@@ -564,4 +583,69 @@ def parse_resource_set(data: Any) -> ResourceSet:
         _str(data, "id", required=True),
         _str(data, "label"),
         _str(data, "description"),
+    )
+
+
+# --- compensating controls: client credentials, network, org setting -----------
+
+
+@dataclass(frozen=True, slots=True)
+class AppNetwork:
+    """``settings.oauthClient.network`` of an OIDC app: where it may request
+    tokens from. ``connection`` is ``ANYWHERE`` or ``ZONE`` (another value is
+    kept as Okta sent it); ``include``/``exclude`` are network zone ids or
+    ``ALL_IP_ZONES``."""
+
+    connection: str
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCredential:
+    """One client secret (``listOAuth2ClientSecrets``, ``ocs…``) or public key
+    (``listJwk``, ``pks…``) of an app, without its value: the secret string,
+    its hash and the key material are never kept. ``status`` is ACTIVE or
+    INACTIVE; ``kid`` is the key's ``kid`` ("" for a secret); ``created`` and
+    ``last_updated`` are aware UTC (None if absent)."""
+
+    id: str
+    status: str
+    created: datetime | None
+    last_updated: datetime | None
+    kid: str = ""
+
+
+def _zones(value: Any, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(z, str) for z in value):
+        raise ParseError(f"network '{key}' is not a list of zone ids")
+    return tuple(value)
+
+
+def parse_network(data: Any) -> AppNetwork | None:
+    """``settings.oauthClient.network`` -> :class:`AppNetwork` (None when
+    absent: no restriction). Raises ParseError for another shape."""
+    if data is None:
+        return None
+    data = _obj(data, "network")
+    return AppNetwork(
+        connection=_str(data, "connection", required=True),
+        include=_zones(data.get("include"), "include"),
+        exclude=_zones(data.get("exclude"), "exclude"),
+    )
+
+
+def parse_credential(data: Any) -> ClientCredential:
+    """One ``OAuth2ClientSecret`` or ``OAuth2ClientJsonWebKey…Response``.
+
+    Requires an ``id``; raises ParseError otherwise or for a bad date."""
+    data = _obj(data, "credential")
+    return ClientCredential(
+        id=_str(data, "id", required=True),
+        status=_str(data, "status") or "ACTIVE",  # the spec's default
+        created=parse_datetime(data.get("created"), "created"),
+        last_updated=parse_datetime(data.get("lastUpdated"), "lastUpdated"),
+        kid=_str(data, "kid"),
     )

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from urllib.parse import quote, unquote, urlencode
 
 from . import api_services, app_tokens, logquery
+from .controls import ControlsApi
 from .oauth import Caller, OrgAuthServer
 from .privilege import ClientRoles
 from .shapes import (
@@ -125,6 +126,7 @@ class ManagementApi:
         self.client_roles = ClientRoles(self, ADMIN_ROLES)
         self.routes += [(re.compile(p), m) for p, m in self.client_roles.routes()]
         self.routes += app_tokens.routes(self)
+        self.routes += ControlsApi(self).routes()
 
     # --- dispatch --------------------------------------------------------------------
     def match(self, method: str, path: str):

@@ -15,7 +15,9 @@ A seed is a plain dict (also the JSON file format for ``--seed PATH.json``)::
                 "groups_claim_filter"?: regex (the ID token's groups claim),
                 "grants": [scopeId...], "granted_by"?: login,
                 "refresh_tokens"?: [{"user": login, "scopes": [scope...],
-                                     "age_days": n}]}]}
+                                     "age_days": n}]}],
+     "controls"?: credentials, network zones and the org setting
+                  (controls.seed_controls)}
 
 The demo org's users, passwords, SSWS token and client credentials are fixed (the
 console's development defaults, docs/simulator.md "The demo org"); so are all ids
@@ -34,6 +36,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from . import api_services
+from .controls import seed_controls
 from .oauth import REFRESH_TOKEN_TTL
 from .privilege import DEMO_CLIENT_ROLES, role_from_seed
 from .state import App, Org, RefreshToken
@@ -67,6 +70,7 @@ WORKER_GRANTS = [
     "okta.users.read",
     "okta.oauthIntegrations.read",
     "okta.roles.read",
+    "okta.orgs.read",
 ]
 
 DEMO_USERS = [
@@ -357,7 +361,36 @@ def demo_seed() -> dict[str, Any]:
         )
     for label, kind in _NON_OIDC:
         apps.append({"label": label, "kind": kind, "grants": []})
-    return {"users": users, "apps": apps, "api_services": DEMO_API_SERVICES}
+    return {
+        "users": users,
+        "apps": apps,
+        "api_services": DEMO_API_SERVICES,
+        "controls": DEMO_CONTROLS,
+    }
+
+
+# --- compensating controls (credentials, network, org setting) -------------------
+# Secrets from a week to three years old, service apps' keys of different ages,
+# one app restricted to a network zone, and the org's "assign Super Admin to
+# public client apps" setting switched on (Okta's guide says to turn it off).
+DEMO_NETWORK_ZONE = "nzo1corpnetDEMO000x7"
+DEMO_CONTROLS: dict[str, Any] = {
+    "client_privileges": True,
+    "apps": {
+        "Legacy CRM": {"secret_ages_days": [1095]},
+        "HR Onboarding": {"secret_ages_days": [400, 7]},
+        "Help Desk Console": {"secret_ages_days": [200]},
+        "Provisioning Bot": {
+            "key_age_days": 30,
+            "network": {"connection": "ZONE", "include": [DEMO_NETWORK_ZONE]},
+        },
+        "Terraform Automation": {
+            "key_age_days": 730,
+            "network": {"connection": "ANYWHERE"},
+        },
+    },
+}
+# --- end of compensating controls ------------------------------------------------
 
 
 def load_seed(seed: str | dict | None) -> dict[str, Any]:
@@ -535,6 +568,7 @@ def build_org(
                 created=created,
                 expires=created + REFRESH_TOKEN_TTL,
             )
+    seed_controls(org, spec)
     org.sort_history()
 
 

@@ -135,6 +135,8 @@ def app_json(org: Org, app: App) -> dict[str, Any]:
         }
         if app.kind == "service":
             oauth["jwks"] = {"keys": [dict(k) for k in app.jwks]}
+        if app.network is not None:
+            oauth["network"] = dict(app.network)
         data["settings"]["oauthClient"] = oauth
     elif app.kind == "bookmark":
         data["settings"]["app"] = {

@@ -210,6 +210,12 @@ class App:
     okta_name: str = ""
     oauth_client: bool = True
     groups_claim_filter: str = ""
+    # Compensating controls: ``auth_method`` overrides the kind's usual
+    # token_endpoint_auth_method; ``network`` is settings.oauthClient.network
+    # ({"connection": "ANYWHERE"|"ZONE", "include": [...], "exclude": [...]}),
+    # None when the app object carries none.
+    auth_method: str = ""
+    network: dict | None = None
 
     @property
     def is_oidc(self) -> bool:
@@ -232,6 +238,8 @@ class App:
 
     @property
     def token_endpoint_auth_method(self) -> str:
+        if self.auth_method:
+            return self.auth_method
         if self.kind == "service":
             return "private_key_jwt"
         if self.kind in ("browser", "native"):

@@ -7,11 +7,13 @@ grant and revoke controls. Screenshots: artifacts/screenshots/mobile-*.png."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from grantsconsole.grants.models import AuditReport
+from grantsconsole.grants.models import AppControls, AuditReport, OrgSetting
 from grantsconsole.grants.services import create_report
 from tests.accounts import flow
 from tests.browser.test_console import sign_in
@@ -34,6 +36,22 @@ def small_org(db) -> dict[str, str]:
     run = make_sync_run(apps_total=6, apps_done=6)
     for app in apps[:3]:
         record_action("grant", app=app, scope_id="okta.users.read", outcome="success")
+    # Compensating controls on the app page; the public-client admin setting
+    # flagged on health and in the report.
+    old = timezone.now() - timedelta(days=1095)
+    AppControls.objects.create(
+        app=apps[1],
+        auth_method="client_secret_basic",
+        credentials_state="read",
+        credential_count=1,
+        oldest_credential_at=old,
+        newest_credential_at=old,
+        network_connection="ZONE",
+        network_include=["nzo1corpnetDEMO000x7"],
+    )
+    OrgSetting.objects.create(
+        name=OrgSetting.CLIENT_PRIVILEGES, enabled=True, changed_at=timezone.now()
+    )
     create_report(trigger="beat")
     return {
         "app": apps[1].okta_id,

@@ -61,14 +61,15 @@ def test_full_sync_reproduces_the_simulator_state(sim, worker_client):
     assert LogCursor.objects.get().since == run.started_at
 
 
-def test_full_sync_request_count_is_pages_plus_apps_plus_service_roles(
-    sim, worker_client
-):
+def test_full_sync_request_count_is_the_stated_minimum(sim, worker_client):
     """The minimum: ceil(all apps / 200) listing pages (Okta cannot filter by
     signOnMode), one grants read per OIDC app, one roles read per OIDC service
     app, and one targets (or resource set) read per group- or app-targeted or
-    custom role of those; plus ceil(I / 20) API service integration pages and
-    one secrets read per integration; nothing else."""
+    custom role of those; one credentials read per app where they matter
+    (services.controls.credentials_to_read: a service app holding a grant
+    reads its keys, a web app holding a manage scope its secrets; public
+    clients none) and the org setting once; plus ceil(I / 20) API service
+    integration pages and one secrets read per integration; nothing else."""
     sim.reset(apps=260, rate_limit=100_000)
     sim.set_client_roles(
         next(a for a in sim.state()["apps"] if a["kind"] == "service")["client_id"],
@@ -96,12 +97,35 @@ def test_full_sync_request_count_is_pages_plus_apps_plus_service_roles(
     grants = [r for r in calls if r["path"].endswith("/grants")]
     roles = [r for r in calls if r["path"].endswith("/roles")]
     targets = [r for r in calls if "/targets/" in r["path"]]
+    credentials = [r for r in calls if "/credentials/" in r["path"]]
+    setting = [r for r in calls if r["path"].endswith("/clientPrivilegesSetting")]
     assert len(grants) == n
     assert every > n > 200  # non-OIDC apps too, at least two pages
     assert len(listing) == -(-every // 200)  # ceil(every / 200): pages of 200
     assert len(roles) == len(services_) > 0
     assert len(targets) == targeted
-    assert len(calls) == len(listing) + n + len(services_) + targeted
+    # Counted from Okta's side: generated service apps use private_key_jwt,
+    # web apps client_secret_basic, browser and native apps none.
+    matter = {
+        a["id"]: "jwks" if a["kind"] == "service" else "secrets"
+        for a in sim.state()["apps"]
+        if a["grants"]
+        and (
+            a["kind"] == "service"
+            or (
+                a["kind"] == "web"
+                and any(g["scopeId"].endswith(".manage") for g in a["grants"])
+            )
+        )
+    }
+    assert 0 < len(matter) < n
+    assert sorted(r["path"] for r in credentials) == sorted(
+        f"/api/v1/apps/{i}/credentials/{kind}" for i, kind in matter.items()
+    )
+    assert len(setting) == 1
+    assert len(calls) == (
+        len(listing) + n + len(services_) + targeted + len(matter) + len(setting)
+    )
     holders = [r for r in sim.requests() if r["path"].startswith(SERVICES)]
     pages = [r for r in holders if r["path"] == SERVICES]
     secrets = [r for r in holders if r["path"].endswith("/credentials/secrets")]
@@ -446,6 +470,7 @@ def test_a_redelivered_grants_step_resumes_at_the_run_cursor(sim, worker_client)
     SyncRun.objects.filter(pk=run.pk).update(step=step)  # the move was lost
     before = len(_api_requests(sim))
     services.full_sync_step(run.pk, step, client=worker_client)
+    # Grants reads only (apps that matter also get a credentials read).
     read = [
         r["path"] for r in _api_requests(sim)[before:] if r["path"].endswith("/grants")
     ]

@@ -309,6 +309,7 @@ def test_demo_org_holds_the_contract_grants(sim):
         "okta.users.read",
         "okta.oauthIntegrations.read",
         "okta.roles.read",
+        "okta.orgs.read",
     }
     kinds = [a["kind"] for a in apps.values()]
     assert {k: kinds.count(k) for k in set(kinds)}["web"] >= 10

@@ -273,3 +273,30 @@ def test_official_sdk_lists_and_revokes_an_apps_refresh_tokens(sim, sdk_env):
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, run()).result()
+
+
+def test_official_sdk_reads_client_credentials_and_the_org_setting(sim, sdk_env):
+    """``listOAuth2ClientSecrets``, ``listJwk`` and
+    ``getClientPrivilegesSetting``, as the console's compensating controls read
+    them."""
+    crm = app_by_label(sim, "Legacy CRM")["id"]
+    bot = app_by_label(sim, "Provisioning Bot")["id"]
+
+    async def run() -> None:
+        async with Client(sdk_config(sim, "SSWS")) as client:
+            secrets, _, err = await client.list_o_auth2_client_secrets(crm)
+            assert err is None, err
+            assert [s.status for s in secrets] == ["ACTIVE"]
+            assert secrets[0].id.startswith("ocs")
+            assert secrets[0].created
+            keys, _, err = await client.list_jwk(bot)
+            assert err is None, err
+            (key,) = [getattr(k, "actual_instance", k) for k in keys]
+            assert key.id.startswith("pks")
+            assert key.created
+            setting, _, err = await client.get_client_privileges_setting()
+            assert err is None, err
+            assert setting.client_privileges_setting is True
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()

@@ -455,3 +455,88 @@ def test_token_grant_event_matches_spec(sim, ssws, okta_spec):
     assert event["actor"]["type"] == "PublicClientApp"
     assert event["target"][0]["id"] == "0oa1workerDEMO0000x7"
     validate_as(okta_spec, r, body=[drop_nulls(e) for e in r.json()])
+
+
+# --- compensating controls: client credentials and the org setting ---------------
+
+
+def test_client_secrets_match_spec(sim, ssws, okta_spec):
+    """listOAuth2ClientSecrets: the demo's "Legacy CRM" has one three-year-old
+    secret, "HR Onboarding" two (400 and 7 days: a rotation under way)."""
+    now = sim.advance_clock(0)["now"]
+    ages = {}
+    for label in ("Legacy CRM", "HR Onboarding"):
+        app_id = app_by_label(sim, label)["id"]
+        r = ssws.get(f"{sim.url}/api/v1/apps/{app_id}/credentials/secrets")
+        assert r.status_code == 200
+        validate(okta_spec, r)
+        body = r.json()
+        assert all(s["id"].startswith("ocs") and s["status"] == "ACTIVE" for s in body)
+        assert all(s["client_secret"] for s in body)
+        ages[label] = [round((now - _epoch(s["created"])) / 86400) for s in r.json()]
+    assert ages == {"Legacy CRM": [1095], "HR Onboarding": [400, 7]}
+
+
+def test_client_jwks_match_spec(sim, ssws, okta_spec):
+    """listJwk: the service app's registered public keys, with their creation
+    time, as the spec's array (its example wraps them in ``jwks``: DEVIATIONS.md)."""
+    now = sim.advance_clock(0)["now"]
+    app_id = app_by_label(sim, "Provisioning Bot")["id"]
+    r = ssws.get(f"{sim.url}/api/v1/apps/{app_id}/credentials/jwks")
+    assert r.status_code == 200
+    validate(okta_spec, r)
+    (key,) = r.json()
+    assert key["id"].startswith("pks")
+    assert key["kty"] == "RSA"
+    assert "d" not in key  # public only
+    assert round((now - _epoch(key["created"])) / 86400) == 30
+    assert set(key["_links"]) == {"deactivate"}
+
+
+def test_network_restriction_and_auth_method_on_the_app(sim, ssws, okta_spec):
+    app_id = app_by_label(sim, "Provisioning Bot")["id"]
+    r = ssws.get(f"{sim.url}/api/v1/apps/{app_id}")
+    body = r.json()
+    assert body["settings"]["oauthClient"]["network"] == {
+        "connection": "ZONE",
+        "include": ["nzo1corpnetDEMO000x7"],
+    }
+    assert body["credentials"]["oauthClient"]["token_endpoint_auth_method"] == (
+        "private_key_jwt"
+    )
+    validate_as(okta_spec, r, body=accessibility_as_spec(body))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/apps/0oa1doesnotexist00000/credentials/secrets",
+        "/api/v1/apps/0oa1doesnotexist00000/credentials/jwks",
+    ],
+)
+def test_credentials_of_unknown_app_are_okta_404(sim, ssws, okta_spec, path):
+    r = ssws.get(sim.url + path)
+    assert r.status_code == 404
+    assert r.json()["errorCode"] == "E0000007"
+    validate(okta_spec, r)
+
+
+def test_client_privileges_setting_matches_spec(sim, ssws, okta_spec):
+    r = ssws.get(f"{sim.url}/api/v1/org/settings/clientPrivilegesSetting")
+    assert r.status_code == 200
+    assert r.json() == {"clientPrivilegesSetting": True}  # the demo org: on
+    validate(okta_spec, r)
+
+
+def test_client_privileges_setting_needs_okta_orgs_read(sim, okta_spec):
+    without = worker_token_request(sim.url, "okta.apps.read").json()["access_token"]
+    r = sim_get(sim, "/api/v1/org/settings/clientPrivilegesSetting", bearer(without))
+    assert r.status_code == 403
+    assert 'scope="okta.orgs.read"' in r.headers["WWW-Authenticate"]
+    validate(okta_spec, r)
+
+
+def _epoch(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp).timestamp()

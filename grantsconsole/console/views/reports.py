@@ -124,6 +124,7 @@ KNOWN_SECTIONS = (
     "foreign_issuer_grants",
     "verification",
     "api_service_integrations",
+    "org_settings",
 )
 
 

@@ -39,7 +39,7 @@ from django.utils import timezone
 from grantsconsole.grants import audit, locks
 from grantsconsole.grants.intents import reconcile_pending_intents
 from grantsconsole.grants.models import LogCursor, OktaApp, ScopeGrant, SyncRun
-from grantsconsole.grants.services import api_services, sync_queue
+from grantsconsole.grants.services import api_services, controls, sync_queue
 from grantsconsole.grants.services.app_sync import (
     CREDENTIAL_ERRORS,
     TRANSIENT_ERRORS,
@@ -139,6 +139,7 @@ def _list_one_page(run: SyncRun, client: OktaClient) -> None:
     apps, skipped, next_url = client.list_app_page(run.list_after or None)
     with transaction.atomic():
         listed = run.listed_app_ids + _record_listing(apps)
+        controls.record_listed(apps)
         kept = run.kept_app_ids + _record_skipped(skipped)
         SyncRun.objects.filter(
             pk=run.pk, list_after=run.list_after, list_done=False
@@ -343,6 +344,9 @@ def _sync_grants_batch(run: SyncRun, client: OktaClient) -> bool:
                     raise outcome.error
             else:
                 denied = 0
+            # After the app's outcome is kept: a rate limit here skips only
+            # this app's credentials read (its last ages stay) for this run.
+            controls.read_credentials(client, pk)
     finally:
         if outcomes:
             save(len(outcomes))
@@ -522,6 +526,8 @@ def full_sync_step(run_id: int, step: int, *, client: OktaClient) -> int | None:
             # Last step: the other holders of okta.* scopes. A transient error
             # retries this step, whose grants batch is then empty.
             api_services.sync_api_services(client, source=SOURCE)
+            if not more:
+                controls.read_org_settings(client)
     except TRANSIENT_ERRORS:
         raise
     except (*CREDENTIAL_ERRORS, OktaPermissionDenied) as exc:

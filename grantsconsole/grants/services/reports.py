@@ -56,7 +56,7 @@ from django.utils import timezone
 
 from grantsconsole.grants.models import AuditEvent, AuditReport, OktaApp, ScopeGrant
 from grantsconsole.grants.safe_csv import csv_lines
-from grantsconsole.grants.services import api_services, people
+from grantsconsole.grants.services import api_services, controls, people
 from grantsconsole.grants.services.privilege_sync import effective_lines
 from grantsconsole.grants.services.verification import checkpoint_verified
 from grantsconsole.okta import scope_catalog
@@ -265,6 +265,7 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
         "uncatalogued_scopes": uncatalogued,
         "foreign_issuer_grants": foreign_issuer,
         "api_service_integrations": integrations,
+        "org_settings": controls.org_settings_report(),
         "totals": {
             "apps": OktaApp.objects.filter(removed_at__isnull=True).count(),
             "open_grants": len(open_grants),
@@ -364,7 +365,8 @@ def report_as_csv(report: AuditReport) -> str:
     uncatalogued_scope, foreign_issuer_grant, api_service_integration (one
     row per scope it holds: ``app_okta_id``/``app_label`` are the
     integration's id and name, ``detail`` says it is one and its secrets' dates;
-    a critical_holder row of an integration says so in ``detail`` too). Reports stored before
+    a critical_holder row of an integration says so in ``detail`` too),
+    org_setting (the public-client admin setting, when on). Reports stored before
     ``grants_unavailable`` existed give unreadable_app rows instead.
     ``actor_login`` holds a login (or "worker"), never an id: the Okta user
     id is in ``actor_id`` and the display name in ``actor_name``, both from
@@ -463,4 +465,7 @@ def report_as_csv(report: AuditReport) -> str:
                 detail=f"API service integration ({item['type']}); secrets: "
                 + (secrets or item["secrets_error"] or "none"),
             )
+    setting = data.get("org_settings", {}).get("client_privileges_setting", {})
+    if setting.get("flag"):
+        row(section="org_setting", time=setting["changed_at"], detail=setting["flag"])
     return "".join(csv_lines(rows))
