@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 from django.http import Http404, QueryDict
 
 from grantsconsole.console import presenters
@@ -19,6 +20,7 @@ from grantsconsole.console.catalog import RISK_RANK, get_catalog
 from grantsconsole.console.selectors import APP_SORTS, AppFilters, AuditFilters
 from grantsconsole.grants.audit import ACTION_NAMES, ACTIONS
 from grantsconsole.grants.intents import INTENT_ACTIONS
+from grantsconsole.grants.models import OktaApp
 
 APP_TYPES = [
     ("", "Any type"),
@@ -146,6 +148,10 @@ class AppViewForm(forms.Form):
         )
 
 
+#: the most apps an audit app filter may match (see AuditFilterForm.clean)
+AUDIT_APPS_MAX = 20
+
+
 class AuditFilterForm(forms.Form):
     """Filters of the audit page and its exports (GET)."""
 
@@ -185,8 +191,28 @@ class AuditFilterForm(forms.Form):
 
     def clean(self) -> dict:
         """An inverted range is an error on "To", and neither date is applied
-        (the rows shown are not filtered by date)."""
+        (the rows shown are not filtered by date). The app text is resolved to
+        at most ``AUDIT_APPS_MAX`` apps (one query): more is an error on "App"
+        and the app filter is not applied, since sorting the rows of hundreds
+        of apps would make the page slow."""
         data = super().clean()
+        text = (data.get("app") or "").strip()
+        if text:
+            pks = list(
+                OktaApp.objects.filter(Q(okta_id=text) | Q(label__icontains=text))
+                .order_by("label", "pk")
+                .values_list("pk", flat=True)[: AUDIT_APPS_MAX + 1]
+            )
+            if len(pks) > AUDIT_APPS_MAX:
+                del data["app"]
+                self.add_error(
+                    "app",
+                    f"“{text}” matches more than {AUDIT_APPS_MAX} apps: type more "
+                    "of the label, or the app's Okta id. The app filter was not "
+                    "applied.",
+                )
+            else:
+                data["app_ids"] = tuple(pks)
         date_from, date_to = data.get("date_from"), data.get("date_to")
         if date_from and date_to and date_from > date_to:
             del data["date_from"]
@@ -208,6 +234,7 @@ class AuditFilterForm(forms.Form):
         return AuditFilters(
             include_intents=bool(data.get("intents")) or action in INTENT_ACTIONS,
             app=(data.get("app") or "").strip(),
+            app_ids=data.get("app_ids"),
             scope=(data.get("scope") or "").strip(),
             actor=(data.get("actor") or "").strip(),
             action=data.get("action") or "",

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from grantsconsole.console import selectors
+from grantsconsole.console.forms import AUDIT_APPS_MAX, AuditFilterForm
 from grantsconsole.grants import audit, services
 from grantsconsole.grants.models import AuditEvent, OktaApp
 from tests.console.conftest import web_app
@@ -54,11 +55,33 @@ def test_the_app_filter_takes_a_label_or_an_okta_id(admin, db):
 
 def test_the_app_filter_is_served_by_the_app_index(db):
     app = make_apps(1, grants_per_app=0)[0]
-    qs = selectors.audit_events(selectors.AuditFilters(app=app.label))[:51]
+    filters = AuditFilterForm({"app": app.label}).to_filters()
+    assert filters.app_ids == (app.pk,)
+    qs = selectors.audit_events(filters)[:51]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # a tiny table: force the planner's hand
             cursor.execute("SET enable_seqscan = off")
     assert "grants_audit_app_idx" in qs.explain()
+
+
+def test_an_app_text_matching_too_many_apps_is_refused_not_slow(admin, db):
+    """A label part matching more than AUDIT_APPS_MAX apps would make the
+    database sort the rows of all of them: the page says so and does not
+    apply it, and the export refuses it rather than export a wider trail."""
+    apps = make_apps(AUDIT_APPS_MAX + 1, grants_per_app=0)
+    for app in apps:
+        audit.record("refresh", app=app, actor_login=SUPER.login)
+    body = admin.get("/audit/?app=App").content.decode()
+    assert f"matches more than {AUDIT_APPS_MAX} apps" in body
+    assert _rows(body).count("<tr") == AUDIT_APPS_MAX + 1  # unfiltered by app
+    export = admin.get("/audit/export.csv?app=App")
+    assert export.status_code == 400
+    assert f"matches more than {AUDIT_APPS_MAX} apps" in export.content.decode()
+    # a few apps are fine, and only theirs are kept
+    one = AuditFilterForm({"app": apps[0].label}).to_filters()
+    assert list(selectors.audit_events(one).values_list("app", flat=True)) == [
+        apps[0].pk
+    ]
 
 
 def test_times_are_iso_8601_utc_to_the_second(admin, db):

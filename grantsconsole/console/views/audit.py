@@ -18,7 +18,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -174,13 +180,22 @@ def _json_chunks(events: Iterator[AuditEvent]) -> Iterator[str]:
 
 @require_GET
 @auditor_allowed
-def audit_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
+def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """Every audit row matching the page's filters, as CSV or JSON, streamed.
     Intent rows are always included: an export with gaps in ``seq`` would
-    read as a trail with rows cut out."""
+    read as a trail with rows cut out. A filter the page would refuse (an
+    inverted date range, an app text matching too many apps) is a 400 with
+    the reason, never a wider export."""
     if fmt not in ("csv", "json"):
         raise Http404("Unknown export format.")
-    filters = AuditFilterForm(request.GET or None).to_filters()
+    form = AuditFilterForm(request.GET or None)
+    filters = form.to_filters()
+    if form.errors:
+        # An export is never quietly wider than what was asked for.
+        return HttpResponseBadRequest(
+            " ".join(str(e) for errors in form.errors.values() for e in errors),
+            content_type="text/plain; charset=utf-8",
+        )
     filters.include_intents = True
     events = selectors.audit_events(filters).iterator(chunk_size=EXPORT_CHUNK)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
