@@ -25,6 +25,7 @@ from grantsconsole.accounts import session as sess
 from grantsconsole.accounts.models import SecurityEvent
 from grantsconsole.grants import tasks
 from grantsconsole.grants.models import (
+    ApiServiceIntegration,
     AuditEvent,
     AuditVerification,
     OktaApp,
@@ -75,8 +76,19 @@ def queued(monkeypatch) -> list[str]:
 
 
 def writes(app_id: str) -> dict[str, tuple[str, dict]]:
-    """Every write URL with a body a Super Admin could legitimately send."""
+    """Every write URL with a body a Super Admin could legitimately send (the
+    integration: the first the sync stored, "none" before any)."""
+    integration = ApiServiceIntegration.objects.order_by("pk").first()
     return {
+        "integration-remove": (
+            f"/integrations/{integration.okta_id if integration else 'none'}/remove",
+            {
+                "confirm": "yes",
+                "typed": (integration.name or integration.okta_id)
+                if integration
+                else "",
+            },
+        ),
         "grant-create": (f"/apps/{app_id}/grants/grant", {"only": "okta.brands.read"}),
         "grant-revoke": (
             f"/apps/{app_id}/grants/revoke",
