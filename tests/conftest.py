@@ -57,6 +57,21 @@ def _flush_may_empty_the_audit_tables() -> None:
 _flush_may_empty_the_audit_tables()
 
 
+def lift_sync_rate_limits(sim) -> None:
+    """Raise the two rate-limit buckets a full sync spends, ``/api/v1/apps*`` and
+    ``/oauth2/v1/clients*``, far above what a test's syncs need.
+
+    At Okta's defaults (100 a minute each, docs/okta-api.md §5) one full sync of
+    the demo org sends 66 requests in ``/api/v1/apps*`` (listing, grants, and the
+    credentials behind compensating controls), more than the worker's 50% share,
+    so the sync rightly waits a whole minute for the next window. Tests that are
+    not about pacing would spend that minute idle; pacing itself is tested at
+    the real limits (tests/okta/test_pacing.py, tests/oktasim/test_rate_limits.py,
+    tests/grants/test_tasks.py)."""
+    sim.set_rate_limit("apps", 100_000)
+    sim.set_rate_limit("clients", 100_000)
+
+
 @pytest.fixture(scope="session")
 def sim_server():
     """The session's running simulator (demo org) on SIM_URL = settings.OKTA_ORG_URL."""

@@ -33,6 +33,7 @@ from grantsconsole.grants.models import (
     SyncRun,
 )
 from tests.accounts import flow
+from tests.conftest import lift_sync_rate_limits
 from tests.console.conftest import signed_in, web_app
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,7 @@ def org(sim, settings):
     from grantsconsole.okta_clients import forget_worker_clients, worker_client
 
     settings.OKTA_ORG_URL = sim.url
+    lift_sync_rate_limits(sim)
     forget_worker_clients()
     run = services.run_full_sync(client=worker_client(), trigger="drill")
     assert run.status == "succeeded", run.message

@@ -27,6 +27,7 @@ from grantsconsole.okta.models import (
 from grantsconsole.okta_clients import forget_worker_clients, worker_client
 from grantsconsole.ops.logging import RedactingFormatter, RedactingJsonFormatter
 from tests.accounts import flow
+from tests.conftest import lift_sync_rate_limits
 from tests.console.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +78,7 @@ def test_hostile_app_labels_render_as_text_everywhere(sim, settings, caplog):
             "create", label=label, kind="web", grants=["okta.brands.read"]
         )
         created[name] = app["id"]
+    lift_sync_rate_limits(sim)
     forget_worker_clients()
     caplog.set_level(logging.DEBUG)
     run = services.run_full_sync(client=worker_client(), trigger="drill")
@@ -120,6 +122,7 @@ def test_hostile_app_labels_render_as_text_everywhere(sim, settings, caplog):
 def test_hostile_okta_error_text_is_escaped(sim, settings):
     """Okta's errorSummary and errorCauses are shown to the admin as text."""
     settings.OKTA_ORG_URL = sim.url
+    lift_sync_rate_limits(sim)
     forget_worker_clients()
     services.run_full_sync(client=worker_client(), trigger="drill")
     app = OktaApp.objects.filter(sign_on_mode="OPENID_CONNECT").exclude(
@@ -200,6 +203,7 @@ texts = st.text(
 @pytest.fixture
 def fuzz_org(sim, settings):
     settings.OKTA_ORG_URL = sim.url
+    lift_sync_rate_limits(sim)
     forget_worker_clients()
     services.run_full_sync(client=worker_client(), trigger="drill")
     app = (

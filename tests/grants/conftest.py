@@ -8,16 +8,17 @@ import pytest
 
 from grantsconsole import okta_clients
 from grantsconsole.okta import OktaClient
+from tests.conftest import lift_sync_rate_limits
 
 
 @pytest.fixture
 def worker_client(sim, settings) -> Iterator[OktaClient]:
     """A fresh worker client (service app, private_key_jwt) for the reset simulator.
 
-    The apps bucket is raised so tests that sync several times do not wait for
-    rate-limit windows (pacing is the client's concern, tested there)."""
+    The buckets a sync spends are raised so tests that sync several times do
+    not wait for rate-limit windows (tests.conftest.lift_sync_rate_limits)."""
     settings.OKTA_ORG_URL = sim.url
-    sim.set_rate_limit("apps", 100_000)
+    lift_sync_rate_limits(sim)
     okta_clients.forget_worker_clients()
     yield okta_clients.worker_client()
     okta_clients.forget_worker_clients()
