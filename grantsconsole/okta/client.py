@@ -103,6 +103,35 @@ def _list_body(response: OktaResponse, what: str) -> list[Any]:
     return response.body
 
 
+def _parse_each(
+    response: OktaResponse, raws: list[Any], parse: Callable[[Any], Any], item: str
+) -> list[Any]:
+    """Each of ``raws`` parsed with ``parse``. The first that does not parse
+    raises OktaMalformedResponse naming ``item`` ("a grant of app 0oa…"): a
+    list missing one would read as that one removed."""
+    parsed = []
+    for raw in raws:
+        try:
+            parsed.append(parse(raw))
+        except ParseError as exc:
+            raise OktaMalformedResponse(
+                f"{item} is unreadable: {exc}",
+                status=response.status,
+                request_id=response.request_id,
+            ) from None
+    return parsed
+
+
+def _check_next(next_url: str, org_url: str, path: str, seen: set[str]) -> None:
+    """A ``Link: rel="next"`` may be followed: on the org, on ``path``, and not
+    one already followed. Raises OktaForeignLink, or OktaMalformedResponse for
+    a repeated link (a paging loop)."""
+    check_same_origin(next_url, org_url, path)
+    if next_url in seen:
+        raise OktaMalformedResponse("Okta repeated a paging link (loop)")
+    seen.add(next_url)
+
+
 class OktaClient:
     """Client for one Okta org.
 
@@ -241,9 +270,7 @@ class OktaClient:
             yield from apps
             if next_url is None:
                 return
-            if next_url in seen:
-                raise OktaMalformedResponse("Okta repeated a paging link (loop)")
-            seen.add(next_url)
+            _check_next(next_url, self.org_url, APPS_PATH, seen)
             after = next_url
 
     def get_app(self, app_id: str) -> App:
@@ -275,20 +302,37 @@ class OktaClient:
         OktaMalformedResponse if the body or any grant in it is unreadable (a
         partial list would look like revoked grants).
         """
-        response = self.transport.request(
-            "GET", f"{APPS_PATH}/{_seg(app_id)}/grants", retry_safe=True
+        return self._read_list(
+            f"{APPS_PATH}/{_seg(app_id)}/grants",
+            parse_grant,
+            f"grants of {app_id}",
+            f"a grant of app {app_id}",
         )
-        grants = []
-        for raw in _list_body(response, f"grants of {app_id}"):
-            try:
-                grants.append(parse_grant(raw))
-            except ParseError as exc:
-                raise OktaMalformedResponse(
-                    f"a grant of app {app_id} is unreadable: {exc}",
-                    status=response.status,
-                    request_id=response.request_id,
-                ) from None
-        return grants
+
+    def _read_list(
+        self,
+        path: str,
+        parse: Callable[[Any], Any],
+        what: str,
+        item: str,
+        params: dict[str, Any] | None = None,
+    ) -> list[Any]:
+        """Every item of a list operation: ``GET path`` (with ``params``), then
+        each ``Link: rel="next"`` Okta sends (checked by :func:`_check_next`;
+        operations Okta does not paginate send none). ``what`` names the list
+        and ``item`` one of its items in errors. Raises OktaMalformedResponse
+        for a body that is not an array or an item that does not parse,
+        OktaForeignLink, and the transport's OktaError kinds."""
+        response = self.transport.request("GET", path, params=params, retry_safe=True)
+        found: list[Any] = []
+        seen: set[str] = set()
+        while True:
+            found += _parse_each(response, _list_body(response, what), parse, item)
+            next_url = response.links.get("next")
+            if next_url is None:
+                return found
+            _check_next(next_url, self.org_url, path, seen)
+            response = self.transport.request("GET", next_url, retry_safe=True)
 
     def _find_grant(self, app_id: str, scope_id: str) -> Grant | None:
         return next(
@@ -452,18 +496,9 @@ class OktaClient:
         )
 
     def _roles(self, path: str, whose: str) -> list[Role]:
-        response = self.transport.request("GET", path, retry_safe=True)
-        roles = []
-        for raw in _list_body(response, f"roles of {whose}"):
-            try:
-                roles.append(parse_role(raw))
-            except ParseError as exc:
-                raise OktaMalformedResponse(
-                    f"a role of {whose} is unreadable: {exc}",
-                    status=response.status,
-                    request_id=response.request_id,
-                ) from None
-        return roles
+        return self._read_list(
+            path, parse_role, f"roles of {whose}", f"a role of {whose}"
+        )
 
     def is_super_admin(self, user_id: str) -> bool:
         """True if the user holds an ACTIVE ``SUPER_ADMIN`` role (directly or via
@@ -513,16 +548,12 @@ class OktaClient:
             response = self.transport.request(
                 "GET", LOGS_PATH, params=params, retry_safe=True
             )
-        events = []
-        for raw in _list_body(response, "System Log"):
-            try:
-                events.append(parse_log_event(raw))
-            except ParseError as exc:
-                raise OktaMalformedResponse(
-                    f"a System Log event is unreadable: {exc}",
-                    status=response.status,
-                    request_id=response.request_id,
-                ) from None
+        events = _parse_each(
+            response,
+            _list_body(response, "System Log"),
+            parse_log_event,
+            "a System Log event",
+        )
         following = response.links.get("next")
         if following is not None:
             check_same_origin(following, self.org_url, LOGS_PATH)
@@ -542,28 +573,12 @@ class OktaClient:
         unreadable (a partial list would look like removed integrations) or
         Okta repeats a paging link, OktaForeignLink for a link off the org.
         """
-        found: list[ApiServiceIntegration] = []
-        url = API_SERVICES_PATH
-        seen: set[str] = set()
-        while True:
-            response = self.transport.request("GET", url, retry_safe=True)
-            for raw in _list_body(response, "API service integrations"):
-                try:
-                    found.append(parse_api_service_integration(raw))
-                except ParseError as exc:
-                    raise OktaMalformedResponse(
-                        f"an API service integration is unreadable: {exc}",
-                        status=response.status,
-                        request_id=response.request_id,
-                    ) from None
-            next_url = response.links.get("next")
-            if next_url is None:
-                return found
-            check_same_origin(next_url, self.org_url, API_SERVICES_PATH)
-            if next_url in seen:
-                raise OktaMalformedResponse("Okta repeated a paging link (loop)")
-            seen.add(next_url)
-            url = next_url
+        return self._read_list(
+            API_SERVICES_PATH,
+            parse_api_service_integration,
+            "API service integrations",
+            "an API service integration",
+        )
 
     def get_api_service_integration_instance(
         self, service_id: str
@@ -596,23 +611,12 @@ class OktaClient:
         paginated). Raises OktaNotFound for an unknown integration and
         OktaMalformedResponse for an unreadable body or secret.
         """
-        response = self.transport.request(
-            "GET",
+        return self._read_list(
             f"{API_SERVICES_PATH}/{_seg(service_id)}/credentials/secrets",
-            retry_safe=True,
+            parse_api_service_secret,
+            f"secrets of {service_id}",
+            f"a secret of API service integration {service_id}",
         )
-        secrets = []
-        for raw in _list_body(response, f"secrets of {service_id}"):
-            try:
-                secrets.append(parse_api_service_secret(raw))
-            except ParseError as exc:
-                raise OktaMalformedResponse(
-                    f"a secret of API service integration {service_id} is "
-                    f"unreadable: {exc}",
-                    status=response.status,
-                    request_id=response.request_id,
-                ) from None
-        return secrets
 
     def delete_api_service_integration_instance(self, service_id: str) -> RevokeResult:
         """Remove an integration, which also revokes every scope it was granted:
@@ -672,23 +676,7 @@ class OktaClient:
     def _targets(
         self, path: str, parse: Callable[[Any], RoleTarget], whose: str
     ) -> list[RoleTarget]:
-        targets: list[RoleTarget] = []
-        url: str | None = path
-        while url:
-            response = self.transport.request("GET", url, retry_safe=True)
-            for raw in _list_body(response, whose):
-                try:
-                    targets.append(parse(raw))
-                except ParseError as exc:
-                    raise OktaMalformedResponse(
-                        f"one of the {whose} is unreadable: {exc}",
-                        status=response.status,
-                        request_id=response.request_id,
-                    ) from None
-            url = response.links.get("next")
-            if url:
-                check_same_origin(url, self.org_url, path)
-        return targets
+        return self._read_list(path, parse, whose, f"one of the {whose}")
 
     def get_resource_set(self, resource_set_id: str) -> ResourceSet:
         """A custom role's resource set:
@@ -722,30 +710,13 @@ class OktaClient:
         may not read it, and OktaMalformedResponse if a page or a token in it is
         unreadable or Okta repeats a page link (a partial list would undercount).
         """
-        path = f"{APPS_PATH}/{_seg(app_id)}/tokens"
-        response = self.transport.request(
-            "GET", path, params={"limit": PAGE_LIMIT}, retry_safe=True
+        return self._read_list(
+            f"{APPS_PATH}/{_seg(app_id)}/tokens",
+            parse_refresh_token,
+            f"refresh tokens of {app_id}",
+            f"a refresh token of app {app_id}",
+            params={"limit": PAGE_LIMIT},
         )
-        tokens: list[RefreshToken] = []
-        seen: set[str] = set()
-        while True:
-            for raw in _list_body(response, f"refresh tokens of {app_id}"):
-                try:
-                    tokens.append(parse_refresh_token(raw))
-                except ParseError as exc:
-                    raise OktaMalformedResponse(
-                        f"a refresh token of app {app_id} is unreadable: {exc}",
-                        status=response.status,
-                        request_id=response.request_id,
-                    ) from None
-            next_url = response.links.get("next")
-            if next_url is None:
-                return tokens
-            check_same_origin(next_url, self.org_url, path)
-            if next_url in seen:
-                raise OktaMalformedResponse("Okta repeated a paging link (loop)")
-            seen.add(next_url)
-            response = self.transport.request("GET", next_url, retry_safe=True)
 
     def revoke_oauth2_tokens_for_application(self, app_id: str) -> TokensRevoked:
         """End every refresh token of an app and the access tokens minted from
@@ -803,17 +774,9 @@ class OktaClient:
                 status=response.status,
                 request_id=response.request_id,
             )
-        items = []
-        for raw in body:
-            try:
-                items.append(parse_credential(raw))
-            except ParseError as exc:
-                raise OktaMalformedResponse(
-                    f"a credential of app {app_id} is unreadable: {exc}",
-                    status=response.status,
-                    request_id=response.request_id,
-                ) from None
-        return items
+        return _parse_each(
+            response, body, parse_credential, f"a credential of app {app_id}"
+        )
 
     def get_client_privileges_setting(self) -> bool:
         """Whether the org assigns the Super Admin role to new public client
