@@ -22,9 +22,10 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, router, transaction
 from django.db.models import Case, Count, F, Max, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Right
@@ -255,6 +256,16 @@ class OktaApp(models.Model):
             if counted:
                 _count_scopes(_change(held, _held_scopes([self.pk], using)), using)
 
+    def stored(self, section: str) -> Any:
+        """The app's ``privilege`` (ClientPrivilege), ``controls`` (AppControls)
+        or ``refresh_tokens`` (AppRefreshTokens) row, or None before a sync
+        stored one. No query when the app was read with ``select_related`` of
+        that section (the app page: ``console.selectors.app_by_okta_id``)."""
+        try:
+            return getattr(self, section)
+        except ObjectDoesNotExist:
+            return None
+
 
 def _copy_labels(app_ids: list[Any], using: str) -> None:
     """Set ``ScopeGrant.app_label`` of these apps' grant rows to their apps'
@@ -439,6 +450,38 @@ def _count_scopes(change: Counter[str], using: str) -> None:
         )
 
 
+class _GrantState(NamedTuple):
+    """A grant row as ScopeCount sees it."""
+
+    app_id: Any
+    scope_id: str
+    open: bool
+
+
+def _scope_change(
+    before: _GrantState | None, after: _GrantState | None, using: str
+) -> Counter[str]:
+    """The ScopeCount change (scopeId -> +1/-1) of one grant row going from
+    ``before`` to ``after`` (None: no row). Only an open grant of a present app
+    counts; the app's presence is read only when an open grant comes or goes."""
+    if before == after:
+        return Counter()
+    change: Counter[str] = Counter()
+    present: dict[Any, bool] = {}
+    for state, sign in ((before, -1), (after, 1)):
+        if state is None or not state.open:
+            continue
+        if state.app_id not in present:
+            present[state.app_id] = (
+                OktaApp.objects.using(using)
+                .filter(pk=state.app_id, removed_at__isnull=True)
+                .exists()
+            )
+        if present[state.app_id]:
+            change[state.scope_id] += sign
+    return change
+
+
 class ScopeGrant(models.Model):
     """One Okta API scope grant of an app, with history.
 
@@ -482,6 +525,11 @@ class ScopeGrant(models.Model):
 
     objects = ScopeGrantQuerySet.as_manager()
 
+    # What the row holds in the database (set when loaded and after each save):
+    # save() and delete() derive their ScopeCount change from it and the row's
+    # fields instead of reading the row before and after.
+    _stored: _GrantState | None = None
+
     class Meta:
         ordering: ClassVar[list[str]] = ["scope_id", "-first_seen_at"]
         constraints: ClassVar[list[Any]] = [
@@ -513,21 +561,55 @@ class ScopeGrant(models.Model):
         with transaction.atomic(using=using, savepoint=False):
             if self._state.adding:
                 self.app_label = self.app.label
-                before: Counter[str] = Counter()
-            else:
-                before = _open_scopes([self.pk], using)
+            before = self._stored_state(using)
             super().save(*args, **kwargs)
             _recount({self.app_id}, using)
-            _count_scopes(_change(before, _open_scopes([self.pk], using)), using)
+            after = _GrantState(self.app_id, self.scope_id, self.revoked_at is None)
+            fields = kwargs.get("update_fields")
+            if before is not None and fields is not None:
+                # Fields left out of update_fields keep what the row held.
+                fields = set(fields)
+                after = _GrantState(
+                    after.app_id if {"app", "app_id"} & fields else before.app_id,
+                    after.scope_id if "scope_id" in fields else before.scope_id,
+                    after.open if "revoked_at" in fields else before.open,
+                )
+            _count_scopes(_scope_change(before, after, using), using)
+        self._stored = after
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using, savepoint=False):
-            gone = _open_scopes([self.pk], using)
+            before = self._stored_state(using)
             deleted = super().delete(*args, **kwargs)
             _recount({self.app_id}, using)
-            _count_scopes(_change(gone, Counter()), using)
+            _count_scopes(_scope_change(before, None, using), using)
+        self._stored = None
         return deleted
+
+    @classmethod
+    def from_db(cls, db: str, field_names: Any, values: Any) -> ScopeGrant:
+        instance = super().from_db(db, field_names, values)
+        loaded = dict(zip(field_names, values, strict=True))
+        if {"app_id", "scope_id", "revoked_at"} <= loaded.keys():
+            instance._stored = _GrantState(
+                loaded["app_id"], loaded["scope_id"], loaded["revoked_at"] is None
+            )
+        return instance
+
+    def _stored_state(self, using: str) -> _GrantState | None:
+        if self._stored is None and self.pk is not None:
+            # Built with a pk (save() updates the row if it exists), or loaded
+            # with deferred fields: read what the row holds.
+            row = (
+                ScopeGrant.objects.using(using)
+                .filter(pk=self.pk)
+                .values_list("app_id", "scope_id", "revoked_at")
+                .first()
+            )
+            if row is not None:
+                return _GrantState(row[0], row[1], row[2] is None)
+        return self._stored
 
     @property
     def from_org_authorization_server(self) -> bool:

@@ -128,6 +128,63 @@ def test_bulk_writes_of_grant_rows_recount_their_apps():
     _assert_exact()
 
 
+def test_one_rows_saves_and_deletes_keep_the_scope_counts(
+    django_assert_num_queries,
+):
+    """Row by row: a revoke, a save whose update_fields leave revoked_at out, a
+    reopen, a scope change, a row built by pk, a row of a removed app, a
+    delete; and a save that changes nothing a count sees reads no row."""
+    now = timezone.now()
+    app = OktaApp.objects.create(okta_id="0oa" + "5" * 17, label="rows")
+    gone = OktaApp.objects.create(okta_id="0oa" + "6" * 17, label="gone")
+    made = ScopeGrant.objects.create(
+        app=app, scope_id="okta.users.read", first_seen_at=now, last_seen_at=now
+    )
+    grant = ScopeGrant.objects.get(pk=made.pk)
+    assert _holders("okta.users.read") == 1
+    grant.revoked_at = now
+    grant.save()
+    assert _holders("okta.users.read") == 0
+    grant.revoked_at = None
+    grant.save(update_fields=["last_seen_at"])  # revoked_at not written
+    assert _holders("okta.users.read") == 0
+    grant.save(update_fields=["revoked_at"])
+    assert _holders("okta.users.read") == 1
+    grant.scope_id = "okta.groups.read"
+    grant.save()
+    assert (_holders("okta.users.read"), _holders("okta.groups.read")) == (0, 1)
+    by_pk = ScopeGrant(
+        pk=grant.pk,
+        app=app,
+        scope_id="okta.groups.read",
+        first_seen_at=now,
+        last_seen_at=now,
+        revoked_at=now,
+    )
+    by_pk.save()  # not loaded: what the row held is read
+    assert _holders("okta.groups.read") == 0
+    _assert_exact()
+
+    on_gone = ScopeGrant.objects.create(
+        app=gone, scope_id="okta.logs.read", first_seen_at=now, last_seen_at=now
+    )
+    OktaApp.objects.filter(pk=gone.pk).update(removed_at=now)
+    assert _holders("okta.logs.read") == 0
+    on_gone = ScopeGrant.objects.get(pk=on_gone.pk)
+    on_gone.delete()  # a removed app's grant counted nothing, so takes nothing
+    assert _holders("okta.logs.read") == 0
+    _assert_exact()
+
+    grant = ScopeGrant.objects.get(pk=grant.pk)
+    grant.last_seen_at = timezone.now()
+    # the UPDATE and the app's recount (read its rows, write its counts)
+    with django_assert_num_queries(3):
+        grant.save(update_fields=["last_seen_at"])
+    grant.delete()
+    assert _holders("okta.groups.read") == 0
+    _assert_exact()
+
+
 def test_relabel_removal_and_restore_keep_labels_and_scope_counts():
     now = timezone.now()
     app = OktaApp.objects.create(okta_id="0oa" + "3" * 17, label="before")
