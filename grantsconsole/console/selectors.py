@@ -276,11 +276,17 @@ def _count(qs: QuerySet) -> Subquery:
 
 def app_by_okta_id(okta_id: str, *, with_status: bool = False) -> OktaApp | None:
     """The app with this Okta id (also a removed one), with ``synced_at``
-    (``OktaAppQuerySet.with_synced_at``), or None. One query.
+    (``OktaAppQuerySet.with_synced_at``) and the sections its page shows
+    (``OktaApp.stored``: privilege, controls, refresh tokens), or None. One
+    query.
 
     ``with_status`` annotates the stale-banner facts (``freshness_of(app)``).
     """
-    qs = OktaApp.objects.with_synced_at().filter(okta_id=okta_id)
+    qs = (
+        OktaApp.objects.with_synced_at()
+        .select_related("privilege", "controls", "refresh_tokens")
+        .filter(okta_id=okta_id)
+    )
     if with_status:
         qs = qs.annotate(**status_annotations())
     return qs.first()
@@ -550,14 +556,13 @@ def report_after(report_id: int) -> AuditReport | None:
 
 
 def app_token_facts(app: OktaApp) -> dict[str, Any]:
-    """The app page's refresh-token section, as lazy querysets (no query unless
-    the section is rendered): ``refresh_tokens`` (the stored summary, at most
-    one row) and ``token_checks`` (the newest refresh-token revokes and
-    residual-window checks of the app)."""
-    from grantsconsole.grants.models import AppRefreshTokens
-
+    """The app page's refresh-token section: ``refresh_tokens`` (the stored
+    summary, a list of at most one row; ``OktaApp.stored``) and
+    ``token_checks`` (the newest refresh-token revokes and residual-window
+    checks of the app, a lazy queryset: no query unless rendered)."""
+    summary = app.stored("refresh_tokens")
     return {
-        "refresh_tokens": AppRefreshTokens.objects.filter(app=app)[:1],
+        "refresh_tokens": [summary] if summary else [],
         "token_checks": AuditEvent.objects.filter(
             app=app, action__in=("tokens_revoke", "token_window_check")
         ).order_by("-seq")[:6],

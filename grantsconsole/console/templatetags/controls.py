@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from grantsconsole.grants.models import AppControls, OktaApp
+from grantsconsole.grants.models import OktaApp
 from grantsconsole.grants.services import controls as services
 
 register = template.Library()
@@ -18,10 +18,11 @@ register = template.Library()
 @register.simple_tag
 def app_controls(app: OktaApp) -> dict[str, Any]:
     """``{"controls": AppControls or None, "summary": ControlsSummary}`` for
-    ``app``; one query per app object, however many partials ask."""
+    ``app`` (``OktaApp.stored``: no query when the app was read with it),
+    worked out once per app object, however many partials ask."""
     cached = getattr(app, "_controls_view", None)
     if cached is None:
-        row = AppControls.objects.filter(app_id=app.pk).first()
+        row = app.stored("controls")
         cached = {"controls": row, "summary": services.summarize(row, timezone.now())}
         app._controls_view = cached
     return cached

@@ -28,7 +28,7 @@ from grantsconsole.console import confirmations
 from grantsconsole.console.views.apps import _app_or_404, _refuse_selection
 from grantsconsole.console.views.common import actor_of, render_page
 from grantsconsole.grants import tasks
-from grantsconsole.grants.models import AppRefreshTokens, AuditEvent, OktaApp
+from grantsconsole.grants.models import AuditEvent, OktaApp
 from grantsconsole.grants.services import app_tokens
 
 # The System Log may show an event a little after it happened: check this much
@@ -64,7 +64,7 @@ def _confirm(request: HttpRequest, app: OktaApp, revoke: AuditEvent) -> HttpResp
         "revoke": revoke,
         "window_end": app_tokens.window_end(revoke),
         "lifetime_minutes": int(app_tokens.lifetime().total_seconds() // 60),
-        "summary": AppRefreshTokens.objects.filter(app=app).first(),
+        "summary": app.stored("refresh_tokens"),
         **step_up_notice(request),
     }
     return render_page(

@@ -268,13 +268,9 @@ class PrivilegeView:
 
 
 def page_view(app: OktaApp, open_scope_ids: list[str]) -> PrivilegeView:
-    """The app page's effective-privilege section (one query for a service app,
-    none for others)."""
-    stored = (
-        ClientPrivilege.objects.filter(app=app).first()
-        if app.application_type == "service"
-        else None
-    )
+    """The app page's effective-privilege section (``OktaApp.stored``: no
+    query when the app was read with it; only service apps have one)."""
+    stored = app.stored("privilege") if app.application_type == "service" else None
     return PrivilegeView(
         assessment(app, stored, open_scope_ids),
         stored.roles if stored and stored.roles_known else None,
