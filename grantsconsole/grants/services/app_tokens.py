@@ -116,18 +116,25 @@ def revoke_refresh_tokens(
         "window_end": end.isoformat(),
         "window_ends": f"{end:%Y-%m-%d %H:%M} UTC",
     }
-    try:
-        done = client.revoke_oauth2_tokens_for_application(app.okta_id)
-    except OktaError as exc:
-        final = intents.record_final(
+
+    def finish(outcome: str, request_id: str = "", **more: object) -> AuditEvent:
+        """The intent's final row, with the window and ``more`` in its detail."""
+        return intents.record_final(
             "tokens_revoke",
             intent.seq,
             app=app,
             scope_id=scope_id,
             actor=actor,
-            outcome="failure",
-            okta_request_id=exc.request_id,
-            detail={**detail, "status": exc.status, "error_code": exc.error_code},
+            outcome=outcome,
+            okta_request_id=request_id,
+            detail={**detail, **more},
+        )
+
+    try:
+        done = client.revoke_oauth2_tokens_for_application(app.okta_id)
+    except OktaError as exc:
+        final = finish(
+            "failure", exc.request_id, status=exc.status, error_code=exc.error_code
         )
         return TokensRevokeResult(
             False,
@@ -137,26 +144,9 @@ def revoke_refresh_tokens(
             exc.request_id,
         )
     except Exception as exc:
-        intents.record_final(
-            "tokens_revoke",
-            intent.seq,
-            app=app,
-            scope_id=scope_id,
-            actor=actor,
-            outcome="failure",
-            detail={**detail, "error": type(exc).__name__},
-        )
+        finish("failure", error=type(exc).__name__)
         raise
-    final = intents.record_final(
-        "tokens_revoke",
-        intent.seq,
-        app=app,
-        scope_id=scope_id,
-        actor=actor,
-        outcome="success",
-        okta_request_id=done.request_id,
-        detail=detail,
-    )
+    final = finish("success", done.request_id)
     audit.checkpoint()
     read_refresh_tokens(client, app)
     return TokensRevokeResult(
