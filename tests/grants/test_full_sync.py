@@ -23,6 +23,7 @@ from grantsconsole.grants.models import (
 )
 from grantsconsole.grants.services import full_sync
 from grantsconsole.okta import OktaClient
+from tests.conftest import lift_sync_rate_limits
 from tests.factories import ORG_ADMIN, SUPER
 from tests.grants.helpers import (
     app_with_grants,
@@ -70,7 +71,8 @@ def test_full_sync_request_count_is_the_stated_minimum(sim, worker_client):
     reads its keys, a web app holding a manage scope its secrets; public
     clients none) and the org setting once; plus ceil(I / 20) API service
     integration pages and one secrets read per integration; nothing else."""
-    sim.reset(apps=260, rate_limit=100_000)
+    sim.reset(apps=260)
+    lift_sync_rate_limits(sim)  # the reset restored Okta's limits
     sim.set_client_roles(
         next(a for a in sim.state()["apps"] if a["kind"] == "service")["client_id"],
         ["APP_ADMIN", "READ_ONLY_ADMIN"],
