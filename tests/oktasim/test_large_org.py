@@ -1,8 +1,7 @@
-"""A large generated org (``--apps 10000``): size, shape, build time, paging."""
+"""A large generated org (``--apps 10000``): size, shape, paging. (Its build time
+is a benchmark's: ``bench/sim_throughput.py``.)"""
 
 from __future__ import annotations
-
-import time
 
 from grantsconsole.oktasim.seed import generated_apps
 
@@ -16,10 +15,8 @@ def test_generated_apps_have_0_to_12_grants_and_1_percent_non_oidc():
     assert {a["kind"] for a in oidc} == {"web", "browser", "native", "service"}
 
 
-def test_ten_thousand_app_org_builds_fast_and_pages_completely(sim, ssws):
-    t = time.monotonic()
+def test_a_ten_thousand_app_org_pages_completely(sim, ssws):
     info = sim.reset(apps=10000)
-    assert time.monotonic() - t < 10
     assert info["apps"] == 10002  # plus the console and worker apps
     url = f"{sim.url}/api/v1/apps?limit=200&filter=name+eq+%22oidc_client%22"
     seen = 0
