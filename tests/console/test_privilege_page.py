@@ -146,3 +146,19 @@ def test_a_service_app_without_manage_scopes_says_so_in_the_list(admin, mirrored
     privilege = cells[7]  # label, type, client id, status, grants, risk, privilege
     assert privilege.rstrip().endswith(">—</td>"), privilege
     assert "critical risk" in _list_row(body, "Provisioning Bot").split("<td")[7]
+
+
+def test_the_matrix_shows_each_apps_effective_privilege(admin, mirrored):
+    _roles("Provisioning Bot", RolesRead([role("SUPER_ADMIN")]))
+    _roles("Group Sync Worker", RolesRead([]))
+    body = html.unescape(admin.get("/scopes/matrix/?size=all").content.decode())
+    assert "Effective privilege</th>" in body
+
+    def row(label: str) -> str:
+        start = body.index(f">{label}</a>")
+        return body[start : body.index("</tr>", start)]
+
+    assert "critical risk" in row("Provisioning Bot")
+    assert "can grant itself more" in row("Provisioning Bot")
+    assert "latent risk" in row("Group Sync Worker")
+    assert "as whoever signs in" in row("Admin Mobile")
