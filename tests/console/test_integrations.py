@@ -197,3 +197,12 @@ def test_who_authorized_an_integration_is_named_not_an_id(admin, read, sim):
     )
     assert SUPER.login in line
     assert "Sam Super" in line
+
+
+def test_the_reports_integrations_total_says_api_in_capitals(admin, read):
+    from grantsconsole.grants.services import reports
+
+    report = reports.create_report(trigger="test")
+    body = _text(admin.get(f"/reports/{report.pk}/"))
+    assert "</div>API service integrations</div>" in body
+    assert "Api service" not in body
