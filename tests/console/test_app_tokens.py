@@ -220,3 +220,34 @@ def test_a_bulk_revoke_offers_it_on_each_apps_line(admin, mirrored, sim):
         SCOPE,
         app["id"],
     )
+
+
+def _oob_section(body: str, section_id: str) -> str:
+    """The out-of-band section ``section_id`` of an htmx answer ("" if absent)."""
+    found = re.search(
+        rf'<section id="{section_id}"[^>]*hx-swap-oob="true".*?</section>', body, re.S
+    )
+    return found.group(0) if found else ""
+
+
+def test_refresh_in_place_also_updates_the_refresh_tokens_section(admin, mirrored, sim):
+    # htmx swaps the grant collection; the tokens it just read go out of band,
+    # or the page keeps saying "Not read yet" until it is reloaded.
+    app = _app(sim)
+    done = admin.post(f"/apps/{app['id']}/refresh", **HX)
+    assert done.status_code == 200
+    assert "3 live refresh tokens" in _oob_section(_text(done), "refresh-tokens")
+
+
+def test_revoke_in_place_also_updates_the_effective_privilege(admin, mirrored, sim):
+    # Legacy CRM's only manage scope goes: its effective privilege line goes too.
+    app = _app(sim)
+    done = admin.post(
+        f"/apps/{app['id']}/grants/revoke",
+        {"scope": "okta.apps.manage", "confirm": "yes"},
+        **HX,
+    )
+    assert done.status_code == 200
+    section = _oob_section(_text(done), "app-privilege")
+    assert "No manage scope held." in section
+    assert "okta.apps.manage" not in section

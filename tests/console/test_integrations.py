@@ -171,3 +171,38 @@ def test_health_page_says_what_a_missing_integrations_scope_disables(admin, sim)
     assert 'data-scope="okta.oauthIntegrations.read" data-ok="no"' in body
     assert "Listing OIN API service integrations" in body
     assert 'data-scope="okta.oauthIntegrations.manage" data-ok="yes"' in body
+
+
+def test_who_authorized_an_integration_is_named_not_an_id(admin, read, sim):
+    # The demo's integrations were authorized by the Super Admin, whom the
+    # directory knows (here: as a sign-in names them).
+    from grantsconsole.grants.services import people, reports
+
+    row = read[NORTHWIND]
+    assert row.created_by_id == SUPER.okta_id
+    people.note_person(
+        SUPER.okta_id, login=SUPER.login, display_name="Sam Super", source="sign-in"
+    )
+    named = f'title="Okta user id {SUPER.okta_id}">Sam Super ({SUPER.login})</abbr>'
+    assert named in _text(admin.get("/integrations/"))
+
+    report = reports.create_report(trigger="test")
+    section = _text(admin.get(f"/reports/{report.pk}/")).split('id="asi-h"')[1]
+    assert named in section.split("</section>")[0]
+    csv_body = admin.get(f"/reports/{report.pk}/export.csv").content.decode()
+    line = next(
+        x
+        for x in csv_body.splitlines()
+        if "api_service_integration" in x and NORTHWIND in x
+    )
+    assert SUPER.login in line
+    assert "Sam Super" in line
+
+
+def test_the_reports_integrations_total_says_api_in_capitals(admin, read):
+    from grantsconsole.grants.services import reports
+
+    report = reports.create_report(trigger="test")
+    body = _text(admin.get(f"/reports/{report.pk}/"))
+    assert "</div>API service integrations</div>" in body
+    assert "Api service" not in body

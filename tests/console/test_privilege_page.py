@@ -128,3 +128,37 @@ def test_the_report_page_says_what_each_critical_grant_can_do(admin, mirrored):
     body = html.unescape(admin.get(f"/reports/{report.pk}/").content.decode())
     assert "with SUPER_ADMIN: every user" in body
     assert "with no role: nothing until a role is assigned" in body
+
+
+def _list_row(body: str, label: str) -> str:
+    """The apps list's table row of the app labelled ``label``."""
+    start = body.rindex("<tr>", 0, body.index(f">{label}</a>"))
+    return body[start : body.index("</tr>", start)]
+
+
+def test_a_service_app_without_manage_scopes_says_so_in_the_list(admin, mirrored):
+    # Roles read, no manage scope held: the cell reads like every other app's
+    # "no manage scope" (—), not an empty cell that looks like missing data.
+    _roles("Backup Exporter", RolesRead([role("READ_ONLY_ADMIN")]))
+    _roles("Provisioning Bot", RolesRead([role("SUPER_ADMIN")]))
+    body = admin.get("/apps/", {"type": "service"}).content.decode()
+    cells = _list_row(body, "Backup Exporter").split("<td")
+    privilege = cells[7]  # label, type, client id, status, grants, risk, privilege
+    assert privilege.rstrip().endswith(">—</td>"), privilege
+    assert "critical risk" in _list_row(body, "Provisioning Bot").split("<td")[7]
+
+
+def test_the_matrix_shows_each_apps_effective_privilege(admin, mirrored):
+    _roles("Provisioning Bot", RolesRead([role("SUPER_ADMIN")]))
+    _roles("Group Sync Worker", RolesRead([]))
+    body = html.unescape(admin.get("/scopes/matrix/?size=all").content.decode())
+    assert "Effective privilege</th>" in body
+
+    def row(label: str) -> str:
+        start = body.index(f">{label}</a>")
+        return body[start : body.index("</tr>", start)]
+
+    assert "critical risk" in row("Provisioning Bot")
+    assert "can grant itself more" in row("Provisioning Bot")
+    assert "latent risk" in row("Group Sync Worker")
+    assert "as whoever signs in" in row("Admin Mobile")

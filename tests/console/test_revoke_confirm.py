@@ -353,3 +353,32 @@ def test_a_revoke_that_found_the_grant_gone_offers_no_undo(admin, mirrored, sim)
     refused = admin.post(_undo(app["id"]), {"revoke": str(seq)}, **HX)
     assert refused.status_code == 400
     assert LOW not in okta_grants(sim, app["id"])
+
+
+def test_a_revoke_says_tokens_already_issued_keep_the_scope(admin, mirrored, sim):
+    # A web app: the result will offer to end its refresh tokens.
+    app = web_app(sim, holding="okta.apps.read")
+    body = _text(admin.post(_revoke(app["id"]), {"only": "okta.apps.read"}, **HX))
+    assert "Tokens already issued keep this scope until they expire" in body
+    assert "offers to revoke the app's refresh tokens" in body
+    # A service app has none (client credentials): only the token lifetime.
+    app = _service_app(sim, "okta.users.read")
+    body = _text(admin.post(_revoke(app["id"]), {"only": "okta.users.read"}, **HX))
+    assert "Tokens already issued keep this scope until they expire" in body
+    assert "at most 60 minutes" in body
+    assert "refresh tokens" in body  # why there is nothing more to end
+    assert "offers to revoke the app's refresh tokens" not in body
+
+
+def test_a_service_apps_revoke_result_offers_no_refresh_token_revoke(
+    admin, mirrored, sim
+):
+    # Client credentials never issue refresh tokens: the offer would do nothing.
+    app = _service_app(sim, "okta.users.read")
+    done = _text(
+        admin.post(
+            _revoke(app["id"]), {"scope": "okta.users.read", "confirm": "yes"}, **HX
+        )
+    )
+    assert "okta.users.read</code>: Revoked." in done
+    assert "Revoke this app's refresh tokens" not in done

@@ -145,7 +145,7 @@ def test_matrix_app_and_audit_rows_escape_every_okta_string():
     p = parsed(matrix)
     assert "script" not in p.tags
     assert "<script>" not in matrix
-    assert p.tags.count("td") == 3  # the count and two cells
+    assert p.tags.count("td") == 4  # the count, the privilege and two cells
     event = _event(
         action=EVIL,
         outcome=EVIL,

@@ -179,3 +179,18 @@ def test_no_lookups_while_okta_fails_the_sync(sim, worker_client, full_synced):
     assert run.status == SyncRun.Status.FAILED
     assert _user_reads(sim, before) == []
     assert not OktaPerson.objects.exists()
+
+
+def test_the_worker_names_who_authorized_an_api_service_integration(sim, worker_client):
+    from grantsconsole.grants.models import ApiServiceIntegration
+
+    ApiServiceIntegration.objects.create(
+        okta_id="0oa1integration00000", name="Acme", created_by_id=ORG_ADMIN.okta_id
+    )
+    assert ORG_ADMIN.okta_id in people.unnamed_ids()
+    assert services.refresh_people(worker_client) == 1
+    assert _person(ORG_ADMIN.okta_id)[:3] == (
+        ORG_ADMIN.login,
+        _names(sim)[ORG_ADMIN.okta_id],
+        "okta",
+    )

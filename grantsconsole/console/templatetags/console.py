@@ -325,8 +325,11 @@ def report_section(value: Any) -> str:
 
 @register.filter
 def words(key: Any) -> str:
-    """A report key as words: "open_grants" → "Open grants"."""
-    text = str(key).replace("_", " ").strip()
+    """A report key as words: "open_grants" → "Open grants"; "api" is
+    written "API" ("api_service_integrations" → "API service integrations")."""
+    text = " ".join(
+        "API" if word == "api" else word for word in str(key).split("_") if word
+    )
     return text[:1].upper() + text[1:]
 
 

@@ -63,7 +63,7 @@ def _confirm(request: HttpRequest, app: OktaApp, revoke: AuditEvent) -> HttpResp
         "facts": confirmations.app_facts(app),
         "revoke": revoke,
         "window_end": app_tokens.window_end(revoke),
-        "lifetime_minutes": int(app_tokens.lifetime().total_seconds() // 60),
+        "lifetime_minutes": app_tokens.lifetime_minutes(),
         "summary": app.stored("refresh_tokens"),
         **step_up_notice(request),
     }

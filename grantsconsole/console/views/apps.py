@@ -326,6 +326,7 @@ def _confirm_revoke(
         "needed_rows": [r for r in rows if r["stops"]],
         "scope_ids": scope_ids,
         "confirm_error": error,
+        "lifetime_minutes": app_tokens.lifetime_minutes(),
     }
     # A risky revoke is stepped up like a grant: say so before Okta asks.
     if any(get_catalog().asks_confirmation(s) for s in scope_ids):

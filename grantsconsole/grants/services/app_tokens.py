@@ -39,6 +39,11 @@ def lifetime() -> timedelta:
     return timedelta(seconds=settings.OKTA_ACCESS_TOKEN_LIFETIME)
 
 
+def lifetime_minutes() -> int:
+    """:func:`lifetime` in whole minutes, as the pages state it."""
+    return int(lifetime().total_seconds() // 60)
+
+
 def window_end(revoke: AuditEvent) -> datetime:
     """When the last access token that could carry the scope revoked by
     ``revoke`` (a successful ``revoke`` audit row) expires."""

@@ -330,7 +330,8 @@ CSV_COLUMNS = (
 
 def report_people(data: Any) -> people.Directory:
     """The directory rows of the people a report's ``data`` names (who
-    granted critical scopes, who made the changes). One query."""
+    granted critical scopes, who made the changes, who authorized API service
+    integrations). One query."""
     data = data if isinstance(data, dict) else {}
     values: list[str] = []
     for holder in data.get("critical_holders", []):
@@ -339,6 +340,8 @@ def report_people(data: Any) -> people.Directory:
     for key in ("changes", "external_changes", "failed_attempts"):
         for event in data.get(key, []):
             values += [event.get("actor_login", ""), event.get("actor_id", "")]
+    held = data.get("api_service_integrations") or {}
+    values += [i.get("created_by_id", "") for i in held.get("integrations", [])]
     return people.directory(values)
 
 
@@ -461,7 +464,9 @@ def report_as_csv(report: AuditReport) -> str:
                 app_okta_id=item["okta_id"],
                 app_label=item["name"],
                 time=item["created"],
-                actor_id=item["created_by_id"],
+                **_actor_columns(
+                    directory.resolve(item["created_by_id"]), item["created_by_id"]
+                ),
                 detail=f"API service integration ({item['type']}); secrets: "
                 + (secrets or item["secrets_error"] or "none"),
             )
