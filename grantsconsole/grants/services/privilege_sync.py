@@ -190,19 +190,43 @@ def apply_roles(
             if changed:
                 _record_change(row, before or [], _summary(read.roles), source, actor)
             stored.roles, stored.roles_known, stored.error = read.roles, True, ""
-        scope_ids = list(
-            ScopeGrant.objects.filter(app=row, revoked_at__isnull=True).values_list(
-                "scope_id", flat=True
-            )
-        )
-        a = assessment(row, stored, scope_ids)
-        stored.rank, stored.latent = a.rank, a.latent
-        stored.self_escalation = a.self_escalation
+        _assess_open_grants(row, stored)
         new = (stored.roles, stored.roles_known, stored.error, stored.rank)
         new += (stored.latent, stored.self_escalation)
         if stored.pk is None or new != old:
             stored.save()
     return changed
+
+
+def _assess_open_grants(row: OktaApp, stored: ClientPrivilege) -> bool:
+    """Set ``stored``'s rank, latent and self-escalation from its roles and the
+    app's open grants (one query, nothing saved); True when they changed."""
+    scope_ids = list(
+        ScopeGrant.objects.filter(app=row, revoked_at__isnull=True).values_list(
+            "scope_id", flat=True
+        )
+    )
+    a = assessment(row, stored, scope_ids)
+    old = (stored.rank, stored.latent, stored.self_escalation)
+    stored.rank, stored.latent = a.rank, a.latent
+    stored.self_escalation = a.self_escalation
+    return old != (stored.rank, stored.latent, stored.self_escalation)
+
+
+def reassess(row: OktaApp) -> None:
+    """Bring the stored assessment of ``row`` (what the apps list badges and
+    sorts by) up to date with its grant collection, from its stored roles: no
+    Okta call. Every write that opens or closes a grant of a service app calls
+    it inside its own transaction, so the rank is never older than the
+    grants. Nothing for an app whose roles the sync does not read (the apps
+    list ranks it by its grants) or has not read yet; otherwise two queries
+    (the stored row, locked, and the open grants) and a write only when the
+    assessment changed."""
+    if not reads_roles(row):
+        return
+    stored = ClientPrivilege.objects.select_for_update().filter(app=row).first()
+    if stored is not None and _assess_open_grants(row, stored):
+        stored.save(update_fields=["rank", "latent", "self_escalation"])
 
 
 def _record_change(
