@@ -8,11 +8,17 @@ import html
 import re
 
 import pytest
+from django.utils import timezone
 
-from grantsconsole.grants.models import ClientPrivilege, OktaApp
+from grantsconsole.accounts.models import OktaCredential
+from grantsconsole.grants.models import ApiServiceIntegration, ClientPrivilege, OktaApp
 from grantsconsole.grants.privilege import RANK
+from grantsconsole.grants.services import api_services
 from grantsconsole.grants.services.privilege_sync import RolesRead, apply_roles
+from grantsconsole.okta import OktaClient, SswsTokenSource
+from grantsconsole.oktasim.seed import DEMO_SSWS_TOKEN
 from tests.console.conftest import mirror_org
+from tests.factories import make_apps
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +50,9 @@ def _body(response) -> str:
 def _row(body: str, label: str) -> str:
     """The table row naming ``label``."""
     found = re.search(
-        rf"<tr>(?:(?!</tr>).)*{re.escape(label)}(?:(?!</tr>).)*</tr>", body, re.S
+        rf"<tr[ >](?:(?!<tr[ >]|</tr>).)*{re.escape(label)}(?:(?!</tr>).)*</tr>",
+        body,
+        re.S,
     )
     assert found, label
     return found.group(0)
@@ -70,3 +78,63 @@ def test_console_revoke_updates_the_apps_list_badge_and_sort_at_once(admin, sim)
     body = _body(admin.get("/apps/", listing))
     assert "risk-critical" not in _row(body, "Nightly User Sync")
     assert body.index("Backup Exporter") < body.index("Nightly User Sync")
+
+
+@pytest.fixture
+def integrations(sim, db) -> dict[str, ApiServiceIntegration]:
+    """The demo org's API service integrations, as a full sync leaves them."""
+    client = OktaClient(sim.url, SswsTokenSource(DEMO_SSWS_TOKEN))
+    api_services.sync_api_services(client, source="test")
+    return {r.name: r for r in ApiServiceIntegration.objects.all()}
+
+
+def test_matrix_shows_each_apps_effective_privilege(admin, mirrored):
+    _roles("Provisioning Bot", "SUPER_ADMIN")
+    _roles("Group Sync Worker")
+    _roles("Backup Exporter", "READ_ONLY_ADMIN")
+    body = _body(admin.get("/scopes/matrix/", {"size": "all"}))
+    assert ">Effective privilege</th>" in body
+    bot = _row(body, "Provisioning Bot")
+    assert 'class="badge risk-critical">critical' in bot
+    assert "can grant itself more" in bot
+    assert "latent risk" in _row(body, "Group Sync Worker")
+    assert "as whoever signs in" in _row(body, "Admin Mobile")  # native, manage
+
+
+def test_matrix_lists_integrations_as_holders_beside_the_apps(
+    admin, mirrored, integrations
+):
+    northwind = integrations["Northwind Identity Governance"]
+    body = _body(admin.get("/scopes/matrix/"))
+    row = _row(body, "Northwind Identity Governance")
+    assert "API service integration</span>" in row
+    at = f"/integrations/#int-{northwind.okta_id}"
+    assert f'href="{at}">Northwind Identity Governance</a>' in row
+    # its families from grantedScopes; cells lead to it (it has no app page)
+    assert f'class="cell-manage cell-risk-critical"><a href="{at}"' in row
+    assert "#row-" not in row
+    assert 'class="badge risk-critical">critical' in row
+    assert "no admin role needed" in row
+    assert "Acme Log Streaming" in body
+    assert "2 API service integrations" in body
+    # listed once, on the first page
+    make_apps(60)
+    second = _body(admin.get("/scopes/matrix/", {"page": 2, "size": "50"}))
+    assert "Northwind Identity Governance" not in second
+
+
+def test_matrix_stays_within_the_query_budget_with_integrations(
+    admin, integrations, django_assert_max_num_queries, settings
+):
+    settings.ACCOUNTS_ROLE_RECHECK_SECONDS = 3600
+    apps = make_apps(120)
+    for app in apps[1::4]:  # the service apps
+        apply_roles(app, RolesRead([role("SUPER_ADMIN")]), source="test")
+    for url in (
+        "/scopes/matrix/",
+        "/scopes/matrix/?size=all",
+        "/scopes/matrix/?page=2",
+    ):
+        OktaCredential.objects.update(last_used_at=timezone.now())
+        with django_assert_max_num_queries(8, info=url):
+            assert admin.get(url).status_code == 200
