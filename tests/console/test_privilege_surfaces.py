@@ -138,3 +138,61 @@ def test_matrix_stays_within_the_query_budget_with_integrations(
         OktaCredential.objects.update(last_used_at=timezone.now())
         with django_assert_max_num_queries(8, info=url):
             assert admin.get(url).status_code == 200
+
+
+def test_scope_page_shows_each_holders_effective_privilege(
+    admin, mirrored, integrations
+):
+    _roles("Provisioning Bot", "SUPER_ADMIN")
+    _roles("Group Sync Worker")
+    nightly = OktaApp.objects.get(label="Nightly User Sync")
+    apply_roles(
+        nightly,
+        RolesRead([role("USER_ADMIN", groups=["Contractors", "Field Staff"])]),
+        source="test",
+    )
+    body = _body(admin.get("/scopes/okta.users.manage/"))
+    assert ">Effective privilege</th>" in body
+    bot = _row(body, "Provisioning Bot")
+    assert 'class="badge risk-critical">critical' in bot
+    assert "<td>with SUPER_ADMIN: every user</td>" in bot
+    row = _row(body, "Nightly User Sync")
+    assert 'class="badge risk-high">high' in row
+    assert "with USER_ADMIN on 2 groups: users of those groups" in row
+    mobile = _row(body, "Admin Mobile")  # native
+    assert "acts as whoever signs in, within that person's role" in mobile
+    # a service app whose roles were never read says so
+    assert "roles not read yet" in _row(body, "Org2Org Bridge")
+    # the integrations holding it are marked as such
+    assert (
+        'Northwind Identity Governance</a> <span class="badge">API service integration'
+        in body
+    )
+    assert "needs no admin role" in body
+
+    groups = _body(admin.get("/scopes/okta.groups.manage/"))
+    assert "with no role: nothing until a role is assigned" in _row(
+        groups, "Group Sync Worker"
+    )
+    assert "latent risk" in _row(groups, "Group Sync Worker")
+    # a read scope: who the app acts as, with its roles
+    _roles("SIEM Log Shipper")
+    _roles("Backup Exporter", "READ_ONLY_ADMIN")
+    reads = _body(admin.get("/scopes/okta.logs.read/"))
+    assert "<td>with no role: nothing until a role is assigned</td>" in _row(
+        reads, "SIEM Log Shipper"
+    )
+    reads = _body(admin.get("/scopes/okta.users.read/"))
+    assert "<td>with READ_ONLY_ADMIN</td>" in _row(reads, "Backup Exporter")
+
+
+def test_scope_page_stays_within_the_query_budget(
+    admin, integrations, django_assert_max_num_queries, settings
+):
+    settings.ACCOUNTS_ROLE_RECHECK_SECONDS = 3600
+    apps = make_apps(120)
+    for app in apps[1::4]:
+        apply_roles(app, RolesRead([role("SUPER_ADMIN")]), source="test")
+    OktaCredential.objects.update(last_used_at=timezone.now())
+    with django_assert_max_num_queries(8):
+        assert admin.get("/scopes/okta.users.manage/").status_code == 200

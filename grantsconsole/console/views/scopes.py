@@ -40,7 +40,12 @@ from grantsconsole.console.views.common import (
     render_page,
 )
 from grantsconsole.grants.models import OktaApp
-from grantsconsole.grants.services import api_services, people, scope_writes
+from grantsconsole.grants.services import (
+    api_services,
+    people,
+    privilege_sync,
+    scope_writes,
+)
 from grantsconsole.okta.errors import OktaError
 
 # Rows per matrix page the admin may pick; "all" is capped at MATRIX_MAX_ROWS
@@ -141,7 +146,8 @@ def scopes_matrix(request: HttpRequest) -> HttpResponse:
 
 def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
     """Everything the scope page shows; three queries (``presenters.scope_apps``
-    and the people who granted).
+    and the people who granted). Each holder carries ``reach``: what the scope
+    lets it do, given its stored admin roles (``privilege_sync.scope_reach``).
 
     Raises Http404 for a malformed scopeId. A well-formed one the catalog does
     not know is shown with a "not in the catalog" warning: Okta judges it.
@@ -150,6 +156,8 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
         raise Http404("Unknown scope.")
     catalog = get_catalog()
     apps = presenters.scope_apps(scope_id, q=q)
+    for app in apps.holders:
+        app.reach = privilege_sync.scope_reach(app, scope_id)
     return {
         "scope_id": scope_id,
         "info": catalog.get(scope_id),

@@ -92,6 +92,11 @@ def read_roles(client: OktaClient, client_id: str) -> RolesRead:
         return RolesRead(None, message)
 
 
+def _active(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored roles that give the app its reach (ACTIVE ones)."""
+    return [r for r in roles if r.get("status") in ("ACTIVE", "", None)]
+
+
 def held_roles(roles: list[dict[str, Any]]) -> list[privilege.HeldRole]:
     """Stored roles as the rule table takes them (ACTIVE ones only)."""
     return [
@@ -102,8 +107,7 @@ def held_roles(roles: list[dict[str, Any]]) -> list[privilege.HeldRole]:
             apps=tuple(r.get("apps", [])),
             resource_set=r.get("resource_set", ""),
         )
-        for r in roles
-        if r.get("status") in ("ACTIVE", "", None)
+        for r in _active(roles)
     ]
 
 
@@ -276,6 +280,25 @@ def effective_lines(
         for line in a.lines:
             out[(app.pk, line.scope_id)] = line.text
     return out
+
+
+def scope_reach(app: OktaApp, scope_id: str) -> str:
+    """What holding ``scope_id`` lets ``app`` do, in words, from its stored
+    roles (``OktaApp.stored``: no query when the app was read with them): the
+    rule table's line for a manage scope; for any other scope, who the app
+    acts as (the signed-in person, or itself with its roles)."""
+    stored = app.stored("privilege") if app.application_type == "service" else None
+    a = assessment(app, stored, [scope_id])
+    if a.lines:
+        return a.lines[0].text
+    if app.application_type in privilege.USER_FACING:
+        return "acts as whoever signs in, within that person's role"
+    if stored is None or not stored.roles_known:
+        return a.note
+    roles = _summary(_active(stored.roles))
+    if not roles:
+        return "with no role: nothing until a role is assigned"
+    return "with " + "; ".join(roles)
 
 
 @dataclass(frozen=True, slots=True)
