@@ -4,7 +4,9 @@ report and its exports; and the stored rank kept current by console writes."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 
 import pytest
@@ -13,12 +15,13 @@ from django.utils import timezone
 from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.grants.models import ApiServiceIntegration, ClientPrivilege, OktaApp
 from grantsconsole.grants.privilege import RANK
-from grantsconsole.grants.services import api_services
+from grantsconsole.grants.services import api_services, create_report, people
 from grantsconsole.grants.services.privilege_sync import RolesRead, apply_roles
+from grantsconsole.grants.services.reports import report_as_csv
 from grantsconsole.okta import OktaClient, SswsTokenSource
 from grantsconsole.oktasim.seed import DEMO_SSWS_TOKEN
 from tests.console.conftest import mirror_org
-from tests.factories import make_apps
+from tests.factories import SUPER, make_apps
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +126,7 @@ def test_matrix_lists_integrations_as_holders_beside_the_apps(
     assert "Northwind Identity Governance" not in second
 
 
-def test_matrix_stays_within_the_query_budget_with_integrations(
+def test_pages_stay_within_the_query_budget_with_privilege_and_integrations(
     admin, integrations, django_assert_max_num_queries, settings
 ):
     settings.ACCOUNTS_ROLE_RECHECK_SECONDS = 3600
@@ -134,6 +137,8 @@ def test_matrix_stays_within_the_query_budget_with_integrations(
         "/scopes/matrix/",
         "/scopes/matrix/?size=all",
         "/scopes/matrix/?page=2",
+        "/scopes/okta.users.manage/",
+        "/integrations/",
     ):
         OktaCredential.objects.update(last_used_at=timezone.now())
         with django_assert_max_num_queries(8, info=url):
@@ -186,13 +191,40 @@ def test_scope_page_shows_each_holders_effective_privilege(
     assert "<td>with READ_ONLY_ADMIN</td>" in _row(reads, "Backup Exporter")
 
 
-def test_scope_page_stays_within_the_query_budget(
-    admin, integrations, django_assert_max_num_queries, settings
-):
-    settings.ACCOUNTS_ROLE_RECHECK_SECONDS = 3600
-    apps = make_apps(120)
-    for app in apps[1::4]:
-        apply_roles(app, RolesRead([role("SUPER_ADMIN")]), source="test")
-    OktaCredential.objects.update(last_used_at=timezone.now())
-    with django_assert_max_num_queries(8):
-        assert admin.get("/scopes/okta.users.manage/").status_code == 200
+def _named_super_admin() -> str:
+    people.note_person(
+        SUPER.okta_id, login=SUPER.login, display_name="Sam Super", source="test"
+    )
+    return f"Sam Super ({SUPER.login})"
+
+
+def test_integrations_page_names_who_authorized_each(admin, integrations):
+    assert {i.created_by_id for i in integrations.values()} == {SUPER.okta_id}
+    body = _body(admin.get("/integrations/"))
+    assert (
+        f'<span class="person mono" title="Okta user id">{SUPER.okta_id}</span> '
+        '<span class="muted">(name not known yet)</span>' in body
+    )
+    named = _named_super_admin()
+    body = _body(admin.get("/integrations/"))
+    assert (
+        f'<abbr class="person" title="Okta user id {SUPER.okta_id}">{named}</abbr>'
+        in body
+    )
+
+
+def test_report_names_who_authorized_each_integration(admin, mirrored, integrations):
+    named = _named_super_admin()
+    report = create_report(trigger="test")
+    body = _body(admin.get(f"/reports/{report.pk}/"))
+    section = body[body.index('id="asi-h"') :]
+    assert (
+        f'by <abbr class="person" title="Okta user id {SUPER.okta_id}">{named}'
+        in section
+    )
+    rows = list(csv.DictReader(io.StringIO(report_as_csv(report))))
+    held = [r for r in rows if r["section"] == "api_service_integration"]
+    assert held
+    assert {(r["actor_login"], r["actor_id"], r["actor_name"]) for r in held} == {
+        (SUPER.login, SUPER.okta_id, "Sam Super")
+    }

@@ -29,7 +29,7 @@ from grantsconsole.console.catalog import get_catalog
 from grantsconsole.console.outcomes import from_error
 from grantsconsole.console.views.common import actor_of, render_page
 from grantsconsole.grants.models import ApiServiceIntegration
-from grantsconsole.grants.services import api_services
+from grantsconsole.grants.services import api_services, people
 from grantsconsole.okta import OktaError
 
 
@@ -61,15 +61,20 @@ def _scope_rows(row: ApiServiceIntegration) -> list[dict[str, object]]:
 @super_admin_required
 def integrations_list(request: HttpRequest) -> HttpResponse:
     """Every integration seen (present ones first), its scopes with their risk,
-    who authorized it and when, and its secrets' ages.
+    who authorized it (by the people directory) and when, and its secrets' ages.
 
-    Queries: the auth ones, the stale banner, the integrations, the read state.
+    Queries: the auth ones, the stale banner, the integrations, the read state,
+    the people who authorized them.
     """
     rows = list(ApiServiceIntegration.objects.order_by("removed_at", "name"))
     for row in rows:
         row.scope_rows = _scope_rows(row)
         row.secret_rows = _secret_rows(row)
-    context = {"rows": rows, "state": api_services.read_state()}
+    context = {
+        "rows": rows,
+        "state": api_services.read_state(),
+        "people": people.directory(r.created_by_id for r in rows),
+    }
     return render_page(request, "integrations/list.html", context, section="apps")
 
 

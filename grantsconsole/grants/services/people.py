@@ -19,7 +19,12 @@ from datetime import timedelta
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from grantsconsole.grants.models import AuditEvent, OktaPerson, ScopeGrant
+from grantsconsole.grants.models import (
+    ApiServiceIntegration,
+    AuditEvent,
+    OktaPerson,
+    ScopeGrant,
+)
 from grantsconsole.okta import OktaClient
 from grantsconsole.okta.errors import (
     OktaError,
@@ -97,7 +102,8 @@ def note_log_actors(events: Iterable[LogEvent]) -> None:
 
 def unnamed_ids(limit: int = LOOKUPS_PER_SYNC) -> list[str]:
     """Up to ``limit`` user ids the pages show that the directory cannot name:
-    grants' creators and "by" columns, and audit actors kept without a login
+    grants' creators and "by" columns, who authorized API service
+    integrations, and audit actors kept without a login
     (an actor with one signed in or came from the System Log, both of which
     name people), with no directory row (or one Okta refused to read more than
     ``RETRY_UNREADABLE`` ago)."""
@@ -110,6 +116,7 @@ def unnamed_ids(limit: int = LOOKUPS_PER_SYNC) -> list[str]:
         (ScopeGrant.objects, "created_by_id"),
         (ScopeGrant.objects, "granted_by"),
         (ScopeGrant.objects, "revoked_by"),
+        (ApiServiceIntegration.objects, "created_by_id"),
         # The (actor_login, seq) index finds these rows without a scan.
         (AuditEvent.objects.filter(actor_login=""), "actor_id"),
     )

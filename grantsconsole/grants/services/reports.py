@@ -330,12 +330,15 @@ CSV_COLUMNS = (
 
 def report_people(data: Any) -> people.Directory:
     """The directory rows of the people a report's ``data`` names (who
-    granted critical scopes, who made the changes). One query."""
+    granted critical scopes, who authorized API service integrations, who
+    made the changes). One query."""
     data = data if isinstance(data, dict) else {}
     values: list[str] = []
     for holder in data.get("critical_holders", []):
         for app in holder.get("apps", []):
             values += [app.get("granted_by", ""), app.get("granted_by_id", "")]
+    held = data.get("api_service_integrations") or {}
+    values += [i.get("created_by_id", "") for i in held.get("integrations", [])]
     for key in ("changes", "external_changes", "failed_attempts"):
         for event in data.get(key, []):
             values += [event.get("actor_login", ""), event.get("actor_id", "")]
@@ -364,7 +367,8 @@ def report_as_csv(report: AuditReport) -> str:
     the last read, ``detail`` the reason and Okta's answer),
     uncatalogued_scope, foreign_issuer_grant, api_service_integration (one
     row per scope it holds: ``app_okta_id``/``app_label`` are the
-    integration's id and name, ``detail`` says it is one and its secrets' dates;
+    integration's id and name, the actor columns who authorized it, ``detail``
+    says it is one and its secrets' dates;
     a critical_holder row of an integration says so in ``detail`` too),
     org_setting (the public-client admin setting, when on). Reports stored before
     ``grants_unavailable`` existed give unreadable_app rows instead.
@@ -461,7 +465,9 @@ def report_as_csv(report: AuditReport) -> str:
                 app_okta_id=item["okta_id"],
                 app_label=item["name"],
                 time=item["created"],
-                actor_id=item["created_by_id"],
+                **_actor_columns(
+                    directory.resolve(item["created_by_id"]), item["created_by_id"]
+                ),
                 detail=f"API service integration ({item['type']}); secrets: "
                 + (secrets or item["secrets_error"] or "none"),
             )
