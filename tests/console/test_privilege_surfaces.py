@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 
 import pytest
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.grants.models import ApiServiceIntegration, ClientPrivilege, OktaApp
-from grantsconsole.grants.privilege import RANK
+from grantsconsole.grants.privilege import INTEGRATION_REACH, RANK
 from grantsconsole.grants.services import api_services, create_report, people
 from grantsconsole.grants.services.privilege_sync import RolesRead, apply_roles
 from grantsconsole.grants.services.reports import report_as_csv
@@ -228,3 +229,58 @@ def test_report_names_who_authorized_each_integration(admin, mirrored, integrati
     assert {(r["actor_login"], r["actor_id"], r["actor_name"]) for r in held} == {
         (SUPER.login, SUPER.okta_id, "Sam Super")
     }
+
+
+def test_report_exports_mark_integrations_and_say_what_each_holder_can_do(
+    admin, mirrored, integrations
+):
+    _roles("Provisioning Bot", "SUPER_ADMIN")
+    northwind = integrations["Northwind Identity Governance"]
+    report = create_report(trigger="test")
+
+    exported = admin.get(f"/reports/{report.pk}/export.csv")
+    assert exported.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    assert "effective_privilege" in rows[0]
+    critical = [r for r in rows if r["section"] == "critical_holder"]
+    assert {
+        (r["app_label"], r["effective_privilege"])
+        for r in critical
+        if r["scope_id"] == "okta.users.manage"
+    } >= {
+        ("Provisioning Bot", "with SUPER_ADMIN: every user"),
+        ("Northwind Identity Governance", INTEGRATION_REACH),
+    }
+    (held,) = [
+        r
+        for r in critical
+        if r["app_okta_id"] == northwind.okta_id
+        and r["scope_id"] == "okta.users.manage"
+    ]
+    assert held["detail"] == "API service integration"
+    listed = {
+        r["scope_id"]: r
+        for r in rows
+        if r["section"] == "api_service_integration"
+        and r["app_okta_id"] == northwind.okta_id
+    }
+    assert listed["okta.groups.manage"]["effective_privilege"] == INTEGRATION_REACH
+    assert listed["okta.apps.read"]["effective_privilege"] == ""  # a read: no line
+    assert listed["okta.apps.read"]["detail"].startswith("API service integration")
+
+    data = json.loads(admin.get(f"/reports/{report.pk}/export.json").content)
+    (users,) = [
+        h for h in data["critical_holders"] if h["scope_id"] == "okta.users.manage"
+    ]
+    assert {
+        "okta_id": northwind.okta_id,
+        "name": northwind.name,
+        "effective": INTEGRATION_REACH,
+    } in users["integrations"]
+    assert any(a["effective"] == "with SUPER_ADMIN: every user" for a in users["apps"])
+
+    body = " ".join(_body(admin.get(f"/reports/{report.pk}/")).split())
+    assert (
+        f'API service integration</span> — <span class="effective">{INTEGRATION_REACH}'
+        in body
+    )

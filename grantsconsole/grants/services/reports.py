@@ -40,7 +40,7 @@ Sections of ``AuditReport.data`` (every time ISO-8601 UTC):
   service integrations, holders of scopes beside apps (shape in
   ``services.api_services.report_section``). Each ``critical_holders`` item
   also lists the integrations holding its scope (``integrations``: [{"okta_id",
-  "name"}]); their additions and removals are in ``changes``.
+  "name", "effective"}]); their additions and removals are in ``changes``.
 - ``totals``: counts of the above plus apps and open grants.
 """
 
@@ -212,7 +212,11 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
                 for g in by_scope.get(info.name, [])
             ],
             "integrations": [
-                {"okta_id": i["okta_id"], "name": i["name"]}
+                {
+                    "okta_id": i["okta_id"],
+                    "name": i["name"],
+                    "effective": i["effective"].get(info.name, ""),
+                }
                 for i in integrations["integrations"]
                 if info.name in i["scopes"]
             ],
@@ -408,6 +412,7 @@ def report_as_csv(report: AuditReport) -> str:
                 app_okta_id=item["okta_id"],
                 app_label=item["name"],
                 detail="API service integration",
+                effective_privilege=item.get("effective", ""),
             )
     for section, key in (
         ("change", "changes"),
@@ -470,6 +475,7 @@ def report_as_csv(report: AuditReport) -> str:
                 ),
                 detail=f"API service integration ({item['type']}); secrets: "
                 + (secrets or item["secrets_error"] or "none"),
+                effective_privilege=item.get("effective", {}).get(scope_id, ""),
             )
     setting = data.get("org_settings", {}).get("client_privileges_setting", {})
     if setting.get("flag"):
