@@ -1,5 +1,6 @@
-"""Reading a service app's admin roles into ``ClientPrivilege``, and recording
-their changes.
+"""Reading a service app's admin roles into ``ClientPrivilege``, recording
+their changes, and keeping its stored assessment current with the app's grants
+(:func:`reassess`, called by every grant write).
 
 Okta: ``GET /oauth2/v1/clients/{clientId}/roles``, then per assignment
 ``…/targets/groups`` (USER_ADMIN, HELP_DESK_ADMIN, GROUP_MEMBERSHIP_ADMIN),
