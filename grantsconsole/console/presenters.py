@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from grantsconsole.console import selectors
 from grantsconsole.console.catalog import RANK_RISK, RISK_RANK, get_catalog
-from grantsconsole.grants import audit
+from grantsconsole.grants import audit, privilege
 from grantsconsole.grants.models import (
     AuditEvent,
     AuditVerification,
@@ -27,6 +27,7 @@ from grantsconsole.grants.models import (
     ScopeGrant,
     SyncRun,
 )
+from grantsconsole.grants.services import api_services
 
 # --- the "stale since" banner and the audit chain status -------------------------------
 
@@ -506,62 +507,80 @@ class MatrixCell:
 
 @dataclass
 class MatrixRow:
-    """One app of the apps x scope-families matrix; ``cells`` follow ``families``
-    (None where the app holds nothing of the family)."""
+    """One holder of the apps x scope-families matrix: an app, or (``app``
+    None) an OIN API service ``integration`` with its ``privilege`` (the
+    rule table's ``assess_integration``); ``cells`` follow ``families`` (None
+    where the holder has nothing of the family)."""
 
-    app: OktaApp
+    app: OktaApp | None
     cells: list[MatrixCell | None]
     manage_count: int
+    integration: api_services.Holder | None = None
+    privilege: privilege.Assessment | None = None
 
 
 _STRENGTH = {"": 0, "self": 1, "read": 2, "manage": 3}
 
 
+def _family_cells(scope_ids: Sequence[str]) -> dict[str, MatrixCell]:
+    """Scope family -> the :class:`MatrixCell` of one holder's scopeIds."""
+    catalog = get_catalog()
+    best: dict[str, MatrixCell] = {}
+    for scope_id in sorted(scope_ids):
+        family = catalog.resource(scope_id)
+        info = catalog.get(scope_id)
+        kind = (
+            info.kind if info else ("manage" if catalog.is_manage(scope_id) else "read")
+        )
+        risk = catalog.risk(scope_id) or "low"
+        held = best.get(family)
+        if held is None:
+            best[family] = MatrixCell(kind, risk, scope_id)
+            continue
+        riskier = RISK_RANK[risk] > RISK_RANK[held.risk]
+        best[family] = MatrixCell(
+            kind if _STRENGTH.get(kind, 0) > _STRENGTH[held.kind] else held.kind,
+            risk if riskier else held.risk,
+            scope_id if riskier else held.scope_id,
+        )
+    return best
+
+
 def matrix_page(
-    number: int, per_page: int
+    number: int, per_page: int, integrations: Sequence[api_services.Holder] = ()
 ) -> tuple[Page | None, list[str], list[MatrixRow]]:
     """One page of ``selectors.matrix_apps`` with a :class:`MatrixCell` per app
-    and scope family (resource) it holds. Families are those held by any app on
-    the page. None for a page past the end."""
+    and scope family (resource) it holds, after a row per API service
+    integration of ``integrations`` (from ``grantedScopes``). Families are
+    those held by any row of the page. None for a page past the end."""
     catalog = get_catalog()
     page = counted_page(selectors.matrix_apps(), number, per_page)
     if page is None:
         return None, [], []
-    per_app: list[tuple[OktaApp, dict[str, MatrixCell]]] = []
-    families: set[str] = set()
-    for app in page.object_list:
-        best: dict[str, MatrixCell] = {}
-        for scope_id in sorted((app.scope_list or "").split()):
-            family = catalog.resource(scope_id)
-            info = catalog.get(scope_id)
-            kind = (
-                info.kind
-                if info
-                else ("manage" if catalog.is_manage(scope_id) else "read")
-            )
-            risk = catalog.risk(scope_id) or "low"
-            held = best.get(family)
-            if held is None:
-                best[family] = MatrixCell(kind, risk, scope_id)
-                continue
-            riskier = RISK_RANK[risk] > RISK_RANK[held.risk]
-            best[family] = MatrixCell(
-                kind if _STRENGTH.get(kind, 0) > _STRENGTH[held.kind] else held.kind,
-                risk if riskier else held.risk,
-                scope_id if riskier else held.scope_id,
-            )
-        families.update(best)
-        per_app.append((app, best))
-    ordered = sorted(families)
-    rows = [
-        MatrixRow(
-            app=app,
-            cells=[best.get(f) for f in ordered],
-            manage_count=app.manage_count,
+    held: list[tuple[MatrixRow, dict[str, MatrixCell]]] = [
+        (
+            MatrixRow(
+                app=None,
+                cells=[],
+                manage_count=sum(catalog.is_manage(s) for s in set(h.scopes)),
+                integration=h,
+                privilege=privilege.assess_integration(h.scopes),
+            ),
+            _family_cells(h.scopes),
         )
-        for app, best in per_app
+        for h in integrations
     ]
-    return page, ordered, rows
+    held += [
+        (
+            MatrixRow(app=app, cells=[], manage_count=app.manage_count),
+            _family_cells((app.scope_list or "").split()),
+        )
+        for app in page.object_list
+    ]
+    families = sorted({f for _, best in held for f in best})
+    for row, best in held:
+        row.cells = [best.get(f) for f in families]
+    return page, families, [row for row, _ in held]
 
 
 # --- audit --------------------------------------------------------------------------------

@@ -1095,8 +1095,9 @@ class ClientPrivilege(models.Model):
     Okta's order. ``error``: why the roles could not be read last time ("" =
     read); the previous ``roles`` are kept then. ``read_at``: since when the
     roles are as stored (first read, or last change). ``rank``/``latent``/
-    ``self_escalation``: the assessment at the last sync, for lists and sorting
-    (pages recompute lines from the current grants).
+    ``self_escalation``: the assessment of those roles and the app's open
+    grants, for lists and sorting, recomputed by every write that changes
+    either (``services.privilege_sync``; pages recompute lines).
     """
 
     app = models.OneToOneField(

@@ -33,6 +33,8 @@ any other type                 "unknown reach", by name      the scope's tier
 no role                        nothing until a role is       "latent": live the moment a
                                assigned                      role is assigned
 roles not readable             unknown, with the reason      the scope's tier
+API service integration        its granted scopes: it needs  the scope's tier
+(not an app: no role)          no admin role
 =============================  ============================  ===============================
 
 "Low outside X": the role cannot make the scope's calls at all. Several roles:
@@ -57,6 +59,7 @@ __all__ = [
     "HeldRole",
     "ScopeLine",
     "assess",
+    "assess_integration",
 ]
 
 # Effective risk as a number, for storing and sorting ("" = no manage scope).
@@ -258,6 +261,25 @@ def assess(
         latent=False,
         escalation=escalation,
         note="Acts as itself, with its admin roles.",
+    )
+
+
+INTEGRATION_REACH = "an API service integration: needs no admin role, so all of it"
+
+
+def assess_integration(scope_ids: list[str] | tuple[str, ...]) -> Assessment:
+    """The table applied to an OIN API service integration holding
+    ``scope_ids`` (its ``grantedScopes``): each manage scope at its tier."""
+    lines = tuple(
+        ScopeLine(s, INTEGRATION_REACH, _tier(s))
+        for s in sorted(set(scope_ids))
+        if scopes.is_manage(s)
+    )
+    return _result(
+        lines,
+        latent=False,
+        escalation=False,
+        note="Acts as itself with its granted scopes; needs no admin role.",
     )
 
 

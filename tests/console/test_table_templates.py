@@ -16,6 +16,8 @@ from django.template.loader import render_to_string
 
 from grantsconsole.console.presenters import Holders, MatrixCell, MatrixRow, ScopeRow
 from grantsconsole.console.templatetags import console as tags
+from grantsconsole.grants.privilege import assess_integration
+from grantsconsole.grants.services import api_services
 
 EVIL = "\"'><script>alert(1)</script><img src=x onerror=alert(2)>&amp;"
 WHEN = datetime(2026, 11, 29, 14, 5, tzinfo=UTC)
@@ -145,7 +147,22 @@ def test_matrix_app_and_audit_rows_escape_every_okta_string():
     p = parsed(matrix)
     assert "script" not in p.tags
     assert "<script>" not in matrix
-    assert p.tags.count("td") == 4  # the count, the privilege and two cells
+    assert p.tags.count("td") == 4  # the count, the effective privilege, two cells
+    held = api_services.Holder(EVIL, EVIL, EVIL, (EVIL, "okta.users.manage"))
+    matrix = render(
+        "scopes/matrix.html#matrix-row",
+        row=MatrixRow(
+            app=None,
+            cells=[MatrixCell("manage", "critical", EVIL), None],
+            manage_count=1,
+            integration=held,
+            privilege=assess_integration(held.scopes),
+        ),
+    )
+    p = parsed(matrix)
+    assert "script" not in p.tags
+    assert "<script>" not in matrix
+    assert p.tags.count("td") == 4
     event = _event(
         action=EVIL,
         outcome=EVIL,

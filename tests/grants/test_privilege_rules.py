@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from grantsconsole.grants.privilege import RANK, HeldRole, assess
+from grantsconsole.grants.privilege import (
+    INTEGRATION_REACH,
+    RANK,
+    HeldRole,
+    assess,
+    assess_integration,
+)
 
 USERS = "okta.users.manage"  # critical
 
@@ -131,3 +137,14 @@ def test_self_escalation(scope, roles, flagged):
 
 def test_self_escalation_is_not_claimed_for_user_facing_apps():
     assert not assess("web", ["okta.appGrants.manage"], None).self_escalation
+
+
+def test_an_api_service_integration_holds_each_manage_scope_at_its_tier():
+    a = assess_integration([USERS, "okta.users.read", "okta.futureThing.manage"])
+    assert [(ln.scope_id, ln.risk) for ln in a.lines] == [
+        ("okta.futureThing.manage", "high"),
+        (USERS, "critical"),
+    ]
+    assert a.lines[1].text == INTEGRATION_REACH
+    assert (a.risk, a.latent, a.self_escalation) == ("critical", False, False)
+    assert assess_integration(["okta.logs.read"]).rank == RANK[""]

@@ -182,21 +182,23 @@ EMPTY_CELL = format_html(
 
 
 @register.simple_tag
-def matrix_cell(cell: Any, app_url: str) -> str:
+def matrix_cell(cell: Any, app_url: str, per_scope: bool = True) -> str:
     """One matrix cell (``presenters.MatrixCell`` or None): the kind's letter and
     the risk's !-marks shown, the same in words for screen readers, the risk as
-    a CSS class, a link to the scope's row on the app's page (``app_url``).
-    Python, not template code: "all" renders up to thousands of cells."""
+    a CSS class, a link to the scope's row on the app's page (``app_url``), or
+    to ``app_url`` as it is when not ``per_scope`` (a holder without an app
+    page). Python, not template code: "all" renders up to thousands of cells."""
     if cell is None:
         return EMPTY_CELL
+    anchor = f"#row-{quote(cell.scope_id, safe='')}" if per_scope else ""
     return format_html(
-        '<td class="cell-{} cell-risk-{}"><a href="{}#row-{}" title="{}: {}, {} risk">'
+        '<td class="cell-{} cell-risk-{}"><a href="{}{}" title="{}: {}, {} risk">'
         '<span aria-hidden="true">{}{}</span>'
         '<span class="visually-hidden">{}, {} risk: {}</span></a></td>',
         cell.kind,
         cell.risk,
         app_url,
-        quote(cell.scope_id, safe=""),
+        anchor,
         cell.scope_id,
         cell.kind,
         cell.risk,

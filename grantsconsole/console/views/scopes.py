@@ -40,7 +40,12 @@ from grantsconsole.console.views.common import (
     render_page,
 )
 from grantsconsole.grants.models import OktaApp
-from grantsconsole.grants.services import people, scope_writes
+from grantsconsole.grants.services import (
+    api_services,
+    people,
+    privilege_sync,
+    scope_writes,
+)
 from grantsconsole.okta.errors import OktaError
 
 # Rows per matrix page the admin may pick; "all" is capped at MATRIX_MAX_ROWS
@@ -106,21 +111,29 @@ def scopes_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @super_admin_required
 def scopes_matrix(request: HttpRequest) -> HttpResponse:
-    """Apps x scope families: the strongest access each app holds per family,
-    coloured and labelled by the riskiest scope, each cell a link to that scope
-    on the app's page.
+    """Holders x scope families: the strongest access each app (and, on the
+    first page, each API service integration) holds per family, coloured and
+    labelled by the riskiest scope, each cell a link to that scope on the
+    app's page (an integration's: to it on the integrations page); beside
+    each, its effective privilege as the apps list shows it.
 
     Apps with the most manage grants first, ``size`` per page (50, 100, 500 or
     "all": at most ``MATRIX_MAX_ROWS``). Queries: the auth ones, the stale
-    banner, one page of apps with their scopes and the total.
+    banner, one page of apps with their scopes, privilege and the total, the
+    integrations.
     """
     size = request.GET.get("size", "")
     size = size if size in MATRIX_SIZES else MATRIX_SIZES[0]
     per_page = MATRIX_MAX_ROWS if size == "all" else int(size)
-    page, families, rows = presenters.matrix_page(page_number(request), per_page)
+    number = page_number(request)
+    found = api_services.holders()
+    page, families, rows = presenters.matrix_page(
+        number, per_page, found.integrations if number == 1 else ()
+    )
     if page is None:
         return redirect(first_page(request))
     context = {
+        "found": found,
         "families": families,
         "rows": rows,
         "page": page,
@@ -133,7 +146,8 @@ def scopes_matrix(request: HttpRequest) -> HttpResponse:
 
 def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
     """Everything the scope page shows; three queries (``presenters.scope_apps``
-    and the people who granted).
+    and the people who granted). Each holder carries ``reach``: what the scope
+    lets it do, given its stored admin roles (``privilege_sync.scope_reach``).
 
     Raises Http404 for a malformed scopeId. A well-formed one the catalog does
     not know is shown with a "not in the catalog" warning: Okta judges it.
@@ -142,6 +156,8 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
         raise Http404("Unknown scope.")
     catalog = get_catalog()
     apps = presenters.scope_apps(scope_id, q=q)
+    for app in apps.holders:
+        app.reach = privilege_sync.scope_reach(app, scope_id)
     return {
         "scope_id": scope_id,
         "info": catalog.get(scope_id),

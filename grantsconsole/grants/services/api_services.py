@@ -32,7 +32,7 @@ from django.db.models import F, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from grantsconsole.grants import audit
+from grantsconsole.grants import audit, privilege
 from grantsconsole.grants.audit import NOBODY, Actor
 from grantsconsole.grants.intents import final_key
 from grantsconsole.grants.models import (
@@ -408,7 +408,9 @@ def report_section() -> dict[str, Any]:
     when the last listing read, else why not: the rows are then the last
     known) and ``integrations``: [{"okta_id", "name", "type", "scopes",
     "created_by_id", "created", "secrets": [{"status", "created"}],
-    "secrets_error"}] for every present integration, by name."""
+    "secrets_error", "effective": {scopeId: what it lets the integration do,
+    in words, for each manage scope (grants/privilege.py)}}] for every
+    present integration, by name."""
     state = read_state()
     return {
         "error": state.error if state else "never read",
@@ -425,6 +427,10 @@ def report_section() -> dict[str, Any]:
                     for s in r.secrets
                 ],
                 "secrets_error": r.secrets_error,
+                "effective": {
+                    line.scope_id: line.text
+                    for line in privilege.assess_integration(r.granted_scopes).lines
+                },
             }
             for r in ApiServiceIntegration.objects.filter(removed_at__isnull=True)
         ],

@@ -1,5 +1,6 @@
-"""Reading a service app's admin roles into ``ClientPrivilege``, and recording
-their changes.
+"""Reading a service app's admin roles into ``ClientPrivilege``, recording
+their changes, and keeping its stored assessment current with the app's grants
+(:func:`reassess`, called by every grant write).
 
 Okta: ``GET /oauth2/v1/clients/{clientId}/roles``, then per assignment
 ``…/targets/groups`` (USER_ADMIN, HELP_DESK_ADMIN, GROUP_MEMBERSHIP_ADMIN),
@@ -92,6 +93,11 @@ def read_roles(client: OktaClient, client_id: str) -> RolesRead:
         return RolesRead(None, message)
 
 
+def _active(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored roles that give the app its reach (ACTIVE ones)."""
+    return [r for r in roles if r.get("status") in ("ACTIVE", "", None)]
+
+
 def held_roles(roles: list[dict[str, Any]]) -> list[privilege.HeldRole]:
     """Stored roles as the rule table takes them (ACTIVE ones only)."""
     return [
@@ -102,8 +108,7 @@ def held_roles(roles: list[dict[str, Any]]) -> list[privilege.HeldRole]:
             apps=tuple(r.get("apps", [])),
             resource_set=r.get("resource_set", ""),
         )
-        for r in roles
-        if r.get("status") in ("ACTIVE", "", None)
+        for r in _active(roles)
     ]
 
 
@@ -190,19 +195,43 @@ def apply_roles(
             if changed:
                 _record_change(row, before or [], _summary(read.roles), source, actor)
             stored.roles, stored.roles_known, stored.error = read.roles, True, ""
-        scope_ids = list(
-            ScopeGrant.objects.filter(app=row, revoked_at__isnull=True).values_list(
-                "scope_id", flat=True
-            )
-        )
-        a = assessment(row, stored, scope_ids)
-        stored.rank, stored.latent = a.rank, a.latent
-        stored.self_escalation = a.self_escalation
+        _assess_open_grants(row, stored)
         new = (stored.roles, stored.roles_known, stored.error, stored.rank)
         new += (stored.latent, stored.self_escalation)
         if stored.pk is None or new != old:
             stored.save()
     return changed
+
+
+def _assess_open_grants(row: OktaApp, stored: ClientPrivilege) -> bool:
+    """Set ``stored``'s rank, latent and self-escalation from its roles and the
+    app's open grants (one query, nothing saved); True when they changed."""
+    scope_ids = list(
+        ScopeGrant.objects.filter(app=row, revoked_at__isnull=True).values_list(
+            "scope_id", flat=True
+        )
+    )
+    a = assessment(row, stored, scope_ids)
+    old = (stored.rank, stored.latent, stored.self_escalation)
+    stored.rank, stored.latent = a.rank, a.latent
+    stored.self_escalation = a.self_escalation
+    return old != (stored.rank, stored.latent, stored.self_escalation)
+
+
+def reassess(row: OktaApp) -> None:
+    """Bring the stored assessment of ``row`` (what the apps list badges and
+    sorts by) up to date with its grant collection, from its stored roles: no
+    Okta call. Every write that opens or closes a grant of a service app calls
+    it inside its own transaction, so the rank is never older than the
+    grants. Nothing for an app whose roles the sync does not read (the apps
+    list ranks it by its grants) or has not read yet; otherwise two queries
+    (the stored row, locked, and the open grants) and a write only when the
+    assessment changed."""
+    if not reads_roles(row):
+        return
+    stored = ClientPrivilege.objects.select_for_update().filter(app=row).first()
+    if stored is not None and _assess_open_grants(row, stored):
+        stored.save(update_fields=["rank", "latent", "self_escalation"])
 
 
 def _record_change(
@@ -252,6 +281,25 @@ def effective_lines(
         for line in a.lines:
             out[(app.pk, line.scope_id)] = line.text
     return out
+
+
+def scope_reach(app: OktaApp, scope_id: str) -> str:
+    """What holding ``scope_id`` lets ``app`` do, in words, from its stored
+    roles (``OktaApp.stored``: no query when the app was read with them): the
+    rule table's line for a manage scope; for any other scope, who the app
+    acts as (the signed-in person, or itself with its roles)."""
+    stored = app.stored("privilege") if app.application_type == "service" else None
+    a = assessment(app, stored, [scope_id])
+    if a.lines:
+        return a.lines[0].text
+    if app.application_type in privilege.USER_FACING:
+        return "acts as whoever signs in, within that person's role"
+    if stored is None or not stored.roles_known:
+        return a.note
+    roles = _summary(_active(stored.roles))
+    if not roles:
+        return "with no role: nothing until a role is assigned"
+    return "with " + "; ".join(roles)
 
 
 @dataclass(frozen=True, slots=True)

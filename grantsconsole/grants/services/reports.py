@@ -40,7 +40,7 @@ Sections of ``AuditReport.data`` (every time ISO-8601 UTC):
   service integrations, holders of scopes beside apps (shape in
   ``services.api_services.report_section``). Each ``critical_holders`` item
   also lists the integrations holding its scope (``integrations``: [{"okta_id",
-  "name"}]); their additions and removals are in ``changes``.
+  "name", "effective"}]); their additions and removals are in ``changes``.
 - ``totals``: counts of the above plus apps and open grants.
 """
 
@@ -212,7 +212,11 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
                 for g in by_scope.get(info.name, [])
             ],
             "integrations": [
-                {"okta_id": i["okta_id"], "name": i["name"]}
+                {
+                    "okta_id": i["okta_id"],
+                    "name": i["name"],
+                    "effective": i["effective"].get(info.name, ""),
+                }
                 for i in integrations["integrations"]
                 if info.name in i["scopes"]
             ],
@@ -337,11 +341,11 @@ def report_people(data: Any) -> people.Directory:
     for holder in data.get("critical_holders", []):
         for app in holder.get("apps", []):
             values += [app.get("granted_by", ""), app.get("granted_by_id", "")]
+    held = data.get("api_service_integrations") or {}
+    values += [i.get("created_by_id", "") for i in held.get("integrations", [])]
     for key in ("changes", "external_changes", "failed_attempts"):
         for event in data.get(key, []):
             values += [event.get("actor_login", ""), event.get("actor_id", "")]
-    held = data.get("api_service_integrations") or {}
-    values += [i.get("created_by_id", "") for i in held.get("integrations", [])]
     return people.directory(values)
 
 
@@ -367,7 +371,8 @@ def report_as_csv(report: AuditReport) -> str:
     the last read, ``detail`` the reason and Okta's answer),
     uncatalogued_scope, foreign_issuer_grant, api_service_integration (one
     row per scope it holds: ``app_okta_id``/``app_label`` are the
-    integration's id and name, ``detail`` says it is one and its secrets' dates;
+    integration's id and name, the actor columns who authorized it, ``detail``
+    says it is one and its secrets' dates;
     a critical_holder row of an integration says so in ``detail`` too),
     org_setting (the public-client admin setting, when on). Reports stored before
     ``grants_unavailable`` existed give unreadable_app rows instead.
@@ -407,6 +412,7 @@ def report_as_csv(report: AuditReport) -> str:
                 app_okta_id=item["okta_id"],
                 app_label=item["name"],
                 detail="API service integration",
+                effective_privilege=item.get("effective", ""),
             )
     for section, key in (
         ("change", "changes"),
@@ -469,6 +475,7 @@ def report_as_csv(report: AuditReport) -> str:
                 ),
                 detail=f"API service integration ({item['type']}); secrets: "
                 + (secrets or item["secrets_error"] or "none"),
+                effective_privilege=item.get("effective", {}).get(scope_id, ""),
             )
     setting = data.get("org_settings", {}).get("client_privileges_setting", {})
     if setting.get("flag"):

@@ -26,6 +26,7 @@ from django.utils import timezone
 from grantsconsole.grants import audit, intents
 from grantsconsole.grants.audit import Actor
 from grantsconsole.grants.models import OktaApp, ScopeGrant
+from grantsconsole.grants.services.privilege_sync import reassess
 from grantsconsole.okta import (
     Grant,
     GrantResult,
@@ -291,6 +292,7 @@ def _finish(
     with transaction.atomic():
         _lock_app(app)
         detail = VERBS[verb].apply(app, scope_id, result, actor, intent_seq, now)
+        reassess(app)
         OktaApp.objects.filter(pk=app.pk).update(
             version=F("version") + 1, last_change_at=now
         )

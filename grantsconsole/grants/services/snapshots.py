@@ -40,6 +40,7 @@ from grantsconsole.grants.models import (
     SyncRun,
     is_org_issuer,
 )
+from grantsconsole.grants.services.privilege_sync import reassess
 from grantsconsole.okta import App, Grant
 
 _CLOCK_SKEW = timedelta(minutes=2)  # Okta's clock against ours
@@ -388,6 +389,8 @@ def apply_snapshot(
                     ),
                     key=f"foreign_issuer:{remote.id}",
                 )
+        if result.added or result.revoked:
+            reassess(row)
         # Unchanged open grants are not rewritten: an open grant was last seen at
         # its app's last_synced_at, so a sync with nothing new writes no grant rows.
         if result.changed and not result.discovered:
@@ -497,6 +500,7 @@ def mark_removed(okta_id: str, *, source: str, actor: Actor = NOBODY) -> AppChan
                 key=f"external_revoke:{grant.pk}",
             )
             result.revoked.append(grant.scope_id)
+        reassess(row)
         OktaApp.objects.filter(pk=row.pk).update(
             version=F("version") + 1, last_change_at=now
         )
