@@ -22,7 +22,9 @@ class Outcome:
     """One line of a write's result: ``subject`` (a scopeId or an app label),
     ``ok``, a short ``headline`` and a longer ``explanation`` ("" when none).
     ``undo_seq``: for a revoke that removed a grant, the seq of its final audit
-    row (what "Undo" names); ``app_okta_id``: the app, on lines of a bulk write.
+    row (what "Undo" names); ``app_okta_id``: the app, on lines of a bulk write;
+    ``refresh_tokens``: that app can hold refresh tokens (not a service app,
+    whose client credentials issue none), so a revoke offers to end them.
     """
 
     subject: str
@@ -31,6 +33,7 @@ class Outcome:
     explanation: str = ""
     undo_seq: int | None = None
     app_okta_id: str = ""
+    refresh_tokens: bool = False
 
 
 def headline(status: int | None, verb: str) -> str:

@@ -382,3 +382,27 @@ def test_a_service_apps_revoke_result_offers_no_refresh_token_revoke(
     )
     assert "okta.users.read</code>: Revoked." in done
     assert "Revoke this app's refresh tokens" not in done
+
+
+def test_a_bulk_revoke_offers_the_refresh_token_revoke_only_to_apps_that_have_them(
+    admin, mirrored, sim
+):
+    service = _service_app(sim, "okta.users.read")
+    web = web_app(sim, holding="okta.users.read")
+    done = _text(
+        admin.post(
+            "/scopes/okta.users.read/revoke",
+            {"app": [service["id"], web["id"]], "confirm": "yes"},
+            **HX,
+        )
+    )
+    assert done.count("Revoked.") == 2
+    assert f"/apps/{web['id']}/tokens/revoke" in done
+    assert f"/apps/{service['id']}/tokens/revoke" not in done
+
+
+def test_a_service_apps_page_has_no_refresh_token_section(admin, mirrored, sim):
+    service = _service_app(sim, "okta.users.read")
+    assert 'id="refresh-tokens"' not in _text(admin.get(f"/apps/{service['id']}/"))
+    web = web_app(sim, holding="okta.users.read")
+    assert 'id="refresh-tokens"' in _text(admin.get(f"/apps/{web['id']}/"))

@@ -302,6 +302,7 @@ def _bulk_write(
                     one.explanation,
                     undo_seq=one.undo_seq,
                     app_okta_id=app.okta_id,
+                    refresh_tokens=app.application_type != "service",
                 )
             )
         except OktaError as exc:
