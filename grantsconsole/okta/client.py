@@ -122,6 +122,17 @@ def _parse_each(
     return parsed
 
 
+def _parse_one(response: OktaResponse, parse: Callable[[Any], Any], what: str) -> Any:
+    """The response's object parsed with ``parse``; OktaMalformedResponse
+    naming ``what`` ("app 0oa…") when it does not parse."""
+    try:
+        return parse(response.body)
+    except ParseError as exc:
+        raise OktaMalformedResponse(
+            f"{what}: {exc}", status=response.status, request_id=response.request_id
+        ) from None
+
+
 def _check_next(next_url: str, org_url: str, path: str, seen: set[str]) -> None:
     """A ``Link: rel="next"`` may be followed: on the org, on ``path``, and not
     one already followed. Raises OktaForeignLink, or OktaMalformedResponse for
@@ -283,14 +294,7 @@ class OktaClient:
         response = self.transport.request(
             "GET", f"{APPS_PATH}/{_seg(app_id)}", retry_safe=True
         )
-        try:
-            return parse_app(response.body)
-        except ParseError as exc:
-            raise OktaMalformedResponse(
-                f"app {app_id}: {exc}",
-                status=response.status,
-                request_id=response.request_id,
-            ) from None
+        return _parse_one(response, parse_app, f"app {app_id}")
 
     # -- Application Grants API ----------------------------------------------
 
@@ -460,14 +464,7 @@ class OktaClient:
         response = self.transport.request(
             "GET", f"/api/v1/users/{_seg(user_id)}", retry_safe=True
         )
-        try:
-            return parse_user(response.body)
-        except ParseError as exc:
-            raise OktaMalformedResponse(
-                f"user {user_id}: {exc}",
-                status=response.status,
-                request_id=response.request_id,
-            ) from None
+        return _parse_one(response, parse_user, f"user {user_id}")
 
     # -- Roles -----------------------------------------------------------------
 
@@ -592,14 +589,11 @@ class OktaClient:
         response = self.transport.request(
             "GET", f"{API_SERVICES_PATH}/{_seg(service_id)}", retry_safe=True
         )
-        try:
-            return parse_api_service_integration(response.body)
-        except ParseError as exc:
-            raise OktaMalformedResponse(
-                f"API service integration {service_id}: {exc}",
-                status=response.status,
-                request_id=response.request_id,
-            ) from None
+        return _parse_one(
+            response,
+            parse_api_service_integration,
+            f"API service integration {service_id}",
+        )
 
     def list_api_service_integration_instance_secrets(
         self, service_id: str
@@ -689,14 +683,9 @@ class OktaClient:
         response = self.transport.request(
             "GET", f"/api/v1/iam/resource-sets/{_seg(resource_set_id)}", retry_safe=True
         )
-        try:
-            return parse_resource_set(response.body)
-        except ParseError as exc:
-            raise OktaMalformedResponse(
-                f"resource set {resource_set_id}: {exc}",
-                status=response.status,
-                request_id=response.request_id,
-            ) from None
+        return _parse_one(
+            response, parse_resource_set, f"resource set {resource_set_id}"
+        )
 
     # -- Application Tokens ----------------------------------------------------
 
