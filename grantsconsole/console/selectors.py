@@ -570,15 +570,44 @@ def report_after(report_id: int) -> AuditReport | None:
     )
 
 
+TOKEN_FACT_ACTIONS = ("revoke", "tokens_revoke", "token_window_check")
+
+
 def app_token_facts(app: OktaApp) -> dict[str, Any]:
-    """The app page's refresh-token section: ``refresh_tokens`` (the stored
-    summary, a list of at most one row; ``OktaApp.stored``) and
+    """The app page's refresh-token section (one query): ``refresh_tokens``
+    (the stored summary, a list of at most one row; ``OktaApp.stored``),
     ``token_checks`` (the newest refresh-token revokes and residual-window
-    checks of the app, a lazy queryset: no query unless rendered)."""
+    checks of the app, at most 6) and ``unfinished_revokes`` (the scope revokes
+    of the last token lifetime made since the app's last successful
+    refresh-token revoke: each is offered "Revoke this app's refresh tokens",
+    also after a reload or without JavaScript)."""
     summary = app.stored("refresh_tokens")
+    since = timezone.now() - timedelta(seconds=settings.OKTA_ACCESS_TOKEN_LIFETIME)
+    rows = list(
+        AuditEvent.objects.filter(app=app, action__in=TOKEN_FACT_ACTIONS).order_by(
+            "-seq"
+        )[:20]
+    )
+    checks = [e for e in rows if e.action != "revoke"]
+    ended = next(
+        (
+            e.seq
+            for e in checks
+            if e.action == "tokens_revoke" and e.outcome == "success"
+        ),
+        0,
+    )
+    unfinished = [
+        e
+        for e in rows
+        if e.action == "revoke"
+        and e.outcome == "success"
+        and e.seq > ended
+        and e.created_at >= since
+        and not (e.detail or {}).get("already_gone")
+    ]
     return {
         "refresh_tokens": [summary] if summary else [],
-        "token_checks": AuditEvent.objects.filter(
-            app=app, action__in=("tokens_revoke", "token_window_check")
-        ).order_by("-seq")[:6],
+        "token_checks": checks[:6],
+        "unfinished_revokes": unfinished[:5],
     }

@@ -251,3 +251,36 @@ def test_revoke_in_place_also_updates_the_effective_privilege(admin, mirrored, s
     section = _oob_section(_text(done), "app-privilege")
     assert "No manage scope held." in section
     assert "okta.apps.manage" not in section
+
+
+def test_the_app_page_keeps_offering_it_until_the_tokens_are_revoked(
+    admin, mirrored, sim, queued, settings
+):
+    """Without JavaScript the revoke redirects and its result line is gone: the
+    app's page offers the refresh-token revoke for each revoke of the last token
+    lifetime, until one ends the tokens."""
+    app = _app(sim)
+    done = admin.post(
+        f"/apps/{app['id']}/grants/revoke", {"scope": SCOPE, "confirm": "yes"}
+    )
+    assert done.status_code == 302
+    revoke = AuditEvent.objects.get(action="revoke", scope_id=SCOPE)
+    page = _text(admin.get(f"/apps/{app['id']}/"))
+    offer = re.search(
+        rf'action="{_tokens_url(app["id"])}">.*?name="revoke" value="(\d+)"',
+        page,
+        re.S,
+    )
+    assert offer and int(offer.group(1)) == revoke.seq
+    assert f"You revoked <code>{SCOPE}</code>" in page
+
+    settings.OKTA_ACCESS_TOKEN_LIFETIME = 0  # the revoke's window has passed
+    assert (
+        _tokens_url(app["id"]) not in admin.get(f"/apps/{app['id']}/").content.decode()
+    )
+    settings.OKTA_ACCESS_TOKEN_LIFETIME = 3600
+
+    admin.post(_tokens_url(app["id"]), {"revoke": str(revoke.seq), "confirm": "yes"})
+    page = _text(admin.get(f"/apps/{app['id']}/"))
+    assert "revoked the refresh tokens" in page
+    assert _tokens_url(app["id"]) not in page
