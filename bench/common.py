@@ -107,10 +107,44 @@ def seed_dict(n_oidc: int, n_other: int = 0, rng_seed: int = 42) -> dict[str, An
     return {"users": base["users"], "apps": keep + apps}
 
 
-def write_seed(workdir: Path, n_oidc: int, n_other: int = 0) -> Path:
-    path = workdir / f"seed-{n_oidc}-{n_other}.json"
+def generated_seed(n_apps: int, n_other: int = 0) -> dict[str, Any]:
+    """The simulator's generated org (``python -m grantsconsole.oktasim --apps N``:
+    the demo users, console and worker apps, ``n_apps`` generated apps of which
+    ~1% are not OIDC, the demo org's API service integrations and org setting),
+    plus ``n_other`` more SAML apps, and the generated service apps given the
+    demo org's mix of client admin roles in turn (SUPER_ADMIN, USER_ADMIN on
+    groups, a CUSTOM role on a resource set, APP_ADMIN on apps, READ_ONLY_ADMIN,
+    none), so a sync also reads role targets and resource sets."""
+    from grantsconsole.oktasim import seed as sim_seed
+    from grantsconsole.oktasim.privilege import DEMO_CLIENT_ROLES
+
+    base = sim_seed.demo_seed()
+    keep = [
+        a
+        for a in base["apps"]
+        if a.get("id") in (sim_seed.CONSOLE_CLIENT_ID, sim_seed.WORKER_CLIENT_ID)
+    ]
+    mix = [*DEMO_CLIENT_ROLES.values(), []]
+    apps = sim_seed.generated_apps(n_apps)
+    for i, app in enumerate(a for a in apps if a["kind"] == "service"):
+        app["roles"] = mix[i % len(mix)]
+    apps += [
+        {"label": f"Bench SAML {i:05d}", "kind": "saml", "grants": []}
+        for i in range(n_other)
+    ]
+    return {**base, "apps": keep + apps}
+
+
+def write_seed(
+    workdir: Path, n_oidc: int, n_other: int = 0, generated: bool = False
+) -> Path:
+    """A seed file: :func:`seed_dict` or, with ``generated``, :func:`generated_seed`
+    (then ``n_oidc`` counts the generated apps, ~1% of them not OIDC)."""
+    kind = "generated" if generated else "bench"
+    path = workdir / f"seed-{kind}-{n_oidc}-{n_other}.json"
     if not path.exists():
-        path.write_text(json.dumps(seed_dict(n_oidc, n_other)))
+        make = generated_seed if generated else seed_dict
+        path.write_text(json.dumps(make(n_oidc, n_other)))
     return path
 
 
@@ -143,18 +177,18 @@ class Sim:
         self.control = SimControl(self.url, timeout=120)
 
     def limits(
-        self, apps: int, window_seconds: float, concurrency: int | None = 75
+        self, apps: int | None, window_seconds: float, concurrency: int | None = 75
     ) -> dict:
-        """Set the ``/api/v1/apps*`` bucket to ``apps`` per ``window_seconds``."""
-        return self.control._call(
-            "POST",
-            "/rate-limits",
-            {
-                "apps": apps,
-                "window_seconds": window_seconds,
-                "concurrency": concurrency,
-            },
-        )
+        """Set the ``/api/v1/apps*`` bucket to ``apps`` (None: Okta's default)
+        per ``window_seconds`` (every bucket's window); returns the simulator's
+        ``{"limits": {bucket: per window}, "window_seconds", ...}``."""
+        body: dict[str, Any] = {
+            "window_seconds": window_seconds,
+            "concurrency": concurrency,
+        }
+        if apps is not None:
+            body["apps"] = apps
+        return self.control._call("POST", "/rate-limits", body)
 
     def unlimited(self) -> dict:
         """Rate limits off (every bucket 10**9 per window, no concurrency limit)."""
@@ -168,6 +202,8 @@ class Sim:
                 "logs": big,
                 "api": big,
                 "oauth2": big,
+                "clients": big,
+                "other": big,
                 "concurrency": None,
             },
         )
@@ -181,24 +217,6 @@ class Sim:
             for a in self.control.state()["apps"]
             if a["sign_on_mode"] == "OPENID_CONNECT"
         ]
-
-    def credential_reads(self) -> int:
-        """Apps whose secrets or keys the full sync reads
-        (``grants.services.controls.credentials_to_read``): service apps
-        holding a grant and web apps holding a manage scope (browser and
-        native apps are public clients, with nothing to read)."""
-        return sum(
-            1
-            for a in self.control.state()["apps"]
-            if a["grants"]
-            and (
-                a["kind"] == "service"
-                or (
-                    a["kind"] == "web"
-                    and any(g["scopeId"].endswith(".manage") for g in a["grants"])
-                )
-            )
-        )
 
     def app_count(self) -> int:
         """Every app of the org: what the listing pages through."""

@@ -17,7 +17,7 @@ def _load(name: str) -> dict | None:
 
 
 def main() -> None:
-    for name in ("sync_floor", "sync_floor-n1000-w20", "sync_floor-w20"):
+    for name in ("sync_floor", "sync_floor-n1000-buckets"):
         _floor(_load(name))
     _rest()
 
@@ -25,22 +25,29 @@ def main() -> None:
 def _floor(floor: dict | None) -> None:
     if floor:
         a = floor["args"]
+        rows = floor["rows"]
+        if "min_by_bucket" not in rows[0]:
+            return  # a result from before the per-bucket minimum
         print(
             f"### 1-2. Full sync vs the floor, and the Okta SDK loop\n\n"
-            f"N = {a['apps']} OIDC apps (+{a['other']} other), L = {a['limit']} per "
-            f"W = {a['window']:g} s window; load {floor['load']['loadavg']}\n"
+            f"{a['apps']} generated apps (+{a['other']} SAML), buckets per "
+            f"W = {a['window']:g} s window: {rows[0]['limits']}; requests "
+            f"made/minimum per bucket; load {floor['load']['loadavg']}\n"
         )
         print(
             c.table(
-                floor["rows"],
+                rows,
                 [
                     "scenario",
-                    "min_requests",
-                    "requests",
+                    "apps",
+                    "clients",
+                    "api",
+                    "other",
                     "token_calls",
                     "r429",
                     "failed",
                     "errors",
+                    "busiest_bucket",
                     "windows_min",
                     "floor_s",
                     "wall_s",

@@ -27,7 +27,7 @@ SHORT: dict[str, list[str]] = {
     "interactive": [],
 }
 FULL: dict[str, list[str]] = {
-    "sync_floor": ["--apps", "1000", "--other", "100", "--limit", "80"],
+    "sync_floor": ["--apps", "1000"],
     "sync_scale": ["--sizes", "1000", "10000"],
     "incremental": ["--apps", "10000", "--changes", "10"],
     "pages": ["--audit", "1000000"],

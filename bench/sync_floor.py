@@ -1,51 +1,61 @@
 """Benchmark 1 + 2: a full sync against the rate-limit floor, and the same work with
 Okta's Python SDK, against the same simulator and limits in the same run.
 
-Setup: the simulator (own process) with N OIDC apps (+ M non-OIDC) and its
-``/api/v1/apps*`` bucket set to L requests per window of W seconds (shortened
-from Okta's 60 s so a run takes minutes, not hours). A scratch SQLite database
-is migrated and synced once unthrottled (the steady state: the full sync is
-the periodic drift check), then copied for each scenario, in which the real
+Setup: the simulator (own process) with the simulator's generated org (``--apps
+N`` generated apps, ~1% of them SAML or bookmark apps, plus the console's two
+apps and the demo org's two API service integrations; the generated service
+apps hold the demo org's mix of client admin roles in turn: see
+``common.generated_seed``), every rate-limit bucket at Okta's default limit
+(Workforce, per minute: ``/api/v1/apps*`` 100, ``/oauth2/v1/clients*`` 100,
+``/api/v1/*`` 1,200, …; ``grantsconsole/oktasim/ratelimit.py``) but per window
+of W seconds (shortened from Okta's 60 s so a run takes minutes, not hours;
+``--limit L`` sets the apps bucket alone to L). A scratch SQLite database is
+migrated and synced once unthrottled (the steady state: the full sync is the
+periodic drift check), then copied for each scenario, in which the real
 ``manage.py sync_grants --full`` runs (``bench/sync_child.py``) with
 ``OKTA_RATE_LIMIT_SHARE`` = S:
 
-* ``ours S=50%`` and ``ours S=100%``;
-* ``ours S=50% + drain``: a second client meanwhile spends half the bucket
-  (L/2 per window, evenly spaced ``GET /api/v1/apps?limit=1``);
+* ``ours S=50%`` (the worker's default share) and ``ours S=100%``;
+* ``ours S=50% + drain``: a second client meanwhile spends half the apps
+  bucket (L/2 per window, evenly spaced ``GET /api/v1/apps?limit=1``);
 * ``sdk``: ``bench/sdk_loop.py`` (list every app with paging, keep the OIDC ones, grants per app,
   the SDK's default retries) with the whole bucket to itself;
 * ``sdk + drain``: the same while the second client spends half the bucket.
 
-Floor: the sync needs ``R = ceil(N_all/200) + N_oidc + N_cred`` apps-bucket
-requests: every app is listed (Okta cannot filter by ``signOnMode``; N_all =
-N_oidc + M), each OIDC app's grants are read (N_oidc counts the console's own
-two apps too) and the secrets or keys of the N_cred apps where they matter
-(service apps holding a grant, web apps holding a manage scope; the SDK loop
-reads none, so its R has no N_cred). The org setting read, once per sync, is
-outside the apps bucket. With ``B = floor(L*S)`` per
-window they need at least ``ceil(R/B)`` windows, so the minimum time is
-``(ceil(R/B) - 1) * W`` (the last window's requests sent at its start).
-Counted from ``/__sim__/requests``: apps-bucket requests of the sync, 429s,
-token calls. ``wall`` is the sync command's own time (Django start-up and the
-SDK's import excluded). Target (issue 8): wall <= 1.10 x floor, zero failed
-requests, requests == R (+ at most one token call).
+The stated minimum, per bucket (``tests/grants/test_full_sync.py::
+test_full_sync_request_count_is_the_stated_minimum`` states the same rule):
 
-Admin roles (effective privilege) are read in Okta's ``/oauth2/v1/clients``
-bucket, not the apps bucket, so they do not move the floor: the sync also needs
-``R_roles = S + T`` requests there, S the OIDC service apps with a client id
-(one ``…/roles`` each) and T their group- or app-targeted or custom roles (one
-targets or resource-set read each; the generated apps hold no such role, so
-T = 0 here). Reported as ``min_role_requests`` / ``role_requests``; the target
-also asks role_requests == R_roles (the SDK scenarios read no roles).
+* apps (``/api/v1/apps*``): ``ceil(N_all/200)`` listing pages (every app is
+  listed: Okta cannot filter by ``signOnMode``), one grants read per OIDC app
+  (N_oidc, the console's own two included) and one credentials read (secrets
+  or keys) per app where they matter (N_cred: service apps holding a grant,
+  web apps holding a manage scope; ``controls.credentials_to_read``);
+* clients (``/oauth2/v1/clients*``): one roles read per OIDC service app with a
+  client id, plus one targets read per group- or app-targeted role;
+* api (``/api/v1/*``): the org setting once, plus one resource-set read per
+  CUSTOM role;
+* other (``/integrations/api/v1/*``): ``ceil(I/20)`` API service integration
+  pages and one secrets read per integration;
+* the SDK loop reads only listing pages and grants (apps bucket).
+
+With ``B_b = floor(L_b*S)`` per window (the drained apps bucket: at most what
+the second client leaves), bucket b needs ``ceil(R_b/B_b)`` windows; buckets
+are paced independently, so the floor is set by the busiest bucket:
+``(max_b ceil(R_b/B_b) - 1) * W`` (the last window's requests sent at its
+start). Counted from ``/__sim__/requests`` per bucket (the simulator's): the
+sync's requests, 429s, failed requests, token calls (apart). ``wall`` is the
+sync command's own time (Django start-up and the SDK's import excluded).
+Target: requests == the minimum in every bucket (+ at most one token call),
+wall <= 1.10 x floor, zero failed requests, zero 429s.
 
     .venv/bin/python bench/sync_floor.py                 # short: N=100, ~2 min
-    .venv/bin/python bench/sync_floor.py --apps 1000 --other 100 --limit 80
-        [--window 5] [--skip-sdk]
+    .venv/bin/python bench/sync_floor.py --apps 1000 [--window 5] [--skip-sdk]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import shutil
 import threading
@@ -109,31 +119,64 @@ def windows_touched(times: list[float], window: float) -> tuple[int, float]:
     return count, (sum(gaps) / len(gaps) if gaps else 0.0)
 
 
-def analyse(reqs: list[dict], sync_paths: str = "/api/v1/apps") -> dict[str, Any]:
+GROUP_TARGETED = ("USER_ADMIN", "HELP_DESK_ADMIN", "GROUP_MEMBERSHIP_ADMIN")
+INTEGRATIONS_PAGE = 20  # the simulator's page of API service integrations
+BUCKETS = ("apps", "clients", "api", "other")  # the sync's, in the table's order
+
+
+def stated_minimum(state: dict, n_integrations: int, sdk: bool) -> dict[str, int]:
+    """The full sync's minimum requests per simulator bucket (module docstring)
+    for the org ``state`` (``/__sim__/state``); the SDK loop's when ``sdk``."""
+    apps = state["apps"]
+    oidc = [a for a in apps if a["sign_on_mode"] == "OPENID_CONNECT"]
+    pages = math.ceil(len(apps) / 200)
+    if sdk:
+        return {"apps": pages + len(oidc)}
+    service = [a for a in oidc if a["kind"] == "service" and a["client_id"]]
+    roles = [t for a in service for t in a["roles"]]
+    credentials = sum(
+        1
+        for a in oidc
+        if a["grants"]
+        and a["client_id"]
+        and (
+            a["kind"] == "service"
+            or (
+                a["kind"] == "web"
+                and any(g["scopeId"].endswith(".manage") for g in a["grants"])
+            )
+        )
+    )
+    return {
+        "apps": pages + len(oidc) + credentials,
+        "clients": len(service)
+        + sum(t in GROUP_TARGETED or t == "APP_ADMIN" for t in roles),
+        "api": 1 + sum(t == "CUSTOM" for t in roles),
+        "other": math.ceil(n_integrations / INTEGRATIONS_PAGE) + n_integrations,
+    }
+
+
+def analyse(reqs: list[dict]) -> dict[str, Any]:
+    """The sync's (or SDK loop's) requests per simulator bucket, token calls
+    apart, and the second client's."""
     ours = [
         r
         for r in reqs
-        if r["path"].startswith(sync_paths) and DRAIN_MARK not in (r["query"] or "")
+        if DRAIN_MARK not in (r["query"] or "")
+        and r["path"] != "/oauth2/v1/token"
+        and not r["path"].startswith("/__sim__")
     ]
     drain = [r for r in reqs if DRAIN_MARK in (r["query"] or "")]
+    by_bucket: dict[str, int] = {}
+    for r in ours:
+        by_bucket[r["bucket"]] = by_bucket.get(r["bucket"], 0) + 1
     return {
-        "requests": sum(1 for r in ours if r["bucket"] == "apps"),
-        "requests_ok": sum(
-            1 for r in ours if r["bucket"] == "apps" and r["status"] < 400
-        ),
-        "app_bucket_requests": sum(1 for r in ours if r["bucket"] == "app"),
+        "by_bucket": by_bucket,
         "token_calls": sum(1 for r in reqs if r["path"] == "/oauth2/v1/token"),
-        "role_requests": sum(
-            1
-            for r in reqs
-            if r["path"].startswith(("/oauth2/v1/clients/", "/api/v1/iam/"))
-        ),
         "r429": sum(1 for r in ours if r["status"] == 429),
         "failed": sum(1 for r in ours if r["status"] >= 400 and r["status"] != 429),
         "drain_requests": len(drain),
         "drain_429": sum(1 for r in drain if r["status"] == 429),
-        "first": min((r["time"] for r in ours), default=0.0),
-        "last": max((r["time"] for r in ours), default=0.0),
         "times": [r["time"] for r in ours if r["bucket"] == "apps"],
     }
 
@@ -149,16 +192,9 @@ def scenario(
     sdk: bool,
 ) -> dict[str, Any]:
     with c.Sim(seed) as sim:
-        sim.limits(args.limit, args.window)
-        n_oidc = len(sim.oidc_app_ids())
-        n_all = sim.app_count()
-        n_service = sum(
-            1
-            for a in sim.control.state()["apps"]
-            if a["kind"] == "service" and a["client_id"]
-        )
-        n_credentials = 0 if sdk else sim.credential_reads()
-        drainer = Drainer(sim.url, args.limit // 2, args.window) if drain else None
+        limits = sim.limits(args.limit, args.window)["limits"]
+        minimum = stated_minimum(sim.control.state(), args.integrations, sdk)
+        drainer = Drainer(sim.url, limits["apps"] // 2, args.window) if drain else None
         if drainer:
             drainer.start()
             time.sleep(args.window * 0.3)
@@ -198,33 +234,33 @@ def scenario(
     if res.returncode != 0:
         print(res.stderr[-3000:])
     stats = analyse(reqs)
-    minimum = math.ceil(n_all / 200) + n_oidc + n_credentials
+    made = stats["by_bucket"]
     eff_share = share if share is not None else 1.0
-    budget = max(1, math.floor(args.limit * eff_share + 1e-9))
-    if drain:
-        budget = min(budget, args.limit - args.limit // 2)
-    windows_min = math.ceil(minimum / budget)
-    floor = (windows_min - 1) * args.window
+    windows: dict[str, int] = {}
+    for bucket, needed in minimum.items():
+        budget = max(1, math.floor(limits[bucket] * eff_share + 1e-9))
+        if drain and bucket == "apps":
+            budget = min(budget, limits["apps"] - limits["apps"] // 2)
+        windows[bucket] = math.ceil(needed / budget)
+    busiest = max(windows, key=lambda b: windows[b])
+    floor = (windows[busiest] - 1) * args.window
     times = stats.pop("times")
     used, gap = windows_touched(times, args.window)
-    return {
+    row: dict[str, Any] = {
         "scenario": name,
         "share": share,
         "drain": drain,
-        "n_oidc": n_oidc,
-        "n_all": n_all,
-        "n_credentials": n_credentials,
-        "min_requests": minimum,
-        "min_role_requests": 0 if sdk else n_service,
-        "role_requests": stats["role_requests"],
-        "requests": stats["requests"],
-        "extra_requests": stats["requests"] - minimum,
+        "min_by_bucket": minimum,
+        "made_by_bucket": made,
+        "windows_by_bucket": windows,
+        "limits": {b: limits[b] for b in minimum},
+        "busiest_bucket": busiest,
+        "calls_equal_minimum": made == minimum,
         "token_calls": stats["token_calls"],
         "r429": stats["r429"],
         "failed": stats["failed"],
         "errors": errors,
-        "budget_per_window": budget,
-        "windows_min": windows_min,
+        "windows_min": windows[busiest],
         "windows_used": used,
         "idle_after_window_s": gap,
         "requests_per_window": WINDOW_COUNTS[-1],
@@ -238,14 +274,23 @@ def scenario(
         "load_after": c.load()["loadavg"],
         "detail": detail,
     }
+    for bucket in BUCKETS:  # "made/minimum" per bucket, for the table
+        if bucket in minimum or bucket in made:
+            row[bucket] = f"{made.get(bucket, 0)}/{minimum.get(bucket, 0)}"
+    return row
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--apps", type=int, default=100, help="OIDC apps (N)")
-    parser.add_argument("--other", type=int, default=10, help="non-OIDC apps")
     parser.add_argument(
-        "--limit", type=int, default=40, help="apps bucket per window (L)"
+        "--apps", type=int, default=100, help="generated apps (~1%% not OIDC)"
+    )
+    parser.add_argument("--other", type=int, default=0, help="more SAML apps")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="apps bucket per window (default: Okta's 100, as every other bucket)",
     )
     parser.add_argument("--window", type=float, default=5.0, help="window seconds (W)")
     parser.add_argument("--skip-sdk", action="store_true")
@@ -254,7 +299,8 @@ def main() -> None:
     args = parser.parse_args()
 
     wd = c.workdir("floor")
-    seed = c.write_seed(wd, args.apps, args.other)
+    seed = c.write_seed(wd, args.apps, args.other, generated=True)
+    args.integrations = len(json.loads(seed.read_text()).get("api_services", []))
     template = wd / "synced.sqlite3"
     dbs = c.ScratchDbs(wd)
     url = dbs.fresh("prep")
@@ -282,7 +328,7 @@ def main() -> None:
     for name, share, drain, sdk in plan:
         print(f"... {name}", flush=True)
         rows.append(scenario(args, seed, template, wd, name, share, drain, sdk))
-        print(c.table(rows[-1:], ["scenario", "requests", "r429", "wall_s", "floor_s"]))
+        print(c.table(rows[-1:], ["scenario", *BUCKETS, "r429", "wall_s", "floor_s"]))
     ours = {r["scenario"]: r for r in rows}
     for r in rows:
         if r["scenario"].startswith("sdk"):
@@ -298,21 +344,17 @@ def main() -> None:
                 and r["failed"] == 0
                 and r["r429"] == 0
                 and r["errors"] == 0
-                and r["requests"] == r["min_requests"]
-                and r["role_requests"] == r["min_role_requests"]
+                and r["calls_equal_minimum"]
                 and r["token_calls"] <= 1
             )
     cols = [
         "scenario",
-        "min_requests",
-        "requests",
-        "min_role_requests",
-        "role_requests",
+        *BUCKETS,
         "token_calls",
         "r429",
         "failed",
         "errors",
-        "budget_per_window",
+        "busiest_bucket",
         "windows_min",
         "floor_s",
         "wall_s",
@@ -323,8 +365,9 @@ def main() -> None:
     ]
     print()
     print(
-        f"N={args.apps} OIDC (+{args.other} other), L={args.limit}/window, "
-        f"W={args.window:g} s; load {c.load()['uptime']}"
+        f"{args.apps} generated apps (+{args.other} SAML), buckets per W="
+        f"{args.window:g} s window: {rows[0]['limits']}; requests made/minimum; "
+        f"load {c.load()['uptime']}"
     )
     print(c.table(rows, cols))
     path = c.save(

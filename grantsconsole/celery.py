@@ -46,6 +46,13 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
             "schedule": 60.0,
             "options": {"expires": 55},
         },
+        # Every 5 minutes: the residual-window checks after refresh-token
+        # revokes whose countdown task was lost (broker restart, worker gone).
+        "grants-token-window-sweep": {
+            "task": "grants.sweep_token_windows",
+            "schedule": 300.0,
+            "options": {"expires": 290},
+        },
         # Every 5 minutes: delete and revoke the Okta tokens of sessions that
         # expired without a sign-out (idle or absolute timeout).
         "accounts-purge-okta-tokens": {

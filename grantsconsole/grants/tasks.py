@@ -172,3 +172,30 @@ def check_token_window(self, revoke_seq: int) -> int | None:
     except OktaError as exc:
         row = app_tokens.record_not_checked(revoke.app, revoke, exc.explanation)
     return row.seq
+
+
+@shared_task(name="grants.sweep_token_windows")
+def sweep_token_windows() -> list[int]:
+    """Run the residual-window checks that are due and were never recorded
+    (``app_tokens.due_window_checks``: their countdown task was lost with a
+    broker or a worker), oldest first. Idempotent with that task: one audit row
+    per revoke, however often either runs. A refusal is recorded as not done,
+    with the reason; a transient Okta error stops the sweep (the next one
+    tries again). Returns the seqs of the rows recorded."""
+    due = app_tokens.due_window_checks()
+    if not due:
+        return []  # no Okta call, not even for a token
+    client = worker_client()
+    recorded = []
+    for revoke in due:
+        try:
+            row = app_tokens.check_token_window(
+                client=client, app=revoke.app, revoke=revoke
+            )
+        except TRANSIENT_ERRORS as exc:
+            logger.info("token-window sweep stopped: %s", describe(exc))
+            break
+        except OktaError as exc:
+            row = app_tokens.record_not_checked(revoke.app, revoke, exc.explanation)
+        recorded.append(row.seq)
+    return recorded

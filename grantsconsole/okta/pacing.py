@@ -37,6 +37,7 @@ from .errors import OktaRateLimited
 __all__ = [
     "BUCKET_APP",
     "BUCKET_APPS",
+    "BUCKET_CLIENTS",
     "BUCKET_LOGS",
     "BUCKET_OTHER",
     "BUCKET_USERS",
@@ -56,6 +57,7 @@ BUCKET_APPS = "/api/v1/apps*"
 BUCKET_APP = "/api/v1/apps/{appId}"
 BUCKET_LOGS = "/api/v1/logs"
 BUCKET_USERS = "/api/v1/users*"
+BUCKET_CLIENTS = "/oauth2/v1/clients*"
 BUCKET_OTHER = "/api/v1/*"
 
 
@@ -64,9 +66,10 @@ def bucket_for(path_or_url: str) -> str:
 
     Mirrors Okta's table (okta-api.md §5): ``/api/v1/apps`` and everything below
     it, including an app's grants, share one bucket, except a single app
-    ``/api/v1/apps/{appId}``, which Okta meters separately; ``/api/v1/logs`` and
-    ``/api/v1/users*`` have their own; anything else is "other". The limits
-    themselves are always read from the response headers.
+    ``/api/v1/apps/{appId}``, which Okta meters separately; ``/api/v1/logs``,
+    ``/api/v1/users*`` and ``/oauth2/v1/clients*`` (a service app's admin roles)
+    have their own; anything else is "other". The limits themselves are always
+    read from the response headers.
     """
     path = urlsplit(path_or_url).path if "://" in path_or_url else path_or_url
     path = path.split("?", 1)[0].rstrip("/")
@@ -78,6 +81,8 @@ def bucket_for(path_or_url: str) -> str:
         return BUCKET_LOGS
     if path == "/api/v1/users" or path.startswith("/api/v1/users/"):
         return BUCKET_USERS
+    if path == "/oauth2/v1/clients" or path.startswith("/oauth2/v1/clients/"):
+        return BUCKET_CLIENTS
     return BUCKET_OTHER
 
 

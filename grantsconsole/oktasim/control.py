@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from . import api_services
+from . import api_services, controls
 from .shapes import grant_json, iso
 from .state import App, OrgError
 from .web import Request, Response, json_response
@@ -197,7 +197,10 @@ class ControlSurface:
         return Response(204, b"", [], None)
 
     def oob_app(self, data: dict, req: Request) -> Response:
-        """{action: create|activate|deactivate|delete, app_id?, label?, kind?, grants?}."""
+        """{action: create|activate|deactivate|delete|rotate_secret, app_id?,
+        label?, kind?, grants?}. ``rotate_secret``: as an admin rotating an
+        app's client secret in the Admin Console (a new ACTIVE secret created
+        now, the others deactivated); no System Log event."""
         org = self.sim.org
         action = data.get("action")
         with org.lock:
@@ -233,7 +236,22 @@ class ControlSurface:
             if action == "delete":
                 org.delete_app(data["app_id"], actor)
                 return Response(204, b"", [], None)
-        raise ValueError("action must be create, activate, deactivate or delete")
+            if action == "rotate_secret":
+                app = org.get_app(data["app_id"])
+                secrets = controls.secrets_of(org, app)
+                for old in secrets:
+                    old.status = "INACTIVE"
+                secrets.append(
+                    controls.ClientSecret(
+                        org.ids.make("ocs"),
+                        f"rotated-secret-{app.id}-{len(secrets)}",
+                        float(int(org.clock.now())),
+                    )
+                )
+                return json_response(200, self._app_state(app))
+        raise ValueError(
+            "action must be create, activate, deactivate, delete or rotate_secret"
+        )
 
     def roles(self, data: dict, req: Request) -> Response:
         """{login, roles} for a user, or {client_id, roles, actor_login?} for a

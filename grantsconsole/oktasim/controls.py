@@ -123,7 +123,11 @@ class ControlsApi:
 
     def __init__(self, api: ManagementApi) -> None:
         self.api = api
-        self.org = api.org
+
+    @property
+    def org(self) -> Org:
+        """The org being served now (a reset replaces it)."""
+        return self.api.org
 
     def routes(self) -> list:
         A = r"(?P<app>[^/]+)"

@@ -116,7 +116,8 @@ class SimControl:
 
     def oob_app(self, action: str, **fields: Any) -> dict | None:
         """App lifecycle out of band: create (label, kind, grants), activate, deactivate,
-        delete (app_id); writes ``application.lifecycle.*`` events."""
+        delete (app_id), writing ``application.lifecycle.*`` events; or
+        rotate_secret (app_id): a new client secret, the old ones deactivated."""
         return self._call("POST", "/oob/app", {"action": action, **fields})
 
     def oob_api_service(self, action: str, **fields: Any) -> dict | None:

@@ -13,6 +13,7 @@ import pytest
 
 from grantsconsole.console.views import app_tokens as token_views
 from grantsconsole.grants.models import AppRefreshTokens, AuditEvent
+from grantsconsole.grants.services import app_tokens
 from tests.console.conftest import okta_grants
 from tests.factories import SUPER
 
@@ -101,7 +102,7 @@ def test_offer_confirms_then_revokes_audits_and_queues_the_check(
     assert final.detail["after_revoke_seq"] == seq
     (task,) = queued
     assert task["args"] == [seq]
-    assert 3600 <= task["countdown"] <= 3600 + token_views.CHECK_GRACE_SECONDS
+    assert 3600 <= task["countdown"] <= 3600 + app_tokens.CHECK_GRACE_SECONDS
     assert AppRefreshTokens.objects.get(app__okta_id=app["id"]).count == 0
     page = _text(admin.get(f"/apps/{app['id']}/"))
     assert "0 live refresh tokens" in page

@@ -126,6 +126,7 @@ def test_buckets():
     assert bucket_for("/api/v1/logs?since=x") == "/api/v1/logs"
     assert bucket_for("/api/v1/users/00u1/roles") == "/api/v1/users*"
     assert bucket_for("/api/v1/groups") == "/api/v1/*"
+    assert bucket_for(f"{ORG}/oauth2/v1/clients/0oa1/roles") == "/oauth2/v1/clients*"
     assert bucket_for("/api/v1/appsettings") == "/api/v1/*"
 
 

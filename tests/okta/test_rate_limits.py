@@ -226,3 +226,19 @@ def test_interactive_client_never_waits_longer_than_max_wait(sim, clock, admin_t
     assert rejected.value.retry_after > 5
     assert clock.slept == []
     assert [(r["method"], r["status"]) for r in sim.requests()] == [("POST", 429)]
+
+
+def test_client_roles_are_paced_apart_from_the_rest_of_the_api(sim, ssws_client):
+    """Okta meters ``/oauth2/v1/clients*`` apart from ``/api/v1/*``: reading a
+    service app's roles and its custom role's resource set in turn (as the
+    sync does) spends the clients bucket's share in full, never more, with no
+    429 and no window wasted."""
+    sim.set_rate_limit("clients", limit=LIMIT, window_seconds=WINDOW)
+    app = next(a for a in sim.state()["apps"] if a["label"] == "Org2Org Bridge")
+    for _ in range(LIMIT):
+        (role,) = ssws_client.list_client_roles(app["client_id"])
+        ssws_client.get_resource_set(role.resource_set_id)
+    log = [r for r in sim.requests() if r["bucket"] == "clients"]
+    assert len(log) == LIMIT
+    assert [r for r in log if r["status"] != 200] == []  # zero 429s
+    assert windows_of([r["time"] for r in log], WINDOW) == [LIMIT // 2] * 2

@@ -31,10 +31,6 @@ from grantsconsole.grants import tasks
 from grantsconsole.grants.models import AuditEvent, OktaApp
 from grantsconsole.grants.services import app_tokens
 
-# The System Log may show an event a little after it happened: check this much
-# after the residual window ends.
-CHECK_GRACE_SECONDS = 120
-
 
 @require_POST
 @super_admin_write
@@ -79,7 +75,8 @@ def _revoke(request: HttpRequest, *, app: OktaApp, revoke: AuditEvent) -> HttpRe
     if result.ok:
         wait = (result.window_end - timezone.now()).total_seconds()
         tasks.check_token_window.apply_async(
-            args=[revoke.seq], countdown=max(0, int(wait)) + CHECK_GRACE_SECONDS
+            args=[revoke.seq],
+            countdown=max(0, int(wait)) + app_tokens.CHECK_GRACE_SECONDS,
         )
         messages.success(request, f"{app.label}: {result.message}")
     else:

@@ -9,10 +9,11 @@ message, a grant of a risky scope and every revoke → a confirmation first
 (``console.confirmations``), and "Undo" only within ``UNDO_WINDOW`` of the
 revoke.
 
-With htmx (``HX-Request``) a write answers with the refreshed grant collection
-(and the history, out of band) to swap in place; without JavaScript the same
-forms post normally and the view redirects back to the app page with one
-message per scope (post/redirect/get).
+With htmx (``HX-Request``) a grant or revoke answers with the refreshed grant
+collection (and the history, out of band) to swap in place; without JavaScript
+the same forms post normally and the view redirects back to the app page with
+one message per scope (post/redirect/get). A refresh re-reads every section of
+the page, so it always lands on the whole page (``HX-Redirect`` with htmx).
 """
 
 from __future__ import annotations
@@ -59,7 +60,6 @@ from grantsconsole.console.views.common import (
 from grantsconsole.grants.models import AuditEvent, OktaApp
 from grantsconsole.grants.services import (
     app_sync,
-    app_tokens,
     people,
     privilege_sync,
     scope_writes,
@@ -473,7 +473,10 @@ _write = super_admin_write(_send)
 @require_POST
 @super_admin_required
 def app_refresh(request: HttpRequest, okta_id: str) -> HttpResponse:
-    """ "Refresh from Okta": read this app's grants again (one grants call)."""
+    """ "Refresh from Okta": read again everything the app page shows (its
+    grants, admin roles, compensating controls and refresh tokens: see
+    ``app_sync.refresh_app``), then back to the whole page, now current (with
+    htmx too: ``HX-Redirect``), with the outcome as a message."""
     app = _app_or_404(okta_id, present=True)
     return _refresh(request, app=app)
 
@@ -485,23 +488,51 @@ def _refresh(request: HttpRequest, *, app: OktaApp) -> HttpResponse:
             client=admin_client(request), app=app, actor=actor_of(request)
         )
         outcome = _refresh_outcome(app, result)
-        if not result.error and not result.change.removed:
-            app_tokens.read_refresh_tokens(admin_client(request), app)
     except OktaError as exc:
         outcome = from_error(app.label, exc, verb="refresh")
-    app.refresh_from_db()
-    return _respond_after_write(request, app, [outcome], title="Refresh from Okta")
+    text = f"{outcome.subject}: {outcome.headline}"
+    if outcome.explanation:
+        text = f"{text} {outcome.explanation}"
+    (messages.success if outcome.ok else messages.error)(request, text)
+    url = reverse("app-detail", args=[app.okta_id])
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
 
 
 def _refresh_outcome(app: OktaApp, result: Any) -> Outcome:
-    """Plain words for a ``RefreshResult`` (``change`` and ``error``)."""
+    """Plain words for a ``RefreshResult`` (``change``, ``error``, ``not_read``)."""
     if result.error:
         return Outcome(
             app.label,
             False,
             "Not refreshed: Okta answered with an error.",
-            result.error,
+            result.error + _not_read(result.not_read),
         )
+    outcome = _grants_outcome(app, result)
+    if not result.not_read:
+        return outcome
+    return Outcome(
+        outcome.subject,
+        False,
+        outcome.headline,
+        _not_read(result.not_read).strip(),
+    )
+
+
+def _not_read(sections: dict[str, str]) -> str:
+    """ " Not read this time (…): admin roles: reason; …" or ""."""
+    if not sections:
+        return ""
+    return " Not read this time (the page shows the last known, with the reason): " + (
+        "; ".join(f"{name}: {reason}" for name, reason in sections.items())
+    )
+
+
+def _grants_outcome(app: OktaApp, result: Any) -> Outcome:
+    """The grants read of a refresh that worked, in plain words."""
     change = result.change
     if change.removed:
         return Outcome(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from django.utils import timezone
 
@@ -20,6 +20,7 @@ from grantsconsole.grants.intents import (
     unfinished,
 )
 from grantsconsole.grants.models import AuditEvent, OktaApp
+from grantsconsole.grants.services import app_tokens, controls, privilege_sync
 from grantsconsole.grants.services.snapshots import (
     AppChange,
     apply_snapshot,
@@ -95,6 +96,7 @@ class AppSyncOutcome:
     error: OktaError | None = None
     conflict: bool = False
     message: str = ""  # ``error`` in plain words, as stored on the app
+    okta_app: App | None = None  # Okta's app object, when it was read
 
     def __post_init__(self) -> None:
         if self.error is not None and not self.message:
@@ -165,7 +167,9 @@ def sync_one_app(
             message = describe(exc, GRANTS_NOT_READABLE)
             logger.warning("grants of app %s: %s", okta_id, message)
             row = mark_unreadable(okta_id, message, app=app)
-            return AppSyncOutcome(AppChange(app=row), error=exc, message=message)
+            return AppSyncOutcome(
+                AppChange(app=row), error=exc, message=message, okta_app=app
+            )
         except (*TRANSIENT_ERRORS, *CREDENTIAL_ERRORS):
             raise
         except OktaError as exc:
@@ -173,13 +177,13 @@ def sync_one_app(
                 "grants of app %s could not be read: %s", okta_id, describe(exc)
             )
             row = mark_unreadable(okta_id, describe(exc), app=app)
-            return AppSyncOutcome(AppChange(app=row), error=exc)
+            return AppSyncOutcome(AppChange(app=row), error=exc, okta_app=app)
         if (
             attempt == 0
             and stored_grants is not None
             and _as_stored(grants, stored_grants)
         ):
-            return AppSyncOutcome(AppChange())
+            return AppSyncOutcome(AppChange(), okta_app=app)
         change = apply_snapshot(
             app,
             grants,
@@ -191,7 +195,7 @@ def sync_one_app(
             baseline=baseline,
         )
         if change.applied:
-            return AppSyncOutcome(change)
+            return AppSyncOutcome(change, okta_app=app)
     # Local writers kept changing the app while we read it; the next sync
     # will look again.
     return AppSyncOutcome(AppChange(applied=False), conflict=True)
@@ -243,30 +247,44 @@ def settle_abandoned_intents(client: OktaClient, *, limit: int = 20) -> int:
 @dataclass(frozen=True, slots=True)
 class RefreshResult:
     """Outcome of :func:`refresh_app`: ``change`` (what differed from Okta and was
-    recorded as external changes), ``error`` (an Okta error, plain words) or ""."""
+    recorded as external changes), ``error`` (an Okta error, plain words) or "",
+    and ``not_read``: the app page's other sections whose read failed this time
+    (``{"admin roles" | "credentials" | "refresh tokens": reason}``; each keeps
+    its last known figures and shows the reason)."""
 
     change: AppChange
     error: str = ""
+    not_read: dict[str, str] = field(default_factory=dict)
 
 
 def refresh_app(
     *, client: OktaClient, app: OktaApp, actor: Actor = NOBODY
 ) -> RefreshResult:
-    """Re-read one app and its grants from Okta now and apply them
-    (``GET /api/v1/apps/{appId}`` and ``/grants``). Differences are recorded as
-    ``external_grant``/``external_revoke`` rows (the admin who pressed refresh
+    """Re-read from Okta now everything the app page shows, and apply it: the
+    app and its grants (``GET /api/v1/apps/{appId}`` and ``/grants``), then,
+    unless the app is gone, its auth method and network restriction (from that
+    app object), its admin roles (service apps: ``privilege_sync``), its
+    secrets or keys (where they matter: ``controls.read_credentials``) and its
+    live refresh tokens (``app_tokens.read_refresh_tokens``).
+
+    Grant differences are recorded as ``external_grant``/``external_revoke``
+    rows, a role change as ``privilege_change`` (the admin who pressed refresh
     did not make them); an app Okta no longer has is marked removed; an error
-    leaves the local grants as they were and marks the app's grants "unknown".
-    Then a ``refresh`` audit row names the admin (``actor``) with what was
-    found: ``detail = {"added": [...], "revoked": [...], "removed": bool,
-    "error": str}``, outcome success or failure. Never raises OktaError: the
-    error text is returned.
+    on the grants leaves the local grants as they were and marks the app's
+    grants "unknown". A section whose read fails keeps its last known figures
+    and stores the reason (``not_read``); the others are still read. Then a
+    ``refresh`` audit row names the admin (``actor``) with what was found:
+    ``detail = {"added": [...], "revoked": [...], "removed": bool, "error":
+    str, "not_read": {section: reason}}``, outcome success or failure (of the
+    grants read). Never raises OktaError: the error text is returned.
     """
+    listed: App | None = None
     try:
         outcome = sync_one_app(client, app.okta_id, source="refresh")
     except OktaError as exc:
         result = RefreshResult(AppChange(app=app), error=describe(exc))
     else:
+        listed = outcome.okta_app
         if outcome.error is not None:
             result = RefreshResult(outcome.change, error=outcome.message)
         elif outcome.conflict:
@@ -276,6 +294,8 @@ def refresh_app(
             )
         else:
             result = RefreshResult(outcome.change)
+    if not result.change.removed:
+        result = replace(result, not_read=_read_sections(client, app.pk, listed))
     audit.record(
         "refresh",
         **actor.fields,
@@ -286,6 +306,33 @@ def refresh_app(
             "revoked": list(result.change.revoked),
             "removed": result.change.removed,
             "error": result.error,
+            "not_read": result.not_read,
         },
     )
     return result
+
+
+def _read_sections(client: OktaClient, app_pk: int, listed: App | None) -> dict:
+    """Read and store the app's controls, admin roles, credentials and refresh
+    tokens (see :func:`refresh_app`); returns ``{section: reason}`` for the
+    reads that failed. An interactive refresh does not wait out a rate limit:
+    it is a failed read like any other."""
+    if listed is not None:
+        controls.record_listed([listed])
+    row = OktaApp.objects.get(pk=app_pk)  # its grant counters as just applied
+    failed: dict[str, str] = {}
+    if privilege_sync.reads_roles(row):
+        try:
+            read = privilege_sync.read_roles(client, row.client_id)
+        except OktaError as exc:
+            read = privilege_sync.RolesRead(None, describe(exc))
+        privilege_sync.apply_roles(row, read, source="refresh")
+        if read.error:
+            failed["admin roles"] = read.error
+    error = controls.read_credentials(client, app_pk, wait=False)
+    if error:
+        failed["credentials"] = error
+    tokens = app_tokens.read_refresh_tokens(client, row)
+    if tokens.error_at is not None:
+        failed["refresh tokens"] = tokens.error
+    return failed

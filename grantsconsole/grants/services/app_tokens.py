@@ -11,9 +11,12 @@ Revoking a scope stops Okta issuing it, but tokens already issued keep it:
 - access tokens issued without a refresh token until they expire: at most
   ``settings.OKTA_ACCESS_TOKEN_LIFETIME`` after the revoke (:func:`window_end`).
 
-Once that window has passed, :func:`check_token_window` reads the System Log
-for token issuance to the app carrying the scope since the revoke and records
-the verdict as a ``token_window_check`` audit row (one per revoke).
+Once that window has passed (plus ``CHECK_GRACE_SECONDS``),
+:func:`check_token_window` reads the System Log for token issuance to the app
+carrying the scope since the revoke and records the verdict as a
+``token_window_check`` audit row (one per revoke). The console queues that
+check with a countdown; :func:`due_window_checks` finds the checks whose task
+was lost (a broker restart, a worker gone), for a periodic sweep.
 :func:`read_refresh_tokens` stores the summary the app page shows.
 """
 
@@ -23,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from grantsconsole.grants import audit, intents
@@ -32,6 +37,10 @@ from grantsconsole.okta import LogEvent, OktaClient, OktaError
 
 TOKEN_GRANT_EVENTS = "app.oauth2.token.grant"  # Org AS issuance (and .access_token…)
 MAX_LOG_PAGES = 50  # 50,000 events: more is a busy org, checked again next time
+# The System Log may show an event a little after it happened: check this much
+# after the residual window ends.
+CHECK_GRACE_SECONDS = 120
+CHECK_KEY_PREFIX = "token-window:"  # + the revoke's seq: one check row per revoke
 
 
 def lifetime() -> timedelta:
@@ -165,6 +174,44 @@ def revoke_refresh_tokens(
     )
 
 
+def check_key(revoke: AuditEvent) -> str:
+    """The audit ``key`` of the one ``token_window_check`` row of ``revoke``."""
+    return f"{CHECK_KEY_PREFIX}{revoke.seq}"
+
+
+def due_window_checks(now: datetime | None = None, limit: int = 20) -> list[AuditEvent]:
+    """The scope revokes whose residual-window check is due and not recorded,
+    oldest first, at most ``limit``: revokes after which the app's refresh
+    tokens were revoked (a successful ``tokens_revoke`` row names the revoke),
+    whose window ended ``CHECK_GRACE_SECONDS`` or more before ``now``, and
+    without a ``token_window_check`` row. Each is returned with its ``app``.
+    Two queries."""
+    now = now or timezone.now()
+    seqs = {
+        detail.get("after_revoke_seq")
+        for detail in AuditEvent.objects.filter(
+            action="tokens_revoke", outcome="success"
+        ).values_list("detail", flat=True)
+    }
+    checked = AuditEvent.objects.filter(
+        event_key=Concat(
+            Value(CHECK_KEY_PREFIX), Cast(OuterRef("seq"), output_field=CharField())
+        )
+    )
+    return list(
+        AuditEvent.objects.filter(
+            seq__in=[s for s in seqs if isinstance(s, int)],
+            action="revoke",
+            outcome="success",
+            app__isnull=False,
+            created_at__lte=now - lifetime() - timedelta(seconds=CHECK_GRACE_SECONDS),
+        )
+        .exclude(Exists(checked))
+        .select_related("app")
+        .order_by("seq")[:limit]
+    )
+
+
 def _names_app(event: LogEvent, app: OktaApp) -> bool:
     ids = {app.okta_id, app.client_id} - {""}
     return event.actor_id in ids or any(t.id in ids for t in event.targets)
@@ -243,7 +290,7 @@ def check_token_window(
         scope_id=revoke.scope_id,
         outcome=outcome,
         detail={"after_revoke_seq": revoke.seq, "since": since.isoformat(), **detail},
-        key=f"token-window:{revoke.seq}",
+        key=check_key(revoke),
     )
 
 
@@ -263,5 +310,5 @@ def record_not_checked(app: OktaApp, revoke: AuditEvent, reason: str) -> AuditEv
             "closed": False,
             "verdict": f"not checked: {reason}",
         },
-        key=f"token-window:{revoke.seq}",
+        key=check_key(revoke),
     )

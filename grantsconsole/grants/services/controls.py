@@ -1,5 +1,6 @@
 """Compensating controls per app: what limits the harm a leaked credential can
-do, read during the full sync and summed up in one line beside the app's risk.
+do, read during the full sync and by "Refresh from Okta" (``app_sync.refresh_app``),
+and summed up in one line beside the app's risk.
 
 Per app (``AppControls``): the token endpoint auth method and the network
 restriction come with the apps listing (no extra call); the ages of its client
@@ -8,14 +9,15 @@ call, made only for the apps where they matter (:func:`credentials_to_read`).
 Per org (``OrgSetting``): "assign Super Admin to new public client apps"
 (``clientPrivilegesSetting``), one call per full sync.
 
-The full sync's minimum call budget is therefore ``ceil(N_all/200) + N + M +
-1`` requests: listing pages, one grants read per OIDC app, one credentials
-read per app that matters (M) and the org setting.
+These add to the full sync's minimum call budget one credentials read per
+app that matters (``/api/v1/apps*`` bucket) and the org setting (``/api/v1/*``):
+``tests/grants/test_full_sync.py`` and ``bench/sync_floor.py`` state the whole
+budget, per rate-limit bucket.
 
 Bad input: a 403/404 (or any Okta error but a rate limit) on a credentials
 read marks that app's credentials "unreadable" with the reason and keeps the
 rest of its data and the last ages read; a rate limit is raised for the sync
-step to wait and retry, as for grants.
+step to wait and retry, as for grants (a refresh takes it as unreadable).
 """
 
 from __future__ import annotations
@@ -101,30 +103,33 @@ def credentials_to_read(app: OktaApp, controls: AppControls | None) -> str:
     return ""
 
 
-def read_credentials(client: OktaClient, app_pk: int) -> bool:
+def read_credentials(client: OktaClient, app_pk: int, *, wait: bool = True) -> str:
     """Read the app's secrets or keys if :func:`credentials_to_read` says so
     and store their count and ages (active ones only; no write when they are
-    as stored). Returns True when Okta was called. Raises OktaRateLimited; any
-    other Okta error marks the credentials "unreadable" with the reason (ages
-    as last read; the reason names Okta's request id, so it is written again
-    on each refused read)."""
+    as stored). Returns "" (read, or nothing to read) or the reason they could
+    not be read: any Okta error marks the credentials "unreadable" with the
+    reason (ages as last read; the reason names Okta's request id, so it is
+    written again on each refused read). A rate limit is raised instead
+    (OktaRateLimited) when ``wait``: the sync step waits and retries."""
     app = OktaApp.objects.filter(pk=app_pk).select_related("controls").first()
     if app is None:
-        return False
+        return ""
     controls = getattr(app, "controls", None)
     which = credentials_to_read(app, controls)
     if not which:
-        return False
+        return ""
     read = client.list_oauth2_client_secrets if which == SECRETS else client.list_jwk
+    error = ""
     try:
         items = read(app.okta_id)
-    except OktaRateLimited:
-        raise
     except OktaError as exc:
+        if wait and isinstance(exc, OktaRateLimited):
+            raise
         word = "secrets" if which == SECRETS else "keys"
+        error = f"{word} not readable: {describe(exc)}"[:2000]
         fields = {
             "credentials_state": AppControls.CredentialsState.UNREADABLE,
-            "credentials_error": f"{word} not readable: {describe(exc)}"[:2000],
+            "credentials_error": error,
         }
     else:
         times = [i.created for i in items if i.status == "ACTIVE" and i.created]
@@ -137,7 +142,7 @@ def read_credentials(client: OktaClient, app_pk: int) -> bool:
         }
     if any(getattr(controls, k) != v for k, v in fields.items()):
         AppControls.objects.filter(pk=controls.pk).update(**fields)
-    return True
+    return error
 
 
 def read_org_settings(client: OktaClient) -> None:

@@ -3,13 +3,15 @@
 A run is driven step by step (:func:`full_sync_step`); each step is one apps
 page (``GET /api/v1/apps``, every app of the org, 200 per page, of which the
 OIDC ones are kept) or one batch of apps' grants (``GET
-/api/v1/apps/{appId}/grants``, one transaction per app), and finishes in
-seconds, far from Redis' visibility timeout. The last step also reads the OIN
-API service integrations (``services.api_services``: ``ceil(I/page)`` listing
-requests plus one secrets read per integration), so a run's minimum is
-``ceil(N_all/200) + N + ceil(I/page) + I`` requests. Steps are numbered: a step runs
-only if its number is the run's current one and advances it when done, so a
-redelivered or duplicated step message does nothing twice. Where the run
+/api/v1/apps/{appId}/grants``, one transaction per app, with a service app's
+admin roles and the credentials where they matter: ``privilege_sync``,
+``controls``), and finishes in seconds, far from Redis' visibility timeout. The
+last step also reads the OIN API service integrations (``services.api_services``:
+``ceil(I/page)`` listing requests plus one secrets read per integration) and the
+org setting. A run's minimum, per rate-limit bucket, is stated by
+``tests/grants/test_full_sync.py`` and ``bench/sync_floor.py``. Steps are
+numbered: a step runs only if its number is the run's current one and advances
+it when done, so a redelivered or duplicated step message does nothing twice. Where the run
 stands is kept on the run alone (``SyncRun.listed_app_ids``, ``grants_cursor``):
 a redelivered grants step resumes from the cursor, and a sync that finds
 nothing changed writes no app or grant row (an app's freshness is then the
