@@ -272,7 +272,8 @@ def test_the_app_page_keeps_offering_it_until_the_tokens_are_revoked(
         page,
         re.S,
     )
-    assert offer and int(offer.group(1)) == revoke.seq
+    assert offer
+    assert int(offer.group(1)) == revoke.seq
     assert f"You revoked <code>{SCOPE}</code>" in page
 
     settings.OKTA_ACCESS_TOKEN_LIFETIME = 0  # the revoke's window has passed

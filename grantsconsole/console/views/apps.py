@@ -60,6 +60,7 @@ from grantsconsole.console.views.common import (
 from grantsconsole.grants.models import AuditEvent, OktaApp
 from grantsconsole.grants.services import (
     app_sync,
+    app_tokens,
     people,
     privilege_sync,
     scope_writes,
