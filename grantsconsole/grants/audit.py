@@ -54,6 +54,19 @@ class Actor:
     event_uuid: str = ""
     request_id: str = ""
 
+    @classmethod
+    def of_event(cls, event: Any) -> Actor:
+        """The actor of a System Log event (``okta.models.LogEvent``): its id,
+        its login (``alternateId``, else its display name), when and in which
+        event and request."""
+        return cls(
+            actor_id=event.actor_id,
+            login=event.actor_alternate_id or event.actor_display_name,
+            at=event.published,
+            event_uuid=event.uuid,
+            request_id=event.request_id,
+        )
+
     @property
     def known(self) -> bool:
         return bool(self.actor_id or self.login)

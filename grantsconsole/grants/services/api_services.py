@@ -227,16 +227,6 @@ def sync_api_services(client: OktaClient, *, source: str) -> SyncOutcome:
     return SyncOutcome(len(found), 0 if baseline else added, removed)
 
 
-def _event_actor(event: LogEvent) -> Actor:
-    return Actor(
-        actor_id=event.actor_id,
-        login=event.actor_alternate_id or event.actor_display_name,
-        at=event.published,
-        event_uuid=event.uuid,
-        request_id=event.request_id,
-    )
-
-
 def apply_log_events(
     client: OktaClient, events: tuple[LogEvent, ...], *, source: str
 ) -> int:
@@ -255,7 +245,7 @@ def apply_log_events(
             continue
         if event.outcome_result not in ("SUCCESS", ""):
             continue
-        actor = _event_actor(event)
+        actor = Actor.of_event(event)
         for target in event.targets:
             if not target.id:
                 continue

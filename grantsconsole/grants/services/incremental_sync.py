@@ -94,16 +94,6 @@ def _is_relevant(event: LogEvent) -> bool:
     )
 
 
-def _actor(event: LogEvent) -> Actor:
-    return Actor(
-        actor_id=event.actor_id,
-        login=event.actor_alternate_id or event.actor_display_name,
-        at=event.published,
-        event_uuid=event.uuid,
-        request_id=event.request_id,
-    )
-
-
 @dataclass(slots=True)
 class _AppWork:
     """What the events of one page say about one app."""
@@ -143,14 +133,14 @@ def _plan(events: tuple[LogEvent, ...]) -> dict[str, _AppWork]:
         for app_id in app_ids:
             item = work.setdefault(app_id, _AppWork())
             if event.event_type in PRIVILEGE_EVENTS:
-                item.privilege_actor = _actor(event)
+                item.privilege_actor = Actor.of_event(event)
                 continue
             kind = GRANT_EVENTS.get(event.event_type)
             if kind is not None:
                 for scope_id in scope_ids:
-                    item.attribution[(scope_id, kind)] = _actor(event)
+                    item.attribution[(scope_id, kind)] = Actor.of_event(event)
             else:
-                item.app_actor = _actor(event)
+                item.app_actor = Actor.of_event(event)
                 item.deleted = event.event_type.endswith(".delete")
     return work
 
