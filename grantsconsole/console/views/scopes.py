@@ -23,7 +23,7 @@ from grantsconsole.accounts.access import (
     super_admin_required,
     super_admin_write,
 )
-from grantsconsole.console import confirmations, presenters
+from grantsconsole.console import confirmations, presenters, selectors
 from grantsconsole.console.catalog import RISK_RANK, get_catalog
 from grantsconsole.console.forms import (
     MIN_RISKS,
@@ -171,6 +171,7 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
             v for a in apps.holders for v in (a.grant_by, a.grant_creator)
         ),
         "candidates": apps.candidates,
+        "candidates_limit": selectors.CANDIDATES,
         "truncated": apps.truncated,
         "q": q,
         **extra,
