@@ -460,13 +460,20 @@ class TokensRevoked:
     request_id: str
 
 
+def _str_list(data: dict[str, Any], key: str) -> list[str]:
+    """``data[key]`` as a list of strings (missing or null: empty); ParseError
+    for anything else, since a wrong scope list would misstate what is held."""
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise ParseError(f"'{key}' is not a list of strings")
+    return value
+
+
 def parse_refresh_token(data: Any) -> RefreshToken:
     """Parse one ``OAuth2RefreshToken``. Requires ``id``; raises ParseError
     otherwise (and for a ``scopes`` that is not a list of strings)."""
     data = _obj(data, "token")
-    scopes = data.get("scopes") or []
-    if not isinstance(scopes, list) or not all(isinstance(x, str) for x in scopes):
-        raise ParseError("'scopes' is not a list of strings")
+    scopes = _str_list(data, "scopes")
     return RefreshToken(
         id=_str(data, "id", required=True),
         status=_str(data, "status"),
@@ -515,9 +522,7 @@ def parse_api_service_integration(data: Any) -> ApiServiceIntegration:
     ``grantedScopes`` that is not a list of strings raises ParseError (a wrong
     scope list would misstate what the integration holds)."""
     data = _obj(data, "API service integration")
-    scopes = data.get("grantedScopes") or []
-    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-        raise ParseError("'grantedScopes' is not a list of strings")
+    scopes = _str_list(data, "grantedScopes")
     return ApiServiceIntegration(
         id=_str(data, "id", required=True),
         type=_str(data, "type"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .shapes import iso
+from .shapes import iso, role_json
 from .state import App, Org, RoleAssignment
 from .web import HttpError, Request, Response, json_response
 
@@ -33,16 +33,7 @@ def client_role_json(org: Org, client_id: str, role: RoleAssignment) -> dict[str
     """One item of ``listRolesForClient``: a ``StandardRole``, or for a custom
     role a ``CustomRole`` with its role id, resource set id and their links."""
     assignee = f"{org.url}/oauth2/v1/clients/{client_id}"
-    data: dict[str, Any] = {
-        "id": role.id,
-        "label": role.label,
-        "type": role.type,
-        "status": role.status,
-        "created": iso(role.created),
-        "lastUpdated": iso(role.created),
-        "assignmentType": role.assignment_type,
-        "_links": {"assignee": {"href": assignee}},
-    }
+    data = role_json(org, role, assignee)
     if role.type == "CUSTOM":
         role_id, set_id = role.custom_role[0], role.resource_set[0]
         data["resource-set"] = set_id
