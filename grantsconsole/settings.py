@@ -320,6 +320,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "grantsconsole.ops",
     "grantsconsole.grants",
+    "grantsconsole.usage",
+    "grantsconsole.governance",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",

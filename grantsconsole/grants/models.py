@@ -515,6 +515,9 @@ class ScopeGrant(models.Model):
     granted_by = models.CharField(max_length=300, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.CharField(max_length=300, blank=True)
+    # When the grant is to be revoked (aware UTC): set by an approved request
+    # or by a Super Admin; None means no end.
+    ends_at = models.DateTimeField(null=True, blank=True)
     # Kept by the database from scope_id: the apps list counts manage grants and
     # shows the riskiest grant in plain SQL instead of 600-parameter CASEs.
     risk_rank = models.GeneratedField(

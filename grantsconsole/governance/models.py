@@ -1,0 +1,6 @@
+"""Governance state. Each part keeps its models in its own module and is
+imported here so Django finds them."""
+
+from grantsconsole.governance.owners_models import AppOwner
+
+__all__ = ["AppOwner"]
