@@ -12,10 +12,13 @@
 - :func:`untyped`: the console-needed scopes whose id the admin did not type
   into the confirmation (the server refuses such a revoke, :func:`refusal`).
 - :func:`stated_risk`: the risk a confirmation states for a scope.
+- :func:`last_use`: what a revoke cuts: when each app last had the scope
+  issued and exercised, and the verdict on it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -24,6 +27,8 @@ from django.http import QueryDict
 from grantsconsole.accounts.health import CONSOLE_FEATURES, WORKER_FEATURES
 from grantsconsole.console.catalog import get_catalog
 from grantsconsole.grants.models import OktaApp
+from grantsconsole.usage import selectors as usage
+from grantsconsole.usage.verdicts import Coverage, Evidence, Judgement, judge
 
 #: OktaApp.application_type -> the type in words
 APP_TYPE_NAMES = {
@@ -127,3 +132,33 @@ def untyped(data: QueryDict, needed: list[str]) -> list[str]:
     exactly (surrounding spaces ignored), in the order given."""
     typed = {value.strip() for value in data.getlist("typed")}
     return [scope_id for scope_id in needed if scope_id not in typed]
+
+
+@dataclass(frozen=True, slots=True)
+class LastUse:
+    """An app's latest ``evidence`` of one scope and the ``judgement`` on it."""
+
+    evidence: Evidence
+    judgement: Judgement
+
+
+def last_use(
+    apps: Iterable[OktaApp],
+    scope_ids: Iterable[str],
+    seen: Coverage,
+    *,
+    window_days: int,
+) -> dict[tuple[str, str], LastUse]:
+    """(app's Okta id, scopeId) -> its :class:`LastUse` over ``window_days``
+    of the ``seen`` coverage, for every pair of ``apps`` and ``scope_ids``.
+    One query (the evidence)."""
+    apps, scope_ids = list(apps), list(scope_ids)
+    found = usage.evidence([a.client_id for a in apps], scope_ids)
+    return {
+        (a.okta_id, s): LastUse(
+            ev := found.get((a.client_id, s), usage.NO_EVIDENCE),
+            judge(s, ev, seen, window_days=window_days),
+        )
+        for a in apps
+        for s in scope_ids
+    }

@@ -21,6 +21,7 @@ from grantsconsole.console.selectors import APP_SORTS, AppFilters, AuditFilters
 from grantsconsole.grants.audit import ACTION_NAMES, ACTIONS
 from grantsconsole.grants.intents import INTENT_ACTIONS
 from grantsconsole.grants.models import OktaApp
+from grantsconsole.usage.verdicts import clamp_window
 
 APP_TYPES = [
     ("", "Any type"),
@@ -126,6 +127,8 @@ class AppViewForm(forms.Form):
         label="Risk",
         choices=[("", "Any risk"), *((r, r) for r in presenters.PICKER_RISKS)],
     )
+    # Clamped to 30-365 in ``to_view``; anything unreadable is the default.
+    window = forms.CharField(required=False, max_length=12)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -145,6 +148,7 @@ class AppViewForm(forms.Form):
             resource=data.get("resource") or "",
             kind=data.get("kind") or "",
             risk=data.get("risk") or "",
+            window=clamp_window(data.get("window") or None),
         )
 
 

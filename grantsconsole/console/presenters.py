@@ -28,6 +28,8 @@ from grantsconsole.grants.models import (
     SyncRun,
 )
 from grantsconsole.grants.services import api_services
+from grantsconsole.usage import selectors as usage
+from grantsconsole.usage.verdicts import DEFAULT_WINDOW_DAYS, Coverage
 
 # --- the "stale since" banner and the audit chain status -------------------------------
 
@@ -222,6 +224,7 @@ class ScopeRow:
     grant: ScopeGrant | None
     risk: str
     is_manage: bool
+    usage: usage.GrantUsage | None = None  # a held scope's, once ``grant_usage`` ran
 
     @property
     def granted(self) -> bool:
@@ -258,7 +261,8 @@ class AppView:
     catalog manage scope) or "all" (the whole catalog). ``pick``: the "Add
     scopes" picker is open; its filters ``q`` (text in a scopeId or its
     description, any case), ``resource``, ``kind`` (read | manage | other) and ``risk``
-    (critical | high | medium | low) are "" for no filter.
+    (critical | high | medium | low) are "" for no filter. ``window``: the days
+    the usage verdicts look back (30-365).
     """
 
     show: str = "held"
@@ -267,12 +271,15 @@ class AppView:
     resource: str = ""
     kind: str = ""
     risk: str = ""
+    window: int = DEFAULT_WINDOW_DAYS
 
     @property
     def params(self) -> list[tuple[str, str]]:
         """The fields that differ from the default view, as ``(name, value)``
         (hidden form fields and query strings are built from them)."""
         params = [("show", self.show)] if self.show != "held" else []
+        if self.window != DEFAULT_WINDOW_DAYS:
+            params.append(("window", str(self.window)))
         if self.pick:
             params.append(("pick", "1"))
             params += [
@@ -295,9 +302,14 @@ class AppView:
             f"show_{choice}": replace(self, show=choice).query
             for choice in SHOW_CHOICES
         }
-        links["pick"] = AppView(show=self.show, pick=True).query
-        links["close"] = AppView(show=self.show).query
+        links["pick"] = AppView(show=self.show, pick=True, window=self.window).query
+        links["close"] = AppView(show=self.show, window=self.window).query
         return links
+
+    @property
+    def window_params(self) -> list[tuple[str, str]]:
+        """``params`` but ``window``: the hidden fields of the window form."""
+        return [(name, value) for name, value in self.params if name != "window"]
 
 
 @dataclass
@@ -308,6 +320,46 @@ class PickerRow:
     risk: str  # "" when low
     held: bool
     selected: bool
+
+
+@dataclass(frozen=True)
+class AppUsage:
+    """What an app's page says about usage: the ``window`` (days) its verdicts
+    look back, the ``coverage`` of the System Log they rest on, and the scopes
+    the app was ``missing`` (requested and denied within the window, not
+    held), each with when it was last denied."""
+
+    window: int
+    coverage: Coverage
+    missing: list[tuple[str, datetime | None]]
+
+    @property
+    def missing_ids(self) -> set[str]:
+        return {scope_id for scope_id, _ in self.missing}
+
+
+def grant_usage(app: OktaApp, collection: GrantCollection, window: int) -> AppUsage:
+    """Set ``usage`` (evidence and verdict over ``window`` days) on each held
+    row of ``collection``; one query (the app's evidence; the coverage rides on
+    ``selectors.app_by_okta_id``'s)."""
+    seen = usage.coverage_of(app)
+    found = usage.evidence([app.client_id])
+    by_scope = {
+        u.grant.scope_id: u
+        for u in usage.app_usage(
+            app, collection.grants.values(), window_days=window, seen=seen, found=found
+        )
+    }
+    rows = [r for _, group in collection.groups for r in group]
+    for row in [*rows, *collection.uncatalogued, *collection.held_rows]:
+        row.usage = by_scope.get(row.scope_id) if row.grant is not None else None
+    return AppUsage(
+        window=window,
+        coverage=seen,
+        missing=usage.app_missing(
+            app, collection.grants, found, seen, window_days=window
+        ),
+    )
 
 
 def scope_picker(

@@ -42,6 +42,7 @@ from grantsconsole.grants.models import (
     SyncRun,
     manage_q,
 )
+from grantsconsole.usage import selectors as usage
 
 OPEN = Q(revoked_at__isnull=True)
 APP_SORTS = {
@@ -276,9 +277,9 @@ def _count(qs: QuerySet) -> Subquery:
 
 def app_by_okta_id(okta_id: str, *, with_status: bool = False) -> OktaApp | None:
     """The app with this Okta id (also a removed one), with ``synced_at``
-    (``OktaAppQuerySet.with_synced_at``) and the sections its page shows
-    (``OktaApp.stored``: privilege, controls, refresh tokens), or None. One
-    query.
+    (``OktaAppQuerySet.with_synced_at``), the sections its page shows
+    (``OktaApp.stored``: privilege, controls, refresh tokens) and the usage
+    coverage (``usage.selectors.coverage_of(app)``), or None. One query.
 
     ``with_status`` annotates the stale-banner facts (``freshness_of(app)``).
     """
@@ -286,6 +287,7 @@ def app_by_okta_id(okta_id: str, *, with_status: bool = False) -> OktaApp | None
         OktaApp.objects.with_synced_at()
         .select_related("privilege", "controls", "refresh_tokens")
         .filter(okta_id=okta_id)
+        .annotate(**usage.coverage_annotations())
     )
     if with_status:
         qs = qs.annotate(**status_annotations())
@@ -363,7 +365,9 @@ def scope_holding_apps(scope_id: str) -> QuerySet[OktaApp]:
     + 1 (one more tells the page the list was cut), with only ``okta_id``,
     ``label``, ``client_id``, ``status`` and what their effective privilege
     needs loaded (their ``privilege`` joined), each with its open grant's
-    ``grant_created``, ``grant_seen``, ``grant_by`` and ``grant_creator``."""
+    ``grant_created``, ``grant_seen``, ``grant_by`` and ``grant_creator``, its
+    usage evidence of the scope (``usage.selectors.evidence_of``) and the usage
+    coverage (``usage.selectors.coverage_of``)."""
     # One JOIN on the app's open grant of this scope (at most one: the
     # grants_scopegrant_one_open_unique constraint), read in label order from
     # the grants' copy of it (grants_grant_holder_idx): the database stops at
@@ -384,6 +388,8 @@ def scope_holding_apps(scope_id: str) -> QuerySet[OktaApp]:
             grant_seen=F("held__first_seen_at"),
             grant_by=F("held__granted_by"),
             grant_creator=F("held__created_by_id"),
+            **usage.evidence_annotations(scope_id),
+            **usage.coverage_annotations(),
         )
         .order_by("held__app_label", "okta_id")[: SCOPE_APPS_LIMIT + 1]
     )

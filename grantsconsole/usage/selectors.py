@@ -3,8 +3,12 @@ question, keyed by the app's ``client_id``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import OuterRef, Subquery
 
 from grantsconsole.grants.models import OktaApp, ScopeGrant
 from grantsconsole.usage.models import Observation, ScopeUsage
@@ -14,6 +18,7 @@ from grantsconsole.usage.verdicts import (
     Evidence,
     Judgement,
     judge,
+    missing,
 )
 
 NO_EVIDENCE = Evidence()
@@ -25,6 +30,41 @@ def coverage() -> Coverage:
     if row is None:
         return Coverage(None, None)
     return Coverage(row.observed_from, row.observed_to)
+
+
+def coverage_annotations() -> dict[str, Subquery]:
+    """Scalar subqueries ``usage_observed_from`` and ``usage_observed_to`` (see
+    :func:`coverage_of`): annotate them onto a query a page makes anyway, so
+    coverage costs no query of its own."""
+    row = Observation.objects.filter(name="usage")
+    return {
+        "usage_observed_from": Subquery(row.values("observed_from")[:1]),
+        "usage_observed_to": Subquery(row.values("observed_to")[:1]),
+    }
+
+
+def coverage_of(row: Any) -> Coverage:
+    """The coverage carried by a row annotated with :func:`coverage_annotations`."""
+    return Coverage(row.usage_observed_from, row.usage_observed_to)
+
+
+def evidence_annotations(scope_id: str) -> dict[str, Subquery]:
+    """Scalar subqueries ``usage_issued_at`` and ``usage_exercised_at``: the
+    latest evidence of ``scope_id`` for each row's ``client_id`` (None: never
+    observed), for a list of apps that holds one scope (see
+    :func:`evidence_of`). Each is one lookup of the (client_id, scope_id) key."""
+    row = ScopeUsage.objects.filter(client_id=OuterRef("client_id"), scope_id=scope_id)
+    return {
+        "usage_issued_at": Subquery(row.values("last_issued_at")[:1]),
+        "usage_exercised_at": Subquery(row.values("last_exercised_at")[:1]),
+    }
+
+
+def evidence_of(row: Any) -> Evidence:
+    """The evidence carried by a row annotated with :func:`evidence_annotations`."""
+    return Evidence(
+        last_issued_at=row.usage_issued_at, last_exercised_at=row.usage_exercised_at
+    )
 
 
 def evidence(
@@ -60,12 +100,16 @@ def app_usage(
     *,
     window_days: int = DEFAULT_WINDOW_DAYS,
     seen: Coverage | None = None,
+    found: Mapping[tuple[str, str], Evidence] | None = None,
 ) -> list[GrantUsage]:
     """Each of ``app``'s ``grants`` (its open grants, as the page lists them)
-    with its evidence and verdict over ``window_days``."""
+    with its evidence and verdict over ``window_days``. ``seen`` and ``found``
+    (the app's evidence, from :func:`evidence`) save their query when the
+    caller has them already."""
     grants = list(grants)
     seen = coverage() if seen is None else seen
-    found = evidence([app.client_id], {g.scope_id for g in grants})
+    if found is None:
+        found = evidence([app.client_id], {g.scope_id for g in grants})
     return [
         GrantUsage(
             grant=g,
@@ -73,4 +117,27 @@ def app_usage(
             judgement=judge(g.scope_id, ev, seen, window_days=window_days),
         )
         for g in grants
+    ]
+
+
+def app_missing(
+    app: OktaApp,
+    held: Iterable[str],
+    found: Mapping[tuple[str, str], Evidence],
+    seen: Coverage,
+    *,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+) -> list[tuple[str, datetime | None]]:
+    """The scopes ``app`` asked for and was denied within the window and does
+    not hold (``verdicts.missing``), each with when it was last denied, sorted;
+    from the app's evidence ``found`` (:func:`evidence` of its client_id, all
+    scopes)."""
+    denied = {
+        scope_id: ev.last_denied_at
+        for (client_id, scope_id), ev in found.items()
+        if client_id == app.client_id and ev.last_denied_at is not None
+    }
+    return [
+        (scope_id, denied[scope_id])
+        for scope_id in missing(set(held), denied, seen, window_days=window_days)
     ]

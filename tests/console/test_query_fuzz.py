@@ -46,6 +46,7 @@ PARAMETERS = [
     "risk",
     "pick",
     "resource",
+    "window",
 ]
 EDGE_VALUES = [
     "9223372036854775807",

@@ -66,6 +66,7 @@ from grantsconsole.grants.services import (
     scope_writes,
 )
 from grantsconsole.okta.errors import OktaError
+from grantsconsole.usage import selectors as usage
 
 APPS_PER_PAGE = 50
 # How long after a revoke its result offers "Undo" (checked from the audit row).
@@ -153,12 +154,15 @@ def _detail_context(
     selected: Sequence[str] = (),
     **extra: Any,
 ) -> dict[str, Any]:
-    """The grant collection, the picker when open (``selected`` scopes ticked)
-    and the grant history (two queries: the grant rows, and the people they name)."""
+    """The grant collection with each held grant's usage (over ``view.window``
+    days), the picker when open (``selected`` scopes ticked) and the grant
+    history (three queries: the grant rows, the app's usage evidence, and the
+    people they name)."""
     rows = list(selectors.app_grants(app))
     collection = presenters.grant_collection(rows, view.show)
     named = (v for g in rows for v in (g.created_by_id, g.granted_by, g.revoked_by))
     return {
+        "usage": presenters.grant_usage(app, collection, view.window),
         "people": people.directory(named),
         "app": app,
         "view": view,
@@ -190,14 +194,16 @@ def _detail_context(
 @require_GET
 @super_admin_required
 def app_detail(request: HttpRequest, okta_id: str) -> HttpResponse:
-    """One app: the scopes it holds by resource (or ``?show=manage|all``), the
+    """One app: the scopes it holds by resource (or ``?show=manage|all``), each
+    held one's usage (last issued, last exercised, verdict over ``?window=``
+    days, 30-365, default 90) and the scopes it asked for and was denied, the
     "Add scopes" picker (``?pick=1`` with filters ``q``, ``resource``, ``kind``,
     ``risk``; with htmx target ``picker-results`` just its results), grant and
     revoke forms that carry the view, and the history.
 
-    Queries: the auth ones, the app (with the stale-banner facts), its grant
-    rows (held and revoked: the collection and the history), the people they
-    name.
+    Queries: the auth ones, the app (with the stale-banner facts and the usage
+    coverage), its grant rows (held and revoked: the collection and the
+    history), its usage evidence, the people they name.
     """
     app = _app_or_404(okta_id, with_status=True)
     view = _view(request)
@@ -308,21 +314,28 @@ def _confirm_revoke(
     request: HttpRequest, app: OktaApp, scope_ids: list[str], *, error: str = ""
 ) -> HttpResponse:
     """Ask before any revoke: the app (label, type, who it acts as, whether it
-    is the console's or the worker's own), each scope's risk and, for a scope
-    the console or the worker needs, what stops and a field to type its id.
-    ``error`` (a refused confirmation) is shown and answered with 400."""
+    is the console's or the worker's own), each scope's risk, its last use by
+    the app (last issued, last exercised, verdict) and, for a scope the console
+    or the worker needs, what stops and a field to type its id. ``error`` (a
+    refused confirmation) is shown and answered with 400."""
+    view = _view(request)
+    used = confirmations.last_use(
+        [app], scope_ids, usage.coverage_of(app), window_days=view.window
+    )
     rows = [
         {
             "scope_id": s,
             "risk": confirmations.stated_risk(s),
             "stops": confirmations.stops(app, s),
+            "is_manage": get_catalog().is_manage(s),
+            "last_use": used[(app.okta_id, s)],
         }
         for s in scope_ids
     ]
     context = {
         "app": app,
         "facts": confirmations.app_facts(app),
-        "view": _view(request),
+        "view": view,
         "rows": rows,
         "needed_rows": [r for r in rows if r["stops"]],
         "scope_ids": scope_ids,

@@ -47,6 +47,8 @@ from grantsconsole.grants.services import (
     scope_writes,
 )
 from grantsconsole.okta.errors import OktaError
+from grantsconsole.usage import selectors as usage
+from grantsconsole.usage.verdicts import Coverage, clamp_window, judge
 
 # Rows per matrix page the admin may pick; "all" is capped at MATRIX_MAX_ROWS
 # (the page says so), past which it pages too: each row is one cell per held
@@ -144,10 +146,14 @@ def scopes_matrix(request: HttpRequest) -> HttpResponse:
     return render_page(request, "scopes/matrix.html", context, section="scopes")
 
 
-def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
+def _scope_context(
+    scope_id: str, q: str, window: int, **extra: object
+) -> dict[str, object]:
     """Everything the scope page shows; three queries (``presenters.scope_apps``
     and the people who granted). Each holder carries ``reach``: what the scope
-    lets it do, given its stored admin roles (``privilege_sync.scope_reach``).
+    lets it do, given its stored admin roles (``privilege_sync.scope_reach``),
+    and ``last_use``: its usage of the scope judged over ``window`` days (the
+    evidence and the coverage ride on the holders' query).
 
     Raises Http404 for a malformed scopeId. A well-formed one the catalog does
     not know is shown with a "not in the catalog" warning: Okta judges it.
@@ -156,8 +162,14 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
         raise Http404("Unknown scope.")
     catalog = get_catalog()
     apps = presenters.scope_apps(scope_id, q=q)
+    seen = Coverage(None, None)
     for app in apps.holders:
         app.reach = privilege_sync.scope_reach(app, scope_id)
+        seen = usage.coverage_of(app)
+        evidence = usage.evidence_of(app)
+        app.last_use = confirmations.LastUse(
+            evidence, judge(scope_id, evidence, seen, window_days=window)
+        )
     return {
         "scope_id": scope_id,
         "info": catalog.get(scope_id),
@@ -174,6 +186,7 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
         "candidates_limit": selectors.CANDIDATES,
         "truncated": apps.truncated,
         "q": q,
+        "usage": {"window": window, "coverage": seen},
         **extra,
     }
 
@@ -181,14 +194,16 @@ def _scope_context(scope_id: str, q: str, **extra: object) -> dict[str, object]:
 @require_GET
 @super_admin_required
 def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
-    """One scope: the apps holding it (revoke from several) and apps to grant it to.
+    """One scope: the apps holding it, each with its last use of the scope and
+    the verdict over ``?window=`` days (30-365, default 90; revoke from
+    several), and apps to grant it to.
 
-    Queries: the auth ones, the stale banner, the holders, the candidates, the
-    people who granted it.
+    Queries: the auth ones, the stale banner, the holders (with their usage),
+    the candidates, the people who granted it.
     """
     # PostgreSQL refuses NUL in a string: drop it, as the forms refuse it.
     q = request.GET.get("q", "").replace("\x00", "").strip()[:200]
-    context = _scope_context(scope_id, q)
+    context = _scope_context(scope_id, q, clamp_window(request.GET.get("window")))
     if is_htmx(request) and request.htmx.target == "candidates":
         response = render(request, "scopes/detail.html#candidates", context)
     else:
@@ -244,10 +259,19 @@ def _confirm_bulk_revoke(
     """None when the revoke of ``scope_id`` from ``apps`` was confirmed
     (``confirm=yes``, and ``typed`` = the scopeId when the console's or the
     worker's own app is among them and needs it); else the confirmation: each
-    app with its type and what stops, answered 400 with a message when the
+    app with its type, what stops and its last use of the scope (verdict over
+    the ``window`` field's days), answered 400 with a message when the
     confirmation came back without the typed scopeId."""
+    window = clamp_window(request.POST.get("window"))
+    used = confirmations.last_use(
+        apps, [scope_id], usage.coverage(), window_days=window
+    )
     rows = [
-        {"facts": confirmations.app_facts(a), "stops": confirmations.stops(a, scope_id)}
+        {
+            "facts": confirmations.app_facts(a),
+            "stops": confirmations.stops(a, scope_id),
+            "last_use": used[(a.okta_id, scope_id)],
+        }
         for a in apps
     ]
     owners = {r["facts"].own for r in rows if r["stops"]}
@@ -260,6 +284,8 @@ def _confirm_bulk_revoke(
     context = {
         "scope_id": scope_id,
         "risk": confirmations.stated_risk(scope_id),
+        "is_manage": get_catalog().is_manage(scope_id),
+        "window": window,
         "rows": rows,
         "needs_typing": bool(needed),
         "confirm_error": error,
@@ -310,7 +336,13 @@ def _bulk_write(
             outcomes.append(from_error(app.label, exc, verb=verb))
     title = f"{'Grant' if verb == 'grant' else 'Revoke'} {scope_id}: results per app"
     if is_htmx(request):
-        context = _scope_context(scope_id, "", outcomes=outcomes, outcome_title=title)
+        context = _scope_context(
+            scope_id,
+            "",
+            clamp_window(request.POST.get("window")),
+            outcomes=outcomes,
+            outcome_title=title,
+        )
         return render(request, "scopes/detail.html#scope-body", context)
     for outcome in outcomes:
         text = f"{outcome.subject}: {outcome.headline}"
@@ -321,7 +353,9 @@ def _bulk_write(
 
 
 def _bulk_refuse(request: HttpRequest, scope_id: str, message: str) -> HttpResponse:
-    context = _scope_context(scope_id, "", form_error=message)
+    context = _scope_context(
+        scope_id, "", clamp_window(request.POST.get("window")), form_error=message
+    )
     if is_htmx(request):
         return render(request, "scopes/detail.html#scope-body", context, status=400)
     return render_page(
