@@ -163,6 +163,17 @@ class Behaviour:
     user: User | None
     index: int
     other_app: App  # the app its okta.apps.manage / appGrants.manage writes touch
+    fixed_ids: dict[str, str] = field(default_factory=dict)  # its group, policy…
+
+    def __post_init__(self) -> None:
+        i = self.index
+        self.fixed_ids = {
+            "group": "00g" + base62(i * 31 + 11, 17),
+            "policy": "00p" + base62(i * 17 + 5, 17),
+            "rule": "0pr" + base62(i * 19 + 3, 17),
+            "token": "00T" + base62(i * 23 + 7, 17),
+            "app": self.other_app.id,
+        }
 
 
 @dataclass(slots=True)
@@ -303,12 +314,13 @@ def _session(
             kind="refresh_token",
             published=t,
         )
+    writes = [s for s in b.writes if s in granted]
+    if not writes:
+        return
     actor = org.user_actor(b.user) if b.user else org.client_actor(app)
     ids = _ids(b, k)
     offset = 1.0
-    for scope in b.writes:
-        if scope not in granted:
-            continue
+    for scope in writes:
         pair = WRITES[scope]
         for event_type, message, kinds, uri in (
             pair if scope in BOTH_IN_ONE_SESSION else (pair[k % 2],)
@@ -331,14 +343,10 @@ def _ids(b: Behaviour, k: int) -> dict[str, str]:
     pair = k - k % 2
     n = (b.index + 1) * 1_000_003 + pair
     return {
+        **b.fixed_ids,
         "user": "00u" + base62(n * 7919, 17),
-        "group": "00g" + base62(b.index * 31 + 11, 17),
-        "app": b.other_app.id,
         "grant": "oag" + base62(n * 104729, 17),
         "role": "ra1" + base62(n * 13, 17),
-        "policy": "00p" + base62(b.index * 17 + 5, 17),
-        "rule": "0pr" + base62(b.index * 19 + 3, 17),
-        "token": "00T" + base62(b.index * 23 + 7, 17),
         "n": str(pair),
     }
 

@@ -223,7 +223,7 @@ def test_profile_naming_an_app_the_org_lacks_is_refused(sim):
 
 def test_filtered_page_from_200k_events_is_fast(sim, ssws):
     """A filtered page of 1,000 from 200,000+ events answers well under 100 ms
-    (the whole HTTP request, best of 3); a filter matching nothing, which scans
+    (the whole HTTP request, best of 5); a filter matching nothing, which scans
     the whole window, stays under half a second even on a busy machine."""
     sim.activity(events_per_app_per_day=90, simulate_days=90, seed=1)
     assert sim.state()["events"] >= 200_000
@@ -236,12 +236,12 @@ def test_filtered_page_from_200k_events_is_fast(sim, ssws):
     ):
         params = {"since": since, "filter": filt, "limit": 1000}
         best, count = min(
-            _timed(ssws, f"{sim.url}/api/v1/logs", params) for _ in range(3)
+            _timed(ssws, f"{sim.url}/api/v1/logs", params) for _ in range(5)
         )
         assert count == 1000
         assert best < 0.1, (filt, best)
     params = {"since": since, "filter": 'client.id eq "0oa1nobody"', "limit": 1000}
-    best, count = min(_timed(ssws, f"{sim.url}/api/v1/logs", params) for _ in range(3))
+    best, count = min(_timed(ssws, f"{sim.url}/api/v1/logs", params) for _ in range(5))
     assert count == 0
     assert best < 0.5, best
 
