@@ -5,7 +5,9 @@ volume it makes. Over real HTTP against the session's simulator."""
 
 from __future__ import annotations
 
+import json
 import time
+from urllib.parse import urlencode
 
 import pytest
 
@@ -221,38 +223,44 @@ def test_profile_naming_an_app_the_org_lacks_is_refused(sim):
     assert sim.state()["events"] == before
 
 
-def test_filtered_page_from_200k_events_is_fast(sim, ssws):
-    """A filtered page of 1,000 from 200,000+ events answers well under 100 ms
-    (the whole HTTP request, best of 5); a filter matching nothing, which scans
-    the whole window, stays under half a second even on a busy machine."""
-    sim.activity(events_per_app_per_day=90, simulate_days=90, seed=1)
-    assert sim.state()["events"] >= 200_000
-    now = sim.advance_clock(0)["now"]
-    since = iso(now - 89 * DAY)
+def test_filtered_page_from_200k_events_is_fast():
+    """The simulator answers a filtered page of 1,000 from 200,000+ events in
+    well under 100 ms of CPU (the whole GET /api/v1/logs: query, rendering,
+    JSON), best of 3; a filter matching nothing scans the whole 90 days in
+    under 100 ms too (with a dict built per event it took about 280 ms). CPU time
+    of this thread, measured in-process, so a busy machine does not count."""
+    from grantsconsole.oktasim import activity
+    from grantsconsole.oktasim.seed import DEMO_SSWS_TOKEN
+    from grantsconsole.oktasim.server import Simulator
+    from grantsconsole.oktasim.web import Request
+
+    sim = Simulator("http://127.0.0.1:9")
+    activity.simulate(sim.org, sim.oauth, days=90, per_day=90, seed=1)
+    assert len(sim.org.events) >= 200_000
+    since = iso(sim.clock.now() - 89 * DAY)
+
+    def cpu(filt: str, expect: int) -> float:
+        target = "/api/v1/logs?" + urlencode(
+            {"since": since, "limit": 1000, "filter": filt}
+        )
+        headers = {"authorization": f"SSWS {DEMO_SSWS_TOKEN}"}
+        took = []
+        for _ in range(3):
+            req = Request.build("GET", target, headers, b"", "req1")
+            started = time.thread_time()
+            resp = sim.handle(req)
+            took.append(time.thread_time() - started)
+            assert resp.status == 200
+            assert len(json.loads(resp.body)) == expect
+        return min(took)
+
     for filt in (
         'eventType eq "user.lifecycle.create"',
         'eventType sw "app.oauth2.token.grant"',
         'outcome.reason eq "no_matching_scope"',
     ):
-        params = {"since": since, "filter": filt, "limit": 1000}
-        best, count = min(
-            _timed(ssws, f"{sim.url}/api/v1/logs", params) for _ in range(5)
-        )
-        assert count == 1000
-        assert best < 0.1, (filt, best)
-    params = {"since": since, "filter": 'client.id eq "0oa1nobody"', "limit": 1000}
-    best, count = min(_timed(ssws, f"{sim.url}/api/v1/logs", params) for _ in range(5))
-    assert count == 0
-    assert best < 0.5, best
-
-
-def _timed(ssws, url: str, params: dict) -> tuple[float, int]:
-    """(seconds, events) of one request."""
-    started = time.perf_counter()
-    r = ssws.get(url, params=params)
-    took = time.perf_counter() - started
-    assert r.status_code == 200
-    return took, len(r.json())
+        assert cpu(filt, 1000) < 0.1, filt
+    assert cpu('client.id eq "0oa1nobody"', 0) < 0.1
 
 
 def test_live_mode_stops_when_a_profile_app_goes_away(sim, ssws):
