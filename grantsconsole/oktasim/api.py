@@ -27,7 +27,7 @@ from .shapes import (
     user_json,
     user_roles_json,
 )
-from .state import App, Org, OrgError
+from .state import App, Org, OrgError, api_token_id
 from .web import HttpError, Request, Response, json_response
 
 ADMIN_ROLES = {
@@ -229,6 +229,17 @@ class ManagementApi:
         return self.org.client_actor(caller.app)
 
     @staticmethod
+    def via(caller: Caller) -> dict[str, str | None]:
+        """How the caller authenticated, as its write events record it:
+        ``client_id`` (``client.id``) for an OAuth access token, ``api_token_id``
+        (``transaction.detail.requestApiTokenId``) for an SSWS token."""
+        if caller.via == "ssws":
+            token = caller.user.api_token if caller.user else None
+            return {"client_id": None, "api_token_id": token and api_token_id(token)}
+        cid = (caller.app.client_id or caller.app.id) if caller.app else None
+        return {"client_id": cid, "api_token_id": None}
+
+    @staticmethod
     def require_role(caller: Caller, allowed: set[str]) -> None:
         """HttpError 403 E0000006 unless the caller holds one of ``allowed``."""
         if not (caller.role_types & allowed):
@@ -408,6 +419,7 @@ class ManagementApi:
             issuer=data["issuer"],
             request_id=req.request_id,
             request_uri=req.path,
+            **self.via(caller),
         )
         return json_response(200, grant_json(self.org, a, g, embed_scope=True))
 
@@ -419,7 +431,12 @@ class ManagementApi:
         a = self.org.get_app(app)
         g = self.org.get_grant(a, grant)
         self.org.revoke(
-            a, g, self.actor_of(caller), request_id=req.request_id, request_uri=req.path
+            a,
+            g,
+            self.actor_of(caller),
+            request_id=req.request_id,
+            request_uri=req.path,
+            **self.via(caller),
         )
         return Response(204, b"", [], None)
 

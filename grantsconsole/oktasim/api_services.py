@@ -125,8 +125,17 @@ def get(org: Org, service_id: str) -> ApiService:
     return svc
 
 
-def delete(org: Org, service_id: str, actor: Actor, *, request_id: str = "") -> None:
-    """Remove the integration and with it its scopes; logs ``.lifecycle.revoke``."""
+def delete(
+    org: Org,
+    service_id: str,
+    actor: Actor,
+    *,
+    request_id: str = "",
+    client_id: str | None = None,
+    api_token_id: str | None = None,
+) -> None:
+    """Remove the integration and with it its scopes; logs ``.lifecycle.revoke``
+    (``client_id`` / ``api_token_id``: see ``Org.log``)."""
     svc = get(org, service_id)
     del services(org)[service_id]
     org.log(
@@ -136,6 +145,8 @@ def delete(org: Org, service_id: str, actor: Actor, *, request_id: str = "") -> 
         (_target(svc),),
         request_id=request_id,
         request_uri=f"{PREFIX}/{service_id}",
+        client_id=client_id,
+        api_token_id=api_token_id,
     )
 
 
@@ -259,7 +270,13 @@ class ApiServicesApi:
     def delete(self, req: Request, caller: Caller, service: str) -> Response:
         """DELETE …/api-services/{apiServiceId}: 204; its scopes go with it."""
         self._require(caller)
-        delete(self.org, service, self.api.actor_of(caller), request_id=req.request_id)
+        delete(
+            self.org,
+            service,
+            self.api.actor_of(caller),
+            request_id=req.request_id,
+            **self.api.via(caller),
+        )
         return Response(204, b"", [], None)
 
     def secrets(self, req: Request, caller: Caller, service: str) -> Response:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from . import api_services, controls
+from . import activity, api_services, controls
 from .shapes import grant_json, iso
 from .state import App, OrgError
 from .web import Request, Response, json_response
@@ -48,6 +48,8 @@ class ControlSurface:
             ("POST", "/roles"): self.roles,
             ("POST", "/groups"): self.groups,
             ("POST", "/tokens"): self.tokens,
+            ("POST", "/activity"): self.activity,
+            ("GET", "/activity"): self.activity,
             ("GET", "/requests"): self.requests,
             ("GET", "/state"): self.state,
             ("GET", "/health"): self.health,
@@ -148,6 +150,28 @@ class ControlSurface:
             200,
             {"now": now, "now_iso": iso(now), "offset_seconds": self.sim.clock.offset},
         )
+
+    def activity(self, data: dict, req: Request) -> Response:
+        """POST /activity {events_per_app_per_day, simulate_days?, live?, seed?}:
+        back-fill ``simulate_days`` (0-180) of the profile's activity, then
+        generate live at the same rate while ``live`` (false stops it); GET (and
+        the POST's answer) shows the generator (oktasim/activity.py)."""
+        org = self.sim.org
+        with org.lock:
+            if req.method == "POST":
+                per_day = float(data["events_per_app_per_day"])
+                days = float(data.get("simulate_days", 0))
+                seed = int(data.get("seed", 0))
+                live = data.get("live", False)
+                if not isinstance(live, bool):
+                    raise ValueError("live must be true or false")
+                activity.check(per_day, days)
+                if days:
+                    activity.simulate(
+                        org, self.sim.oauth, days=days, per_day=per_day, seed=seed
+                    )
+                activity.configure(org, per_day=per_day, seed=seed, live=live)
+            return json_response(200, activity.describe(org))
 
     def _actor(self, data: dict):
         org = self.sim.org

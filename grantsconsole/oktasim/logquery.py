@@ -16,6 +16,8 @@ import bisect
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
+from operator import attrgetter
 
 from .state import LogEvent
 from .web import HttpError
@@ -87,12 +89,11 @@ def query(events: list[LogEvent], q: dict[str, str], now: float) -> Page:
     kw = keywords(q.get("q")) if q.get("q") else None
     floor = now - RETENTION
 
-    def ok(ev: LogEvent) -> bool:
-        if ev.published < floor:
-            return False
-        if pred is not None and not pred(ev):
-            return False
-        return kw is None or matches_keywords(ev, kw)
+    # Every index scanned below is at or after ``first`` (the retention floor),
+    # so the per-event test is the filter alone unless there are keywords.
+    ok = pred or _always
+    if kw is not None:
+        ok = _with_keywords(ok, kw)
 
     keep = {k: v for k, v in q.items() if k in ("filter", "q", "limit", "sortOrder")}
     after = q.get("after")
@@ -106,15 +107,11 @@ def query(events: list[LogEvent], q: dict[str, str], now: float) -> Page:
         else:
             lower = since if since is not None else now - DEFAULT_SINCE
             start = max(bisect.bisect_left(events, lower, key=_published), first)
-        out: list[LogEvent] = []
-        i = start
-        n = len(events)
-        while i < n and len(out) < limit:
-            ev = events[i]
-            i += 1
-            if ok(ev):
-                out.append(ev)
-        last_seq = out[-1].seq if len(out) == limit else max(i, start)
+        out = list(islice(filter(ok, islice(events, start, None)), limit))
+        if limit and len(out) == limit:
+            last_seq = out[-1].seq
+        else:  # scanned to the end (or limit=0: stay put)
+            last_seq = max(len(events), start) if limit else start
         stamp = out[-1].published if out else now
         return Page(out, {**keep, "after": f"{int(stamp * 1000)}_{last_seq}"})
     # Bounded or descending: ordered by published, finite.
@@ -152,6 +149,14 @@ def _published(ev: LogEvent) -> float:
     return ev.published
 
 
+def _always(ev: LogEvent) -> bool:
+    return True
+
+
+def _with_keywords(pred, words: list[str]):
+    return lambda ev: pred(ev) and matches_keywords(ev, words)
+
+
 def keywords(q: str) -> list[str]:
     """The ``q`` keywords, lower-cased; 400 E0000053 past 10 or 40 chars."""
     words = q.split()
@@ -186,35 +191,48 @@ _TOKEN = re.compile(
 _OPS = {"eq", "ne", "gt", "ge", "lt", "le", "sw", "co", "ew", "pr"}
 
 
-def _attr_values(ev: LogEvent, attr: str) -> list[str]:
-    a = ev.actor
-    simple = {
-        "eventType": ev.event_type,
-        "uuid": ev.uuid,
-        "displayMessage": ev.display_message,
-        "severity": ev.severity,
-        "outcome.result": ev.outcome,
-        "actor.id": a.id,
-        "actor.type": a.type,
-        "actor.alternateId": a.alternate_id,
-        "actor.displayName": a.display_name,
-        "transaction.id": ev.request_id,
-        "debugContext.debugData.requestId": ev.request_id,
-        "debugContext.debugData.requestUri": ev.request_uri,
-        "client.ipAddress": "127.0.0.1",
-    }
-    if attr in simple:
-        return [simple[attr]]
-    idx = {
-        "target.id": 0,
-        "target.type": 1,
-        "target.alternateId": 2,
-        "target.displayName": 3,
-    }
-    if attr in idx:
-        return [t[idx[attr]] for t in ev.targets]
-    if attr in ("legacyEventType", "outcome.reason"):
-        return []
+def _targets(i: int):
+    return lambda ev: [t[i] for t in ev.targets]
+
+
+# Filterable attribute -> its getter: one value (None when absent) from an
+# ``attrgetter``, or a list of values (``target.*``). Chosen once per filter: a
+# filtered page may scan the whole log (200,000 events and more), so the
+# per-event work is one C-level attribute read and one comparison.
+_SCALARS = {
+    "eventType": attrgetter("event_type"),
+    "uuid": attrgetter("uuid"),
+    "displayMessage": attrgetter("display_message"),
+    "severity": attrgetter("severity"),
+    "outcome.result": attrgetter("outcome"),
+    "outcome.reason": attrgetter("reason"),
+    "actor.id": attrgetter("actor.id"),
+    "actor.type": attrgetter("actor.type"),
+    "actor.alternateId": attrgetter("actor.alternate_id"),
+    "actor.displayName": attrgetter("actor.display_name"),
+    "client.id": attrgetter("client_id"),
+    "client.ipAddress": lambda ev: "127.0.0.1",
+    "transaction.id": attrgetter("request_id"),
+    "transaction.detail.requestApiTokenId": attrgetter("api_token_id"),
+    "debugContext.debugData.requestId": attrgetter("request_id"),
+    "debugContext.debugData.requestUri": attrgetter("request_uri"),
+    "legacyEventType": lambda ev: None,
+}
+_LISTS = {
+    "target.id": _targets(0),
+    "target.type": _targets(1),
+    "target.alternateId": _targets(2),
+    "target.displayName": _targets(3),
+}
+
+
+def _getter(attr: str):
+    """(getter, is a list) of a filterable attribute; HttpError 400 E0000031 if
+    unknown."""
+    if attr in _SCALARS:
+        return _SCALARS[attr], False
+    if attr in _LISTS:
+        return _LISTS[attr], True
     raise HttpError(
         400,
         "E0000031",
@@ -296,9 +314,11 @@ def compile_filter(text: str):
         op = op_t[1].lower()
         if op_t[0] != "word" or op not in _OPS:
             raise fail(f"Unknown operator {op_t[1]}.")
-        _attr_values(_PROBE, attr)  # validates the attribute name
+        get, many = _getter(attr)
         if op == "pr":
-            return lambda ev: bool(_attr_values(ev, attr))
+            if many:
+                return lambda ev: bool(get(ev))
+            return lambda ev: get(ev) is not None
         v = take()
         if v[0] == "str":
             value = v[1][1:-1].replace('\\"', '"')
@@ -306,6 +326,10 @@ def compile_filter(text: str):
             value = v[1]
         else:
             raise fail("Expected a value.")
+        if not many and op == "eq":  # the common case, e.g. eventType eq "…"
+            return lambda ev: get(ev) == value
+        if not many and op == "ne":
+            return lambda ev: get(ev) != value
         cmp = {
             "eq": lambda a: a == value,
             "ne": lambda a: a != value,
@@ -317,16 +341,13 @@ def compile_filter(text: str):
             "lt": lambda a: a < value,
             "le": lambda a: a <= value,
         }[op]
+        if not many:
+            return lambda ev: (a := get(ev)) is not None and cmp(a)
         if op == "ne":
-            return lambda ev: all(cmp(x) for x in _attr_values(ev, attr))
-        return lambda ev: any(cmp(x) for x in _attr_values(ev, attr))
+            return lambda ev: all(cmp(x) for x in get(ev))
+        return lambda ev: any(cmp(x) for x in get(ev))
 
     pred = expr()
     if i != len(tokens):
         raise fail(f"Unexpected {tokens[i][1]}.")
     return pred
-
-
-from .state import Actor  # noqa: E402
-
-_PROBE = LogEvent(0, 0.0, "", "", "", Actor("", "", "", ""), (), "")

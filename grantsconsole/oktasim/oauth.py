@@ -87,6 +87,7 @@ class AuthCode:
     auth_time: int
     amr: list[str]
     expires: float
+    requested: list[str] = field(default_factory=list)  # as asked at /authorize
 
 
 @dataclass(slots=True)
@@ -96,6 +97,18 @@ class Session:
     user_id: str
     auth_time: int
     amr: list[str] = field(default_factory=list)
+
+
+def client_auth_type(req: Request, form: dict[str, str]) -> str:
+    """How an authenticated client proved itself at /token, in the words of the
+    System Log's ``clientAuthType``."""
+    if req.headers.get("authorization", "").lower().startswith("basic "):
+        return "client_secret_basic"
+    if "client_assertion" in form:
+        return "private_key_jwt"
+    if "client_secret" in form:
+        return "client_secret_post"
+    return "none"
 
 
 class OrgAuthServer:
@@ -350,8 +363,21 @@ class OrgAuthServer:
         return claims
 
     # --- scopes --------------------------------------------------------------------
-    def filter_scopes(self, app: App, requested: list[str]) -> list[str]:
-        """Drop ungranted okta.*/ssf.* scopes; OAuthError invalid_scope for unknown ones."""
+    def filter_scopes(
+        self,
+        app: App,
+        requested: list[str],
+        grant_type: str = "",
+        client_auth: str = "",
+        published: float | None = None,
+    ) -> list[str]:
+        """Drop ungranted okta.*/ssf.* scopes (silent downscoping); OAuthError
+        invalid_scope for unknown ones, and when nothing is left. With a
+        ``grant_type`` (a real /authorize or /token request, not the control
+        surface's mint), a request naming only scopes outside the grant
+        collection is also logged as a FAILURE with ``outcome.reason``
+        ``no_matching_scope`` (see DEVIATIONS.md), at ``published`` (default now;
+        the activity generator back-dates)."""
         granted = app.granted_scopes()
         out = []
         for s in requested:
@@ -368,6 +394,21 @@ class OrgAuthServer:
                     "server resource.",
                 )
         if not out:
+            if requested and grant_type:
+                # /authorize checks scopes before anyone signs in.
+                self.log_token_grant(
+                    app,
+                    None,
+                    requested,
+                    [],
+                    grant_type,
+                    client_auth,
+                    denied=True,
+                    published=published,
+                    request_uri="/oauth2/v1/authorize"
+                    if grant_type == "authorization_code"
+                    else "/oauth2/v1/token",
+                )
             raise OAuthError(
                 400,
                 "invalid_scope",
@@ -456,7 +497,10 @@ class OrgAuthServer:
                 "The authentication request has an invalid 'state' parameter.",
             )
         try:
-            scopes = self.filter_scopes(app, params.get("scope", "").split())
+            requested = params.get("scope", "").split()
+            scopes = self.filter_scopes(
+                app, requested, "authorization_code", app.token_endpoint_auth_method
+            )
         except OAuthError as e:
             return fail(e.error, e.description)
         challenge = params.get("code_challenge")
@@ -545,6 +589,7 @@ class OrgAuthServer:
             auth_time=session.auth_time,
             amr=session.amr,
             expires=now + CODE_TTL,
+            requested=requested,
         )
         resp = self._deliver(
             redirect_uri, mode, {"code": code, **({"state": state} if state else {})}
@@ -766,12 +811,13 @@ class OrgAuthServer:
             )
         app = self.authenticate_client(req, form)
         req.caller = app.client_id or app.id
+        auth = client_auth_type(req, form)
         if grant_type == "client_credentials":
             return self._client_credentials(app, form)
         if grant_type == "authorization_code":
-            return self._authorization_code(app, form)
+            return self._authorization_code(app, form, auth)
         if grant_type == "refresh_token":
-            return self._refresh(app, form)
+            return self._refresh(app, form, auth)
         raise OAuthError(
             400,
             "unsupported_grant_type",
@@ -817,7 +863,9 @@ class OrgAuthServer:
                 "invalid_scope",
                 "Client Credentials requests cannot request '.self' scopes.",
             )
-        scopes = self.filter_scopes(app, requested)
+        scopes = self.filter_scopes(
+            app, requested, "client_credentials", "private_key_jwt"
+        )
         self.log_token_grant(
             app, None, requested, scopes, "client_credentials", "private_key_jwt"
         )
@@ -832,7 +880,9 @@ class OrgAuthServer:
             [("Cache-Control", "no-store"), ("Pragma", "no-cache")],
         )
 
-    def _authorization_code(self, app: App, form: dict[str, str]) -> Response:
+    def _authorization_code(
+        self, app: App, form: dict[str, str], client_auth: str
+    ) -> Response:
         code = self.codes.pop(form.get("code", ""), None)
         now = self.org.clock.now()
         if (
@@ -885,6 +935,8 @@ class OrgAuthServer:
             code.amr,
             refresh=None,
             grant_type="authorization_code",
+            requested=code.requested or code.scopes,
+            client_auth=client_auth,
         )
 
     def _issue(
@@ -898,10 +950,16 @@ class OrgAuthServer:
         refresh: str | None,
         grant_type: str,
         log: bool = True,
+        requested: list[str] | None = None,
+        client_auth: str = "",
     ) -> Response:
         """The token response; records a refresh token when ``offline_access`` was
         granted and, unless ``log`` is False (the control surface's mint), writes
-        the issuance to the System Log."""
+        the issuance to the System Log: ``app.oauth2.token.grant.access_token``,
+        and ``.refresh_token`` when a new refresh token is minted (``requested``:
+        the scopes the client asked for, default ``scopes``; ``client_auth``: how
+        it authenticated, default the app's configured method)."""
+        new_refresh = False
         jti = "AT." + secrets.token_urlsafe(32)
         body: dict[str, Any] = {
             "token_type": "Bearer",
@@ -911,6 +969,7 @@ class OrgAuthServer:
         }
         if "offline_access" in scopes and "refresh_token" in app.grant_types:
             if refresh is None:
+                new_refresh = True
                 refresh = secrets.token_urlsafe(32)
                 now = self.org.clock.now()
                 self.org.refresh_tokens[refresh] = RefreshToken(
@@ -927,9 +986,13 @@ class OrgAuthServer:
             self.org.refresh_tokens[refresh].access_jtis.add(jti)
             body["refresh_token"] = refresh
         if log:
-            self.log_token_grant(
-                app, user, scopes, scopes, grant_type, app.token_endpoint_auth_method
-            )
+            asked = scopes if requested is None else requested
+            auth = client_auth or app.token_endpoint_auth_method
+            self.log_token_grant(app, user, asked, scopes, grant_type, auth)
+            if new_refresh:
+                self.log_token_grant(
+                    app, user, asked, scopes, grant_type, auth, kind="refresh_token"
+                )
         if "openid" in scopes:
             body["id_token"] = self.mint_id_token(
                 app, user, scopes, nonce, auth_time, amr
@@ -946,31 +1009,51 @@ class OrgAuthServer:
         granted: list[str],
         grant_type: str,
         client_auth: str,
+        *,
+        kind: str = "access_token",
+        denied: bool = False,
+        published: float | None = None,
+        request_uri: str = "/oauth2/v1/token",
     ) -> None:
-        """System Log ``app.oauth2.token.grant.access_token`` for one access token,
-        with the ``debugData`` observed in real events (``grantedScopes`` as one
-        ", "-joined string; see DEVIATIONS.md)."""
+        """System Log ``app.oauth2.token.grant.<kind>`` (``access_token`` or
+        ``refresh_token``) for one token the Org AS issued, or, with ``denied``,
+        the FAILURE (``no_matching_scope``) of a request for scopes the app does
+        not hold. ``debugData`` carries the keys observed in real events
+        (``grantedScopes`` / ``requestedScopes`` as ", "-joined strings; see
+        DEVIATIONS.md). Actor: the user, else the client as ``PublicClientApp``
+        (the user is the actor only when there is one, with the client as
+        target); ``client.id`` is the client in both cases. ``published``
+        back-dates the event (activity history); default now."""
         actor = (
             self.org.user_actor(user)
             if user is not None
             else self.org.client_actor(app)
         )
         cid = app.client_id or app.id
+        debug = {
+            "requestedScopes": ", ".join(requested),
+            "grantType": grant_type,
+            "clientAuthType": client_auth,
+        }
+        if not denied:
+            debug = {"grantedScopes": ", ".join(granted), **debug}
         self.org.log(
-            "app.oauth2.token.grant.access_token",
-            "OAuth2 access token is granted",
+            f"app.oauth2.token.grant.{kind}",
+            "OAuth2 refresh token is granted"
+            if kind == "refresh_token"
+            else "OAuth2 access token is granted",
             actor,
             ((cid, "PublicClientApp", cid, app.label),),
-            request_uri="/oauth2/v1/token",
-            debug_data={
-                "grantedScopes": ", ".join(granted),
-                "requestedScopes": ", ".join(requested),
-                "grantType": grant_type,
-                "clientAuthType": client_auth,
-            },
+            request_uri=request_uri,
+            debug_data=debug,
+            client_id=cid,
+            outcome="FAILURE" if denied else "SUCCESS",
+            severity="WARN" if denied else "INFO",
+            reason="no_matching_scope" if denied else None,
+            published=published,
         )
 
-    def _refresh(self, app: App, form: dict[str, str]) -> Response:
+    def _refresh(self, app: App, form: dict[str, str], client_auth: str) -> Response:
         rt = self.org.refresh_tokens.get(form.get("refresh_token", ""))
         if (
             rt is None
@@ -1009,6 +1092,8 @@ class OrgAuthServer:
             rt.amr,
             refresh=form["refresh_token"],
             grant_type="refresh_token",
+            requested=form["scope"].split() if form.get("scope") else rt.scopes,
+            client_auth=client_auth,
         )
 
     # --- userinfo / revoke / introspect / logout ------------------------------------

@@ -17,7 +17,8 @@ A seed is a plain dict (also the JSON file format for ``--seed PATH.json``)::
                 "refresh_tokens"?: [{"user": login, "scopes": [scope...],
                                      "age_days": n}]}],
      "controls"?: credentials, network zones and the org setting
-                  (controls.seed_controls)}
+                  (controls.seed_controls),
+     "activity"?: the activity generator's profile (oktasim/activity.py)}
 
 The demo org's users, passwords, SSWS token and client credentials are fixed (the
 console's development defaults, docs/simulator.md "The demo org"); so are all ids
@@ -35,7 +36,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from . import api_services
+from . import activity, api_services
 from .controls import seed_controls
 from .oauth import REFRESH_TOKEN_TTL
 from .privilege import DEMO_CLIENT_ROLES, role_from_seed
@@ -262,6 +263,80 @@ DEMO_API_SERVICES: list[dict[str, Any]] = [
 # --- end of API service integrations -------------------------------------------
 
 
+# --- activity profile (oktasim/activity.py) --------------------------------------
+# How the demo's apps use their grants when the activity generator runs
+# (``manage.py oktasim --activity N``, ``POST /__sim__/activity``): the scopes each
+# token request asks for (in turn), the held scopes its writes exercise, and who
+# signs in to apps that are not service apps. Grants are the demo's, unchanged.
+# Built so the console's usage verdicts all show:
+#   used       - issued and, for manage scopes, exercised by writes;
+#   unused     - held, never in an issued token (every app not listed here, and
+#                Backup Exporter's okta.apps.read, Admin Mobile's okta.roles.read);
+#   reducible  - a manage scope issued but never exercised by a write (read would
+#                do): Group Sync Worker, Org2Org Bridge's okta.users.manage,
+#                Terraform's okta.authorizationServers.manage, HR Onboarding's
+#                okta.groups.manage, Admin Mobile's okta.users.manage;
+#   missing    - asked for but not held: Device Inventory's every other request
+#                names only okta.devices.manage (denied, no_matching_scope);
+#                Risk Engine's requests are downscoped (okta.users.manage dropped).
+DEMO_ACTIVITY: dict[str, dict[str, Any]] = {
+    "Nightly User Sync": {
+        "requests": ["okta.users.manage okta.groups.manage"],
+        "writes": ["okta.users.manage", "okta.groups.manage"],
+    },
+    "Provisioning Bot": {
+        "requests": [
+            "okta.users.manage okta.apps.manage okta.groups.manage okta.roles.manage"
+        ],
+        "writes": [
+            "okta.users.manage",
+            "okta.apps.manage",
+            "okta.groups.manage",
+            "okta.roles.manage",
+        ],
+    },
+    "Terraform Automation": {
+        "requests": [
+            "okta.apps.manage okta.appGrants.manage okta.authorizationServers.manage"
+            " okta.policies.manage okta.groups.manage"
+        ],
+        "writes": [
+            "okta.apps.manage",
+            "okta.appGrants.manage",
+            "okta.policies.manage",
+            "okta.groups.manage",
+        ],
+    },
+    "SIEM Log Shipper": {"requests": ["okta.logs.read"]},
+    "Backup Exporter": {"requests": ["okta.users.read okta.groups.read"]},
+    "Group Sync Worker": {"requests": ["okta.groups.manage"]},
+    "Org2Org Bridge": {
+        "requests": ["okta.users.manage okta.apiTokens.manage"],
+        "writes": ["okta.apiTokens.manage"],
+    },
+    "Device Inventory": {"requests": ["okta.devices.read", "okta.devices.manage"]},
+    "Risk Engine": {
+        "requests": ["okta.userRisk.manage okta.users.read okta.users.manage"]
+    },
+    "HR Onboarding": {
+        "user": "org.admin@example.com",
+        "requests": [
+            "openid offline_access okta.users.manage okta.groups.manage okta.users.read"
+        ],
+        "writes": ["okta.users.manage"],
+    },
+    "Payroll Portal": {
+        "user": "end.user@example.com",
+        "requests": ["openid okta.users.read okta.groups.read"],
+    },
+    "Admin Mobile": {
+        "user": "app.admin@example.com",
+        "requests": ["openid okta.users.manage okta.apps.read"],
+    },
+}
+# --- end of activity profile ------------------------------------------------------
+
+
 def worker_public_jwk(pem: bytes | None = None) -> dict[str, str]:
     """The demo worker's public key as an Okta app JWK (``kid`` = RFC 7638 thumbprint)."""
     pem = pem if pem is not None else WORKER_KEY_FILE.read_bytes()
@@ -366,6 +441,7 @@ def demo_seed() -> dict[str, Any]:
         "apps": apps,
         "api_services": DEMO_API_SERVICES,
         "controls": DEMO_CONTROLS,
+        "activity": DEMO_ACTIVITY,
     }
 
 
@@ -569,6 +645,10 @@ def build_org(
                 expires=created + REFRESH_TOKEN_TTL,
             )
     seed_controls(org, spec)
+    # A generated org keeps only the console's apps: the profile's are gone.
+    activity.state_of(org).profile = (
+        dict(spec.get("activity", {})) if apps is None else {}
+    )
     org.sort_history()
 
 

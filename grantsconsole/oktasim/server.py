@@ -31,6 +31,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from . import activity
 from .api import ManagementApi
 from .control import ControlSurface
 from .faults import DEFAULT_CODES, FaultBook
@@ -310,6 +311,7 @@ class Simulator:
         path = req.path
         try:
             with self.org.lock:
+                activity.catch_up(self.org, self.oauth)
                 if self.api.handles(path):
                     return self.api.handle(req)
                 if path in (

@@ -293,7 +293,7 @@ def event_json(org: Org, ev: LogEvent) -> dict[str, Any]:
             },
             "zone": "null",
             "device": "Unknown",
-            "id": None,
+            "id": ev.client_id,
             "ipAddress": "127.0.0.1",
             "geographicalContext": None,
         },
@@ -306,8 +306,14 @@ def event_json(org: Org, ev: LogEvent) -> dict[str, Any]:
             "authenticationStep": 0,
             "externalSessionId": "trs" + ev.request_id[:22],
         },
-        "outcome": {"result": ev.outcome, "reason": None},
-        "transaction": {"type": "WEB", "id": ev.request_id, "detail": {}},
+        "outcome": {"result": ev.outcome, "reason": ev.reason},
+        "transaction": {
+            "type": "WEB",
+            "id": ev.request_id,
+            "detail": (
+                {"requestApiTokenId": ev.api_token_id} if ev.api_token_id else {}
+            ),
+        },
         "debugContext": {
             "debugData": {
                 "requestId": ev.request_id,

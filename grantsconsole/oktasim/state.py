@@ -12,6 +12,7 @@ tests may move forward; rendering to ISO-8601 happens in :mod:`.shapes`.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import random
 import threading
 import time
@@ -291,6 +292,10 @@ class LogEvent:
     """One System Log event, stored compactly and rendered by :mod:`.shapes`.
 
     ``targets`` holds ``(id, type, alternateId, displayName)`` tuples.
+    ``client_id``: ``client.id``, the OAuth client whose token made the request
+    (None for SSWS calls and changes without a request). ``api_token_id``:
+    ``transaction.detail.requestApiTokenId`` of an SSWS call. ``reason``:
+    ``outcome.reason``.
     """
 
     seq: int
@@ -305,6 +310,16 @@ class LogEvent:
     outcome: str = "SUCCESS"
     severity: str = "INFO"
     debug_data: dict[str, str] | None = None
+    client_id: str | None = None
+    api_token_id: str | None = None
+    reason: str | None = None
+
+
+def api_token_id(token: str) -> str:
+    """The id (``00T…``, 20 chars) of an SSWS API token, stable for the token:
+    the System Log names the token by it, never by its value."""
+    n = int.from_bytes(hashlib.sha256(token.encode()).digest()[:13], "big")
+    return "00T" + base62(n, 17)
 
 
 @dataclass(slots=True)
@@ -570,11 +585,15 @@ class Org:
         request_id: str = "",
         request_uri: str = "",
         log: bool = True,
+        client_id: str | None = None,
+        api_token_id: str | None = None,
     ) -> Grant:
         """Add ``scope_id`` to the app's grant collection; logs the admin consent.
 
         Raises OrgError 400 E0000001 for a non-OIDC app, an unknown scope, a wrong
         issuer or a scope already granted (deliberate choices, see DEVIATIONS.md).
+        ``client_id`` / ``api_token_id`` name how the caller authenticated (see
+        :meth:`log`).
         """
         issuer = self.url if issuer is None else issuer
         causes = []
@@ -622,6 +641,8 @@ class Org:
                 request_id=request_id,
                 request_uri=request_uri or f"/api/v1/apps/{app.id}/grants",
                 published=created,
+                client_id=client_id,
+                api_token_id=api_token_id,
             )
         return g
 
@@ -644,6 +665,8 @@ class Org:
         *,
         request_id: str = "",
         request_uri: str = "",
+        client_id: str | None = None,
+        api_token_id: str | None = None,
     ) -> None:
         """Hard-delete the grant (Okta no longer lists it); logs the revoke."""
         app.grants.remove(grant)
@@ -657,6 +680,8 @@ class Org:
             ),
             request_id=request_id,
             request_uri=request_uri or f"/api/v1/apps/{app.id}/grants/{grant.id}",
+            client_id=client_id,
+            api_token_id=api_token_id,
         )
 
     # --- System Log --------------------------------------------------------------
@@ -678,9 +703,18 @@ class Org:
         request_uri: str = "",
         published: float | None = None,
         outcome: str = "SUCCESS",
+        severity: str = "INFO",
         debug_data: dict[str, str] | None = None,
+        client_id: str | None = None,
+        api_token_id: str | None = None,
+        reason: str | None = None,
     ) -> LogEvent:
         """Append a System Log event (persistence order = ``seq`` = index + 1).
+
+        ``client_id`` is the OAuth client whose access token made the request
+        (``client.id``); ``api_token_id`` the SSWS token's id
+        (``transaction.detail.requestApiTokenId``); ``reason`` is
+        ``outcome.reason``.
 
         Live events are stamped now and never before the previous event, so the log
         stays in ``published`` order (seed history is sorted once by
@@ -703,7 +737,11 @@ class Org:
             request_id=request_id or self.ids.token(27),
             request_uri=request_uri,
             outcome=outcome,
+            severity=severity,
             debug_data=debug_data,
+            client_id=client_id,
+            api_token_id=api_token_id,
+            reason=reason,
         )
         self.events.append(ev)
         return ev

@@ -177,3 +177,23 @@ class SimControl:
         if client_id:
             data["client_id"] = client_id
         return self._call("POST", "/tokens", data)
+
+    def activity(
+        self,
+        events_per_app_per_day: float,
+        simulate_days: float = 0,
+        live: bool = False,
+        seed: int = 0,
+    ) -> dict:
+        """Run the activity generator: back-fill ``simulate_days`` of the seed's
+        activity profile, and keep generating as the clock moves when ``live``."""
+        return self._call(
+            "POST",
+            "/activity",
+            {
+                "events_per_app_per_day": events_per_app_per_day,
+                "simulate_days": simulate_days,
+                "live": live,
+                "seed": seed,
+            },
+        )

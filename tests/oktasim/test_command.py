@@ -119,3 +119,14 @@ def test_example_seed_file_loads(sim):
     )
     assert r.status_code == 200
     sim.reset()
+
+
+def test_activity_option_back_fills_and_goes_live(run_command):
+    url, out = run_command("--activity", "2", "--activity-days", "10")
+    m = re.search(r"activity: .* (\d+) events back-filled over 10 days", out)
+    assert m, out
+    assert int(m.group(1)) > 200
+    state = requests.get(f"{url}/__sim__/activity", timeout=10).json()
+    assert state["live"] is True
+    assert state["events_per_app_per_day"] == 2
+    assert state["simulated_days"] == 10

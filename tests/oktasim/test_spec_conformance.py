@@ -17,6 +17,8 @@ from openapi_core.testing import MockRequest, MockResponse
 from grantsconsole.oktasim.shapes import iso
 
 from .conftest import (
+    CONSOLE_ID,
+    CONSOLE_SECRET,
     SSWS_TOKEN,
     app_by_label,
     bearer,
@@ -455,6 +457,58 @@ def test_token_grant_event_matches_spec(sim, ssws, okta_spec):
     assert event["actor"]["type"] == "PublicClientApp"
     assert event["target"][0]["id"] == "0oa1workerDEMO0000x7"
     validate_as(okta_spec, r, body=[drop_nulls(e) for e in r.json()])
+
+
+def test_usage_evidence_events_match_spec(sim, ssws, okta_spec):
+    """Every event shape the usage evidence adds, validated as a LogEvent page:
+    token issuance of each grant type (access and refresh token), a denied
+    request, writes with an OAuth token and with SSWS, and each family of the
+    activity generator's writes (nulls dropped: deviation 3)."""
+    import requests
+
+    from grantsconsole.oktasim.activity import WRITES
+
+    from .conftest import exchange_code, sign_in
+
+    assert worker_token_request(sim.url, "okta.apps.read").status_code == 200
+    assert worker_token_request(sim.url, "okta.users.manage").status_code == 400
+    _s, query = sign_in(sim.url, scope="openid offline_access okta.apps.read")
+    refresh = exchange_code(sim.url, query).json()["refresh_token"]
+    r = requests.post(
+        f"{sim.url}/oauth2/v1/token",
+        data={"grant_type": "refresh_token", "refresh_token": refresh},
+        auth=(CONSOLE_ID, CONSOLE_SECRET),
+        timeout=10,
+    )
+    assert r.status_code == 200
+    app_id = app_by_label(sim, "Expense Reports")["id"]
+    token = user_token(sim, "super.admin@example.com", "okta.appGrants.manage")
+    for headers in (bearer(token), {"Authorization": f"SSWS {SSWS_TOKEN}"}):
+        r = requests.post(
+            f"{sim.url}/api/v1/apps/{app_id}/grants",
+            json={"issuer": sim.url, "scopeId": "okta.users.read"},
+            headers=headers,
+            timeout=10,
+        )
+        assert r.status_code == 200
+        requests.delete(r.json()["_links"]["self"]["href"], headers=headers, timeout=10)
+    sim.activity(events_per_app_per_day=4, simulate_days=2, seed=1)
+    now = sim.advance_clock(0)["now"]
+    r = ssws.get(
+        f"{sim.url}/api/v1/logs",
+        params={"since": iso(now - 3 * 86400), "limit": 1000},
+    )
+    assert r.status_code == 200
+    events = r.json()
+    kinds = {(e["eventType"], e["outcome"]["result"]) for e in events}
+    assert {
+        ("app.oauth2.token.grant.access_token", "SUCCESS"),
+        ("app.oauth2.token.grant.access_token", "FAILURE"),
+        ("app.oauth2.token.grant.refresh_token", "SUCCESS"),
+    } <= kinds
+    assert {w[0] for pair in WRITES.values() for w in pair} <= {k[0] for k in kinds}
+    assert any(e["transaction"]["detail"] for e in events)  # requestApiTokenId
+    validate_as(okta_spec, r, body=[drop_nulls(e) for e in events])
 
 
 # --- compensating controls: client credentials and the org setting ---------------

@@ -216,3 +216,18 @@ def test_parameter_errors(sim, ssws):
         r = ssws.get(f"{sim.url}/api/v1/logs", params=params)
         assert r.status_code == 400, params
         assert r.json()["errorCode"] == code, params
+
+
+def test_limit_zero_polls_an_empty_page_that_keeps_its_place(sim, ssws):
+    """limit=0 is in the spec's 0-1000: an empty page whose next link resumes
+    where the poll stood (it used to answer 500)."""
+    app = app_by_label(sim, "Expense Reports")
+    r = logs(sim, ssws, limit=0)
+    assert r.json() == []
+    ssws.post(
+        f"{sim.url}/api/v1/apps/{app['id']}/grants",
+        json={"issuer": sim.url, "scopeId": "okta.users.read"},
+    )
+    r = ssws.get(next_link(r).replace("limit=0", "limit=10"))
+    assert r.status_code == 200
+    assert [e["eventType"] for e in r.json()] == ["app.oauth2.admin.consent.grant"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
     help = "Run the Okta org simulator (the demo org by default) as an HTTP server."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        """--host, --port, --seed, --apps, --rate-limit."""
+        """--host, --port, --seed, --apps, --rate-limit, --activity, --activity-days."""
         parser.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
         parser.add_argument(
             "--port", type=int, default=8001, help="Port (0 = any free)."
@@ -38,6 +38,22 @@ class Command(BaseCommand):
             dest="rate_limit",
             help="Requests per minute for the /api/v1/apps* bucket "
             "(default 100, as in a Workforce org).",
+        )
+        parser.add_argument(
+            "--activity",
+            type=float,
+            default=None,
+            metavar="RATE",
+            help="Run the activity generator: RATE token requests per app and day "
+            "by the seed's activity profile (with their writes), back-filled "
+            "over --activity-days and then live as time passes.",
+        )
+        parser.add_argument(
+            "--activity-days",
+            type=float,
+            default=90,
+            dest="activity_days",
+            help="Days of activity history to back-fill with --activity (default 90).",
         )
 
     def handle(self, *args: object, **opts: object) -> None:
@@ -65,6 +81,19 @@ class Command(BaseCommand):
             f"  discovery:          {server.url}/.well-known/openid-configuration"
         )
         out.write(f"  control surface:    {server.url}/__sim__/state")
+        if opts["activity"]:
+            from grantsconsole.oktasim import activity
+
+            rate, days = float(opts["activity"]), float(opts["activity_days"])  # type: ignore[arg-type]
+            try:
+                written = activity.begin(org, server.sim.oauth, per_day=rate, days=days)
+            except ValueError as e:
+                raise CommandError(str(e)) from None
+            out.write(
+                f"  activity:           {rate:g} token requests per app and day, "
+                f"{written} events back-filled over {days:g} days, live from now "
+                f"({server.url}/__sim__/activity)"
+            )
         if opts["seed"] == "demo":
             out.write("  demo users (password for all: " + demo.DEMO_PASSWORD + "):")
             for login, _first, _last, roles, _token in demo.DEMO_USERS:
