@@ -167,13 +167,20 @@ def attestation_answer(request: HttpRequest, item_id: int) -> HttpResponse:
     the console or the worker needs also takes its id typed), stepped up like
     any risky revoke, then revoked in Okta with their own token; an owner's is
     queued for a Super Admin."""
-    item = get_object_or_404(
-        AttestationItem.objects.select_related("app", "campaign"), pk=item_id
+    item = (
+        AttestationItem.objects.select_related("app", "campaign")
+        .filter(pk=item_id)
+        .first()
     )
     actor = actor_of(request)
     super_admin = access_of(request) == OktaCredential.SUPER_ADMIN
-    if not attestation.may_answer(item, actor, super_admin=super_admin):
+    # Refused before "no such item": an auditor learns nothing of others' items.
+    if not super_admin and (
+        item is None or not attestation.may_answer(item, actor, super_admin=False)
+    ):
         return refuse_auditor(request)
+    if item is None:
+        raise Http404("Unknown attestation item.")
     decision = request.POST.get("decision", "")
     client = None
     if decision == "revoke" and super_admin:
