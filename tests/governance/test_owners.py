@@ -3,7 +3,7 @@ assigned owner kept, orphaning from the System Log, and the owner form."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -16,7 +16,14 @@ from grantsconsole.grants.audit import Actor
 from grantsconsole.grants.models import AuditEvent, LogCursor
 from grantsconsole.grants.services import incremental_sync
 from grantsconsole.okta.models import LogEvent, LogPage, LogTarget
-from tests.factories import APP_ADMIN, ORG_ADMIN, SUPER, make_app, make_grant
+from tests.factories import (
+    APP_ADMIN,
+    END_USER,
+    ORG_ADMIN,
+    SUPER,
+    make_app,
+    make_grant,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -186,6 +193,11 @@ def test_a_super_admin_sets_the_owner_by_typed_login_checked_with_okta(
     )
     assert "Okta has no user nobody@example.com." in refused.content.decode()
     assert not AppOwner.objects.filter(app=app, source="assigned").exists()
+    sim.oob_user_deactivate(END_USER.login)
+    gone = client.post(
+        f"/apps/{app.okta_id}/owner/set", {"login": END_USER.login}, follow=True
+    )
+    assert "deprovisioned in Okta: an owner must be active" in gone.content.decode()
     done = client.post(f"/apps/{app.okta_id}/owner/set", {"login": APP_ADMIN.login})
     assert done.status_code == 302
     owner = AppOwner.objects.get(app=app)
@@ -215,3 +227,25 @@ def test_an_owner_actor_matches_by_id_else_by_login():
     )
     assert owners.is_owner("A@example.com", "", actor=Actor("00uB", "a@example.com"))
     assert not owners.is_owner("", "", actor=Actor("", ""))
+
+
+def test_deactivating_the_owner_in_okta_orphans_the_app_at_the_next_sync(
+    sim, worker, settings
+):
+    """End to end: the user deactivated in the simulator, the System Log
+    polled by the incremental sync with the worker's client."""
+    from grantsconsole.okta_clients import worker_client
+
+    app = make_app()
+    make_grant(app, "okta.users.manage", by=ORG_ADMIN, granted_by=ORG_ADMIN.login)
+    owners.refresh_owner(app)
+    LogCursor.objects.create(
+        name=incremental_sync.CURSOR_NAME,
+        since=timezone.now() - timedelta(minutes=1),
+    )
+    assert sim.oob_user_deactivate(ORG_ADMIN.login)["status"] == "DEPROVISIONED"
+    with mock.patch(ALERT) as alert:
+        run = incremental_sync.run_incremental_sync(client=worker_client())
+    assert run.status == "succeeded", run.message
+    assert AppOwner.objects.get(app=app).orphaned_at is not None
+    assert alert.call_args.kwargs["details"]["owner"] == ORG_ADMIN.login
