@@ -249,3 +249,21 @@ def test_deactivating_the_owner_in_okta_orphans_the_app_at_the_next_sync(
     assert run.status == "succeeded", run.message
     assert AppOwner.objects.get(app=app).orphaned_at is not None
     assert alert.call_args.kwargs["details"]["owner"] == ORG_ADMIN.login
+
+
+def test_the_baseline_sync_gives_each_app_its_default_owner_without_audit_rows(
+    sim, worker, settings
+):
+    """The first full sync records owners as found (its ``app_discovered``
+    rows are the record); later changes are audited."""
+    from grantsconsole.grants import services
+    from grantsconsole.grants.models import OktaApp
+    from grantsconsole.okta_clients import worker_client
+    from tests.conftest import lift_sync_rate_limits
+
+    lift_sync_rate_limits(sim)
+    run = services.run_full_sync(client=worker_client())
+    assert run.status == "succeeded", run.message
+    holding = OktaApp.objects.filter(grant_count__gt=0)
+    assert AppOwner.objects.filter(app__in=holding).count() == holding.count()
+    assert not AuditEvent.objects.filter(action="owner_assigned").exists()
