@@ -77,6 +77,18 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
             "task": "grants.verify_audit",
             "schedule": crontab(hour=settings.AUDIT_REPORT_HOUR, minute=0),
         },
+        # Daily: start an attestation campaign when ATTESTATION_EVERY_DAYS have
+        # passed since the last one.
+        "governance-attestation-campaign": {
+            "task": "governance.start_scheduled_campaign",
+            "schedule": crontab(hour=settings.AUDIT_REPORT_HOUR, minute=15),
+        },
+        # Hourly: remind owners of open attestation items (once a day each).
+        "governance-attestation-reminders": {
+            "task": "governance.attestation_reminders",
+            "schedule": 3600.0,
+            "options": {"expires": 3500},
+        },
         # Daily at AUDIT_REPORT_HOUR:00 UTC (https://crontab.guru/#0_5_*_*_*).
         "grants-audit-report": {
             "task": "grants.audit_report",

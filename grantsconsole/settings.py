@@ -470,6 +470,11 @@ CELERY_TIMEZONE = "UTC"
 SYNC_INCREMENTAL_EVERY = env_int("SYNC_INCREMENTAL_EVERY", 60)
 SYNC_FULL_EVERY = env_int("SYNC_FULL_EVERY", 6 * 3600)
 AUDIT_REPORT_HOUR = env_int("AUDIT_REPORT_HOUR", 5)
+# Attestation campaigns (governance): a new one every ATTESTATION_EVERY_DAYS
+# (90, quarterly; 0 = only when a Super Admin starts one), answered within
+# ATTESTATION_DUE_DAYS; owners with open items get at most one reminder a day.
+ATTESTATION_EVERY_DAYS = env_int("ATTESTATION_EVERY_DAYS", 90)
+ATTESTATION_DUE_DAYS = env_int("ATTESTATION_DUE_DAYS", 14)
 
 # --- Logging ----------------------------------------------------------------------
 # JSON lines on stdout in production (LOG_FORMAT=json), plain text in development;

@@ -12,6 +12,10 @@ Public API:
 * ``@auditor_allowed`` - a signed-in Super Admin or auditor
   (:mod:`grantsconsole.accounts.roles`), for the read-only pages auditors may
   open: the audit, reports, exports and Console health. Safe methods only.
+* ``@owner_write`` - for the few writes an app owner may make who signs in as
+  an auditor (answering attestation for the apps they own): unsafe methods get
+  a fresh role check and a Super Admin or an auditor goes ahead; the view
+  refuses an auditor anything not theirs with ``refuse_auditor(request)``.
 * ``admin_client(request) -> OktaClient`` - acts with the signed-in admin's
   delegated token (decrypted from custody, refreshed before expiry and once on a
   401, refreshed tokens stored back encrypted). One client per request.
@@ -75,6 +79,8 @@ __all__ = [
     "auditor_allowed",
     "is_super_admin",
     "okta_identity",
+    "owner_write",
+    "refuse_auditor",
     "require_recent_auth",
     "step_up_due",
     "step_up_notice",
@@ -236,6 +242,33 @@ def super_admin_write(view: View) -> View:
         return _check(request, fresh=fresh) or view(request, *args, **kwargs)
 
     return wrapper
+
+
+def owner_write(view: View) -> View:
+    """Decorator for writes an auditor who owns the thing may make too: a
+    fresh role check on unsafe methods, then a Super Admin or an auditor goes
+    ahead. The view must call :func:`refuse_auditor` for whatever an auditor
+    does not own."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        fresh = request.method not in SAFE_METHODS
+        return _check(request, fresh=fresh, auditors=True) or view(
+            request, *args, **kwargs
+        )
+
+    return wrapper
+
+
+def refuse_auditor(request: HttpRequest) -> HttpResponse:
+    """The refusal ``@super_admin_write`` gives a signed-in auditor (403, an
+    ``authz_denied`` audit row, Okta's answer on the roles, session kept), for
+    a view behind ``@owner_write``. Raises PermissionDenied if the request
+    turns out to come from a Super Admin (a caller's mistake)."""
+    response = _check(request, fresh=True)
+    if response is None:
+        raise PermissionDenied("A Super Admin was refused as an auditor.")
+    return response
 
 
 def admin_client(request: HttpRequest) -> OktaClient:

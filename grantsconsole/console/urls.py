@@ -5,9 +5,11 @@ from django.urls import path
 from grantsconsole.console.views import (
     app_tokens,
     apps,
+    attestation,
     audit,
     home,
     integrations,
+    owners,
     reports,
     scopes,
     sync,
@@ -21,6 +23,25 @@ urlpatterns = [
     path("apps/<str:okta_id>/grants/revoke", apps.grant_revoke, name="grant-revoke"),
     path("apps/<str:okta_id>/grants/undo", apps.grant_undo, name="grant-undo"),
     path("apps/<str:okta_id>/refresh", apps.app_refresh, name="app-refresh"),
+    path("apps/<str:okta_id>/owner/", owners.owner_edit, name="owner-edit"),
+    path("apps/<str:okta_id>/owner/set", owners.owner_set, name="owner-set"),
+    path("attestation/", attestation.attestation_list, name="attestation-list"),
+    path("attestation/start", attestation.attestation_start, name="attestation-start"),
+    path(
+        "attestation/<int:campaign_id>/",
+        attestation.attestation_detail,
+        name="attestation-detail",
+    ),
+    path(
+        "attestation/<int:campaign_id>/export.<str:fmt>",
+        attestation.attestation_export,
+        name="attestation-export",
+    ),
+    path(
+        "attestation/items/<int:item_id>/answer",
+        attestation.attestation_answer,
+        name="attestation-answer",
+    ),
     path("integrations/", integrations.integrations_list, name="integrations-list"),
     path(
         "integrations/<str:okta_id>/remove",

@@ -12,6 +12,7 @@ KINDS = (
     "grant_expiring",  # a grant's end time is near (or passed with no enforcer)
     "audit_verification_failed",
     "worker_unhealthy",
+    "owner_orphaned",  # an app owner's Okta user was deactivated
 )
 
 

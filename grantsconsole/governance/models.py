@@ -1,6 +1,11 @@
 """Governance state. Each part keeps its models in its own module and is
 imported here so Django finds them."""
 
+from grantsconsole.governance.attestation_models import (
+    AttestationItem,
+    AttestationReminder,
+    Campaign,
+)
 from grantsconsole.governance.owners_models import AppOwner
 
-__all__ = ["AppOwner"]
+__all__ = ["AppOwner", "AttestationItem", "AttestationReminder", "Campaign"]

@@ -134,6 +134,13 @@ ACTIONS = (
     "tokens_revoke_intent",
     "tokens_revoke",
     "token_window_check",
+    # Governance: an app's owner set (by default or by a Super Admin) or
+    # orphaned (its Okta user deactivated); attestation campaigns and answers.
+    "owner_assigned",
+    "owner_orphaned",
+    "campaign_started",
+    "campaign_closed",
+    "attestation_answer",
 )
 
 #: each action in words, as the pages show it (every action has one)
@@ -161,6 +168,11 @@ ACTION_NAMES = {
     "tokens_revoke_intent": "Refresh tokens revoke requested",
     "tokens_revoke": "Revoked the app's refresh tokens",
     "token_window_check": "Checked token issuance after a revoke",
+    "owner_assigned": "App owner set",
+    "owner_orphaned": "App owner deactivated in Okta (orphaned)",
+    "campaign_started": "Attestation campaign started",
+    "campaign_closed": "Attestation campaign closed",
+    "attestation_answer": "Grant attested",
 }
 
 

@@ -11,7 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from . import activity, api_services, controls
-from .shapes import grant_json, iso
+from .shapes import grant_json, iso, user_json
 from .state import App, OrgError
 from .web import Request, Response, json_response
 
@@ -44,6 +44,7 @@ class ControlSurface:
             ("POST", "/oob/grant"): self.oob_grant,
             ("POST", "/oob/revoke"): self.oob_revoke,
             ("POST", "/oob/app"): self.oob_app,
+            ("POST", "/oob/user"): self.oob_user,
             ("POST", "/oob/api-service"): lambda d, r: api_services.oob(self, d, r),
             ("POST", "/roles"): self.roles,
             ("POST", "/groups"): self.groups,
@@ -276,6 +277,19 @@ class ControlSurface:
         raise ValueError(
             "action must be create, activate, deactivate, delete or rotate_secret"
         )
+
+    def oob_user(self, data: dict, req: Request) -> Response:
+        """{action: deactivate, login, actor_login?}: as if an admin deactivated
+        the user in Okta's Admin Console; logs ``user.lifecycle.deactivate``."""
+        if data.get("action") != "deactivate":
+            return _err(400, "action must be deactivate")
+        org = self.sim.org
+        with org.lock:
+            who = org.users_by_login.get(str(data.get("actor_login", "")).lower())
+            user = org.deactivate_user(
+                str(data["login"]), org.user_actor(who) if who else None
+            )
+            return json_response(200, user_json(org, user))
 
     def roles(self, data: dict, req: Request) -> Response:
         """{login, roles} for a user, or {client_id, roles, actor_login?} for a

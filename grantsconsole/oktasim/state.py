@@ -446,6 +446,24 @@ class Org:
             )
         return user
 
+    def deactivate_user(self, login: str, actor: Actor | None = None) -> User:
+        """Deactivate a user (``POST /api/v1/users/{id}/lifecycle/deactivate``
+        in Okta): status ``DEPROVISIONED``, admin roles kept; logs
+        ``user.lifecycle.deactivate`` with the user as its ``User`` target."""
+        user = self.users_by_login.get(login.lower())
+        if user is None:
+            raise OrgError(
+                404, "E0000007", f"Not found: Resource not found: {login} (User)"
+            )
+        user.status = "DEPROVISIONED"
+        self.log(
+            "user.lifecycle.deactivate",
+            "Deactivate Okta user",
+            actor or self.system_actor(),
+            ((user.id, "User", user.login, user.display_name),),
+        )
+        return user
+
     def set_client_roles(
         self, client_id: str, roles: list[str], actor: Actor | None = None
     ) -> App:

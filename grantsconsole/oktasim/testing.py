@@ -125,6 +125,17 @@ class SimControl:
         delete (id); writes ``integration.api_service.lifecycle.*`` events."""
         return self._call("POST", "/oob/api-service", {"action": action, **fields})
 
+    def oob_user_deactivate(
+        self, login: str, actor_login: str = "super.admin@example.com"
+    ) -> dict:
+        """Deactivate a user as if in Okta's Admin Console (writes the System
+        Log's ``user.lifecycle.deactivate``); returns the user as Okta shows it."""
+        return self._call(
+            "POST",
+            "/oob/user",
+            {"action": "deactivate", "login": login, "actor_login": actor_login},
+        )
+
     def set_roles(self, login: str, roles: list[str]) -> dict:
         """Replace a user's admin roles (e.g. ``[]`` demotes a Super Admin)."""
         return self._call("POST", "/roles", {"login": login, "roles": roles})

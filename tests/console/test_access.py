@@ -13,6 +13,7 @@ from django.urls import resolve
 from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
+from grantsconsole.governance import attestation
 from grantsconsole.grants import audit
 from grantsconsole.grants.models import (
     ApiServiceIntegration,
@@ -40,7 +41,10 @@ def objects(mirrored, sim) -> dict[str, str]:
     ApiServiceIntegration.objects.create(
         okta_id="0oaINTEGRATION000001", name="Acme Log Streaming"
     )
+    campaign = attestation.start_campaign(trigger="console", actor=SUPER.actor)
     return {
+        "campaign": str(campaign.pk),
+        "item": str(campaign.items.order_by("pk").first().pk),
         "app": app["id"],
         "integration": "0oaINTEGRATION000001",
         "run": str(run.pk),
@@ -69,6 +73,11 @@ READS = [
     "/reports/{report}/export.json",
     "/reports/{report}/export.csv",
     "/integrations/",
+    "/apps/{app}/owner/",
+    "/attestation/",
+    "/attestation/{campaign}/",
+    "/attestation/{campaign}/export.csv",
+    "/attestation/{campaign}/export.json",
 ]
 WRITES = [
     ("/apps/{app}/grants/grant", {"only": "okta.brands.read"}),
@@ -85,6 +94,9 @@ WRITES = [
         "/integrations/{integration}/remove",
         {"confirm": "yes", "typed": "Acme Log Streaming"},
     ),
+    ("/apps/{app}/owner/set", {"login": SUPER.login}),
+    ("/attestation/start", {}),
+    ("/attestation/items/{item}/answer", {"decision": "confirm"}),
 ]
 
 
@@ -105,6 +117,10 @@ AUDITOR_READS = [
     "/reports/{report}/export.json",
     "/reports/{report}/export.csv",
     "/health/console/",
+    "/attestation/",
+    "/attestation/{campaign}/",
+    "/attestation/{campaign}/export.csv",
+    "/attestation/{campaign}/export.json",
 ]
 
 
@@ -338,4 +354,12 @@ def test_every_console_route_is_in_these_lists():
     assert routes - listed == set()
 
 
-SAMPLE = {"app": "0oa1", "integration": "0oa2", "run": "1", "report": "1", "seq": "1"}
+SAMPLE = {
+    "app": "0oa1",
+    "integration": "0oa2",
+    "run": "1",
+    "report": "1",
+    "seq": "1",
+    "campaign": "1",
+    "item": "1",
+}

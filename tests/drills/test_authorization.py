@@ -110,6 +110,12 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
         "sync-start": ("/sync/start", {"kind": "full"}),
         "audit-verify": ("/audit/verify", {}),
         "report-generate": ("/reports/generate", {}),
+        "owner-set": (
+            f"/apps/{app_id}/owner/set",
+            {"login": "super.admin@example.com"},
+        ),
+        "attestation-start": ("/attestation/start", {}),
+        "attestation-answer": ("/attestation/items/1/answer", {"decision": "confirm"}),
     }
 
 

@@ -9,7 +9,9 @@ and its changes compare equal (no double rows). Events watched:
 actor and time), ``application.lifecycle.*`` (new, changed, deleted apps),
 ``integration.api_service.lifecycle.*`` (``services.api_services``) and
 ``app.oauth2.client.privilege.grant|revoke`` (a service app's admin roles
-changed: only its roles are re-read, see privilege_sync).
+changed: only its roles are re-read, see privilege_sync) and
+``user.lifecycle.deactivate`` (told to ``signals.user_deactivated``: an
+app owner may be gone).
 Each named app is re-read (``GET /api/v1/apps/{appId}`` and ``/grants``): the
 event only says where to look; Okta's current state is what gets applied.
 """
@@ -24,7 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from grantsconsole.grants import audit, locks
+from grantsconsole.grants import audit, locks, signals
 from grantsconsole.grants.audit import NOBODY, Actor
 from grantsconsole.grants.models import LogCursor, OktaApp, SyncRun
 from grantsconsole.grants.services import api_services, people, sync_queue
@@ -74,13 +76,15 @@ GRANT_EVENTS = {
     "app.oauth2.admin.consent.grant": "grant",
     "app.oauth2.admin.consent.revoke": "revoke",
 }
+USER_DEACTIVATED = "user.lifecycle.deactivate"
 LIFECYCLE_PREFIXES = ("application.lifecycle.", "app.oauth2.client.lifecycle.")
 LOG_FILTER = (
     'eventType eq "app.oauth2.admin.consent.grant" or '
     'eventType eq "app.oauth2.admin.consent.revoke" or '
     'eventType sw "application.lifecycle." or '
     'eventType sw "app.oauth2.client.lifecycle." or '
-    'eventType sw "app.oauth2.client.privilege." or ' + api_services.LOG_FILTER_TERM
+    'eventType sw "app.oauth2.client.privilege." or '
+    f'eventType eq "{USER_DEACTIVATED}" or ' + api_services.LOG_FILTER_TERM
 )
 _APP_TARGET_TYPES = {"AppInstance", "PublicClientApp", "Application", "App"}
 _SCOPE_TARGET_TYPES = {"Scope", "OAuth2Scope"}
@@ -225,15 +229,37 @@ class _PageResult:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+def _tell_deactivations(events: tuple[LogEvent, ...]) -> None:
+    """Send ``signals.user_deactivated`` for each successful
+    ``user.lifecycle.deactivate`` event, naming its User target."""
+    for event in events:
+        if event.event_type != USER_DEACTIVATED or event.outcome_result not in (
+            "SUCCESS",
+            "",
+        ):
+            continue
+        for target in event.targets:
+            if target.type == "User" and target.id:
+                signals.user_deactivated.send(
+                    sender=LogEvent,
+                    okta_user_id=target.id,
+                    login=target.alternate_id,
+                    at=event.published,
+                    event_uuid=event.uuid,
+                )
+
+
 def _apply_page(
     fetched: list[_Fetched],
     cursor: LogCursor,
     next_url: str | None,
     newest: datetime | None,
+    events: tuple[LogEvent, ...] = (),
 ) -> _PageResult:
     """Apply every app of one page and move the cursor, in one transaction."""
     result = _PageResult()
     with transaction.atomic():
+        _tell_deactivations(events)
         for item in fetched:
             result.apps += 1
             change: AppChange
@@ -358,7 +384,9 @@ def run_incremental_sync(
                 fetched = [_fetch(client, okta_id, w) for okta_id, w in work.items()]
                 newest = max((e.published for e in page.events), default=None)
                 try:
-                    result = _apply_page(fetched, cursor, page.next_url, newest)
+                    result = _apply_page(
+                        fetched, cursor, page.next_url, newest, page.events
+                    )
                     people.note_log_actors(page.events)
                     break
                 except _VersionMoved:

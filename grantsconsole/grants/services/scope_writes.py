@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from grantsconsole.grants import audit, intents
+from grantsconsole.grants import audit, intents, signals
 from grantsconsole.grants.audit import Actor
 from grantsconsole.grants.models import OktaApp, ScopeGrant
 from grantsconsole.grants.services.privilege_sync import reassess
@@ -293,6 +293,7 @@ def _finish(
         _lock_app(app)
         detail = VERBS[verb].apply(app, scope_id, result, actor, intent_seq, now)
         reassess(app)
+        signals.grants_changed.send(sender=OktaApp, app=app, baseline=False)
         OktaApp.objects.filter(pk=app.pk).update(
             version=F("version") + 1, last_change_at=now
         )

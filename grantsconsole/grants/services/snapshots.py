@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from grantsconsole.grants import audit, intents
+from grantsconsole.grants import audit, intents, signals
 from grantsconsole.grants.audit import NOBODY, Actor
 from grantsconsole.grants.intents import INTENT_IN_FLIGHT
 from grantsconsole.grants.models import (
@@ -391,6 +391,9 @@ def apply_snapshot(
                 )
         if result.added or result.revoked:
             reassess(row)
+            signals.grants_changed.send(
+                sender=OktaApp, app=row, baseline=result.baseline
+            )
         # Unchanged open grants are not rewritten: an open grant was last seen at
         # its app's last_synced_at, so a sync with nothing new writes no grant rows.
         if result.changed and not result.discovered:

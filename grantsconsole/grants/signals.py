@@ -1,0 +1,19 @@
+"""Signals the grants app sends, so the parts built on it (governance) can act
+on grant changes without the grants app importing them."""
+
+from django.dispatch import Signal
+
+#: An app's open grants changed: a sync applied a change Okta showed, or a
+#: console grant or revoke went through. Keywords ``app``: the OktaApp;
+#: ``baseline``: True when the sync only recorded the app as first found (the
+#: baseline: grants imported, not changes), False otherwise. Sent
+#: inside the transaction that made the change, so a receiver's writes commit
+#: (or roll back) with it.
+grants_changed = Signal()
+
+#: The System Log said an Okta user was deactivated (``user.lifecycle.deactivate``).
+#: Keywords ``okta_user_id``, ``login`` (the target's ``alternateId``, may be
+#: ""), ``at`` (the event's ``published``, aware UTC) and ``event_uuid``. Sent
+#: inside the transaction that moves the log cursor past the event; may be sent
+#: again for the same event after a crash (receivers are idempotent).
+user_deactivated = Signal()
