@@ -278,14 +278,15 @@ def _count(qs: QuerySet) -> Subquery:
 def app_by_okta_id(okta_id: str, *, with_status: bool = False) -> OktaApp | None:
     """The app with this Okta id (also a removed one), with ``synced_at``
     (``OktaAppQuerySet.with_synced_at``), the sections its page shows
-    (``OktaApp.stored``: privilege, controls, refresh tokens) and the usage
+    (``OktaApp.stored``: privilege, controls, refresh tokens), its owner
+    (``governance.AppOwner``) and the usage
     coverage (``usage.selectors.coverage_of(app)``), or None. One query.
 
     ``with_status`` annotates the stale-banner facts (``freshness_of(app)``).
     """
     qs = (
         OktaApp.objects.with_synced_at()
-        .select_related("privilege", "controls", "refresh_tokens")
+        .select_related("privilege", "controls", "refresh_tokens", "owner")
         .filter(okta_id=okta_id)
         .annotate(**usage.coverage_annotations())
     )
