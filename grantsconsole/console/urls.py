@@ -9,6 +9,7 @@ from grantsconsole.console.views import (
     home,
     integrations,
     reports,
+    requests,
     scopes,
     sync,
 )
@@ -21,6 +22,15 @@ urlpatterns = [
     path("apps/<str:okta_id>/grants/revoke", apps.grant_revoke, name="grant-revoke"),
     path("apps/<str:okta_id>/grants/undo", apps.grant_undo, name="grant-undo"),
     path("apps/<str:okta_id>/refresh", apps.app_refresh, name="app-refresh"),
+    path(
+        "apps/<str:okta_id>/grants/end-time",
+        requests.grant_end_time,
+        name="grant-end-time",
+    ),
+    path("requests/", requests.requests_list, name="requests-list"),
+    path("requests/new", requests.request_new, name="request-new"),
+    path("requests/<int:pk>/approve", requests.request_approve, name="request-approve"),
+    path("requests/<int:pk>/deny", requests.request_deny, name="request-deny"),
     path("integrations/", integrations.integrations_list, name="integrations-list"),
     path(
         "integrations/<str:okta_id>/remove",

@@ -1,6 +1,7 @@
 """Governance state. Each part keeps its models in its own module and is
 imported here so Django finds them."""
 
+from grantsconsole.governance.approvals_models import GrantRequest
 from grantsconsole.governance.owners_models import AppOwner
 
-__all__ = ["AppOwner"]
+__all__ = ["AppOwner", "GrantRequest"]

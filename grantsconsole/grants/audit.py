@@ -134,6 +134,14 @@ ACTIONS = (
     "tokens_revoke_intent",
     "tokens_revoke",
     "token_window_check",
+    # Governance: two-person approval of risky grants, and grants' end times.
+    "request_opened",
+    "request_approved",
+    "request_denied",
+    "request_expired",
+    "end_time_set",
+    "expiry_enforced",
+    "expiry_alerted",
 )
 
 #: each action in words, as the pages show it (every action has one)
@@ -161,6 +169,13 @@ ACTION_NAMES = {
     "tokens_revoke_intent": "Refresh tokens revoke requested",
     "tokens_revoke": "Revoked the app's refresh tokens",
     "token_window_check": "Checked token issuance after a revoke",
+    "request_opened": "Grant request opened",
+    "request_approved": "Grant request approved",
+    "request_denied": "Grant request denied",
+    "request_expired": "Grant request expired",
+    "end_time_set": "Grant end time set",
+    "expiry_enforced": "Expired grant revoked by the enforcer",
+    "expiry_alerted": "Grant end time alerted",
 }
 
 
