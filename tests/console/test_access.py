@@ -13,6 +13,7 @@ from django.urls import resolve
 from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
+from grantsconsole.governance import approvals
 from grantsconsole.grants import audit
 from grantsconsole.grants.models import (
     ApiServiceIntegration,
@@ -22,7 +23,7 @@ from grantsconsole.grants.models import (
 )
 from grantsconsole.grants.services import reports as report_services
 from tests.console.conftest import grant_writes, web_app
-from tests.factories import READ_ONLY, SUPER, make_sync_run
+from tests.factories import ORG_ADMIN, READ_ONLY, SUPER, make_sync_run
 
 
 @pytest.fixture
@@ -40,7 +41,14 @@ def objects(mirrored, sim) -> dict[str, str]:
     ApiServiceIntegration.objects.create(
         okta_id="0oaINTEGRATION000001", name="Acme Log Streaming"
     )
+    request = approvals.open_request(
+        OktaApp.objects.get(okta_id=app["id"]),
+        "okta.users.manage",
+        ORG_ADMIN.actor,
+        "needed",
+    )
     return {
+        "request": str(request.pk),
         "app": app["id"],
         "integration": "0oaINTEGRATION000001",
         "run": str(run.pk),
@@ -69,6 +77,8 @@ READS = [
     "/reports/{report}/export.json",
     "/reports/{report}/export.csv",
     "/integrations/",
+    "/requests/",
+    "/requests/new",
 ]
 WRITES = [
     ("/apps/{app}/grants/grant", {"only": "okta.brands.read"}),
@@ -84,6 +94,12 @@ WRITES = [
     (
         "/integrations/{integration}/remove",
         {"confirm": "yes", "typed": "Acme Log Streaming"},
+    ),
+    ("/requests/{request}/approve", {}),
+    ("/requests/{request}/deny", {"reason": "no"}),
+    (
+        "/apps/{app}/grants/end-time",
+        {"scope": "okta.apps.read", "ends_at": "2099-01-01T00:00"},
     ),
 ]
 
@@ -338,4 +354,11 @@ def test_every_console_route_is_in_these_lists():
     assert routes - listed == set()
 
 
-SAMPLE = {"app": "0oa1", "integration": "0oa2", "run": "1", "report": "1", "seq": "1"}
+SAMPLE = {
+    "app": "0oa1",
+    "integration": "0oa2",
+    "run": "1",
+    "report": "1",
+    "seq": "1",
+    "request": "1",
+}
