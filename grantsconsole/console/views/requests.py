@@ -220,8 +220,10 @@ def request_approve(request: HttpRequest, pk: int) -> HttpResponse:
         return _back(
             request, f"Not granted, still pending: {exc.explanation}", ok=False
         )
+    if decision.ok:  # "Granted <scope> to <app>." names both
+        return _back(request, decision.message, ok=True)
     subject = f"{grant_request.app.label}, {grant_request.scope_id}"
-    return _back(request, f"{subject}: {decision.message}", ok=decision.ok)
+    return _back(request, f"{subject}: {decision.message}", ok=False)
 
 
 @require_POST
