@@ -3,6 +3,9 @@ approve / deny / expire, with the grant made by the approver's own token."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from unittest import mock
 
@@ -194,3 +197,22 @@ def test_the_queue_and_my_requests(admin, approver, mirrored, sim):
     assert "Waiting for you (1)" in queue
     assert "Approve and grant" in queue
     assert 'id="nav-pending">1<' in queue
+
+
+def test_the_gate_is_on_for_critical_scopes_by_default():
+    """The suite runs with APPROVAL_MIN_RISK=off (tests/conftest.py); a fresh
+    checkout without the variable gates critical grants."""
+    env = {k: v for k, v in os.environ.items() if k != "APPROVAL_MIN_RISK"}
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import grantsconsole.settings as s;print(s.APPROVAL_MIN_RISK)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert shown.stdout.strip() == "critical"

@@ -128,3 +128,10 @@ def test_a_web_process_never_loads_the_enforcers_key(held, enforcer, monkeypatch
     with pytest.raises(okta_clients.EnforcerUnavailable, match="never by a web"):
         expiry.enforce_expiries()
     assert held.app.grants.get(scope_id=SCOPE, revoked_at=None)
+
+
+def test_production_refuses_the_demo_key_for_the_enforcer(enforcer, settings):
+    settings.PRODUCTION = True
+    _worker_may_enforce(sender=None)
+    with pytest.raises(okta_clients.EnforcerUnavailable, match="demo org's key"):
+        okta_clients.enforcer_client()
