@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -173,7 +174,9 @@ def requests_list(request: HttpRequest) -> HttpResponse:
     through the normal revoke), and the latest decisions."""
     actor = actor_of(request)
     pending = (
-        GrantRequest.objects.filter(state=GrantRequest.State.PENDING)
+        GrantRequest.objects.filter(
+            state=GrantRequest.State.PENDING, expires_at__gt=timezone.now()
+        )
         .select_related("app")
         .order_by("created_at")
     )
