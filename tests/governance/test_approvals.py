@@ -216,3 +216,12 @@ def test_the_gate_is_on_for_critical_scopes_by_default():
         timeout=60,
     )
     assert shown.stdout.strip() == "critical"
+
+
+def test_a_bulk_grant_past_one_requests_size_says_so(admin, mirrored, sim, monkeypatch):
+    monkeypatch.setattr("grantsconsole.console.views.requests.MAX_PAIRS", 1)
+    apps = list(OktaApp.objects.values_list("okta_id", flat=True)[:2])
+    asked = admin.post(f"/scopes/{CRITICAL}/grant", {"app": apps}, follow=True)
+    assert "select fewer" in asked.content.decode()
+    assert grant_writes(sim) == []
+    assert not GrantRequest.objects.exists()

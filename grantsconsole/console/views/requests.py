@@ -49,15 +49,25 @@ def ask_approval(
     request: HttpRequest, okta_ids: list[str], scope_ids: list[str]
 ) -> HttpResponse:
     """Send the admin to the request form for a grant the approval gate
-    stopped (an ``HX-Redirect`` for htmx)."""
-    messages.info(
-        request,
-        "Granting "
-        + ", ".join(scope_ids)
-        + " needs a second Super Admin's approval, so nothing was granted: say "
-        "why, and another Super Admin will decide.",
-    )
-    url = request_url(okta_ids, scope_ids)
+    stopped (an ``HX-Redirect`` for htmx); past ``MAX_PAIRS`` apps x scopes
+    (the form's URL stays short), to the requests page with a message."""
+    if len(okta_ids) * len(scope_ids) > MAX_PAIRS:
+        messages.error(
+            request,
+            "Granting " + ", ".join(scope_ids) + " needs a second Super Admin's "
+            f"approval, and one request covers at most {MAX_PAIRS} apps and "
+            "scopes: nothing was granted; select fewer.",
+        )
+        url = reverse("requests-list")
+    else:
+        messages.info(
+            request,
+            "Granting "
+            + ", ".join(scope_ids)
+            + " needs a second Super Admin's approval, so nothing was granted: say "
+            "why, and another Super Admin will decide.",
+        )
+        url = request_url(okta_ids, scope_ids)
     if request.headers.get("HX-Request") == "true":
         response = HttpResponse(status=204)
         response["HX-Redirect"] = url
