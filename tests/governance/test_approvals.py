@@ -67,6 +67,18 @@ def test_a_console_grant_of_a_critical_scope_becomes_a_request(admin, mirrored, 
 
     blank = admin.post("/requests/new", {"app": app["id"], "scope": CRITICAL})
     assert blank.status_code == 400
+    for bad_end in ("next tuesday", "2001-01-01T00:00"):
+        refused = admin.post(
+            "/requests/new",
+            {
+                "app": app["id"],
+                "scope": CRITICAL,
+                "justification": "x",
+                "ends_at": bad_end,
+            },
+        )
+        assert refused.status_code == 400
+        assert "Nothing was requested." in refused.content.decode()
     assert not GrantRequest.objects.exists()
 
     sent = admin.post(
