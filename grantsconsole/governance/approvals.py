@@ -191,7 +191,9 @@ def approve(request_id: int, approver: Actor, client: OktaClient) -> Decision:
     Okta answers 404) → failed, with the reason; another Okta error → still
     pending (it may be approved again), the error in the Decision. Each is an
     audit row. Raises RequestRefused when the request is not pending, has
-    expired, or ``approver`` is its requester.
+    expired, or ``approver`` is its requester (checked again after the Okta
+    call: when another approver decided it meanwhile, this one is refused,
+    and Okta's grant, made twice, is held once).
     """
     with transaction.atomic():
         request = _decidable(request_id, approver)
