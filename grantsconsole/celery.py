@@ -14,7 +14,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import beat_init
+from celery.signals import beat_init, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "grantsconsole.settings")
 
@@ -89,6 +89,19 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
             "schedule": 3600.0,
             "options": {"expires": 3500},
         },
+        # Every GRANT_EXPIRY_EVERY seconds (60): grants past their end time are
+        # revoked by the enforcer or alerted; grants ending soon are alerted.
+        "governance-grant-expiries": {
+            "task": "governance.enforce_expiries",
+            "schedule": float(settings.GRANT_EXPIRY_EVERY),
+            "options": {"expires": max(settings.GRANT_EXPIRY_EVERY - 5, 5)},
+        },
+        # Hourly: pending grant requests past their expiry are closed.
+        "governance-expire-requests": {
+            "task": "governance.expire_requests",
+            "schedule": 3600.0,
+            "options": {"expires": 3500},
+        },
         # Daily at AUDIT_REPORT_HOUR:00 UTC (https://crontab.guru/#0_5_*_*_*).
         "grants-audit-report": {
             "task": "grants.audit_report",
@@ -102,3 +115,12 @@ def _first_poll(sender: object, **kwargs: object) -> None:
     """When beat starts, poll once right away: without a completed full sync
     this starts one, so a fresh ``make run`` fills the database at once."""
     app.send_task("grants.incremental_sync", kwargs={"trigger": "beat-start"})
+
+
+@worker_init.connect
+def _worker_may_enforce(sender: object, **kwargs: object) -> None:
+    """A worker process may load the optional enforcer's key; web processes,
+    which never start a worker, may not (okta_clients.enforcer_client)."""
+    from grantsconsole import okta_clients
+
+    okta_clients.allow_enforcer_in_this_process()

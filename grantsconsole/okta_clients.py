@@ -8,6 +8,8 @@
   (the role check before anything is stored).
 * :func:`console_authorization_server` - the console app at the Org
   Authorization Server: revoking its tokens, reading the discovery document.
+* :func:`enforcer_client` - the optional enforcer service app, which revokes
+  grants at their end time; only in a Celery worker process.
 
 The worker reads Okta as an Okta **service app**: ``client_credentials`` with
 ``private_key_jwt`` against the Org Authorization Server, scopes
@@ -70,7 +72,13 @@ WORKER_SCOPES = (
 ADMIN_MAX_WAIT_SECONDS = 5.0
 REVOKE_TIMEOUT = (5.0, 10.0)  # (connect, read) seconds
 
+# The enforcer's scope: it revokes grants and nothing else (manage implies read).
+ENFORCER_SCOPES = ("okta.appGrants.manage",)
+
 _lock = threading.Lock()
+# Set by the Celery worker's start-up (grantsconsole.celery): only then may the
+# enforcer's key be read. Web processes never set it.
+_enforcer_process = False
 _clients: dict[tuple[int, str, str], OktaClient] = {}
 
 
@@ -219,3 +227,68 @@ def console_authorization_server(
         timeout=timeout,
         attempts=attempts,
     )
+
+
+class EnforcerUnavailable(ImproperlyConfigured):
+    """The enforcer cannot be used here: not configured, or not a worker process."""
+
+
+def allow_enforcer_in_this_process() -> None:
+    """Mark this process as a Celery worker, the only kind that may load the
+    enforcer's key (called by the worker's ``worker_init`` signal)."""
+    global _enforcer_process
+    _enforcer_process = True
+
+
+def enforcer_configured() -> bool:
+    """Whether the optional enforcer is switched on (``ENFORCER_CLIENT_ID`` is
+    set). Reads no key: safe in any process."""
+    return bool(settings.ENFORCER_CLIENT_ID)
+
+
+def enforcer_client() -> OktaClient:
+    """The enforcer's OktaClient: its Okta service app (``ENFORCER_CLIENT_ID``,
+    ``private_key_jwt`` with the PEM key in the environment variable
+    ``ENFORCER_PRIVATE_KEY``), scope ``okta.appGrants.manage``. One per
+    process and org URL (its token is cached an hour).
+
+    Raises EnforcerUnavailable outside a Celery worker process (the key is
+    then not even read), or when the client id or the key is missing.
+    """
+    if not _enforcer_process:
+        raise EnforcerUnavailable(
+            "The enforcer's key is loaded only by a Celery worker, never by a "
+            "web process."
+        )
+    client_id = settings.ENFORCER_CLIENT_ID
+    key = os.environ.get("ENFORCER_PRIVATE_KEY", "").replace("\\n", "\n")
+    if not (client_id and key):
+        raise EnforcerUnavailable(
+            "The enforcer is off: set ENFORCER_CLIENT_ID and ENFORCER_PRIVATE_KEY."
+        )
+    if settings.PRODUCTION:
+        from grantsconsole.settings import private_key_is_demo
+
+        if private_key_is_demo(key):
+            raise EnforcerUnavailable(
+                "ENFORCER_PRIVATE_KEY is the demo org's key; production refuses it."
+            )
+    org_url = settings.OKTA_ORG_URL
+    cache_key = (os.getpid(), org_url, "enforcer:" + client_id)
+    with _lock:
+        client = _clients.get(cache_key)
+        if client is None:
+            source = ServiceAppTokenSource(
+                org_url,
+                client_id,
+                key,
+                key_id=settings.ENFORCER_KEY_ID or None,
+                scopes=list(ENFORCER_SCOPES),
+            )
+            client = _clients[cache_key] = OktaClient(
+                org_url,
+                source,
+                share=settings.OKTA_RATE_LIMIT_SHARE,
+                pacer=_pacer(org_url, client_id),
+            )
+        return client

@@ -476,6 +476,33 @@ AUDIT_REPORT_HOUR = env_int("AUDIT_REPORT_HOUR", 5)
 ATTESTATION_EVERY_DAYS = env_int("ATTESTATION_EVERY_DAYS", 90)
 ATTESTATION_DUE_DAYS = env_int("ATTESTATION_DUE_DAYS", 14)
 
+# --- Governance: two-person approval and expiring grants ----------------------------
+# A grant of a scope rated at or above APPROVAL_MIN_RISK (the scope catalog's words:
+# low, medium, high, critical; "off": no gate) needs a request that another Super
+# Admin approves. Pending requests expire after APPROVAL_REQUEST_DAYS days.
+APPROVAL_MIN_RISK = env("APPROVAL_MIN_RISK", "critical")
+if APPROVAL_MIN_RISK not in ("off", "low", "medium", "high", "critical"):
+    raise ImproperlyConfigured(
+        "APPROVAL_MIN_RISK must be low, medium, high, critical or off, "
+        f"not {APPROVAL_MIN_RISK!r}."
+    )
+APPROVAL_REQUEST_DAYS = env_int("APPROVAL_REQUEST_DAYS", 7)
+# Grants past their end time are looked for every GRANT_EXPIRY_EVERY seconds; an
+# alert goes out GRANT_EXPIRY_WARN_DAYS days before a grant's end.
+GRANT_EXPIRY_EVERY = env_int("GRANT_EXPIRY_EVERY", 60)
+GRANT_EXPIRY_WARN_DAYS = env_int("GRANT_EXPIRY_WARN_DAYS", 3)
+# The optional enforcer: a separate Okta service app (okta.appGrants.manage and the
+# Super Admin role) that revokes grants at their end time, off unless its client id
+# is set. Only the id lives in settings: its key, ENFORCER_PRIVATE_KEY, is read from
+# the environment by okta_clients.enforcer_client(), in a Celery worker only.
+DEMO_ENFORCER_CLIENT_ID = "0oa1enforcerDEMO00x7"
+ENFORCER_CLIENT_ID = env("ENFORCER_CLIENT_ID", "")
+ENFORCER_KEY_ID = env("ENFORCER_KEY_ID", "")
+if PRODUCTION and ENFORCER_CLIENT_ID.strip() == DEMO_ENFORCER_CLIENT_ID:
+    raise ImproperlyConfigured(
+        "ENFORCER_CLIENT_ID holds the demo org's value; production refuses it."
+    )
+
 # --- Logging ----------------------------------------------------------------------
 # JSON lines on stdout in production (LOG_FORMAT=json), plain text in development;
 # both carry the request id and mask credentials (grantsconsole.ops.logging).

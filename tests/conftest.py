@@ -23,6 +23,10 @@ _SIM_SOCKET.bind(("127.0.0.1", 0))
 _SIM_SOCKET.listen(256)
 SIM_URL = f"http://127.0.0.1:{_SIM_SOCKET.getsockname()[1]}"
 os.environ["OKTA_ORG_URL"] = SIM_URL
+# The suite before two-person approval grants critical scopes in one step (it tests
+# confirmation, step-up and the write path); the approval gate's own tests, in
+# tests/governance and the browser test, switch it on (settings.APPROVAL_MIN_RISK).
+os.environ.setdefault("APPROVAL_MIN_RISK", "off")
 
 
 def _reload_django_settings() -> None:

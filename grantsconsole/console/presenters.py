@@ -51,6 +51,9 @@ class Freshness:
     break of a failed audit trail verification, when the latest check failed
     or the latest whole-chain check did (a passing tail check does not clear
     it); None/"" otherwise.
+
+    ``pending_requests`` and ``due_grants`` are the nav's governance counts:
+    grant requests waiting for a decision, grants past their end time.
     """
 
     stale: bool
@@ -59,6 +62,8 @@ class Freshness:
     reason: str = ""
     audit_failed_at: datetime | None = None
     audit_problem: str = ""
+    pending_requests: int = 0
+    due_grants: int = 0
 
 
 def _audit_break(values: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +83,11 @@ def freshness_of(values: Any) -> Freshness:
     if not isinstance(values, dict):
         values = {k: getattr(values, k, None) for k in selectors.status_annotations()}
     ok_at = values.get("st_ok_at")
-    audit_break = _audit_break(values)
+    audit_break = {
+        **_audit_break(values),
+        "pending_requests": values.get("gv_pending") or 0,
+        "due_grants": values.get("gv_due") or 0,
+    }
     if values.get("st_status") == SyncRun.Status.FAILED:
         return Freshness(
             stale=True,

@@ -27,9 +27,10 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
+from grantsconsole.governance.models import GrantRequest
 from grantsconsole.grants.intents import INTENT_ACTIONS
 from grantsconsole.grants.models import (
     AuditCheckpoint,
@@ -91,7 +92,10 @@ def status_annotations() -> dict[str, Subquery]:
     last good sync's ``st_ok_at``, ``st_outage_at`` (a console write that found
     Okta down since then), and the latest (``au_*``) and latest whole-chain
     (``au_full_*``) audit verification's status, start and problem. Annotate
-    them onto a single-row queryset so the banner costs no query of its own."""
+    them onto a single-row queryset so the banner costs no query of its own.
+
+    Also the nav's governance counts: ``gv_pending`` (grant requests waiting
+    for a decision) and ``gv_due`` (held grants past their end time)."""
     finished = SyncRun.objects.exclude(status__in=_FINISHED_EXCLUDED).order_by("-id")
     ok = SyncRun.objects.filter(status__in=_OK_STATUSES).order_by("-id")
     # A range scan of the (outcome, created_at) index over the minutes since the
@@ -117,6 +121,24 @@ def status_annotations() -> dict[str, Subquery]:
         "au_full_status": _latest(full, "status"),
         "au_full_at": _latest(full, "started_at"),
         "au_full_problem": _latest(full, "problem"),
+        "gv_pending": Coalesce(
+            _count(
+                GrantRequest.objects.filter(
+                    state=GrantRequest.State.PENDING, expires_at__gt=Now()
+                )
+            ),
+            0,
+        ),
+        "gv_due": Coalesce(
+            _count(
+                ScopeGrant.objects.filter(
+                    revoked_at__isnull=True,
+                    ends_at__lte=Now(),
+                    app__removed_at__isnull=True,
+                )
+            ),
+            0,
+        ),
     }
 
 

@@ -11,6 +11,7 @@ from grantsconsole.console.views import (
     integrations,
     owners,
     reports,
+    requests,
     scopes,
     sync,
 )
@@ -42,6 +43,15 @@ urlpatterns = [
         attestation.attestation_answer,
         name="attestation-answer",
     ),
+    path(
+        "apps/<str:okta_id>/grants/end-time",
+        requests.grant_end_time,
+        name="grant-end-time",
+    ),
+    path("requests/", requests.requests_list, name="requests-list"),
+    path("requests/new", requests.request_new, name="request-new"),
+    path("requests/<int:pk>/approve", requests.request_approve, name="request-approve"),
+    path("requests/<int:pk>/deny", requests.request_deny, name="request-deny"),
     path("integrations/", integrations.integrations_list, name="integrations-list"),
     path(
         "integrations/<str:okta_id>/remove",

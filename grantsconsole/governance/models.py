@@ -1,6 +1,7 @@
 """Governance state. Each part keeps its models in its own module and is
 imported here so Django finds them."""
 
+from grantsconsole.governance.approvals_models import GrantRequest
 from grantsconsole.governance.attestation_models import (
     AttestationItem,
     AttestationReminder,
@@ -8,4 +9,10 @@ from grantsconsole.governance.attestation_models import (
 )
 from grantsconsole.governance.owners_models import AppOwner
 
-__all__ = ["AppOwner", "AttestationItem", "AttestationReminder", "Campaign"]
+__all__ = [
+    "AppOwner",
+    "AttestationItem",
+    "AttestationReminder",
+    "Campaign",
+    "GrantRequest",
+]

@@ -4,7 +4,36 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from grantsconsole.governance import attestation
+from grantsconsole.governance import approvals, attestation, expiry
+from grantsconsole.okta import OktaError
+
+EXPIRY_MAX_RETRIES = 3
+
+
+@shared_task(
+    bind=True, name="governance.enforce_expiries", max_retries=EXPIRY_MAX_RETRIES
+)
+def enforce_expiries(self) -> dict[str, int]:
+    """Revoke (enforcer) or alert grants past their end time; alert grants
+    ending soon. An Okta error that escapes (the enforcer's token refused, Okta
+    down) is retried with backoff; a grant left held is due again next pass.
+    Returns the pass's counts."""
+    try:
+        run = expiry.enforce_expiries()
+    except OktaError as exc:
+        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+    return {
+        "revoked": run.revoked,
+        "failed": run.failed,
+        "alerted": run.alerted,
+        "warned": run.warned,
+    }
+
+
+@shared_task(name="governance.expire_requests")
+def expire_requests() -> int:
+    """Close pending grant requests past their expiry; returns how many."""
+    return approvals.expire_requests()
 
 
 @shared_task(name="governance.start_scheduled_campaign")

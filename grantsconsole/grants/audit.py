@@ -141,6 +141,14 @@ ACTIONS = (
     "campaign_started",
     "campaign_closed",
     "attestation_answer",
+    # Governance: two-person approval of risky grants, and grants' end times.
+    "request_opened",
+    "request_approved",
+    "request_denied",
+    "request_expired",
+    "end_time_set",
+    "expiry_enforced",
+    "expiry_alerted",
 )
 
 #: each action in words, as the pages show it (every action has one)
@@ -173,6 +181,13 @@ ACTION_NAMES = {
     "campaign_started": "Attestation campaign started",
     "campaign_closed": "Attestation campaign closed",
     "attestation_answer": "Grant attested",
+    "request_opened": "Grant request opened",
+    "request_approved": "Grant request approved",
+    "request_denied": "Grant request denied",
+    "request_expired": "Grant request expired",
+    "end_time_set": "Grant end time set",
+    "expiry_enforced": "Expired grant revoked by the enforcer",
+    "expiry_alerted": "Grant end time alerted",
 }
 
 

@@ -73,6 +73,11 @@ WORKER_GRANTS = [
     "okta.roles.read",
     "okta.orgs.read",
 ]
+# The optional enforcer (revokes grants at their end time): a separate service app
+# with only okta.appGrants.manage and the Super Admin role that grant writes need.
+# The demo signs with the worker's demo key (production refuses that key).
+ENFORCER_CLIENT_ID = "0oa1enforcerDEMO00x7"
+ENFORCER_GRANTS = ["okta.appGrants.manage"]
 
 DEMO_USERS = [
     ("super.admin@example.com", "Sam", "Super", ["SUPER_ADMIN"], DEMO_SSWS_TOKEN),
@@ -406,6 +411,15 @@ def demo_seed() -> dict[str, Any]:
             "jwks": [worker_public_jwk()],
             "roles": ["SUPER_ADMIN"],
             "grants": WORKER_GRANTS,
+        },
+        {
+            "id": ENFORCER_CLIENT_ID,
+            "client_id": ENFORCER_CLIENT_ID,
+            "label": "Grants Console Enforcer",
+            "kind": "service",
+            "jwks": [{**worker_public_jwk(), "id": "pks1enforcerDEMO00x7"}],
+            "roles": ["SUPER_ADMIN"],
+            "grants": ENFORCER_GRANTS,
         },
     ]
     for label, kind, grants in _DEMO_APPS:

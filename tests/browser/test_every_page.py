@@ -75,6 +75,8 @@ def _pages(objects: dict[str, str]) -> dict[str, str]:
         "reports": "/reports/",
         "report-detail": f"/reports/{objects['report']}/",
         "health": "/health/console/",
+        "requests": "/requests/",
+        "request-new": f"/requests/new?app={objects['app']}&scope=okta.users.manage",
         "sign-out": "/accounts/logout/",
         "not-found": "/no/such/page/",
     }

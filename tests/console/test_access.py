@@ -13,7 +13,7 @@ from django.urls import resolve
 from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
-from grantsconsole.governance import attestation
+from grantsconsole.governance import approvals, attestation
 from grantsconsole.grants import audit
 from grantsconsole.grants.models import (
     ApiServiceIntegration,
@@ -23,7 +23,7 @@ from grantsconsole.grants.models import (
 )
 from grantsconsole.grants.services import reports as report_services
 from tests.console.conftest import grant_writes, web_app
-from tests.factories import READ_ONLY, SUPER, make_sync_run
+from tests.factories import ORG_ADMIN, READ_ONLY, SUPER, make_sync_run
 
 
 @pytest.fixture
@@ -42,9 +42,16 @@ def objects(mirrored, sim) -> dict[str, str]:
         okta_id="0oaINTEGRATION000001", name="Acme Log Streaming"
     )
     campaign = attestation.start_campaign(trigger="console", actor=SUPER.actor)
+    request = approvals.open_request(
+        OktaApp.objects.get(okta_id=app["id"]),
+        "okta.users.manage",
+        ORG_ADMIN.actor,
+        "needed",
+    )
     return {
         "campaign": str(campaign.pk),
         "item": str(campaign.items.order_by("pk").first().pk),
+        "request": str(request.pk),
         "app": app["id"],
         "integration": "0oaINTEGRATION000001",
         "run": str(run.pk),
@@ -78,6 +85,8 @@ READS = [
     "/attestation/{campaign}/",
     "/attestation/{campaign}/export.csv",
     "/attestation/{campaign}/export.json",
+    "/requests/",
+    "/requests/new",
 ]
 WRITES = [
     ("/apps/{app}/grants/grant", {"only": "okta.brands.read"}),
@@ -97,6 +106,12 @@ WRITES = [
     ("/apps/{app}/owner/set", {"login": SUPER.login}),
     ("/attestation/start", {}),
     ("/attestation/items/{item}/answer", {"decision": "confirm"}),
+    ("/requests/{request}/approve", {}),
+    ("/requests/{request}/deny", {"reason": "no"}),
+    (
+        "/apps/{app}/grants/end-time",
+        {"scope": "okta.apps.read", "ends_at": "2099-01-01T00:00"},
+    ),
 ]
 
 
@@ -362,4 +377,5 @@ SAMPLE = {
     "seq": "1",
     "campaign": "1",
     "item": "1",
+    "request": "1",
 }

@@ -23,6 +23,7 @@ from django.urls import get_resolver
 
 from grantsconsole.accounts import session as sess
 from grantsconsole.accounts.models import SecurityEvent
+from grantsconsole.governance.models import GrantRequest
 from grantsconsole.grants import tasks
 from grantsconsole.grants.models import (
     ApiServiceIntegration,
@@ -81,6 +82,7 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
     """Every write URL with a body a Super Admin could legitimately send (the
     integration: the first the sync stored, "none" before any)."""
     integration = ApiServiceIntegration.objects.order_by("pk").first()
+    request = GrantRequest.objects.order_by("pk").first()
     return {
         "integration-remove": (
             f"/integrations/{integration.okta_id if integration else 'none'}/remove",
@@ -116,6 +118,12 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
         ),
         "attestation-start": ("/attestation/start", {}),
         "attestation-answer": ("/attestation/items/1/answer", {"decision": "confirm"}),
+        "request-approve": (f"/requests/{request.pk if request else 1}/approve", {}),
+        "request-deny": (f"/requests/{request.pk if request else 1}/deny", {}),
+        "grant-end-time": (
+            f"/apps/{app_id}/grants/end-time",
+            {"scope": "okta.apps.read", "ends_at": "2099-01-01T00:00"},
+        ),
     }
 
 

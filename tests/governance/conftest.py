@@ -1,4 +1,6 @@
-"""Fixtures for the governance tests."""
+"""Fixtures for the governance tests: the demo org mirrored into the database,
+the console's and the worker's clients, a second Super Admin, and the approval
+gate on (the suite runs with it off, see tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,24 @@ import pytest
 
 from grantsconsole import okta_clients
 from grantsconsole.okta import OktaClient, SswsTokenSource
-from tests.console.conftest import mirror_org
+from tests.console.conftest import admin, mirrored  # noqa: F401
+from tests.factories import ORG_ADMIN
+from tests.grants.conftest import worker_client  # noqa: F401
+
+CRITICAL = "okta.users.manage"
+
+
+@pytest.fixture(autouse=True)
+def gate(settings):
+    """Grants rated critical need an approved request (the product's default)."""
+    settings.APPROVAL_MIN_RISK = "critical"
 
 
 @pytest.fixture
-def mirrored(sim, db) -> int:
-    """The demo org's apps and grants in the database, without a sync."""
-    return mirror_org(sim)
+def approver(sim, signed_in_as):
+    """A second Super Admin (the demo Org Admin, promoted in the simulator)."""
+    sim.set_roles(ORG_ADMIN.login, ["SUPER_ADMIN"])
+    return signed_in_as(ORG_ADMIN)
 
 
 @pytest.fixture

@@ -80,6 +80,8 @@ def test_missing_production_setting_stops_start_up_naming_it(variable):
         ("ALLOWED_HOSTS", "*"),
         ("TOKEN_ENCRYPTION_KEY", "not-a-fernet-key"),
         ("DEBUG", "true"),
+        ("ENFORCER_CLIENT_ID", "0oa1enforcerDEMO00x7"),
+        ("APPROVAL_MIN_RISK", "everything"),
     ],
 )
 def test_demo_or_insecure_values_are_refused_in_production(variable, value):

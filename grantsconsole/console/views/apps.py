@@ -57,6 +57,7 @@ from grantsconsole.console.views.common import (
     page_number,
     render_page,
 )
+from grantsconsole.console.views.requests import ask_approval
 from grantsconsole.grants.models import AuditEvent, OktaApp
 from grantsconsole.grants.services import (
     app_sync,
@@ -371,6 +372,10 @@ def grant_create(request: HttpRequest, okta_id: str) -> HttpResponse:
         scope_ids = scope_selection(request.POST)
     except SelectionError as exc:
         return _refuse_selection(request, app, exc.message)
+    # Asked before the confirmation and step-up: the grant would not run anyway.
+    gated = [s for s in scope_ids if scope_writes.needs_approval(s)]
+    if gated:
+        return ask_approval(request, [app.okta_id], gated)
     if any(catalog.asks_confirmation(s) for s in scope_ids):
         if request.POST.get("confirm") != "yes":
             return _confirm_manage(request, app, scope_ids)
@@ -473,6 +478,8 @@ def _send(
             actor=actor_of(request),
         )
         outcomes = [describe(r, verb=verb) for r in results]
+    except scope_writes.ApprovalRequired as exc:
+        return ask_approval(request, [app.okta_id], exc.scope_ids)
     except OktaError as exc:
         outcomes = [from_error(s, exc, verb=verb) for s in scope_ids]
     app.refresh_from_db()

@@ -39,6 +39,7 @@ from grantsconsole.console.views.common import (
     page_number,
     render_page,
 )
+from grantsconsole.console.views.requests import ask_approval
 from grantsconsole.grants.models import OktaApp
 from grantsconsole.grants.services import (
     api_services,
@@ -227,6 +228,8 @@ def _bulk(request: HttpRequest, scope_id: str, verb: str) -> HttpResponse:
     if len(apps) != len(okta_ids):
         raise Http404("Unknown app.")
     ordered = [apps[i] for i in okta_ids]
+    if verb == "grant" and scope_writes.needs_approval(scope_id):
+        return ask_approval(request, okta_ids, [scope_id])
     if verb == "revoke":
         refused = _confirm_bulk_revoke(request, scope_id, ordered)
         if refused is not None:
@@ -332,6 +335,9 @@ def _bulk_write(
                     refresh_tokens=app.application_type != "service",
                 )
             )
+        except scope_writes.ApprovalRequired as exc:
+            # The same scope for every app: the first one stops them all.
+            return ask_approval(request, [a.okta_id for a in apps], exc.scope_ids)
         except OktaError as exc:
             outcomes.append(from_error(app.label, exc, verb=verb))
     title = f"{'Grant' if verb == 'grant' else 'Revoke'} {scope_id}: results per app"

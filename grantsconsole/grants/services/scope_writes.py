@@ -9,6 +9,12 @@ row changes only when Okta said yes. A scope already granted, or a grant
 already gone, is success (``changed=False``). A retry after a request died
 mid-call reads the grants back first and settles the dead request's intent
 instead of writing to Okta again.
+
+The approval gate: a grant of a scope rated at or above
+``settings.APPROVAL_MIN_RISK`` is refused with :class:`ApprovalRequired` unless
+it carries the :class:`Approval` of a request another Super Admin approved
+(``grantsconsole.governance.approvals``). Every grant path (one app, bulk,
+plans) comes through here, so none can skip it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -40,6 +47,7 @@ from grantsconsole.okta import (
     OktaUnauthorized,
     RevokeResult,
 )
+from grantsconsole.okta import scopes as scope_catalog
 from grantsconsole.okta.errors import describe
 
 logger = logging.getLogger(__name__)
@@ -47,6 +55,40 @@ logger = logging.getLogger(__name__)
 _OUTAGE_ERRORS = (OktaConnectionError, OktaServerError, OktaTimeout)
 # After one of these, the next scope would fail the same way: stop the batch.
 _STOP_ERRORS = (OktaUnauthorized, OktaPermissionDenied, OktaInsufficientScope)
+
+
+class ApprovalRequired(Exception):
+    """The grant includes scopes rated at or above ``settings.APPROVAL_MIN_RISK``
+    and carries no approval: nothing was sent to Okta. ``scope_ids``: those
+    scopes, in the order asked."""
+
+    def __init__(self, scope_ids: list[str]) -> None:
+        self.scope_ids = scope_ids
+        super().__init__(
+            "A second Super Admin must approve granting " + ", ".join(scope_ids) + "."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """The approved request a grant runs for: ``request_id`` (the request's
+    id), ``scope_id`` (the one scope it covers) and ``requester`` (who asked;
+    the grant's actor is the approver)."""
+
+    request_id: int
+    scope_id: str
+    requester: Actor
+
+
+def needs_approval(scope_id: str) -> bool:
+    """True when granting ``scope_id`` needs an approved request: its risk (an
+    uncatalogued ``*.manage`` scope is high) is at least
+    ``settings.APPROVAL_MIN_RISK``; never when that setting is "off"."""
+    threshold = settings.APPROVAL_MIN_RISK
+    if threshold == "off":
+        return False
+    rank = scope_catalog.RISK_RANK[scope_catalog.risk(scope_id) or "low"]
+    return rank >= scope_catalog.RISK_RANK[threshold]
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +365,7 @@ def write_scopes(
     scope_ids: Iterable[str],
     actor: Actor,
     issuer: str | None = None,
+    approval: Approval | None = None,
 ) -> list[ScopeResult]:
     """Grant (``verb="grant"``) or revoke (``"revoke"``) each scope of ``app``
     through Okta, with ``client`` acting as the signed-in admin ``actor``.
@@ -340,9 +383,27 @@ def write_scopes(
     shows it done, that intent is settled and nothing is sent again.
     Unexpected exceptions (bugs) are recorded as a failure row and re-raised.
     Raises KeyError for an unknown ``verb``.
+
+    A grant that includes a scope :func:`needs_approval` names raises
+    :class:`ApprovalRequired` before any write, unless ``approval`` is given:
+    then the grant must be of exactly ``approval.scope_id`` (else ValueError),
+    and its final audit row names the request and the requester.
     """
     spec = VERBS[verb]
     scopes = _unique(scope_ids)
+    approved: dict[str, object] = {}
+    if verb == "grant" and approval is not None:
+        if scopes != [approval.scope_id]:
+            raise ValueError("An approval covers exactly the one scope it names.")
+        approved = {
+            "approved_request": approval.request_id,
+            "requested_by_id": approval.requester.actor_id,
+            "requested_by_login": approval.requester.login,
+        }
+    elif verb == "grant":
+        gated = [s for s in scopes if needs_approval(s)]
+        if gated:
+            raise ApprovalRequired(gated)
     earlier = intents.open_intents(app.pk, timezone.now())
     okta_grants: list[Grant] | None = None
     results: list[ScopeResult] = []
@@ -429,7 +490,7 @@ def write_scopes(
                 detail={"error": type(exc).__name__},
             )
             raise
-        final = _finish(verb, app, scope_id, result, actor, intent.seq)
+        final = _finish(verb, app, scope_id, result, actor, intent.seq, approved)
         message = spec.already if spec.unchanged(result) else spec.done
         results.append(
             ScopeResult(
