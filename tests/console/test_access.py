@@ -13,6 +13,7 @@ from django.urls import resolve
 from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
+from grantsconsole.governance.models import AlertDestination
 from grantsconsole.grants import audit
 from grantsconsole.grants.models import (
     ApiServiceIntegration,
@@ -40,7 +41,11 @@ def objects(mirrored, sim) -> dict[str, str]:
     ApiServiceIntegration.objects.create(
         okta_id="0oaINTEGRATION000001", name="Acme Log Streaming"
     )
+    destination = AlertDestination.objects.create(
+        name="Security mailbox", kind="email", emails="security@example.com"
+    )
     return {
+        "destination": str(destination.pk),
         "app": app["id"],
         "integration": "0oaINTEGRATION000001",
         "run": str(run.pk),
@@ -69,6 +74,9 @@ READS = [
     "/reports/{report}/export.json",
     "/reports/{report}/export.csv",
     "/integrations/",
+    "/alerts/",
+    "/alerts/destinations/",
+    "/alerts/destinations/{destination}/",
 ]
 WRITES = [
     ("/apps/{app}/grants/grant", {"only": "okta.brands.read"}),
@@ -85,6 +93,16 @@ WRITES = [
         "/integrations/{integration}/remove",
         {"confirm": "yes", "typed": "Acme Log Streaming"},
     ),
+    (
+        "/alerts/destinations/create",
+        {"name": "Pager", "kind": "email", "emails": "pager@example.com"},
+    ),
+    (
+        "/alerts/destinations/{destination}/edit",
+        {"name": "Renamed", "kind": "email", "emails": "x@example.com"},
+    ),
+    ("/alerts/destinations/{destination}/test", {}),
+    ("/alerts/destinations/{destination}/delete", {}),
 ]
 
 
@@ -338,4 +356,11 @@ def test_every_console_route_is_in_these_lists():
     assert routes - listed == set()
 
 
-SAMPLE = {"app": "0oa1", "integration": "0oa2", "run": "1", "report": "1", "seq": "1"}
+SAMPLE = {
+    "app": "0oa1",
+    "integration": "0oa2",
+    "run": "1",
+    "report": "1",
+    "seq": "1",
+    "destination": "1",
+}
