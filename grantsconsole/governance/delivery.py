@@ -142,6 +142,8 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
                     break
         finally:
             answer.release_conn()
+    except urllib3.exceptions.NewConnectionError:  # a subclass of TimeoutError
+        return Attempt(False, error="could not connect: refused", retry=True)
     except urllib3.exceptions.TimeoutError:
         return Attempt(False, error=f"no answer within {timeout:g} s", retry=True)
     except urllib3.exceptions.HTTPError as exc:
