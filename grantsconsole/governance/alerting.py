@@ -65,8 +65,9 @@ def raise_alert(
     filters take it, and queues each delivery as its own task once the
     caller's transaction commits (a hung endpoint delays only its own).
     ``key``: raise at most once per key (the existing Alert is returned, no
-    new delivery). ``deliver_now``: make each first attempt in this process
-    (for a caller that cannot count on a worker: the worker-health check);
+    new delivery). ``deliver_now``: make each first attempt in this process,
+    at once (for callers outside a transaction that cannot count on a
+    worker, or want the answer: the worker-health check, the test button);
     failures still retry through the queue. ``destinations``: exactly these,
     whatever their filters (the test button). Returns the Alert.
     Raises ValueError for an unknown kind or risk.
@@ -101,12 +102,14 @@ def raise_alert(
             ).pk
             for d in destinations
         ]
-    if ids:
-        transaction.on_commit(lambda: _send(ids, deliver_now))
+    if ids and deliver_now:
+        _send(ids, now=True)
+    elif ids:
+        transaction.on_commit(lambda: _send(ids, now=False))
     return alert
 
 
-def _send(delivery_ids: list[int], now: bool) -> None:
+def _send(delivery_ids: list[int], *, now: bool) -> None:
     from grantsconsole.governance import delivery, tasks
 
     for delivery_id in delivery_ids:

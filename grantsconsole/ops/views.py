@@ -169,8 +169,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         result["ms"] = round((time.monotonic() - started) * 1000, 1)
         checks[name] = result
     ok = all(c["ok"] for c in checks.values())
-    if ok:
-        _watch_worker()
+    _watch_worker()
     if not detailed:
         return JsonResponse({"ok": ok}, status=200 if ok else 503)
     return JsonResponse(

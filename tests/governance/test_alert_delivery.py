@@ -274,14 +274,13 @@ def test_a_broker_outage_does_not_fail_the_caller(django_capture_on_commit_callb
 
 
 def test_deliver_now_attempts_in_this_process_and_queues_only_the_retry(
-    endpoint, django_capture_on_commit_callbacks, queued
+    endpoint, queued
 ):
     webhook("Fine", endpoint.url + "/ok")
     webhook("Flaky", endpoint.url + "/fail")
-    with django_capture_on_commit_callbacks(execute=True):
-        raised = raise_alert(
-            "worker_unhealthy", risk="high", title="t", details={}, deliver_now=True
-        )
+    raised = raise_alert(
+        "worker_unhealthy", risk="high", title="t", details={}, deliver_now=True
+    )
     assert raised.deliveries.get(destination_name="Fine").status == "delivered"
     flaky = raised.deliveries.get(destination_name="Flaky")
     assert flaky.status == "retrying"
