@@ -95,10 +95,16 @@ def _facts(alert: Alert) -> list[str]:
     ]
 
 
+def _slack_escape(text: str) -> str:
+    """Slack's escaping of ``&``, ``<`` and ``>``: an app label cannot become
+    a link or an ``<!channel>`` mention."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack_json(alert: Alert) -> dict[str, Any]:
     """The alert as a Slack-compatible incoming webhook takes it: ``text``
     (what every compatible receiver shows) and ``blocks``."""
-    text = f"[{alert.risk}] {alert.title}"
+    text = _slack_escape(f"[{alert.risk}] {alert.title}")
     return {
         "text": text,
         "blocks": [
@@ -106,7 +112,10 @@ def slack_json(alert: Alert) -> dict[str, Any]:
             {
                 "type": "context",
                 "elements": [
-                    {"type": "mrkdwn", "text": "\n".join(_facts(alert)) or alert.kind}
+                    {
+                        "type": "mrkdwn",
+                        "text": _slack_escape("\n".join(_facts(alert))) or alert.kind,
+                    }
                 ],
             },
         ],
@@ -165,7 +174,8 @@ def _send_email(destination: AlertDestination, alert: Alert) -> Attempt:
     body = "\n".join([alert.title, "", *_facts(alert)])
     try:
         send_mail(
-            f"[grantsconsole {alert.risk}] {alert.title}",
+            # One line: a title copied from Okta (an app label) may hold newlines.
+            " ".join(f"[grantsconsole {alert.risk}] {alert.title}".split()),
             body,
             None,
             destination.recipients,

@@ -160,6 +160,19 @@ def test_a_slack_webhook_gets_text_and_blocks(endpoint, queued):
     assert "X-Grantsconsole-Signature" not in endpoint.received[0][1]
 
 
+def test_okta_text_cannot_mention_a_channel_or_split_a_mail_header(endpoint, queued):
+    webhook("Slack", endpoint.url + "/ok", kind="slack", min_risk="low")
+    AlertDestination.objects.create(
+        name="Mailbox", kind="email", emails="sec@example.com", min_risk="low"
+    )
+    raised = alert(title="okta.users.manage on <!channel>\nBcc: x@example.com")
+    for sent in raised.deliveries.all():
+        assert delivery.deliver(sent.pk) is None
+    assert "&lt;!channel&gt;" in endpoint.bodies()[0]["text"]
+    assert "<!channel>" not in json.dumps(endpoint.bodies()[0])
+    assert "\n" not in mail.outbox[0].subject
+
+
 def test_an_email_goes_through_djangos_mail_backend(queued):
     AlertDestination.objects.create(
         name="Mailbox", kind="email", emails="sec@example.com, oncall@example.com"
