@@ -126,6 +126,13 @@ def scope_risk(scope_id: str) -> str:
     return scope_catalog.risk(scope_id) or "low"
 
 
+def approved_by_request(event: AuditEvent) -> bool:
+    """Whether an approved two-person request covered the change in ``event``
+    (an ``external_grant`` / ``external_revoke`` row). The hook for approvals:
+    until requests exist none covers anything, so this is False."""
+    return False
+
+
 def out_of_band_change(event: AuditEvent, actor: Actor) -> Alert:
     """Alert on an ``external_grant`` / ``external_revoke`` audit row: who
     (the System Log actor, else unknown), which app and scope, from which IP
@@ -144,8 +151,7 @@ def out_of_band_change(event: AuditEvent, actor: Actor) -> Alert:
         "changed_at": (actor.at or event.created_at).isoformat(),
         "log_event": actor.event_uuid,
         "detected_by": event.detail.get("detected_by", ""),
-        # Two-person approval is not built yet: no request can cover a change.
-        "approved_by_request": False,
+        "approved_by_request": approved_by_request(event),
         "audit_seq": event.seq,
     }
     return raise_alert(
