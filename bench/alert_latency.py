@@ -70,6 +70,17 @@ def _celery(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, Any
     return c.start_child([c.PYTHON, "-m", "celery", "-A", "grantsconsole", *args], env)
 
 
+def _stop(proc: subprocess.Popen, started: float) -> None:
+    """Stop a Celery process (warm shutdown, then kill after 30 s) and reap it."""
+    proc.terminate()
+    deadline = time.monotonic() + 30
+    while c.running(proc) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if c.running(proc):
+        proc.kill()
+    c.finish_child(proc, started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--changes", type=int, default=20)
@@ -120,12 +131,7 @@ def main() -> None:
             rows = _measure(sim, env, args)
         finally:
             for proc, started in (beat, worker):
-                proc.terminate()
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                c.finish_child(proc, started)
+                _stop(proc, started)
     latencies = [r["latency_s"] for r in rows if r["latency_s"] is not None]
     summary = {
         "changes": args.changes,
