@@ -12,6 +12,7 @@ from unittest import mock
 import pytest
 from celery.exceptions import Retry
 from django.core import mail
+from django.core.management import call_command
 
 from grantsconsole.governance import alerting, delivery, tasks
 from grantsconsole.governance.alerting import raise_alert
@@ -305,3 +306,22 @@ def test_deliver_now_attempts_in_this_process_and_queues_only_the_retry(
 def test_scope_risk_reads_the_catalog():
     assert alerting.scope_risk("okta.users.manage") == "critical"
     assert alerting.scope_risk("okta.brands.read") == "low"
+
+
+def test_the_demo_destination_delivers_to_the_simulators_receiver(sim, queued):
+    """``make run``'s destination, signed with the demo secret, is verified by
+    the simulator's receiver; a wrong secret is answered 401 and not retried."""
+    call_command("demo_alert_destination", f"{sim.url}/__sim__/webhooks")
+    call_command("demo_alert_destination", f"{sim.url}/__sim__/webhooks")  # updates
+    row = AlertDestination.objects.get()
+    assert delivery.deliver(alert().deliveries.get().pk) is None
+    (got,) = sim.webhooks()
+    assert got["verdict"] == "verified"
+    assert got["body"]["scope_id"] == "okta.users.manage"
+    row.secret = "not-the-receivers-secret"
+    row.save()
+    sent = alert(risk="high").deliveries.get()
+    assert delivery.deliver(sent.pk) is None
+    sent.refresh_from_db()
+    assert (sent.status, sent.status_code) == ("failed", 401)
+    assert sim.webhooks()[-1]["verdict"] == "bad signature"
