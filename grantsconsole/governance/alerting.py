@@ -110,6 +110,7 @@ def raise_alert(
 
 
 def _send(delivery_ids: list[int], *, now: bool) -> None:
+    # Imported here: the tasks module imports watch, which imports this one.
     from grantsconsole.governance import delivery, tasks
 
     for delivery_id in delivery_ids:
