@@ -521,6 +521,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # Its DEBUG lines quote request paths, and a Slack webhook's path is
+        # its secret (alert delivery).
+        "urllib3.connectionpool": {"level": "INFO"},
     },
 }
 

@@ -123,8 +123,8 @@ def slack_json(alert: Alert) -> dict[str, Any]:
 
 
 # Webhooks are not Okta: no Okta client, and urllib3 rather than requests
-# (tests/okta/test_layering.py keeps requests for Okta I/O). No pool reuse
-# across hosts matters here; one manager per process is plenty.
+# (tests/okta/test_layering.py keeps requests for Okta I/O). No retries here:
+# the task retries, with backoff.
 _HTTP = urllib3.PoolManager(retries=False, num_pools=20)
 
 
@@ -150,9 +150,11 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
                 if read > MAX_ANSWER_BYTES or time.monotonic() - started > 2 * timeout:
                     break
         finally:
-            answer.release_conn()
-    except urllib3.exceptions.NewConnectionError:  # a subclass of TimeoutError
-        return Attempt(False, error="could not connect: refused", retry=True)
+            answer.close()  # not back to the pool: the answer may be unread
+    except urllib3.exceptions.NewConnectionError as exc:  # a TimeoutError too
+        return Attempt(
+            False, error=f"could not connect: {type(exc).__name__}", retry=True
+        )
     except urllib3.exceptions.TimeoutError:
         return Attempt(False, error=f"no answer within {timeout:g} s", retry=True)
     except urllib3.exceptions.HTTPError as exc:

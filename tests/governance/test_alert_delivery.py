@@ -6,6 +6,7 @@ redirect."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from unittest import mock
 
@@ -325,3 +326,12 @@ def test_the_demo_destination_delivers_to_the_simulators_receiver(sim, queued):
     sent.refresh_from_db()
     assert (sent.status, sent.status_code) == ("failed", 401)
     assert sim.webhooks()[-1]["verdict"] == "bad signature"
+
+
+def test_a_slack_url_is_not_logged_even_at_debug(endpoint, queued, caplog):
+    """Its path is its credential; urllib3 quotes request paths at DEBUG."""
+    webhook("Slack", endpoint.url + "/ok?T000/B000/XXXXSECRETXXXX", kind="slack")
+    with caplog.at_level(logging.DEBUG):
+        delivery.deliver(alert().deliveries.get().pk)
+    assert endpoint.received
+    assert "XXXXSECRETXXXX" not in caplog.text
