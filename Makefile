@@ -24,6 +24,9 @@ SIM_PORT ?= 8001
 
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput -v0
+	@# On the demo org, alerts go to the simulator's local webhook receiver too.
+	@[ -n "$$OKTA_ORG_URL" ] || $(PY) manage.py demo_alert_destination \
+	  http://127.0.0.1:$(SIM_PORT)/__sim__/webhooks
 	@PORT=$(PORT) SIM_PORT=$(SIM_PORT) bash .ci/run-local
 
 system-packages:

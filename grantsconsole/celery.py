@@ -102,6 +102,12 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
             "schedule": 3600.0,
             "options": {"expires": 3500},
         },
+        # Every minute: alert when no sync has succeeded for too long.
+        "governance-watch-worker": {
+            "task": "governance.watch_worker",
+            "schedule": 60.0,
+            "options": {"expires": 55},
+        },
         # Daily at AUDIT_REPORT_HOUR:00 UTC (https://crontab.guru/#0_5_*_*_*).
         "grants-audit-report": {
             "task": "grants.audit_report",

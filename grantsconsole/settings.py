@@ -234,6 +234,26 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "grantsconsole@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Alert delivery (governance): each webhook gets this many seconds to connect and
+# to answer; a failed delivery is retried with exponential backoff from
+# ALERT_RETRY_BACKOFF seconds (capped at ALERT_RETRY_BACKOFF_MAX) until
+# ALERT_DELIVERY_ATTEMPTS attempts were made.
+ALERT_WEBHOOK_TIMEOUT = env_int("ALERT_WEBHOOK_TIMEOUT", 5)
+ALERT_DELIVERY_ATTEMPTS = env_int("ALERT_DELIVERY_ATTEMPTS", 6)
+ALERT_RETRY_BACKOFF = env_int("ALERT_RETRY_BACKOFF", 10)
+ALERT_RETRY_BACKOFF_MAX = env_int("ALERT_RETRY_BACKOFF_MAX", 600)
+# Webhook URLs must be https; plain http only in development (the demo's local
+# receiver, the simulator's /__sim__/webhooks). Production refuses it.
+ALERT_WEBHOOK_ALLOW_HTTP = env_bool("ALERT_WEBHOOK_ALLOW_HTTP", not PRODUCTION)
+if PRODUCTION and ALERT_WEBHOOK_ALLOW_HTTP:
+    raise ImproperlyConfigured(
+        "ALERT_WEBHOOK_ALLOW_HTTP must be false in production: alerts and their "
+        "signatures would cross the network in clear text."
+    )
+# The signing secret of the demo's webhook destination and of the simulator's
+# local receiver (public: development only).
+DEMO_ALERT_WEBHOOK_SECRET = "demo-alert-webhook-secret"
+
 # --- Production refuses the demo secrets -------------------------------------------
 # The demo org's secrets are public (README, the simulator's seed); a console running
 # with one of them would sign audit checkpoints or act in Okta with a known key.
@@ -533,6 +553,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # Its DEBUG lines quote request paths, and a Slack webhook's path is
+        # its secret (alert delivery).
+        "urllib3.connectionpool": {"level": "INFO"},
     },
 }
 

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from grantsconsole.console.views import (
+    alerts,
     app_tokens,
     apps,
     attestation,
@@ -99,5 +100,36 @@ urlpatterns = [
         "reports/<int:report_id>/export.<str:fmt>",
         reports.report_export,
         name="report-export",
+    ),
+    path("alerts/", alerts.alerts_list, name="alerts-list"),
+    path(
+        "alerts/destinations/",
+        alerts.destinations_list,
+        name="alert-destinations",
+    ),
+    path(
+        "alerts/destinations/create",
+        alerts.destination_create,
+        name="alert-destination-create",
+    ),
+    path(
+        "alerts/destinations/<int:pk>/",
+        alerts.destination_detail,
+        name="alert-destination",
+    ),
+    path(
+        "alerts/destinations/<int:pk>/edit",
+        alerts.destination_update,
+        name="alert-destination-update",
+    ),
+    path(
+        "alerts/destinations/<int:pk>/delete",
+        alerts.destination_delete,
+        name="alert-destination-delete",
+    ),
+    path(
+        "alerts/destinations/<int:pk>/test",
+        alerts.destination_test,
+        name="alert-destination-test",
     ),
 ]

@@ -1,10 +1,28 @@
 """The one entry point for raising an alert: every part of governance (and the
 syncs) calls :func:`raise_alert`; delivery (e-mail, webhooks, retries, the
-delivery log) lives behind it."""
+delivery log) lives behind it, in ``governance.delivery`` and the
+``governance.deliver_alert`` task."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from grantsconsole.governance.alerts_models import (
+    RISKS,
+    Alert,
+    AlertDelivery,
+    AlertDestination,
+)
+from grantsconsole.okta import scopes as scope_catalog
+
+if TYPE_CHECKING:
+    from grantsconsole.grants.audit import Actor
+    from grantsconsole.grants.models import AuditEvent
+
+logger = logging.getLogger(__name__)
 
 KINDS = (
     "out_of_band_change",  # a grant or revoke made outside the console
@@ -13,7 +31,18 @@ KINDS = (
     "audit_verification_failed",
     "worker_unhealthy",
     "owner_orphaned",  # an app owner's Okta user was deactivated
+    "test",  # a destination's test button
 )
+
+#: each kind in words, for the pages and the destination filters
+KIND_NAMES = {
+    "out_of_band_change": "Grant or revoke made outside the console",
+    "policy_violation": "Policy violation",
+    "grant_expiring": "Grant about to expire",
+    "audit_verification_failed": "Audit trail failed verification",
+    "worker_unhealthy": "Worker unhealthy",
+    "test": "Test alert",
+}
 
 
 def raise_alert(
@@ -24,12 +53,118 @@ def raise_alert(
     details: dict[str, Any],
     app: Any = None,
     scope_id: str = "",
-) -> None:
+    key: str | None = None,
+    deliver_now: bool = False,
+    destinations: list[AlertDestination] | None = None,
+) -> Alert:
     """Raise an alert of ``kind`` (one of KINDS) at ``risk`` ("low" ...
     "critical", the scope catalog's words): ``title`` is one line in plain
-    words, ``details`` JSON-serialisable facts (actor, source IP, ...).
+    words, ``details`` JSON-serialisable facts (actor, source IP, ...); never
+    put a secret in them, they are sent as they are.
 
-    Not yet delivered anywhere: the alert delivery part replaces this body.
+    Stores the Alert and one AlertDelivery per enabled destination whose
+    filters take it, and queues each delivery as its own task once the
+    caller's transaction commits (a hung endpoint delays only its own).
+    ``key``: raise at most once per key (the existing Alert is returned, no
+    new delivery). ``deliver_now``: make each first attempt in this process,
+    at once (for callers outside a transaction that cannot count on a
+    worker, or want the answer: the worker-health check, the test button);
+    failures still retry through the queue. ``destinations``: exactly these,
+    whatever their filters (the test button). Returns the Alert.
+    Raises ValueError for an unknown kind or risk.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
+    if risk not in RISKS:
+        raise ValueError(f"unknown alert risk {risk!r}")
+    with transaction.atomic():
+        if key is not None:
+            existing = Alert.objects.filter(key=key).first()
+            if existing is not None:
+                return existing
+        alert = Alert.objects.create(
+            kind=kind,
+            risk=risk,
+            title=title[:300],
+            details=details,
+            app=app,
+            scope_id=scope_id[:200],
+            key=key,
+        )
+        if destinations is None:
+            destinations = [
+                d
+                for d in AlertDestination.objects.filter(enabled=True)
+                if d.wants(kind, risk)
+            ]
+        ids = [
+            AlertDelivery.objects.create(
+                alert=alert, destination=d, destination_name=d.name
+            ).pk
+            for d in destinations
+        ]
+    if ids and deliver_now:
+        _send(ids, now=True)
+    elif ids:
+        transaction.on_commit(lambda: _send(ids, now=False))
+    return alert
+
+
+def _send(delivery_ids: list[int], *, now: bool) -> None:
+    # Imported here: the tasks module imports watch, which imports this one.
+    from grantsconsole.governance import delivery, tasks
+
+    for delivery_id in delivery_ids:
+        try:
+            countdown = delivery.deliver(delivery_id) if now else 0
+            if countdown is not None:
+                tasks.deliver_alert.apply_async((delivery_id,), countdown=countdown)
+        except Exception:  # a broker outage must not fail the caller's work
+            logger.exception("could not queue alert delivery %s", delivery_id)
+
+
+def scope_risk(scope_id: str) -> str:
+    """The scope catalog's risk of ``scope_id``, "low" when it states none."""
+    return scope_catalog.risk(scope_id) or "low"
+
+
+def approved_by_request(event: AuditEvent) -> bool:
+    """Whether an approved two-person request covered the change in ``event``
+    (an ``external_grant`` / ``external_revoke`` row). The hook for approvals:
+    until requests exist none covers anything, so this is False."""
+    return False
+
+
+def out_of_band_change(event: AuditEvent, actor: Actor) -> Alert:
+    """Alert on an ``external_grant`` / ``external_revoke`` audit row: who
+    (the System Log actor, else unknown), which app and scope, from which IP
+    (the System Log event's ``client.ipAddress``), when, and whether an
+    approved request covered it. At the scope's risk; once per audit row."""
+    verb = "granted" if event.action == "external_grant" else "revoked"
+    who = actor.name or "someone (not named by the System Log)"
+    details = {
+        "change": verb,
+        "actor": actor.name,
+        "actor_id": actor.actor_id,
+        "app_id": event.app_okta_id,
+        "app": event.app_label,
+        "scope_id": event.scope_id,
+        "source_ip": actor.ip_address,
+        "changed_at": (actor.at or event.created_at).isoformat(),
+        "log_event": actor.event_uuid,
+        "detected_by": event.detail.get("detected_by", ""),
+        "approved_by_request": approved_by_request(event),
+        "audit_seq": event.seq,
+    }
+    return raise_alert(
+        "out_of_band_change",
+        risk=scope_risk(event.scope_id),
+        title=(
+            f"{event.scope_id} {verb} on {event.app_label or event.app_okta_id} "
+            f"outside the console by {who}"
+        ),
+        details=details,
+        app=event.app,
+        scope_id=event.scope_id,
+        key=f"audit:{event.seq}",
+    )

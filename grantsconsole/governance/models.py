@@ -1,6 +1,11 @@
 """Governance state. Each part keeps its models in its own module and is
 imported here so Django finds them."""
 
+from grantsconsole.governance.alerts_models import (
+    Alert,
+    AlertDelivery,
+    AlertDestination,
+)
 from grantsconsole.governance.approvals_models import GrantRequest
 from grantsconsole.governance.attestation_models import (
     AttestationItem,
@@ -10,6 +15,9 @@ from grantsconsole.governance.attestation_models import (
 from grantsconsole.governance.owners_models import AppOwner
 
 __all__ = [
+    "Alert",
+    "AlertDelivery",
+    "AlertDestination",
     "AppOwner",
     "AttestationItem",
     "AttestationReminder",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from grantsconsole.governance import approvals, attestation, expiry
+from grantsconsole.governance import approvals, attestation, delivery, expiry, watch
 from grantsconsole.okta import OktaError
 
 EXPIRY_MAX_RETRIES = 3
@@ -49,3 +49,21 @@ def attestation_reminders() -> int:
     """E-mail owners with unanswered attestation items (at most once per owner
     per day); returns the number sent."""
     return attestation.send_reminders()
+
+
+@shared_task(bind=True, name="governance.deliver_alert", max_retries=None)
+def deliver_alert(self, delivery_id: int) -> None:
+    """Make one attempt of one alert delivery; retry it with Celery's
+    exponential backoff while ``delivery.deliver`` says to (it counts the
+    attempts, in the delivery row, and records the final failure)."""
+    countdown = delivery.deliver(delivery_id)
+    if countdown is not None:
+        raise self.retry(countdown=countdown, exc=None)
+
+
+@shared_task(name="governance.watch_worker")
+def watch_worker() -> int | None:
+    """Alert when no sync has succeeded for too long (``watch.check_worker``);
+    returns the alert id, if one was raised."""
+    alert = watch.check_worker()
+    return alert.pk if alert else None

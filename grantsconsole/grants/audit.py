@@ -44,7 +44,8 @@ class Actor:
 
     ``actor_id``: the Okta user id (or a System Log actor's id); ``login``: the
     Okta login. From a System Log event also ``at`` (its ``published`` time,
-    UTC), ``event_uuid`` and ``request_id``. An empty Actor (:data:`NOBODY`)
+    UTC), ``event_uuid``, ``request_id`` and ``ip_address`` (its
+    ``client.ipAddress``, for alerts; not written to audit rows). An empty Actor (:data:`NOBODY`)
     means "unknown: only noticed by comparing with Okta".
     """
 
@@ -53,6 +54,7 @@ class Actor:
     at: datetime | None = None
     event_uuid: str = ""
     request_id: str = ""
+    ip_address: str = ""
 
     @classmethod
     def of_event(cls, event: Any) -> Actor:
@@ -65,6 +67,7 @@ class Actor:
             at=event.published,
             event_uuid=event.uuid,
             request_id=event.request_id,
+            ip_address=event.ip_address,
         )
 
     @property
@@ -149,6 +152,10 @@ ACTIONS = (
     "end_time_set",
     "expiry_enforced",
     "expiry_alerted",
+    # An alert that could not be delivered to a destination (after its retries),
+    # and a change to where alerts go (governance).
+    "alert_undelivered",
+    "alert_destination",
 )
 
 #: each action in words, as the pages show it (every action has one)
@@ -188,6 +195,8 @@ ACTION_NAMES = {
     "end_time_set": "Grant end time set",
     "expiry_enforced": "Expired grant revoked by the enforcer",
     "expiry_alerted": "Grant end time alerted",
+    "alert_undelivered": "Alert not delivered",
+    "alert_destination": "Alert destination changed",
 }
 
 

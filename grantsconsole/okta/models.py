@@ -150,6 +150,8 @@ class LogEvent:
     ``transaction.id``); ``published`` is aware UTC. ``granted_scopes`` is
     ``debugData.grantedScopes`` of a token issuance (observed in real events as
     one string, scopes separated by ", "; empty for other events).
+    ``ip_address`` is ``client.ipAddress``, the address the request came from
+    ("" when absent or not a string: it only informs, so it never fails a parse).
     """
 
     uuid: str
@@ -163,6 +165,7 @@ class LogEvent:
     outcome_result: str
     request_id: str
     granted_scopes: tuple[str, ...] = ()
+    ip_address: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,7 +427,14 @@ def parse_log_event(data: Any) -> LogEvent:
         granted_scopes=_scope_list(
             _nested(data, "debugContext", "debugData").get("grantedScopes")
         ),
+        ip_address=_loose_str(data.get("client"), "ipAddress"),
     )
+
+
+def _loose_str(data: Any, key: str) -> str:
+    """``data[key]`` when ``data`` is an object and that is a string, else ""."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value[:100] if isinstance(value, str) else ""
 
 
 def _scope_list(value: Any) -> tuple[str, ...]:

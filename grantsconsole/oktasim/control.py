@@ -54,6 +54,10 @@ class ControlSurface:
             ("GET", "/requests"): self.requests,
             ("GET", "/state"): self.state,
             ("GET", "/health"): self.health,
+            ("POST", "/webhooks"): self.webhook_receive,
+            ("GET", "/webhooks"): self.webhook_list,
+            ("DELETE", "/webhooks"): self.webhook_clear,
+            ("POST", "/webhooks/secret"): self.webhook_secret,
         }
         fn = handlers.get(route)
         if fn is None:
@@ -444,3 +448,24 @@ class ControlSurface:
         return json_response(
             200, {"ok": True, "url": self.sim.url, "apps": len(self.sim.org.apps)}
         )
+
+    def webhook_receive(self, data: dict, req: Request) -> Response:
+        """POST /webhooks: the local alert-webhook receiver (webhooks.py); 200,
+        or 401 for a bad or stale signature."""
+        status, answer = self.sim.webhooks.receive(req.headers, req.body)
+        return json_response(status, answer)
+
+    def webhook_list(self, data: dict, req: Request) -> Response:
+        """GET /webhooks: the deliveries received (newest last) with their
+        arrival time (Unix seconds), signature verdict and body."""
+        return json_response(200, self.sim.webhooks.list())
+
+    def webhook_clear(self, data: dict, req: Request) -> Response:
+        """DELETE /webhooks: forget the deliveries received."""
+        self.sim.webhooks.clear()
+        return Response(204, b"", [], None)
+
+    def webhook_secret(self, data: dict, req: Request) -> Response:
+        """POST /webhooks/secret {secret}: the signing secret to verify with."""
+        self.sim.webhooks.secret = str(data["secret"])
+        return json_response(200, {"ok": True})

@@ -41,6 +41,7 @@ from .seed import build_org
 from .shapes import error_body
 from .state import BASE62, Clock, Org
 from .web import HttpError, OAuthError, Request, Response, json_response
+from .webhooks import WebhookInbox
 
 log = logging.getLogger("grantsconsole.oktasim")
 
@@ -74,6 +75,7 @@ class Simulator:
         self.limiter = RateLimiter(self.clock, rate_limit)
         self.faults = FaultBook()
         self.control = ControlSurface(self)
+        self.webhooks = WebhookInbox()
         self.requests_lock = threading.Lock()
         self.requests_log: list[dict[str, Any]] = []
         self.requests_dropped = 0  # oldest entries dropped to bound memory
@@ -98,6 +100,7 @@ class Simulator:
             self.api.org = org
             self.limiter = RateLimiter(clock, rate_limit)
             self.faults.clear()
+            self.webhooks = WebhookInbox()
             with self.requests_lock:
                 self.requests_log = []
                 self.requests_dropped = 0

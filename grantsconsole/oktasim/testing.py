@@ -86,6 +86,11 @@ class SimControl:
         request_id, bucket, time (simulator clock, when received)."""
         return self._call("GET", f"/requests?since={since}")
 
+    def webhooks(self) -> list[dict]:
+        """Alert webhooks the local receiver got (``/__sim__/webhooks``), newest
+        last: ``received_at`` (Unix seconds), ``verdict``, ``delivery``, ``body``."""
+        return self._call("GET", "/webhooks")
+
     def state(self) -> dict:
         """Apps (with grants) and users as JSON: ``{"url", "apps", "users", "events"}``."""
         return self._call("GET", "/state")

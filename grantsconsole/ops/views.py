@@ -4,7 +4,8 @@
 ``/readyz`` checks what a request needs: the database and the Celery broker for
 anyone (the platform's router), and for a signed-in Super Admin also Okta (the
 org's discovery document, the worker's token and its scopes, and whether the
-worker may read grants at all), with each check's details. Both answer JSON;
+worker may read grants at all), with each check's details; it also raises the
+"worker unhealthy" alert when no sync has succeeded for too long. Both answer JSON;
 ``/readyz`` answers 503 when a check fails. Neither reveals a secret; Okta's own
 ``error`` and ``error_description`` are quoted, to Super Admins only, when it
 refuses the worker.
@@ -13,6 +14,7 @@ refuses the worker.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 
 from django.conf import settings
@@ -23,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from grantsconsole.accounts.access import is_super_admin
+from grantsconsole.governance import watch
 from grantsconsole.okta import (
     OktaClient,
     OktaError,
@@ -36,6 +39,8 @@ from grantsconsole.okta_clients import (
     worker_auth_kind,
     worker_client,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @never_cache
@@ -115,6 +120,23 @@ def _check_okta() -> dict:
     return {**_grants_probe(client), "auth": "oauth", "missing_scopes": []}
 
 
+#: seconds between two looks at the worker's health from the web processes
+WATCH_WORKER_SECONDS = 60
+
+
+def _watch_worker() -> None:
+    """Alert when the worker has not synced for too long (``watch.check_worker``),
+    at most once a minute per cache. Done here because the platform probes
+    this page: the worker's own check cannot run when the worker is down, so
+    the alert's first delivery attempts are made in this process."""
+    if not cache.add("readyz:watch-worker", 1, WATCH_WORKER_SECONDS):
+        return
+    try:
+        watch.check_worker(deliver_now=True)
+    except Exception:  # a probe reports, it never raises
+        logger.exception("could not check the worker's health")
+
+
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
@@ -147,6 +169,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         result["ms"] = round((time.monotonic() - started) * 1000, 1)
         checks[name] = result
     ok = all(c["ok"] for c in checks.values())
+    _watch_worker()
     if not detailed:
         return JsonResponse({"ok": ok}, status=200 if ok else 503)
     return JsonResponse(

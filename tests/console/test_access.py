@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.governance import approvals, attestation
+from grantsconsole.governance.models import AlertDestination
 from grantsconsole.grants import audit
 from grantsconsole.grants.models import (
     ApiServiceIntegration,
@@ -48,10 +49,14 @@ def objects(mirrored, sim) -> dict[str, str]:
         ORG_ADMIN.actor,
         "needed",
     )
+    destination = AlertDestination.objects.create(
+        name="Security mailbox", kind="email", emails="security@example.com"
+    )
     return {
         "campaign": str(campaign.pk),
         "item": str(campaign.items.order_by("pk").first().pk),
         "request": str(request.pk),
+        "destination": str(destination.pk),
         "app": app["id"],
         "integration": "0oaINTEGRATION000001",
         "run": str(run.pk),
@@ -87,6 +92,9 @@ READS = [
     "/attestation/{campaign}/export.json",
     "/requests/",
     "/requests/new",
+    "/alerts/",
+    "/alerts/destinations/",
+    "/alerts/destinations/{destination}/",
 ]
 WRITES = [
     ("/apps/{app}/grants/grant", {"only": "okta.brands.read"}),
@@ -112,6 +120,16 @@ WRITES = [
         "/apps/{app}/grants/end-time",
         {"scope": "okta.apps.read", "ends_at": "2099-01-01T00:00"},
     ),
+    (
+        "/alerts/destinations/create",
+        {"name": "Pager", "kind": "email", "emails": "pager@example.com"},
+    ),
+    (
+        "/alerts/destinations/{destination}/edit",
+        {"name": "Renamed", "kind": "email", "emails": "x@example.com"},
+    ),
+    ("/alerts/destinations/{destination}/test", {}),
+    ("/alerts/destinations/{destination}/delete", {}),
 ]
 
 
@@ -378,4 +396,5 @@ SAMPLE = {
     "campaign": "1",
     "item": "1",
     "request": "1",
+    "destination": "1",
 }

@@ -23,7 +23,7 @@ from django.urls import get_resolver
 
 from grantsconsole.accounts import session as sess
 from grantsconsole.accounts.models import SecurityEvent
-from grantsconsole.governance.models import GrantRequest
+from grantsconsole.governance.models import AlertDestination, GrantRequest
 from grantsconsole.grants import tasks
 from grantsconsole.grants.models import (
     ApiServiceIntegration,
@@ -87,6 +87,10 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
     integration: the first the sync stored, "none" before any)."""
     integration = ApiServiceIntegration.objects.order_by("pk").first()
     request = GrantRequest.objects.order_by("pk").first()
+    destination = (
+        AlertDestination.objects.order_by("pk").values_list("pk", flat=True).first()
+        or 0
+    )
     return {
         "integration-remove": (
             f"/integrations/{integration.okta_id if integration else 'none'}/remove",
@@ -128,6 +132,16 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
             f"/apps/{app_id}/grants/end-time",
             {"scope": "okta.apps.read", "ends_at": "2099-01-01T00:00"},
         ),
+        "alert-destination-create": (
+            "/alerts/destinations/create",
+            {"name": "Pager", "kind": "email", "emails": "pager@example.com"},
+        ),
+        "alert-destination-update": (
+            f"/alerts/destinations/{destination}/edit",
+            {"name": "Renamed", "kind": "email", "emails": "x@example.com"},
+        ),
+        "alert-destination-test": (f"/alerts/destinations/{destination}/test", {}),
+        "alert-destination-delete": (f"/alerts/destinations/{destination}/delete", {}),
     }
 
 
@@ -319,7 +333,12 @@ def test_csrf_missing_foreign_token_and_bad_origin(sim, org, queued, ledger):
     ],
     ids=["idle-31-min", "absolute-12h"],
 )
-def test_a_stale_session_cannot_write(sim, org, queued, ledger, key, age, reason):
+def test_a_stale_session_cannot_write(
+    sim, org, queued, ledger, key, age, reason, settings
+):
+    # Each write here is a signed-out post plus a new sign-in: more in a minute
+    # than the anonymous rate limit lets one address send.
+    settings.ANONYMOUS_REQUESTS_PER_MINUTE = 1000
     client = signed_in(flow.SUPER)
     for name, (url, body) in writes(org["id"]).items():
         session = client.session

@@ -3,8 +3,9 @@
 :func:`verify_audit_trail` checks the chain (``audit.verify``) against the
 checkpoints in the database and the off-database copy
 (``settings.AUDIT_CHECKPOINT_FILE``), stores an :class:`AuditVerification`, and
-on failure logs at ERROR (logger ``grantsconsole.audit``) and e-mails
-``settings.ALERT_EMAILS`` through Django's mail backend. The worker runs a whole
+on failure logs at ERROR (logger ``grantsconsole.audit``), raises an
+``audit_verification_failed`` alert and e-mails ``settings.ALERT_EMAILS``
+through Django's mail backend. The worker runs a whole
 check daily; :func:`checkpoint_verified` checks the tail before each checkpoint
 and signs exactly the head it verified, never a trail that fails.
 """
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
 
+from grantsconsole.governance import alerting
 from grantsconsole.grants import audit
 from grantsconsole.grants.models import AuditCheckpoint, AuditVerification
 
@@ -66,7 +68,7 @@ def verify_audit_trail(
     ``AUDIT_CHECKPOINT_FILE`` plus ``external`` (e.g. a log drain export).
     ``queued_id`` runs the check a press of "Verify now" queued; when that row
     was already run (a redelivered task) it is returned unchanged. A failure
-    is logged at ERROR and e-mailed to ``ALERT_EMAILS``.
+    is logged at ERROR, alerted and e-mailed to ``ALERT_EMAILS``.
     """
     if queued_id is not None:
         row = AuditVerification.objects.get(pk=queued_id)
@@ -119,13 +121,33 @@ def _check(row: AuditVerification, external: Iterable[str]) -> audit.VerifyResul
 
 
 def _alert(row: AuditVerification) -> None:
-    """ERROR log line and an e-mail to ALERT_EMAILS for a failed check."""
+    """ERROR log line, an ``audit_verification_failed`` alert (critical, once
+    per break) to the alert destinations, and an e-mail to ALERT_EMAILS for a
+    failed check."""
     logger.error(
         "audit verification #%s FAILED (%s, %s): %s",
         row.pk,
         row.scope,
         row.trigger,
         row.problem,
+    )
+    alerting.raise_alert(
+        "audit_verification_failed",
+        risk="critical",
+        title=f"The audit trail failed verification: {row.problem}",
+        details={
+            "problem": row.problem,
+            "kind": audit.BREAKS.get(row.problem_kind, row.problem_kind),
+            "check": row.scope,
+            "triggered_by": row.requested_by or row.trigger,
+            "rows_checked": row.rows,
+            "checkpoints_checked": row.checkpoints,
+        },
+        # Once per break: every later check (each checkpoint runs one) finds it too.
+        key=(
+            f"audit_verification:{row.problem_where}:{row.problem_ident}:"
+            f"{row.problem_kind}"
+        ),
     )
     recipients = list(settings.ALERT_EMAILS)
     if not recipients:
