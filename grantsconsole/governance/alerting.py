@@ -6,8 +6,10 @@ delivery log) lives behind it, in ``governance.delivery`` and the
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
 
 from grantsconsole.governance.alerts_models import (
@@ -16,6 +18,7 @@ from grantsconsole.governance.alerts_models import (
     AlertDelivery,
     AlertDestination,
 )
+from grantsconsole.governance.approvals_models import GrantRequest
 from grantsconsole.okta import scopes as scope_catalog
 
 if TYPE_CHECKING:
@@ -130,9 +133,20 @@ def scope_risk(scope_id: str) -> str:
 
 def approved_by_request(event: AuditEvent) -> bool:
     """Whether an approved two-person request covered the change in ``event``
-    (an ``external_grant`` / ``external_revoke`` row). The hook for approvals:
-    until requests exist none covers anything, so this is False."""
-    return False
+    (an ``external_grant`` / ``external_revoke`` row): a grant of the same app
+    and scope approved at most ``APPROVAL_REQUEST_DAYS`` before it was seen
+    (someone approved it here, then granted it in Okta's Admin Console).
+    Revokes need no approval, so none is ever covered."""
+    if event.action != "external_grant":
+        return False
+    since = event.created_at - timedelta(days=settings.APPROVAL_REQUEST_DAYS)
+    return GrantRequest.objects.filter(
+        app__okta_id=event.app_okta_id,
+        scope_id=event.scope_id,
+        state=GrantRequest.State.APPROVED,
+        decided_at__gte=since,
+        decided_at__lte=event.created_at,
+    ).exists()
 
 
 def out_of_band_change(event: AuditEvent, actor: Actor) -> Alert:

@@ -11,10 +11,11 @@ from django.test import Client
 from django.utils import timezone
 
 from grantsconsole import celery_app
-from grantsconsole.governance import tasks, watch
+from grantsconsole.governance import approvals, tasks, watch
 from grantsconsole.governance.alerts_models import Alert, AlertDestination
+from grantsconsole.governance.approvals_models import GrantRequest
 from grantsconsole.grants import audit, services
-from grantsconsole.grants.models import SyncRun
+from grantsconsole.grants.models import OktaApp, SyncRun
 from grantsconsole.okta.models import parse_log_event
 from tests.factories import ORG_ADMIN, SUPER, make_sync_run
 from tests.grants.helpers import app_with_grants, app_without, tamper
@@ -62,6 +63,36 @@ def test_out_of_band_grants_and_revokes_raise_alerts_with_actor_app_scope_and_ip
     # A second poll finds nothing new and raises nothing.
     services.run_incremental_sync(client=worker_client)
     assert Alert.objects.count() == 2
+
+
+def test_an_out_of_band_grant_that_a_request_approved_says_so(
+    sim, worker_client, full_synced, queued
+):
+    """Approved here, then granted in Okta's Admin Console: the alert says a
+    request approved it; the same grant without one says it was not."""
+    approved = app_without(sim, "okta.users.manage")
+    unapproved = app_without(sim, "okta.users.manage", skip={approved["id"]})
+    request = approvals.open_request(
+        OktaApp.objects.get(okta_id=approved["id"]),
+        "okta.users.manage",
+        ORG_ADMIN.actor,
+        "nightly user import",
+    )
+    GrantRequest.objects.filter(pk=request.pk).update(
+        state=GrantRequest.State.APPROVED,
+        decided_by_login=SUPER.login,
+        decided_at=timezone.now(),
+    )
+    for app in (approved, unapproved):
+        sim.oob_grant(app["id"], "okta.users.manage", actor_login=SUPER.login)
+
+    services.run_incremental_sync(client=worker_client)
+
+    covered = {
+        a.app.okta_id: a.details["approved_by_request"]
+        for a in Alert.objects.filter(kind="out_of_band_change")
+    }
+    assert covered == {approved["id"]: True, unapproved["id"]: False}
 
 
 def test_the_log_events_source_ip_is_read_defensively():

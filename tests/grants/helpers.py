@@ -46,12 +46,16 @@ def app_with_grants(sim: Any, minimum: int = 2) -> dict[str, Any]:
     raise AssertionError("the seed has no OIDC app with enough grants")
 
 
-def app_without(sim: Any, scope_id: str) -> dict[str, Any]:
-    """An OIDC (non-service) app of the simulator not holding ``scope_id``."""
+def app_without(
+    sim: Any, scope_id: str, skip: frozenset[str] | set[str] = frozenset()
+) -> dict[str, Any]:
+    """An OIDC (non-service) app of the simulator not holding ``scope_id``
+    (other than the app ids in ``skip``)."""
     for app in sim.state()["apps"]:
         if (
             app["sign_on_mode"] == "OPENID_CONNECT"
             and app["kind"] == "web"
+            and app["id"] not in skip
             and scope_id not in {g["scopeId"] for g in app["grants"]}
         ):
             return app
