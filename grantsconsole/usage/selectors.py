@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Max, Sum
+from django.utils import timezone
 
 from grantsconsole.grants.models import OktaApp, ScopeGrant
-from grantsconsole.usage.models import Observation, ScopeUsage
+from grantsconsole.usage.models import Gap, Observation, ScopeUsage, SkippedEvents
 from grantsconsole.usage.verdicts import (
     DEFAULT_WINDOW_DAYS,
     Coverage,
@@ -74,3 +78,35 @@ def app_usage(
         )
         for g in grants
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedReason:
+    """Events skipped for one ``reason`` over the last days: how many, the
+    last UTC ``day`` it happened and one ``example_uuid`` to look up."""
+
+    reason: str
+    count: int
+    last_day: date
+    example_uuid: str
+
+
+def skipped_summary(days: int = 30) -> list[SkippedReason]:
+    """Events not used as evidence in the last ``days`` UTC days, per reason,
+    most frequent first (one query)."""
+    since = timezone.now().date() - timedelta(days=days)
+    rows = (
+        SkippedEvents.objects.filter(day__gte=since)
+        .values("reason")
+        .annotate(total=Sum("count"), last_day=Max("day"), example=Max("example_uuid"))
+        .order_by("-total", "reason")
+    )
+    return [
+        SkippedReason(r["reason"], r["total"], r["last_day"], r["example"] or "")
+        for r in rows
+    ]
+
+
+def gaps(limit: int = 20) -> list[Gap]:
+    """The newest stretches of the System Log the console could not read."""
+    return list(Gap.objects.order_by("-started_at")[:limit])
