@@ -40,9 +40,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from grantsconsole.grants import audit, locks
@@ -75,6 +77,7 @@ RESTART_OVERLAP = timedelta(minutes=5)
 _CLIENT_ACTORS = {"PublicClientApp", "PublicClientAppEntity"}
 _CLIENT_TARGETS = {"PublicClientApp", "PublicClientAppEntity", "AppInstance"}
 _SUCCESS = ("SUCCESS", "")
+_BATCH = 300  # rows per INSERT: within SQLite's and PostgreSQL's parameter limits
 
 
 class Skip(StrEnum):
@@ -233,22 +236,35 @@ def record_events(
 
 
 def _store(new: list[Found]) -> None:
-    UsageEvent.objects.bulk_create(
+    _upsert(
+        UsageEvent,
         [
-            UsageEvent(
-                uuid=f.uuid,
-                published=f.published,
-                kind=f.kind,
-                client_id=f.client_id[:200],
-                event_type=f.event_type[:200],
-                scopes=" ".join(f.scopes),
-                grant_type=f.grant_type[:64],
-                client_auth_type=f.client_auth_type[:64],
-                actor_id=f.actor_id[:200],
+            (
+                f.uuid,
+                f.published,
+                f.kind.value,
+                f.client_id[:200],
+                f.event_type[:200],
+                " ".join(f.scopes),
+                f.grant_type[:64],
+                f.client_auth_type[:64],
+                f.actor_id[:200],
             )
             for f in new
         ],
-        batch_size=500,
+        (
+            "uuid",
+            "published",
+            "kind",
+            "client_id",
+            "event_type",
+            "scopes",
+            "grant_type",
+            "client_auth_type",
+            "actor_id",
+        ),
+        ("uuid",),
+        None,
     )
     daily: dict[tuple[str, str, date], list[int]] = {}
     latest: dict[tuple[str, str], list[datetime | None]] = {}
@@ -265,58 +281,75 @@ def _store(new: list[Found]) -> None:
     _raise_latest(latest)
 
 
-def _add_daily(daily: dict[tuple[str, str, date], list[int]]) -> None:
-    if not daily:
-        return
-    rows = DailyUsage.objects.select_for_update().filter(
-        client_id__in={k[0] for k in daily},
-        scope_id__in={k[1] for k in daily},
-        day__in={k[2] for k in daily},
-    )
-    existing = {(r.client_id, r.scope_id, r.day): r for r in rows}
-    changed, created = [], []
-    for key, (issued, exercised, denied) in daily.items():
-        row = existing.get(key)
-        if row is None:
-            created.append(
-                DailyUsage(
-                    client_id=key[0],
-                    scope_id=key[1],
-                    day=key[2],
-                    issued=issued,
-                    exercised=exercised,
-                    denied=denied,
-                )
+def _upsert(
+    model: type[Model],
+    rows: list[tuple[Any, ...]],
+    columns: tuple[str, ...],
+    conflict: tuple[str, ...],
+    updates: str | None,
+) -> None:
+    """``INSERT … ON CONFLICT (conflict) DO UPDATE SET updates`` (``DO
+    NOTHING`` when ``updates`` is None) of ``rows`` (values of ``columns``, by
+    field name), in batches. The same SQL runs on SQLite (3.24+) and
+    PostgreSQL; unlike read-modify-write, an increment done in the database
+    cannot lose a concurrent one. Dates and times are adapted for the
+    database; other values go as they are (strings and integers)."""
+    fields = [model._meta.get_field(name) for name in columns]
+    adapt = [
+        f.get_db_prep_save
+        if f.get_internal_type() in ("DateField", "DateTimeField")
+        else None
+        for f in fields
+    ]
+    action = f"UPDATE SET {updates}" if updates else "NOTHING"
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    keys = ", ".join(connection.ops.quote_name(name) for name in conflict)
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _BATCH):
+            batch = rows[start : start + _BATCH]
+            params = [
+                value if prep is None else prep(value, connection)
+                for row in batch
+                for prep, value in zip(adapt, row, strict=True)
+            ]
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES "
+                + ", ".join([one] * len(batch))
+                + f" ON CONFLICT ({keys}) DO {action}",
+                params,
             )
-        else:
-            row.issued += issued
-            row.exercised += exercised
-            row.denied += denied
-            changed.append(row)
-    DailyUsage.objects.bulk_update(
-        changed, ["issued", "exercised", "denied"], batch_size=500
+
+
+def _add_daily(daily: dict[tuple[str, str, date], list[int]]) -> None:
+    _upsert(
+        DailyUsage,
+        [(*key, *counts) for key, counts in daily.items()],
+        ("client_id", "scope_id", "day", "issued", "exercised", "denied"),
+        ("client_id", "scope_id", "day"),
+        ", ".join(
+            f"{c} = {DailyUsage._meta.db_table}.{c} + excluded.{c}"
+            for c in ("issued", "exercised", "denied")
+        ),
     )
-    DailyUsage.objects.bulk_create(created, batch_size=500)
 
 
 def _raise_latest(latest: dict[tuple[str, str], list[datetime | None]]) -> None:
-    if not latest:
-        return
-    rows = ScopeUsage.objects.select_for_update().filter(
-        client_id__in={k[0] for k in latest}, scope_id__in={k[1] for k in latest}
+    table = ScopeUsage._meta.db_table
+    _upsert(
+        ScopeUsage,
+        [(*key, *times) for key, times in latest.items()],
+        ("client_id", "scope_id", *_LATEST_FIELDS),
+        ("client_id", "scope_id"),
+        # The later of the two; excluded's NULL (no such use on this page)
+        # compares as unknown and keeps the stored time.
+        ", ".join(
+            f"{c} = CASE WHEN {table}.{c} IS NULL OR excluded.{c} > {table}.{c} "
+            f"THEN excluded.{c} ELSE {table}.{c} END"
+            for c in _LATEST_FIELDS
+        ),
     )
-    existing = {(r.client_id, r.scope_id): r for r in rows}
-    changed, created = [], []
-    for key, times in latest.items():
-        row = existing.get(key) or ScopeUsage(client_id=key[0], scope_id=key[1])
-        for name, at in zip(_LATEST_FIELDS, times, strict=True):
-            if at is not None and (
-                getattr(row, name) is None or at > getattr(row, name)
-            ):
-                setattr(row, name, at)
-        (created if row.pk is None else changed).append(row)
-    ScopeUsage.objects.bulk_update(changed, list(_LATEST_FIELDS), batch_size=500)
-    ScopeUsage.objects.bulk_create(created, batch_size=500)
 
 
 def _count_skips(skips: dict[tuple[date, str], list]) -> None:
