@@ -110,3 +110,25 @@ def skipped_summary(days: int = 30) -> list[SkippedReason]:
 def gaps(limit: int = 20) -> list[Gap]:
     """The newest stretches of the System Log the console could not read."""
     return list(Gap.objects.order_by("-started_at")[:limit])
+
+
+@dataclass(frozen=True, slots=True)
+class IngestionStatus:
+    """How far the usage ingestion has read: the coverage (``seen``), how long
+    ago its end was (``lag_seconds``, None before the first poll) and how many
+    gaps were recorded."""
+
+    seen: Coverage
+    lag_seconds: float | None
+    gaps: int
+
+
+def ingestion_status() -> IngestionStatus:
+    """The usage ingestion's progress, for health checks (two queries)."""
+    seen = coverage()
+    lag = (
+        (timezone.now() - seen.observed_to).total_seconds()
+        if seen.observed_to is not None
+        else None
+    )
+    return IngestionStatus(seen, lag, Gap.objects.count())

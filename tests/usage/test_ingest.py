@@ -201,3 +201,29 @@ def test_purge_keeps_raw_events_and_roll_ups_for_their_own_windows(settings):
     assert UsageEvent.objects.count() == 1
     # The roll-ups of the purged raw event stay: "unused" stays provable.
     assert DailyUsage.objects.filter(client_id=SERVICE_APP).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_pages_get_skips_per_reason_and_the_gaps_newest_first():
+    from grantsconsole.usage import selectors
+    from grantsconsole.usage.models import Gap
+
+    today = timezone.now().date()
+    for age, reason, count in (
+        (0, Skip.NO_CLIENT_ID, 3),
+        (2, Skip.NO_CLIENT_ID, 4),
+        (1, Skip.MALFORMED, 1),
+        (40, Skip.MALFORMED, 100),  # older than the 30 days asked for
+    ):
+        SkippedEvents.objects.create(
+            day=today - timedelta(days=age), reason=reason, count=count
+        )
+    summary = selectors.skipped_summary(days=30)
+    assert [(s.reason, s.count, s.last_day) for s in summary] == [
+        (Skip.NO_CLIENT_ID, 7, today),
+        (Skip.MALFORMED, 1, today - timedelta(days=1)),
+    ]
+    old, new = AT - timedelta(days=200), AT - timedelta(days=10)
+    for start in (old, new):
+        Gap.objects.create(started_at=start, ended_at=start, reason="away")
+    assert [g.started_at for g in selectors.gaps()] == [new, old]
