@@ -43,7 +43,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -196,8 +196,10 @@ def record_events(
 ) -> PageTally:
     """Record one page's evidence and skips (call inside a transaction).
 
-    Only events whose uuid is not yet in ``UsageEvent`` are rolled up, so
-    recording the same events twice counts them once. ``today``: the UTC day
+    Only the events whose ``UsageEvent`` row this call inserted are rolled up
+    (the database says which: ``ON CONFLICT DO NOTHING … RETURNING``), so
+    recording the same events twice, even from two runs at once, counts them
+    once. ``today``: the UTC day
     an unreadable event without a readable ``published`` is counted on.
     """
     tally = PageTally()
@@ -222,21 +224,16 @@ def record_events(
         else:
             found[result.uuid] = result
     if found:
-        known = set(
-            UsageEvent.objects.filter(uuid__in=list(found)).values_list(
-                "uuid", flat=True
-            )
-        )
-        tally.duplicates += len(known)
-        new = [f for f in found.values() if f.uuid not in known]
+        new = _store(list(found.values()))
         tally.recorded = len(new)
-        _store(new)
+        tally.duplicates += len(found) - len(new)
     _count_skips(skips)
     return tally
 
 
-def _store(new: list[Found]) -> None:
-    _upsert(
+def _store(found: list[Found]) -> list[Found]:
+    """Insert the raw events and roll up those that were new; returns them."""
+    inserted = _upsert(
         UsageEvent,
         [
             (
@@ -250,7 +247,7 @@ def _store(new: list[Found]) -> None:
                 f.client_auth_type[:64],
                 f.actor_id[:200],
             )
-            for f in new
+            for f in found
         ],
         (
             "uuid",
@@ -265,7 +262,9 @@ def _store(new: list[Found]) -> None:
         ),
         ("uuid",),
         None,
+        returning="uuid",
     )
+    new = [f for f in found if f.uuid in inserted]
     daily: dict[tuple[str, str, date], list[int]] = {}
     latest: dict[tuple[str, str], list[datetime | None]] = {}
     for f in new:
@@ -279,6 +278,7 @@ def _store(new: list[Found]) -> None:
                 times[column] = f.published
     _add_daily(daily)
     _raise_latest(latest)
+    return new
 
 
 def _upsert(
@@ -287,13 +287,17 @@ def _upsert(
     columns: tuple[str, ...],
     conflict: tuple[str, ...],
     updates: str | None,
-) -> None:
+    *,
+    returning: str = "",
+) -> set[Any]:
     """``INSERT … ON CONFLICT (conflict) DO UPDATE SET updates`` (``DO
     NOTHING`` when ``updates`` is None) of ``rows`` (values of ``columns``, by
     field name), in batches. The same SQL runs on SQLite (3.24+) and
     PostgreSQL; unlike read-modify-write, an increment done in the database
     cannot lose a concurrent one. Dates and times are adapted for the
-    database; other values go as they are (strings and integers)."""
+    database; other values go as they are (strings and integers). Returns the
+    ``returning`` column of the rows inserted or updated (empty set without
+    it): with ``DO NOTHING``, the rows that were new."""
     fields = [model._meta.get_field(name) for name in columns]
     adapt = [
         f.get_db_prep_save
@@ -306,6 +310,8 @@ def _upsert(
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     keys = ", ".join(connection.ops.quote_name(name) for name in conflict)
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    tail = f" RETURNING {connection.ops.quote_name(returning)}" if returning else ""
+    touched: set[Any] = set()
     with connection.cursor() as cursor:
         for start in range(0, len(rows), _BATCH):
             batch = rows[start : start + _BATCH]
@@ -317,9 +323,12 @@ def _upsert(
             cursor.execute(
                 f"INSERT INTO {table} ({names}) VALUES "
                 + ", ".join([one] * len(batch))
-                + f" ON CONFLICT ({keys}) DO {action}",
+                + f" ON CONFLICT ({keys}) DO {action}{tail}",
                 params,
             )
+            if returning:
+                touched.update(row[0] for row in cursor.fetchall())
+    return touched
 
 
 def _add_daily(daily: dict[tuple[str, str, date], list[int]]) -> None:
@@ -353,27 +362,16 @@ def _raise_latest(latest: dict[tuple[str, str], list[datetime | None]]) -> None:
 
 
 def _count_skips(skips: dict[tuple[date, str], list]) -> None:
-    if not skips:
-        return
-    rows = SkippedEvents.objects.select_for_update().filter(
-        day__in={k[0] for k in skips}, reason__in={k[1] for k in skips}
+    table = SkippedEvents._meta.db_table
+    _upsert(
+        SkippedEvents,
+        [(day, reason, n, uuid[:64]) for (day, reason), (n, uuid) in skips.items()],
+        ("day", "reason", "count", "example_uuid"),
+        ("day", "reason"),
+        f"count = {table}.count + excluded.count, example_uuid = CASE WHEN "
+        f"{table}.example_uuid = '' THEN excluded.example_uuid "
+        f"ELSE {table}.example_uuid END",
     )
-    existing = {(r.day, r.reason): r for r in rows}
-    changed, created = [], []
-    for (day, reason), (count, uuid) in skips.items():
-        row = existing.get((day, reason))
-        if row is None:
-            created.append(
-                SkippedEvents(
-                    day=day, reason=reason, count=count, example_uuid=uuid[:64]
-                )
-            )
-        else:
-            row.count += count
-            row.example_uuid = row.example_uuid or uuid[:64]
-            changed.append(row)
-    SkippedEvents.objects.bulk_update(changed, ["count", "example_uuid"])
-    SkippedEvents.objects.bulk_create(created)
 
 
 @dataclass(slots=True)
@@ -451,10 +449,6 @@ def ingest(client: OktaClient, *, max_pages: int = MAX_PAGES_PER_RUN) -> IngestR
     except OktaError as exc:
         result.message = describe(exc)
         logger.warning("usage ingestion stopped: %s", result.message)
-    except IntegrityError:
-        # Another run recorded the same events first (its lock had expired):
-        # this page rolled back; the next run resumes from the stored cursor.
-        result.message = "Another run recorded these events first; will resume."
     finally:
         locks.release(LOCK_NAME, owner)
         result.requests = client.request_count - before
