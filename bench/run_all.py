@@ -25,6 +25,7 @@ SHORT: dict[str, list[str]] = {
     "incremental": [],
     "pages": [],
     "interactive": [],
+    "usage_ingest": [],
 }
 FULL: dict[str, list[str]] = {
     "sync_floor": ["--apps", "1000"],
@@ -32,6 +33,7 @@ FULL: dict[str, list[str]] = {
     "incremental": ["--apps", "10000", "--changes", "10"],
     "pages": ["--audit", "1000000"],
     "interactive": ["--apps", "1000"],
+    "usage_ingest": [],
 }
 
 

@@ -74,6 +74,7 @@ OKTA_RETENTION = timedelta(days=90)
 # How far before observed_to a poll restarts when Okta refuses the cursor: the
 # overlap absorbs events persisted a little after their ``published`` time.
 RESTART_OVERLAP = timedelta(minutes=5)
+UUID_MAX = UsageEvent._meta.get_field("uuid").max_length
 _CLIENT_ACTORS = {"PublicClientApp", "PublicClientAppEntity"}
 _CLIENT_TARGETS = {"PublicClientApp", "PublicClientAppEntity", "AppInstance"}
 _SUCCESS = ("SUCCESS", "")
@@ -129,6 +130,8 @@ def _token_client(event: LogEvent) -> str:
 
 def read_event(event: LogEvent) -> Found | Skip:
     """What ``event`` is evidence of, or why it is none."""
+    if len(event.uuid) > UUID_MAX:
+        return Skip.MALFORMED  # not an Okta uuid; it could not be stored
 
     def found(kind: Kind, client_id: str, scopes: tuple[str, ...]) -> Found:
         return Found(
@@ -199,8 +202,8 @@ def record_events(
     Only the events whose ``UsageEvent`` row this call inserted are rolled up
     (the database says which: ``ON CONFLICT DO NOTHING … RETURNING``), so
     recording the same events twice, even from two runs at once, counts them
-    once. ``today``: the UTC day
-    an unreadable event without a readable ``published`` is counted on.
+    once. ``today``: the UTC day an unreadable event without a readable
+    ``published`` is counted on.
     """
     tally = PageTally()
     skips: dict[tuple[date, str], list] = {}

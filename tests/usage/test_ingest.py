@@ -89,6 +89,7 @@ def test_a_write_with_client_id_exercises_the_scope_the_table_maps(
         (token_grant(42), Skip.GRANTED_SHAPE),
         (token_grant(["okta.users.read", 7]), Skip.GRANTED_SHAPE),
         (token_grant("openid, profile"), Skip.NO_OKTA_SCOPE),
+        (token_grant(uuid="u" * 65), Skip.MALFORMED),
         (token_grant(None), Skip.NO_OKTA_SCOPE),
         (token_grant(actor=("00uAda", "User")), Skip.NO_CLIENT_APP),
         (denied({"scopes": 1}), Skip.REQUESTED_SHAPE),
