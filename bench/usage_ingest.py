@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import sys
@@ -199,7 +200,7 @@ def child(n: int, trace: bool) -> None:
     )
 
 
-def poll(m: int, share: float, window: float) -> dict[str, Any]:
+def poll(m: int, share: float, window: float, limit: int = 120) -> dict[str, Any]:
     """Serve ``m`` token-grant events from an in-process simulator and ingest
     them through the real client and pacing."""
     import django
@@ -236,7 +237,7 @@ def poll(m: int, share: float, window: float) -> dict[str, Any]:
                 },
                 published=org.clock.now() - 3600 + i * 3600 / m,
             )
-    server.sim.limiter.configure({"logs": 120}, window_seconds=window)
+    server.sim.limiter.configure({"logs": limit}, window_seconds=window)
     client = okta_clients.usage_client()
     started = time.perf_counter()
     runs = recorded = 0
@@ -248,11 +249,12 @@ def poll(m: int, share: float, window: float) -> dict[str, Any]:
             break
     seconds = time.perf_counter() - started
     logs = [r for r in server.sim.requests_log if r["path"] == "/api/v1/logs"]
-    # The simulator's windows: one starts at the first request after the last ended.
+    # The simulator's windows: one starts on the whole second of the first
+    # request after the last one ended.
     most, count, end = 0, 0, -1.0
     for r in logs:
         if r["time"] >= end:
-            end, count = r["time"] + window, 0
+            end, count = math.floor(r["time"]) + window, 0
         count += 1
         most = max(most, count)
     server.stop()
@@ -264,7 +266,8 @@ def poll(m: int, share: float, window: float) -> dict[str, Any]:
         "requests": len(logs),
         "429s": sum(1 for r in logs if r["status"] == 429),
         "most_in_a_window": most,
-        "budget_per_window": int(120 * share),
+        "logs_limit": limit,
+        "budget_per_window": int(limit * share),
         "window_seconds": window,
         "message": result.message,
     }
@@ -276,6 +279,7 @@ def main() -> None:
     parser.add_argument("--poll", type=int, default=60_000)
     parser.add_argument("--share", type=float, default=0.25)
     parser.add_argument("--window", type=float, default=5.0)
+    parser.add_argument("--logs-limit", type=int, default=120)
     parser.add_argument("--child", type=int)
     parser.add_argument("--trace", action="store_true")
     parser.add_argument("--poll-child", action="store_true")
@@ -284,7 +288,10 @@ def main() -> None:
         child(args.child, args.trace)
         return
     if args.poll_child:
-        print("BENCH-RESULT " + json.dumps(poll(args.poll, args.share, args.window)))
+        print(
+            "BENCH-RESULT "
+            + json.dumps(poll(args.poll, args.share, args.window, args.logs_limit))
+        )
         return
     wd = c.workdir("usage")
     dbs = c.ScratchDbs(wd)
