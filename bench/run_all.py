@@ -26,6 +26,7 @@ SHORT: dict[str, list[str]] = {
     "pages": [],
     "interactive": [],
     "alert_latency": ["--changes", "5", "--spread", "60"],
+    "usage_ingest": [],
 }
 FULL: dict[str, list[str]] = {
     "sync_floor": ["--apps", "1000"],
@@ -34,6 +35,7 @@ FULL: dict[str, list[str]] = {
     "pages": ["--audit", "1000000"],
     "interactive": ["--apps", "1000"],
     "alert_latency": [],
+    "usage_ingest": [],
 }
 
 

@@ -3,8 +3,8 @@
 Run: ``celery -A grantsconsole worker -l INFO`` and ``celery -A grantsconsole
 beat -l INFO -s <schedule file>`` (exactly one beat). Settings come from
 ``CELERY_*`` in ``grantsconsole/settings.py``; the schedule from
-``SYNC_INCREMENTAL_EVERY`` / ``SYNC_FULL_EVERY`` (seconds) and
-``AUDIT_REPORT_HOUR`` (UTC hour of the daily report and the daily audit
+``SYNC_INCREMENTAL_EVERY`` / ``SYNC_FULL_EVERY`` / ``USAGE_INGEST_EVERY``
+(seconds) and ``AUDIT_REPORT_HOUR`` (UTC hour of the daily report and the daily audit
 trail verification).
 """
 
@@ -34,6 +34,12 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
             "task": "grants.incremental_sync",
             "schedule": every_incremental,
             "options": {"expires": max(every_incremental - 5, 5)},
+        },
+        # Every minute by default: token and write events into usage evidence.
+        "usage-ingest": {
+            "task": "usage.ingest",
+            "schedule": float(settings.USAGE_INGEST_EVERY),
+            "options": {"expires": max(float(settings.USAGE_INGEST_EVERY) - 5, 5)},
         },
         # Every 6 hours by default: the full reconciliation (drift check).
         "grants-full-sync": {

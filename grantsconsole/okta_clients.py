@@ -2,6 +2,8 @@
 
 * :func:`worker_client` - the worker's (full and incremental syncs, audit
   reports).
+* :func:`usage_client` - the worker's credentials again, paced to the usage
+  ingestion's own share of the System Log bucket.
 * :func:`admin_client` - the signed-in Super Admin's, acting with their own
   delegated token; refreshed tokens are handed to ``on_refresh`` for storage.
 * :func:`sign_in_client` - the same over the tokens of a sign-in in progress
@@ -94,7 +96,9 @@ def worker_auth_kind() -> str:
     )
 
 
-def _pacer(org_url: str, identity: str) -> RedisPacer | None:
+def _pacer(
+    org_url: str, identity: str, share: float | None = None
+) -> RedisPacer | None:
     """With Redis configured, every worker process paces through one shared
     budget (the service app's share of each rate-limit bucket); else None
     (the client paces per process)."""
@@ -110,7 +114,7 @@ def _pacer(org_url: str, identity: str) -> RedisPacer | None:
     return RedisPacer(
         connection,
         f"grantsconsole:okta-pace:{org_url}:{identity}",
-        share=settings.OKTA_RATE_LIMIT_SHARE,
+        share=share or settings.OKTA_RATE_LIMIT_SHARE,
     )
 
 
@@ -150,6 +154,30 @@ def worker_client() -> OktaClient:
         client = _clients.get(key)
         if client is None:
             client = _clients[key] = _build()
+        return client
+
+
+def usage_client() -> OktaClient:
+    """The process's client for the usage ingestion: the worker's token source
+    (one token for both), paced separately at ``USAGE_LOGS_BUCKET_SHARE`` of
+    each bucket it touches (only ``/api/v1/logs``), so reading usage never
+    eats the incremental sync's share. Every pacer also stops at the org-wide
+    ``Remaining``, so the two together do not draw 429s.
+
+    Raises ImproperlyConfigured when no worker credentials are set.
+    """
+    worker = worker_client()
+    key = (os.getpid(), settings.OKTA_ORG_URL, "usage")
+    with _lock:
+        client = _clients.get(key)
+        if client is None or client.token_source is not worker.token_source:
+            share = settings.USAGE_LOGS_BUCKET_SHARE
+            client = _clients[key] = OktaClient(
+                settings.OKTA_ORG_URL,
+                worker.token_source,
+                share=share,
+                pacer=_pacer(settings.OKTA_ORG_URL, "usage", share),
+            )
         return client
 
 

@@ -523,6 +523,22 @@ if PRODUCTION and ENFORCER_CLIENT_ID.strip() == DEMO_ENFORCER_CLIENT_ID:
         "ENFORCER_CLIENT_ID holds the demo org's value; production refuses it."
     )
 
+# --- Usage evidence (grantsconsole.usage.ingest) ----------------------------------
+# Share of the /api/v1/logs rate-limit bucket the usage ingestion may spend per
+# window, on top of the worker's own polls (OKTA_RATE_LIMIT_SHARE); 0.25 leaves
+# the incremental sync and other tools most of the bucket.
+USAGE_LOGS_BUCKET_SHARE = float(env("USAGE_LOGS_BUCKET_SHARE", "0.25"))
+if not 0 < USAGE_LOGS_BUCKET_SHARE <= 1:
+    raise ImproperlyConfigured("USAGE_LOGS_BUCKET_SHARE must be in (0, 1].")
+USAGE_INGEST_EVERY = env_int("USAGE_INGEST_EVERY", 60)
+# The first poll reads back this many days (at most Okta's 90: older events are
+# gone), so a 90-day verdict is possible at once rather than after 90 days.
+USAGE_FIRST_LOOKBACK_DAYS = min(90, max(0, env_int("USAGE_FIRST_LOOKBACK_DAYS", 90)))
+# Raw events must outlive Okta's 90 days: a page read again (after a crash or a
+# refused cursor) is recognised by its events' uuids, never counted twice.
+USAGE_RAW_RETENTION_DAYS = max(91, env_int("USAGE_RAW_RETENTION_DAYS", 120))
+USAGE_ROLLUP_RETENTION_DAYS = max(366, env_int("USAGE_ROLLUP_RETENTION_DAYS", 1095))
+
 # --- Logging ----------------------------------------------------------------------
 # JSON lines on stdout in production (LOG_FORMAT=json), plain text in development;
 # both carry the request id and mask credentials (grantsconsole.ops.logging).

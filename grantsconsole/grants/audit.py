@@ -12,6 +12,12 @@ where ``canonical`` is the JSON (sorted keys, no spaces, UTF-8) of the columns i
 HMAC-SHA256(settings.AUDIT_HMAC_KEY, row_hash). Checkpoints sign
 ``count|head_hash|time`` with the same key (the AWS CloudTrail digest idea:
 reliability-and-performance.md A1).
+
+Evidence too voluminous to chain row by row (usage roll-ups) is signed into
+the checkpoints instead: a part registers a :class:`Seal` (``register_seal``),
+each checkpoint signs the statement it returns (e.g. a digest of the roll-ups
+of the days closed since the last one) along with the head, and ``verify``
+recomputes each statement and reports what changed since it was signed.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -347,9 +353,48 @@ def record(
     return row
 
 
+@dataclass(frozen=True, slots=True)
+class Seal:
+    """Evidence another part signs into every checkpoint.
+
+    ``name`` keys its statement in ``AuditCheckpoint.seals``; ``what`` names
+    the evidence in plain words ("usage roll-ups"). ``sign(previous)`` returns
+    the statement to sign now, given the newest one signed before (None: the
+    first): a JSON-able dict holding a ``"digest"``, or None when there is
+    nothing new to sign. ``digest(statement)`` recomputes that digest from the
+    evidence as it is now, or returns None when the evidence is no longer kept
+    (deleted by its retention rule, which is not a break).
+    """
+
+    name: str
+    what: str
+    sign: Callable[[dict[str, Any] | None], dict[str, Any] | None]
+    digest: Callable[[dict[str, Any]], str | None]
+
+
+_SEALS: dict[str, Seal] = {}
+
+
+def register_seal(seal: Seal) -> None:
+    """Sign ``seal``'s statement into every checkpoint from now on (call from
+    an app's ``ready()``; registering a name again replaces it)."""
+    _SEALS[seal.name] = seal
+
+
+def _seals_text(seals: dict[str, Any] | None) -> str:
+    """The signed form of a checkpoint's seals: canonical JSON, "" for none."""
+    return _ENCODE(seals) if seals else ""
+
+
+def _signed_message(count: int, head: str, at: str, seals: str) -> str:
+    # Without seals, the message checkpoints have always signed.
+    return f"{count}|{head}|{at}" + (f"|{seals}" if seals else "")
+
+
 def checkpoint(count: int | None = None, head: str | None = None) -> AuditCheckpoint:
     """Write a signed checkpoint of the chain's current head and log it; with
     ``count`` and ``head`` (a head the caller verified), sign those instead.
+    Each registered :class:`Seal` with something new adds its statement.
 
     The log line (logger ``grantsconsole.audit``) is the off-box copy: with a log
     drain it survives a database restore or a truncated table; so is the line
@@ -360,15 +405,29 @@ def checkpoint(count: int | None = None, head: str | None = None) -> AuditCheckp
         if count is None or head is None:
             last = AuditEvent.objects.order_by("-seq").values("seq", "row_hash").first()
             count, head = (last["seq"], last["row_hash"]) if last else (0, GENESIS_HASH)
+        seals = {}
+        for seal in _SEALS.values():
+            previous = (
+                AuditCheckpoint.objects.filter(seals__has_key=seal.name)
+                .order_by("-id")
+                .values_list("seals", flat=True)
+                .first()
+            )
+            statement = seal.sign(previous[seal.name] if previous else None)
+            if statement is not None:
+                seals[seal.name] = statement
         now = timezone.now()
         cp = AuditCheckpoint(
             count=count,
             head_hash=head,
             created_at=now,
-            mac=_mac(f"{count}|{head}|{_iso(now)}"),
+            mac=_mac(_signed_message(count, head, _iso(now), _seals_text(seals))),
+            seals=seals or None,
         )
         cp.save()
-    line = checkpoint_line(cp.count, cp.head_hash, cp.created_at, cp.mac)
+    line = checkpoint_line(
+        cp.count, cp.head_hash, cp.created_at, cp.mac, _seals_text(cp.seals)
+    )
     logger.info("%s", line)
     path = getattr(settings, "AUDIT_CHECKPOINT_FILE", "")
     if path:
@@ -377,13 +436,18 @@ def checkpoint(count: int | None = None, head: str | None = None) -> AuditCheckp
     return cp
 
 
-def checkpoint_line(count: int, head: str, at: datetime, mac: str) -> str:
-    """The one-line, signed form of a checkpoint (log drain, checkpoint file)."""
-    return f"audit checkpoint count={count} head={head} at={_iso(at)} mac={mac}"
+def checkpoint_line(
+    count: int, head: str, at: datetime, mac: str, seals: str = ""
+) -> str:
+    """The one-line, signed form of a checkpoint (log drain, checkpoint file);
+    ``seals`` is the canonical JSON of its seals (no spaces), if any."""
+    line = f"audit checkpoint count={count} head={head} at={_iso(at)} mac={mac}"
+    return line + (f" seals={seals}" if seals else "")
 
 
 _LINE = re.compile(
     r"audit checkpoint count=(\d+) head=([0-9a-f]{64}) at=(\S+) mac=([0-9a-f]{64})"
+    r"(?: seals=(\S+))?"
 )
 
 
@@ -395,10 +459,14 @@ class _Signed:
     head: str
     at: str
     mac: str
+    seals: str = ""  # canonical JSON of the signed seals ("" for none)
 
     def signed_by(self, key: bytes) -> bool:
-        """True when ``mac`` is the audit key's signature of count, head, time."""
-        expected = _mac(f"{self.count}|{self.head}|{self.at}", key)
+        """True when ``mac`` is the audit key's signature of count, head, time
+        (and seals)."""
+        expected = _mac(
+            _signed_message(self.count, self.head, self.at, self.seals), key
+        )
         return hmac.compare_digest(expected, self.mac)
 
 
@@ -420,6 +488,7 @@ def parse_checkpoint_lines(lines: Iterable[str]) -> list[_Signed]:
                     match.group(2),
                     match.group(3),
                     match.group(4),
+                    match.group(5) or "",
                 )
             )
     return found
@@ -436,6 +505,7 @@ BREAKS = {
     "truncated": "rows removed from the tail",
     "replaced": "signed row replaced",
     "unreadable": "the checkpoint file cannot be read",
+    "sealed": "evidence signed into a checkpoint changed",
 }
 
 
@@ -515,7 +585,13 @@ def _tail_anchor(key: bytes) -> tuple[int, int, str] | Problem:
     if cp is None or cp.count == 0:
         return (0, 0, GENESIS_HASH)
     signed = _Signed(
-        "checkpoint", cp.id, cp.count, cp.head_hash, _iso(cp.created_at), cp.mac
+        "checkpoint",
+        cp.id,
+        cp.count,
+        cp.head_hash,
+        _iso(cp.created_at),
+        cp.mac,
+        _seals_text(cp.seals),
     )
     if not signed.signed_by(key):
         return Problem("checkpoint", cp.id, "signature", BREAKS["signature"])
@@ -538,6 +614,39 @@ def _tail_anchor(key: bytes) -> tuple[int, int, str] | Problem:
     return (row[0], cp.count, cp.head_hash)
 
 
+def _check_seals(item: _Signed, checked: dict[str, bool]) -> Problem | None:
+    """The Problem when evidence ``item`` signed has changed since (each
+    statement is recomputed once: ``checked`` remembers the answers)."""
+    for name, statement in json.loads(item.seals).items():
+        seal = _SEALS.get(name)
+        if seal is None:
+            return Problem(
+                item.where,
+                item.ident,
+                "sealed",
+                f"{name} signed here cannot be checked",
+            )
+        text = _ENCODE(statement)
+        if text not in checked:
+            now = seal.digest(statement)
+            checked[text] = now is None or hmac.compare_digest(
+                now, str(statement.get("digest", ""))
+            )
+        if not checked[text]:
+            since = (
+                f"checkpoint {item.ident}"
+                if item.where == "checkpoint"
+                else f"the checkpoint on line {item.ident}"
+            )
+            return Problem(
+                item.where,
+                item.ident,
+                "sealed",
+                f"{seal.what} changed since {since} signed them",
+            )
+    return None
+
+
 def verify(external: Iterable[str] = (), *, tail: bool = False) -> VerifyResult:
     """Check the chain and every checkpoint; stop at the first problem.
 
@@ -547,7 +656,8 @@ def verify(external: Iterable[str] = (), *, tail: bool = False) -> VerifyResult:
     edited row (hash or MAC mismatch), a deleted row (seq gap), reordered rows
     (seq out of order or broken link) and a forged row (MAC, or the link).
     Then each checkpoint's MAC must verify and the chain must still hold the
-    row ``count`` with hash ``head_hash`` (rows cut off the tail).
+    row ``count`` with hash ``head_hash`` (rows cut off the tail), and the
+    evidence it sealed must still have the digest it signed (``Seal``).
 
     ``external`` are text lines holding checkpoints kept outside the database
     (the log drain, ``settings.AUDIT_CHECKPOINT_FILE``); they catch a wipe of
@@ -557,7 +667,7 @@ def verify(external: Iterable[str] = (), *, tail: bool = False) -> VerifyResult:
     ``tail=True`` checks only the rows after the newest checkpoint, starting
     from the row it signed (the checkpoint's signature and that row's hash are
     checked, the rows before it are not re-hashed), plus every checkpoint's
-    signature and count: cheap, run before each checkpoint is signed; the
+    signature and count (not its seals): cheap, run before each checkpoint is signed; the
     daily check is the whole chain.
     """
     key = settings.AUDIT_HMAC_KEY.encode("utf-8")
@@ -566,7 +676,13 @@ def verify(external: Iterable[str] = (), *, tail: bool = False) -> VerifyResult:
     ignored = len(lines) - len(trusted)
     signed = [
         _Signed(
-            "checkpoint", cp.id, cp.count, cp.head_hash, _iso(cp.created_at), cp.mac
+            "checkpoint",
+            cp.id,
+            cp.count,
+            cp.head_hash,
+            _iso(cp.created_at),
+            cp.mac,
+            _seals_text(cp.seals),
         )
         for cp in AuditCheckpoint.objects.order_by("id")
     ] + trusted
@@ -636,6 +752,7 @@ def verify(external: Iterable[str] = (), *, tail: bool = False) -> VerifyResult:
             AuditEvent.objects.filter(seq__in=earlier).values_list("seq", "row_hash")
         )
     checked_signed = 0
+    resealed: dict[str, bool] = {}
     for item in signed:
         checked_signed += 1
         problem = None
@@ -656,6 +773,8 @@ def verify(external: Iterable[str] = (), *, tail: bool = False) -> VerifyResult:
                 "replaced",
                 f"row seq {item.count} is not the row that was signed",
             )
+        elif item.seals and not tail:
+            problem = _check_seals(item, resealed)
         if problem:
             return VerifyResult(checked, checked_signed, problem, ignored, first_seq)
     return VerifyResult(checked, checked_signed, None, ignored, first_seq, prev_hash)

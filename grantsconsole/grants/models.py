@@ -790,14 +790,18 @@ class AuditCheckpoint(_AppendOnlyModel):
     """A signed statement "the chain had ``count`` rows ending in ``head_hash``".
 
     ``mac`` is HMAC-SHA256 (``settings.AUDIT_HMAC_KEY``) over count, head hash
-    and time; the same line goes to the log (the off-box copy). Checkpoints let
-    ``verify_audit`` notice rows cut off the tail of the chain.
+    and time (and ``seals``); the same line goes to the log (the off-box copy).
+    Checkpoints let ``verify_audit`` notice rows cut off the tail of the chain.
     """
 
     count = models.PositiveBigIntegerField()
     head_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField()
     mac = models.CharField(max_length=64)
+    # Statements of evidence signed with the head (audit.Seal), e.g.
+    # {"usage": {"after": day, "through": day, "digest": hex}}; covered by ``mac``.
+    # Nullable without a default, so adding it keeps SQLite's append-only triggers.
+    seals = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-id"]

@@ -46,6 +46,7 @@ from .models import (
     Role,
     SkippedApp,
     TokensRevoked,
+    UnreadableEvent,
     User,
 )
 from .pacing import Clock, LocalPacer, Pacer, SystemClock, shared_pacer
@@ -97,6 +98,7 @@ __all__ = [
     "TokenSet",
     "TokenSource",
     "TokensRevoked",
+    "UnreadableEvent",
     "User",
     "UserTokenSource",
     "scope_catalog",

@@ -43,6 +43,7 @@ from .models import (
     RoleTarget,
     SkippedApp,
     TokensRevoked,
+    UnreadableEvent,
     User,
     parse_api_service_integration,
     parse_api_service_secret,
@@ -57,8 +58,9 @@ from .models import (
     parse_role,
     parse_user,
     skipped_app,
+    unreadable_event,
 )
-from .pacing import Clock, LocalPacer, Pacer, SystemClock
+from .pacing import Clock, LocalPacer, Pacer, SystemClock, parse_rate_limit_headers
 from .tokens import TokenSource
 from .transport import OktaResponse, Transport
 
@@ -515,6 +517,7 @@ class OktaClient:
         since: datetime | None = None,
         filter: str | None = None,
         limit: int = 1000,
+        skip_unreadable: bool = False,
     ) -> LogPage:
         """One System Log polling request: ``GET /api/v1/logs``.
 
@@ -524,7 +527,10 @@ class OktaClient:
         (checked to be on the org); otherwise a first request is built from
         ``since`` (aware datetime), ``filter`` (SCIM) and ``limit`` (<= 1000).
         Returns the events and the next link to store. Raises
-        OktaMalformedResponse for an unreadable body or event.
+        OktaMalformedResponse for an unreadable body, and for an unreadable
+        event unless ``skip_unreadable``: then such events are returned in
+        ``LogPage.unreadable`` and the rest of the page is kept (a reader that
+        only counts evidence loses one event, not the page).
         """
         if next_url:
             check_same_origin(next_url, self.org_url, LOGS_PATH)
@@ -545,16 +551,27 @@ class OktaClient:
             response = self.transport.request(
                 "GET", LOGS_PATH, params=params, retry_safe=True
             )
-        events = _parse_each(
-            response,
-            _list_body(response, "System Log"),
-            parse_log_event,
-            "a System Log event",
-        )
+        raws = _list_body(response, "System Log")
+        unreadable: list[UnreadableEvent] = []
+        if skip_unreadable:
+            events = []
+            for raw in raws:
+                try:
+                    events.append(parse_log_event(raw))
+                except ParseError as exc:
+                    unreadable.append(unreadable_event(raw, exc))
+        else:
+            events = _parse_each(response, raws, parse_log_event, "a System Log event")
         following = response.links.get("next")
         if following is not None:
             check_same_origin(following, self.org_url, LOGS_PATH)
-        return LogPage(tuple(events), following)
+        date = parse_rate_limit_headers(response.headers).date
+        return LogPage(
+            tuple(events),
+            following,
+            tuple(unreadable),
+            datetime.fromtimestamp(date, UTC) if date is not None else None,
+        )
 
     # -- API service integrations ----------------------------------------------
 

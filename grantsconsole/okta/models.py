@@ -31,6 +31,7 @@ __all__ = [
     "Role",
     "SkippedApp",
     "TokensRevoked",
+    "UnreadableEvent",
     "User",
     "parse_app",
     "parse_credential",
@@ -42,6 +43,7 @@ __all__ = [
     "parse_role",
     "parse_user",
     "skipped_app",
+    "unreadable_event",
 ]
 
 
@@ -149,7 +151,16 @@ class LogEvent:
     ``request_id`` is ``debugContext.debugData.requestId`` (falls back to
     ``transaction.id``); ``published`` is aware UTC. ``granted_scopes`` is
     ``debugData.grantedScopes`` of a token issuance (observed in real events as
-    one string, scopes separated by ", "; empty for other events).
+    one string, scopes separated by ", "; empty for other events), and
+    ``requested_scopes`` its ``requestedScopes`` (same shape); ``grant_type``
+    and ``client_auth_type`` are ``debugData.grantType`` / ``clientAuthType``
+    (these four keys come from observed payloads, not from Okta's docs).
+    ``client_id`` is ``client.id``: the OAuth client whose token made the
+    request ("" when absent, e.g. an Admin Console or SSWS call);
+    ``outcome_reason`` is ``outcome.reason`` (e.g. ``no_matching_scope``).
+    ``unreadable_fields`` names those optional fields that were present in a
+    shape we cannot read (e.g. ``"grantedScopes"`` sent as a number): they
+    read as empty, and the name tells "sent oddly" from "absent".
     ``ip_address`` is ``client.ipAddress``, the address the request came from
     ("" when absent or not a string: it only informs, so it never fails a parse).
     """
@@ -165,7 +176,24 @@ class LogEvent:
     outcome_result: str
     request_id: str
     granted_scopes: tuple[str, ...] = ()
+    client_id: str = ""
+    outcome_reason: str = ""
+    requested_scopes: tuple[str, ...] = ()
+    grant_type: str = ""
+    client_auth_type: str = ""
+    unreadable_fields: tuple[str, ...] = ()
     ip_address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableEvent:
+    """A System Log event that did not parse: its ``uuid`` and ``published``
+    when those were readable ("" / None otherwise) and ``reason`` (field names
+    and types only, never the event's values)."""
+
+    uuid: str
+    published: datetime | None
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,11 +201,16 @@ class LogPage:
     """One System Log page: the events and the ``rel="next"`` URL to resume from.
 
     ``next_url`` is the opaque link to store as the cursor (None only if Okta
-    sent none, which a polling request never does).
+    sent none, which a polling request never does). ``unreadable``: the events
+    that did not parse, when the caller asked to skip them rather than fail
+    the page. ``served_at``: Okta's clock when it answered (the ``Date``
+    header, aware UTC; None when absent or unreadable).
     """
 
     events: tuple[LogEvent, ...]
     next_url: str | None
+    unreadable: tuple[UnreadableEvent, ...] = ()
+    served_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,7 +424,10 @@ def parse_log_event(data: Any) -> LogEvent:
     """Parse one ``LogEvent`` of ``GET /api/v1/logs``.
 
     Requires ``uuid``, ``published`` and ``eventType``. Raises ParseError
-    otherwise.
+    otherwise. The optional fields read from observed payloads (``client.id``,
+    ``outcome.reason`` and the ``debugData`` keys of a token issuance) never
+    raise: one in a shape we cannot read is empty and named in
+    ``unreadable_fields``.
     """
     data = _obj(data, "event")
     actor = _nested(data, "actor")
@@ -412,7 +448,11 @@ def parse_log_event(data: Any) -> LogEvent:
     published = parse_datetime(data.get("published"), "published")
     if published is None:
         raise ParseError("missing 'published'")
-    request_id = _str(_nested(data, "debugContext", "debugData"), "requestId")
+    debug = _nested(data, "debugContext", "debugData")
+    request_id = _str(debug, "requestId")
+    odd: list[str] = []
+    outcome = _loose_obj(data, "outcome", odd)
+    client = _loose_obj(data, "client", odd)
     return LogEvent(
         uuid=_str(data, "uuid", required=True),
         published=published,
@@ -422,28 +462,66 @@ def parse_log_event(data: Any) -> LogEvent:
         actor_alternate_id=_str(actor, "alternateId"),
         actor_display_name=_str(actor, "displayName"),
         targets=tuple(targets),
-        outcome_result=_str(_nested(data, "outcome"), "result"),
+        outcome_result=_str(outcome, "result"),
         request_id=request_id or _str(_nested(data, "transaction"), "id"),
-        granted_scopes=_scope_list(
-            _nested(data, "debugContext", "debugData").get("grantedScopes")
-        ),
-        ip_address=_loose_str(data.get("client"), "ipAddress"),
+        granted_scopes=_loose_scopes(debug, "grantedScopes", odd),
+        client_id=_loose_str(client, "id", odd, "client.id"),
+        # Only informs an alert, so it is cut short and never noted as odd.
+        ip_address=_loose_str(client, "ipAddress", [])[:100],
+        outcome_reason=_loose_str(outcome, "reason", odd, "outcome.reason"),
+        requested_scopes=_loose_scopes(debug, "requestedScopes", odd),
+        grant_type=_loose_str(debug, "grantType", odd),
+        client_auth_type=_loose_str(debug, "clientAuthType", odd),
+        unreadable_fields=tuple(odd),
     )
 
 
-def _loose_str(data: Any, key: str) -> str:
-    """``data[key]`` when ``data`` is an object and that is a string, else ""."""
-    value = data.get(key) if isinstance(data, dict) else None
-    return value[:100] if isinstance(value, str) else ""
+def unreadable_event(data: Any, error: ParseError) -> UnreadableEvent:
+    """The :class:`UnreadableEvent` for an event :func:`parse_log_event` refused."""
+    fields = data if isinstance(data, dict) else {}
+    uuid = fields.get("uuid")
+    try:
+        published = parse_datetime(fields.get("published"), "published")
+    except ParseError:
+        published = None
+    return UnreadableEvent(uuid if isinstance(uuid, str) else "", published, str(error))
 
 
-def _scope_list(value: Any) -> tuple[str, ...]:
-    """Scopes from ``grantedScopes``: a string split on commas and spaces (as
-    observed), or a list of strings; anything else reads as none."""
+def _loose_obj(data: dict[str, Any], key: str, odd: list[str]) -> dict[str, Any]:
+    """``data[key]`` when it is an object; {} when absent, or (noting ``key``
+    in ``odd``) when it is anything else."""
+    value = data.get(key)
+    if isinstance(value, dict):
+        return value
+    if value is not None:
+        odd.append(key)
+    return {}
+
+
+def _loose_str(
+    data: dict[str, Any], key: str, odd: list[str], name: str | None = None
+) -> str:
+    """``data[key]`` when it is a string; "" when absent, or (noting ``name``
+    in ``odd``) when it is anything else."""
+    value = data.get(key)
+    if isinstance(value, str):
+        return value
+    if value is not None:
+        odd.append(name or key)
+    return ""
+
+
+def _loose_scopes(data: dict[str, Any], key: str, odd: list[str]) -> tuple[str, ...]:
+    """Scopes of ``data[key]``: a string split on commas and spaces (as
+    observed), or a list of strings; () when absent, or (noting ``key`` in
+    ``odd``) in any other shape."""
+    value = data.get(key)
     if isinstance(value, str):
         return tuple(s for s in value.replace(",", " ").split() if s)
-    if isinstance(value, list):
-        return tuple(s for s in value if isinstance(s, str) and s)
+    if isinstance(value, list) and all(isinstance(s, str) for s in value):
+        return tuple(s for s in value if s)
+    if value is not None:
+        odd.append(key)
     return ()
 
 

@@ -6,9 +6,11 @@ anyone (the platform's router), and for a signed-in Super Admin also Okta (the
 org's discovery document, the worker's token and its scopes, and whether the
 worker may read grants at all), with each check's details; it also raises the
 "worker unhealthy" alert when no sync has succeeded for too long. Both answer JSON;
-``/readyz`` answers 503 when a check fails. Neither reveals a secret; Okta's own
-``error`` and ``error_description`` are quoted, to Super Admins only, when it
-refuses the worker.
+``/readyz`` answers 503 when a check fails. The Super Admin's answer also
+reports how far the usage ingestion has read the System Log (information, never
+a failure: a lagging ingestion does not stop the console). Neither reveals a
+secret; Okta's own ``error`` and ``error_description`` are quoted, to Super
+Admins only, when it refuses the worker.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from grantsconsole.okta_clients import (
     worker_auth_kind,
     worker_client,
 )
+from grantsconsole.usage import selectors as usage_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +140,21 @@ def _watch_worker() -> None:
         logger.exception("could not check the worker's health")
 
 
+def _check_usage() -> dict:
+    status = usage_selectors.ingestion_status()
+    seen = status.seen
+    return {
+        "ok": True,
+        "observed_from": seen.observed_from.isoformat() if seen.observed_from else None,
+        "observed_to": seen.observed_to.isoformat() if seen.observed_to else None,
+        "covered_days": seen.days(),
+        "lag_seconds": None
+        if status.lag_seconds is None
+        else round(status.lag_seconds),
+        "gaps": status.gaps,
+    }
+
+
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
@@ -158,7 +176,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         detailed = False
     probes = [("database", _check_database), ("broker", _check_broker)]
     if detailed:
-        probes.append(("okta", _check_okta))
+        probes += [("okta", _check_okta), ("usage", _check_usage)]
     checks: dict[str, dict] = {}
     for name, check in probes:
         started = time.monotonic()

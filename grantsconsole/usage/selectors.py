@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Max, OuterRef, Subquery, Sum
+from django.utils import timezone
 
 from grantsconsole.grants.models import OktaApp, ScopeGrant
-from grantsconsole.usage.models import Observation, ScopeUsage
+from grantsconsole.usage.models import Gap, Observation, ScopeUsage, SkippedEvents
 from grantsconsole.usage.verdicts import (
     DEFAULT_WINDOW_DAYS,
     Coverage,
@@ -141,3 +142,57 @@ def app_missing(
         (scope_id, denied[scope_id])
         for scope_id in missing(set(held), denied, seen, window_days=window_days)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedReason:
+    """Events skipped for one ``reason`` over the last days: how many, the
+    last UTC ``day`` it happened and one ``example_uuid`` to look up."""
+
+    reason: str
+    count: int
+    last_day: date
+    example_uuid: str
+
+
+def skipped_summary(days: int = 30) -> list[SkippedReason]:
+    """Events not used as evidence in the last ``days`` UTC days, per reason,
+    most frequent first (one query)."""
+    since = timezone.now().date() - timedelta(days=days)
+    rows = (
+        SkippedEvents.objects.filter(day__gte=since)
+        .values("reason")
+        .annotate(total=Sum("count"), last_day=Max("day"), example=Max("example_uuid"))
+        .order_by("-total", "reason")
+    )
+    return [
+        SkippedReason(r["reason"], r["total"], r["last_day"], r["example"] or "")
+        for r in rows
+    ]
+
+
+def gaps(limit: int = 20) -> list[Gap]:
+    """The newest stretches of the System Log the console could not read."""
+    return list(Gap.objects.order_by("-started_at")[:limit])
+
+
+@dataclass(frozen=True, slots=True)
+class IngestionStatus:
+    """How far the usage ingestion has read: the coverage (``seen``), how long
+    ago its end was (``lag_seconds``, None before the first poll) and how many
+    gaps were recorded."""
+
+    seen: Coverage
+    lag_seconds: float | None
+    gaps: int
+
+
+def ingestion_status() -> IngestionStatus:
+    """The usage ingestion's progress, for health checks (two queries)."""
+    seen = coverage()
+    lag = (
+        (timezone.now() - seen.observed_to).total_seconds()
+        if seen.observed_to is not None
+        else None
+    )
+    return IngestionStatus(seen, lag, Gap.objects.count())

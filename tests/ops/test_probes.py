@@ -173,3 +173,23 @@ def test_readyz_fails_when_the_worker_has_no_role_that_reads_grants(ready, sim):
     assert okta["missing_scopes"] == []  # every scope is in the token ...
     assert okta["problem"] == "admin_role"  # ... and still no grant can be read
     assert okta["error"] == "E0000006"
+
+
+@pytest.mark.django_db
+def test_readyz_reports_how_far_usage_ingestion_has_read(sim, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from grantsconsole.usage.models import Gap, Observation
+    from tests.console.conftest import signed_in
+
+    now = timezone.now()
+    Observation.objects.create(
+        name="usage", observed_from=now - timedelta(days=40), observed_to=now
+    )
+    Gap.objects.create(started_at=now, ended_at=now, reason="test")
+    usage = signed_in(SUPER).get("/readyz").json()["checks"]["usage"]
+    assert usage["covered_days"] == 40
+    assert usage["gaps"] == 1
+    assert 0 <= usage["lag_seconds"] < 60
