@@ -23,6 +23,9 @@ _SIM_SOCKET.bind(("127.0.0.1", 0))
 _SIM_SOCKET.listen(256)
 SIM_URL = f"http://127.0.0.1:{_SIM_SOCKET.getsockname()[1]}"
 os.environ["OKTA_ORG_URL"] = SIM_URL
+# No policy file unless a test sets one: the demo policy would be evaluated
+# after every sync and write of every test.
+os.environ.setdefault("GOVERNANCE_POLICY_FILE", "off")
 
 
 def _reload_django_settings() -> None:

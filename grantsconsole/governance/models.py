@@ -2,5 +2,6 @@
 imported here so Django finds them."""
 
 from grantsconsole.governance.owners_models import AppOwner
+from grantsconsole.governance.policy_models import PolicyFinding, PolicyVersion
 
-__all__ = ["AppOwner"]
+__all__ = ["AppOwner", "PolicyFinding", "PolicyVersion"]

@@ -134,6 +134,9 @@ ACTIONS = (
     "tokens_revoke_intent",
     "tokens_revoke",
     "token_window_check",
+    "policy_version",
+    "policy_rejected",
+    "policy_finding_accepted",
 )
 
 #: each action in words, as the pages show it (every action has one)
@@ -161,6 +164,9 @@ ACTION_NAMES = {
     "tokens_revoke_intent": "Refresh tokens revoke requested",
     "tokens_revoke": "Revoked the app's refresh tokens",
     "token_window_check": "Checked token issuance after a revoke",
+    "policy_version": "Policy version put in force",
+    "policy_rejected": "Invalid policy refused",
+    "policy_finding_accepted": "Policy finding's risk accepted",
 }
 
 
