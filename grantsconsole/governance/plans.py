@@ -15,8 +15,8 @@ what the policy gives it.
 What the plan leaves out: findings whose risk is accepted (until their
 acceptance expires), and violations no grant or revoke fixes (an auth
 method, a missing owner or end date), listed as ``unplanned``. A scope the
-policy both requires and forbids for one app is a conflict: neither step is
-planned and the plan lists it.
+policy requires of an app while a rule forbids it there is a conflict: the
+grant is not planned (it would open the other finding) and the plan lists it.
 
 Nothing here runs by itself: the console's Apply (confirmed, stepped up) and
 ``manage.py policy plan`` call it. :func:`auto_remediations` names the revokes
@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.utils import timezone
 
@@ -83,7 +83,6 @@ class Plan:
     unplanned: tuple[Violation, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     accepted: int = 0
-    labels: dict[int, str] = field(default_factory=dict)
 
     @property
     def grants(self) -> int:
@@ -124,27 +123,28 @@ def make_plan() -> Plan:
         else:
             unplanned.append(v)
     apps = {
-        pk: (okta_id, label)
-        for pk, okta_id, label in OktaApp.objects.filter(
+        pk: (okta_id, label, kind)
+        for pk, okta_id, label, kind in OktaApp.objects.filter(
             pk__in={k[0] for k in wanted} | {v.app_pk for v in unplanned}
-        ).values_list("pk", "okta_id", "label")
+        ).values_list("pk", "okta_id", "label", "application_type")
     }
     steps: list[Step] = []
     conflicts: list[Conflict] = []
     for (app_pk, verb, scope_id), vs in wanted.items():
-        okta_id, label = apps[app_pk]
-        other = "revoke" if verb == "grant" else "grant"
-        if (app_pk, other, scope_id) in wanted:
-            if verb == "grant":  # report each conflict once
-                rules = vs + wanted[(app_pk, other, scope_id)]
-                conflicts.append(
-                    Conflict(
-                        label,
-                        okta_id,
-                        scope_id,
-                        tuple(sorted({v.rule_id for v in rules})),
-                    )
-                )
+        okta_id, label, kind = apps[app_pk]
+        forbidden_by = [
+            r.id
+            for r in policy.rules
+            if verb == "grant"
+            and r.kind == "forbid_scopes"
+            and r.applies_to(kind)
+            and r.scopes.matches(scope_id)
+            and not (r.unless_allowlisted and policy.allowlisted(okta_id, scope_id))
+        ]
+        if forbidden_by:
+            # Granting it would open a finding of the rule that forbids it.
+            rules = sorted({v.rule_id for v in vs} | set(forbidden_by))
+            conflicts.append(Conflict(label, okta_id, scope_id, tuple(rules)))
             continue
         steps.append(
             Step(
@@ -166,7 +166,6 @@ def make_plan() -> Plan:
         tuple(unplanned),
         tuple(sorted(conflicts, key=lambda c: (c.app_label.lower(), c.scope_id))),
         left_out,
-        labels={pk: label for pk, (_, label) in apps.items()},
     )
 
 

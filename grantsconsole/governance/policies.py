@@ -55,14 +55,17 @@ def _problems(exc: PolicyInvalid) -> list[dict[str, Any]]:
     return [{"line": p.line, "rule": p.rule, "why": p.why} for p in exc.problems]
 
 
-_parsed: dict[int, Policy] = {}
+_parsed: dict[str, Policy] = {}
 
 
 def _policy_of(version: PolicyVersion) -> Policy:
-    """The parsed policy of a stored (valid) version, parsed once per process."""
-    policy = _parsed.get(version.pk)
+    """The parsed policy of a stored (valid) version, parsed once per process
+    and text (keyed by its sha256: a row id can be reused after a rollback)."""
+    policy = _parsed.get(version.sha256)
     if policy is None:
-        policy = _parsed[version.pk] = parse(version.text)
+        if len(_parsed) > 50:
+            _parsed.clear()
+        policy = _parsed[version.sha256] = parse(version.text)
     return policy
 
 
@@ -74,7 +77,9 @@ def latest() -> PolicyVersion | None:
 class FileState:
     """The policy file as last read: ``path`` ("" when none is set),
     ``state`` ("in force", "refused", "unreadable", "superseded": a console
-    edit is newer than the file's text) and ``problems`` of a refused text."""
+    edit is newer than the file's text, "changed": not yet read, see
+    :func:`load_file`), ``problems`` of a refused text, ``error`` why it
+    could not be read."""
 
     path: str
     state: str
@@ -82,13 +87,14 @@ class FileState:
     error: str = ""
 
 
-def load_file(path: str | None = None) -> FileState:
+def load_file(path: str | None = None, *, store: bool = True) -> FileState:
     """Read the policy file and, when its text differs from the newest
     version read from that file, store it as the version in force (audited
     ``policy_version``). An invalid text is refused: audited once per text
     (``policy_rejected``, with each problem) and logged; the version in force
     stays. A console edit newer than the file's text stays in force until the
-    file changes."""
+    file changes. ``store=False`` (pages) writes nothing: a valid changed
+    text is then "changed" (read at the next evaluation)."""
     path = settings.GOVERNANCE_POLICY_FILE if path is None else path
     if not path:
         return FileState("", "")
@@ -111,6 +117,8 @@ def load_file(path: str | None = None) -> FileState:
     try:
         parse(text)
     except PolicyInvalid as exc:
+        if not store:
+            return FileState(path, "refused", tuple(exc.problems))
         logger.warning("policy file %s refused: %s", path, exc)
         audit.record(
             "policy_rejected",
@@ -125,6 +133,8 @@ def load_file(path: str | None = None) -> FileState:
             key=f"policy_rejected:file:{sha}",
         )
         return FileState(path, "refused", tuple(exc.problems))
+    if not store:
+        return FileState(path, "changed")
     _store(text, sha, source=PolicyVersion.Source.FILE, path=path, author="")
     return FileState(path, "in force")
 

@@ -13,6 +13,8 @@ from django.urls import resolve
 from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
+from grantsconsole.governance import policies
+from grantsconsole.governance.models import PolicyFinding
 from grantsconsole.grants import audit
 from grantsconsole.grants.models import (
     ApiServiceIntegration,
@@ -40,12 +42,20 @@ def objects(mirrored, sim) -> dict[str, str]:
     ApiServiceIntegration.objects.create(
         okta_id="0oaINTEGRATION000001", name="Acme Log Streaming"
     )
+    version = policies.save_from_console(
+        "version: 1\nrules:\n  - {id: no-roles, kind: forbid_scopes, "
+        "scopes: [okta.apps.read]}\n",
+        actor=SUPER.actor,
+    )
+    finding = PolicyFinding.objects.get(app__okta_id=app["id"])
     return {
         "app": app["id"],
         "integration": "0oaINTEGRATION000001",
         "run": str(run.pk),
         "report": str(report.pk),
         "seq": str(seq),
+        "version": str(version.pk),
+        "finding": str(finding.pk),
     }
 
 
@@ -69,6 +79,10 @@ READS = [
     "/reports/{report}/export.json",
     "/reports/{report}/export.csv",
     "/integrations/",
+    "/policy/",
+    "/policy/versions/",
+    "/policy/versions/{version}/",
+    "/policy/plan/",
 ]
 WRITES = [
     ("/apps/{app}/grants/grant", {"only": "okta.brands.read"}),
@@ -85,6 +99,9 @@ WRITES = [
         "/integrations/{integration}/remove",
         {"confirm": "yes", "typed": "Acme Log Streaming"},
     ),
+    ("/policy/edit", {"text": "version: 1\n"}),
+    ("/policy/findings/{finding}/accept", {"reason": "known", "days": "30"}),
+    ("/policy/apply", {"plan": "x", "confirm": "yes"}),
 ]
 
 
@@ -105,6 +122,9 @@ AUDITOR_READS = [
     "/reports/{report}/export.json",
     "/reports/{report}/export.csv",
     "/health/console/",
+    "/policy/",
+    "/policy/versions/",
+    "/policy/versions/{version}/",
 ]
 
 
@@ -178,6 +198,11 @@ def test_an_auditors_pages_link_to_no_page_that_refuses_them(auditor, admin, obj
     report = report_services.create_report(trigger="test")
     pages = ["/audit/", f"/audit/{AuditEvent.objects.latest('seq').seq}/"]
     pages += ["/reports/", f"/reports/{report.pk}/", "/health/console/"]
+    pages += [
+        "/policy/",
+        "/policy/versions/",
+        f"/policy/versions/{objects['version']}/",
+    ]
     for page in pages:
         html = auditor.get(page).content.decode()
         assert "Generate report now</button>" not in html
@@ -295,6 +320,7 @@ def test_a_write_with_the_right_csrf_token_goes_through(admin_csrf, objects, sim
         "/sync/999999/",
         "/reports/999999/",
         "/reports/999999/export.csv",
+        "/policy/versions/999999/",
     ],
 )
 def test_unknown_ids_are_404(admin, objects, url):
@@ -338,4 +364,12 @@ def test_every_console_route_is_in_these_lists():
     assert routes - listed == set()
 
 
-SAMPLE = {"app": "0oa1", "integration": "0oa2", "run": "1", "report": "1", "seq": "1"}
+SAMPLE = {
+    "app": "0oa1",
+    "integration": "0oa2",
+    "run": "1",
+    "report": "1",
+    "seq": "1",
+    "version": "1",
+    "finding": "1",
+}

@@ -110,6 +110,12 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
         "sync-start": ("/sync/start", {"kind": "full"}),
         "audit-verify": ("/audit/verify", {}),
         "report-generate": ("/reports/generate", {}),
+        "policy-save": ("/policy/edit", {"text": "version: 1\n"}),
+        "policy-finding-accept": (
+            "/policy/findings/1/accept",
+            {"reason": "known", "days": "30"},
+        ),
+        "policy-apply": ("/policy/apply", {"plan": "x", "confirm": "yes"}),
     }
 
 

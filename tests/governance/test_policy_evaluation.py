@@ -235,3 +235,13 @@ def test_a_console_write_and_a_sync_evaluate_the_policy():
 def test_an_evaluation_failure_never_breaks_the_change_that_sent_it():
     with mock.patch.object(policies, "evaluate", side_effect=RuntimeError("bug")):
         grant_state_changed.send(sender=None, app_ids=None)  # no raise
+
+
+def test_the_end_of_a_full_sync_evaluates_the_whole_org(monkeypatch):
+    from grantsconsole.grants import tasks
+
+    monkeypatch.setattr(tasks, "worker_client", lambda: None)
+    monkeypatch.setattr(tasks.services, "full_sync_step", lambda *a, **k: None)
+    with mock.patch.object(policies, "evaluate") as evaluate:
+        tasks.full_sync_step.run(1, 0)
+    evaluate.assert_called_once_with(None)
