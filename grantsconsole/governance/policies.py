@@ -442,39 +442,51 @@ def evaluate(
         existing = existing.filter(app_id__in=ids)
     opened: list[PolicyFinding] = []
     changed: list[PolicyFinding] = []
-    resolved = 0
+    resolve: list[int] = []
+    columns = ("pk", "rule_id", "app_id", "scope_id", "state", "accepted_until")
     with transaction.atomic():
-        for finding in existing.select_for_update().order_by("pk"):
-            key = (finding.rule_id, finding.app_id, finding.scope_id)
-            v = found.pop(key, None)
+        # Tuples, not model instances: a steady evaluation of a large org reads
+        # every finding and writes none.
+        for row in existing.order_by("pk").values_list(*columns, "reopened", *_FIELDS):
+            pk, rule_id, app_id, scope_id, state, until, reopened = row[:7]
+            v = found.pop((rule_id, app_id, scope_id), None)
             if v is None:
-                if finding.state != PolicyFinding.State.RESOLVED:
-                    finding.state = PolicyFinding.State.RESOLVED
-                    finding.resolved_at = now
-                    changed.append(finding)
-                    resolved += 1
+                if state != PolicyFinding.State.RESOLVED:
+                    resolve.append(pk)
                 continue
-            for name in _FIELDS:
-                setattr(finding, name, getattr(v, name))
-            finding.last_seen_at = now
-            if finding.state == PolicyFinding.State.RESOLVED:
-                finding.reopened += 1
-                _reopen(finding)
-                opened.append(finding)
-            elif (
-                finding.state == PolicyFinding.State.ACCEPTED
-                and finding.accepted_until is not None
-                and finding.accepted_until <= now
-            ):
+            stored = dict(zip(_FIELDS, row[7:], strict=True))
+            differs = any(stored[n] != getattr(v, n) for n in _FIELDS)
+            again = state == PolicyFinding.State.RESOLVED
+            expired = (
+                state == PolicyFinding.State.ACCEPTED
+                and until is not None
+                and until <= now
+            )
+            if not (differs or again or expired):
+                continue
+            finding = PolicyFinding(
+                pk=pk,
+                rule_id=rule_id,
+                app_id=app_id,
+                scope_id=scope_id,
+                state=state,
+                accepted_until=until,
+                reopened=reopened + again,
+                **{n: getattr(v, n) for n in _FIELDS},
+            )
+            if again or expired:
                 _reopen(finding)
                 opened.append(finding)
             changed.append(finding)
+        for start in range(0, len(resolve), 500):
+            PolicyFinding.objects.filter(pk__in=resolve[start : start + 500]).update(
+                state=PolicyFinding.State.RESOLVED, resolved_at=now
+            )
         PolicyFinding.objects.bulk_update(
             changed,
             [
                 *_FIELDS,
                 "state",
-                "last_seen_at",
                 "resolved_at",
                 "reopened",
                 "accepted_by",
@@ -490,19 +502,20 @@ def evaluate(
                 scope_id=v.scope_id,
                 state=PolicyFinding.State.OPEN,
                 first_seen_at=now,
-                last_seen_at=now,
                 **{name: getattr(v, name) for name in _FIELDS},
             )
             for v in found.values()
         ]
-        PolicyFinding.objects.bulk_create(new, batch_size=500)
+        # A concurrent evaluation (a write beside a sync) may have opened the
+        # same finding: the unique constraint keeps one.
+        PolicyFinding.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
         opened += new
         open_now = PolicyFinding.objects.filter(state=PolicyFinding.State.OPEN)
         if ids is not None:
             open_now = open_now.filter(app_id__in=ids)
         count = open_now.count()
     _alert(opened, version)
-    return Evaluation(version.pk, len(opened), resolved, count)
+    return Evaluation(version.pk, len(opened), len(resolve), count)
 
 
 def _reopen(finding: PolicyFinding) -> None:
@@ -535,7 +548,6 @@ def _alert(opened: list[PolicyFinding], version: PolicyVersion) -> None:
             details={
                 "policy_version": version.pk,
                 "rule": f.rule_id,
-                "finding": f.pk,
                 "reopened": f.reopened,
             },
             app=apps.get(f.app_id),

@@ -55,6 +55,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -108,13 +109,20 @@ class ScopePattern:
     items: tuple[str, ...]
 
     def matches(self, scope_id: str) -> bool:
-        for item in self.items:
-            if item == "manage":
-                if scope_catalog.is_manage(scope_id):
-                    return True
-            elif item == scope_id or ("*" in item and fnmatchcase(scope_id, item)):
+        return _matches(self.items, scope_id)
+
+
+@lru_cache(maxsize=65536)
+def _matches(items: tuple[str, ...], scope_id: str) -> bool:
+    """Cached: an evaluation asks this for every rule and grant of every app,
+    of a few hundred distinct scopeIds."""
+    for item in items:
+        if item == "manage":
+            if scope_catalog.is_manage(scope_id):
                 return True
-        return False
+        elif item == scope_id or ("*" in item and fnmatchcase(scope_id, item)):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,6 @@ class PolicyFinding(models.Model):
     auto_remediate = models.BooleanField(default=False)
     state = models.CharField(max_length=10, choices=State.choices)
     first_seen_at = models.DateTimeField()
-    last_seen_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     reopened = models.PositiveIntegerField(default=0)
     accepted_by = models.CharField(max_length=300, blank=True)

@@ -245,3 +245,28 @@ def test_the_end_of_a_full_sync_evaluates_the_whole_org(monkeypatch):
     with mock.patch.object(policies, "evaluate") as evaluate:
         tasks.full_sync_step.run(1, 0)
     evaluate.assert_called_once_with(None)
+
+
+def test_the_demo_policy_has_findings_on_the_demo_org(sim, settings):
+    from pathlib import Path
+
+    from tests.console.conftest import mirror_org
+
+    mirror_org(sim)
+    settings.GOVERNANCE_POLICY_FILE = str(
+        Path(__file__).resolve().parents[2] / "policy" / "demo.yaml"
+    )
+    with mock.patch(ALERT):
+        result = policies.evaluate()
+    assert result.open > 0
+    found = findings()
+    assert (
+        "no-grant-or-role-admin",
+        "Terraform Automation",
+        "okta.appGrants.manage",
+    ) in found
+    assert ("public-clients-no-manage", "Admin Mobile", "okta.users.manage") in found
+    # The console's and the worker's apps match their allowed_scopes (their
+    # critical grants still want an owner and an end date).
+    own = {f[0] for f in found if f[1] in ("Grants Console", "Grants Console Worker")}
+    assert own == {"critical-grants-owned-and-ending"}
