@@ -560,7 +560,9 @@ def evaluate_after_change(app_ids: list[int] | None = None, **_: Any) -> None:
     that changed (all after a sync). A failure is logged, never raised: the
     sync or the write that changed the grants has already happened."""
     try:
-        evaluate(app_ids)
+        # A savepoint: a failed evaluation leaves the caller's transaction usable.
+        with transaction.atomic():
+            evaluate(app_ids)
     except Exception:
         logger.exception("policy evaluation after a grant change failed")
 
