@@ -180,3 +180,24 @@ def test_apply_runs_the_plan_through_the_write_path(signed_in_as, sim):
         app=row, scope_id="okta.brands.read", revoked_at=None
     ).exists()
     assert "No changes." in client.get("/policy/plan/").content.decode()
+
+
+def test_apply_asks_the_scopeid_typed_before_revoking_what_the_console_needs(
+    signed_in_as, sim
+):
+    mirror_org(sim)
+    console = "0oa1consoleDEMO000x7"
+    keep = sorted(okta_grants(sim, console) - {"okta.apps.read"})
+    use(f"version: 1\napps:\n  {console}:\n    allowed_scopes: [{', '.join(keep)}]\n")
+    plan = plans.make_plan()
+    assert [s.line for s in plan.steps] == ["- revoke okta.apps.read"]
+    client = signed_in_as(SUPER)
+    page = client.post("/policy/apply", {"plan": plan.fingerprint}).content.decode()
+    assert "Stops working:" in page
+    assert "the console's own app" in page
+    response = client.post(
+        "/policy/apply", {"plan": plan.fingerprint, "confirm": "yes"}
+    )
+    assert response.status_code == 400
+    assert "type okta.apps.read exactly to confirm" in response.content.decode()
+    assert grant_writes(sim) == []
