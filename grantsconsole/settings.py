@@ -539,6 +539,25 @@ USAGE_FIRST_LOOKBACK_DAYS = min(90, max(0, env_int("USAGE_FIRST_LOOKBACK_DAYS", 
 USAGE_RAW_RETENTION_DAYS = max(91, env_int("USAGE_RAW_RETENTION_DAYS", 120))
 USAGE_ROLLUP_RETENTION_DAYS = max(366, env_int("USAGE_ROLLUP_RETENTION_DAYS", 1095))
 
+# --- Governance: policy as code ----------------------------------------------------
+# The policy YAML file, for teams that keep it in git: read again at each
+# evaluation, a new version when its text changes. "off" = no file (the policy
+# is edited in the console only). Development runs the demo policy on the demo
+# org; production has no default and refuses the demo policy (it allowlists
+# the demo org's apps).
+DEMO_POLICY_FILE = BASE_DIR / "policy" / "demo.yaml"
+GOVERNANCE_POLICY_FILE = env(
+    "GOVERNANCE_POLICY_FILE", "off" if PRODUCTION else str(DEMO_POLICY_FILE)
+)
+if GOVERNANCE_POLICY_FILE == "off":
+    GOVERNANCE_POLICY_FILE = ""
+if PRODUCTION and Path(GOVERNANCE_POLICY_FILE).resolve() == DEMO_POLICY_FILE:
+    raise ImproperlyConfigured(
+        "GOVERNANCE_POLICY_FILE is the demo policy; production refuses it."
+    )
+# The longest a Super Admin may accept a policy finding's risk for, in days.
+GOVERNANCE_ACCEPT_MAX_DAYS = env_int("GOVERNANCE_ACCEPT_MAX_DAYS", 365)
+
 # --- Logging ----------------------------------------------------------------------
 # JSON lines on stdout in production (LOG_FORMAT=json), plain text in development;
 # both carry the request id and mask credentials (grantsconsole.ops.logging).

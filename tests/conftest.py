@@ -27,6 +27,9 @@ os.environ["OKTA_ORG_URL"] = SIM_URL
 # confirmation, step-up and the write path); the approval gate's own tests, in
 # tests/governance and the browser test, switch it on (settings.APPROVAL_MIN_RISK).
 os.environ.setdefault("APPROVAL_MIN_RISK", "off")
+# No policy file unless a test sets one: the demo policy would be evaluated
+# after every sync and write of every test.
+os.environ.setdefault("GOVERNANCE_POLICY_FILE", "off")
 
 
 def _reload_django_settings() -> None:

@@ -8,7 +8,7 @@ class GovernanceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from grantsconsole.governance import receivers
+        from grantsconsole.governance import policies, receivers
         from grantsconsole.grants import signals
 
         signals.grants_changed.connect(
@@ -16,4 +16,8 @@ class GovernanceConfig(AppConfig):
         )
         signals.user_deactivated.connect(
             receivers.user_deactivated, dispatch_uid="governance.orphans"
+        )
+        # The policy is evaluated after every sync and every change of grants.
+        signals.grant_state_changed.connect(
+            policies.evaluate_after_change, dispatch_uid="governance.policy"
         )

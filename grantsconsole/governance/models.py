@@ -13,6 +13,7 @@ from grantsconsole.governance.attestation_models import (
     Campaign,
 )
 from grantsconsole.governance.owners_models import AppOwner
+from grantsconsole.governance.policy_models import PolicyFinding, PolicyVersion
 
 __all__ = [
     "Alert",
@@ -23,4 +24,6 @@ __all__ = [
     "AttestationReminder",
     "Campaign",
     "GrantRequest",
+    "PolicyFinding",
+    "PolicyVersion",
 ]

@@ -162,6 +162,9 @@ ACTIONS = (
     # and a change to where alerts go (governance).
     "alert_undelivered",
     "alert_destination",
+    "policy_version",
+    "policy_rejected",
+    "policy_finding_accepted",
 )
 
 #: each action in words, as the pages show it (every action has one)
@@ -203,6 +206,9 @@ ACTION_NAMES = {
     "expiry_alerted": "Grant end time alerted",
     "alert_undelivered": "Alert not delivered",
     "alert_destination": "Alert destination changed",
+    "policy_version": "Policy version put in force",
+    "policy_rejected": "Invalid policy refused",
+    "policy_finding_accepted": "Policy finding's risk accepted",
 }
 
 

@@ -1,15 +1,25 @@
 """Signals the grants app sends, so the parts built on it (governance) can act
-on grant changes without the grants app importing them."""
+on grant changes while the arrows keep pointing one way (the grants app never
+imports them)."""
 
 from django.dispatch import Signal
 
-#: An app's open grants changed: a sync applied a change Okta showed, or a
+#: One app's open grants changed: a sync applied a change Okta showed, or a
 #: console grant or revoke went through. Keywords ``app``: the OktaApp;
 #: ``baseline``: True when the sync only recorded the app as first found (the
 #: baseline: grants imported, not changes), False otherwise. Sent
 #: inside the transaction that made the change, so a receiver's writes commit
-#: (or roll back) with it.
+#: (or roll back) with it. Per app: for work that concerns that app alone
+#: (its default owner).
 grants_changed = Signal()
+
+#: The grant state as a whole may have changed: after a console write, a
+#: "refresh this app", or at the end of a sync run, in the writer's
+#: transaction. ``app_ids``: the OktaApp pks concerned, or None after a sync
+#: (any app). Once per run rather than per app: for work that looks at the whole
+#: org (the policy's evaluation). Receivers must not raise: the change has
+#: happened.
+grant_state_changed = Signal()
 
 #: The System Log said an Okta user was deactivated (``user.lifecycle.deactivate``).
 #: Keywords ``okta_user_id``, ``login`` (the target's ``alternateId``, may be

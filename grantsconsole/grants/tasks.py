@@ -17,6 +17,7 @@ from grantsconsole.grants.models import AuditEvent, SyncRun
 from grantsconsole.grants.services import app_tokens
 from grantsconsole.grants.services.app_sync import TRANSIENT_ERRORS
 from grantsconsole.grants.services.sync_queue import NotQueued
+from grantsconsole.grants.signals import grant_state_changed
 from grantsconsole.okta import OktaError
 from grantsconsole.okta.errors import describe
 from grantsconsole.okta_clients import worker_client
@@ -50,7 +51,8 @@ def full_sync_step(self, run_id: int, step: int) -> int | None:
     """Run one step of a full sync and queue the next; a stale or duplicate
     step message does nothing. Transient Okta errors retry this step with
     backoff; after STEP_MAX_RETRIES the run ends early with what it read
-    (services.end_run_early)."""
+    (services.end_run_early). The last step sends ``grant_state_changed``
+    (the policy is evaluated)."""
     try:
         following = services.full_sync_step(run_id, step, client=worker_client())
     except TRANSIENT_ERRORS as exc:
@@ -62,6 +64,8 @@ def full_sync_step(self, run_id: int, step: int) -> int | None:
         raise self.retry(countdown=countdown, exc=None) from None
     if following is not None:
         full_sync_step.delay(run_id, following)
+    else:
+        grant_state_changed.send(sender=SyncRun, app_ids=None)
     return following
 
 
@@ -74,7 +78,8 @@ def incremental_sync(
     full sync has completed, start one instead (the first baseline; a queued
     ``run_id`` becomes that full sync). ``requested_by``: the Okta login of
     the admin who pressed "Sync now"; ``run_id``: the run the console queued
-    for it (nothing happens when it is no longer queued). Returns the SyncRun
+    for it (nothing happens when it is no longer queued). Ends with
+    ``grant_state_changed`` (the policy is evaluated). Returns the SyncRun
     id."""
     has_baseline = SyncRun.objects.filter(
         kind=SyncRun.Kind.FULL,
@@ -110,6 +115,7 @@ def incremental_sync(
     # not while Okta is failing the sync (each lookup would retry too).
     if run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL):
         services.refresh_people(client)
+    grant_state_changed.send(sender=SyncRun, app_ids=None)
     return run.pk
 
 

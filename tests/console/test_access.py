@@ -13,8 +13,8 @@ from django.urls import resolve
 from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
-from grantsconsole.governance import approvals, attestation
-from grantsconsole.governance.models import AlertDestination
+from grantsconsole.governance import approvals, attestation, policies
+from grantsconsole.governance.models import AlertDestination, PolicyFinding
 from grantsconsole.grants import audit
 from grantsconsole.grants.models import (
     ApiServiceIntegration,
@@ -52,6 +52,12 @@ def objects(mirrored, sim) -> dict[str, str]:
     destination = AlertDestination.objects.create(
         name="Security mailbox", kind="email", emails="security@example.com"
     )
+    version = policies.save_from_console(
+        "version: 1\nrules:\n  - {id: no-roles, kind: forbid_scopes, "
+        "scopes: [okta.apps.read]}\n",
+        actor=SUPER.actor,
+    )
+    finding = PolicyFinding.objects.get(app__okta_id=app["id"])
     return {
         "campaign": str(campaign.pk),
         "item": str(campaign.items.order_by("pk").first().pk),
@@ -62,6 +68,8 @@ def objects(mirrored, sim) -> dict[str, str]:
         "run": str(run.pk),
         "report": str(report.pk),
         "seq": str(seq),
+        "version": str(version.pk),
+        "finding": str(finding.pk),
     }
 
 
@@ -95,6 +103,10 @@ READS = [
     "/alerts/",
     "/alerts/destinations/",
     "/alerts/destinations/{destination}/",
+    "/policy/",
+    "/policy/versions/",
+    "/policy/versions/{version}/",
+    "/policy/plan/",
 ]
 WRITES = [
     ("/apps/{app}/grants/grant", {"only": "okta.brands.read"}),
@@ -130,6 +142,9 @@ WRITES = [
     ),
     ("/alerts/destinations/{destination}/test", {}),
     ("/alerts/destinations/{destination}/delete", {}),
+    ("/policy/edit", {"text": "version: 1\n"}),
+    ("/policy/findings/{finding}/accept", {"reason": "known", "days": "30"}),
+    ("/policy/apply", {"plan": "x", "confirm": "yes"}),
 ]
 
 
@@ -154,6 +169,9 @@ AUDITOR_READS = [
     "/attestation/{campaign}/",
     "/attestation/{campaign}/export.csv",
     "/attestation/{campaign}/export.json",
+    "/policy/",
+    "/policy/versions/",
+    "/policy/versions/{version}/",
 ]
 
 
@@ -227,6 +245,11 @@ def test_an_auditors_pages_link_to_no_page_that_refuses_them(auditor, admin, obj
     report = report_services.create_report(trigger="test")
     pages = ["/audit/", f"/audit/{AuditEvent.objects.latest('seq').seq}/"]
     pages += ["/reports/", f"/reports/{report.pk}/", "/health/console/"]
+    pages += [
+        "/policy/",
+        "/policy/versions/",
+        f"/policy/versions/{objects['version']}/",
+    ]
     for page in pages:
         html = auditor.get(page).content.decode()
         assert "Generate report now</button>" not in html
@@ -344,6 +367,7 @@ def test_a_write_with_the_right_csrf_token_goes_through(admin_csrf, objects, sim
         "/sync/999999/",
         "/reports/999999/",
         "/reports/999999/export.csv",
+        "/policy/versions/999999/",
     ],
 )
 def test_unknown_ids_are_404(admin, objects, url):
@@ -397,4 +421,6 @@ SAMPLE = {
     "item": "1",
     "request": "1",
     "destination": "1",
+    "version": "1",
+    "finding": "1",
 }

@@ -142,6 +142,12 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
         ),
         "alert-destination-test": (f"/alerts/destinations/{destination}/test", {}),
         "alert-destination-delete": (f"/alerts/destinations/{destination}/delete", {}),
+        "policy-save": ("/policy/edit", {"text": "version: 1\n"}),
+        "policy-finding-accept": (
+            "/policy/findings/1/accept",
+            {"reason": "known", "days": "30"},
+        ),
+        "policy-apply": ("/policy/apply", {"plan": "x", "confirm": "yes"}),
     }
 
 

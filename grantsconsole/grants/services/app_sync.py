@@ -28,6 +28,7 @@ from grantsconsole.grants.services.snapshots import (
     mark_removed,
     mark_unreadable,
 )
+from grantsconsole.grants.signals import grant_state_changed
 from grantsconsole.okta import (
     App,
     Grant,
@@ -309,6 +310,7 @@ def refresh_app(
             "not_read": result.not_read,
         },
     )
+    grant_state_changed.send(sender=OktaApp, app_ids=[app.pk])
     return result
 
 

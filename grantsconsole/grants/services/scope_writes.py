@@ -34,6 +34,7 @@ from grantsconsole.grants import audit, intents, signals
 from grantsconsole.grants.audit import Actor
 from grantsconsole.grants.models import OktaApp, ScopeGrant
 from grantsconsole.grants.services.privilege_sync import reassess
+from grantsconsole.grants.signals import grant_state_changed
 from grantsconsole.okta import (
     Grant,
     GrantResult,
@@ -329,7 +330,8 @@ def _finish(
     extra: dict[str, object] | None = None,
 ) -> audit.AuditEvent:
     """Okta said yes: change the local state and write the intent's final row
-    (and a correction row if it had been closed as failed), in one transaction."""
+    (and a correction row if it had been closed as failed), in one transaction;
+    then say so (``grant_state_changed``)."""
     now = timezone.now()
     with transaction.atomic():
         _lock_app(app)
@@ -349,7 +351,9 @@ def _finish(
             okta_request_id=result.request_id,
             detail={**detail, **(extra or {})},
         )
-        return intents.correct(final, actor)
+        final = intents.correct(final, actor)
+    grant_state_changed.send(sender=OktaApp, app_ids=[app.pk])
+    return final
 
 
 def _earlier(intent: audit.AuditEvent) -> str:
