@@ -11,6 +11,7 @@ from grantsconsole.console.views import (
     reports,
     scopes,
     sync,
+    usage,
 )
 
 urlpatterns = [
@@ -43,6 +44,9 @@ urlpatterns = [
         scopes.scope_revoke_bulk,
         name="scope-revoke-bulk",
     ),
+    path("usage/unused/", usage.unused_list, name="usage-unused"),
+    path("usage/plans/apply", usage.plans_apply, name="plans-apply"),
+    path("usage/plans/export.<str:fmt>", usage.plans_export, name="plans-export"),
     path("audit/", audit.audit_list, name="audit-list"),
     path("audit/export.<str:fmt>", audit.audit_export, name="audit-export"),
     path("audit/verify", audit.audit_verify, name="audit-verify"),

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Replace
 
 from grantsconsole.grants.models import OktaApp, ScopeGrant
@@ -38,6 +38,7 @@ from grantsconsole.usage.models import ScopeUsage
 from grantsconsole.usage.verdicts import (
     DEFAULT_WINDOW_DAYS,
     Coverage,
+    Evidence,
     Verdict,
     judge,
     read_twin,
@@ -155,13 +156,43 @@ def plan_for(
     )
 
 
-def _open_grants(apps: Iterable[OktaApp]) -> dict[int, list[str]]:
-    held: dict[int, list[str]] = {}
-    for app_id, scope_id in ScopeGrant.objects.filter(
-        app__in=[a.pk for a in apps], revoked_at__isnull=True
-    ).values_list("app_id", "scope_id"):
-        held.setdefault(app_id, []).append(scope_id)
-    return held
+def _plans_of(
+    app_pks: Iterable[int], *, window_days: int, seen: Coverage
+) -> dict[int, AppPlan]:
+    """App pk → plan, for those of ``app_pks`` holding an open grant. One
+    query: the open grants with their app and each one's evidence."""
+    usage = ScopeUsage.objects.filter(
+        client_id=OuterRef("app__client_id"), scope_id=OuterRef("scope_id")
+    )
+    grants = (
+        ScopeGrant.objects.filter(app__in=list(app_pks), revoked_at__isnull=True)
+        .select_related("app")
+        .annotate(
+            issued_at=Subquery(usage.values("last_issued_at")[:1]),
+            exercised_at=Subquery(usage.values("last_exercised_at")[:1]),
+        )
+    )
+    by_app: dict[int, list[ScopeGrant]] = {}
+    for grant in grants:
+        by_app.setdefault(grant.app_id, []).append(grant)
+    plans = {}
+    for pk, held in by_app.items():
+        app = held[0].app
+        # No client_id: no evidence can name the app, so no verdict either.
+        verdicts = {
+            g.scope_id: judge(
+                g.scope_id,
+                Evidence(last_issued_at=g.issued_at, last_exercised_at=g.exercised_at),
+                seen,
+                window_days=window_days,
+            ).verdict
+            for g in held
+            if app.client_id
+        }
+        plans[pk] = plan_for(
+            app, [g.scope_id for g in held], verdicts, window_days=window_days
+        )
+    return plans
 
 
 def plans_for_apps(
@@ -170,28 +201,14 @@ def plans_for_apps(
     window_days: int = DEFAULT_WINDOW_DAYS,
     seen: Coverage | None = None,
 ) -> list[AppPlan]:
-    """The plans of ``apps``, in the order given (two queries)."""
+    """The plans of ``apps``, in the order given (one query, and the coverage
+    unless ``seen`` is given)."""
     apps = list(apps)
     seen = selectors.coverage() if seen is None else seen
-    held = _open_grants(apps)
-    found = selectors.evidence(a.client_id for a in apps)
-    plans = []
-    for app in apps:
-        # No client_id: no evidence can name the app, so no verdict either.
-        verdicts = {
-            s: judge(
-                s,
-                found.get((app.client_id, s), selectors.NO_EVIDENCE),
-                seen,
-                window_days=window_days,
-            ).verdict
-            for s in held.get(app.pk, [])
-            if app.client_id
-        }
-        plans.append(
-            plan_for(app, held.get(app.pk, []), verdicts, window_days=window_days)
-        )
-    return plans
+    found = _plans_of([a.pk for a in apps], window_days=window_days, seen=seen)
+    return [
+        found.get(a.pk) or plan_for(a, [], {}, window_days=window_days) for a in apps
+    ]
 
 
 def app_plan(
@@ -302,8 +319,8 @@ def org_plans(
 ) -> OrgPlans:
     """Every live app's plan with at least one step, sorted by risk removed
     (largest first), ``limit`` apps from ``offset`` (None: all). Queries: the
-    coverage (unless given), the candidates, the page's apps, their grants
-    and their evidence."""
+    coverage (unless given), the candidates, and the page's grants with their
+    apps and evidence."""
     seen = selectors.coverage() if seen is None else seen
     found = _found(seen, window_days)
     scored = sorted(
@@ -320,13 +337,11 @@ def org_plans(
             by_risk[scopes.describe(s).risk]["reducible"] += 1
         for s in f.revoked():
             by_risk[scopes.describe(s).risk]["unused"] += 1
-    page = scored[offset : None if limit is None else offset + limit]
-    apps = OktaApp.objects.in_bulk([pk for pk, _, _ in page])
-    plans = plans_for_apps(
-        [apps[pk] for pk, _, _ in page if pk in apps],
-        window_days=window_days,
-        seen=seen,
-    )
+    page = [
+        pk for pk, _, _ in scored[offset : None if limit is None else offset + limit]
+    ]
+    found_plans = _plans_of(page, window_days=window_days, seen=seen)
+    plans = [found_plans[pk] for pk in page if pk in found_plans]
     return OrgPlans(
         plans=[p for p in plans if p.steps],
         total_apps=len(scored),
@@ -345,9 +360,10 @@ class Missing:
     does not hold ("requested, not granted")."""
 
     client_id: str
-    app: OktaApp | None
     scope_id: str
     last_denied_at: datetime
+    app_okta_id: str  # "" when no live app has this client_id
+    app_label: str
 
 
 def missing(
@@ -357,7 +373,7 @@ def missing(
     seen: Coverage | None = None,
 ) -> list[Missing]:
     """Requested-not-granted scopes over the window, newest denial first, at
-    most ``limit`` (None: all). Two queries (the denials, their apps)."""
+    most ``limit`` (None: all). One query."""
     seen = selectors.coverage() if seen is None else seen
     if seen.observed_to is None:
         return []
@@ -367,19 +383,25 @@ def missing(
         app__client_id=OuterRef("client_id"),
         scope_id=OuterRef("scope_id"),
     )
-    rows = list(
+    app = OktaApp.objects.filter(
+        client_id=OuterRef("client_id"), removed_at__isnull=True
+    ).order_by("pk")
+    rows = (
         ScopeUsage.objects.filter(last_denied_at__gte=since)
         .exclude(Exists(held))
-        .order_by("-last_denied_at", "client_id", "scope_id")
-        .values_list("client_id", "scope_id", "last_denied_at")[:limit]
-    )
-    apps = {
-        a.client_id: a
-        for a in OktaApp.objects.filter(
-            client_id__in={r[0] for r in rows}, removed_at__isnull=True
+        .annotate(
+            app_okta_id=Subquery(app.values("okta_id")[:1]),
+            app_label=Subquery(app.values("label")[:1]),
         )
-    }
-    return [Missing(c, apps.get(c), s, at) for c, s, at in rows]
+        .order_by("-last_denied_at", "client_id", "scope_id")
+        .values_list(
+            "client_id", "scope_id", "last_denied_at", "app_okta_id", "app_label"
+        )[:limit]
+    )
+    return [
+        Missing(c, s, at, okta_id or "", label or "")
+        for c, s, at, okta_id, label in rows
+    ]
 
 
 # Exports ---------------------------------------------------------------------

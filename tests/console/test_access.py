@@ -69,6 +69,9 @@ READS = [
     "/reports/{report}/export.json",
     "/reports/{report}/export.csv",
     "/integrations/",
+    "/usage/unused/",
+    "/usage/plans/export.csv",
+    "/usage/plans/export.json",
 ]
 WRITES = [
     ("/apps/{app}/grants/grant", {"only": "okta.brands.read"}),
@@ -81,6 +84,7 @@ WRITES = [
     ("/apps/{app}/grants/undo", {"revoke": "1"}),
     ("/apps/{app}/tokens/revoke", {"revoke": "1", "confirm": "yes"}),
     ("/reports/generate", {}),
+    ("/usage/plans/apply", {"app": "{app}", "confirm": "yes"}),
     (
         "/integrations/{integration}/remove",
         {"confirm": "yes", "typed": "Acme Log Streaming"},

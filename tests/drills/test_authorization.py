@@ -110,6 +110,7 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
         "sync-start": ("/sync/start", {"kind": "full"}),
         "audit-verify": ("/audit/verify", {}),
         "report-generate": ("/reports/generate", {}),
+        "plans-apply": ("/usage/plans/apply", {"app": [app_id], "confirm": "yes"}),
     }
 
 

@@ -156,7 +156,9 @@ def test_missing_lists_denied_scopes_the_app_does_not_hold(covered):
         last_denied_at=NOW - timedelta(days=200),
     )
     found = plans.missing()
-    assert [(m.app, m.scope_id) for m in found] == [(app, "okta.users.manage")]
+    assert [(m.app_okta_id, m.scope_id) for m in found] == [
+        (app.okta_id, "okta.users.manage")
+    ]
 
 
 def test_exports_list_every_step_in_order(covered):
