@@ -470,6 +470,13 @@ CELERY_TIMEZONE = "UTC"
 SYNC_INCREMENTAL_EVERY = env_int("SYNC_INCREMENTAL_EVERY", 60)
 SYNC_FULL_EVERY = env_int("SYNC_FULL_EVERY", 6 * 3600)
 AUDIT_REPORT_HOUR = env_int("AUDIT_REPORT_HOUR", 5)
+# Sections the audit report gains from the apps above grants (the arrows point
+# from them to grants, so grants names them here): section -> a callable's
+# dotted path, called with no argument when a report is built, returning the
+# section's data (JSON-serializable).
+AUDIT_REPORT_SECTIONS = {
+    "least_privilege": "grantsconsole.usage.plans.report_section",
+}
 
 # --- Logging ----------------------------------------------------------------------
 # JSON lines on stdout in production (LOG_FORMAT=json), plain text in development;

@@ -67,6 +67,16 @@ urlpatterns = [
         reports.chart_top_manage,
         name="chart-top-manage",
     ),
+    path(
+        "reports/charts/least-privilege-by-risk.svg",
+        reports.chart_least_privilege_by_risk,
+        name="chart-least-privilege-by-risk",
+    ),
+    path(
+        "reports/charts/least-privilege-trend.svg",
+        reports.chart_least_privilege_trend,
+        name="chart-least-privilege-trend",
+    ),
     path("reports/<int:report_id>/", reports.report_detail, name="report-detail"),
     path(
         "reports/<int:report_id>/export.<str:fmt>",
