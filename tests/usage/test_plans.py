@@ -186,3 +186,13 @@ def test_exports_list_every_step_in_order(covered):
         "revoke okta.brands.read",
     ]
     assert data["coverage"]["complete"] is True
+
+
+def test_the_cached_ranking_follows_the_grants_and_the_evidence(covered):
+    app = holding("0oaCACHE1", "okta.apps.manage")
+    assert plans.org_plans(cached=True).total_apps == 1
+    holding("0oaCACHE2", "okta.users.manage")  # a new app
+    assert plans.org_plans(cached=True).total_apps == 2
+    used(app, "okta.apps.manage", issued=1, exercised=1)
+    observed(400)  # every poll saves the observation
+    assert [p.app.okta_id for p in plans.org_plans(cached=True).plans] == ["0oaCACHE2"]

@@ -46,7 +46,6 @@ from grantsconsole.grants.safe_csv import csv_lines
 from grantsconsole.grants.services import scope_writes
 from grantsconsole.okta.errors import OktaError
 from grantsconsole.usage import plans as usage_plans
-from grantsconsole.usage import selectors as usage_selectors
 from grantsconsole.usage.verdicts import MAX_WINDOW_DAYS, MIN_WINDOW_DAYS, clamp_window
 
 PLANS_PER_PAGE = 50
@@ -63,18 +62,18 @@ def unused_list(request: HttpRequest) -> HttpResponse:
     and denied ("requested, not granted", at most ``MISSING_LIMIT``).
 
     ``window``: days, 30-365 (default 90). Queries: the auth ones, the stale
-    banner, the coverage, the candidates, the page's apps, their grants and
-    evidence, the denials and their apps.
+    banner, the coverage, the ranking (when not cached: ``usage.plans``), the
+    page's grants with their apps and evidence, the denials.
     """
     window = clamp_window(request.GET.get("window"))
     number = page_number(request)
-    seen = usage_selectors.coverage()
     org = usage_plans.org_plans(
         window_days=window,
         offset=(number - 1) * PLANS_PER_PAGE,
         limit=PLANS_PER_PAGE,
-        seen=seen,
+        cached=True,
     )
+    seen = org.seen
     try:
         page = Paginator(range(org.total_apps), PLANS_PER_PAGE).page(number)
     except EmptyPage:
