@@ -33,16 +33,23 @@ def observe(days: int) -> None:
 @pytest.fixture
 def reducible(mirrored, sim) -> dict:
     """An app whose only plan is to downgrade okta.users.manage: issued three
-    days ago, never exercised; every other grant it holds is in use."""
+    days ago, never exercised; every other grant of the org is in use."""
     app = web_app(sim, holding=MANAGE, without=READ)
     now = timezone.now()
-    for scope_id in okta_grants(sim, app["id"]):
-        ScopeUsage.objects.create(
-            client_id=app["client_id"],
+    ScopeUsage.objects.bulk_create(
+        ScopeUsage(
+            client_id=client_id,
             scope_id=scope_id,
             last_issued_at=now - timedelta(days=3),
-            last_exercised_at=None if scope_id == MANAGE else now,
+            last_exercised_at=None
+            if (client_id, scope_id) == (app["client_id"], MANAGE)
+            else now,
         )
+        for client_id, scope_id in ScopeGrant.objects.filter(
+            revoked_at__isnull=True
+        ).values_list("app__client_id", "scope_id")
+        if client_id
+    )
     observe(120)
     return app
 
@@ -68,6 +75,7 @@ def test_the_view_lists_the_plan_coverage_and_requested_not_granted(
     assert "Okta doesn't log reads" in page
     row = page.split(f'id="plan-{reducible["id"]}"')[1].split("</tr>")[0]
     assert reducible["label"] in row
+    assert f'form="apply-{reducible["id"]}"' in row  # this app's "Apply…"
     assert row.index(f"grant <code>{READ}</code>") < row.index(
         f"revoke <code>{MANAGE}</code>"
     )
