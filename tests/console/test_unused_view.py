@@ -13,7 +13,8 @@ import pytest
 from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
-from grantsconsole.grants.models import AuditEvent, ScopeGrant
+from grantsconsole.console.confirmations import own_app
+from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
 from grantsconsole.usage.models import Observation, ScopeUsage
 from tests.console.conftest import grant_writes, okta_grants, web_app
 from tests.factories import make_apps
@@ -178,3 +179,23 @@ def test_the_view_stays_within_the_query_budget_at_many_apps(
         page = admin.get("/usage/unused/?page=2")
     assert page.status_code == 200
     assert "Page 2 of" in page.content.decode()
+
+
+def test_revoking_what_the_console_needs_takes_the_scope_id_typed(admin, mirrored, sim):
+    observe(120)  # no evidence at all: every grant of the console's app is unused
+    console = next(a.okta_id for a in OktaApp.objects.all() if own_app(a) == "console")
+    confirm = admin.post("/usage/plans/apply", {"app": console, "window": "90"})
+    page = confirm.content.decode()
+    assert "Stops working:" in page
+    steps = [
+        line.split('value="')[1].split('"')[0]
+        for line in page.split("\n")
+        if f'name="steps-{console}"' in line
+    ]
+    refused = admin.post(
+        "/usage/plans/apply",
+        {"app": console, "window": "90", "confirm": "yes", f"steps-{console}": steps},
+    )
+    assert refused.status_code == 400
+    assert "Nothing was revoked: type" in refused.content.decode()
+    assert grant_writes(sim) == []
