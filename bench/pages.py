@@ -32,7 +32,14 @@ from typing import Any
 
 import common as c
 
-LIST_DETAIL = ("apps list", "one app", "scopes list", "scope view", "scopes matrix")
+LIST_DETAIL = (
+    "apps list",
+    "one app",
+    "scopes list",
+    "scope view",
+    "scopes matrix",
+    "unused and reducible",
+)
 
 
 def target_of(name: str) -> float | None:
@@ -48,6 +55,12 @@ def main() -> None:
     parser.add_argument("--apps", type=int, default=5000)
     parser.add_argument("--grants", type=int, default=50000)
     parser.add_argument("--audit", type=int, default=200000)
+    parser.add_argument(
+        "--usage-events",
+        type=int,
+        default=10_000_000,
+        help="System Log events rolled up into daily usage rows",
+    )
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--verify", action="store_true", help="verify the audit chain")
     parser.add_argument("--tag", default="", help="save as pages-<tag>-*.json")
@@ -83,6 +96,8 @@ def main() -> None:
                     str(args.audit),
                     "--repeats",
                     str(args.repeats),
+                    "--usage-events",
+                    str(args.usage_events),
                 ] + (["--verify"] if args.verify else [])
                 before = c.load()
                 # Persistent connections, as production runs (Procfile, C.2):
@@ -166,14 +181,18 @@ def main() -> None:
     ]
     print()
     print(
-        f"{args.apps} apps, {args.grants} grants, {args.audit} audit rows; "
+        f"{args.apps} apps, {args.grants} grants, {args.audit} audit rows, "
+        f"{args.usage_events} usage events; "
         f"load {c.load()['uptime']}"
     )
     print(c.table(rows, cols))
     for backend, out in results.items():
         print(
             f"{backend}: seeding apps+grants {out['seed_apps_grants_seconds']:.1f} s, "
-            f"audit {out['seed_audit_seconds']:.1f} s; verify {out.get('verify')}; "
+            f"audit {out['seed_audit_seconds']:.1f} s, usage "
+            f"{out['seed_usage_seconds']:.1f} s "
+            f"({out['large']['daily_usage_rows']} daily rows); "
+            f"verify {out.get('verify')}; "
             f"export peak ratio big/small {out['export']['peak_ratio']:.2f}"
         )
     path = c.save(

@@ -90,6 +90,8 @@ class Seeder:
         self.audit = 0
         self.prev_hash = audit.GENESIS_HASH
         self.app_pks: list[int] = []
+        self.usage_apps = 0
+        self.usage_rows = 0
         self.t0 = datetime.now(UTC) - timedelta(days=90)
 
     def seed_apps(self, total: int, grants_total: int) -> None:
@@ -136,6 +138,96 @@ class Seeder:
                 )
         ScopeGrant.objects.bulk_create(rows, batch_size=2000)
         self.grants = ScopeGrant.objects.count()
+
+    def seed_usage(self, events_total: int, apps_total: int) -> float:
+        """Usage evidence for the apps added since the last call, their share of
+        ``events_total`` System Log events over 365 days, as the ingestion
+        would leave it rolled up; returns the seconds it took.
+
+        Of each app's open grants, 60% are used: issued on about one day in
+        eight of the year (a ``DailyUsage`` row per active day, ``events_total``
+        spread over the rows), and 70% of the used manage ones also exercised
+        by logged writes (the rest are reducible); 40% have no evidence
+        (unused). One app in twenty was denied a scope it does not hold. One
+        ``ScopeUsage`` row per observed pair; the coverage is 400 days.
+        10,000,000 events over 5,000 apps with 50,000 grants make about
+        1.2 million daily rows (8 events each).
+        """
+        from grantsconsole.usage.models import DailyUsage, Observation, ScopeUsage
+
+        started = time.monotonic()
+        now = datetime.now(UTC)
+        today = now.date()
+        share = events_total * (self.apps - self.usage_apps) // max(1, apps_total)
+        new_pks = self.app_pks[self.usage_apps : self.apps]
+        pairs = list(
+            ScopeGrant.objects.filter(app_id__in=new_pks, revoked_at=None)
+            .values_list("app__client_id", "scope_id")
+            .order_by("app_id", "scope_id")
+        )
+        used = [p for p in pairs if self.rng.random() < 0.6]
+        days_each = 46
+        per_row = max(1, share // max(1, len(used) * days_each))
+        batch: list[tuple] = []
+        latest = []
+        table = DailyUsage._meta.db_table
+        sql = (
+            f"INSERT INTO {table} (client_id, scope_id, day, issued, exercised, "
+            "denied) VALUES (%s, %s, %s, %s, %s, %s)"
+        )
+
+        def flush() -> None:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.executemany(sql, batch)
+            batch.clear()
+
+        for client_id, scope_id in used:
+            exercised = scope_id.endswith(".manage") and self.rng.random() < 0.7
+            days = sorted(self.rng.sample(range(365), days_each))
+            for back in days:
+                batch.append(
+                    (
+                        client_id,
+                        scope_id,
+                        (today - timedelta(days=back)).isoformat(),
+                        per_row,
+                        per_row // 4 if exercised else 0,
+                        0,
+                    )
+                )
+            if len(batch) >= 10000:
+                flush()
+            last = now - timedelta(days=days[0])
+            latest.append(
+                ScopeUsage(
+                    client_id=client_id,
+                    scope_id=scope_id,
+                    last_issued_at=last,
+                    last_exercised_at=last if exercised else None,
+                )
+            )
+        denied = OktaApp.objects.filter(pk__in=new_pks[::20]).values_list(
+            "pk", "client_id"
+        )
+        for pk, client_id in denied:
+            batch.append((client_id, "okta.roles.manage", today.isoformat(), 0, 0, 3))
+            latest.append(
+                ScopeUsage(
+                    client_id=client_id,
+                    scope_id="okta.roles.manage",
+                    last_denied_at=now - timedelta(hours=pk % 48),
+                )
+            )
+        if batch:
+            flush()
+        ScopeUsage.objects.bulk_create(latest, batch_size=2000, ignore_conflicts=True)
+        Observation.objects.update_or_create(
+            name="usage",
+            defaults={"observed_from": now - timedelta(days=400), "observed_to": now},
+        )
+        self.usage_apps = self.apps
+        self.usage_rows = DailyUsage.objects.count()
+        return time.monotonic() - started
 
     def _action(self, seq: int) -> str:
         if seq % 10 == 0:
@@ -332,6 +424,9 @@ def pages(
         "audit by label part": "/audit/?app=app 01",
         "audit with intents": "/audit/?intents=on",
         "audit row": f"/audit/{deep_seq}/",
+        "unused and reducible p1": "/usage/unused/",
+        "unused and reducible deep": f"/usage/unused/?page={deep_page}",
+        "unused and reducible 365 days": "/usage/unused/?window=365",
         "admin changelist p1 (baseline)": "/admin/grants/oktaapp/",
         "admin changelist deep (baseline)": f"/admin/grants/oktaapp/?p={admin_deep}",
     }
@@ -343,6 +438,7 @@ def main() -> None:
     parser.add_argument("--grants", type=int, default=50000)
     parser.add_argument("--audit", type=int, default=200000)
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--usage-events", type=int, default=10_000_000)
     parser.add_argument("--verify", action="store_true")
     args = parser.parse_args()
     out: dict[str, Any] = {"vendor": connection.vendor}
@@ -355,6 +451,7 @@ def main() -> None:
         # Small dataset first: query counts must not change with the rows.
         seeder.seed_apps(60, 600)
         seeder.seed_audit(600, 3600)
+        seeder.seed_usage(args.usage_events, args.apps)
         console = sign_in()
         admin = admin_client()
         first_app = OktaApp.objects.order_by("id").first().okta_id
@@ -373,6 +470,7 @@ def main() -> None:
         seeder.seed_apps(args.apps, args.grants)
         out["seed_apps_grants_seconds"] = time.monotonic() - t
         out["seed_audit_seconds"] = seeder.seed_audit(args.audit, 90 * 86400)
+        out["seed_usage_seconds"] = seeder.seed_usage(args.usage_events, args.apps)
         audit.checkpoint()
         if connection.vendor == "postgresql":
             with connection.cursor() as cur:
@@ -393,6 +491,8 @@ def main() -> None:
             "apps": seeder.apps,
             "grants": seeder.grants,
             "audit": seeder.audit,
+            "usage_events": args.usage_events,
+            "daily_usage_rows": seeder.usage_rows,
         }
         busiest = OktaApp.objects.order_by("-id").first().okta_id
         deep_page = (args.apps + 49) // 50

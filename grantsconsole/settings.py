@@ -557,6 +557,13 @@ if PRODUCTION and Path(GOVERNANCE_POLICY_FILE).resolve() == DEMO_POLICY_FILE:
     )
 # The longest a Super Admin may accept a policy finding's risk for, in days.
 GOVERNANCE_ACCEPT_MAX_DAYS = env_int("GOVERNANCE_ACCEPT_MAX_DAYS", 365)
+# Sections the audit report gains from the apps above grants (the arrows point
+# from them to grants, so grants names them here): section -> a callable's
+# dotted path, called with no argument when a report is built, returning the
+# section's data (JSON-serializable).
+AUDIT_REPORT_SECTIONS = {
+    "least_privilege": "grantsconsole.usage.plans.report_section",
+}
 
 # --- Logging ----------------------------------------------------------------------
 # JSON lines on stdout in production (LOG_FORMAT=json), plain text in development;

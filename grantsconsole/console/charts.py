@@ -26,9 +26,20 @@ def _nice_max(value: int) -> int:
         step *= 10
 
 
-def line_chart(points: list[tuple[str, int]], *, title: str) -> SafeString:
-    """A line chart of ``(label, value)`` points, labels along x (every 5th shown)."""
+def line_chart(
+    points: list[tuple[str, int]],
+    *,
+    title: str,
+    second: list[int] | None = None,
+    legend: tuple[str, str] = ("", ""),
+) -> SafeString:
+    """A line chart of ``(label, value)`` points, labels along x (every 5th shown).
+
+    ``second``: an optional second series, one value per point, drawn dashed
+    in another colour; ``legend`` names the two series (shown when given)."""
     top = _nice_max(max((v for _, v in points), default=0))
+    if second:
+        top = max(top, _nice_max(max(second)))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     n = max(len(points) - 1, 1)
 
@@ -71,11 +82,40 @@ def line_chart(points: list[tuple[str, int]], *, title: str) -> SafeString:
             for i, (x, y) in enumerate(coords)
         ),
     )
+    extra = ""
+    if second:
+        other = [xy(i, v) for i, v in enumerate(second[: len(points)])]
+        extra = format_html(
+            '<polyline fill="none" stroke="#c2410c" stroke-width="2.5" '
+            'stroke-dasharray="6 4" points="{}"/>{}',
+            " ".join(f"{x:.1f},{y:.1f}" for x, y in other),
+            format_html_join(
+                "",
+                '<circle fill="#c2410c" cx="{}" cy="{}" r="3"><title>{}: {}</title></circle>',
+                (
+                    (f"{x:.1f}", f"{y:.1f}", points[i][0], second[i])
+                    for i, (x, y) in enumerate(other)
+                ),
+            ),
+        )
+    if legend[0]:
+        extra = format_html(
+            '{}<text font-size="12" fill="#0b57b0" font-family="system-ui, sans-serif" '
+            'x="{}" y="{}">— {}</text><text font-size="12" fill="#c2410c" '
+            'font-family="system-ui, sans-serif" x="{}" y="{}">- - {}</text>',
+            extra,
+            LEFT + 8,
+            TOP - 8,
+            legend[0],
+            LEFT + 220,
+            TOP - 8,
+            legend[1],
+        )
     return format_html(
         '<svg role="img" aria-label="{}" viewBox="0 0 {} {}" width="{}" height="{}" '
         'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}'
         '<line stroke="#8a96a3" stroke-width="1" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-        '<polyline fill="none" stroke="#0b57b0" stroke-width="2.5" points="{}"/>{}{}</svg>',
+        '<polyline fill="none" stroke="#0b57b0" stroke-width="2.5" points="{}"/>{}{}{}</svg>',
         title,
         WIDTH,
         HEIGHT,
@@ -90,11 +130,19 @@ def line_chart(points: list[tuple[str, int]], *, title: str) -> SafeString:
         path,
         dots,
         xlabels,
+        extra,
     )
 
 
-def bar_chart(bars: list[tuple[str, int]], *, title: str) -> SafeString:
-    """A horizontal bar chart of ``(label, value)``, one row per bar."""
+def bar_chart(
+    bars: list[tuple[str, int]],
+    *,
+    title: str,
+    unit: str = "apps",
+    empty: str = "No manage scope is held by any app.",
+) -> SafeString:
+    """A horizontal bar chart of ``(label, value)``, one row per bar; each
+    bar's tooltip counts ``unit``; ``empty`` is said when there is no bar."""
     label_w, row_h = 230, 24
     height = max(len(bars), 1) * row_h + TOP + 8
     top = _nice_max(max((v for _, v in bars), default=0))
@@ -102,7 +150,7 @@ def bar_chart(bars: list[tuple[str, int]], *, title: str) -> SafeString:
     rows = format_html_join(
         "",
         '<text text-anchor="end" font-size="12" fill="#1b1f24" font-family="system-ui, sans-serif" x="{}" y="{}">{}</text>'
-        '<rect fill="#c2410c" x="{}" y="{}" width="{}" height="{}"><title>{}: {} apps</title></rect>'
+        '<rect fill="#c2410c" x="{}" y="{}" width="{}" height="{}"><title>{}: {} {}</title></rect>'
         '<text x="{}" y="{}" font-size="12" fill="#1b1f24" font-family="system-ui, sans-serif">{}</text>',
         (
             (
@@ -115,6 +163,7 @@ def bar_chart(bars: list[tuple[str, int]], *, title: str) -> SafeString:
                 row_h - 8,
                 label,
                 v,
+                unit,
                 f"{label_w + plot_w * v / top + 6:.1f}",
                 TOP + i * row_h + 16,
                 v,
@@ -124,9 +173,10 @@ def bar_chart(bars: list[tuple[str, int]], *, title: str) -> SafeString:
     )
     empty = (
         format_html(
-            '<text x="{}" y="{}" font-size="12" fill="#1b1f24">No manage scope is held by any app.</text>',
+            '<text x="{}" y="{}" font-size="12" fill="#1b1f24">{}</text>',
             LEFT,
             TOP + 12,
+            empty,
         )
         if not bars
         else ""

@@ -586,6 +586,35 @@ def most_held_manage_scopes(limit: int = 10) -> list[tuple[str, int]]:
     return [(r["scope_id"], r["n"]) for r in rows]
 
 
+def least_privilege_trend(limit: int = 30) -> list[tuple[datetime, int, int]]:
+    """``(written at, unused, reducible)`` of the newest ``limit`` reports that
+    carry a ``least_privilege`` section with complete coverage, oldest first.
+    One query (reading two keys of each report's data, not all of it)."""
+    rows = (
+        AuditReport.objects.filter(data__least_privilege__complete=True)
+        .order_by("-created_at", "-id")
+        .values_list(
+            "created_at",
+            "data__least_privilege__unused",
+            "data__least_privilege__reducible",
+        )[:limit]
+    )
+    return [(at, int(u or 0), int(r or 0)) for at, u, r in reversed(rows)]
+
+
+def least_privilege_by_risk() -> dict[str, dict[str, int]]:
+    """The newest report's unused and reducible grant counts by risk
+    ({risk: {"unused", "reducible"}}, riskiest first; {} before any report
+    has the section). One query."""
+    found = (
+        AuditReport.objects.filter(data__least_privilege__isnull=False)
+        .order_by("-created_at", "-id")
+        .values_list("data__least_privilege__by_risk", flat=True)
+        .first()
+    )
+    return found if isinstance(found, dict) else {}
+
+
 def reports(limit: int = 50) -> QuerySet[AuditReport]:
     """Stored audit reports, newest first, without their (large) data."""
     return AuditReport.objects.order_by("-created_at", "-id").defer("data")[:limit]

@@ -16,6 +16,7 @@ from grantsconsole.console.views import (
     requests,
     scopes,
     sync,
+    usage,
 )
 
 urlpatterns = [
@@ -76,6 +77,9 @@ urlpatterns = [
         scopes.scope_revoke_bulk,
         name="scope-revoke-bulk",
     ),
+    path("usage/unused/", usage.unused_list, name="usage-unused"),
+    path("usage/plans/apply", usage.plans_apply, name="plans-apply"),
+    path("usage/plans/export.<str:fmt>", usage.plans_export, name="plans-export"),
     path("audit/", audit.audit_list, name="audit-list"),
     path("audit/export.<str:fmt>", audit.audit_export, name="audit-export"),
     path("audit/verify", audit.audit_verify, name="audit-verify"),
@@ -106,6 +110,16 @@ urlpatterns = [
         "reports/charts/top-manage-scopes.svg",
         reports.chart_top_manage,
         name="chart-top-manage",
+    ),
+    path(
+        "reports/charts/least-privilege-by-risk.svg",
+        reports.chart_least_privilege_by_risk,
+        name="chart-least-privilege-by-risk",
+    ),
+    path(
+        "reports/charts/least-privilege-trend.svg",
+        reports.chart_least_privilege_trend,
+        name="chart-least-privilege-trend",
     ),
     path("reports/<int:report_id>/", reports.report_detail, name="report-detail"),
     path(

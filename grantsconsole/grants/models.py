@@ -233,6 +233,8 @@ class OktaApp(models.Model):
                 fields=["application_type", "label"], name="grants_app_type_idx"
             ),
             models.Index(fields=["grants_state"], name="grants_app_state_idx"),
+            # Usage evidence names apps by client_id (what the System Log says).
+            models.Index(fields=["client_id"], name="grants_app_client_idx"),
         ]
 
     def __str__(self) -> str:

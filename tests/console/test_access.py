@@ -89,6 +89,8 @@ READS = [
     "/reports/",
     "/reports/charts/grants-over-time.svg",
     "/reports/charts/top-manage-scopes.svg",
+    "/reports/charts/least-privilege-by-risk.svg",
+    "/reports/charts/least-privilege-trend.svg",
     "/reports/{report}/",
     "/reports/{report}/export.json",
     "/reports/{report}/export.csv",
@@ -107,6 +109,9 @@ READS = [
     "/policy/versions/",
     "/policy/versions/{version}/",
     "/policy/plan/",
+    "/usage/unused/",
+    "/usage/plans/export.csv",
+    "/usage/plans/export.json",
 ]
 WRITES = [
     ("/apps/{app}/grants/grant", {"only": "okta.brands.read"}),
@@ -119,6 +124,7 @@ WRITES = [
     ("/apps/{app}/grants/undo", {"revoke": "1"}),
     ("/apps/{app}/tokens/revoke", {"revoke": "1", "confirm": "yes"}),
     ("/reports/generate", {}),
+    ("/usage/plans/apply", {"app": "{app}", "confirm": "yes"}),
     (
         "/integrations/{integration}/remove",
         {"confirm": "yes", "typed": "Acme Log Streaming"},
@@ -161,6 +167,8 @@ AUDITOR_READS = [
     "/reports/",
     "/reports/charts/grants-over-time.svg",
     "/reports/charts/top-manage-scopes.svg",
+    "/reports/charts/least-privilege-by-risk.svg",
+    "/reports/charts/least-privilege-trend.svg",
     "/reports/{report}/",
     "/reports/{report}/export.json",
     "/reports/{report}/export.csv",

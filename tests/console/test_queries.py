@@ -3,12 +3,15 @@ user included), whatever the number of apps."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.grants import audit
 from grantsconsole.grants.models import AuditReport
+from grantsconsole.usage.models import Observation
 from tests.factories import make_apps, make_sync_run
 
 MAX_QUERIES = 8
@@ -20,6 +23,11 @@ def _pages(apps) -> list[str]:
         period_start=timezone.now(), period_end=timezone.now(), data={"summary": {}}
     )
     row = audit.record("grant", app=apps[0], scope_id="okta.users.manage")
+    # A covered window: every grant without evidence is unused, every app has a plan.
+    Observation.objects.create(
+        observed_from=timezone.now() - timedelta(days=120),
+        observed_to=timezone.now(),
+    )
     last_page = (len(apps) + 49) // 50
     return [
         "/apps/",
@@ -51,7 +59,11 @@ def _pages(apps) -> list[str]:
         "/reports/?after=0",
         "/reports/charts/grants-over-time.svg",
         "/reports/charts/top-manage-scopes.svg",
+        "/reports/charts/least-privilege-by-risk.svg",
+        "/reports/charts/least-privilege-trend.svg",
         f"/reports/{report.pk}/",
+        "/usage/unused/",
+        f"/usage/unused/?window=30&page={last_page}",
     ]
 
 

@@ -148,6 +148,7 @@ def writes(app_id: str) -> dict[str, tuple[str, dict]]:
             {"reason": "known", "days": "30"},
         ),
         "policy-apply": ("/policy/apply", {"plan": "x", "confirm": "yes"}),
+        "plans-apply": ("/usage/plans/apply", {"app": [app_id], "confirm": "yes"}),
     }
 
 

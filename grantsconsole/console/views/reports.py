@@ -102,6 +102,42 @@ def chart_top_manage(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
+@auditor_allowed
+def chart_least_privilege_by_risk(request: HttpRequest) -> HttpResponse:
+    """SVG bar chart: the newest report's unused and reducible grants by risk.
+    One query after auth."""
+    bars = [
+        (f"{risk} {verdict}", counts[verdict])
+        for risk, counts in selectors.least_privilege_by_risk().items()
+        for verdict in ("unused", "reducible")
+    ]
+    return _svg(
+        charts.bar_chart(
+            bars,
+            title="Unused and reducible grants by risk, newest report",
+            unit="grants",
+            empty="No report has judged usage yet.",
+        )
+    )
+
+
+@require_GET
+@auditor_allowed
+def chart_least_privilege_trend(request: HttpRequest) -> HttpResponse:
+    """SVG line chart: unused and reducible grants in each of the last 30
+    reports that judged them. One query after auth."""
+    rows = selectors.least_privilege_trend(limit=30)
+    return _svg(
+        charts.line_chart(
+            [(at.strftime("%m-%d"), unused) for at, unused, _ in rows],
+            second=[reducible for _, _, reducible in rows],
+            legend=("unused", "reducible"),
+            title="Unused and reducible grants in each report, last 30 reports (UTC)",
+        )
+    )
+
+
 def _report_or_404(report_id: int) -> AuditReport:
     report = AuditReport.objects.filter(pk=report_id).first()
     if report is None:
@@ -125,6 +161,7 @@ KNOWN_SECTIONS = (
     "verification",
     "api_service_integrations",
     "org_settings",
+    "least_privilege",
 )
 
 

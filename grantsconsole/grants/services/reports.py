@@ -42,6 +42,10 @@ Sections of ``AuditReport.data`` (every time ISO-8601 UTC):
   also lists the integrations holding its scope (``integrations``: [{"okta_id",
   "name", "effective"}]); their additions and removals are in ``changes``.
 - ``totals``: counts of the above plus apps and open grants.
+- one section per entry of ``settings.AUDIT_REPORT_SECTIONS``, built by the
+  app that owns it: ``least_privilege`` (``usage.plans.report_section``):
+  unused and reducible grants by risk, the apps with the most risk to remove,
+  and counts kept in every report so their trend is read from past reports.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from grantsconsole.grants.models import AuditEvent, AuditReport, OktaApp, ScopeGrant
 from grantsconsole.grants.safe_csv import csv_lines
@@ -270,6 +275,10 @@ def build_report(*, start: datetime, end: datetime) -> dict[str, Any]:
         "foreign_issuer_grants": foreign_issuer,
         "api_service_integrations": integrations,
         "org_settings": controls.org_settings_report(),
+        **{
+            name: import_string(path)()
+            for name, path in settings.AUDIT_REPORT_SECTIONS.items()
+        },
         "totals": {
             "apps": OktaApp.objects.filter(removed_at__isnull=True).count(),
             "open_grants": len(open_grants),
@@ -374,7 +383,9 @@ def report_as_csv(report: AuditReport) -> str:
     integration's id and name, the actor columns who authorized it, ``detail``
     says it is one and its secrets' dates;
     a critical_holder row of an integration says so in ``detail`` too),
-    org_setting (the public-client admin setting, when on). Reports stored before
+    org_setting (the public-client admin setting, when on), least_privilege
+    (one row per risk with its unused and reducible counts, then one per app
+    listed, ``detail`` its risk removed and steps). Reports stored before
     ``grants_unavailable`` existed give unreadable_app rows instead.
     ``actor_login`` holds a login (or "worker"), never an id: the Okta user
     id is in ``actor_id`` and the display name in ``actor_name``, both from
@@ -477,6 +488,21 @@ def report_as_csv(report: AuditReport) -> str:
                 + (secrets or item["secrets_error"] or "none"),
                 effective_privilege=item.get("effective", {}).get(scope_id, ""),
             )
+    least = data.get("least_privilege") or {}
+    for risk, counts in least.get("by_risk", {}).items():
+        row(
+            section="least_privilege",
+            detail=f"{risk}: {counts['unused']} unused, "
+            f"{counts['reducible']} reducible over {least['window_days']} days",
+        )
+    for app in least.get("top_apps", []):
+        row(
+            section="least_privilege",
+            app_okta_id=app["okta_id"],
+            app_label=app["label"],
+            detail=f"risk removed {app['risk_removed']}: "
+            + ", then ".join(app["steps"]),
+        )
     setting = data.get("org_settings", {}).get("client_privileges_setting", {})
     if setting.get("flag"):
         row(section="org_setting", time=setting["changed_at"], detail=setting["flag"])
