@@ -65,6 +65,24 @@ def _detail(request: GrantRequest, **extra: object) -> dict[str, object]:
     }
 
 
+def request_for_plan(
+    app: OktaApp, scope_ids: list[str], requester: Actor, plan: str
+) -> list[GrantRequest]:
+    """Open (or find pending) one request per scope a plan's grant needs
+    approved (``scope_writes.ApprovalRequired.scope_ids``), justified by the
+    plan that asked for it (``plan``: e.g. "the least-privilege plan"), for
+    the admin who applied it. Raises RequestRefused as :func:`open_request`."""
+    return [
+        open_request(
+            app,
+            scope_id,
+            requester,
+            f"Applying {plan}: grant {scope_id} to {app.label or app.okta_id}.",
+        )
+        for scope_id in scope_ids
+    ]
+
+
 def open_request(
     app: OktaApp,
     scope_id: str,

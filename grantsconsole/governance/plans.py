@@ -32,12 +32,16 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from grantsconsole.governance import policies
+from grantsconsole.governance import approvals, policies
 from grantsconsole.governance.policies import RISK_RANK, Violation
 from grantsconsole.governance.policy_models import PolicyFinding, PolicyVersion
 from grantsconsole.grants.audit import Actor
 from grantsconsole.grants.models import OktaApp
-from grantsconsole.grants.services.scope_writes import ScopeResult, write_scopes
+from grantsconsole.grants.services.scope_writes import (
+    ApprovalRequired,
+    ScopeResult,
+    write_scopes,
+)
 from grantsconsole.okta import OktaClient
 
 
@@ -232,7 +236,9 @@ def apply(
     """Run ``steps`` (a plan's, in its order) through the normal write path
     with ``client`` acting as ``actor``: per app, its grants in one
     ``write_scopes("grant", ...)``, then, only when every grant succeeded,
-    its revokes in one ``write_scopes("revoke", ...)``. An app that is no
+    its revokes in one ``write_scopes("revoke", ...)``. A grant that needs a
+    second Super Admin (``ApprovalRequired``) opens a request instead and holds
+    back the app's revokes. An app that is no
     longer present is not written to. Okta errors never raise (they are
     failed results, each audited by the write path)."""
     by_app: dict[int, list[Step]] = defaultdict(list)
@@ -264,13 +270,32 @@ def apply(
                     for s in batch
                 ]
                 continue
-            done = write_scopes(
-                verb,
-                client=client,
-                app=app,
-                scope_ids=[s.scope_id for s in batch],
-                actor=actor,
-            )
+            try:
+                done = write_scopes(
+                    verb,
+                    client=client,
+                    app=app,
+                    scope_ids=[s.scope_id for s in batch],
+                    actor=actor,
+                )
+            except ApprovalRequired as gated:
+                # Nothing was written: the grant waits for a second Super
+                # Admin, and the app's revokes wait for the grant.
+                opened = approvals.request_for_plan(
+                    app, gated.scope_ids, actor, "the policy's drift plan"
+                )
+                waiting = ", ".join(f"#{r.pk}" for r in opened)
+                results += [
+                    StepResult(
+                        s,
+                        None,
+                        f"Waiting for approval: request {waiting} opened for a "
+                        "second Super Admin; nothing was sent to Okta.",
+                    )
+                    for s in batch
+                ]
+                blocked = True
+                continue
             by_scope = {r.scope_id: r for r in done}
             for s in batch:
                 results.append(StepResult(s, by_scope.get(s.scope_id)))

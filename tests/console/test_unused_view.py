@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from grantsconsole.accounts.models import OktaCredential
 from grantsconsole.console.confirmations import own_app
+from grantsconsole.governance.models import GrantRequest
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
 from grantsconsole.usage.models import Observation, ScopeUsage
 from tests.console.conftest import grant_writes, okta_grants, web_app
@@ -138,6 +139,20 @@ def test_a_failed_grant_stops_the_plan_before_manage_is_revoked(admin, reducible
     assert not AuditEvent.objects.filter(
         app_okta_id=reducible["id"], action="revoke"
     ).exists()
+
+
+def test_a_read_grant_that_needs_approval_opens_a_request_and_keeps_manage(
+    admin, reducible, sim, settings
+):
+    settings.APPROVAL_MIN_RISK = "low"  # even a read needs a second Super Admin
+    response = apply(admin, reducible["id"], confirm="yes")
+    follow = admin.get(response["Location"]).content.decode()
+    assert grant_writes(sim) == []  # neither the read grant nor the revoke
+    assert MANAGE in okta_grants(sim, reducible["id"])
+    (request,) = GrantRequest.objects.filter(app__okta_id=reducible["id"])
+    assert (request.scope_id, request.state) == (READ, "pending")
+    assert f"Waiting for approval: request #{request.pk} opened" in follow
+    assert f"Not run: revoke {MANAGE}" in follow
 
 
 def test_apply_steps_up_before_anything_is_written(admin, reducible, sim):

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from grantsconsole.governance import plans, policies
-from grantsconsole.governance.models import PolicyFinding
+from grantsconsole.governance.models import GrantRequest, PolicyFinding
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
 from grantsconsole.grants.services.scope_writes import ScopeResult
 from tests.console.conftest import grant_writes, mirror_org, okta_grants, web_app
@@ -201,3 +201,32 @@ def test_apply_asks_the_scopeid_typed_before_revoking_what_the_console_needs(
     assert response.status_code == 400
     assert "type okta.apps.read exactly to confirm" in response.content.decode()
     assert grant_writes(sim) == []
+
+
+def test_a_planned_grant_that_needs_approval_opens_a_request_and_holds_the_revokes(
+    sim, admin_okta, settings, db
+):
+    settings.APPROVAL_MIN_RISK = "low"  # every grant needs a second Super Admin
+    mirror_org(sim)
+    app = web_app(sim, without="okta.brands.read", holding="okta.apps.read")
+    keep = [s for s in sorted(okta_grants(sim, app["id"])) if s != "okta.apps.read"]
+    allowed = ", ".join([*keep, "okta.brands.read"])
+    use(
+        f"version: 1\napps:\n  {app['id']}:\n    allowed_scopes: [{allowed}]\n"
+        "    required_scopes: [okta.brands.read]\n"
+    )
+    with mock.patch(ALERT):
+        results = plans.apply(
+            plans.make_plan().steps, client=admin_okta, actor=SUPER.actor
+        )
+
+    assert grant_writes(sim) == []  # neither the grant nor the revoke
+    (request,) = GrantRequest.objects.filter(app__okta_id=app["id"])
+    assert (request.scope_id, request.state) == ("okta.brands.read", "pending")
+    assert request.requester_login == SUPER.login
+    assert [(r.step.verb, r.ok) for r in results] == [
+        ("grant", False),
+        ("revoke", False),
+    ]
+    assert f"request #{request.pk} opened" in results[0].message
+    assert "Not attempted" in results[1].message

@@ -41,6 +41,7 @@ from grantsconsole.console.views.common import (
     page_number,
     render_page,
 )
+from grantsconsole.governance import approvals
 from grantsconsole.grants.models import OktaApp
 from grantsconsole.grants.safe_csv import csv_lines
 from grantsconsole.grants.services import scope_writes
@@ -224,6 +225,26 @@ def _confirm(
     )
 
 
+def _request_opened(app: OktaApp, scope_ids: list[str], actor) -> Outcome:
+    """The outcome of a plan step whose grant needs approval: the requests
+    opened for it (nothing was sent to Okta), or why none could be."""
+    try:
+        opened = approvals.request_for_plan(
+            app, scope_ids, actor, "the least-privilege plan"
+        )
+    except approvals.RequestRefused as exc:
+        return Outcome(app.label, False, "Not done.", str(exc))
+    return Outcome(
+        app.label,
+        False,
+        "Waiting for approval: request "
+        + ", ".join(f"#{r.pk}" for r in opened)
+        + " opened.",
+        "A second Super Admin approves it on the Requests page; nothing was "
+        "sent to Okta.",
+    )
+
+
 @super_admin_write
 def _apply(
     request: HttpRequest, *, plans: list[usage_plans.AppPlan], window: int
@@ -258,6 +279,9 @@ def _apply(
                 one = describe(result, verb=step.verb)
             except OktaError as exc:
                 one = from_error(step.scope_id, exc, verb=step.verb)
+            except scope_writes.ApprovalRequired as gated:
+                # The grant waits for a second Super Admin; so does the rest.
+                one = _request_opened(plan.app, gated.scope_ids, actor)
             outcomes.append(
                 Outcome(f"{label}: {step.key}", one.ok, one.headline, one.explanation)
             )
@@ -270,7 +294,7 @@ def _apply(
                             False,
                             "Not run: "
                             + ", then ".join(s.key for s in rest)
-                            + ", because an earlier step of this app's plan failed.",
+                            + ", because an earlier step of this app's plan did not go through.",
                         )
                     )
                 break
