@@ -102,6 +102,13 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
             "schedule": float(settings.GRANT_EXPIRY_EVERY),
             "options": {"expires": max(settings.GRANT_EXPIRY_EVERY - 5, 5)},
         },
+        # With the optional enforcer: what a policy rule marked auto_remediate
+        # forbids is revoked, on the same beat as end times.
+        "governance-auto-remediate": {
+            "task": "governance.auto_remediate",
+            "schedule": float(settings.GRANT_EXPIRY_EVERY),
+            "options": {"expires": max(settings.GRANT_EXPIRY_EVERY - 5, 5)},
+        },
         # Hourly: pending grant requests past their expiry are closed.
         "governance-expire-requests": {
             "task": "governance.expire_requests",

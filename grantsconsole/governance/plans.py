@@ -30,11 +30,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 
+from grantsconsole import okta_clients
 from grantsconsole.governance import approvals, policies
 from grantsconsole.governance.policies import RISK_RANK, Violation
 from grantsconsole.governance.policy_models import PolicyFinding, PolicyVersion
+from grantsconsole.grants import audit
 from grantsconsole.grants.audit import Actor
 from grantsconsole.grants.models import OktaApp
 from grantsconsole.grants.services.scope_writes import (
@@ -300,6 +303,35 @@ def apply(
             for s in batch:
                 results.append(StepResult(s, by_scope.get(s.scope_id)))
             blocked = not all(r.ok for r in done)
+    return results
+
+
+def enforce_auto_remediations() -> list[StepResult]:
+    """Apply :func:`auto_remediations` with the optional enforcer (the beat
+    task's body): its own token, so Okta's System Log names it, and one
+    ``policy_enforced`` audit row per step naming the rules that asked for
+    it. Returns [] when the enforcer is off (the findings' alerts stand).
+    Raises EnforcerUnavailable outside a worker process."""
+    if not okta_clients.enforcer_configured():
+        return []
+    steps = auto_remediations()
+    if not steps:
+        return []
+    actor = Actor(settings.ENFORCER_CLIENT_ID, "enforcer")
+    results = apply(steps, client=okta_clients.enforcer_client(), actor=actor)
+    for done in results:
+        audit.record(
+            "policy_enforced",
+            **actor.fields,
+            app=OktaApp.objects.filter(pk=done.step.app_pk).first(),
+            scope_id=done.step.scope_id,
+            outcome="success" if done.ok else "failure",
+            okta_request_id=done.result.okta_request_id if done.result else "",
+            detail={
+                "rules": list(done.step.rules),
+                **({} if done.ok else {"error": done.message or done.result.message}),
+            },
+        )
     return results
 
 

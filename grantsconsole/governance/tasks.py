@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from grantsconsole.governance import approvals, attestation, delivery, expiry, watch
+from grantsconsole.governance import (
+    approvals,
+    attestation,
+    delivery,
+    expiry,
+    plans,
+    watch,
+)
 from grantsconsole.okta import OktaError
 
 EXPIRY_MAX_RETRIES = 3
@@ -67,3 +74,16 @@ def watch_worker() -> int | None:
     returns the alert id, if one was raised."""
     alert = watch.check_worker()
     return alert.pk if alert else None
+
+
+@shared_task(
+    bind=True, name="governance.auto_remediate", max_retries=EXPIRY_MAX_RETRIES
+)
+def auto_remediate(self) -> int:
+    """Revoke with the optional enforcer what a policy rule marked
+    ``auto_remediate: true`` forbids (nothing when the enforcer is off);
+    returns how many steps were sent. Okta errors are retried with backoff."""
+    try:
+        return len(plans.enforce_auto_remediations())
+    except OktaError as exc:
+        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc

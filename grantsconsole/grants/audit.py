@@ -158,6 +158,7 @@ ACTIONS = (
     "end_time_set",
     "expiry_enforced",
     "expiry_alerted",
+    "policy_enforced",
     # An alert that could not be delivered to a destination (after its retries),
     # and a change to where alerts go (governance).
     "alert_undelivered",
@@ -204,6 +205,7 @@ ACTION_NAMES = {
     "end_time_set": "Grant end time set",
     "expiry_enforced": "Expired grant revoked by the enforcer",
     "expiry_alerted": "Grant end time alerted",
+    "policy_enforced": "Forbidden grant revoked by the enforcer (policy)",
     "alert_undelivered": "Alert not delivered",
     "alert_destination": "Alert destination changed",
     "policy_version": "Policy version put in force",

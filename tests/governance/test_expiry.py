@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from grantsconsole import okta_clients
 from grantsconsole.celery import _worker_may_enforce
-from grantsconsole.governance import expiry
+from grantsconsole.governance import expiry, plans, policies
 from grantsconsole.grants.models import AuditEvent, ScopeGrant
 from tests.console.conftest import okta_grants, web_app
 from tests.factories import SUPER
@@ -135,3 +135,37 @@ def test_production_refuses_the_demo_key_for_the_enforcer(enforcer, settings):
     _worker_may_enforce(sender=None)
     with pytest.raises(okta_clients.EnforcerUnavailable, match="demo org's key"):
         okta_clients.enforcer_client()
+
+
+def test_the_enforcer_revokes_what_an_auto_remediate_rule_forbids(
+    held, sim, enforcer, settings
+):
+    """Only rules marked auto_remediate, only with the enforcer, from a worker;
+    the rule is named in the audit."""
+    with mock.patch("grantsconsole.governance.alerting.raise_alert"):
+        policies.save_from_console(
+            "version: 1\nrules:\n"
+            f"  - {{id: no-{SCOPE}, kind: forbid_scopes, scopes: [{SCOPE}],"
+            " auto_remediate: true}\n",
+            actor=SUPER.actor,
+        )
+    _worker_may_enforce(sender=None)
+    # Without the enforcer nothing is revoked automatically.
+    settings.ENFORCER_CLIENT_ID = ""
+    assert plans.enforce_auto_remediations() == []
+    assert SCOPE in okta_grants(sim, held.app.okta_id)
+    settings.ENFORCER_CLIENT_ID = ENFORCER
+    with mock.patch("grantsconsole.governance.alerting.raise_alert"):
+        results = plans.enforce_auto_remediations()
+    holders = ScopeGrant.objects.filter(scope_id=SCOPE).count()
+    assert {(r.step.verb, r.step.scope_id, r.ok) for r in results} == {
+        ("revoke", SCOPE, True)
+    }
+    assert len(results) == holders > 1  # every app of the org that held it
+    assert SCOPE not in okta_grants(sim, held.app.okta_id)
+    enforced = AuditEvent.objects.filter(action="policy_enforced")
+    assert enforced.count() == holders
+    assert {(e.actor_id, e.scope_id, e.outcome) for e in enforced} == {
+        (ENFORCER, SCOPE, "success")
+    }
+    assert enforced.first().detail["rules"] == [f"no-{SCOPE}"]
