@@ -85,6 +85,8 @@ DEMO_USERS = [
     ("app.admin@example.com", "Abe", "Appadmin", ["APP_ADMIN"], None),
     ("readonly.admin@example.com", "Rita", "Readonly", ["READ_ONLY_ADMIN"], None),
     ("end.user@example.com", "Eve", "Enduser", [], None),
+    # A second Super Admin: two-person approval needs someone else to approve.
+    ("security.admin@example.com", "Sid", "Security", ["SUPER_ADMIN"], None),
 ]
 
 DEMO_REFRESH_TOKEN_APP = "Legacy CRM"
