@@ -84,6 +84,8 @@ def test_the_view_lists_the_plan_coverage_and_requested_not_granted(
     missing = page.split('id="missing-heading"')[1]
     assert "<code>okta.apps.manage</code>" in missing
     assert reducible["label"] in missing
+    request = f'/requests/new?app={reducible["id"]}&amp;scope=okta.apps.manage"'
+    assert request in missing
 
 
 def test_no_data_yet_says_how_many_days_are_covered(admin, reducible):

@@ -163,6 +163,10 @@ def test_scopes_requested_and_refused_are_listed_as_requested_not_granted(admin,
     section = html.split('id="missing-heading"')[1].split("</section>")[0]
     assert "okta.roles.manage" in section
     assert ago(5).strftime("%Y-%m-%d %H:%M") in section
+    # The demand signal opens a grant request prefilled with the app and scope.
+    assert (
+        f'href="/requests/new?app={app.okta_id}&amp;scope=okta.roles.manage"' in section
+    )
     assert "okta.users.read" not in section
     assert "okta.logs.read" not in section
     html = _text(admin.get(f"/apps/{app.okta_id}/?show=all"))
