@@ -80,6 +80,16 @@ def make_grant(
     return ScopeGrant.objects.create(app=app, scope_id=scope_id, **values)
 
 
+def make_held_grant(app: OktaApp, scope_id: str, **fields: Any) -> ScopeGrant:
+    """:func:`make_grant` of a grant Okta created 400 days ago: held for longer
+    than any usage window (30-365 days), so its verdict depends on its usage
+    alone."""
+    since = timezone.now() - timedelta(days=400)
+    return make_grant(
+        app, scope_id, **{"created": since, "first_seen_at": since, **fields}
+    )
+
+
 def record_action(
     action: str, *, by: Persona | Actor = SUPER, **fields: Any
 ) -> AuditEvent:
@@ -139,7 +149,7 @@ def make_apps(n: int, *, grants_per_app: int = 3, prefix: str = "App") -> list[O
             source="ADMIN",
             created_by_id=SUPER.okta_id,
             created_by_type="ADMIN",
-            created=now,
+            created=now - timedelta(days=400 + i % 40),
             first_seen_at=now - timedelta(days=j),
             last_seen_at=now,
         )

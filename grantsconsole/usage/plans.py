@@ -31,7 +31,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Replace
+from django.db.models.functions import Coalesce, Replace
 
 from grantsconsole.grants.models import OktaApp, ScopeGrant
 from grantsconsole.okta import scopes
@@ -47,6 +47,10 @@ from grantsconsole.usage.verdicts import (
 )
 
 GRANT, REVOKE = "grant", "revoke"
+
+# When a grant began, for the verdicts: Okta's created time, else when the
+# console first saw it.
+HELD_SINCE = Coalesce("created", "first_seen_at")
 
 
 def rank(scope_id: str) -> int:
@@ -173,6 +177,7 @@ def _plans_of(
         .annotate(
             issued_at=Subquery(usage.values("last_issued_at")[:1]),
             exercised_at=Subquery(usage.values("last_exercised_at")[:1]),
+            held_since=HELD_SINCE,
         )
         .values_list(
             "app_id",
@@ -183,11 +188,13 @@ def _plans_of(
             "scope_id",
             "issued_at",
             "exercised_at",
+            "held_since",
         )
     )
     apps: dict[int, OktaApp] = {}
     held: dict[int, dict[str, Verdict | None]] = {}
-    for pk, okta_id, label, client_id, kind, scope_id, issued, exercised in rows:
+    for row in rows:
+        pk, okta_id, label, client_id, kind, scope_id, issued, exercised, since = row
         if pk not in apps:
             apps[pk] = OktaApp(
                 pk=pk,
@@ -203,6 +210,7 @@ def _plans_of(
                 Evidence(last_issued_at=issued, last_exercised_at=exercised),
                 seen,
                 window_days=window_days,
+                held_since=since,
             ).verdict
             if client_id
             else None
@@ -281,7 +289,7 @@ def _found(seen: Coverage, window_days: int) -> dict[int, _Found]:
     exercised by a logged write in the window, and not issued in it, or a
     manage scope with a read twin that was). One query; none before the
     evidence covers the window, or for an app without a client_id (no
-    evidence can name it)."""
+    evidence can name it), nor for a grant held for less than the window."""
     if seen.observed_to is None or not seen.covers(window_days):
         return {}
     since = seen.observed_to - timedelta(days=window_days)
@@ -291,6 +299,9 @@ def _found(seen: Coverage, window_days: int) -> dict[int, _Found]:
     rows = (
         ScopeGrant.objects.filter(revoked_at__isnull=True, app__removed_at__isnull=True)
         .exclude(app__client_id="")
+        # Held for the whole window (verdicts.judge's held_since).
+        .alias(held_since=HELD_SINCE)
+        .filter(held_since__lte=since)
         .exclude(Exists(usage.filter(last_exercised_at__gte=since)))
         .annotate(
             issued=Exists(usage.filter(last_issued_at__gte=since)),

@@ -115,7 +115,13 @@ def app_usage(
         GrantUsage(
             grant=g,
             evidence=(ev := found.get((app.client_id, g.scope_id), NO_EVIDENCE)),
-            judgement=judge(g.scope_id, ev, seen, window_days=window_days),
+            judgement=judge(
+                g.scope_id,
+                ev,
+                seen,
+                window_days=window_days,
+                held_since=g.created or g.first_seen_at,
+            ),
         )
         for g in grants
     ]

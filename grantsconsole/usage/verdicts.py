@@ -93,10 +93,15 @@ def judge(
     coverage: Coverage,
     *,
     window_days: int = DEFAULT_WINDOW_DAYS,
+    held_since: datetime | None = None,
 ) -> Judgement:
     """The verdict on a held ``scope_id``, judged over the ``window_days`` that
     end at ``coverage.observed_to`` (so a console that stopped reading does not
-    slowly turn every grant "unused")."""
+    slowly turn every grant "unused"). ``held_since`` (aware UTC: Okta's
+    ``created`` of the grant, else when the console first saw it; None:
+    unknown, taken as long held) counts like coverage: a grant held for less
+    than the window has not had the window to be used, so it is never
+    "unused" or "reducible" yet."""
     if coverage.observed_to is None:
         return Judgement(Verdict.NO_DATA, "The System Log has not been read yet.")
     since = coverage.observed_to - timedelta(days=window_days)
@@ -104,6 +109,10 @@ def judge(
     exercised = _within(evidence.last_exercised_at, since)
     complete = coverage.covers(window_days)
     covered = f"{coverage.days()} of {window_days} days observed"
+    if complete and held_since is not None and held_since > since:
+        complete = False
+        held_days = max(0, (coverage.observed_to - held_since).days)
+        covered = f"held for {held_days} of {window_days} days"
     if exercised:
         return Judgement(Verdict.IN_USE, "Exercised by a logged write.")
     twin = read_twin(scope_id)

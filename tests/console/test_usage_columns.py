@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from grantsconsole.usage.models import Observation, ScopeUsage
-from tests.factories import make_app, make_grant
+from tests.factories import make_app, make_held_grant
 
 NOW = timezone.now()
 
@@ -64,7 +64,7 @@ def app(db):
         "okta.apps.read",  # issued long ago: unused
         "okta.logs.read",  # issued recently: in use
     ):
-        make_grant(app, scope_id)
+        make_held_grant(app, scope_id)
     used(app, "okta.users.manage", last_issued_at=ago(2), last_exercised_at=ago(3))
     used(app, "okta.groups.manage", last_issued_at=ago(1))
     used(app, "okta.apps.read", last_issued_at=ago(120))
@@ -213,9 +213,9 @@ def test_a_write_answered_in_place_keeps_the_usage_columns(admin, app):
 def test_the_scope_page_shows_each_holders_usage_of_the_scope(admin, app):
     observed(400)
     other = make_app("0oaUSAGE000000001x7", label="Other app")
-    make_grant(other, "okta.groups.manage")
+    make_held_grant(other, "okta.groups.manage")
     quiet = make_app("0oaUSAGE000000002x7", label="Quiet app")
-    make_grant(quiet, "okta.groups.manage")
+    make_held_grant(quiet, "okta.groups.manage")
     used(other, "okta.groups.manage", last_issued_at=ago(4), last_exercised_at=ago(6))
     html = _text(admin.get("/scopes/okta.groups.manage/"))
     for header in ("Last issued", "Last exercised", "Verdict (90 days)"):
@@ -243,7 +243,7 @@ def test_the_scope_page_reads_usage_without_an_extra_query(
     observed(400)
     for i in range(30):
         holder = make_app(f"0oaUSAGE1{i:09d}x7")
-        make_grant(holder, "okta.users.manage")
+        make_held_grant(holder, "okta.users.manage")
         used(holder, "okta.users.manage", last_issued_at=ago(i))
     admin.get("/scopes/okta.users.manage/")
     with django_assert_max_num_queries(8):
@@ -276,7 +276,7 @@ def test_the_revoke_confirmation_shows_the_last_use_it_cuts(admin, app):
 def test_the_bulk_revoke_confirmation_shows_each_apps_last_use(admin, app):
     observed(400)
     quiet = make_app("0oaUSAGE000000002x7", label="Quiet app")
-    make_grant(quiet, "okta.groups.manage")
+    make_held_grant(quiet, "okta.groups.manage")
     response = admin.post(
         "/scopes/okta.groups.manage/revoke", {"app": [app.okta_id, quiet.okta_id]}
     )

@@ -13,7 +13,7 @@ from django.utils import timezone
 from grantsconsole.grants.safe_csv import csv_lines
 from grantsconsole.usage import plans
 from grantsconsole.usage.models import Observation, ScopeUsage
-from tests.factories import make_app, make_grant
+from tests.factories import make_app, make_grant, make_held_grant
 
 NOW = timezone.now()
 
@@ -42,7 +42,7 @@ def used(
 def holding(okta_id: str, *scope_ids: str, label: str = ""):
     app = make_app(okta_id, label=label or okta_id)
     for scope_id in scope_ids:
-        make_grant(app, scope_id)
+        make_held_grant(app, scope_id)
     return app
 
 
@@ -196,3 +196,12 @@ def test_the_cached_ranking_follows_the_grants_and_the_evidence(covered):
     used(app, "okta.apps.manage", issued=1, exercised=1)
     observed(400)  # every poll saves the observation
     assert [p.app.okta_id for p in plans.org_plans(cached=True).plans] == ["0oaCACHE2"]
+
+
+def test_a_grant_held_for_less_than_the_window_gets_no_step_yet(covered):
+    app = make_app("0oaYOUNG", label="Young")
+    make_grant(app, "okta.apps.manage")  # granted just now: never used, yet
+    make_held_grant(app, "okta.logs.read")  # held for over a year, never used
+    assert plans.app_plan(app).step_keys == ["revoke okta.logs.read"]
+    (plan,) = plans.org_plans().plans
+    assert plan.step_keys == ["revoke okta.logs.read"]

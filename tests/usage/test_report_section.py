@@ -14,7 +14,7 @@ from grantsconsole.console import selectors
 from grantsconsole.grants.models import AuditReport
 from grantsconsole.grants.services import reports
 from grantsconsole.usage.models import Observation, ScopeUsage
-from tests.factories import make_app, make_grant
+from tests.factories import make_app, make_held_grant
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def observe(days: int) -> None:
 def org():
     app = make_app("0oaREPORT", label="Report app")
     for scope_id in ("okta.users.manage", "okta.brands.read", "okta.logs.read"):
-        make_grant(app, scope_id)
+        make_held_grant(app, scope_id)
     ScopeUsage.objects.create(
         client_id=app.client_id,
         scope_id="okta.users.manage",

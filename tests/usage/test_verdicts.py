@@ -102,3 +102,20 @@ def test_read_twins_exist_only_for_catalogued_reads():
     assert read_twin("okta.users.manage") == "okta.users.read"
     assert read_twin("okta.users.read") is None
     assert read_twin("okta.unknownThing.manage") is None
+
+
+def test_a_grant_held_for_less_than_the_window_is_not_judged_unused_or_reducible():
+    young = ago(10)
+    j = judge("okta.users.read", Evidence(), FULL, held_since=young)
+    assert j.verdict is Verdict.NO_DATA
+    assert "held for 10 of 90 days" in j.why
+    manage = Evidence(last_issued_at=ago(1))
+    assert (
+        judge("okta.users.manage", manage, FULL, held_since=young).verdict
+        is Verdict.IN_USE
+    )
+    # Held since before the window: judged as usual.
+    assert (
+        judge("okta.users.read", Evidence(), FULL, held_since=ago(91)).verdict
+        is Verdict.UNUSED
+    )

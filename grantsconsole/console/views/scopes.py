@@ -169,7 +169,14 @@ def _scope_context(
         seen = usage.coverage_of(app)
         evidence = usage.evidence_of(app)
         app.last_use = confirmations.LastUse(
-            evidence, judge(scope_id, evidence, seen, window_days=window)
+            evidence,
+            judge(
+                scope_id,
+                evidence,
+                seen,
+                window_days=window,
+                held_since=app.grant_created or app.grant_seen,
+            ),
         )
     return {
         "scope_id": scope_id,
