@@ -165,7 +165,9 @@ def test_the_read_only_admin_is_an_auditor(page: Page, live_server, sim, shot):
     sign_in(page, live_server.url, flow.READ_ONLY, start="/")
     expect(page).to_have_url(re.compile(r"/audit/$"))
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Audit", "Reports", "Console health"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Audit", "Attestation", "Policy", "Reports", "Console health"]
+    )
     shot("12-auditor-audit")
     response = page.goto(live_server.url + "/apps/")
     assert response.status == 403

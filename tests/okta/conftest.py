@@ -169,8 +169,10 @@ def admin_okta(sim, clock, admin_tokens):
 
 @pytest.fixture
 def debug_logs(caplog):
-    """Capture every log record at DEBUG (ours, urllib3's, everyone's)."""
+    """Capture every log record at DEBUG (ours, urllib3's, everyone's; the
+    settings keep urllib3's connection pool at INFO, for alert webhooks)."""
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="urllib3.connectionpool")
     return caplog
 
 
