@@ -250,6 +250,11 @@ if PRODUCTION and ALERT_WEBHOOK_ALLOW_HTTP:
         "ALERT_WEBHOOK_ALLOW_HTTP must be false in production: alerts and their "
         "signatures would cross the network in clear text."
     )
+# Webhooks to loopback, private, link-local or reserved addresses (checked when a
+# destination is saved and again before each delivery): allowed in development
+# (the simulator's receiver is on 127.0.0.1), refused in production, where they
+# would let the console probe its own network.
+ALERT_WEBHOOK_ALLOW_PRIVATE = env_bool("ALERT_WEBHOOK_ALLOW_PRIVATE", not PRODUCTION)
 # The signing secret of the demo's webhook destination and of the simulator's
 # local receiver (public: development only).
 DEMO_ALERT_WEBHOOK_SECRET = "demo-alert-webhook-secret"

@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import validate_email
 
+from grantsconsole.governance import delivery
 from grantsconsole.governance.alerting import KIND_NAMES
 from grantsconsole.governance.alerts_models import RISKS, AlertDestination
 
@@ -33,6 +34,12 @@ def webhook_url_problem(url: str) -> str:
         return "The URL has no host."
     if parts.username or parts.password:
         return "Leave credentials out of the URL (a JSON webhook is signed instead)."
+    internal = delivery.internal_address(parts.hostname)
+    if internal:
+        return (
+            f"{parts.hostname} resolves to an internal address ({internal}): "
+            "alerts only go to hosts on the internet."
+        )
     return ""
 
 

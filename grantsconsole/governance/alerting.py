@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from grantsconsole.governance.alerts_models import (
     RISKS,
@@ -44,6 +44,7 @@ KIND_NAMES = {
     "grant_expiring": "Grant about to expire",
     "audit_verification_failed": "Audit trail failed verification",
     "worker_unhealthy": "Worker unhealthy",
+    "owner_orphaned": "App owner deactivated in Okta",
     "test": "Test alert",
 }
 
@@ -85,15 +86,20 @@ def raise_alert(
             existing = Alert.objects.filter(key=key).first()
             if existing is not None:
                 return existing
-        alert = Alert.objects.create(
-            kind=kind,
-            risk=risk,
-            title=title[:300],
-            details=details,
-            app=app,
-            scope_id=scope_id[:200],
-            key=key,
-        )
+        try:
+            with transaction.atomic():
+                alert = Alert.objects.create(
+                    kind=kind,
+                    risk=risk,
+                    title=title[:300],
+                    details=details,
+                    app=app,
+                    scope_id=scope_id[:200],
+                    key=key,
+                )
+        except IntegrityError:
+            # Raised by another process between the look and the insert.
+            return Alert.objects.get(key=key)
         if destinations is None:
             destinations = [
                 d

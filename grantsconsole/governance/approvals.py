@@ -154,11 +154,29 @@ def _decidable(request_id: int, decider: Actor) -> GrantRequest:
         raise RequestRefused(
             "This request has expired: ask again if it is still needed."
         )
-    if decider.actor_id == request.requester_id:
+    if _same_person(decider, request):
         raise RequestRefused(
             "You asked for this grant: another Super Admin must decide on it."
         )
+    if (
+        request.requested_ends_at is not None
+        and request.requested_ends_at <= timezone.now()
+    ):
+        raise RequestRefused(
+            "The end time this request asked for has passed: granting it now "
+            "would only be revoked again. Ask again with a new end time."
+        )
     return request
+
+
+def _same_person(decider: Actor, request: GrantRequest) -> bool:
+    """Whether ``decider`` asked for ``request``: the same Okta user id, or
+    the same login when either id is unknown."""
+    if decider.actor_id and request.requester_id:
+        return decider.actor_id == request.requester_id
+    return bool(decider.login) and (
+        decider.login.casefold() == request.requester_login.casefold()
+    )
 
 
 def _close(

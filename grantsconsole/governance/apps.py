@@ -17,6 +17,12 @@ class GovernanceConfig(AppConfig):
         signals.user_deactivated.connect(
             receivers.user_deactivated, dispatch_uid="governance.orphans"
         )
+        signals.external_change.connect(
+            receivers.external_change, dispatch_uid="governance.out_of_band"
+        )
+        signals.verification_failed.connect(
+            receivers.verification_failed, dispatch_uid="governance.verification"
+        )
         # The policy is evaluated after every sync and every change of grants.
         signals.grant_state_changed.connect(
             policies.evaluate_after_change, dispatch_uid="governance.policy"

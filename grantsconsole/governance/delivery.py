@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -128,7 +130,31 @@ def slack_json(alert: Alert) -> dict[str, Any]:
 _HTTP = urllib3.PoolManager(retries=False, num_pools=20)
 
 
+def internal_address(host: str) -> str:
+    """The loopback, private, link-local or reserved address ``host`` resolves
+    to, or "" when it resolves only to public addresses (or not at all: the
+    delivery then fails to connect). Webhooks never go to internal addresses
+    unless ``ALERT_WEBHOOK_ALLOW_PRIVATE`` (development)."""
+    if settings.ALERT_WEBHOOK_ALLOW_PRIVATE:
+        return ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return ""
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global or address.is_multicast:
+            return str(address)
+    return ""
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
+    internal = internal_address(urlsplit(url).hostname or "")
+    if internal:
+        return Attempt(
+            False,
+            error=f"refused: the host resolves to an internal address ({internal})",
+        )
     timeout = float(settings.ALERT_WEBHOOK_TIMEOUT)
     started = time.monotonic()
     try:

@@ -21,11 +21,11 @@ from django.utils import timezone
 
 from grantsconsole import okta_clients
 from grantsconsole.governance import alerting
+from grantsconsole.governance.approvals_models import GrantRequest
 from grantsconsole.grants import audit
 from grantsconsole.grants.audit import Actor
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
 from grantsconsole.grants.services import scope_writes
-from grantsconsole.okta import scopes as scope_catalog
 
 
 class EndTimeRefused(Exception):
@@ -60,12 +60,20 @@ def set_end_time(
     """Give the app's grant of ``scope_id`` an end time (aware, in the future)
     or none (``ends_at`` None); an ``end_time_set`` audit row. Local only: Okta
     has no end times. Raises EndTimeRefused when the app does not hold the
-    scope or the time has passed."""
+    scope, the time has passed, or the grant was approved (two-person) until
+    an end that this would remove or move later: a second Super Admin agreed
+    to that end, so a later one needs a new request (an earlier one is fine)."""
     grant = _held(app, scope_id)
     if grant is None:
         raise EndTimeRefused(f"{app.label} does not hold {scope_id}.")
     if ends_at is not None and ends_at <= timezone.now():
         raise EndTimeRefused("The end time has passed: pick one in the future.")
+    approved_end = _approved_end(grant)
+    if approved_end is not None and (ends_at is None or ends_at > approved_end):
+        raise EndTimeRefused(
+            f"This grant was approved until {approved_end:%Y-%m-%d %H:%M} UTC: "
+            "an earlier end is fine, a later one (or none) needs a new request."
+        )
     previous = grant.ends_at
     grant.ends_at = ends_at
     grant.save(update_fields=["ends_at"])
@@ -82,6 +90,23 @@ def set_end_time(
     return grant
 
 
+def _approved_end(grant: ScopeGrant) -> datetime | None:
+    """The end time a second Super Admin approved for this grant (the request
+    approved for its app and scope since it was first seen), or None."""
+    return (
+        GrantRequest.objects.filter(
+            app_id=grant.app_id,
+            scope_id=grant.scope_id,
+            state=GrantRequest.State.APPROVED,
+            requested_ends_at__isnull=False,
+            decided_at__gte=grant.first_seen_at - timedelta(minutes=5),
+        )
+        .order_by("-decided_at")
+        .values_list("requested_ends_at", flat=True)
+        .first()
+    )
+
+
 def due_grants(now: datetime | None = None) -> QuerySet[ScopeGrant]:
     """Held grants of apps still in Okta whose end time has passed, soonest
     first, with their app."""
@@ -94,10 +119,6 @@ def due_grants(now: datetime | None = None) -> QuerySet[ScopeGrant]:
         .select_related("app")
         .order_by("ends_at", "pk")
     )
-
-
-def _risk(scope_id: str) -> str:
-    return scope_catalog.risk(scope_id) or "low"
 
 
 def _once(key: str) -> bool:
@@ -114,22 +135,30 @@ def _alert(grant: ScopeGrant, stage: str, title: str, key: str) -> None:
     }
     alerting.raise_alert(
         "grant_expiring",
-        risk=_risk(grant.scope_id),
+        risk=alerting.scope_risk(grant.scope_id),
         title=title,
         details={"app": grant.app.label, "scope_id": grant.scope_id, **facts},
         app=grant.app,
         scope_id=grant.scope_id,
+        # Two passes at once (a slow pass overlapping the next beat) alert once.
+        key=key,
     )
     audit.record(
         "expiry_alerted", app=grant.app, scope_id=grant.scope_id, detail=facts, key=key
     )
 
 
+def enforcer_actor() -> Actor:
+    """Who the audit names for the optional enforcer's writes: its client id,
+    login "enforcer" (Okta's System Log names its service app too)."""
+    return Actor(settings.ENFORCER_CLIENT_ID, "enforcer")
+
+
 def _enforce(grants: list[ScopeGrant]) -> tuple[int, list[ScopeGrant]]:
     """Revoke ``grants`` with the enforcer, per app: (how many were revoked,
     the grants whose revoke failed)."""
     client = okta_clients.enforcer_client()
-    actor = Actor(settings.ENFORCER_CLIENT_ID, "enforcer")
+    actor = enforcer_actor()
     revoked = 0
     failed: list[ScopeGrant] = []
     for _, group in groupby(grants, key=lambda g: g.app_id):

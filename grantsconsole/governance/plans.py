@@ -30,11 +30,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.utils import timezone
 
 from grantsconsole import okta_clients
-from grantsconsole.governance import approvals, policies
+from grantsconsole.governance import approvals, expiry, policies
 from grantsconsole.governance.policies import RISK_RANK, Violation
 from grantsconsole.governance.policy_models import PolicyFinding, PolicyVersion
 from grantsconsole.grants import audit
@@ -107,10 +106,11 @@ class Plan:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def make_plan() -> Plan:
+def make_plan(*, store: bool = True) -> Plan:
     """The plan against the policy in force and the local grant state (no
-    Okta call; reads the policy file first when one is set)."""
-    version, policy = policies.in_force()
+    Okta call; reads the policy file first when one is set, and stores a
+    changed one unless ``store`` is False: pages write nothing on GET)."""
+    version, policy = policies.in_force(store=store)
     if policy is None:
         return Plan(None)
     found = policies.violations(policy)
@@ -317,7 +317,7 @@ def enforce_auto_remediations() -> list[StepResult]:
     steps = auto_remediations()
     if not steps:
         return []
-    actor = Actor(settings.ENFORCER_CLIENT_ID, "enforcer")
+    actor = expiry.enforcer_actor()
     results = apply(steps, client=okta_clients.enforcer_client(), actor=actor)
     for done in results:
         audit.record(

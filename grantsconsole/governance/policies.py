@@ -166,10 +166,12 @@ def _store(
     return version
 
 
-def in_force() -> tuple[PolicyVersion | None, Policy | None]:
+def in_force(*, store: bool = True) -> tuple[PolicyVersion | None, Policy | None]:
     """The version in force and its policy (None, None when there is none),
-    after reading the policy file when one is set (:func:`load_file`)."""
-    load_file()
+    after reading the policy file when one is set (:func:`load_file`;
+    ``store=False`` for pages: a changed file is stored by the next
+    evaluation, not by a GET)."""
+    load_file(store=store)
     version = latest()
     return (version, _policy_of(version)) if version is not None else (None, None)
 
@@ -552,6 +554,10 @@ def _alert(opened: list[PolicyFinding], version: PolicyVersion) -> None:
             },
             app=apps.get(f.app_id),
             scope_id=f.scope_id,
+            # Two evaluations at once (a write beside a sync) alert once per
+            # finding and time it opened (``reopened`` counts the reopenings).
+            key="finding:"
+            + _sha(f"{f.rule_id}:{f.app_id}:{f.scope_id}:{f.reopened}:{version.pk}"),
         )
 
 

@@ -13,12 +13,11 @@ from django.dispatch import Signal
 #: (its default owner).
 grants_changed = Signal()
 
-#: The grant state as a whole may have changed: after a console write, a
-#: "refresh this app", or at the end of a sync run, in the writer's
-#: transaction. ``app_ids``: the OktaApp pks concerned, or None after a sync
-#: (any app). Once per run rather than per app: for work that looks at the whole
-#: org (the policy's evaluation). Receivers must not raise: the change has
-#: happened.
+#: The grant state as a whole may have changed: sent once the change is saved
+#: (a console write, a "refresh this app") or at the end of a sync run.
+#: ``app_ids``: the OktaApp pks concerned, or None after a sync (any app). Once
+#: per run rather than per app: for work that looks at the whole org (the
+#: policy's evaluation). Receivers must not raise: the change has happened.
 grant_state_changed = Signal()
 
 #: The System Log said an Okta user was deactivated (``user.lifecycle.deactivate``).
@@ -27,3 +26,13 @@ grant_state_changed = Signal()
 #: inside the transaction that moves the log cursor past the event; may be sent
 #: again for the same event after a crash (receivers are idempotent).
 user_deactivated = Signal()
+
+#: A grant or revoke made outside the console was recorded: ``event`` is its
+#: ``external_grant`` / ``external_revoke`` AuditEvent and ``actor`` the System
+#: Log actor behind it (``Actor.ip_address`` included). Sent inside the
+#: transaction that recorded it (governance alerts on it once per row).
+external_change = Signal()
+
+#: An audit verification failed: ``verification`` is its AuditVerification row
+#: (``problem``, ``problem_kind``, where and which row or checkpoint).
+verification_failed = Signal()

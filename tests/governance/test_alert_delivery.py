@@ -335,3 +335,18 @@ def test_a_slack_url_is_not_logged_even_at_debug(endpoint, queued, caplog):
         delivery.deliver(alert().deliveries.get().pk)
     assert endpoint.received
     assert "XXXXSECRETXXXX" not in caplog.text
+
+
+def test_a_delivery_to_an_internal_address_is_refused_without_a_request(
+    endpoint, queued, settings
+):
+    """Checked again at send time: the host may resolve elsewhere since it was
+    saved."""
+    webhook("Internal", endpoint.url + "/ok")
+    settings.ALERT_WEBHOOK_ALLOW_PRIVATE = False
+    sent = alert().deliveries.get()
+    assert delivery.deliver(sent.pk) is None
+    sent.refresh_from_db()
+    assert sent.status == "failed"
+    assert "internal address (127.0.0.1)" in sent.error
+    assert endpoint.received == []

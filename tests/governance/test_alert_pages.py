@@ -132,3 +132,21 @@ def test_the_alerts_page_shows_alerts_and_the_delivery_log_and_keeps_it_on_delet
         'Receiver <span class="muted">(deleted)</span>'
         in admin.get("/alerts/").content.decode()
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hook",
+        "https://10.0.0.5:8443/x",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://localhost/hook",
+    ],
+)
+def test_production_refuses_webhooks_to_internal_addresses(admin, settings, url):
+    settings.ALERT_WEBHOOK_ALLOW_PRIVATE = False
+    response = _add(admin, url=url, secret=SECRET)
+    assert response.status_code == 400
+    assert "resolves to an internal address" in response.content.decode()
+    assert not AlertDestination.objects.exists()

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from grantsconsole.governance import approvals
 from grantsconsole.governance.models import GrantRequest
+from grantsconsole.grants.audit import Actor
 from grantsconsole.grants.models import AuditEvent, OktaApp, ScopeGrant
 from grantsconsole.grants.services import scope_writes
 from grantsconsole.okta import OktaClient
@@ -117,6 +118,32 @@ def test_the_requester_cannot_approve_their_own_request(admin, mirrored, sim):
     request.refresh_from_db()
     assert request.state == "pending"
     assert not AuditEvent.objects.filter(action="request_approved").exists()
+
+
+def test_a_request_opened_by_login_alone_cannot_be_approved_by_that_person(
+    admin, mirrored, sim
+):
+    """A requester known only by login (no Okta user id) is still the requester."""
+    app = OktaApp.objects.get(okta_id=web_app(sim, without=CRITICAL)["id"])
+    request = approvals.open_request(
+        app, CRITICAL, Actor("", SUPER.login.upper()), "needed"
+    )
+    response = admin.post(f"/requests/{request.pk}/approve", follow=True)
+    assert "another Super Admin must decide" in response.content.decode()
+    assert grant_writes(sim) == []
+
+
+def test_a_request_whose_end_time_has_passed_is_not_granted(approver, mirrored, sim):
+    request = _request(
+        web_app(sim, without=CRITICAL)["id"],
+        ends_at=timezone.now() + timedelta(minutes=5),
+    )
+    GrantRequest.objects.filter(pk=request.pk).update(
+        requested_ends_at=timezone.now() - timedelta(minutes=1)
+    )
+    response = approver.post(f"/requests/{request.pk}/approve", follow=True)
+    assert "asked for has passed" in response.content.decode()
+    assert grant_writes(sim) == []
 
 
 def test_an_approval_grants_with_the_approvers_token(

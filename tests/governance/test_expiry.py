@@ -15,6 +15,7 @@ from django.utils import timezone
 from grantsconsole import okta_clients
 from grantsconsole.celery import _worker_may_enforce
 from grantsconsole.governance import expiry, plans, policies
+from grantsconsole.governance.models import GrantRequest
 from grantsconsole.grants.models import AuditEvent, ScopeGrant
 from tests.console.conftest import okta_grants, web_app
 from tests.factories import SUPER
@@ -169,3 +170,27 @@ def test_the_enforcer_revokes_what_an_auto_remediate_rule_forbids(
         (ENFORCER, SCOPE, "success")
     }
     assert enforced.first().detail["rules"] == [f"no-{SCOPE}"]
+
+
+def test_an_end_time_a_second_admin_approved_can_be_brought_forward_not_removed(
+    held,
+):
+    approved_end = timezone.now() + timedelta(days=7)
+    GrantRequest.objects.create(
+        app=held.app,
+        scope_id=SCOPE,
+        requester_id="00uREQUESTER",
+        requester_login="security.admin@example.com",
+        justification="HR import",
+        requested_ends_at=approved_end,
+        state=GrantRequest.State.APPROVED,
+        created_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=7),
+        decided_by_login=SUPER.login,
+        decided_at=timezone.now(),
+    )
+    for later in (None, approved_end + timedelta(days=1)):
+        with pytest.raises(expiry.EndTimeRefused, match="needs a new request"):
+            expiry.set_end_time(held.app, SCOPE, later, SUPER.actor)
+    earlier = approved_end - timedelta(days=2)
+    assert expiry.set_end_time(held.app, SCOPE, earlier, SUPER.actor).ends_at == earlier

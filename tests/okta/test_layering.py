@@ -58,3 +58,39 @@ def test_okta_clients_are_built_only_by_the_factory():
     ]
     assert offenders == []
     assert not (PACKAGE / "grants" / "okta_clients.py").exists()
+
+
+# DESIGN.md's arrows: console -> governance -> usage -> grants -> okta. A package
+# never imports one above it (governance hears grants through grants/signals.py).
+ABOVE = {
+    "grants": {"usage", "governance", "console"},
+    "usage": {"governance", "console"},
+    "governance": {"console"},
+}
+
+
+def test_the_arrows_point_one_way():
+    offenders = []
+    for package, forbidden in ABOVE.items():
+        for path in sorted((PACKAGE / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                names = (
+                    [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else []
+                )
+                for name in names:
+                    parts = name.split(".")
+                    if (
+                        parts[0] == "grantsconsole"
+                        and parts[1:2]
+                        and (parts[1] in forbidden)
+                    ):
+                        offenders.append(
+                            f"{path.relative_to(PACKAGE)}:{node.lineno} {name}"
+                        )
+    assert offenders == []

@@ -128,7 +128,7 @@ def policy_version(request: HttpRequest, pk: int) -> HttpResponse:
     against_id = request.GET.get("against", "")
     against = (
         PolicyVersion.objects.filter(pk=int(against_id)).first()
-        if against_id.isdigit() and len(against_id) < 19
+        if against_id.isascii() and against_id.isdigit() and len(against_id) < 19
         else PolicyVersion.objects.filter(pk__lt=pk).order_by("-pk").first()
     )
     diff = (
@@ -175,7 +175,7 @@ def finding_accept(request: HttpRequest, pk: int) -> HttpResponse:
 def policy_plan(request: HttpRequest) -> HttpResponse:
     """The drift plan: what to grant and revoke to match the policy, in the
     order "Apply" would run it, and as text like ``terraform plan``."""
-    plan = plans.make_plan()
+    plan = plans.make_plan(store=False)
     context = {"plan": plan, "text": plans.render(plan)}
     return render_page(request, "policy/plan.html", context, section="policy")
 

@@ -84,7 +84,10 @@ def parse_end_time(value: str) -> datetime | None:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:30-01:00 is past year 9999 in UTC
+        raise ValueError("The end time is out of range.") from exc
 
 
 def _pairs(data: QueryDict) -> tuple[list[OktaApp], list[str]]:

@@ -15,7 +15,7 @@ the console began watching, not changes, so they leave ``last_change_at`` empty.
 An app that appears after the baseline is a change: its ``app_discovered`` row
 names the System Log actor who created it, and each grant it starts with gets
 its own ``external_grant`` row. Each ``external_grant`` / ``external_revoke`` row
-raises an out-of-band alert (``governance.alerting.out_of_band_change``). A difference that is a console write in progress
+sends ``signals.external_change`` (governance raises its out-of-band alert). A difference that is a console write in progress
 (an open intent for that app and scope) is not an external change: it is left to
 the console while the request may be in flight, and settled as that intent's
 outcome after.
@@ -31,7 +31,6 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from grantsconsole.governance import alerting
 from grantsconsole.grants import audit, intents, signals
 from grantsconsole.grants.audit import NOBODY, Actor
 from grantsconsole.grants.intents import INTENT_IN_FLIGHT
@@ -363,7 +362,7 @@ def apply_snapshot(
                     detail=_detail(actor, source, okta_grant_id=local.okta_grant_id),
                     key=f"external_revoke:{local.pk}",
                 )
-                alerting.out_of_band_change(event, actor)
+                signals.external_change.send(sender=None, event=event, actor=actor)
                 result.revoked.append(scope_id)
                 open_rows.pop(scope_id)
             for scope_id, remote in sorted(okta_by_scope.items()):
@@ -441,7 +440,7 @@ def _record_external_grant(
             created=remote.created.isoformat() if remote.created else "",
         ),
     )
-    alerting.out_of_band_change(event, actor)
+    signals.external_change.send(sender=None, event=event, actor=actor)
 
 
 def mark_unreadable(
@@ -506,7 +505,7 @@ def mark_removed(okta_id: str, *, source: str, actor: Actor = NOBODY) -> AppChan
                 ),
                 key=f"external_revoke:{grant.pk}",
             )
-            alerting.out_of_band_change(event, actor)
+            signals.external_change.send(sender=None, event=event, actor=actor)
             result.revoked.append(grant.scope_id)
         reassess(row)
         OktaApp.objects.filter(pk=row.pk).update(

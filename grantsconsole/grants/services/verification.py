@@ -21,8 +21,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
 
-from grantsconsole.governance import alerting
-from grantsconsole.grants import audit
+from grantsconsole.grants import audit, signals
 from grantsconsole.grants.models import AuditCheckpoint, AuditVerification
 
 logger = logging.getLogger("grantsconsole.audit")
@@ -131,24 +130,7 @@ def _alert(row: AuditVerification) -> None:
         row.trigger,
         row.problem,
     )
-    alerting.raise_alert(
-        "audit_verification_failed",
-        risk="critical",
-        title=f"The audit trail failed verification: {row.problem}",
-        details={
-            "problem": row.problem,
-            "kind": audit.BREAKS.get(row.problem_kind, row.problem_kind),
-            "check": row.scope,
-            "triggered_by": row.requested_by or row.trigger,
-            "rows_checked": row.rows,
-            "checkpoints_checked": row.checkpoints,
-        },
-        # Once per break: every later check (each checkpoint runs one) finds it too.
-        key=(
-            f"audit_verification:{row.problem_where}:{row.problem_ident}:"
-            f"{row.problem_kind}"
-        ),
-    )
+    signals.verification_failed.send(sender=None, verification=row)
     recipients = list(settings.ALERT_EMAILS)
     if not recipients:
         return
