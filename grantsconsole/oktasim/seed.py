@@ -340,6 +340,19 @@ DEMO_ACTIVITY: dict[str, dict[str, Any]] = {
         "user": "app.admin@example.com",
         "requests": ["openid okta.users.manage okta.apps.read"],
     },
+    # The console itself: its Super Admins sign in with its scopes and grant and
+    # revoke (okta.appGrants.manage, exercised); its okta.logs.read and the
+    # manage scopes behind rarer features (token and integration revokes) are
+    # not exercised by a logged write, as in a real org between such events.
+    "Grants Console": {
+        "user": "super.admin@example.com",
+        "requests": [
+            "openid profile email offline_access okta.apps.read okta.appGrants.read"
+            " okta.appGrants.manage okta.apps.manage okta.roles.read"
+            " okta.oauthIntegrations.manage"
+        ],
+        "writes": ["okta.appGrants.manage"],
+    },
 }
 # --- end of activity profile ------------------------------------------------------
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from grantsconsole.oktasim.activity import WRITES
+from grantsconsole.oktasim.seed import DEMO_ACTIVITY
 from grantsconsole.oktasim.shapes import iso
 from grantsconsole.oktasim.testing import SimControlError
 
@@ -178,8 +179,9 @@ def test_live_mode_generates_as_the_clock_moves(sim, ssws):
     sim.advance_clock(2 * DAY)
     now = sim.advance_clock(0)["now"]
     got = all_events(sim, ssws, start, now + 1, TOKEN)
-    # 12 apps, 24 requests a day each, 2 days.
-    assert 12 * 24 * 2 - 12 <= len(got) <= 12 * 24 * 2 + 12
+    # Each app of the demo's profile, 24 requests a day, 2 days.
+    apps = len(DEMO_ACTIVITY)
+    assert apps * 24 * 2 - apps <= len(got) <= apps * 24 * 2 + apps
     published = [e["published"] for e in got]
     assert published == sorted(published)
     assert sim._call("GET", "/activity")["generated_until"] >= iso(now - 60)
